@@ -1,0 +1,264 @@
+"""Scenario: one frozen, validated configuration of the registration protocol model.
+
+A scenario fixes the client design (threads, identities, profile flags) and the protocol variants
+that the article leaves open (PROTOCOL.md section 7.4). It loads from TOML or a built-in name, and
+accepts ``key=value`` overrides; every value is checked here so that the engines never see a bad one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from regcheck.errors import InvalidArgument
+
+SYSTEM = "SYSTEM"
+"""LocalSystem's security context: on the network it is the machine account, without mailbox access."""
+
+CONNECT_NO_NOTIFICATIONS = 0x20
+"""PR_PROFILE_CONNECT_FLAGS (0x66040003) bit that turns off MAPI notifications (article, fix B)."""
+
+MAX_WORKERS = 16
+MAX_REQUESTS = 8
+MAX_USERS = 8
+MAX_FILE_BYTES = 64 * 1024
+
+_USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "transport": ("rpc-http", "rpc-tcp", "mapi-http"),
+    "on_mismatch": ("evict", "fail-only"),
+    "registration": ("first-request", "every-miss"),
+    "identity_tracking": ("dynamic", "static"),
+    "association_scope": ("process", "session"),
+    "after_network_error": ("fail", "reconnect-same", "reconnect-new"),
+    "async_failure": ("poll", "retry", "give-up"),
+    "async_connect_by": ("worker", "notifier"),
+}
+"""Enumerated switches and their allowed values, the default first."""
+
+EXPECTATIONS = ("violated", "holds")
+"""What a scenario may expect of a property; a `proved` or `bounded` verdict meets "holds"."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A client design plus protocol variants; see DESIGN.md section 3 for every switch."""
+
+    name: str = "custom"
+    description: str = ""
+    workers: int = 1
+    requests: int = 1
+    users: tuple[str, ...] = ("alice",)
+    worker_users: tuple[str, ...] = ()
+    impersonate: bool = True
+    process_identity: str = SYSTEM
+    connect_flags: int = 0
+    transport: str = "rpc-http"
+    on_mismatch: str = "evict"
+    registration: str = "first-request"
+    identity_tracking: str = "dynamic"
+    association_scope: str = "process"
+    after_network_error: str = "fail"
+    async_failure: str = "poll"
+    async_connect_by: str = "worker"
+    server_async: bool = True
+    expected: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_int("workers", self.workers, 1, MAX_WORKERS)
+        _check_int("requests", self.requests, 1, MAX_REQUESTS)
+        _check_int("connect_flags", self.connect_flags, 0, 0xFFFFFFFF)
+        if not self.users or len(self.users) > MAX_USERS:
+            raise InvalidArgument(f"users: give 1 to {MAX_USERS} mailbox user names, got {len(self.users)}")
+        for user in self.users:
+            if user == SYSTEM or not _USER_NAME.match(user):
+                raise InvalidArgument(
+                    f"users: {user!r} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
+                    f"not {SYSTEM})"
+                )
+        if len(set(self.users)) != len(self.users):
+            raise InvalidArgument(f"users: names must be distinct, got {list(self.users)}")
+        if self.worker_users:
+            if len(self.worker_users) != self.workers:
+                raise InvalidArgument(
+                    f"worker_users: give one user per worker ({self.workers}), got {len(self.worker_users)}"
+                )
+            for user in self.worker_users:
+                if user not in self.users:
+                    raise InvalidArgument(f"worker_users: {user!r} is not one of users {list(self.users)}")
+        if self.process_identity != SYSTEM and self.process_identity not in self.users:
+            raise InvalidArgument(
+                f"process_identity: {self.process_identity!r} is neither {SYSTEM} nor one of users {list(self.users)}"
+            )
+        for key, allowed in CHOICES.items():
+            value = getattr(self, key)
+            if value not in allowed:
+                raise InvalidArgument(f"{key}: {value!r} is not allowed; choose one of {', '.join(allowed)}")
+        for key in ("impersonate", "server_async"):
+            if not isinstance(getattr(self, key), bool):
+                raise InvalidArgument(f"{key}: expected true or false, got {getattr(self, key)!r}")
+        for prop, verdict in self.expected.items():
+            if verdict not in EXPECTATIONS:
+                raise InvalidArgument(f"expected.{prop}: {verdict!r} is not one of {', '.join(EXPECTATIONS)}")
+
+    # Derived facts, named so that the model and the simulator read the same words.
+
+    @property
+    def identities(self) -> tuple[str, ...]:
+        """Every security context a call can carry: SYSTEM first, then the users."""
+        return (SYSTEM, *self.users)
+
+    def user_of(self, worker: int) -> str:
+        """The mailbox user that worker ``worker`` (1-based) impersonates."""
+        if self.worker_users:
+            return self.worker_users[worker - 1]
+        return self.users[(worker - 1) % len(self.users)]
+
+    @property
+    def notifications(self) -> bool:
+        """True unless CONNECT_NO_NOTIFICATIONS is set in PR_PROFILE_CONNECT_FLAGS."""
+        return not self.connect_flags & CONNECT_NO_NOTIFICATIONS
+
+    @property
+    def association_count(self) -> int:
+        """RPC associations: one per process, or one per MAPI session (MAPI/HTTP has none)."""
+        if self.transport == "mapi-http":
+            return 0
+        return 1 if self.association_scope == "process" else self.workers
+
+    def association_of(self, worker: int) -> int:
+        """The association (1-based) that worker ``worker``'s session uses."""
+        return 1 if self.association_scope == "process" else worker
+
+    def switches(self) -> dict[str, Any]:
+        """Every switch resolved, as plain JSON-ready values (expectations excluded)."""
+        data = dataclasses.asdict(self)
+        data.pop("expected")
+        data["users"] = list(self.users)
+        data["worker_users"] = [self.user_of(w) for w in range(1, self.workers + 1)]
+        return data
+
+
+def _check_int(key: str, value: object, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidArgument(f"{key}: expected a whole number from {low} to {high}, got {value!r}")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
+_LIST_KEYS = ("users", "worker_users")
+_BOOL_KEYS = ("impersonate", "server_async")
+_INT_KEYS = ("workers", "requests", "connect_flags")
+
+
+def _coerce(key: str, value: object) -> object:
+    """Check the type of one TOML or override value, converting the few textual forms we accept."""
+    if key in _LIST_KEYS:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidArgument(f"{key}: expected a list of user names, got {value!r}")
+        return tuple(value)
+    if key in _BOOL_KEYS:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"{key}: expected true or false, got {value!r}")
+        return value
+    if key in _INT_KEYS:
+        if isinstance(value, str):
+            try:
+                value = int(value, 0)
+            except ValueError:
+                raise InvalidArgument(f"{key}: expected a whole number, got {value!r}") from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidArgument(f"{key}: expected a whole number, got {value!r}")
+        return value
+    if key == "expected":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise InvalidArgument(f"expected: give a table of property = \"violated\" | \"holds\", got {value!r}")
+        return dict(value)
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def from_mapping(data: Mapping[str, object], *, origin: str = "scenario") -> Scenario:
+    """Build a scenario from parsed TOML; unknown keys are errors that list the known ones."""
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise InvalidArgument(
+            f"{origin}: unknown switch {unknown[0]!r}; known switches: {', '.join(sorted(_FIELDS))}"
+        )
+    return Scenario(**{key: _coerce(key, value) for key, value in data.items()})
+
+
+def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
+    """Apply ``key=value`` overrides (the CLI's ``--set``); overriding clears stale expectations."""
+    changes: dict[str, object] = {}
+    for text in assignments:
+        key, sep, value = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InvalidArgument(f"--set {text!r}: expected KEY=VALUE, e.g. --set workers=2")
+        if key not in _FIELDS or key in ("name", "description", "expected"):
+            settable = sorted(k for k in _FIELDS if k not in ("name", "description", "expected"))
+            raise InvalidArgument(f"--set: unknown switch {key!r}; known switches: {', '.join(settable)}")
+        changes[key] = _coerce(key, value.strip())
+    if not changes:
+        return scenario
+    if "workers" in changes and "worker_users" not in changes and scenario.worker_users:
+        changes["worker_users"] = ()
+    # Expectations describe the built-in configuration; a changed one has none.
+    return dataclasses.replace(scenario, expected={}, **changes)
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, in a stable order."""
+    folder = resources.files("model") / "scenarios"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_builtin(name: str) -> Scenario:
+    """A built-in scenario by name."""
+    if name not in builtin_names():
+        raise InvalidArgument(f"unknown scenario {name!r}; built-in scenarios: {', '.join(builtin_names())}")
+    text = (resources.files("model") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+    return _parse(text, origin=f"built-in scenario {name}", default_name=name)
+
+
+def load_file(path: str | Path) -> Scenario:
+    """A scenario from a TOML file, parsed strictly and with a size bound."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidArgument(f"scenario file {str(path)!r}: {exc.strerror or exc}") from None
+    if size > MAX_FILE_BYTES:
+        raise InvalidArgument(f"scenario file {str(path)!r} is {size} bytes; the limit is {MAX_FILE_BYTES}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"scenario file {str(path)!r}: {exc}") from None
+    return _parse(text, origin=f"scenario file {str(path)!r}", default_name=path.stem)
+
+
+def load(name_or_path: str) -> Scenario:
+    """A built-in name, or a path to a ``.toml`` file."""
+    if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
+        return load_file(name_or_path)
+    return load_builtin(name_or_path)
+
+
+def _parse(text: str, *, origin: str, default_name: str) -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"{origin} is not valid TOML: {exc}") from None
+    data.setdefault("name", default_name)
+    return from_mapping(data, origin=origin)

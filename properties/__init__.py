@@ -1,0 +1,1 @@
+"""The named properties checked against the registration model."""
