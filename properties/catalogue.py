@@ -1,0 +1,121 @@
+"""The named properties of the registration model, each with its kind, meaning and source.
+
+A property is defined once here as a function of the scenario; :func:`instantiate` turns it into
+a ``regcheck.system.Property`` over the variables of one built system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from model import system as m
+from model.scenario import Scenario
+from regcheck.errors import InvalidArgument
+from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
+from regcheck.system import Kind, Property
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    name: str
+    kind: Kind
+    description: str
+    source: str
+    formula: Callable[[Scenario], Expr]
+
+
+def _no_worker_fails(s: Scenario) -> Expr:
+    return and_(*(ne(var(m.pc(w)), "failed") for w in range(1, s.workers + 1)))
+
+
+def _no_mismatch(s: Scenario) -> Expr:
+    return not_(var(m.MISMATCH_SEEN)) if m.has_cache(s) else TRUE
+
+
+def _in_use_never_evicted(s: Scenario) -> Expr:
+    if not m.has_cache(s):
+        return TRUE
+    parts = []
+    for a in range(1, s.association_count + 1):
+        users = [w for w in range(1, s.workers + 1) if s.association_of(w) == a]
+        in_use = or_(*(in_(var(m.pc(w)), ("connected", "working")) for w in users))
+        parts.append(not_(and_(eq(var(m.reg(a)), "evicted"), in_use)))
+    return and_(*parts)
+
+
+def _matches_admitted(s: Scenario) -> Expr:
+    if not m.has_cache(s):
+        return TRUE
+    return and_(
+        *(
+            implies(in_(var(m.reg(a)), s.identities), eq(var(m.admitted(a)), var(m.reg(a))))
+            for a in range(1, s.association_count + 1)
+        )
+    )
+
+
+def _one_parked_wait(s: Scenario) -> Expr:
+    if not s.notifications:
+        return TRUE
+    return and_(
+        *(implies(var(m.parked(w)), eq(var(m.notify(w)), "waiting")) for w in range(1, s.workers + 1))
+    )
+
+
+CATALOGUE: tuple[PropertySpec, ...] = (
+    PropertySpec(
+        "worker-never-gets-network-error",
+        Kind.SAFETY,
+        "No worker thread's call fails with MAPI_E_NETWORK_ERROR (0x80040115).",
+        'Article: "you start receiving MAPI_E_NETWORK_ERROR on the client side"; PROTOCOL.md B6-B7.',
+        _no_worker_fails,
+    ),
+    PropertySpec(
+        "no-registration-mismatch",
+        Kind.SAFETY,
+        '"Registration of the Association GUID failed" never happens.',
+        'Article: "When the security contexts don\'t match between requests, but the RPC Associations do, '
+        'you get the error Registration of the Association GUID failed"; PROTOCOL.md B6.',
+        _no_mismatch,
+    ),
+    PropertySpec(
+        "registration-in-use-never-evicted",
+        Kind.SAFETY,
+        "A registration is never evicted while a session on its association is still working.",
+        'Article: "It also removes the registration from its cache ... impersonated threads ... no longer '
+        'have a registration on the server"; PROTOCOL.md B6-B7.',
+        _in_use_never_evicted,
+    ),
+    PropertySpec(
+        "registration-matches-admitted-calls",
+        Kind.SAFETY,
+        "A cached registration always matches the security context of the calls it admitted.",
+        'Article: "the RPC Association and the security context are used to identify the client connection"; '
+        "PROTOCOL.md 7.5 P4.",
+        _matches_admitted,
+    ),
+    PropertySpec(
+        "one-parked-wait-per-session",
+        Kind.SAFETY,
+        "At most one EcDoAsyncWaitEx is parked per session, and only for a notifier waiting on it.",
+        "MS-OXCRPC 3.3.4.1 / MS-OXCNOTIF 3.1.5.3: a second wait while one is outstanding is completed with "
+        "ecRejected; PROTOCOL.md 7.5 P5.",
+        _one_parked_wait,
+    ),
+)
+
+NAMES: tuple[str, ...] = tuple(p.name for p in CATALOGUE)
+
+
+def spec(name: str) -> PropertySpec:
+    """The property called ``name``; an unknown name is an error that lists the known ones."""
+    for p in CATALOGUE:
+        if p.name == name:
+            return p
+    raise InvalidArgument(f"unknown property {name!r}; properties: {', '.join(NAMES)}")
+
+
+def instantiate(name: str, scenario: Scenario) -> Property:
+    p = spec(name)
+    return Property(p.name, p.kind, p.description, p.source, p.formula(scenario))

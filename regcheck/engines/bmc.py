@@ -1,0 +1,78 @@
+"""Bounded model checking with z3: incremental unrolling, iterative deepening.
+
+One solver holds the unrolling; at each depth k every still-open property is checked under a
+push/pop frame (``not P`` at step k). Depths are tried in increasing order, so the first
+counterexample found is a shortest one. No violation up to the depth gives ``bounded``, never
+``proved``; a timeout or solver ``unknown`` gives ``unknown``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from regcheck.engines import Progress
+from regcheck.result import CheckResult, Verdict
+from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling
+from regcheck.system import Kind, Property, TransitionSystem
+
+NAME = "bmc"
+
+
+def check(
+    system: TransitionSystem,
+    properties: Sequence[Property],
+    *,
+    depth: int,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> list[CheckResult]:
+    """Check safety ``properties`` on every execution of at most ``depth`` steps."""
+    start = time.monotonic()
+    results: dict[str, CheckResult] = {}
+    for prop in properties:
+        if prop.kind is not Kind.SAFETY:
+            results[prop.name] = _result(prop, Verdict.UNKNOWN, None, start, note="bmc checks safety properties only")
+        system.check_formula(prop.formula, f"property {prop.name}")
+    open_props = [p for p in properties if p.name not in results]
+    unrolling = Unrolling(system)
+    solver = Solver(deadline=None if timeout is None else start + timeout)
+    solver.add(unrolling.init())
+    reached = -1
+    for k in range(depth + 1):
+        if k > 0:
+            solver.add(unrolling.transition(k - 1))
+        if progress:
+            progress(f"bmc: depth {k}/{depth}, {len(open_props)} properties open")
+        still_open = []
+        for prop in open_props:
+            with solver.frame():
+                solver.add(unrolling.translate(~prop.formula, k))
+                answer = solver.check()
+                if answer == SAT:
+                    trace = unrolling.decode(solver.model(), k).with_meta(property=prop.name)
+                    results[prop.name] = _result(prop, Verdict.VIOLATED, k, start, trace=trace)
+                elif answer == UNKNOWN:
+                    note = f"solver answered unknown at depth {k} ({solver.reason_unknown()})"
+                    results[prop.name] = _result(prop, Verdict.UNKNOWN, k - 1, start, note=note)
+                else:
+                    still_open.append(prop)
+        open_props = still_open
+        reached = k
+        if not open_props:
+            break
+    for prop in open_props:
+        results[prop.name] = _result(prop, Verdict.BOUNDED, reached, start)
+    return [results[p.name] for p in properties]
+
+
+def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, **extra: object) -> CheckResult:
+    return CheckResult(
+        property=prop.name,
+        kind=prop.kind.value,
+        verdict=verdict,
+        engine=NAME,
+        depth=depth,
+        time_s=round(time.monotonic() - start, 4),
+        **extra,  # type: ignore[arg-type]
+    )

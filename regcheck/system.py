@@ -1,0 +1,279 @@
+"""TransitionSystem: finite-domain variables, an initial predicate and named, guarded actions.
+
+One frozen description is built per scenario and handed to every engine; engines read it and
+never change it. Interleaving semantics: each step fires exactly one enabled action, whose
+updates are evaluated in the state before the step; variables it does not update keep their value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Mapping
+
+from regcheck.errors import InvalidModel
+from regcheck.expr import (
+    Add,
+    And,
+    Const,
+    Eq,
+    Expr,
+    Ite,
+    Le,
+    Not,
+    Or,
+    State,
+    Value,
+    Var,
+    evaluate,
+    render,
+    variables,
+)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The finite set of values a variable ranges over: ``bool``, an ``int`` range, or an enum."""
+
+    kind: str
+    low: int = 0
+    high: int = 0
+    members: tuple[str, ...] = ()
+
+    def contains(self, value: Value) -> bool:
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "int":
+            return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
+        return isinstance(value, str) and value in self.members
+
+    def values(self) -> tuple[Value, ...]:
+        if self.kind == "bool":
+            return (False, True)
+        if self.kind == "int":
+            return tuple(range(self.low, self.high + 1))
+        return self.members
+
+    def describe(self) -> str:
+        if self.kind == "bool":
+            return "bool"
+        if self.kind == "int":
+            return f"{self.low}..{self.high}"
+        return "{" + ", ".join(self.members) + "}"
+
+
+def boolean() -> Domain:
+    return Domain("bool")
+
+
+def int_range(low: int, high: int) -> Domain:
+    if low > high:
+        raise InvalidModel(f"empty integer range {low}..{high}")
+    return Domain("int", low=low, high=high)
+
+
+def enum(*members: str) -> Domain:
+    if not members or len(set(members)) != len(members):
+        raise InvalidModel(f"an enum needs distinct members, got {members!r}")
+    return Domain("enum", members=tuple(members))
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    domain: Domain
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One parameterised action instance, e.g. ``EcDoRpcExt2(worker=1)``.
+
+    ``labels`` are rendering hints (thread, message, security context, result, ...) evaluated in
+    the state before the step; they do not change the semantics.
+    """
+
+    name: str
+    params: tuple[tuple[str, int], ...]
+    guard: Expr
+    updates: tuple[tuple[str, Expr], ...]
+    labels: tuple[tuple[str, Expr], ...] = ()
+
+    @property
+    def label(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.name}({args})"
+
+
+class Kind(str, Enum):
+    SAFETY = "safety"
+    LIVENESS = "liveness"
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named property of one system: ``formula`` must hold in every reachable state (safety)."""
+
+    name: str
+    kind: Kind
+    description: str
+    source: str
+    formula: Expr
+
+
+@dataclass(frozen=True)
+class TransitionSystem:
+    """A validated, immutable transition system; see the module docstring for its semantics."""
+
+    name: str
+    variables: tuple[Variable, ...]
+    init: Expr
+    actions: tuple[Action, ...]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [v.name for v in self.variables]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise InvalidModel(f"variable {dup!r} is declared twice")
+        labels = [a.label for a in self.actions]
+        if len(set(labels)) != len(labels):
+            dup = next(n for n in labels if labels.count(n) > 1)
+            raise InvalidModel(f"action {dup} is declared twice")
+        checker = _TypeChecker(self.domains)
+        checker.expect(self.init, "bool", "the initial predicate")
+        for action in self.actions:
+            checker.expect(action.guard, "bool", f"the guard of {action.label}")
+            targets = [t for t, _ in action.updates]
+            if len(set(targets)) != len(targets):
+                raise InvalidModel(f"{action.label} updates a variable twice")
+            for target, value in action.updates:
+                if target not in self.domains:
+                    raise InvalidModel(f"{action.label} updates unknown variable {target!r}")
+                checker.assignable(value, self.domains[target], f"{action.label}: {target}")
+            for key, value in action.labels:
+                checker.infer(value, f"label {key!r} of {action.label}")
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        return {v.name: v.domain for v in self.variables}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables)
+
+    def action(self, label: str) -> Action:
+        for action in self.actions:
+            if action.label == label:
+                return action
+        raise KeyError(label)
+
+    def check_formula(self, formula: Expr, what: str) -> None:
+        """Raise InvalidModel unless ``formula`` is a well-typed predicate over this system's variables."""
+        _TypeChecker(self.domains).expect(formula, "bool", what)
+
+    # Concrete semantics, shared by replay and the explicit-state engine.
+
+    def initial_state(self) -> dict[str, Value]:
+        """The single initial state, when ``init`` fixes every variable to a constant."""
+        values: dict[str, Value] = {}
+        conjuncts = self.init.args if isinstance(self.init, And) else (self.init,)
+        for c in conjuncts:
+            if isinstance(c, Eq) and isinstance(c.lhs, Var) and isinstance(c.rhs, Const):
+                values[c.lhs.name] = c.rhs.value
+            elif isinstance(c, Var):
+                values[c.name] = True
+            elif isinstance(c, Not) and isinstance(c.arg, Var):
+                values[c.arg.name] = False
+            else:
+                raise InvalidModel(f"initial predicate is not a conjunction of assignments: {render(c)}")
+        missing = set(self.names) - set(values)
+        if missing:
+            raise InvalidModel(f"initial predicate leaves {sorted(missing)} unconstrained")
+        return {name: values[name] for name in self.names}
+
+    def enabled(self, state: State) -> Iterator[Action]:
+        return (a for a in self.actions if evaluate(a.guard, state))
+
+    def apply(self, action: Action, state: State) -> dict[str, Value]:
+        """The successor of ``state`` under ``action`` (whose guard the caller has checked)."""
+        successor = dict(state)
+        for target, value in action.updates:
+            successor[target] = evaluate(value, state)
+        return successor
+
+    def labels_of(self, action: Action, state: State) -> dict[str, Value]:
+        return {key: evaluate(value, state) for key, value in action.labels}
+
+
+class _TypeChecker:
+    """Infers the sort ("bool", "int" or "enum") of expressions and rejects ill-typed ones."""
+
+    def __init__(self, domains: Mapping[str, Domain]) -> None:
+        self.domains = domains
+
+    def expect(self, expr: Expr, sort: str, what: str) -> None:
+        got = self.infer(expr, what)
+        if got != sort:
+            raise InvalidModel(f"{what} should be {sort}, but {render(expr)} is {got}")
+
+    def assignable(self, expr: Expr, domain: Domain, what: str) -> None:
+        self.expect(expr, domain.kind, what)
+        for leaf in _leaves(expr):
+            if isinstance(leaf, Const) and not domain.contains(leaf.value):
+                raise InvalidModel(f"{what} can be {leaf.value!r}, outside its domain {domain.describe()}")
+
+    def infer(self, expr: Expr, what: str) -> str:
+        match expr:
+            case Const(value):
+                return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "enum"
+            case Var(name):
+                if name not in self.domains:
+                    raise InvalidModel(f"{what} reads unknown variable {name!r}")
+                return self.domains[name].kind
+            case Not(arg):
+                self.expect(arg, "bool", what)
+                return "bool"
+            case And(args) | Or(args):
+                for a in args:
+                    self.expect(a, "bool", what)
+                return "bool"
+            case Eq(lhs, rhs):
+                left, right = self.infer(lhs, what), self.infer(rhs, what)
+                if left != right:
+                    raise InvalidModel(f"{what} compares {left} with {right}: {render(expr)}")
+                return "bool"
+            case Ite(cond, then, other):
+                self.expect(cond, "bool", what)
+                left, right = self.infer(then, what), self.infer(other, what)
+                if left != right:
+                    raise InvalidModel(f"{what} has branches of sorts {left} and {right}: {render(expr)}")
+                return left
+            case Add(lhs, rhs) | Le(lhs, rhs):
+                self.expect(lhs, "int", what)
+                self.expect(rhs, "int", what)
+                return "int" if isinstance(expr, Add) else "bool"
+        raise InvalidModel(f"{what} is not an expression: {expr!r}")
+
+
+def _leaves(expr: Expr) -> Iterator[Expr]:
+    """The value-producing leaves of an expression (through ``Ite`` branches)."""
+    if isinstance(expr, Ite):
+        yield from _leaves(expr.then)
+        yield from _leaves(expr.other)
+    else:
+        yield expr
+
+
+__all__ = [
+    "Action",
+    "Domain",
+    "Kind",
+    "Property",
+    "TransitionSystem",
+    "Variable",
+    "boolean",
+    "enum",
+    "int_range",
+    "variables",
+]

@@ -1,0 +1,1 @@
+"""Trace formats and renderers; every one of them consumes ``regcheck.result.Trace``."""

@@ -1,0 +1,144 @@
+"""Informal Trace Format (ITF, Apalache/Quint) in and out.
+
+A trace is ``{"#meta", "vars", "states", "loop"?}``; integers are ``{"#bigint": "n"}``, booleans
+and enum members are plain JSON. The action that led into state i (i >= 1) and its labels are kept
+in that state's ``#meta`` as ``action``, ``params`` and ``labels``. Reading is strict: a trace file
+is data from strangers, so shapes and sizes are checked and nothing in it is executed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from regcheck.errors import TraceFormatError
+from regcheck.expr import Value
+from regcheck.files import write_atomic
+from regcheck.result import Step, Trace
+
+FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
+MAX_STATES = 100_000
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def encode_value(value: Value) -> Any:
+    if isinstance(value, bool) or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return {"#bigint": str(value)}
+    raise TraceFormatError(f"cannot write {value!r} as an ITF value")
+
+
+def decode_value(raw: Any, where: str) -> Value:
+    if isinstance(raw, (bool, str)):
+        return raw
+    if isinstance(raw, dict) and set(raw) == {"#bigint"} and isinstance(raw["#bigint"], str):
+        text = raw["#bigint"]
+        if text.lstrip("-").isdigit() and len(text) < 40:
+            return int(text)
+    if isinstance(raw, int):
+        return raw  # plain JSON numbers are tolerated on input
+    raise TraceFormatError(f"{where}: unsupported ITF value {json.dumps(raw)[:80]}")
+
+
+def to_itf(trace: Trace) -> dict[str, Any]:
+    """The trace as an ITF JSON object."""
+    states = []
+    for index, state in enumerate(trace.states):
+        meta: dict[str, Any] = {"index": index}
+        if index > 0:
+            step = trace.steps[index - 1]
+            meta["action"] = step.action
+            meta["params"] = dict(step.params)
+            meta["labels"] = dict(step.labels)
+        states.append({"#meta": meta, **{name: encode_value(state[name]) for name in trace.vars}})
+    data: dict[str, Any] = {
+        "#meta": {"format": "ITF", "format-description": FORMAT_DESCRIPTION, **trace.meta},
+        "vars": list(trace.vars),
+        "states": states,
+    }
+    if trace.loop is not None:
+        data["loop"] = trace.loop
+    return data
+
+
+def from_itf(data: Any) -> Trace:
+    """Parse an ITF JSON object into a Trace, rejecting anything malformed with the place it is."""
+    if not isinstance(data, dict):
+        raise TraceFormatError("an ITF trace must be a JSON object")
+    unknown = set(data) - {"#meta", "vars", "states", "loop", "params"}
+    if unknown:
+        raise TraceFormatError(f"unknown top-level ITF field {sorted(unknown)[0]!r}")
+    names = data.get("vars")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TraceFormatError("'vars' must be a list of variable names")
+    raw_states = data.get("states")
+    if not isinstance(raw_states, list) or not raw_states:
+        raise TraceFormatError("'states' must be a non-empty list")
+    if len(raw_states) > MAX_STATES:
+        raise TraceFormatError(f"{len(raw_states)} states exceed the limit of {MAX_STATES}")
+    states: list[dict[str, Value]] = []
+    steps: list[Step] = []
+    for index, raw in enumerate(raw_states):
+        where = f"state {index}"
+        if not isinstance(raw, dict):
+            raise TraceFormatError(f"{where} is not an object")
+        fields = set(raw) - {"#meta"}
+        if fields != set(names):
+            extra, missing = sorted(fields - set(names)), sorted(set(names) - fields)
+            raise TraceFormatError(f"{where}: variables differ from 'vars' (extra {extra}, missing {missing})")
+        states.append({n: decode_value(raw[n], f"{where}, variable {n}") for n in names})
+        if index > 0:
+            steps.append(_decode_step(raw.get("#meta"), where))
+    loop = data.get("loop")
+    if loop is not None and (not isinstance(loop, int) or isinstance(loop, bool) or not 0 <= loop < len(states)):
+        raise TraceFormatError(f"'loop' must be a state index from 0 to {len(states) - 1}, got {loop!r}")
+    meta = data.get("#meta", {})
+    if not isinstance(meta, dict):
+        raise TraceFormatError("'#meta' must be an object")
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format-description")}
+    return Trace(vars=tuple(names), states=tuple(states), steps=tuple(steps), loop=loop, meta=meta)
+
+
+def _decode_step(meta: Any, where: str) -> Step:
+    if not isinstance(meta, dict) or not isinstance(meta.get("action"), str):
+        raise TraceFormatError(f"{where}: '#meta' must name the action that led to it")
+    params = meta.get("params", {})
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in params.items()
+    ):
+        raise TraceFormatError(f"{where}: '#meta.params' must map parameter names to integers")
+    labels = meta.get("labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, (str, int)) for v in labels.values()):
+        raise TraceFormatError(f"{where}: '#meta.labels' must map label names to strings or integers")
+    return Step(action=meta["action"], params=tuple(params.items()), labels=dict(labels))
+
+
+def dumps(trace: Trace) -> str:
+    return json.dumps(to_itf(trace), indent=1)
+
+
+def loads(text: str) -> Trace:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(f"not JSON: {exc}") from None
+    return from_itf(data)
+
+
+def read(path: str | Path) -> Trace:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise TraceFormatError(f"{path}: larger than {MAX_BYTES} bytes")
+        return loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TraceFormatError(f"{path}: {exc.strerror or exc}") from None
+
+
+def write(trace: Trace, path: str | Path) -> None:
+    """Write atomically (temp file + rename), so an interrupted run leaves no half-written trace."""
+    write_atomic(Path(path), dumps(trace) + "\n")
+
+
