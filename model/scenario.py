@@ -29,6 +29,8 @@ MAX_USERS = 8
 MAX_FILE_BYTES = 64 * 1024
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+RESERVED_NAMES = ("none", "evicted")
+"""Values the model's registration variables use for "no identity"; no user may be called so."""
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "transport": ("rpc-http", "rpc-tcp", "mapi-http"),
@@ -77,10 +79,10 @@ class Scenario:
         if not self.users or len(self.users) > MAX_USERS:
             raise InvalidArgument(f"users: give 1 to {MAX_USERS} mailbox user names, got {len(self.users)}")
         for user in self.users:
-            if user == SYSTEM or not _USER_NAME.match(user):
+            if user == SYSTEM or user in RESERVED_NAMES or not _USER_NAME.match(user):
                 raise InvalidArgument(
                     f"users: {user!r} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
-                    f"not {SYSTEM})"
+                    f"not {SYSTEM}, {' or '.join(RESERVED_NAMES)})"
                 )
         if len(set(self.users)) != len(self.users):
             raise InvalidArgument(f"users: names must be distinct, got {list(self.users)}")

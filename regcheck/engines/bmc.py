@@ -13,7 +13,8 @@ from typing import Sequence
 
 from regcheck.engines import Progress
 from regcheck.result import CheckResult, Verdict
-from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling
+from regcheck.expr import or_
+from regcheck.smt import SAT, UNKNOWN, UNSAT, Solver, Unrolling
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "bmc"
@@ -44,26 +45,45 @@ def check(
             solver.add(unrolling.transition(k - 1))
         if progress:
             progress(f"bmc: depth {k}/{depth}, {len(open_props)} properties open")
+        if open_props and _none_violated_at(solver, unrolling, open_props, k):
+            _strengthen(solver, unrolling, open_props, k)
+            reached = k
+            continue
         still_open = []
         for prop in open_props:
-            with solver.frame():
-                solver.add(unrolling.translate(~prop.formula, k))
-                answer = solver.check()
-                if answer == SAT:
-                    trace = unrolling.decode(solver.model(), k).with_meta(property=prop.name)
-                    results[prop.name] = _result(prop, Verdict.VIOLATED, k, start, trace=trace)
-                elif answer == UNKNOWN:
-                    note = f"solver answered unknown at depth {k} ({solver.reason_unknown()})"
-                    results[prop.name] = _result(prop, Verdict.UNKNOWN, k - 1, start, note=note)
-                else:
-                    still_open.append(prop)
+            answer = solver.check_under(unrolling.translate(~prop.formula, k))
+            if answer == SAT:
+                trace = unrolling.decode(solver.model(), k).with_meta(property=prop.name)
+                results[prop.name] = _result(prop, Verdict.VIOLATED, k, start, trace=trace)
+            elif answer == UNKNOWN:
+                note = f"solver answered unknown at depth {k} ({solver.reason_unknown()})"
+                results[prop.name] = _result(prop, Verdict.UNKNOWN, k - 1, start, note=note)
+            else:
+                still_open.append(prop)
         open_props = still_open
+        _strengthen(solver, unrolling, open_props, k)
         reached = k
         if not open_props:
             break
     for prop in open_props:
         results[prop.name] = _result(prop, Verdict.BOUNDED, reached, start)
     return [results[p.name] for p in properties]
+
+
+def _none_violated_at(solver: Solver, unrolling: Unrolling, props: Sequence[Property], k: int) -> bool:
+    """One query for all open properties at depth k: the common case is that none fails there."""
+    if len(props) == 1:
+        return False
+    return solver.check_under(unrolling.translate(or_(*(~p.formula for p in props)), k)) == UNSAT
+
+
+def _strengthen(solver: Solver, unrolling: Unrolling, props: Sequence[Property], k: int) -> None:
+    """Assert what was just shown: the open properties hold at step k on every path.
+
+    Sound because no path violates them at k; it prunes the search at every greater depth.
+    """
+    for prop in props:
+        solver.add(unrolling.translate(prop.formula, k))
 
 
 def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, **extra: object) -> CheckResult:
