@@ -1,0 +1,396 @@
+"""End-to-end tests of the ``regcheck`` command (regcheck/cli.py) against DESIGN.md sections 5-6.
+
+Most tests call ``regcheck.cli.main`` in-process; one runs the installed command as a fresh process
+to see the real exit code. Depths stay small (at most 20) so the whole file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model import scenario as scenarios
+from model.replay import replay
+from model.scenario import Scenario
+from properties import catalogue
+from regcheck.cli import main
+from regcheck.trace import itf
+
+SHORTEST = "worker-never-gets-network-error"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, ANSI.sub("", captured.out), ANSI.sub("", captured.err)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
+    code, out, err = run(capsys, *argv, "--json")
+    assert "Traceback" not in out + err
+    return code, json.loads(out)
+
+
+def flat(text: str) -> str:
+    """The text with every run of whitespace made one space, so wrapping does not matter."""
+    return " ".join(text.split())
+
+
+def story_rows(out: str) -> list[list[str]]:
+    """The counterexample table's rows as cells, joining lines that a wrapped cell continues on."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Counterexample"))
+    table: list[list[str]] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("Why:"):
+            break
+        if "│" not in line:
+            continue
+        cells = [c.strip() for c in line.split("│")]
+        if cells[0].isdigit():
+            table.append(cells)
+        elif table and not cells[0]:
+            last = table[-1]
+            for i, cell in enumerate(cells):
+                if cell and i < len(last):
+                    last[i] = f"{last[i]} {cell}"
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# No arguments: the seed, a verdict table, and the shortest counterexample as a story
+
+
+def test_no_arguments_tells_the_seed_story(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert code == 1, "the seed's violations are counterexamples"
+    assert "Traceback" not in out + err
+    assert "seed" in out
+    for name in catalogue.NAMES:
+        assert name in out, f"verdict table lacks {name}"
+    text = flat(out)
+    for word in (
+        "notifier 1",
+        "SYSTEM",
+        "EcDoAsyncWaitEx",
+        "g1",
+        "MISMATCH",
+        "evicted",
+        "worker 1",
+        "alice",
+        "EcDoRpcExt2",
+        "MAPI_E_NETWORK_ERROR",
+        "Registration of the Association GUID failed",
+    ):
+        assert word in text, f"{word!r} missing from the story"
+    assert f"Counterexample to {SHORTEST} (5 steps" in text
+
+    table = story_rows(out)
+    assert [row[0] for row in table] == ["1", "2", "3", "4", "5"]
+    step, thread, identity, call, guid, cache, result = table[3][:7]
+    assert (thread, identity, call, guid) == ("notifier 1", "SYSTEM", "EcDoAsyncWaitEx", "g1")
+    assert "MISMATCH" in cache and "evicted" in cache
+    assert "MAPI_E_NETWORK_ERROR" in result
+    step, thread, identity, call, guid, cache, result = table[4][:7]
+    assert (thread, identity, call, guid) == ("worker 1", "alice", "EcDoRpcExt2", "g1")
+    assert "evicted" in cache
+    assert "MAPI_E_NETWORK_ERROR" in result
+
+
+def test_fresh_process_exit_codes(tmp_path: Path) -> None:
+    """The installed command, as a user runs it: the real exit status, and no traceback."""
+    script = Path(sys.executable).with_name("regcheck")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "regcheck.cli"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Registration of the Association GUID failed" in flat(done.stdout)
+    bad = subprocess.run(
+        [*command, "check", "--set", "workers=0"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
+    assert bad.stderr.startswith("error:")
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# --json
+
+
+@pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications"])
+def test_fixes_hold_to_depth_20(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, doc = run_json(capsys, "check", name, "--depth", "20")
+    assert code == 0
+    assert doc["scenario"]["name"] == name
+    assert [r["property"] for r in doc["results"]] == list(catalogue.NAMES)
+    for result in doc["results"]:
+        assert result["verdict"] == "bounded", result
+        assert result["depth"] == 20
+        assert result["trace"] is None
+        assert result["expected"] == "holds"
+
+
+@pytest.fixture(scope="module")
+def seed_json() -> tuple[int, dict]:
+    """One ``check seed --json`` run shared by the tests that read it (output captured by hand)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", "seed", "--json"])
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    return code, json.loads(out.getvalue())
+
+
+def test_json_header_and_scenario(seed_json: tuple[int, dict]) -> None:
+    code, doc = seed_json
+    assert code == 1
+    assert doc["version"] == 1
+    assert doc["tool"]["name"] == "regcheck" and doc["tool"]["version"]
+    assert isinstance(doc["z3"], str) and doc["z3"]
+    assert isinstance(doc["python"], str) and doc["python"]
+    seed = scenarios.load_builtin("seed")
+    assert set(doc["scenario"]) == set(Scenario().switches()) | {"name", "description"}
+    assert doc["scenario"] == {"name": "seed", "description": seed.description, **seed.switches()}
+    assert doc["scenario"]["worker_users"] == ["alice"], "worker_users is resolved, not left empty"
+
+
+def test_json_results(seed_json: tuple[int, dict]) -> None:
+    _, doc = seed_json
+    seed = scenarios.load_builtin("seed")
+    keys = {"property", "kind", "verdict", "depth", "engine", "expected", "time_s", "trace", "evidence"}
+    assert [r["property"] for r in doc["results"]] == list(catalogue.NAMES)
+    violated = 0
+    for result in doc["results"]:
+        assert keys <= set(result)
+        assert result["kind"] in ("safety", "liveness")
+        assert result["verdict"] in ("violated", "proved", "bounded", "unknown")
+        assert result["engine"] == "bmc"
+        assert result["expected"] == seed.expected[result["property"]]
+        assert isinstance(result["time_s"], (int, float)) and result["time_s"] >= 0
+        if result["verdict"] != "proved":
+            assert result["evidence"] is None
+        if result["verdict"] == "violated":
+            violated += 1
+            raw = result["trace"]
+            assert raw is not None
+            assert raw["#meta"]["replayed"] is True
+            trace = itf.from_itf(raw)
+            assert len(trace) == result["depth"]
+            report = replay(seed, trace)
+            assert report.ok, str(report)
+            # The trace violates its own property in its final state.
+            formula = catalogue.instantiate(result["property"], seed).formula
+            assert replay(seed, trace, formula).ok
+        else:
+            assert result["trace"] is None
+            assert result["depth"] == 12
+        assert (result["verdict"] == "violated") == (result["expected"] == "violated")
+    assert violated == 3
+
+
+def test_shortest_counterexample(seed_json: tuple[int, dict], capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc = seed_json
+    (shortest,) = [r for r in doc["results"] if r["property"] == SHORTEST]
+    assert shortest["verdict"] == "violated"
+    assert shortest["depth"] == 5
+    assert len(shortest["trace"]["states"]) == 6
+
+    code, doc = run_json(capsys, "check", "seed", "--depth", "4", "-p", SHORTEST)
+    assert code == 0
+    (result,) = doc["results"]
+    assert result["property"] == SHORTEST
+    assert result["verdict"] == "bounded"
+    assert result["depth"] == 4
+    assert result["trace"] is None
+
+
+def test_check_all(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "--all", "--depth", "8")
+    assert code == 0, out
+    assert "Traceback" not in out + err
+    for name in scenarios.builtin_names():
+        assert name in out
+    assert " NO " not in out
+
+
+def test_check_all_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(capsys, "check", "--all", "--depth", "12")
+    assert code == 0
+    assert doc["version"] == 1
+    runs = doc["runs"]
+    assert len(runs) == 6
+    assert [r["scenario"]["name"] for r in runs] == scenarios.builtin_names()
+    for entry in runs:
+        name = entry["scenario"]["name"]
+        assert [r["property"] for r in entry["results"]] == list(catalogue.NAMES)
+        for result in entry["results"]:
+            expected = result["expected"]
+            assert expected in ("violated", "holds"), (name, result["property"])
+            if expected == "violated":
+                assert result["verdict"] == "violated", (name, result["property"])
+                assert result["trace"]["#meta"]["replayed"] is True
+            else:
+                assert result["verdict"] in ("proved", "bounded"), (name, result["property"])
+
+
+# --------------------------------------------------------------------------------------------
+# --trace-out
+
+
+def test_trace_out_writes_loadable_itf(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "traces"
+    code, out, err = run(capsys, "check", "seed", "--depth", "6", "--trace-out", str(folder))
+    assert code == 1
+    violated = ["worker-never-gets-network-error", "no-registration-mismatch", "registration-in-use-never-evicted"]
+    assert sorted(os.listdir(folder)) == sorted(f"seed.{p}.itf.json" for p in violated)
+    seed = scenarios.load_builtin("seed")
+    for prop in violated:
+        trace = itf.read(folder / f"seed.{prop}.itf.json")
+        assert trace.meta["scenario"] == "seed"
+        assert trace.meta["replayed"] is True
+        assert trace.meta["switches"] == seed.switches()
+        assert replay(seed, trace, catalogue.instantiate(prop, seed).formula).ok
+
+
+def test_trace_out_with_nothing_violated_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "traces"
+    code, _, _ = run(capsys, "check", "fix-run-as-user", "--depth", "6", "--trace-out", str(folder))
+    assert code == 0
+    assert not folder.exists() or os.listdir(folder) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the scenario's name (free text from a TOML file) becomes part of the --trace-out file name: "
+    "name = '../escaped' writes traces outside the chosen folder",
+)
+def test_trace_out_stays_in_its_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    toml = tmp_path / "evil.toml"
+    toml.write_text('name = "../escaped"\n', encoding="utf-8")
+    code, out, err = run(capsys, "check", str(toml), "--depth", "6", "--trace-out", str(folder))
+    assert "Traceback" not in out + err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml", "out"], "nothing written beside the folder"
+    if code != 2:  # refusing the name is fine too; otherwise every trace lands inside the folder
+        assert code == 1
+        assert len(os.listdir(folder)) == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="--trace-out naming an existing file: write_atomic's mkdir raises FileExistsError, which main() "
+    "does not catch, so the user gets a traceback instead of one error line and exit 2",
+)
+def test_trace_out_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("", encoding="utf-8")
+    code, out, err = run(capsys, "check", "seed", "--depth", "5", "-p", SHORTEST, "--trace-out", str(target))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: exit 2, exactly one "error:" line naming the bad value, no traceback
+
+
+def _bad_toml(tmp_path: Path) -> str:
+    path = tmp_path / "broken.toml"
+    path.write_text("workers = = 2\n", encoding="utf-8")
+    return str(path)
+
+
+def _missing_toml(tmp_path: Path) -> str:
+    return str(tmp_path / "absent.toml")
+
+
+BAD_INPUT = {
+    "unknown scenario": (lambda t: ["check", "no-such-scenario"], ["no-such-scenario", "seed"]),
+    "unknown property": (lambda t: ["check", "seed", "-p", "no-such-property"], ["no-such-property", SHORTEST]),
+    "zero workers": (lambda t: ["check", "seed", "--set", "workers=0"], ["workers", "0", "1 to 16"]),
+    "maybe impersonate": (lambda t: ["check", "--set", "impersonate=maybe"], ["impersonate", "maybe"]),
+    "unknown switch": (lambda t: ["check", "--set", "nosuch=1"], ["nosuch", "workers"]),
+    "missing file": (lambda t: ["check", _missing_toml(t)], ["absent.toml"]),
+    "malformed file": (lambda t: ["check", _bad_toml(t)], ["broken.toml", "TOML"]),
+    "negative depth": (lambda t: ["check", "seed", "--depth", "-1"], ["--depth", "-1"]),
+    "textual depth": (lambda t: ["check", "seed", "--depth", "abc"], ["--depth", "abc"]),
+    "unknown engine": (lambda t: ["check", "seed", "--engine", "nosuch"], ["--engine", "nosuch", "bmc"]),
+    "depth too large": (lambda t: ["check", "seed", "--depth", "501"], ["--depth", "501", "500"]),
+    "zero timeout": (lambda t: ["check", "seed", "--timeout", "0"], ["--timeout", "0"]),
+    "--all with a scenario": (lambda t: ["check", "--all", "seed"], ["--all"]),
+    "unknown command": (lambda t: ["frobnicate"], ["frobnicate"]),
+    "unknown option": (lambda t: ["check", "--colour"], ["--colour"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT.values()), ids=list(BAD_INPUT))
+def test_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, case) -> None:
+    argv, must_mention = case
+    code, out, err = run(capsys, *argv(tmp_path))
+    assert code == 2
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:")
+    for text in must_mention:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_bad_input_with_json_prints_no_document(
+    capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    code, out, err = run(capsys, "check", "--set", "workers=0", *(["--json"] if as_json else []))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error:")
+
+
+# --------------------------------------------------------------------------------------------
+# Listings and the version
+
+
+def test_scenarios_lists_every_builtin(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "scenarios")
+    assert code == 0
+    assert err == ""
+    for name in scenarios.builtin_names():
+        assert name in out
+
+
+def test_properties_lists_every_property(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "properties")
+    assert code == 0
+    assert err == ""
+    for name in catalogue.NAMES:
+        assert name in out
+    assert "safety" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import regcheck
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0
+    assert regcheck.__version__ in out
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--help")
+    assert code == 0
+    for option in ("--property", "--engine", "--depth", "--set", "--json", "--trace-out", "--all"):
+        assert option in out
+
