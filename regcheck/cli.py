@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -269,7 +270,13 @@ def _write_traces(folder: Path, scenario: Scenario, results: list[CheckResult]) 
     for result in results:
         if result.trace is not None:
             trace = result.trace.with_meta(scenario=scenario.name, switches=scenario.switches())
-            itf.write(trace, folder / f"{scenario.name}.{result.property}.itf.json")
+            itf.write(trace, folder / f"{_file_stem(scenario.name)}.{result.property}.itf.json")
+
+
+def _file_stem(name: str) -> str:
+    """A scenario name made safe as a file name inside the output folder (no separators, no dot-files)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return stem or "scenario"
 
 
 def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int) -> None:
@@ -352,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except RegcheckError as exc:
         err.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"error: cannot write{where}: {exc.strerror or exc}", markup=False)
         return EXIT_USAGE
     return code if isinstance(code, int) else EXIT_OK
 

@@ -18,6 +18,11 @@ class Verdict(str, Enum):
     UNKNOWN = "unknown"  # timeout, solver unknown, or the engine cannot decide
 
 
+def call_label(name: str, params: tuple[tuple[str, int], ...]) -> str:
+    """How an action instance is written everywhere: ``EcDoRpcExt2(worker=1)``."""
+    return f"{name}({', '.join(f'{k}={v}' for k, v in params)})"
+
+
 @dataclass(frozen=True)
 class Step:
     """The action taken between two states, with its rendering labels (thread, message, ...)."""
@@ -28,8 +33,7 @@ class Step:
 
     @property
     def label(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.params)
-        return f"{self.action}({args})"
+        return call_label(self.action, self.params)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Iterator, Mapping
 
 from regcheck.errors import InvalidModel
+from regcheck.result import call_label
 from regcheck.expr import (
     Add,
     And,
@@ -27,7 +28,6 @@ from regcheck.expr import (
     Var,
     evaluate,
     render,
-    variables,
 )
 
 
@@ -101,8 +101,7 @@ class Action:
 
     @property
     def label(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.params)
-        return f"{self.name}({args})"
+        return call_label(self.name, self.params)
 
 
 class Kind(str, Enum):
@@ -275,5 +274,4 @@ __all__ = [
     "boolean",
     "enum",
     "int_range",
-    "variables",
 ]

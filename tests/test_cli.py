@@ -271,11 +271,6 @@ def test_trace_out_with_nothing_violated_writes_nothing(capsys: pytest.CaptureFi
     assert not folder.exists() or os.listdir(folder) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scenario's name (free text from a TOML file) becomes part of the --trace-out file name: "
-    "name = '../escaped' writes traces outside the chosen folder",
-)
 def test_trace_out_stays_in_its_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
@@ -289,11 +284,6 @@ def test_trace_out_stays_in_its_folder(capsys: pytest.CaptureFixture[str], tmp_p
         assert len(os.listdir(folder)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--trace-out naming an existing file: write_atomic's mkdir raises FileExistsError, which main() "
-    "does not catch, so the user gets a traceback instead of one error line and exit 2",
-)
 def test_trace_out_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "a-file"
     target.write_text("", encoding="utf-8")

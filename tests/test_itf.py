@@ -330,39 +330,21 @@ def test_loop_at_the_last_state_is_accepted() -> None:
 # Bugs: each shows a way a stranger's trace file escapes the TraceFormatError contract.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode_value accepts '--5' because it strips every leading '-' before isdigit(); "
-    "int('--5') then raises a bare ValueError, not TraceFormatError",
-)
 def test_bigint_with_two_signs_is_a_trace_format_error() -> None:
     with pytest.raises(TraceFormatError):
         itf.from_itf(_bigint("--5")(good()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="str.isdigit() accepts Unicode digits such as '²' that int() refuses: a bare ValueError, "
-    "not TraceFormatError",
-)
 def test_bigint_with_superscript_digit_is_a_trace_format_error() -> None:
     with pytest.raises(TraceFormatError):
         itf.from_itf(_bigint("²")(good()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="itf.loads catches only JSONDecodeError: deeply nested JSON raises RecursionError",
-)
 def test_deeply_nested_json_is_a_trace_format_error() -> None:
     with pytest.raises(TraceFormatError):
         itf.loads("[" * 100_000 + "]" * 100_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="itf.read catches only OSError: a file that is not UTF-8 raises UnicodeDecodeError",
-)
 def test_non_utf8_file_is_a_trace_format_error(tmp_path) -> None:
     path = tmp_path / "binary.itf.json"
     path.write_bytes(b'{"vars": ["\xff\xfe"]}')
@@ -370,11 +352,6 @@ def test_non_utf8_file_is_a_trace_format_error(tmp_path) -> None:
         itf.read(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the writer encodes any int, but the reader refuses #bigint strings of 40+ characters: "
-    "a trace that writes cleanly does not read back",
-)
 def test_what_the_writer_accepts_the_reader_reads_back() -> None:
     trace = Trace(vars=("x",), states=({"x": 10**39},), steps=())
     try:

@@ -9,6 +9,7 @@ is data from strangers, so shapes and sizes are checked and nothing in it is exe
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,18 @@ from regcheck.result import Step, Trace
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 MAX_STATES = 100_000
 MAX_BYTES = 64 * 1024 * 1024
+MAX_DIGITS = 4000
+_BIGINT = re.compile(r"-?[0-9]{1,%d}" % MAX_DIGITS, re.ASCII)
 
 
 def encode_value(value: Value) -> Any:
     if isinstance(value, bool) or isinstance(value, str):
         return value
     if isinstance(value, int):
-        return {"#bigint": str(value)}
+        text = str(value)
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            raise TraceFormatError(f"an integer of more than {MAX_DIGITS} digits cannot be written")
+        return {"#bigint": text}
     raise TraceFormatError(f"cannot write {value!r} as an ITF value")
 
 
@@ -34,9 +40,8 @@ def decode_value(raw: Any, where: str) -> Value:
     if isinstance(raw, (bool, str)):
         return raw
     if isinstance(raw, dict) and set(raw) == {"#bigint"} and isinstance(raw["#bigint"], str):
-        text = raw["#bigint"]
-        if text.lstrip("-").isdigit() and len(text) < 40:
-            return int(text)
+        if _BIGINT.fullmatch(raw["#bigint"]):
+            return int(raw["#bigint"])
     if isinstance(raw, int):
         return raw  # plain JSON numbers are tolerated on input
     raise TraceFormatError(f"{where}: unsupported ITF value {json.dumps(raw)[:80]}")
@@ -124,6 +129,8 @@ def loads(text: str) -> Trace:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TraceFormatError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise TraceFormatError("not a trace: JSON nested too deeply") from None
     return from_itf(data)
 
 
@@ -135,6 +142,8 @@ def read(path: str | Path) -> Trace:
         return loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TraceFormatError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise TraceFormatError(f"{path}: not UTF-8 text") from None
 
 
 def write(trace: Trace, path: str | Path) -> None:
