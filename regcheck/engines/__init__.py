@@ -6,6 +6,7 @@ property, in the order given. Engines never import the protocol model.
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Protocol, Sequence
 
 from regcheck.result import CheckResult
@@ -26,12 +27,14 @@ class Engine(Protocol):
     ) -> list[CheckResult]: ...
 
 
+_MODULES: dict[str, str] = {
+    "bmc": "regcheck.engines.bmc",
+}
+"""Engine name -> module exposing ``check``; modules load on first use, to keep start-up fast."""
+
+NAMES: tuple[str, ...] = tuple(_MODULES)
+
+
 def get(name: str) -> Engine:
     """The engine registered under ``name``."""
-    from regcheck.engines import bmc
-
-    registry: dict[str, Engine] = {"bmc": bmc.check}
-    return registry[name]
-
-
-NAMES = ("bmc",)
+    return importlib.import_module(_MODULES[name]).check  # type: ignore[no-any-return]
