@@ -150,7 +150,7 @@ def _result_json(scenario: Scenario, result: CheckResult) -> dict[str, Any]:
         "expected": scenario.expected.get(result.property),
         "time_s": result.time_s,
         "trace": itf.to_itf(result.trace) if result.trace is not None else None,
-        "evidence": result.evidence,
+        "evidence": result.evidence.to_json() if hasattr(result.evidence, "to_json") else result.evidence,
         "note": result.note or None,
     }
 

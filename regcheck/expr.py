@@ -77,6 +77,12 @@ class Add(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Mul(Expr):
+    lhs: Expr
+    rhs: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class Le(Expr):
     lhs: Expr
     rhs: Expr
@@ -175,6 +181,10 @@ def add(a: Operand, b: Operand) -> Expr:
     return Add(lift(a), lift(b))
 
 
+def mul(a: Operand, b: Operand) -> Expr:
+    return Mul(lift(a), lift(b))
+
+
 def le(a: Operand, b: Operand) -> Expr:
     return Le(lift(a), lift(b))
 
@@ -205,6 +215,8 @@ def evaluate(expr: Expr, state: State) -> Value:
             return evaluate(then, state) if evaluate(cond, state) else evaluate(other, state)
         case Add(lhs, rhs):
             return int(evaluate(lhs, state)) + int(evaluate(rhs, state))
+        case Mul(lhs, rhs):
+            return int(evaluate(lhs, state)) * int(evaluate(rhs, state))
         case Le(lhs, rhs):
             return int(evaluate(lhs, state)) <= int(evaluate(rhs, state))
     raise InvalidModel(f"not an expression: {expr!r}")
@@ -221,7 +233,7 @@ def variables(expr: Expr) -> set[str]:
             return variables(arg)
         case And(args) | Or(args):
             return set().union(*(variables(a) for a in args))
-        case Eq(lhs, rhs) | Add(lhs, rhs) | Le(lhs, rhs):
+        case Eq(lhs, rhs) | Add(lhs, rhs) | Mul(lhs, rhs) | Le(lhs, rhs):
             return variables(lhs) | variables(rhs)
         case Ite(cond, then, other):
             return variables(cond) | variables(then) | variables(other)
@@ -239,6 +251,11 @@ def render(expr: Expr) -> str:
             return f"{render(lhs)} != {render(rhs)}"
         case Not(arg):
             return f"~({render(arg)})"
+        case Or(args) if _is_membership(args):
+            first = args[0]
+            assert isinstance(first, Eq)
+            members = ", ".join(render(a.rhs) for a in args if isinstance(a, Eq))
+            return f"{render(first.lhs)} \\in {{{members}}}"
         case And(args):
             return " /\\ ".join(f"({render(a)})" if isinstance(a, Or) else render(a) for a in args)
         case Or(args):
@@ -249,6 +266,17 @@ def render(expr: Expr) -> str:
             return f"IF {render(cond)} THEN {render(then)} ELSE {render(other)}"
         case Add(lhs, rhs):
             return f"{render(lhs)} + {render(rhs)}"
+        case Mul(lhs, rhs):
+            return f"{render(lhs)} * {render(rhs)}"
         case Le(lhs, rhs):
             return f"{render(lhs)} <= {render(rhs)}"
     raise InvalidModel(f"not an expression: {expr!r}")
+
+
+def _is_membership(args: tuple[Expr, ...]) -> bool:
+    """``x = a \\/ x = b \\/ ...`` over one variable and constants, rendered as set membership."""
+    return (
+        len(args) > 1
+        and all(isinstance(a, Eq) and isinstance(a.rhs, Const) for a in args)
+        and len({a.lhs for a in args if isinstance(a, Eq)}) == 1
+    )

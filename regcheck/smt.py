@@ -1,22 +1,51 @@
 """The z3 side of regcheck: expression translation, unrolling, the solver wrapper and the trace decoder.
 
 NOTE(time): this module alone builds time-stamped names (``x@k``) and alone turns a z3 model into
-a ``Trace``; engines go through :class:`Unrolling` and :class:`Solver` and never name z3 terms.
-Every non-Boolean value is a small signed bit-vector: integers as themselves, enum members as
-one code per member name across the whole system (so two enum expressions compare equal exactly
-when their members do). Bit-vectors let z3's SAT-based finite-domain solver do the work, which
-is an order of magnitude faster here than linear integer arithmetic.
+a ``Trace`` or a z3 formula back into an expression; engines go through :class:`Unrolling` and
+:class:`Solver` and never name z3 terms.
+
+Enum members are encoded as one integer code per member name across the whole system (so two
+enum expressions compare equal exactly when their members do). Two arithmetic encodings:
+``bv`` (default) makes every non-Boolean value a small signed bit-vector, so that z3's SAT-based
+finite-domain solver does the work (an order of magnitude faster for BMC here than integer
+arithmetic); ``int`` uses mathematical integers, for Spacer's Horn solving and for systems with
+unbounded counters.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import dataclass
 from typing import Mapping
 
 import z3
 
 from regcheck.errors import InvalidModel
-from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Not, Or, Value, Var
+from regcheck.expr import (
+    FALSE,
+    TRUE,
+    Add,
+    And,
+    Const,
+    Eq,
+    Expr,
+    Ite,
+    Le,
+    Mul,
+    Not,
+    Or,
+    Value,
+    Var,
+    add,
+    and_,
+    eq,
+    in_,
+    le,
+    mul,
+    not_,
+    or_,
+)
 from regcheck.result import Step, Trace
 from regcheck.system import TransitionSystem
 
@@ -40,19 +69,25 @@ class Unrolling:
     selected action's guard must hold. This keeps the formula linear in the size of the updates.
     """
 
-    def __init__(self, system: TransitionSystem) -> None:
+    def __init__(self, system: TransitionSystem, *, arith: str = "bv") -> None:
+        if arith not in ("bv", "int"):
+            raise InvalidModel(f"unknown arithmetic encoding {arith!r}")
+        unbounded = [v.name for v in system.variables if not v.domain.finite]
+        if arith == "bv" and unbounded:
+            raise InvalidModel(f"{unbounded[0]} is unbounded; only the integer encoding can represent it")
         self.system = system
+        self.arith = arith
         members = sorted({m for v in system.variables if v.domain.kind == "enum" for m in v.domain.members})
         self.code: dict[str, int] = {m: i for i, m in enumerate(members)}
         self.member: dict[int, str] = {i: m for m, i in self.code.items()}
         bounds = [len(members) + 1, len(system.actions)]
         for v in system.variables:
-            if v.domain.kind == "int":
+            if v.domain.kind == "int" and v.domain.high is not None:
                 bounds += [abs(v.domain.low), abs(v.domain.high)]
         # Two spare bits: a sign bit, and headroom so that `x + 1` on a domain's top value cannot wrap.
         self.width = max(bounds).bit_length() + 2
         self._steps: list[dict[str, z3.ExprRef]] = []
-        self._selectors: list[z3.BitVecRef] = []
+        self._selectors: list[z3.ExprRef] = []
         self._updaters: dict[str, list[tuple[int, Expr]]] = {name: [] for name in system.names}
         for index, action in enumerate(system.actions):
             for target, value in action.updates:
@@ -65,13 +100,19 @@ class Unrolling:
             env: dict[str, z3.ExprRef] = {}
             for v in self.system.variables:
                 name = at_time(v.name, step)
-                env[v.name] = z3.Bool(name) if v.domain.kind == "bool" else z3.BitVec(name, self.width)
+                env[v.name] = z3.Bool(name) if v.domain.kind == "bool" else self._number(name)
             self._steps.append(env)
         return self._steps[k]
 
-    def selector(self, k: int) -> z3.BitVecRef:
+    def _number(self, name: str) -> z3.ExprRef:
+        return z3.BitVec(name, self.width) if self.arith == "bv" else z3.Int(name)
+
+    def _value(self, value: int) -> z3.ExprRef:
+        return z3.BitVecVal(value, self.width) if self.arith == "bv" else z3.IntVal(value)
+
+    def selector(self, k: int) -> z3.ExprRef:
         while len(self._selectors) <= k:
-            self._selectors.append(z3.BitVec(at_time("act", len(self._selectors)), self.width))
+            self._selectors.append(self._number(at_time("act", len(self._selectors))))
         return self._selectors[k]
 
     def translate(self, expr: Expr, k: int) -> z3.ExprRef:
@@ -83,9 +124,9 @@ class Unrolling:
                 if isinstance(value, bool):
                     return z3.BoolVal(value)
                 if isinstance(value, int):
-                    return z3.BitVecVal(value, self.width)
+                    return self._value(value)
                 # A member no variable declares gets a code no variable can hold.
-                return z3.BitVecVal(self.code.get(value, len(self.code)), self.width)
+                return self._value(self.code.get(value, len(self.code)))
             case Var(name):
                 return env[name]
             case Not(arg):
@@ -100,6 +141,8 @@ class Unrolling:
                 return z3.If(self._translate(cond, env), self._translate(then, env), self._translate(other, env))
             case Add(lhs, rhs):
                 return self._translate(lhs, env) + self._translate(rhs, env)
+            case Mul(lhs, rhs):
+                return self._translate(lhs, env) * self._translate(rhs, env)
             case Le(lhs, rhs):
                 return self._translate(lhs, env) <= self._translate(rhs, env)  # signed comparison
         raise InvalidModel(f"cannot translate {expr!r}")
@@ -111,7 +154,9 @@ class Unrolling:
         for v in self.system.variables:
             x = env[v.name]
             if v.domain.kind == "int":
-                parts.append(z3.And(x >= v.domain.low, x <= v.domain.high))
+                parts.append(x >= v.domain.low)
+                if v.domain.high is not None:
+                    parts.append(x <= v.domain.high)
             elif v.domain.kind == "enum":
                 parts.append(z3.Or([x == self.code[m] for m in v.domain.members]))
         return z3.And(parts)
@@ -123,7 +168,7 @@ class Unrolling:
         """One interleaving step from k to k+1 (including the domains of step k+1)."""
         pre, post, act = self.state(k), self.state(k + 1), self.selector(k)
         actions = self.system.actions
-        parts = [z3.ULT(act, len(actions))]
+        parts = [z3.ULT(act, len(actions)) if self.arith == "bv" else z3.And(act >= 0, act < len(actions))]
         parts.extend(z3.Implies(act == i, self._translate(a.guard, pre)) for i, a in enumerate(actions))
         for name in self.system.names:
             nxt: z3.ExprRef = pre[name]
@@ -132,6 +177,25 @@ class Unrolling:
             parts.append(post[name] == nxt)
         parts.append(self.domains(k + 1))
         return z3.And(parts)
+
+    def action_relation(self, index: int, k: int) -> z3.BoolRef:
+        """Action ``index`` fires from step k to k+1: its guard, its updates, every other variable kept."""
+        action = self.system.actions[index]
+        pre, post = self.state(k), self.state(k + 1)
+        updates = dict(action.updates)
+        parts = [self._translate(action.guard, pre)]
+        for name in self.system.names:
+            parts.append(post[name] == (self._translate(updates[name], pre) if name in updates else pre[name]))
+        return z3.And(parts)
+
+    def to_expr(self, formula: z3.ExprRef, k: int = 0) -> Expr:
+        """A z3 formula over step ``k``'s variables as an expression in the model's own names.
+
+        Used for certificates (e.g. Spacer's inductive invariant): atoms over enum variables are
+        rewritten as set membership (``reg[1] \\in {none, alice}``), never left as integer codes.
+        """
+        names = {env.get_id(): name for name, env in self.state(k).items()}
+        return _Decoder(self, names).formula(formula)
 
     def decode(self, model: z3.ModelRef, length: int) -> Trace:
         """The trace of ``length`` steps that ``model`` describes, with labels evaluated concretely."""
@@ -144,7 +208,7 @@ class Unrolling:
                 if v.domain.kind == "bool":
                     state[v.name] = z3.is_true(raw)
                 elif v.domain.kind == "int":
-                    state[v.name] = raw.as_signed_long()
+                    state[v.name] = raw.as_signed_long() if self.arith == "bv" else raw.as_long()
                 else:
                     state[v.name] = self.member[raw.as_long()]
             states.append(state)
@@ -154,6 +218,182 @@ class Unrolling:
             action = self.system.actions[index]
             steps.append(Step(action.name, action.params, self.system.labels_of(action, states[k])))
         return Trace(vars=self.system.names, states=tuple(states), steps=tuple(steps))
+
+
+class _Decoder:
+    """Turns a quantifier-free z3 formula over one step's variables back into an ``Expr``."""
+
+    MAX_ENUMERATION = 512
+
+    def __init__(self, unrolling: Unrolling, names: Mapping[int, str]) -> None:
+        self.u = unrolling
+        self.names = names
+        self.domains = unrolling.system.domains
+
+    def formula(self, f: z3.ExprRef) -> Expr:
+        if z3.is_true(f):
+            return TRUE
+        if z3.is_false(f):
+            return FALSE
+        if z3.is_and(f):
+            return and_(*(self.formula(c) for c in f.children()))
+        if z3.is_or(f):
+            return or_(*(self.formula(c) for c in f.children()))
+        if z3.is_not(f):
+            return not_(self.formula(f.arg(0)))
+        if z3.is_implies(f):
+            return or_(not_(self.formula(f.arg(0))), self.formula(f.arg(1)))
+        if z3.is_const(f) and f.get_id() in self.names:
+            return Var(self.names[f.get_id()])
+        if z3.is_eq(f) and z3.is_bool(f.arg(0)):
+            a, b = self.formula(f.arg(0)), self.formula(f.arg(1))
+            return or_(and_(a, b), and_(not_(a), not_(b)))
+        if z3.is_app_of(f, z3.Z3_OP_ITE) and z3.is_bool(f):
+            c = self.formula(f.arg(0))
+            return or_(and_(c, self.formula(f.arg(1))), and_(not_(c), self.formula(f.arg(2))))
+        return self.atom(f)
+
+    def atom(self, f: z3.ExprRef) -> Expr:
+        """An arithmetic comparison: enumerated over its finite variables, kept linear over counters."""
+        used = sorted({self.names[c.get_id()] for c in _constants(f) if c.get_id() in self.names})
+        finite = [n for n in used if self.domains[n].finite]
+        if finite and len(finite) == len(used) and math.prod(len(self.domains[n].values()) for n in used) <= (
+            self.MAX_ENUMERATION
+        ):
+            return self.enumerate(f, used)
+        if any(self.domains[n].kind == "enum" for n in used):
+            raise InvalidModel(f"cannot express {f} in the model's names")
+        return self.linear(f)
+
+    def enumerate(self, f: z3.ExprRef, used: list[str]) -> Expr:
+        consts = [z3_const for z3_const in _constants(f) if z3_const.get_id() in self.names]
+        by_name = {self.names[c.get_id()]: c for c in consts}
+        rows: list[dict[str, Value]] = [{}]
+        for name in used:
+            rows = [{**row, name: v} for row in rows for v in self.domains[name].values()]
+        satisfying = []
+        for row in rows:
+            subst = [(by_name[n], self._literal(n, v)) for n, v in row.items()]
+            if z3.is_true(z3.simplify(z3.substitute(f, *subst))):
+                satisfying.append(row)
+        if len(used) == 1:
+            (name,) = used
+            values = [row[name] for row in satisfying]
+            if len(values) == len(self.domains[name].values()):
+                return TRUE
+            if self.domains[name].kind == "bool":
+                return or_(*(Var(name) if v else not_(Var(name)) for v in values))
+            return in_(Var(name), values)
+        return or_(*(and_(*(eq(Var(n), v) for n, v in row.items())) for row in satisfying))
+
+    def _literal(self, name: str, value: Value) -> z3.ExprRef:
+        if isinstance(value, bool):
+            return z3.BoolVal(value)
+        if isinstance(value, str):
+            return self.u._value(self.u.code[value])
+        return self.u._value(value)
+
+    def linear(self, f: z3.ExprRef) -> Expr:
+        kind = f.decl().kind()
+        a, b = (self.term(f.arg(0)), self.term(f.arg(1))) if f.num_args() == 2 else (None, None)
+        if a is None or b is None:
+            raise InvalidModel(f"cannot express {f} in the model's names")
+        if kind == z3.Z3_OP_LE:
+            return le(a, b)
+        if kind == z3.Z3_OP_GE:
+            return le(b, a)
+        if kind == z3.Z3_OP_LT:
+            return not_(le(b, a))
+        if kind == z3.Z3_OP_GT:
+            return not_(le(a, b))
+        if kind == z3.Z3_OP_EQ:
+            return eq(a, b)
+        raise InvalidModel(f"cannot express {f} in the model's names")
+
+    def term(self, t: z3.ExprRef) -> Expr:
+        if z3.is_int_value(t):
+            return Const(t.as_long())
+        if z3.is_const(t) and t.get_id() in self.names:
+            return Var(self.names[t.get_id()])
+        if z3.is_add(t):
+            result = self.term(t.arg(0))
+            for child in t.children()[1:]:
+                result = add(result, self.term(child))
+            return result
+        if z3.is_mul(t):
+            result = self.term(t.arg(0))
+            for child in t.children()[1:]:
+                result = mul(result, self.term(child))
+            return result
+        if z3.is_sub(t):
+            return add(self.term(t.arg(0)), mul(-1, self.term(t.arg(1))))
+        if z3.is_app_of(t, z3.Z3_OP_UMINUS):
+            return mul(-1, self.term(t.arg(0)))
+        raise InvalidModel(f"cannot express {t} in the model's names")
+
+
+def _constants(f: z3.ExprRef) -> list[z3.ExprRef]:
+    seen: dict[int, z3.ExprRef] = {}
+    stack = [f]
+    while stack:
+        t = stack.pop()
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            seen[t.get_id()] = t
+        else:
+            stack.extend(t.children())
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class HornAnswer:
+    status: str  # "sat" (violated), "unsat" (holds), "unknown"
+    invariant: Expr | None = None
+    actions: tuple[str, ...] = ()
+    reason: str = ""
+
+
+class HornProblem:
+    """A system as constrained Horn clauses for Spacer (z3's PDR/IC3 engine), in integer arithmetic."""
+
+    def __init__(self, system: TransitionSystem) -> None:
+        self.system = system
+        self.u = Unrolling(system, arith="int")
+
+    def query(self, formula: Expr, *, timeout: float | None = None) -> HornAnswer:
+        """Does ``formula`` hold in every reachable state? With the invariant or the actions along a violation."""
+        u = self.u
+        pre, post = u.state(0), u.state(1)
+        fp = z3.Fixedpoint()
+        fp.set(engine="spacer")
+        # Keep the clauses as written, so that the invariant speaks of the model's own variables.
+        fp.set("xform.slice", False)
+        fp.set("xform.inline_linear", False)
+        fp.set("xform.inline_eager", False)
+        if timeout is not None:
+            fp.set("timeout", max(1, int(timeout * 1000)))
+        inv = z3.Function("Inv", *(x.sort() for x in pre.values()), z3.BoolSort())
+        err = z3.Function("Err", z3.BoolSort())
+        fp.register_relation(inv, err)
+        fp.declare_var(*pre.values(), *post.values())
+        inv_pre, inv_post = inv(*pre.values()), inv(*post.values())
+        fp.rule(inv_pre, [u.domains(0), u.translate(self.system.init, 0)], name="init")
+        for index in range(len(self.system.actions)):
+            fp.rule(inv_post, [inv_pre, u.action_relation(index, 0), u.domains(1)], name=f"a{index}")
+        fp.rule(err(), [inv_pre, z3.Not(u.translate(formula, 0))], name="violation")
+        try:
+            answer = fp.query(err())
+        except z3.Z3Exception as exc:  # Spacer reports a timeout as a cancelled query
+            return HornAnswer("unknown", reason=str(exc.value.decode() if isinstance(exc.value, bytes) else exc))
+        if answer == z3.unsat:
+            cover = fp.get_cover_delta(-1, inv)
+            invariant = u.to_expr(z3.substitute_vars(cover, *pre.values()), 0)
+            return HornAnswer("unsat", invariant=invariant)
+        if answer == z3.sat:
+            # Rule names come last-rule-first: the query, the actions backwards, then "init".
+            names = [n for n in reversed(fp.get_rule_names_along_trace()) if n[:1] == "a" and n[1:].isdigit()]
+            actions = tuple(self.system.actions[int(n[1:])].label for n in names)
+            return HornAnswer("sat", actions=actions)
+        return HornAnswer("unknown", reason=fp.reason_unknown())
 
 
 class Solver:
@@ -199,3 +439,57 @@ class Solver:
 
     def model(self) -> z3.ModelRef:
         return self._solver.model()
+
+
+def all_of(*formulas: z3.BoolRef) -> z3.BoolRef:
+    return z3.And(*formulas)
+
+
+def negation(formula: z3.BoolRef) -> z3.BoolRef:
+    return z3.Not(formula)
+
+
+def any_differs(a: Mapping[str, z3.ExprRef], b: Mapping[str, z3.ExprRef]) -> z3.BoolRef:
+    """Two steps' states differ in some variable (simple-path constraints)."""
+    return z3.Or([a[name] != b[name] for name in a])
+
+
+def independent_check(formula: z3.BoolRef, solver: str, timeout: float | None = None) -> str:
+    """Satisfiability of ``formula`` in a fresh solver: ``z3``, or ``cvc5`` (fed SMT-LIB 2 text).
+
+    Certificates are re-checked here, never in the solver instance that produced them.
+    """
+    if solver == "z3":
+        fresh = z3.Solver()
+        if timeout is not None:
+            fresh.set("timeout", max(1, int(timeout * 1000)))
+        fresh.add(formula)
+        answer = fresh.check()
+        return SAT if answer == z3.sat else UNSAT if answer == z3.unsat else UNKNOWN
+    if solver == "cvc5":
+        return _cvc5_check(formula, timeout)
+    raise InvalidModel(f"unknown solver {solver!r}; choose z3 or cvc5")
+
+
+def _cvc5_check(formula: z3.BoolRef, timeout: float | None) -> str:
+    import cvc5
+
+    script = z3.Solver()
+    script.add(formula)
+    terms = cvc5.TermManager()
+    solver = cvc5.Solver(terms)
+    solver.setLogic("ALL")
+    if timeout is not None:
+        solver.setOption("tlimit-per", str(max(1, int(timeout * 1000))))
+    parser = cvc5.InputParser(solver)
+    parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, script.to_smt2(), "certificate")
+    symbols = parser.getSymbolManager()
+    answers = []
+    while True:
+        command = parser.nextCommand()
+        if command.isNull():
+            break
+        answer = command.invoke(solver, symbols)
+        if answer.strip():
+            answers.append(answer.strip())
+    return {"sat": SAT, "unsat": UNSAT}.get(answers[-1] if answers else "", UNKNOWN)

@@ -21,6 +21,7 @@ from regcheck.expr import (
     Expr,
     Ite,
     Le,
+    Mul,
     Not,
     Or,
     State,
@@ -37,20 +38,31 @@ class Domain:
 
     kind: str
     low: int = 0
-    high: int = 0
+    high: int | None = 0  # None: unbounded above (counters of a parameterised system)
     members: tuple[str, ...] = ()
+
+    @property
+    def finite(self) -> bool:
+        return self.kind != "int" or self.high is not None
 
     def contains(self, value: Value) -> bool:
         if self.kind == "bool":
             return isinstance(value, bool)
         if self.kind == "int":
-            return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
+            return (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and self.low <= value
+                and (self.high is None or value <= self.high)
+            )
         return isinstance(value, str) and value in self.members
 
     def values(self) -> tuple[Value, ...]:
         if self.kind == "bool":
             return (False, True)
         if self.kind == "int":
+            if self.high is None:
+                raise InvalidModel(f"the domain {self.describe()} is infinite")
             return tuple(range(self.low, self.high + 1))
         return self.members
 
@@ -58,7 +70,7 @@ class Domain:
         if self.kind == "bool":
             return "bool"
         if self.kind == "int":
-            return f"{self.low}..{self.high}"
+            return f"{self.low}.." + ("" if self.high is None else str(self.high))
         return "{" + ", ".join(self.members) + "}"
 
 
@@ -70,6 +82,11 @@ def int_range(low: int, high: int) -> Domain:
     if low > high:
         raise InvalidModel(f"empty integer range {low}..{high}")
     return Domain("int", low=low, high=high)
+
+
+def naturals() -> Domain:
+    """The unbounded domain 0, 1, 2, ...: only engines over integer arithmetic accept it."""
+    return Domain("int", low=0, high=None)
 
 
 def enum(*members: str) -> Domain:
@@ -248,10 +265,10 @@ class _TypeChecker:
                 if left != right:
                     raise InvalidModel(f"{what} has branches of sorts {left} and {right}: {render(expr)}")
                 return left
-            case Add(lhs, rhs) | Le(lhs, rhs):
+            case Add(lhs, rhs) | Mul(lhs, rhs) | Le(lhs, rhs):
                 self.expect(lhs, "int", what)
                 self.expect(rhs, "int", what)
-                return "int" if isinstance(expr, Add) else "bool"
+                return "bool" if isinstance(expr, Le) else "int"
         raise InvalidModel(f"{what} is not an expression: {expr!r}")
 
 
@@ -274,4 +291,5 @@ __all__ = [
     "boolean",
     "enum",
     "int_range",
+    "naturals",
 ]

@@ -29,6 +29,8 @@ class Engine(Protocol):
 
 _MODULES: dict[str, str] = {
     "bmc": "regcheck.engines.bmc",
+    "kinduction": "regcheck.engines.kinduction",
+    "pdr": "regcheck.engines.pdr",
 }
 """Engine name -> module exposing ``check``; modules load on first use, to keep start-up fast."""
 

@@ -1,0 +1,88 @@
+"""Proof certificates and their independent re-check.
+
+A ``proved`` verdict carries a certificate: an inductive invariant (from PDR) or the k of a
+k-induction proof. Before it is reported, the certificate is re-checked from scratch by a fresh
+solver instance (z3, or cvc5 as a second, independent solver): for an invariant, that the initial
+states satisfy it, that every action preserves it, and that it implies the property.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from regcheck.expr import Expr, render
+from regcheck.smt import SAT, UNSAT, Unrolling, all_of, independent_check, negation
+from regcheck.system import Property, TransitionSystem
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Why a property holds: an inductive invariant, or k for a k-induction proof."""
+
+    kind: str  # "inductive-invariant" or "k-induction"
+    invariant: Expr | None = None
+    k: int | None = None
+    rechecked_by: tuple[str, ...] = ()
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "rechecked_by": list(self.rechecked_by)}
+        if self.invariant is not None:
+            data["invariant"] = render(self.invariant)
+        if self.k is not None:
+            data["k"] = self.k
+        data.update(self.notes)
+        return data
+
+    def describe(self) -> str:
+        if self.kind == "k-induction":
+            return f"{self.k}-inductive"
+        assert self.invariant is not None
+        return f"inductive invariant: {render(self.invariant)}"
+
+
+def _unrolling(system: TransitionSystem) -> Unrolling:
+    finite = all(v.domain.finite for v in system.variables)
+    return Unrolling(system, arith="bv" if finite else "int")
+
+
+def recheck_invariant(
+    system: TransitionSystem, prop: Property, invariant: Expr, *, solver: str = "z3", timeout: float | None = None
+) -> str | None:
+    """None if ``invariant`` is inductive and implies ``prop``; else which condition fails, in words."""
+    system.check_formula(invariant, "the certificate")
+    u = _unrolling(system)
+    inv0, inv1 = u.translate(invariant, 0), u.translate(invariant, 1)
+    conditions = [
+        ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
+        ("it does not imply the property", all_of(u.domains(0), inv0, negation(u.translate(prop.formula, 0)))),
+        ("an action does not preserve it", all_of(u.domains(0), inv0, u.transition(0), negation(inv1))),
+    ]
+    for reason, formula in conditions:
+        answer = independent_check(formula, solver, timeout)
+        if answer == SAT:
+            return f"{solver}: {reason}"
+        if answer != UNSAT:
+            return f"{solver} could not decide whether {reason.replace('does not', 'fails to')}"
+    return None
+
+
+def recheck_kinduction(
+    system: TransitionSystem, prop: Property, k: int, *, solver: str = "z3", timeout: float | None = None
+) -> str | None:
+    """None if no execution of fewer than k steps violates ``prop`` and ``prop`` is k-inductive
+    (over simple paths); else which half fails."""
+    from regcheck.engines.kinduction import base_case, step_case
+
+    u = _unrolling(system)
+    for reason, formula in (
+        (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),
+        (f"the property is not {k}-inductive", step_case(u, prop, k)),
+    ):
+        answer = independent_check(formula, solver, timeout)
+        if answer == SAT:
+            return f"{solver}: {reason}"
+        if answer != UNSAT:
+            return f"{solver} could not decide the {k}-induction certificate"
+    return None

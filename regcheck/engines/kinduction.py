@@ -1,0 +1,110 @@
+"""k-induction with simple-path constraints, over the same unrolling as BMC.
+
+For k = 1, 2, ... up to the limit: the base case asks for a violation within k-1 steps from an
+initial state (that is BMC, so a counterexample found here is a shortest one); the step case
+asks for k consecutive distinct states satisfying the property followed by one that does not. If
+the step case is unsatisfiable after the base case was, the property is ``proved`` with k as its
+certificate, re-checked by a fresh solver. Reaching the limit gives ``unknown``, never ``proved``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from regcheck.certificate import Certificate, recheck_kinduction
+from regcheck.engines import Progress
+from regcheck.result import CheckResult, Verdict
+from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, all_of, any_differs, negation
+from regcheck.system import Kind, Property, TransitionSystem
+
+NAME = "kinduction"
+
+
+def base_case(u: Unrolling, prop: Property, k: int) -> object:
+    """Satisfiable iff some execution of at most k-1 steps reaches a state violating ``prop``."""
+    parts = [u.init()] + [u.transition(i) for i in range(k - 1)]
+    parts.append(negation(all_of(*(u.translate(prop.formula, i) for i in range(k)))))
+    return all_of(*parts)
+
+
+def step_case(u: Unrolling, prop: Property, k: int) -> object:
+    """Satisfiable iff k distinct consecutive states satisfy ``prop`` and the next one does not."""
+    parts = [u.domains(0)] + [u.transition(i) for i in range(k)]
+    parts += [u.translate(prop.formula, i) for i in range(k)]
+    parts.append(negation(u.translate(prop.formula, k)))
+    parts += [any_differs(u.state(i), u.state(j)) for j in range(k + 1) for i in range(j)]
+    return all_of(*parts)
+
+
+def check(
+    system: TransitionSystem,
+    properties: Sequence[Property],
+    *,
+    depth: int,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+    recheck: str = "z3",
+) -> list[CheckResult]:
+    """Try k = 1..max(depth, 1); ``depth`` is the limit on k."""
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
+    return [_check_one(system, prop, max(depth, 1), deadline, start, progress, recheck) for prop in properties]
+
+
+def _check_one(
+    system: TransitionSystem,
+    prop: Property,
+    limit: int,
+    deadline: float | None,
+    start: float,
+    progress: Progress | None,
+    recheck: str,
+) -> CheckResult:
+    def result(verdict: Verdict, depth: int | None, **extra: object) -> CheckResult:
+        return CheckResult(
+            property=prop.name, kind=prop.kind.value, verdict=verdict, engine=NAME, depth=depth,
+            time_s=round(time.monotonic() - start, 4), **extra,  # type: ignore[arg-type]
+        )
+
+    if prop.kind is not Kind.SAFETY:
+        return result(Verdict.UNKNOWN, None, note="k-induction checks safety properties only")
+    system.check_formula(prop.formula, f"property {prop.name}")
+    finite = all(v.domain.finite for v in system.variables)
+    base_u, step_u = (Unrolling(system, arith="bv" if finite else "int") for _ in range(2))
+    base, step = Solver(deadline), Solver(deadline)
+    base.add(base_u.init())
+    step.add(step_u.domains(0))
+    for k in range(1, limit + 1):
+        if progress:
+            progress(f"k-induction: {prop.name}, k = {k}/{limit}")
+        # Base: a violation at step k-1 (steps before it were refuted in earlier rounds).
+        if k > 1:
+            base.add(base_u.transition(k - 2))
+        answer = base.check_under(negation(base_u.translate(prop.formula, k - 1)))
+        if answer == SAT:
+            trace = base_u.decode(base.model(), k - 1).with_meta(property=prop.name)
+            return result(Verdict.VIOLATED, k - 1, trace=trace)
+        if answer == UNKNOWN:
+            return result(Verdict.UNKNOWN, k - 2, note=f"timeout or solver unknown in the base case at k = {k}")
+        base.add(base_u.translate(prop.formula, k - 1))
+        # Step: k distinct states satisfying the property, then one that does not.
+        step.add(step_u.transition(k - 1))
+        step.add(step_u.translate(prop.formula, k - 1))
+        for i in range(k):
+            step.add(any_differs(step_u.state(i), step_u.state(k)))
+        answer = step.check_under(negation(step_u.translate(prop.formula, k)))
+        if answer == UNKNOWN:
+            return result(Verdict.UNKNOWN, k - 1, note=f"timeout or solver unknown in the step case at k = {k}")
+        if answer == SAT:
+            continue
+        failure = recheck_kinduction(system, prop, k, solver=recheck)
+        if failure:
+            return result(Verdict.UNKNOWN, k - 1, note=f"internal error: the {k}-induction proof did not re-check ({failure})")
+        certificate = Certificate("k-induction", k=k, rechecked_by=(recheck,))
+        return result(Verdict.PROVED, None, evidence=certificate)
+    return result(
+        Verdict.UNKNOWN,
+        limit - 1,
+        note=f"not k-inductive for any k <= {limit}; no violation within {limit - 1} steps",
+    )
