@@ -17,6 +17,9 @@ from typing import Any, Mapping
 
 from regcheck.errors import InvalidArgument
 
+ANY = "any"
+"""``workers = "any"``: the claim is about every number of workers."""
+
 SYSTEM = "SYSTEM"
 """LocalSystem's security context: on the network it is the machine account, without mailbox access."""
 
@@ -54,7 +57,7 @@ class Scenario:
 
     name: str = "custom"
     description: str = ""
-    workers: int = 1
+    workers: int | str = 1  # or "any": every number of identical workers (a parameterised check)
     requests: int = 1
     users: tuple[str, ...] = ("alice",)
     worker_users: tuple[str, ...] = ()
@@ -73,7 +76,12 @@ class Scenario:
     expected: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_int("workers", self.workers, 1, MAX_WORKERS)
+        if self.workers != ANY and not (
+            isinstance(self.workers, int) and not isinstance(self.workers, bool) and 1 <= self.workers <= MAX_WORKERS
+        ):
+            raise InvalidArgument(
+                f'workers: expected a whole number from 1 to {MAX_WORKERS} or "any", got {self.workers!r}'
+            )
         _check_int("requests", self.requests, 1, MAX_REQUESTS)
         _check_int("connect_flags", self.connect_flags, 0, 0xFFFFFFFF)
         if not self.users or len(self.users) > MAX_USERS:
@@ -86,7 +94,13 @@ class Scenario:
                 )
         if len(set(self.users)) != len(self.users):
             raise InvalidArgument(f"users: names must be distinct, got {list(self.users)}")
-        if self.worker_users:
+        if self.parameterised:
+            if len(set(self.worker_users or self.users[:1])) != 1 or (not self.worker_users and len(self.users) > 1):
+                raise InvalidArgument(
+                    "workers=any: the workers must be identical, all impersonating one user; "
+                    f"give one user (users = [...]), got {list(self.worker_users or self.users)}"
+                )
+        elif self.worker_users:
             if len(self.worker_users) != self.workers:
                 raise InvalidArgument(
                     f"worker_users: give one user per worker ({self.workers}), got {len(self.worker_users)}"
@@ -112,6 +126,16 @@ class Scenario:
     # Derived facts, named so that the model and the simulator read the same words.
 
     @property
+    def parameterised(self) -> bool:
+        """True for ``workers = "any"``: a claim about every number of identical workers."""
+        return self.workers == ANY
+
+    def with_workers(self, workers: int) -> Scenario:
+        """The same design with a fixed number of workers (a parameterised scenario made concrete)."""
+        users = (self.worker_users[0],) * workers if self.worker_users else ()
+        return dataclasses.replace(self, workers=workers, worker_users=users)
+
+    @property
     def identities(self) -> tuple[str, ...]:
         """Every security context a call can carry: SYSTEM first, then the users."""
         return (SYSTEM, *self.users)
@@ -119,7 +143,7 @@ class Scenario:
     def user_of(self, worker: int) -> str:
         """The mailbox user that worker ``worker`` (1-based) impersonates."""
         if self.worker_users:
-            return self.worker_users[worker - 1]
+            return self.worker_users[0] if self.parameterised else self.worker_users[worker - 1]
         return self.users[(worker - 1) % len(self.users)]
 
     @property
@@ -132,7 +156,9 @@ class Scenario:
         """RPC associations: one per process, or one per MAPI session (MAPI/HTTP has none)."""
         if self.transport == "mapi-http":
             return 0
-        return 1 if self.association_scope == "process" else self.workers
+        if self.parameterised:
+            raise InvalidArgument("workers=any has no fixed number of associations")
+        return 1 if self.association_scope == "process" else int(self.workers)
 
     def association_of(self, worker: int) -> int:
         """The association (1-based) that worker ``worker``'s session uses."""
@@ -143,7 +169,9 @@ class Scenario:
         data = dataclasses.asdict(self)
         data.pop("expected")
         data["users"] = list(self.users)
-        data["worker_users"] = [self.user_of(w) for w in range(1, self.workers + 1)]
+        data["worker_users"] = [self.user_of(1)] if self.parameterised else [
+            self.user_of(w) for w in range(1, int(self.workers) + 1)
+        ]
         return data
 
 
@@ -172,6 +200,8 @@ def _coerce(key: str, value: object) -> object:
         if not isinstance(value, bool):
             raise InvalidArgument(f"{key}: expected true or false, got {value!r}")
         return value
+    if key == "workers" and isinstance(value, str) and value.strip().lower() == ANY:
+        return ANY
     if key in _INT_KEYS:
         if isinstance(value, str):
             try:

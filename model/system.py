@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.scenario import SYSTEM, Scenario
+from regcheck.errors import InvalidArgument
 from regcheck.expr import (
     FALSE,
     TRUE,
@@ -29,7 +30,7 @@ from regcheck.expr import (
     not_,
     var,
 )
-from regcheck.system import Action, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 
 PC = ("start", "connected", "working", "finished", "failed", "denied")
 NOTIFY = ("off", "idle", "waiting", "fetch", "polling", "stopped")
@@ -91,8 +92,23 @@ MISMATCH_SEEN = "mismatch_seen"
 
 
 def build(scenario: Scenario) -> TransitionSystem:
-    """The transition system of ``scenario``."""
+    """The transition system of ``scenario`` (a fixed number of workers)."""
+    if scenario.parameterised:
+        raise InvalidArgument("workers=any has no single transition system; it is checked by counter abstraction")
     return _Builder(scenario).system()
+
+
+def local_variables(scenario: Scenario, w: int) -> tuple[str, ...]:
+    """The variables that belong to worker w and its session alone (and its association, if it has its own)."""
+    names = [imp(w), pc(w), done(w), pending(w)]
+    if scenario.notifications:
+        names += [notify(w), parked(w)]
+    if scenario.association_scope == "session" and scenario.transport != "mapi-http":
+        if has_cache(scenario):
+            names += [reg(w), admitted(w)]
+        if has_binding_snapshot(scenario):
+            names.append(bound(w))
+    return tuple(names)
 
 
 def has_cache(scenario: Scenario) -> bool:
@@ -155,6 +171,31 @@ class _Builder:
             init=init,
             actions=tuple(actions),
             meta={"scenario": self.s.name},
+            symmetry=self.symmetry(),
+        )
+
+    def symmetry(self) -> tuple[ProcessGroup, ...]:
+        """Workers that impersonate one user are interchangeable, and so are users (with their workers).
+
+        A worker's block is its own variables and, with one association per session, its
+        association's. A user's group is named by the user, so that two users with as many
+        workers may be swapped, unless the user is the process identity (which every notifier
+        carries). regcheck.symmetry verifies this claim against the actions before using it.
+        """
+        s = self.s
+        groups: dict[str, list[tuple[str, ...]]] = {}
+        for w in self.workers:
+            block = [imp(w), pc(w), done(w), pending(w)]
+            if s.notifications:
+                block += [notify(w), parked(w)]
+            if s.association_count > 1:
+                a = s.association_of(w)
+                block += [reg(a), admitted(a)] if self.cache else []
+                block += [bound(a)] if self.static else []
+            groups.setdefault(s.user_of(w), []).append(tuple(block))
+        return tuple(
+            ProcessGroup(tuple(blocks), value=None if user == s.process_identity else user)
+            for user, blocks in groups.items()
         )
 
     # Identities and admission -----------------------------------------------------------------

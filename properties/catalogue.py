@@ -23,6 +23,7 @@ class PropertySpec:
     description: str
     source: str
     formula: Callable[[Scenario], Expr]
+    per_worker: bool = True  # a conjunction over workers of conditions on one worker and the shared state
 
 
 def _no_worker_fails(s: Scenario) -> Expr:

@@ -42,17 +42,12 @@ class Certificate:
         return f"inductive invariant: {render(self.invariant)}"
 
 
-def _unrolling(system: TransitionSystem) -> Unrolling:
-    finite = all(v.domain.finite for v in system.variables)
-    return Unrolling(system, arith="bv" if finite else "int")
-
-
 def recheck_invariant(
     system: TransitionSystem, prop: Property, invariant: Expr, *, solver: str = "z3", timeout: float | None = None
 ) -> str | None:
     """None if ``invariant`` is inductive and implies ``prop``; else which condition fails, in words."""
     system.check_formula(invariant, "the certificate")
-    u = _unrolling(system)
+    u = Unrolling(system)
     inv0, inv1 = u.translate(invariant, 0), u.translate(invariant, 1)
     conditions = [
         ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
@@ -75,7 +70,7 @@ def recheck_kinduction(
     (over simple paths); else which half fails."""
     from regcheck.engines.kinduction import base_case, step_case
 
-    u = _unrolling(system)
+    u = Unrolling(system)
     for reason, formula in (
         (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),
         (f"the property is not {k}-inductive", step_case(u, prop, k)),

@@ -178,15 +178,24 @@ def case(*branches: tuple[Operand, Operand], default: Operand) -> Expr:
 
 
 def add(a: Operand, b: Operand) -> Expr:
-    return Add(lift(a), lift(b))
+    a, b = lift(a), lift(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(int(a.value) + int(b.value))
+    return Add(a, b)
 
 
 def mul(a: Operand, b: Operand) -> Expr:
-    return Mul(lift(a), lift(b))
+    a, b = lift(a), lift(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(int(a.value) * int(b.value))
+    return Mul(a, b)
 
 
 def le(a: Operand, b: Operand) -> Expr:
-    return Le(lift(a), lift(b))
+    a, b = lift(a), lift(b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(int(a.value) <= int(b.value))
+    return Le(a, b)
 
 
 def lt(a: Operand, b: Operand) -> Expr:
@@ -219,6 +228,32 @@ def evaluate(expr: Expr, state: State) -> Value:
             return int(evaluate(lhs, state)) * int(evaluate(rhs, state))
         case Le(lhs, rhs):
             return int(evaluate(lhs, state)) <= int(evaluate(rhs, state))
+    raise InvalidModel(f"not an expression: {expr!r}")
+
+
+def substitute(expr: Expr, mapping: Mapping[str, Expr]) -> Expr:
+    """``expr`` with variables replaced, re-simplified (constants fold away)."""
+    match expr:
+        case Const():
+            return expr
+        case Var(name):
+            return mapping.get(name, expr)
+        case Not(arg):
+            return not_(substitute(arg, mapping))
+        case And(args):
+            return and_(*(substitute(a, mapping) for a in args))
+        case Or(args):
+            return or_(*(substitute(a, mapping) for a in args))
+        case Eq(lhs, rhs):
+            return eq(substitute(lhs, mapping), substitute(rhs, mapping))
+        case Ite(cond, then, other):
+            return ite(substitute(cond, mapping), substitute(then, mapping), substitute(other, mapping))
+        case Add(lhs, rhs):
+            return add(substitute(lhs, mapping), substitute(rhs, mapping))
+        case Mul(lhs, rhs):
+            return mul(substitute(lhs, mapping), substitute(rhs, mapping))
+        case Le(lhs, rhs):
+            return le(substitute(lhs, mapping), substitute(rhs, mapping))
     raise InvalidModel(f"not an expression: {expr!r}")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import z3
 
@@ -46,6 +46,7 @@ from regcheck.expr import (
     not_,
     or_,
 )
+from regcheck.causes import Field, Moment, Signature, fields_predicate, mark_fields
 from regcheck.result import Step, Trace
 from regcheck.system import TransitionSystem
 
@@ -69,18 +70,25 @@ class Unrolling:
     selected action's guard must hold. This keeps the formula linear in the size of the updates.
     """
 
-    def __init__(self, system: TransitionSystem, *, arith: str = "bv") -> None:
-        if arith not in ("bv", "int"):
+    def __init__(self, system: TransitionSystem, *, arith: str = "auto") -> None:
+        if arith not in ("auto", "bv", "int"):
             raise InvalidModel(f"unknown arithmetic encoding {arith!r}")
         unbounded = [v.name for v in system.variables if not v.domain.finite]
+        if arith == "auto":
+            arith = "int" if unbounded else "bv"
         if arith == "bv" and unbounded:
             raise InvalidModel(f"{unbounded[0]} is unbounded; only the integer encoding can represent it")
         self.system = system
         self.arith = arith
-        members = sorted({m for v in system.variables if v.domain.kind == "enum" for m in v.domain.members})
+        # Every enum member a variable can hold or an expression mentions gets its own code.
+        members = sorted(
+            {m for v in system.variables if v.domain.kind == "enum" for m in v.domain.members}
+            | _string_constants(system)
+        )
         self.code: dict[str, int] = {m: i for i, m in enumerate(members)}
         self.member: dict[int, str] = {i: m for m, i in self.code.items()}
-        bounds = [len(members) + 1, len(system.actions)]
+        # Room for as many members again, for constants that only properties mention.
+        bounds = [2 * len(members) + 2, len(system.actions)]
         for v in system.variables:
             if v.domain.kind == "int" and v.domain.high is not None:
                 bounds += [abs(v.domain.low), abs(v.domain.high)]
@@ -110,6 +118,15 @@ class Unrolling:
     def _value(self, value: int) -> z3.ExprRef:
         return z3.BitVecVal(value, self.width) if self.arith == "bv" else z3.IntVal(value)
 
+    def _code_of(self, member: str) -> int:
+        """The code of an enum member; one first seen in a property gets a fresh code no variable holds."""
+        if member not in self.code:
+            if self.arith == "bv" and len(self.code) + 1 >= 2 ** (self.width - 2):
+                raise InvalidModel(f"too many enum constants to encode {member!r}")
+            self.code[member] = len(self.code)
+            self.member[self.code[member]] = member
+        return self.code[member]
+
     def selector(self, k: int) -> z3.ExprRef:
         while len(self._selectors) <= k:
             self._selectors.append(self._number(at_time("act", len(self._selectors))))
@@ -125,8 +142,7 @@ class Unrolling:
                     return z3.BoolVal(value)
                 if isinstance(value, int):
                     return self._value(value)
-                # A member no variable declares gets a code no variable can hold.
-                return self._value(self.code.get(value, len(self.code)))
+                return self._value(self._code_of(value))
             case Var(name):
                 return env[name]
             case Not(arg):
@@ -218,6 +234,38 @@ class Unrolling:
             action = self.system.actions[index]
             steps.append(Step(action.name, action.params, self.system.labels_of(action, states[k])))
         return Trace(vars=self.system.names, states=tuple(states), steps=tuple(steps))
+
+    def step_matches(self, k: int, fields: Sequence[Field]) -> z3.BoolRef:
+        """Step k (from state k to k+1) takes an action whose name and labels take the listed values."""
+        domains = self.system.domains
+        options = []
+        for index, action in enumerate(self.system.actions):
+            condition = fields_predicate(action.name, dict(action.labels), fields, domains)
+            if condition != Const(False):
+                options.append(z3.And(self.selector(k) == index, self.translate(condition, k)))
+        return z3.Or(options) if options else z3.BoolVal(False)
+
+    def has_signature(self, k: int, moments: Sequence[Moment], signature: Signature) -> z3.BoolRef:
+        """The path of ``k`` steps has ``signature`` (what ``regcheck.causes.signature`` computes)."""
+        parts = []
+        for moment, mark in zip(moments, signature, strict=True):
+            if not moment.among:  # the last step
+                if k == 0 or mark is None:
+                    parts.append(z3.BoolVal(k == 0 and mark is None))
+                else:
+                    parts.append(self.step_matches(k - 1, mark_fields(moment, mark)))
+                continue
+            earlier = [z3.Not(self.step_matches(i, moment.among)) for i in range(k)]
+            if mark is None:
+                parts.append(z3.And(earlier))
+            else:
+                fields = mark_fields(moment, mark)
+                parts.append(z3.Or([z3.And(*earlier[:i], self.step_matches(i, fields)) for i in range(k)]))
+        return z3.And(parts)
+
+    def lacks_signatures(self, k: int, moments: Sequence[Moment], signatures: Sequence[Signature]) -> z3.BoolRef:
+        """The path of ``k`` steps has none of ``signatures``: how found causes are blocked."""
+        return z3.And([z3.Not(self.has_signature(k, moments, s)) for s in signatures])
 
 
 class _Decoder:
@@ -332,6 +380,29 @@ class _Decoder:
         raise InvalidModel(f"cannot express {t} in the model's names")
 
 
+def _string_constants(system: TransitionSystem) -> set[str]:
+    found: set[str] = set()
+    stack: list[Expr] = [system.init]
+    for action in system.actions:
+        stack.append(action.guard)
+        stack.extend(value for _, value in action.updates)
+        stack.extend(value for _, value in action.labels)
+    while stack:
+        expr = stack.pop()
+        match expr:
+            case Const(value) if isinstance(value, str):
+                found.add(value)
+            case Not(arg):
+                stack.append(arg)
+            case And(args) | Or(args):
+                stack.extend(args)
+            case Eq(lhs, rhs) | Add(lhs, rhs) | Mul(lhs, rhs) | Le(lhs, rhs):
+                stack.extend((lhs, rhs))
+            case Ite(cond, then, other):
+                stack.extend((cond, then, other))
+    return found
+
+
 def _constants(f: z3.ExprRef) -> list[z3.ExprRef]:
     seen: dict[int, z3.ExprRef] = {}
     stack = [f]
@@ -403,19 +474,20 @@ class Solver:
     rather than push/pop, which would push z3 off its fast SAT-based finite-domain solver.
     """
 
-    def __init__(self, deadline: float | None = None) -> None:
-        self._solver = z3.SolverFor("QF_FD")
+    def __init__(self, deadline: float | None = None, *, finite: bool = True) -> None:
+        # QF_FD: z3's SAT-based solver for bit-vectors and Booleans; integers need the general one.
+        self._solver = z3.SolverFor("QF_FD") if finite else z3.Solver()
         self.deadline = deadline
         self._queries = 0
 
     def add(self, formula: z3.BoolRef) -> None:
         self._solver.add(formula)
 
-    def check_under(self, formula: z3.BoolRef) -> str:
-        """Is ``formula`` satisfiable together with the assertions? It is not kept asserted."""
+    def check_under(self, *formulas: z3.BoolRef) -> str:
+        """Are ``formulas`` satisfiable together with the assertions? They are not kept asserted."""
         self._queries += 1
         guard = z3.Bool(f"query!{self._queries}")
-        self._solver.add(z3.Implies(guard, formula))
+        self._solver.add(z3.Implies(guard, z3.And(*formulas)))
         return self.check(guard)
 
     def remaining(self) -> float | None:

@@ -37,7 +37,7 @@ def check(
         system.check_formula(prop.formula, f"property {prop.name}")
     open_props = [p for p in properties if p.name not in results]
     unrolling = Unrolling(system)
-    solver = Solver(deadline=None if timeout is None else start + timeout)
+    solver = Solver(deadline=None if timeout is None else start + timeout, finite=unrolling.arith == "bv")
     solver.add(unrolling.init())
     reached = -1
     for k in range(depth + 1):

@@ -70,9 +70,9 @@ def _check_one(
     if prop.kind is not Kind.SAFETY:
         return result(Verdict.UNKNOWN, None, note="k-induction checks safety properties only")
     system.check_formula(prop.formula, f"property {prop.name}")
-    finite = all(v.domain.finite for v in system.variables)
-    base_u, step_u = (Unrolling(system, arith="bv" if finite else "int") for _ in range(2))
-    base, step = Solver(deadline), Solver(deadline)
+    base_u, step_u = Unrolling(system), Unrolling(system)
+    finite = base_u.arith == "bv"
+    base, step = Solver(deadline, finite=finite), Solver(deadline, finite=finite)
     base.add(base_u.init())
     step.add(step_u.domains(0))
     for k in range(1, limit + 1):

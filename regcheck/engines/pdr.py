@@ -11,6 +11,7 @@ that length returns a shortest counterexample (which the caller replays).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Sequence
 
 from regcheck.certificate import Certificate, recheck_invariant
@@ -36,12 +37,46 @@ def check(
     """Prove or refute each safety property; ``depth`` is unused (PDR is unbounded)."""
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
+    joint = _prove_jointly(system, properties, deadline, recheck, progress)
+    if joint is not None:
+        return joint
     results = []
     for prop in properties:
         if progress:
             progress(f"pdr: {prop.name}")
         results.append(_check_one(system, prop, deadline, recheck))
     return results
+
+
+def _prove_jointly(
+    system: TransitionSystem,
+    properties: Sequence[Property],
+    deadline: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult] | None:
+    """One Spacer query for all properties at once; their invariants usually share most lemmas.
+
+    If the conjunction is proved, its invariant is a certificate for each property (re-checked
+    for each); otherwise None, and the properties are checked one by one.
+    """
+    safety = [p for p in properties if p.kind is Kind.SAFETY]
+    if len(safety) < 2 or len(safety) != len(properties):
+        return None
+    if progress:
+        progress(f"pdr: {len(safety)} properties together")
+    both = Property("all", Kind.SAFETY, "all properties", "", and_(*(p.formula for p in safety)))
+    joint = _check_one(system, both, deadline, recheck)
+    if joint.verdict is not Verdict.PROVED or not isinstance(joint.evidence, Certificate):
+        return None
+    assert joint.evidence.invariant is not None
+    out = []
+    for prop in safety:
+        failure = recheck_invariant(system, prop, joint.evidence.invariant, solver=recheck)
+        if failure:
+            return None
+        out.append(replace(joint, property=prop.name, time_s=round(joint.time_s / len(safety), 4)))
+    return out
 
 
 def _check_one(system: TransitionSystem, prop: Property, deadline: float | None, recheck: str) -> CheckResult:

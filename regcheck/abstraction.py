@@ -1,0 +1,236 @@
+"""Counter abstraction: one proof for any number of identical processes.
+
+Given a template system with one process (its *local* variables) and shared variables, the
+counter system keeps the shared variables and, for each local state a process can be in, a
+counter of processes in that state (an unbounded natural). Initially every one of N >= 1
+processes is in the initial local state, N unconstrained. A move of the template's action ``a``
+from local state ``i`` to ``j`` needs a process in ``i`` and the guard of ``a`` with the local
+variables fixed to ``i``; it updates the shared variables as ``a`` does and moves one process
+from ``i`` to ``j``. For processes that are interchangeable (none of them is named by the
+shared state or by another process), this system and the N-process system simulate each other,
+so an invariant of the counter system holds for every N.
+
+The local states L are computed first by thread-modular saturation: starting from the initial
+shared and local states, every action of a process in a known local state, under every known
+shared state, adds its successor local and shared states, until nothing changes. Every
+configuration any N can reach has its shared state and all its local states in the result. A
+move that would leave L (possible only from a shared state that no N can reach) sets the flag
+``escaped``, and every lifted property includes ``~escaped``: the proof must show that no
+process ever leaves L, so restricting the counters to L loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from regcheck.errors import InvalidArgument, InvalidModel
+from regcheck.expr import (
+    TRUE,
+    Const,
+    Expr,
+    Value,
+    add,
+    and_,
+    eq,
+    evaluate,
+    implies,
+    ite,
+    le,
+    not_,
+    or_,
+    substitute,
+    var,
+)
+from regcheck.system import Action, TransitionSystem, Variable, boolean, naturals
+
+MAX_LOCAL_STATES = 5_000
+ESCAPED = "escaped"
+
+LocalState = tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class CounterAbstraction:
+    """The counter system of a template, and the maps between it and concrete N-process systems."""
+
+    system: TransitionSystem
+    local: tuple[str, ...]
+    local_states: tuple[LocalState, ...]
+    counters: tuple[str, ...]
+    moves: Mapping[str, tuple[str, int, int]]  # counter action label -> (template action, from, to)
+
+    def lift(self, formula: Expr) -> Expr:
+        """A per-process property (over the template's local and shared variables) for all processes."""
+        parts = [not_(var(ESCAPED))]
+        for ls, counter in zip(self.local_states, self.counters):
+            instance = substitute(formula, self._fix(ls))
+            parts.append(implies(le(1, var(counter)), instance))
+        return and_(*parts)
+
+    def instantiate(self, formula: Expr, processes: Sequence[Sequence[str]]) -> Expr:
+        """A counter-system formula as a formula over a concrete system of ``len(processes)`` processes.
+
+        ``processes[p]`` names process p's local variables, in the order of ``self.local``. Each
+        counter becomes the number of processes in its local state; the result also states that
+        every process is in a known local state, which keeps it inductive for the concrete system.
+        """
+        counts = {
+            counter: _sum(
+                [
+                    _indicator(and_(*(eq(var(name), value) for name, value in zip(names, ls))))
+                    for names in processes
+                ]
+            )
+            for ls, counter in zip(self.local_states, self.counters)
+        }
+        known = and_(
+            *(
+                or_(*(and_(*(eq(var(name), value) for name, value in zip(names, ls))) for ls in self.local_states))
+                for names in processes
+            )
+        )
+        return and_(known, substitute(formula, {**counts, ESCAPED: Const(False)}))
+
+    def concretise(self, actions: Sequence[str]) -> tuple[int, list[tuple[str, int]]]:
+        """The fewest processes that run the counter actions ``actions``, and who runs each step.
+
+        Returns N and, per step, the template action and the (0-based) process that takes it.
+        """
+        for n in range(1, len(actions) + 2):
+            positions = [0] * n
+            schedule: list[tuple[str, int]] = []
+            for label in actions:
+                template_action, source, target = self.moves[label]
+                try:
+                    process = positions.index(source)
+                except ValueError:
+                    break
+                positions[process] = target
+                schedule.append((template_action, process))
+            else:
+                return n, schedule
+        raise InvalidModel("the counter trace cannot be run by any number of processes")
+
+    def _fix(self, ls: LocalState) -> dict[str, Expr]:
+        return {name: Const(value) for name, value in zip(self.local, ls)}
+
+
+def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> CounterAbstraction:
+    """Build the counter system of ``template`` whose process owns the variables ``local``."""
+    local = tuple(local)
+    domains = template.domains
+    unknown = [name for name in local if name not in domains]
+    if unknown:
+        raise InvalidModel(f"local variable {unknown[0]!r} is not a variable of {template.name}")
+    shared = tuple(n for n in template.names if n not in local)
+    for action in template.actions:
+        for target, _ in action.updates:
+            if target not in domains:
+                raise InvalidModel(f"{action.label} updates unknown {target!r}")
+    initial = template.initial_state()
+    local_states = _saturate(template, local, shared, initial)
+    counters = tuple(_counter_name(local, ls) for ls in local_states)
+    index = {ls: i for i, ls in enumerate(local_states)}
+
+    variables = [v for v in template.variables if v.name in shared]
+    variables += [Variable(c, naturals(), f"processes in local state {c}") for c in counters]
+    variables.append(Variable(ESCAPED, boolean(), "a process left the known local states"))
+    init_parts = [eq(var(n), initial[n]) for n in shared] + [not_(var(ESCAPED))]
+    init_parts.append(le(1, var(counters[0])))
+    init_parts += [eq(var(c), 0) for c in counters[1:]]
+
+    actions: list[Action] = []
+    moves: dict[str, tuple[str, int, int]] = {}
+    for action in template.actions:
+        updates = dict(action.updates)
+        for i, ls in enumerate(local_states):
+            fixed = {name: Const(value) for name, value in zip(local, ls)}
+            guard = substitute(action.guard, fixed)
+            if guard == Const(False):
+                continue
+            shared_updates = {n: substitute(e, fixed) for n, e in updates.items() if n in shared}
+            local_updates = [substitute(updates[n], fixed) if n in updates else Const(v) for n, v in zip(local, ls)]
+            landings = []
+            for j, target in enumerate(local_states):
+                lands = and_(*(eq(expr, value) for expr, value in zip(local_updates, target)))
+                landings.append(lands)
+                move_guard = and_(le(1, var(counters[i])), guard, lands)
+                if move_guard == Const(False):
+                    continue
+                new: dict[str, Expr] = dict(shared_updates)
+                if i != j:
+                    new[counters[i]] = add(var(counters[i]), -1)
+                    new[counters[j]] = add(var(counters[j]), 1)
+                counter_action = Action(
+                    action.name,
+                    (("from", i), ("to", j)),
+                    move_guard,
+                    tuple(sorted(new.items())),
+                    tuple((key, substitute(value, fixed)) for key, value in action.labels),
+                )
+                actions.append(counter_action)
+                moves[counter_action.label] = (action.label, index[ls], index[target])
+            escape_guard = and_(le(1, var(counters[i])), guard, not_(or_(*landings)))
+            if escape_guard != Const(False):
+                actions.append(Action(f"{action.name}!escape", (("from", i),), escape_guard, ((ESCAPED, TRUE),)))
+    system = TransitionSystem(
+        name=f"{template.name} (counter abstraction)",
+        variables=tuple(variables),
+        init=and_(*init_parts),
+        actions=tuple(actions),
+        meta={**template.meta, "abstraction": "counter"},
+    )
+    return CounterAbstraction(system, local, local_states, counters, moves)
+
+
+def _saturate(
+    template: TransitionSystem, local: tuple[str, ...], shared: tuple[str, ...], initial: Mapping[str, Value]
+) -> tuple[LocalState, ...]:
+    """Thread-modular saturation: the local states reachable when any known local state may meet any
+    known shared state. Returns them with the initial local state first."""
+    start = tuple(initial[n] for n in local)
+    locals_seen: dict[LocalState, None] = {start: None}
+    shared_seen: dict[tuple[Value, ...], None] = {tuple(initial[n] for n in shared): None}
+    changed = True
+    while changed:
+        changed = False
+        for ls in list(locals_seen):
+            for g in list(shared_seen):
+                state = {**dict(zip(shared, g)), **dict(zip(local, ls))}
+                for action in template.enabled(state):
+                    successor = template.apply(action, state)
+                    new_local = tuple(successor[n] for n in local)
+                    new_shared = tuple(successor[n] for n in shared)
+                    if new_local not in locals_seen:
+                        if len(locals_seen) >= MAX_LOCAL_STATES:
+                            raise InvalidArgument(f"more than {MAX_LOCAL_STATES} local states: too large to abstract")
+                        locals_seen[new_local] = None
+                        changed = True
+                    if new_shared not in shared_seen:
+                        shared_seen[new_shared] = None
+                        changed = True
+    return tuple(locals_seen)
+
+
+def _counter_name(local: tuple[str, ...], ls: LocalState) -> str:
+    """``#(pc=working, done=1, ...)``: the number of processes in that local state."""
+    parts = []
+    for name, value in zip(local, ls):
+        base = name.split("[", 1)[0]
+        parts.append(f"{base}={str(value).lower() if isinstance(value, bool) else value}")
+    return f"#({', '.join(parts)})"
+
+
+def _indicator(condition: Expr) -> Expr:
+    return ite(condition, 1, 0)
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    total: Expr = Const(0)
+    for term in terms:
+        total = add(total, term)
+    return total
+
+
+__all__ = ["CounterAbstraction", "counter_abstraction"]
