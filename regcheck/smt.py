@@ -96,6 +96,7 @@ class Unrolling:
         self.width = max(bounds).bit_length() + 2
         self._steps: list[dict[str, z3.ExprRef]] = []
         self._selectors: list[z3.ExprRef] = []
+        self._matches: dict[tuple[int, tuple[Field, ...]], z3.BoolRef] = {}
         self._updaters: dict[str, list[tuple[int, Expr]]] = {name: [] for name in system.names}
         for index, action in enumerate(system.actions):
             for target, value in action.updates:
@@ -237,13 +238,16 @@ class Unrolling:
 
     def step_matches(self, k: int, fields: Sequence[Field]) -> z3.BoolRef:
         """Step k (from state k to k+1) takes an action whose name and labels take the listed values."""
-        domains = self.system.domains
-        options = []
-        for index, action in enumerate(self.system.actions):
-            condition = fields_predicate(action.name, dict(action.labels), fields, domains)
-            if condition != Const(False):
-                options.append(z3.And(self.selector(k) == index, self.translate(condition, k)))
-        return z3.Or(options) if options else z3.BoolVal(False)
+        key = (k, tuple(fields))
+        if key not in self._matches:
+            domains = self.system.domains
+            options = []
+            for index, action in enumerate(self.system.actions):
+                condition = fields_predicate(action.name, dict(action.labels), fields, domains)
+                if condition != Const(False):
+                    options.append(z3.And(self.selector(k) == index, self.translate(condition, k)))
+            self._matches[key] = z3.Or(options) if options else z3.BoolVal(False)
+        return self._matches[key]
 
     def has_signature(self, k: int, moments: Sequence[Moment], signature: Signature) -> z3.BoolRef:
         """The path of ``k`` steps has ``signature`` (what ``regcheck.causes.signature`` computes)."""
