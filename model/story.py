@@ -42,8 +42,16 @@ class StoryRow:
     failed: bool
 
 
+def concrete(scenario: Scenario, trace: Trace) -> Scenario:
+    """The scenario with the number of workers the trace shows (a workers=any counterexample names it)."""
+    if scenario.parameterised:
+        return scenario.with_workers(int(trace.meta.get("workers", 1)))
+    return scenario
+
+
 def association_guids(scenario: Scenario, trace: Trace) -> list[dict[int, str]]:
     """For each state, the GUID name of each association."""
+    scenario = concrete(scenario, trace)
     current = {a: f"g{a}" for a in range(1, scenario.association_count + 1)}
     fresh = scenario.association_count + 1
     names = [dict(current)]
@@ -58,6 +66,7 @@ def association_guids(scenario: Scenario, trace: Trace) -> list[dict[int, str]]:
 
 def rows(scenario: Scenario, trace: Trace) -> list[StoryRow]:
     """One row per step, in the vocabulary a support engineer reads in an Exchange log."""
+    scenario = concrete(scenario, trace)
     guids = association_guids(scenario, trace)
     out = []
     for index, step in enumerate(trace.steps):

@@ -128,8 +128,20 @@ def test_fresh_process_exit_codes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications"])
+def test_fixes_are_proved_by_default(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, doc = run_json(capsys, "check", name)
+    assert code == 0
+    for result in doc["results"]:
+        assert result["verdict"] == "proved", result
+        assert result["depth"] is None and result["trace"] is None
+        evidence = result["evidence"]
+        assert evidence["kind"] == "inductive-invariant" and evidence["rechecked_by"] == ["z3"]
+        assert "reg[1]" in evidence["invariant"]
+
+
+@pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications"])
 def test_fixes_hold_to_depth_20(capsys: pytest.CaptureFixture[str], name: str) -> None:
-    code, doc = run_json(capsys, "check", name, "--depth", "20")
+    code, doc = run_json(capsys, "check", name, "--depth", "20", "--engine", "bmc")
     assert code == 0
     assert doc["scenario"]["name"] == name
     assert [r["property"] for r in doc["results"]] == list(catalogue.NAMES)
@@ -176,7 +188,7 @@ def test_json_results(seed_json: tuple[int, dict]) -> None:
         assert keys <= set(result)
         assert result["kind"] in ("safety", "liveness")
         assert result["verdict"] in ("violated", "proved", "bounded", "unknown")
-        assert result["engine"] == "bmc"
+        assert result["engine"] in ("auto:bmc", "auto:pdr")
         assert result["expected"] == seed.expected[result["property"]]
         assert isinstance(result["time_s"], (int, float)) and result["time_s"] >= 0
         if result["verdict"] != "proved":
@@ -195,7 +207,8 @@ def test_json_results(seed_json: tuple[int, dict]) -> None:
             assert replay(seed, trace, formula).ok
         else:
             assert result["trace"] is None
-            assert result["depth"] == 12
+            assert result["verdict"] == "proved" and result["depth"] is None
+            assert result["evidence"]["rechecked_by"] == ["z3"]
         assert (result["verdict"] == "violated") == (result["expected"] == "violated")
     assert violated == 3
 
@@ -207,7 +220,7 @@ def test_shortest_counterexample(seed_json: tuple[int, dict], capsys: pytest.Cap
     assert shortest["depth"] == 5
     assert len(shortest["trace"]["states"]) == 6
 
-    code, doc = run_json(capsys, "check", "seed", "--depth", "4", "-p", SHORTEST)
+    code, doc = run_json(capsys, "check", "seed", "--depth", "4", "-p", SHORTEST, "--engine", "bmc")
     assert code == 0
     (result,) = doc["results"]
     assert result["property"] == SHORTEST

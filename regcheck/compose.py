@@ -1,0 +1,286 @@
+"""How a check is run: engines, the parameterised mode, the portfolio, and replay of every counterexample.
+
+This is the composition root shared by the CLI, reports and notebooks; with ``cli.py`` it is the
+only module of the core that knows the protocol model (``model``) and its properties.
+
+- ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
+- ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
+  scenario's workers and re-checked there; Spacer on the concrete system for what is left.
+- ``auto`` (default): a quick BMC pass (at most ``QUICK_SECONDS``) for shallow counterexamples;
+  then, for the properties still open, BMC to the full depth and the ``pdr`` proof side by side
+  in separate processes; the first decisive verdict wins.
+- ``workers = "any"``: the engine runs on the counter system; proofs hold for every number of
+  workers, counterexamples are concretised to the fewest workers that show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Sequence
+
+from model import parameterised, story
+from model.replay import replay
+from model.scenario import Scenario
+from model.system import build
+from properties import catalogue
+from regcheck import engines, portfolio
+from regcheck.certificate import Certificate, recheck_invariant
+from regcheck.checking import vet
+from regcheck.engines import Progress, bmc
+from regcheck.errors import InvalidArgument
+from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.system import Property, TransitionSystem
+
+ENGINES = ("auto", *engines.NAMES)
+QUICK_SECONDS = 0.5
+HUNT_WORKERS = (1, 2)
+"""For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
+RECHECK_SOLVERS = ("z3", "cvc5")
+
+
+def run_checks(
+    scenario: Scenario,
+    names: Sequence[str],
+    *,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float | None = 120.0,
+    recheck: str = "z3",
+    progress: Progress | None = None,
+) -> list[CheckResult]:
+    """Check ``names`` (all properties if empty) on ``scenario``; every counterexample is replayed."""
+    if engine not in ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    if recheck not in RECHECK_SOLVERS:
+        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
+    names = list(dict.fromkeys(names or catalogue.NAMES))
+    for name in names:
+        catalogue.spec(name)
+    if scenario.parameterised:
+        results = _check_any(scenario, names, engine, depth, timeout, recheck, progress)
+    else:
+        system = build(scenario)
+        props = [catalogue.instantiate(name, scenario) for name in names]
+        results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress)
+    def replayer(trace: Trace, name: str) -> str | None:
+        concrete = scenario_of(scenario, trace)
+        report = replay(concrete, trace, catalogue.instantiate(name, concrete).formula)
+        return None if report.ok else str(report)
+
+    return vet(results, replayer)
+
+
+def scenario_of(scenario: Scenario, trace: Trace | None) -> Scenario:
+    """The concrete scenario a trace belongs to (a parameterised counterexample names its workers)."""
+    if scenario.parameterised and (trace is None or "workers" not in trace.meta):
+        raise InvalidArgument("a workers=any counterexample must name its number of workers")
+    return story.concrete(scenario, trace) if trace is not None else scenario
+
+
+def _engine_options(engine: str, recheck: str) -> dict[str, object]:
+    return {"recheck": recheck} if engine in ("pdr", "kinduction") else {}
+
+
+def _check_concrete(
+    scenario: Scenario,
+    system: TransitionSystem,
+    props: list[Property],
+    engine: str,
+    depth: int,
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    if engine == "pdr":
+        return _prove(scenario, system, props, timeout, recheck, progress)
+    if engine != "auto":
+        return engines.get(engine)(
+            system, props, depth=depth, timeout=timeout, progress=progress, **_engine_options(engine, recheck)
+        )
+    by_name = {p.name: p for p in props}
+
+    def hunt(names: list[str], seconds: float | None) -> list[CheckResult]:
+        return bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=seconds)
+
+    def prove(names: list[str]) -> list[CheckResult]:
+        return _prove(scenario, system, [by_name[n] for n in names], timeout, recheck, None)
+
+    return _auto(props, hunt, prove, timeout, progress)
+
+
+def _auto(
+    props: list[Property],
+    hunt: Callable[[list[str], float | None], list[CheckResult]],
+    prove: Callable[[list[str]], list[CheckResult]],
+    timeout: float | None,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """A quick hunt for shallow counterexamples, then the full hunt and a proof side by side."""
+    names = [p.name for p in props]
+    quick = {r.property: r for r in hunt(names, min(QUICK_SECONDS, timeout or QUICK_SECONDS))}
+    open_names = [n for n in names if quick[n].verdict is not Verdict.VIOLATED]
+    if progress:
+        progress(f"auto: {len(names) - len(open_names)} violated in the quick pass; proving {len(open_names)}")
+    best: dict[str, CheckResult] = {}
+    if open_names:
+        # A hunt that already covered the whole depth has nothing left to find.
+        hunted = all(quick[n].verdict is Verdict.BOUNDED for n in open_names)
+        runners: dict[str, portfolio.Runner] = {"prove": prove}
+        if not hunted:
+            runners["hunt"] = lambda names_: hunt(names_, timeout)
+        best = portfolio.run(open_names, runners, timeout=timeout)
+    merged = []
+    for name in names:
+        result = best.get(name)
+        if result is None or result.verdict not in portfolio.DECISIVE and quick[name].verdict is Verdict.BOUNDED:
+            result = _better_of(result, quick[name])
+        merged.append(replace(result, engine=f"auto:{result.engine}"))
+    return merged
+
+
+def _better_of(a: CheckResult | None, b: CheckResult) -> CheckResult:
+    if a is None:
+        return b
+    if a.verdict is Verdict.BOUNDED and b.verdict is Verdict.BOUNDED:
+        return a if (a.depth or 0) >= (b.depth or 0) else b
+    return a if a.verdict is Verdict.BOUNDED else b
+
+
+def _prove(
+    scenario: Scenario,
+    system: TransitionSystem,
+    props: list[Property],
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """PDR, through the counter system first when the workers are identical."""
+    results: dict[str, CheckResult] = {}
+    if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
+        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress):
+            results[result.property] = result
+    rest = [p for p in props if p.name not in results]
+    if rest:
+        pdr = engines.get("pdr")
+        for result in pdr(system, rest, depth=0, timeout=timeout, progress=progress, recheck=recheck):
+            results[result.property] = result
+    return [results[p.name] for p in props]
+
+
+def _prove_by_symmetry(
+    scenario: Scenario,
+    system: TransitionSystem,
+    props: list[Property],
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked."""
+    abstract = parameterised.abstraction(scenario)
+    template = scenario.with_workers(1)
+    lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
+    if not lifted:
+        return []
+    pdr = engines.get("pdr")
+    proved = []
+    by_name = {p.name: p for p in props}
+    for result in pdr(abstract.system, lifted, depth=0, timeout=timeout, progress=progress, recheck=recheck):
+        if result.verdict is not Verdict.PROVED or not isinstance(result.evidence, Certificate):
+            continue
+        assert result.evidence.invariant is not None
+        concrete = parameterised.instantiate(scenario, abstract, result.evidence.invariant)
+        if recheck_invariant(system, by_name[result.property], concrete, solver=recheck) is not None:
+            continue
+        notes = {
+            "abstraction": parameterised.ABSTRACTION,
+            "instantiated_for_workers": scenario.workers,
+            "rechecked_on": "the concrete system, each counter replaced by the number of workers in its local state",
+        }
+        proved.append(replace(result, evidence=replace(result.evidence, notes={**result.evidence.notes, **notes})))
+    return proved
+
+
+def _lifted(abstract: parameterised.CounterAbstraction, template: Scenario, name: str) -> Property:
+    spec = catalogue.spec(name)
+    return Property(spec.name, spec.kind, spec.description, spec.source, abstract.lift(spec.formula(template)))
+
+
+def _check_any(
+    scenario: Scenario,
+    names: list[str],
+    engine: str,
+    depth: int,
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """``workers = "any"``: check the counter system; every verdict speaks of all numbers of workers."""
+    if engine == "explicit":
+        raise InvalidArgument("workers=any needs a symbolic engine (auto, pdr, bmc or kinduction), not explicit")
+    not_per_worker = [n for n in names if not catalogue.spec(n).per_worker]
+    if not_per_worker:
+        raise InvalidArgument(f"{not_per_worker[0]} is not a per-worker property; it cannot be checked for workers=any")
+    abstract = parameterised.abstraction(scenario)
+    template = scenario.with_workers(1)
+    props = [_lifted(abstract, template, name) for name in names]
+    system = abstract.system
+    if engine == "auto":
+        results = _auto_any(scenario, system, props, depth, timeout, recheck, progress)
+    else:
+        results = engines.get(engine)(
+            system, props, depth=depth, timeout=timeout, progress=progress, **_engine_options(engine, recheck)
+        )
+    out = []
+    note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
+    for result in results:
+        if result.verdict is Verdict.VIOLATED and result.trace is not None and "workers" in result.trace.meta:
+            out.append(replace(result, note=f"parameterised: violated already with {result.trace.meta['workers']} "
+                                            "worker(s); the trace shows them"))
+            continue
+        if result.verdict is Verdict.VIOLATED and result.trace is not None:
+            trace = parameterised.concretise(
+                scenario, abstract, result.trace, catalogue.spec(result.property).formula, timeout=timeout
+            )
+            if trace is None:
+                out.append(replace(result, verdict=Verdict.UNKNOWN, trace=None,
+                                   note="internal error: the abstract counterexample did not concretise"))
+                continue
+            workers = trace.meta["workers"]
+            out.append(replace(result, trace=trace, depth=len(trace),
+                               note=f"parameterised: violated already with {workers} worker(s); the trace shows {workers}"))
+            continue
+        if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
+            notes = {"parameterised": True, "workers": "every N >= 1", "abstraction": parameterised.ABSTRACTION}
+            result = replace(result, evidence=replace(result.evidence, notes={**result.evidence.notes, **notes}))
+        out.append(replace(result, note=f"{note}; {result.note}" if result.note else note))
+    return out
+
+
+def _auto_any(
+    scenario: Scenario,
+    system: TransitionSystem,
+    props: list[Property],
+    depth: int,
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """workers=any: hunt on small concrete systems (one violating N refutes "every N"), prove on the counters."""
+    by_name = {p.name: p for p in props}
+
+    def hunt(names: list[str], seconds: float | None) -> list[CheckResult]:
+        found: dict[str, CheckResult] = {}
+        for workers in HUNT_WORKERS:
+            concrete = scenario.with_workers(workers)
+            todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
+            concrete_props = [catalogue.instantiate(n, concrete) for n in todo]
+            for result in bmc.check(build(concrete), concrete_props, depth=depth, timeout=seconds):
+                if result.trace is not None:
+                    result = replace(result, trace=result.trace.with_meta(workers=workers))
+                found[result.property] = result
+        return [found[n] for n in names]
+
+    def prove(names: list[str]) -> list[CheckResult]:
+        return engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
+
+    return _auto(props, hunt, prove, timeout, progress)
