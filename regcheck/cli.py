@@ -7,36 +7,43 @@ usage; 3 a verdict is unknown.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import platform
 import re
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import regcheck
 from model import scenario as scenarios
 from model.replay import replay
 from model.scenario import Scenario
+from model.explain import Explanation
 from model.story import cause, rows
 from model.system import build
 from properties import catalogue
-from regcheck import engines
-from regcheck.checking import verify
+from regcheck import compose, engines
 from regcheck.errors import InvalidArgument, RegcheckError
-from regcheck.result import CheckResult, Verdict
+from regcheck.certificate import Certificate
+from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.system import Property
+from regcheck.files import write_atomic
 from regcheck.trace import itf
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
 MAX_DEPTH = 500
+MAX_CAUSES = 20
 
 out = Console(highlight=False)
 if not out.is_terminal:
@@ -66,18 +73,20 @@ def _properties(names: list[str], scenario: Scenario) -> list[Property]:
 
 
 def run_checks(
-    scenario: Scenario, names: list[str], *, engine: str, depth: int, timeout: float, progress: bool = False
+    scenario: Scenario,
+    names: list[str],
+    *,
+    engine: str,
+    depth: int,
+    timeout: float,
+    recheck: str = "z3",
+    progress: bool = False,
 ) -> list[CheckResult]:
-    """Check ``scenario`` with every counterexample replayed on the reference simulator."""
-    system = build(scenario)
-    props = _properties(names, scenario)
-
-    def replayer(trace: Any, prop: Property) -> str | None:
-        report = replay(scenario, trace, prop.formula)
-        return None if report.ok else str(report)
-
+    """Check ``scenario`` (see ``regcheck.compose``), with a spinner on a terminal."""
     with _progress(progress) as report:
-        return verify(system, props, engine=engine, depth=depth, timeout=timeout, replay=replayer, progress=report)
+        return compose.run_checks(
+            scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=report
+        )
 
 
 class _Status:
@@ -140,8 +149,8 @@ def _style(result: CheckResult, expected: str | None) -> str:
     return "red" if result.verdict is Verdict.VIOLATED else "green"
 
 
-def _result_json(scenario: Scenario, result: CheckResult) -> dict[str, Any]:
-    return {
+def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None = None) -> dict[str, Any]:
+    data = {
         "property": result.property,
         "kind": result.kind,
         "verdict": result.verdict.value,
@@ -152,6 +161,35 @@ def _result_json(scenario: Scenario, result: CheckResult) -> dict[str, Any]:
         "trace": itf.to_itf(result.trace) if result.trace is not None else None,
         "evidence": result.evidence.to_json() if hasattr(result.evidence, "to_json") else result.evidence,
         "note": result.note or None,
+    }
+    if extra is not None and extra.explanation is not None:
+        data["explanation"] = _explanation_json(extra.explanation)
+    if extra is not None and extra.requested:
+        data["causes"] = {
+            "complete": extra.complete,
+            "depth": extra.searched,
+            "note": extra.note or None,
+            "counterexamples": [
+                {
+                    "cause": c.description,
+                    "steps": len(c.trace),
+                    "trace": itf.to_itf(c.trace),
+                    "explanation": _explanation_json(c.explanation) if c.explanation is not None else None,
+                }
+                for c in extra.causes
+            ],
+        }
+    return data
+
+
+def _explanation_json(explanation: Explanation) -> dict[str, Any]:
+    return {
+        "steps": len(explanation.shrunk),
+        "original_steps": len(explanation.original),
+        "dropped_threads": list(explanation.dropped_threads),
+        "needs": [{"step": n.step, "action": n.label, "reason": n.reason} for n in explanation.needs],
+        "cause": explanation.cause,
+        "trace": itf.to_itf(explanation.shrunk),
     }
 
 
@@ -174,14 +212,7 @@ def _z3_version() -> str:
     return z3_version()
 
 
-def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResult]) -> None:
-    trace = result.trace
-    assert trace is not None
-    out.print()
-    out.print(
-        f"[bold]Counterexample[/bold] to {result.property} ({len(trace)} steps, shortest; "
-        "replayed on the reference simulator):"
-    )
+def _story_table(scenario: Scenario, trace: Trace) -> Table:
     table = Table(show_edge=False, pad_edge=False)
     for column in ("step", "thread", "runs as", "call", "association", "registration cache", "result"):
         table.add_column(column, overflow="fold")
@@ -190,7 +221,18 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
         table.add_row(
             str(row.step), row.thread, row.identity, row.call, row.guid, row.cache or "-", row.result, style=style
         )
-    out.print(table)
+    return table
+
+
+def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResult]) -> None:
+    trace = result.trace
+    assert trace is not None
+    out.print()
+    out.print(
+        f"[bold]Counterexample[/bold] to {result.property} ({len(trace)} steps, shortest; "
+        "replayed on the reference simulator):"
+    )
+    out.print(_story_table(scenario, trace))
     out.print(f"[bold]Why:[/bold] {cause(scenario, trace)}")
     for other in others:
         out.print(
@@ -202,37 +244,68 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
 @app.command()
 @click.argument("target", required=False)
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
-@click.option("--engine", default="bmc", show_default=True, help=f"Engine: {', '.join(engines.NAMES)}.")
+@click.option(
+    "--engine",
+    default="auto",
+    show_default=True,
+    help=f"Engine: {', '.join(compose.ENGINES)} (auto: BMC and a PDR proof side by side).",
+)
+@click.option(
+    "--recheck",
+    default="z3",
+    show_default=True,
+    help="Solver that re-checks every proof certificate: z3 (a fresh instance) or cvc5.",
+)
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
 @click.option(
     "--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds before giving up (unknown)."
 )
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
-@click.option("--trace-out", type=click.Path(path_type=Path), help="Write every counterexample as ITF JSON here.")
+@click.option(
+    "--trace-out",
+    type=click.Path(path_type=Path),
+    help="Write every counterexample here as ITF JSON, with its sequence chart as SVG and PNG.",
+)
 @click.option("--all", "all_", is_flag=True, help="Check every built-in scenario against its expected verdicts.")
+@click.option(
+    "--counterexamples",
+    "causes",
+    default=0,
+    type=int,
+    metavar="N",
+    help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
+)
+@click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
 def check(
     target: Optional[str] = None,
     prop: tuple[str, ...] = (),
-    engine: str = "bmc",
+    engine: str = "auto",
+    recheck: str = "z3",
     depth: int = DEFAULT_DEPTH,
     timeout: float = DEFAULT_TIMEOUT,
     sets: tuple[str, ...] = (),
     as_json: bool = False,
     trace_out: Optional[Path] = None,
     all_: bool = False,
+    causes: int = 0,
+    explain: bool = False,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
     Every counterexample is replayed on the reference simulator before it is shown.
     """
     names = list(prop)
-    if engine not in engines.NAMES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(engines.NAMES)}")
+    if engine not in compose.ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+    if recheck not in compose.RECHECK_SOLVERS:
+        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
     if not 0 <= depth <= MAX_DEPTH:
         raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
     if not timeout > 0:
         raise InvalidArgument(f"--timeout: expected a positive number of seconds, got {timeout}")
+    if not 0 <= causes <= MAX_CAUSES:
+        raise InvalidArgument(f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {causes}")
     for name in names:
         catalogue.spec(name)
     if all_:
@@ -242,35 +315,175 @@ def check(
     else:
         chosen = [_scenario(target or "seed", list(sets))]
     runs: list[tuple[Scenario, list[CheckResult]]] = []
+    extras: dict[tuple[str, str], _Extras] = {}
     for scenario in chosen:
-        results = run_checks(scenario, names, engine=engine, depth=depth, timeout=timeout, progress=not as_json)
+        results = run_checks(
+            scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+        )
         runs.append((scenario, results))
+        for result in results:
+            if result.verdict is Verdict.VIOLATED and (causes or explain):
+                extras[scenario.name, result.property] = _extras(
+                    compose.scenario_of(scenario, result.trace),
+                    result,
+                    causes=causes,
+                    explain=explain,
+                    depth=depth,
+                    timeout=timeout,
+                )
         if trace_out is not None:
-            _write_traces(trace_out, scenario, results)
+            _write_traces(trace_out, scenario, results, extras)
     flat = [(s, r) for s, results in runs for r in results]
     if as_json:
         document = _header()
         if all_:
             document["runs"] = [
-                {"scenario": _scenario_json(s), "results": [_result_json(s, r) for r in results]} for s, results in runs
+                {
+                    "scenario": _scenario_json(s),
+                    "results": [_result_json(s, r, extras.get((s.name, r.property))) for r in results],
+                }
+                for s, results in runs
             ]
         else:
             scenario, results = runs[0]
             document["scenario"] = _scenario_json(scenario)
-            document["results"] = [_result_json(scenario, r) for r in results]
+            document["results"] = [_result_json(scenario, r, extras.get((scenario.name, r.property))) for r in results]
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     elif all_:
         _print_matrix(runs)
     else:
         _print_run(*runs[0], engine=engine, depth=depth)
+        scenario, results = runs[0]
+        for result in results:
+            if (scenario.name, result.property) in extras:
+                told = result is next(r for r in results if r.verdict is Verdict.VIOLATED)
+                _print_extras(scenario, result, extras[scenario.name, result.property], depth=depth, told=told)
     raise click.exceptions.Exit(_exit_code(flat, against_expectations=all_))
 
 
-def _write_traces(folder: Path, scenario: Scenario, results: list[CheckResult]) -> None:
+def _write_traces(
+    folder: Path, scenario: Scenario, results: list[CheckResult], extras: dict[tuple[str, str], _Extras]
+) -> None:
+    """Each counterexample as ITF JSON plus its sequence chart (SVG, PNG); distinct causes as ``.cause-K``."""
+    stem = _file_stem(scenario.name)
     for result in results:
-        if result.trace is not None:
-            trace = result.trace.with_meta(scenario=scenario.name, switches=scenario.switches())
-            itf.write(trace, folder / f"{_file_stem(scenario.name)}.{result.property}.itf.json")
+        if result.trace is None:
+            continue
+        found = [(f"{stem}.{result.property}", result.trace)]
+        extra = extras.get((scenario.name, result.property))
+        if extra is not None:
+            found += [(f"{stem}.{result.property}.cause-{k}", c.trace) for k, c in enumerate(extra.causes, start=1)]
+        for name, trace in found:
+            concrete = compose.scenario_of(scenario, trace)
+            trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
+            itf.write(trace, folder / f"{name}.itf.json")
+            _write_chart(folder / name, concrete, trace)
+
+
+def _write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
+    """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
+    from model import views
+    from regcheck.trace import draw
+
+    figure = draw.chart_figure(views.chart(scenario, trace))
+    for fmt in draw.FORMATS:
+        write_atomic(stem.with_name(f"{stem.name}.{fmt}"), draw.render(figure, fmt))
+
+
+# --------------------------------------------------------------------------------------------
+# Distinct causes and explanations (check --counterexamples N, --explain)
+
+
+@dataclass(frozen=True)
+class _Cause:
+    description: str
+    trace: Trace
+    explanation: Explanation | None
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What ``--counterexamples`` and ``--explain`` add to one violated property's result."""
+
+    requested: int
+    causes: tuple[_Cause, ...]
+    complete: bool
+    searched: int
+    explanation: Explanation | None
+    note: str = ""
+
+
+def _extras(
+    scenario: Scenario, result: CheckResult, *, causes: int, explain: bool, depth: int, timeout: float
+) -> _Extras:
+    """Distinct causes (each replayed on the reference simulator) and explanations for one violated property."""
+    from model.explain import CAUSE, describe, same_cause
+    from model.explain import explain as explaining
+    from regcheck.engines.distinct import counterexamples
+
+    assert result.trace is not None
+    prop = catalogue.instantiate(result.property, scenario)
+    explanation = explaining(scenario, result.trace, prop.formula) if explain else None
+    if not causes:
+        return _Extras(0, (), False, -1, explanation)
+    found = counterexamples(
+        build(scenario), prop, CAUSE, depth=depth, limit=causes, timeout=timeout, same=same_cause(scenario)
+    )
+    items, notes = [], [found.note] if found.note else []
+    for number, (trace, signature) in enumerate(zip(found.traces, found.signatures), start=1):
+        report = replay(scenario, trace, prop.formula)
+        if not report.ok:
+            notes.append(f"internal error: cause {number} did not replay on the reference simulator ({report})")
+            continue
+        description = describe(signature)
+        trace = trace.with_meta(replayed=True, cause=description)
+        items.append(_Cause(description, trace, explaining(scenario, trace, prop.formula) if explain else None))
+    return _Extras(causes, tuple(items), found.exhausted, found.depth, explanation, "; ".join(notes))
+
+
+def _print_extras(scenario: Scenario, result: CheckResult, extra: _Extras, *, depth: int, told: bool) -> None:
+    """Print the distinct causes (with their explanations), or else the explanation of the verdict's counterexample.
+
+    ``told``: the verdict's counterexample was just told as a story, so its table and cause need no repeat.
+    """
+    if not extra.requested:
+        if extra.explanation is not None:
+            _print_explanation(scenario, extra.explanation, f"the counterexample to {result.property}", told=told)
+        return
+    count = len(extra.causes)
+    out.print()
+    if extra.complete:
+        how_many = f"{count} distinct cause{'s' if count != 1 else ''} within {depth} steps"
+        if count < extra.requested:
+            how_many += f" (you asked for {extra.requested}; no other cause exists)"
+    else:
+        how_many = f"the first {count} distinct causes (more may exist)"
+    out.print(f"[bold]Counterexamples to {result.property}[/bold] that differ in their cause: {how_many}")
+    if extra.note:
+        out.print(extra.note, style="yellow", markup=False)
+    for number, item in enumerate(extra.causes, start=1):
+        out.print()
+        out.print(f"[bold]Cause {number}[/bold] ({len(item.trace)} steps): {escape(item.description)}")
+        out.print(_story_table(scenario, item.trace))
+        if item.explanation is not None:
+            _print_explanation(scenario, item.explanation, f"cause {number}", told=True)
+
+
+def _print_explanation(scenario: Scenario, explanation: Explanation, what: str, *, told: bool) -> None:
+    """The shrunk trace (unless it is the one just shown), why each of its steps is needed, and its cause."""
+    before, after = len(explanation.original), len(explanation.shrunk)
+    out.print()
+    summary = f"shrunk by replay on the reference simulator from {before} to {after} steps"
+    if explanation.dropped_threads:
+        summary += f", dropping every step of {', '.join(explanation.dropped_threads)}"
+    out.print(f"[bold]Explanation[/bold] of {what}: {summary}; each remaining step is needed:")
+    shown = told and after == before
+    if not shown:
+        out.print(_story_table(scenario, explanation.shrunk))
+    for need in explanation.needs:
+        out.print(f"  step {need.step} {need.label}: {need.reason}", markup=False)
+    if not shown:
+        out.print(f"[bold]Why:[/bold] {escape(explanation.cause)}")
 
 
 def _file_stem(name: str) -> str:
@@ -298,9 +511,29 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
             style=_style(result, expected),
         )
     out.print(table)
+    _print_certificates(results)
     violated = [r for r in results if r.verdict is Verdict.VIOLATED]
     if violated:
         _print_story(scenario, violated[0], violated[1:])
+
+
+def _print_certificates(results: list[CheckResult]) -> None:
+    """Each proof's certificate once (properties proved together share one), in the model's names."""
+    shown: dict[str, list[str]] = {}
+    for result in results:
+        if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
+            shown.setdefault(result.evidence.describe(), []).append(result.property)
+    for text, props in shown.items():
+        out.print()
+        out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        notes = next(r.evidence for r in results if r.property == props[0]).notes  # type: ignore[union-attr]
+        if notes.get("parameterised"):
+            out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")
+        elif "instantiated_for_workers" in notes:
+            out.print(f"  via the {escape(str(notes['abstraction']))}, instantiated for "
+                      f"{notes['instantiated_for_workers']} workers")
+        rechecked = next(r.evidence for r in results if r.property == props[0]).rechecked_by  # type: ignore[union-attr]
+        out.print(f"  certificate re-checked by a fresh {', '.join(rechecked)} instance", style="dim")
 
 
 def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
@@ -321,6 +554,190 @@ def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
                 end_section=index == len(results) - 1,
             )
     out.print(table)
+
+
+# --------------------------------------------------------------------------------------------
+# show and replay: a trace file on its own
+
+
+SHOW_FORMATS = ("text", "mermaid", "svg", "png", "dot", "graphml")
+VIEWS = ("chart", "states")
+MAX_GRAPH_STATES = 20_000
+"""Explored states above which the state graph's neighbourhood comes from the system's own semantics."""
+
+
+def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Trace, Scenario | None]:
+    """A trace file and its scenario: ``--scenario`` if given, else the one recorded in its ``#meta.switches``."""
+    trace = itf.read(path)
+    if target is not None:
+        return trace, _scenario(target, sets)
+    switches = trace.meta.get("switches")
+    if switches is None:
+        if sets:
+            raise InvalidArgument(f"{path}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
+        return trace, None
+    if not isinstance(switches, dict):
+        raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
+    recorded = scenarios.from_mapping(switches, origin=f"{path} #meta.switches")
+    return trace, scenarios.with_overrides(recorded, sets)
+
+
+def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional[str]) -> Property | None:
+    """The property the trace claims to violate: ``--property``, else its ``#meta.property``, if any."""
+    name = name or trace.meta.get("property")
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {name!r}")
+    return catalogue.instantiate(name, scenario)
+
+
+def _emit(data: str | bytes, output: Optional[Path]) -> None:
+    """Write to ``output`` atomically, or to standard output (binary only when it is not a terminal)."""
+    if output is not None:
+        write_atomic(output, data)
+    elif isinstance(data, str):
+        sys.stdout.write(data)
+    elif sys.stdout.isatty():
+        raise InvalidArgument("PNG is binary: give -o FILE, or redirect standard output to a file")
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+
+
+def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None) -> Any:
+    """The counterexample's path and the states one step off it (the explicit engine's graph when it is there)."""
+    from regcheck.expr import evaluate
+    from regcheck.trace import states
+
+    if scenario is None:
+        return states.state_graph(trace)
+    system = build(scenario)
+    successors = states.system_successors(system)
+    if importlib.util.find_spec("regcheck.engines.explicit") is not None:
+        explicit = importlib.import_module("regcheck.engines.explicit")
+        if hasattr(explicit, "explore"):
+            explored = explicit.explore(system, symmetry=False, max_states=MAX_GRAPH_STATES)
+            if explored.complete:
+                successors = states.graph_successors(explored.graph, system.names)
+    bad = (lambda state: not evaluate(prop.formula, state)) if prop is not None else None
+    title = f"{scenario.name}: {prop.name}" if prop is not None else scenario.name
+    return states.state_graph(trace, successors=successors, bad=bad, title=f"{title} ({len(trace)} steps)")
+
+
+@app.command()
+@click.argument("trace_file", metavar="TRACE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    help="chart: the message sequence chart; states: the state graph around the trace. "
+    "Default: chart for mermaid, svg and png; states for dot and graphml.",
+)
+@click.option("--diff/--full", default=True, help="text: only what changed at each step (default), or every state.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE (atomically).")
+@click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
+@click.option("--explain", is_flag=True, help="text: shrink the trace by replay; say which steps matter and why.")
+def show(
+    trace_file: Path,
+    fmt: str = "text",
+    view: Optional[str] = None,
+    diff: bool = True,
+    output: Optional[Path] = None,
+    target: Optional[str] = None,
+    sets: tuple[str, ...] = (),
+    explain: bool = False,
+) -> None:
+    """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
+    from model import views
+    from regcheck.trace import chart as charts
+    from regcheck.trace import draw, states
+
+    trace, scenario = _load_trace(trace_file, target, list(sets))
+    prop = _trace_property(trace_file, trace, scenario, None) if scenario is not None else None
+    view = view or ("states" if fmt in ("dot", "graphml") else "chart")
+    if fmt == "mermaid" and view != "chart":
+        raise InvalidArgument("--format mermaid draws the sequence chart; drop --view states")
+    if explain and (fmt != "text" or scenario is None or prop is None):
+        raise InvalidArgument("--explain needs --format text and a trace that records its scenario and property")
+    if fmt == "text":
+        _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain), output)
+        return
+    if view == "chart":
+        graph = views.chart(scenario, trace) if scenario is not None else charts.sequence_chart(trace)
+    else:
+        graph = _state_graph(trace, scenario, prop)
+    if fmt == "mermaid":
+        _emit(charts.to_mermaid(graph), output)
+    elif fmt == "dot":
+        _emit(states.to_dot(graph), output)
+    elif fmt == "graphml":
+        _emit(states.to_graphml(graph), output)
+    else:
+        figure = draw.chart_figure(graph) if view == "chart" else draw.states_figure(graph)
+        _emit(draw.render(figure, fmt), output)
+
+
+def _trace_text(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool
+) -> str:
+    """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
+    from model.explain import explain as explaining
+    from model.story import association_guids
+    from regcheck.trace import text
+
+    head = f"{path}: {len(trace)} steps"
+    if scenario is None:
+        return head + " (no scenario recorded: labels as written)\n" + text.step_table(trace, full=full)
+    guids = association_guids(scenario, trace)
+    names = [
+        guids[i].get(int(s.labels.get("association", 0) or 0), "-") if s.labels.get("association") else "-"
+        for i, s in enumerate(trace.steps)
+    ]
+    head += f", scenario {scenario.name}" + (f", property {prop.name}" if prop is not None else "")
+    lines = [head, text.step_table(trace, full=full, associations=names).rstrip("\n")]
+    if prop is not None and trace.steps:
+        lines.append(f"Why: {cause(scenario, trace)}")
+    if explain and prop is not None:
+        found = explaining(scenario, trace, prop.formula)
+        lines.append(
+            f"Explanation: shrunk by replay on the reference simulator from {len(trace)} to {len(found.shrunk)} steps"
+            + (f", dropping every step of {', '.join(found.dropped_threads)}" if found.dropped_threads else "")
+            + "; each remaining step is needed:"
+        )
+        lines += [f"  step {n.step} {n.label}: {n.reason}" for n in found.needs]
+        lines.append(f"Cause: {found.cause}")
+    return "\n".join(lines) + "\n"
+
+
+@app.command("replay")
+@click.argument("trace_file", metavar="TRACE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
+@click.option(
+    "--property", "-p", "prop_name", help="The property the trace must violate (default: the one it records)."
+)
+def replay_trace(
+    trace_file: Path, target: Optional[str] = None, sets: tuple[str, ...] = (), prop_name: Optional[str] = None
+) -> None:
+    """Replay the trace in TRACE on the reference simulator; exit 1, naming the step, if it does not conform."""
+    trace, scenario = _load_trace(trace_file, target, list(sets))
+    if scenario is None:
+        raise InvalidArgument(
+            f"{trace_file}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
+        )
+    prop = _trace_property(trace_file, trace, scenario, prop_name)
+    report = replay(scenario, trace, prop.formula if prop is not None else None)
+    if not report.ok:
+        out.print(f"{trace_file}: does not conform: {report}", markup=False)
+        raise click.exceptions.Exit(EXIT_VIOLATED)
+    claim = f"; {prop.name} is violated in its final state" if prop is not None else ""
+    out.print(
+        f"{trace_file}: conforms: all {len(trace)} steps replay on the reference simulator "
+        f"of scenario {scenario.name}{claim}",
+        markup=False,
+    )
 
 
 @app.command("scenarios")
