@@ -52,4 +52,16 @@ def mutex() -> Example:
     return Example(system, _prop("mutual-exclusion", not_(both)), _prop("two-never-enters", ne(var("pc[2]"), "critical")), 1)
 
 
-EXAMPLES = {"counter": counter, "mutex": mutex}
+def long_chain() -> Example:
+    """x cycles 0..3; an unreachable chain 10 -> 11 -> ... -> 40 ends in the bad value 40.
+
+    ``x != 40`` holds but is k-inductive only for k >= 31 (the chain is a simple path of P-states).
+    """
+    x = var("x")
+    tick = Action("Tick", (), le(x, 3), (("x", ite(eq(x, 3), 0, add(x, 1))),))
+    climb = Action("Climb", (), and_(le(10, x), le(x, 39)), (("x", add(x, 1)),))
+    system = TransitionSystem("long-chain", (Variable("x", int_range(0, 40)),), eq(x, 0), (tick, climb))
+    return Example(system, _prop("never-40", ne(x, 40)), _prop("never-2", ne(x, 2)), 2)
+
+
+EXAMPLES = {"counter": counter, "mutex": mutex, "long-chain": long_chain}

@@ -1,0 +1,118 @@
+"""Proof engines: k-induction and PDR agree with BMC, certificates re-check (and weakened ones do not),
+the counter abstraction agrees with fixed-N proofs."""
+
+from __future__ import annotations
+
+import pytest
+
+from model import parameterised
+from model.scenario import load_builtin, with_overrides
+from model.system import build
+from properties.catalogue import NAMES, instantiate
+from regcheck import compose
+from regcheck.certificate import Certificate, recheck_invariant, recheck_kinduction
+from regcheck.engines import bmc, kinduction, pdr
+from regcheck.expr import TRUE, and_, ne, var
+from regcheck.result import Verdict
+from tests.catalogue import EXAMPLES
+
+ENGINES = {"bmc": bmc.check, "kinduction": kinduction.check, "pdr": pdr.check}
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("name", ["counter", "mutex"])
+def test_catalogue_through_every_engine(engine: str, name: str) -> None:
+    example = EXAMPLES[name]()
+    holds, fails = ENGINES[engine](example.system, [example.holds, example.fails], depth=10, timeout=60)
+    assert fails.verdict is Verdict.VIOLATED and fails.depth == example.shortest
+    assert fails.trace is not None and len(fails.trace) == example.shortest
+    if engine == "bmc":
+        assert holds.verdict is Verdict.BOUNDED and holds.depth == 10
+    else:
+        assert holds.verdict is Verdict.PROVED
+        assert isinstance(holds.evidence, Certificate) and holds.evidence.rechecked_by == ("z3",)
+
+
+def test_kinduction_is_unknown_when_not_inductive_within_the_limit() -> None:
+    example = EXAMPLES["long-chain"]()
+    (result,) = kinduction.check(example.system, [example.holds], depth=10)
+    assert result.verdict is Verdict.UNKNOWN
+    assert "not k-inductive" in result.note
+    (proved,) = kinduction.check(example.system, [example.holds], depth=40)
+    assert proved.verdict is Verdict.PROVED and proved.evidence.k == 31
+    (by_pdr,) = pdr.check(example.system, [example.holds])
+    assert by_pdr.verdict is Verdict.PROVED
+
+
+@pytest.mark.parametrize("solver", ["z3", "cvc5"])
+def test_a_weakened_certificate_is_rejected(solver: str) -> None:
+    scenario = load_builtin("fix-no-notifications")
+    system = build(scenario)
+    prop = instantiate("worker-never-gets-network-error", scenario)
+    (result,) = pdr.check(system, [prop])
+    assert result.verdict is Verdict.PROVED
+    invariant = result.evidence.invariant
+    assert recheck_invariant(system, prop, invariant, solver=solver) is None
+    # Dropping the invariant to the property alone, or to TRUE, loses inductiveness or the property.
+    assert "preserve" in (recheck_invariant(system, prop, prop.formula, solver=solver) or "")
+    assert "imply the property" in (recheck_invariant(system, prop, TRUE, solver=solver) or "")
+    # An invariant that excludes the initial state is rejected too.
+    assert "initial" in (recheck_invariant(system, prop, and_(invariant, ne(var("pc[1]"), "start")), solver=solver) or "")
+
+
+def test_kinduction_certificate_recheck() -> None:
+    example = EXAMPLES["long-chain"]()
+    assert recheck_kinduction(example.system, example.holds, 31) is None
+    assert "not 30-inductive" in (recheck_kinduction(example.system, example.holds, 30) or "")
+    assert "violation" in (recheck_kinduction(example.system, example.fails, 5) or "")
+
+
+@pytest.mark.parametrize("engine", ["pdr", "kinduction", "bmc"])
+def test_seed_violation_is_shortest_whatever_the_engine(engine: str) -> None:
+    scenario = load_builtin("seed")
+    (result,) = compose.run_checks(scenario, ["worker-never-gets-network-error"], engine=engine, depth=12, timeout=120)
+    assert result.verdict is Verdict.VIOLATED and result.depth == 5
+    assert result.trace is not None and result.trace.meta["replayed"] is True
+    assert [s.action for s in result.trace.steps][-2:] == ["EcDoAsyncWaitEx", "EcDoRpcExt2"]
+
+
+@pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications"])
+def test_fixes_proved_for_any_number_of_workers(name: str) -> None:
+    scenario = with_overrides(load_builtin(name), ["workers=any"])
+    results = compose.run_checks(scenario, [], engine="auto", timeout=120)
+    for result in results:
+        assert result.verdict is Verdict.PROVED, (result.property, result.note)
+        assert result.evidence.notes["parameterised"] is True
+        assert "counter abstraction" in result.evidence.notes["abstraction"]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_parameterised_proof_agrees_with_fixed_n(workers: int) -> None:
+    """fix-no-notifications: the any-N verdicts equal the fixed-N verdicts (direct Spacer, no abstraction)."""
+    scenario = with_overrides(load_builtin("fix-no-notifications"), ["workers=any"])
+    any_n = {r.property: r.verdict for r in compose.run_checks(scenario, [], engine="pdr", timeout=120)}
+    concrete = scenario.with_workers(workers)
+    system = build(concrete)
+    direct = pdr.check(system, [instantiate(n, concrete) for n in NAMES], timeout=120)
+    assert {r.property: r.verdict for r in direct} == any_n
+    # And the counter invariant, instantiated for this N, is inductive on the concrete system.
+    abstract = parameterised.abstraction(scenario)
+    (proved,) = pdr.check(abstract.system, [_lifted(abstract, scenario)], timeout=120)
+    invariant = parameterised.instantiate(concrete, abstract, proved.evidence.invariant)
+    assert recheck_invariant(system, instantiate("worker-never-gets-network-error", concrete), invariant) is None
+
+
+def _lifted(abstract, scenario):  # type: ignore[no-untyped-def]
+    from regcheck.system import Kind, Property
+
+    template = scenario.with_workers(1)
+    formula = abstract.lift(instantiate("worker-never-gets-network-error", template).formula)
+    return Property("worker-never-gets-network-error", Kind.SAFETY, "", "", formula)
+
+
+def test_parameterised_counterexample_is_concretised_and_replayed() -> None:
+    scenario = with_overrides(load_builtin("multi-user"), ["users=alice", "connect_flags=0", "workers=any"])
+    (result,) = compose.run_checks(scenario, ["worker-never-gets-network-error"], engine="bmc", depth=8, timeout=120)
+    assert result.verdict is Verdict.VIOLATED
+    assert result.trace is not None and result.trace.meta["replayed"] is True
+    assert result.trace.meta["workers"] == 1 and len(result.trace) == 5
