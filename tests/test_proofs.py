@@ -116,3 +116,19 @@ def test_parameterised_counterexample_is_concretised_and_replayed() -> None:
     assert result.verdict is Verdict.VIOLATED
     assert result.trace is not None and result.trace.meta["replayed"] is True
     assert result.trace.meta["workers"] == 1 and len(result.trace) == 5
+
+
+def test_cli_recheck_with_cvc5(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from regcheck.cli import main
+
+    code = main(["check", "fix-no-notifications", "--set", "workers=any", "--recheck", "cvc5", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for result in doc["results"]:
+        assert result["verdict"] == "proved"
+        assert result["evidence"]["rechecked_by"] == ["cvc5"]
+        assert result["evidence"]["parameterised"] is True
+    assert main(["check", "--recheck", "yices"]) == 2
+    assert "--recheck" in capsys.readouterr().err
