@@ -1,0 +1,206 @@
+"""Why a counterexample fails: the steps that matter, its cause in the protocol's words, and its signature.
+
+Shrinking replays candidate traces on the reference simulator (``model/simulator.py``), never on
+the engine that found them: a candidate drops one thread's steps or one step, is re-simulated
+from the initial state (so its states and labels are the simulator's own), is cut at its first
+violation, and is kept if the property still fails. The result is 1-minimal: dropping any single
+remaining step makes some later step impossible or the property hold, and :func:`explain` says
+which, for every step.
+
+The cause signature (:data:`CAUSE`) is what tells two counterexamples apart for
+``regcheck check --counterexamples N``: which thread registered the association first, which
+call first met a mismatch, and the violating call itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from model.scenario import Scenario
+from model.simulator import Simulator, StepRefused
+from model.story import cause
+from regcheck.causes import Moment, Signature
+from regcheck.expr import Expr, Value, evaluate
+from regcheck.result import Step, Trace
+
+CAUSE: tuple[Moment, ...] = (
+    Moment("registered first", ("thread", "message", "context"), (("cache", ("registered",)),)),
+    Moment("first mismatch", ("thread", "action", "context", "cache"), (("cache", ("mismatch", "mismatch-evicted")),)),
+    Moment("violating call", ("thread", "action", "cache", "result")),
+)
+"""The moments whose labels make up a counterexample's cause (see ``regcheck.causes``)."""
+
+CACHE_EVENTS = {
+    "registered": "registered",
+    "hit": "cache hit",
+    "mismatch": "mismatch",
+    "mismatch-evicted": "mismatch, registration evicted",
+    "no-registration": "no registration",
+    "re-registered": "re-registered",
+}
+
+Call = tuple[str, dict[str, int]]
+_THREAD = re.compile(r"(worker|notifier) ([0-9]+)")
+
+
+@dataclass(frozen=True)
+class Need:
+    """Why one step of a shrunk trace cannot be dropped."""
+
+    step: int
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A counterexample shrunk by replay, with the reason each remaining step is needed and the cause."""
+
+    original: Trace
+    shrunk: Trace
+    dropped_threads: tuple[str, ...]
+    needs: tuple[Need, ...]
+    cause: str
+
+
+def describe(signature: Signature) -> str:
+    """A cause signature (over :data:`CAUSE`) in a sentence."""
+    first, mismatch, last = (dict(mark) if mark is not None else None for mark in signature)
+    parts = []
+    if first is not None:
+        parts.append(f"{first['thread']} registered first ({first['message']} as {first['context']})")
+    if mismatch is not None:
+        event = CACHE_EVENTS.get(str(mismatch["cache"]), str(mismatch["cache"]))
+        parts.append(f"{mismatch['thread']}'s {mismatch['action']} as {mismatch['context']} met a {event}")
+    if last is not None:
+        event = CACHE_EVENTS.get(str(last["cache"]), "")
+        how = f" ({event})" if event else ""
+        parts.append(f"{last['thread']}'s {last['action']}{how} ended it: {last['result']}")
+    return "; ".join(parts) or "the initial state violates the property"
+
+
+def same_cause(scenario: Scenario) -> Callable[[Signature], list[Signature]]:
+    """The signatures that tell the same story as a given one, with interchangeable workers renamed.
+
+    Workers that impersonate the same user are interchangeable (the model treats them alike), so
+    "worker 2 registered, notifier 2 met the mismatch, worker 2 failed" is the same cause as the
+    same with worker 1; "worker 1 registered, notifier 2 met the mismatch" is not.
+    """
+    groups: dict[str, list[int]] = {}
+    for w in range(1, scenario.workers + 1):
+        groups.setdefault(scenario.user_of(w), []).append(w)
+    group_of = {w: group for group in groups.values() for w in group}
+
+    def variants(signature: Signature) -> list[Signature]:
+        used = sorted({w for mark in signature if mark for key, v in mark if key == "thread" for w in _worker(v)})
+        maps: list[dict[int, int]] = [{}]
+        for w in used:
+            maps = [{**m, w: image} for m in maps for image in group_of[w] if image not in m.values()]
+        return [_rename(signature, m) for m in maps]
+
+    return variants
+
+
+def _worker(thread: Value) -> tuple[int, ...]:
+    """The worker number of a worker or notifier thread name, if it is one."""
+    match = _THREAD.fullmatch(str(thread))
+    return (int(match.group(2)),) if match else ()
+
+
+def _rename(signature: Signature, renaming: dict[int, int]) -> Signature:
+    def thread(value: Value) -> Value:
+        match = _THREAD.fullmatch(str(value))
+        return f"{match.group(1)} {renaming[int(match.group(2))]}" if match else value
+
+    return tuple(
+        None if mark is None else tuple((key, thread(v) if key == "thread" else v) for key, v in mark)
+        for mark in signature
+    )
+
+
+def simulate(scenario: Scenario, calls: Sequence[Call], names: Sequence[str]) -> Trace | tuple[int, str]:
+    """The trace the simulator makes of ``calls`` from the initial state, or (1-based step, reason) of a refusal."""
+    sim = Simulator(scenario)
+    state = sim.initial_state()
+    states, steps = [state], []
+    for index, (action, params) in enumerate(calls, start=1):
+        try:
+            state, labels = sim.step(state, action, params)
+        except StepRefused as exc:
+            return index, str(exc)
+        states.append(state)
+        steps.append(Step(action, tuple(params.items()), labels))
+    return Trace(
+        vars=tuple(names),
+        states=tuple({n: s[n] for n in names} for s in states),
+        steps=tuple(steps),
+    )
+
+
+def first_violation(trace: Trace, formula: Expr) -> int | None:
+    """The index of the first state in which ``formula`` is false, if any."""
+    return next((i for i, state in enumerate(trace.states) if not evaluate(formula, state)), None)
+
+
+def explain(scenario: Scenario, trace: Trace, formula: Expr) -> Explanation:
+    """Shrink a counterexample to ``formula`` by replay and say why each remaining step is needed."""
+    names = trace.vars
+    calls = _calls(trace)
+    shrunk = _attempt(scenario, calls, names, formula)
+    if shrunk is None:
+        raise ValueError("the trace does not replay to a violation on the reference simulator")
+    dropped: list[str] = []
+    changed = True
+    while changed:  # drop whole threads first: the big cuts
+        changed = False
+        for thread in dict.fromkeys(str(s.labels.get("thread", "")) for s in shrunk.steps):
+            candidate = [c for c, s in zip(_calls(shrunk), shrunk.steps) if s.labels.get("thread") != thread]
+            smaller = _attempt(scenario, candidate, names, formula)
+            if smaller is not None:
+                shrunk, changed = smaller, True
+                dropped.append(thread)
+                break
+    index = 0
+    while index < len(shrunk.steps):  # then single steps, until none can go
+        candidate = _calls(shrunk)
+        del candidate[index]
+        smaller = _attempt(scenario, candidate, names, formula)
+        if smaller is None:
+            index += 1
+        else:
+            shrunk = smaller
+    shrunk = shrunk.with_meta(**trace.meta, shrunk_from=len(trace))
+    return Explanation(trace, shrunk, tuple(dropped), _needs(scenario, shrunk, formula), cause(scenario, shrunk))
+
+
+def _calls(trace: Trace) -> list[Call]:
+    return [(step.action, dict(step.params)) for step in trace.steps]
+
+
+def _attempt(scenario: Scenario, calls: Sequence[Call], names: Sequence[str], formula: Expr) -> Trace | None:
+    """The simulated trace of ``calls``, cut at its first violation; None if refused or never violating."""
+    trace = simulate(scenario, calls, names)
+    if not isinstance(trace, Trace):
+        return None
+    end = first_violation(trace, formula)
+    if end is None:
+        return None
+    return Trace(vars=trace.vars, states=trace.states[: end + 1], steps=trace.steps[:end])
+
+
+def _needs(scenario: Scenario, trace: Trace, formula: Expr) -> tuple[Need, ...]:
+    needs = []
+    for index, step in enumerate(trace.steps):
+        calls = _calls(trace)
+        del calls[index]
+        outcome = simulate(scenario, calls, trace.vars)
+        if isinstance(outcome, Trace):
+            reason = "without it, the property holds"
+        else:
+            later, why = outcome
+            label = trace.steps[later].label
+            reason = f"without it, step {later + 1} " + (why if why.startswith(label) else f"{label} cannot happen: {why}")
+        needs.append(Need(index + 1, step.label, reason))
+    return tuple(needs)
