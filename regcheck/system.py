@@ -127,6 +127,21 @@ class Kind(str, Enum):
 
 
 @dataclass(frozen=True)
+class ProcessGroup:
+    """Interchangeable processes that a model declares, so that engines may reduce by symmetry.
+
+    ``blocks`` holds one tuple of variable names per process, position i having the same role
+    (and domain) in every block: permuting the blocks maps executions to executions. ``value``,
+    when set, is the enum value naming the group (e.g. the user its processes impersonate); two
+    such groups of one shape may be swapped together with their values. A declaration is a
+    claim: ``regcheck.symmetry`` verifies it against the actions before any engine relies on it.
+    """
+
+    blocks: tuple[tuple[str, ...], ...]
+    value: str | None = None
+
+
+@dataclass(frozen=True)
 class Property:
     """A named property of one system: ``formula`` must hold in every reachable state (safety)."""
 
@@ -146,12 +161,14 @@ class TransitionSystem:
     init: Expr
     actions: tuple[Action, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
+    symmetry: tuple[ProcessGroup, ...] = ()
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.variables]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise InvalidModel(f"variable {dup!r} is declared twice")
+        self._check_symmetry()
         labels = [a.label for a in self.actions]
         if len(set(labels)) != len(labels):
             dup = next(n for n in labels if labels.count(n) > 1)
@@ -169,6 +186,22 @@ class TransitionSystem:
                 checker.assignable(value, self.domains[target], f"{action.label}: {target}")
             for key, value in action.labels:
                 checker.infer(value, f"label {key!r} of {action.label}")
+
+    def _check_symmetry(self) -> None:
+        """The declared process groups are well formed: known, disjoint, block shapes alike."""
+        domains = self.domains
+        placed: set[str] = set()
+        for group in self.symmetry:
+            shape = [domains.get(name) for name in group.blocks[0]] if group.blocks else []
+            for block in group.blocks:
+                for name in block:
+                    if name not in domains:
+                        raise InvalidModel(f"symmetry: unknown variable {name!r}")
+                    if name in placed:
+                        raise InvalidModel(f"symmetry: variable {name!r} is in two blocks")
+                    placed.add(name)
+                if [domains[name] for name in block] != shape:
+                    raise InvalidModel(f"symmetry: block {block} differs in shape from {group.blocks[0]}")
 
     @property
     def domains(self) -> dict[str, Domain]:
@@ -285,6 +318,7 @@ __all__ = [
     "Action",
     "Domain",
     "Kind",
+    "ProcessGroup",
     "Property",
     "TransitionSystem",
     "Variable",
