@@ -267,7 +267,8 @@ def test_trace_out_writes_loadable_itf(capsys: pytest.CaptureFixture[str], tmp_p
     code, out, err = run(capsys, "check", "seed", "--depth", "6", "--trace-out", str(folder))
     assert code == 1
     violated = ["worker-never-gets-network-error", "no-registration-mismatch", "registration-in-use-never-evicted"]
-    assert sorted(os.listdir(folder)) == sorted(f"seed.{p}.itf.json" for p in violated)
+    written = (f"seed.{p}.{ext}" for p in violated for ext in ("itf.json", "svg", "png"))
+    assert sorted(os.listdir(folder)) == sorted(written), "each counterexample as ITF, with its chart"
     seed = scenarios.load_builtin("seed")
     for prop in violated:
         trace = itf.read(folder / f"seed.{prop}.itf.json")
@@ -294,7 +295,7 @@ def test_trace_out_stays_in_its_folder(capsys: pytest.CaptureFixture[str], tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml", "out"], "nothing written beside the folder"
     if code != 2:  # refusing the name is fine too; otherwise every trace lands inside the folder
         assert code == 1
-        assert len(os.listdir(folder)) == 3
+        assert len(os.listdir(folder)) == 9  # three counterexamples, each as ITF, SVG and PNG
 
 
 def test_trace_out_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -1,0 +1,393 @@
+"""Renderers (regcheck/trace/): the sequence chart graph, Mermaid text, the state graph, DOT, GraphML, SVG, PNG, text.
+
+The seed's shortest counterexample (5 steps: impersonate, connect, async connect, the notifier's
+wait under SYSTEM meets the mismatch and evicts, the worker's call finds no registration) is
+rendered every way, and each rendering is checked for its structure and its words.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from io import BytesIO
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from model import views
+from model.scenario import load_builtin
+from model.system import build
+from properties.catalogue import instantiate
+from regcheck.engines import bmc
+from regcheck.expr import evaluate
+from regcheck.result import Trace
+from regcheck.trace import chart as charts
+from regcheck.trace import draw, states, text
+from tests import mermaid
+
+PROPERTY = "worker-never-gets-network-error"
+GATEWAY = "front end: registration cache"
+SERVER = "mailbox server"
+NETWORK_ERROR = "MAPI_E_NETWORK_ERROR (0x80040115)"
+
+
+@pytest.fixture(scope="module")
+def seed_trace() -> Trace:
+    scenario = load_builtin("seed")
+    (result,) = bmc.check(build(scenario), [instantiate(PROPERTY, scenario)], depth=8)
+    assert result.trace is not None and len(result.trace) == 5
+    return result.trace.with_meta(property=PROPERTY)
+
+
+@pytest.fixture(scope="module")
+def chart(seed_trace: Trace) -> nx.DiGraph:
+    return views.chart(load_builtin("seed"), seed_trace)
+
+
+@pytest.fixture(scope="module")
+def state_graph(seed_trace: Trace) -> nx.DiGraph:
+    scenario = load_builtin("seed")
+    system, prop = build(scenario), instantiate(PROPERTY, scenario)
+    return states.state_graph(
+        seed_trace,
+        successors=states.system_successors(system),
+        bad=lambda state: not evaluate(prop.formula, state),
+        title="seed",
+    )
+
+
+def _events(chart: nx.DiGraph, lifeline: str, kind: str) -> list[dict]:
+    found = [d for _, d in chart.nodes(data=True) if d["lifeline"] == lifeline and d["kind"] == kind]
+    return sorted(found, key=lambda d: d["row"])
+
+
+# --------------------------------------------------------------------------------------------
+# The sequence chart as a graph
+
+
+def test_lifelines(chart: nx.DiGraph) -> None:
+    assert charts.lifelines(chart) == [
+        ("worker 1", "thread"),
+        ("notifier 1", "thread"),
+        (GATEWAY, "gateway"),
+        (SERVER, "server"),
+    ]
+    captions = {d["lifeline"]: d["caption"] for _, d in chart.nodes(data=True) if d["kind"] == "lifeline"}
+    assert captions["worker 1"] == "impersonates alice"
+    assert captions["notifier 1"] == "MAPI notification thread"
+
+
+def test_messages(chart: nx.DiGraph) -> None:
+    assert charts.messages(chart) == [
+        ("worker 1", GATEWAY, "request", "EcDoConnectEx as alice on g1", 2),
+        (GATEWAY, SERVER, "request", "EcDoConnectEx", 2),
+        (SERVER, "worker 1", "response", "ok", 2),
+        ("worker 1", GATEWAY, "request", "EcDoAsyncConnectEx as alice on g1", 3),
+        (GATEWAY, SERVER, "request", "EcDoAsyncConnectEx", 3),
+        (SERVER, "worker 1", "response", "ok", 3),
+        ("notifier 1", GATEWAY, "request", "EcDoAsyncWaitEx as SYSTEM on g1", 4),
+        (GATEWAY, "notifier 1", "response", NETWORK_ERROR, 4),
+        ("worker 1", GATEWAY, "request", "EcDoRpcExt2 as alice on g1", 5),
+        (GATEWAY, "worker 1", "response", NETWORK_ERROR, 5),
+    ]
+
+
+def test_threads_carry_who_they_run_as(chart: nx.DiGraph) -> None:
+    """The worker runs as SYSTEM until it impersonates alice; the notification thread runs as SYSTEM."""
+    assert [d["label"] for d in _events(chart, "worker 1", "identity")] == ["runs as SYSTEM", "runs as alice"]
+    assert [d["label"] for d in _events(chart, "notifier 1", "identity")] == ["runs as SYSTEM"]
+    (local,) = _events(chart, "worker 1", "local")
+    assert local["label"] == "ImpersonateLoggedOnUser(alice)" and local["step"] == 1
+
+
+def test_registration_cache_timeline(chart: nx.DiGraph) -> None:
+    timeline = _events(chart, GATEWAY, "cache")
+    assert [(d["step"], d["label"], d["refused"]) for d in timeline] == [
+        (2, "registered g1 to alice", False),
+        (3, "hit: g1 is alice's", False),
+        (4, "MISMATCH: g1 is alice's; evicted", True),
+        (5, "no registration for g1", True),
+    ]
+
+
+def test_violating_step_highlighted(chart: nx.DiGraph) -> None:
+    assert chart.graph["violation"] == 5
+    hot_nodes = {n for n, d in chart.nodes(data=True) if d["highlight"]}
+    hot_edges = [(u, v, d) for u, v, d in chart.edges(data=True) if d["highlight"]]
+    assert hot_nodes and all(chart.nodes[n]["step"] == 5 for n in hot_nodes)
+    assert {d["kind"] for _, _, d in hot_edges} == {"request", "response"}
+    (failed,) = [d for _, _, d in hot_edges if d["kind"] == "response"]
+    assert failed["failed"] and failed["label"] == NETWORK_ERROR
+    causes = {d["step"] for _, d in chart.nodes(data=True) if d["emphasis"] == "cause"}
+    assert causes == {4}, "the first mismatch is marked as the cause"
+    assert "Registration of the Association GUID failed" in chart.graph["note"]
+
+
+def test_program_order_is_one_chain_per_lifeline(chart: nx.DiGraph) -> None:
+    order = nx.DiGraph([(u, v) for u, v, k in chart.edges(data="kind") if k == "order"])
+    for name, _ in charts.lifelines(chart):
+        head = f"lifeline:{name}"
+        chain = [head, *nx.dfs_preorder_nodes(order, head)][1:]
+        events = [n for n, d in chart.nodes(data=True) if d["lifeline"] == name]
+        assert sorted(chain) == sorted(events), f"{name}: program order reaches every event once"
+        rows = [chart.nodes[n]["row"] for n in chain]
+        assert rows == sorted(rows), f"{name}: program order runs down the chart"
+        assert all(order.in_degree(n) == 1 for n in chain if n != head)
+
+
+def test_default_views_need_no_protocol(seed_trace: Trace) -> None:
+    """Without the model's words the chart reads the step labels: threads, a gateway, a server."""
+    graph = charts.sequence_chart(seed_trace)
+    assert charts.lifelines(graph) == [
+        ("worker 1", "thread"),
+        ("notifier 1", "thread"),
+        ("gateway", "gateway"),
+        ("server", "server"),
+    ]
+    kinds = [(src, dst, kind) for src, dst, kind, _, step in charts.messages(graph) if step == 4]
+    assert kinds == [("notifier 1", "gateway", "request"), ("gateway", "notifier 1", "response")]
+
+
+def test_server_moves_answer_the_notification_thread() -> None:
+    """CompleteWait is drawn as the server's reply to the notifier's parked wait."""
+    from model.explain import simulate
+
+    scenario = load_builtin("fix-run-as-user")
+    calls = [
+        ("EcDoConnectEx", {"worker": 1}),
+        ("EcDoAsyncConnectEx", {"session": 1}),
+        ("EcDoAsyncWaitEx", {"session": 1}),
+        ("ServerEvent", {"session": 1}),
+        ("CompleteWait", {"session": 1}),
+    ]
+    trace = simulate(scenario, calls, build(scenario).names)
+    assert isinstance(trace, Trace)
+    graph = views.chart(scenario, trace)
+    last = [m for m in charts.messages(graph) if m[4] == 5]
+    assert last == [(SERVER, "notifier 1", "response", "CompleteWait: NotificationPending (0x00000001)", 5)]
+    assert [d["label"] for d in _events(graph, "worker 1", "identity")] == ["runs as alice"]
+
+
+# --------------------------------------------------------------------------------------------
+# Mermaid
+
+
+def test_mermaid_is_a_valid_sequence_diagram(chart: nx.DiGraph) -> None:
+    source = charts.to_mermaid(chart)
+    diagram = mermaid.parse(source)
+    names = {alias.split(" (")[0]: pid for pid, alias in diagram.participants.items()}
+    assert list(names) == [name for name, _ in charts.lifelines(chart)]
+    expected = [
+        (names[src], "--x" if text == NETWORK_ERROR else ("->>" if kind == "request" else "-->>"), names[dst])
+        for src, dst, kind, text, _ in charts.messages(chart)
+    ]
+    assert [(s, a, t) for s, a, t, _ in diagram.messages] == expected
+    assert diagram.messages[0][3] == "2. EcDoConnectEx as alice on g1"
+    notes = [text for _, text in diagram.notes]
+    assert "MISMATCH: g1 is alice's#59; evicted" in notes, "a raw ';' would end Mermaid's text"
+    assert notes.index("runs as SYSTEM") < notes.index("runs as alice")
+    assert diagram.blocks == 2, "the cause and the violation are shaded"
+    assert "step 5: violation" in notes
+
+
+@pytest.mark.parametrize("bad", ["sequenceDiagram\n  A->>B: x", "sequenceDiagram\n  participant A as a\n  A->>A: x; y"])
+def test_mermaid_checker_rejects(bad: str) -> None:
+    with pytest.raises(ValueError):
+        mermaid.parse(bad)
+
+
+def test_mermaid_text_escapes_reserved_characters() -> None:
+    assert charts.mermaid_text("a;b#c%d") == "a#59;b#35;c#37;d"
+    assert charts.mermaid_text("  ") == "-"
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("MERMAID_NODE_MODULES") and shutil.which("node")),
+    reason="set MERMAID_NODE_MODULES to a node_modules folder holding mermaid and jsdom to run Mermaid's own parser",
+)
+def test_mermaid_parses_with_mermaid_itself(chart: nx.DiGraph, tmp_path: Path) -> None:
+    source = tmp_path / "chart.mmd"
+    source.write_text(charts.to_mermaid(chart), encoding="utf-8")
+    script = tmp_path / "parse.mjs"
+    script.write_text(
+        "import { JSDOM } from 'jsdom'; import fs from 'fs';\n"
+        "const dom = new JSDOM('<!doctype html><html><body></body></html>');\n"
+        "globalThis.window = dom.window; globalThis.document = dom.window.document;\n"
+        "const mermaid = (await import('mermaid')).default;\n"
+        "await mermaid.parse(fs.readFileSync(process.argv[2], 'utf8'));\n",
+        encoding="utf-8",
+    )
+    folder = Path(os.environ["MERMAID_NODE_MODULES"])
+    (tmp_path / "node_modules").symlink_to(folder)
+    done = subprocess.run(["node", str(script), str(source)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The state graph, DOT and GraphML
+
+
+def test_state_graph_neighbourhood(state_graph: nx.DiGraph, seed_trace: Trace) -> None:
+    path = sorted((d["index"], n) for n, d in state_graph.nodes(data=True) if d["path"])
+    assert [i for i, _ in path] == list(range(6))
+    nodes = [n for _, n in path]
+    labels = [state_graph.edges[u, v]["label"] for u, v in zip(nodes, nodes[1:])]
+    assert labels == [step.label for step in seed_trace.steps]
+    assert [state_graph.edges[u, v]["highlight"] for u, v in zip(nodes, nodes[1:])] == [False] * 4 + [True]
+    assert state_graph.nodes[nodes[-1]]["bad"] and not any(state_graph.nodes[n]["bad"] for n in nodes[:-1])
+    assert state_graph.nodes[nodes[4]]["label"] == "notify[1]=polling\nreg[1]=evicted\nmismatch_seen=true"
+    off = [n for n, d in state_graph.nodes(data=True) if not d["path"]]
+    assert off, "the alternatives one step off the path are shown"
+    assert all(any(state_graph.nodes[u]["path"] for u in state_graph.predecessors(n)) for n in off)
+    assert state_graph.number_of_nodes() < 20, "a neighbourhood, not the whole graph"
+
+
+def test_state_graph_is_bounded(seed_trace: Trace) -> None:
+    system = build(load_builtin("seed"))
+    small = states.state_graph(seed_trace, successors=states.system_successors(system), max_nodes=7)
+    assert small.number_of_nodes() == 7 and small.graph["truncated"]
+
+
+def test_graph_successors_read_an_explored_graph(seed_trace: Trace) -> None:
+    """The explicit engine's graph (state tuples, ``actions`` on edges) gives the same neighbourhood."""
+    system = build(load_builtin("seed"))
+    names = system.names
+    explored = nx.DiGraph()
+    frontier = [system.initial_state()]
+    while frontier:
+        state = frontier.pop()
+        node = tuple(state[n] for n in names)
+        for action in system.enabled(state):
+            nxt = system.apply(action, state)
+            target = tuple(nxt[n] for n in names)
+            if target not in explored:
+                frontier.append(nxt)
+            previous = explored.edges[node, target]["actions"] if explored.has_edge(node, target) else ()
+            explored.add_edge(node, target, actions=(*previous, action.label))
+    left = states.state_graph(seed_trace, successors=states.graph_successors(explored, names))
+    right = states.state_graph(seed_trace, successors=states.system_successors(system))
+    assert nx.utils.graphs_equal(left, right)
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1].replace('\\"', '"') if value.startswith('"') else value
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dot_reads_back(state_graph: nx.DiGraph) -> None:
+    pydot = pytest.importorskip("pydot")
+    source = states.to_dot(state_graph)
+    (parsed,) = pydot.graph_from_dot_data(source)
+    back = nx.nx_pydot.from_pydot(parsed)
+    assert set(back.nodes) == set(state_graph.nodes)
+    assert {(u, v) for u, v, _ in back.edges} == set(state_graph.edges)
+    for node, data in state_graph.nodes(data=True):
+        assert _unquote(back.nodes[node]["path"]) == str(data["path"]).lower()
+        assert _unquote(back.nodes[node]["label"]).replace("\\n", "\n") == data["label"]
+    hot = [(u, v) for u, v, d in back.edges(data=True) if _unquote(d.get("highlight", "")) == "true"]
+    assert len(hot) == 1
+    assert _unquote(back.edges[(*hot[0], 0)]["color"]) == "#c00000"
+
+
+def test_graphml_reads_back(state_graph: nx.DiGraph, chart: nx.DiGraph) -> None:
+    for graph in (state_graph, chart):
+        back = nx.read_graphml(BytesIO(states.to_graphml(graph)))
+        assert set(back.nodes) == set(graph.nodes)
+        assert set(back.edges) == set(graph.edges)
+        for node, data in graph.nodes(data=True):
+            assert back.nodes[node] == data
+        assert back.graph["title"] == graph.graph["title"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_chart_exports_to_dot(chart: nx.DiGraph) -> None:
+    pydot = pytest.importorskip("pydot")
+    (parsed,) = pydot.graph_from_dot_data(states.to_dot(chart))
+    assert nx.nx_pydot.from_pydot(parsed).number_of_nodes() == chart.number_of_nodes()
+
+
+# --------------------------------------------------------------------------------------------
+# Drawings
+
+
+def _svg_text(data: bytes) -> str:
+    root = ET.fromstring(data)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return " ".join(" ".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+def test_chart_svg_has_the_story(chart: nx.DiGraph) -> None:
+    words = _svg_text(draw.render(draw.chart_figure(chart), "svg"))
+    for label in (
+        "worker 1",
+        "impersonates alice",
+        "notifier 1",
+        "MAPI notification thread",
+        "runs as SYSTEM",
+        "runs as alice",
+        GATEWAY,
+        "registered g1 to alice",
+        "MISMATCH: g1 is alice's; evicted",
+        "4. EcDoAsyncWaitEx as SYSTEM on g1",
+        "5. EcDoRpcExt2 as alice on g1",
+        NETWORK_ERROR,
+        "violation",
+        "cause",
+    ):
+        assert label in words, f"{label!r} missing from the SVG"
+
+
+def test_svg_is_deterministic(chart: nx.DiGraph) -> None:
+    assert draw.render(draw.chart_figure(chart), "svg") == draw.render(draw.chart_figure(chart), "svg")
+
+
+def test_state_graph_svg_and_png(state_graph: nx.DiGraph) -> None:
+    figure = draw.states_figure(state_graph)
+    words = _svg_text(draw.render(figure, "svg"))
+    assert "EcDoAsyncWaitEx" in words and "reg[1]=evicted" in words
+    png = draw.render(figure, "png")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_chart_png(chart: nx.DiGraph) -> None:
+    from PIL import Image
+
+    png = draw.render(draw.chart_figure(chart), "png")
+    image = Image.open(BytesIO(png))
+    assert image.format == "PNG"
+    width, height = image.size
+    assert width > 1000 and height > 600, "large enough to read"
+
+
+def test_unknown_drawing_format(chart: nx.DiGraph) -> None:
+    with pytest.raises(ValueError, match="formats: svg, png"):
+        draw.render(draw.chart_figure(chart), "gif")
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+
+def test_step_table_shows_only_changes(seed_trace: Trace) -> None:
+    table = text.step_table(seed_trace, associations=["-", "g1", "g1", "g1", "g1"])
+    lines = table.splitlines()
+    assert lines[0].split() == ["step", "thread", "action", "message", "as", "assoc", "cache", "result", "changed"]
+    step4 = next(line for line in lines if line.startswith("4 "))
+    assert "notifier 1" in step4 and "SYSTEM" in step4 and "g1" in step4 and "mismatch-evicted" in step4
+    assert step4.endswith("notify[1]: idle -> polling, reg[1]: alice -> evicted, mismatch_seen: false -> true")
+    step5 = next(line for line in lines if line.startswith("5 "))
+    assert step5.endswith("pc[1]: working -> failed") and "imp[1]" not in step5
+
+
+def test_step_table_full(seed_trace: Trace) -> None:
+    table = text.step_table(seed_trace, full=True)
+    assert "* reg[1] = evicted" in table
+    assert table.count("imp[1] = ") == 6, "every variable in every state"
+    assert "changed" not in table.splitlines()[0]
+
+
+def test_changes(seed_trace: Trace) -> None:
+    assert text.changes(seed_trace)[0] == [("imp[1]", False, True)]
