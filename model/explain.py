@@ -89,7 +89,8 @@ def same_cause(scenario: Scenario) -> Callable[[Signature], list[Signature]]:
     same with worker 1; "worker 1 registered, notifier 2 met the mismatch" is not.
     """
     groups: dict[str, list[int]] = {}
-    for w in range(1, scenario.workers + 1):
+    workers = scenario.workers if isinstance(scenario.workers, int) else 0  # "any": no fixed workers to rename
+    for w in range(1, workers + 1):
         groups.setdefault(scenario.user_of(w), []).append(w)
     group_of = {w: group for group in groups.values() for w in group}
 

@@ -117,8 +117,8 @@ def _gateway(
         admitted = result != "ecAccessDenied"
         return f"owner check: session {w} is {owner}'s" + ("" if admitted else f", not {carried}'s"), admitted
     event = str(labels.get("cache", "-"))
-    owner = before.get(f"reg[{labels.get('association', 0)}]", "-")
-    text = _CACHE.get(event, event).format(guid=guid, identity=carried, owner=owner)
+    registered = before.get(f"reg[{labels.get('association', 0)}]", "-")
+    text = _CACHE.get(event, event).format(guid=guid, identity=carried, owner=registered)
     return text, event in _ADMITTING
 
 

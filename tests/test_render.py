@@ -272,6 +272,16 @@ def test_graph_successors_read_an_explored_graph(seed_trace: Trace) -> None:
     assert nx.utils.graphs_equal(left, right)
 
 
+def test_explicit_engine_graph_gives_the_same_neighbourhood(seed_trace: Trace) -> None:
+    explicit = pytest.importorskip("regcheck.engines.explicit")
+    system = build(load_builtin("seed"))
+    explored = explicit.explore(system, symmetry=False)
+    assert explored.complete
+    left = states.state_graph(seed_trace, successors=states.graph_successors(explored.graph, system.names))
+    right = states.state_graph(seed_trace, successors=states.system_successors(system))
+    assert nx.utils.graphs_equal(left, right)
+
+
 def _unquote(value: str) -> str:
     return value[1:-1].replace('\\"', '"') if value.startswith('"') else value
 
