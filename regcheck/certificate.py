@@ -9,9 +9,9 @@ states satisfy it, that every action preserves it, and that it implies the prope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from regcheck.expr import Expr, render
+from regcheck.expr import Expr, and_, render
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, independent_check, negation
 from regcheck.system import Property, TransitionSystem
 
@@ -43,15 +43,23 @@ class Certificate:
 
 
 def recheck_invariant(
-    system: TransitionSystem, prop: Property, invariant: Expr, *, solver: str = "z3", timeout: float | None = None
+    system: TransitionSystem,
+    prop: Property | Sequence[Property],
+    invariant: Expr,
+    *,
+    solver: str = "z3",
+    timeout: float | None = None,
 ) -> str | None:
-    """None if ``invariant`` is inductive and implies ``prop``; else which condition fails, in words."""
+    """None if ``invariant`` is inductive and implies ``prop`` (each of them, if several); else which
+    condition fails, in words. Several properties share one check of inductiveness."""
     system.check_formula(invariant, "the certificate")
+    props = [prop] if isinstance(prop, Property) else list(prop)
     u = Unrolling(system)
     inv0, inv1 = u.translate(invariant, 0), u.translate(invariant, 1)
+    goal = u.translate(and_(*(p.formula for p in props)), 0)
     conditions = [
         ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
-        ("it does not imply the property", all_of(u.domains(0), inv0, negation(u.translate(prop.formula, 0)))),
+        ("it does not imply the property", all_of(u.domains(0), inv0, negation(goal))),
         ("an action does not preserve it", all_of(u.domains(0), inv0, u.transition(0), negation(inv1))),
     ]
     for reason, formula in conditions:

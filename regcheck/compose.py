@@ -182,21 +182,28 @@ def _prove_by_symmetry(
     if not lifted:
         return []
     pdr = engines.get("pdr")
-    proved = []
     by_name = {p.name: p for p in props}
-    for result in pdr(abstract.system, lifted, depth=0, timeout=timeout, progress=progress, recheck=recheck):
-        if result.verdict is not Verdict.PROVED or not isinstance(result.evidence, Certificate):
-            continue
-        assert result.evidence.invariant is not None
-        concrete = parameterised.instantiate(scenario, abstract, result.evidence.invariant)
-        if recheck_invariant(system, by_name[result.property], concrete, solver=recheck) is not None:
+    results = [
+        r
+        for r in pdr(abstract.system, lifted, depth=0, timeout=timeout, progress=progress, recheck=recheck)
+        if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
+    ]
+    # Properties proved together share one invariant: instantiate and re-check it once for all of them.
+    groups: dict[object, list[CheckResult]] = {}
+    for result in results:
+        groups.setdefault(result.evidence.invariant, []).append(result)
+    proved = []
+    for invariant, group in groups.items():
+        assert invariant is not None
+        concrete = parameterised.instantiate(scenario, abstract, invariant)  # type: ignore[arg-type]
+        if recheck_invariant(system, [by_name[r.property] for r in group], concrete, solver=recheck) is not None:
             continue
         notes = {
             "abstraction": parameterised.ABSTRACTION,
             "instantiated_for_workers": scenario.workers,
             "rechecked_on": "the concrete system, each counter replaced by the number of workers in its local state",
         }
-        proved.append(replace(result, evidence=replace(result.evidence, notes={**result.evidence.notes, **notes})))
+        proved += [replace(r, evidence=replace(r.evidence, notes={**r.evidence.notes, **notes})) for r in group]
     return proved
 
 

@@ -70,13 +70,9 @@ def _prove_jointly(
     if joint.verdict is not Verdict.PROVED or not isinstance(joint.evidence, Certificate):
         return None
     assert joint.evidence.invariant is not None
-    out = []
-    for prop in safety:
-        failure = recheck_invariant(system, prop, joint.evidence.invariant, solver=recheck)
-        if failure:
-            return None
-        out.append(replace(joint, property=prop.name, time_s=round(joint.time_s / len(safety), 4)))
-    return out
+    if recheck_invariant(system, safety, joint.evidence.invariant, solver=recheck) is not None:
+        return None
+    return [replace(joint, property=p.name, time_s=round(joint.time_s / len(safety), 4)) for p in safety]
 
 
 def _check_one(system: TransitionSystem, prop: Property, deadline: float | None, recheck: str) -> CheckResult:
