@@ -1,8 +1,12 @@
 """Replay a trace on the reference simulator: the independent check every counterexample passes.
 
 A trace conforms when the simulator starts in its first state, accepts every step, reaches the
-same state with the same labels after each one, and (if a property is given) the property is
-false in the final state. The first step that does not conform is reported with the reason.
+same state with the same labels after each one, and (if a property is given) violates it: a
+safety property is false in the final state; a liveness counterexample is a lasso (its last
+state is its ``loop`` state again) that is fair by the simulator's own account of which actions
+are enabled, and on which some obligation is triggered and never met. A ``Stutter`` step is
+accepted only where the simulator has no enabled action. The first step that does not conform
+is reported with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Mapping
 from model.scenario import Scenario
 from model.simulator import Simulator, StepRefused
 from regcheck.expr import Expr, Value, evaluate
-from regcheck.result import Trace
+from regcheck.result import STUTTER, Trace, call_label
+from regcheck.system import Kind, Property
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,9 @@ class ReplayReport:
         return f"{where}: {self.reason}"
 
 
-def replay(scenario: Scenario, trace: Trace, formula: Expr | None = None) -> ReplayReport:
-    """Replay ``trace`` on the simulator of ``scenario``; a property ``formula`` must be false at its end."""
+def replay(scenario: Scenario, trace: Trace, prop: Property | Expr | None = None) -> ReplayReport:
+    """Replay ``trace`` on the simulator of ``scenario``; if given, it must violate ``prop``
+    (a property, or a safety formula that must be false at its end)."""
     sim = Simulator(scenario)
     state = sim.initial_state()
     if set(trace.vars) != set(state):
@@ -39,11 +45,18 @@ def replay(scenario: Scenario, trace: Trace, formula: Expr | None = None) -> Rep
     diff = _differences(trace.states[0], state)
     if diff:
         return ReplayReport(False, 0, f"not the initial state: {diff}")
+    states = [state]
     for index, step in enumerate(trace.steps, start=1):
+        if step.action == STUTTER:
+            if sim.enabled(state):
+                return ReplayReport(False, index, "a stutter step where actions are enabled")
+            states.append(state)
+            continue
         try:
             state, labels = sim.step(state, step.action, dict(step.params))
         except StepRefused as exc:
             return ReplayReport(False, index, str(exc))
+        states.append(state)
         diff = _differences(trace.states[index], state)
         if diff:
             return ReplayReport(False, index, f"{step.label} leads elsewhere: {diff}")
@@ -55,9 +68,38 @@ def replay(scenario: Scenario, trace: Trace, formula: Expr | None = None) -> Rep
         diff = _differences(trace.states[trace.loop], state)
         if diff:
             return ReplayReport(False, len(trace.steps), f"the loop does not close on state {trace.loop}: {diff}")
+    if isinstance(prop, Property) and prop.kind is Kind.LIVENESS:
+        return _violates_liveness(sim, trace, states, prop)
+    formula = prop.formula if isinstance(prop, Property) else prop
     if formula is not None and evaluate(formula, state):
         return ReplayReport(False, len(trace.steps), "the property holds in the final state")
     return ReplayReport(True)
+
+
+def _violates_liveness(sim: Simulator, trace: Trace, states: list[dict[str, Value]], prop: Property) -> ReplayReport:
+    """The lasso is fair under the property's weak fairness, and some obligation is never met."""
+    end = len(trace.steps)
+    if trace.loop is None:
+        return ReplayReport(False, end, "a liveness counterexample must be a lasso (ITF 'loop')")
+    loop = range(trace.loop, end)  # positions on the loop; step j leads from state j to j+1
+    taken = {trace.steps[j].label for j in loop}
+    for j in loop:
+        for name, params in sim.enabled(states[j]):
+            if name not in prop.fairness:
+                continue
+            label = call_label(name, tuple(params.items()))
+            if label in taken:
+                continue
+            if all((name, params) in sim.enabled(states[m]) for m in loop):
+                return ReplayReport(False, end, f"unfair loop: {label} is enabled throughout it and never taken")
+    for obligation in prop.obligations:
+        unmet_on_loop = not any(evaluate(obligation.goal, states[m]) for m in loop)
+        for j in range(end):
+            if evaluate(obligation.trigger, states[j]) and not any(
+                evaluate(obligation.goal, states[m]) for m in range(j, end)
+            ) and unmet_on_loop:
+                return ReplayReport(True)
+    return ReplayReport(False, end, "every obligation of the property is met on this lasso")
 
 
 def _differences(claimed: Mapping[str, Value], actual: Mapping[str, Value]) -> str:

@@ -13,7 +13,7 @@ from model import system as m
 from model.scenario import Scenario
 from regcheck.errors import InvalidArgument
 from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
-from regcheck.system import Kind, Property
+from regcheck.system import Kind, Obligation, Property
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class PropertySpec:
     source: str
     formula: Callable[[Scenario], Expr]
     per_worker: bool = True  # a conjunction over workers of conditions on one worker and the shared state
+    obligations: Callable[[Scenario], tuple[Obligation, ...]] | None = None  # liveness only
+    fairness: tuple[str, ...] = ()  # liveness only: actions under weak fairness
 
 
 def _no_worker_fails(s: Scenario) -> Expr:
@@ -106,6 +108,61 @@ CATALOGUE: tuple[PropertySpec, ...] = (
     ),
 )
 
+FAIR_CLIENT_AND_SERVER = (
+    "Impersonate",
+    "EcDoConnectEx",
+    "EcDoAsyncConnectEx",
+    "EcDoRpcExt2",
+    "RevertToSelf",
+    "Reconnect",
+    "EcDoAsyncWaitEx",
+    "FetchNotifications",
+    "Poll",
+    "CompleteWait",
+    "WaitTimeout",
+)
+"""Weak fairness on every action but ServerEvent: threads and the server keep going; new events may stop."""
+
+
+def _delivered(s: Scenario) -> tuple[Obligation, ...]:
+    return tuple(
+        Obligation(var(m.pending(w)), not_(var(m.pending(w))), f"session {w}") for w in range(1, int(s.workers) + 1)
+    )
+
+
+def _worker_done(s: Scenario) -> tuple[Obligation, ...]:
+    return tuple(
+        Obligation(TRUE, eq(var(m.done(w)), s.requests), f"worker {w}") for w in range(1, int(s.workers) + 1)
+    )
+
+
+CATALOGUE += (
+    PropertySpec(
+        "notifications-delivered",
+        Kind.LIVENESS,
+        "Every notification the server raises is eventually delivered to the client "
+        "(weak fairness on every client and server action but ServerEvent).",
+        'Article: CONNECT_NO_NOTIFICATIONS "will instruct the MAPI download to not use notifications at all" '
+        "(the caveat of fix B); MS-OXCNOTIF 3.1.5.3 / 3.2.5.5.1.",
+        lambda s: TRUE,
+        per_worker=False,
+        obligations=_delivered,
+        fairness=FAIR_CLIENT_AND_SERVER,
+    ),
+    PropertySpec(
+        "worker-requests-succeed",
+        Kind.LIVENESS,
+        "Every worker's requests eventually all succeed "
+        "(weak fairness on every client and server action but ServerEvent).",
+        'Article: "the thread responsible for Async notification causes impersonated threads to fail because '
+        'they no longer have a registration on the server"; PROTOCOL.md B7 and V3.',
+        lambda s: TRUE,
+        per_worker=False,
+        obligations=_worker_done,
+        fairness=FAIR_CLIENT_AND_SERVER,
+    ),
+)
+
 NAMES: tuple[str, ...] = tuple(p.name for p in CATALOGUE)
 
 
@@ -119,4 +176,5 @@ def spec(name: str) -> PropertySpec:
 
 def instantiate(name: str, scenario: Scenario) -> Property:
     p = spec(name)
-    return Property(p.name, p.kind, p.description, p.source, p.formula(scenario))
+    obligations = p.obligations(scenario) if p.obligations else ()
+    return Property(p.name, p.kind, p.description, p.source, p.formula(scenario), obligations, p.fairness)

@@ -9,11 +9,11 @@ states satisfy it, that every action preserves it, and that it implies the prope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from regcheck.expr import Expr, and_, render
+from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, independent_check, negation
-from regcheck.system import Property, TransitionSystem
+from regcheck.system import Domain, Property, TransitionSystem
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,36 @@ class Certificate:
             return f"{self.k}-inductive"
         assert self.invariant is not None
         return f"inductive invariant: {render(self.invariant)}"
+
+
+def tidy(invariant: Expr, domains: Mapping[str, Domain]) -> Expr:
+    """A readable equivalent (over the variables' domains) of a conjunction of clauses.
+
+    Clauses about one finite variable become one membership per variable (tautologies vanish,
+    several clauses on the same variable intersect); clauses over several variables stay as they are.
+    """
+    clauses = invariant.args if isinstance(invariant, And) else (invariant,)
+    allowed: dict[str, set[Value]] = {}
+    rest: list[Expr] = []
+    for clause in clauses:
+        names = variables(clause)
+        if len(names) == 1 and domains[next(iter(names))].finite:
+            (name,) = names
+            values = {v for v in domains[name].values() if evaluate(clause, {name: v})}
+            allowed[name] = allowed.get(name, values) & values
+        else:
+            rest.append(clause)
+    parts: list[Expr] = []
+    for name, values in allowed.items():
+        domain = domains[name].values()
+        if len(values) == len(domain):
+            continue
+        ordered = [v for v in domain if v in values]
+        if domains[name].kind == "bool" and len(ordered) == 1:
+            parts.append(var(name) if ordered[0] else not_(var(name)))
+        else:
+            parts.append(in_(var(name), ordered))
+    return and_(*parts, *rest)
 
 
 def recheck_invariant(

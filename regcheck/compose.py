@@ -53,6 +53,9 @@ def run_checks(
         raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if recheck not in RECHECK_SOLVERS:
         raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
+    if not names and scenario.parameterised:
+        # The counter abstraction speaks of per-worker safety properties; liveness is not covered.
+        names = [n for n in catalogue.NAMES if catalogue.spec(n).per_worker]
     names = list(dict.fromkeys(names or catalogue.NAMES))
     for name in names:
         catalogue.spec(name)
@@ -64,7 +67,7 @@ def run_checks(
         results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress)
     def replayer(trace: Trace, name: str) -> str | None:
         concrete = scenario_of(scenario, trace)
-        report = replay(concrete, trace, catalogue.instantiate(name, concrete).formula)
+        report = replay(concrete, trace, catalogue.instantiate(name, concrete))
         return None if report.ok else str(report)
 
     return vet(results, replayer)

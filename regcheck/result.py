@@ -18,6 +18,10 @@ class Verdict(str, Enum):
     UNKNOWN = "unknown"  # timeout, solver unknown, or the engine cannot decide
 
 
+STUTTER = "Stutter"
+"""The closing step of a lasso whose last state has no enabled action: that state repeats for ever."""
+
+
 def call_label(name: str, params: tuple[tuple[str, int], ...]) -> str:
     """How an action instance is written everywhere: ``EcDoRpcExt2(worker=1)``."""
     return f"{name}({', '.join(f'{k}={v}' for k, v in params)})"

@@ -47,7 +47,7 @@ from regcheck.expr import (
     or_,
 )
 from regcheck.causes import Field, Moment, Signature, fields_predicate, mark_fields
-from regcheck.result import Step, Trace
+from regcheck.result import STUTTER, Step, Trace
 from regcheck.system import TransitionSystem
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
@@ -216,8 +216,13 @@ class Unrolling:
 
     def decode(self, model: z3.ModelRef, length: int) -> Trace:
         """The trace of ``length`` steps that ``model`` describes, with labels evaluated concretely."""
+        states = self.decode_states(model, length + 1)
+        return Trace(vars=self.system.names, states=states, steps=self.decode_steps(model, states, length))
+
+    def decode_states(self, model: z3.ModelRef, count: int) -> tuple[dict[str, Value], ...]:
+        """The first ``count`` states ``model`` describes."""
         states: list[dict[str, Value]] = []
-        for k in range(length + 1):
+        for k in range(count):
             env = self.state(k)
             state: dict[str, Value] = {}
             for v in self.system.variables:
@@ -229,12 +234,16 @@ class Unrolling:
                 else:
                     state[v.name] = self.member[raw.as_long()]
             states.append(state)
+        return tuple(states)
+
+    def decode_steps(self, model: z3.ModelRef, states: Sequence[Mapping[str, Value]], count: int) -> tuple[Step, ...]:
+        """The actions of the first ``count`` steps, labelled in the states before them."""
         steps = []
-        for k in range(length):
+        for k in range(count):
             index = model.eval(self.selector(k), model_completion=True).as_long()
             action = self.system.actions[index]
             steps.append(Step(action.name, action.params, self.system.labels_of(action, states[k])))
-        return Trace(vars=self.system.names, states=tuple(states), steps=tuple(steps))
+        return tuple(steps)
 
     def step_matches(self, k: int, fields: Sequence[Field]) -> z3.BoolRef:
         """Step k (from state k to k+1) takes an action whose name and labels take the listed values."""
@@ -270,6 +279,79 @@ class Unrolling:
     def lacks_signatures(self, k: int, moments: Sequence[Moment], signatures: Sequence[Signature]) -> z3.BoolRef:
         """The path of ``k`` steps has none of ``signatures``: how found causes are blocked."""
         return z3.And([z3.Not(self.has_signature(k, moments, s)) for s in signatures])
+
+
+class Lasso:
+    """Lasso-shaped executions over an unrolling: states 0..k, then a closing step from k back to l.
+
+    The closing step is an action of the system, or a stutter when no action is enabled at k.
+    ``loop@i`` selects l. Fairness and obligations are stated over the loop's positions.
+    """
+
+    def __init__(self, unrolling: Unrolling) -> None:
+        self.u = unrolling
+        self._stutter: list[z3.BoolRef] = []
+
+    def loop(self, i: int, k: int) -> z3.BoolRef:
+        return z3.Bool(f"loop@{i}/{k}")
+
+    def stutter(self, k: int) -> z3.BoolRef:
+        return z3.Bool(f"stutter/{k}")
+
+    def in_loop(self, j: int, k: int) -> z3.BoolRef:
+        """Position j (0 <= j <= k) is on the loop: the loop starts at or before it."""
+        return z3.Or([self.loop(i, k) for i in range(j + 1)])
+
+    def shape(self, k: int) -> z3.BoolRef:
+        """States 0..k (their transitions asserted elsewhere) closed into a loop by step k."""
+        u = self.u
+        last, closing = u.state(k), u.state(k + 1)
+        choose = [self.loop(i, k) for i in range(k + 1)]
+        exactly_one = z3.And(z3.Or(choose), *[z3.Not(z3.And(a, b)) for n, a in enumerate(choose) for b in choose[n + 1:]])
+        back = z3.And([z3.Implies(self.loop(i, k), _same(closing, u.state(i))) for i in range(k + 1)])
+        nothing_enabled = z3.And([z3.Not(u._translate(a.guard, last)) for a in u.system.actions])
+        stutter = z3.And(nothing_enabled, _same(closing, last), self.loop(k, k))
+        close = z3.If(self.stutter(k), stutter, u.transition(k))
+        return z3.And(exactly_one, back, close)
+
+    def fair(self, k: int, actions: Sequence[int]) -> z3.BoolRef:
+        """Weak fairness on the loop: each action is taken on it, or disabled somewhere on it."""
+        u = self.u
+        parts = []
+        for index in actions:
+            guard = u.system.actions[index].guard
+            taken = [
+                z3.And(self.in_loop(j, k), u.selector(j) == u._value(index), *( [z3.Not(self.stutter(k))] if j == k else []))
+                for j in range(k + 1)
+            ]
+            disabled = [z3.And(self.in_loop(j, k), z3.Not(u.translate(guard, j))) for j in range(k + 1)]
+            parts.append(z3.Or(taken + disabled))
+        return z3.And(parts) if parts else z3.BoolVal(True)
+
+    def violates(self, k: int, trigger: Expr, goal: Expr) -> z3.BoolRef:
+        """``[](trigger => <>goal)`` fails on the lasso: trigger at some j, goal never from j on."""
+        u = self.u
+        never_in_loop = z3.And([z3.Implies(self.in_loop(m, k), z3.Not(u.translate(goal, m))) for m in range(k + 1)])
+        options = [
+            z3.And(u.translate(trigger, j), *[z3.Not(u.translate(goal, m)) for m in range(j, k + 1)])
+            for j in range(k + 1)
+        ]
+        return z3.And(never_in_loop, z3.Or(options))
+
+    def decode(self, model: z3.ModelRef, k: int) -> Trace:
+        stutters = z3.is_true(model.eval(self.stutter(k), model_completion=True))
+        loop = next(i for i in range(k + 1) if z3.is_true(model.eval(self.loop(i, k), model_completion=True)))
+        if not stutters:
+            trace = self.u.decode(model, k + 1)
+            return Trace(vars=trace.vars, states=trace.states, steps=trace.steps, loop=loop)
+        states = self.u.decode_states(model, k + 2)
+        labels = {"thread": "-", "message": STUTTER, "context": "-", "association": 0, "cache": "-", "result": "-"}
+        steps = (*self.u.decode_steps(model, states, k), Step(STUTTER, (), labels))
+        return Trace(vars=self.u.system.names, states=states, steps=steps, loop=loop)
+
+
+def _same(a: Mapping[str, z3.ExprRef], b: Mapping[str, z3.ExprRef]) -> z3.BoolRef:
+    return z3.And([a[name] == b[name] for name in a])
 
 
 class _Decoder:
@@ -519,6 +601,10 @@ class Solver:
 
 def all_of(*formulas: z3.BoolRef) -> z3.BoolRef:
     return z3.And(*formulas)
+
+
+def any_of(*formulas: z3.BoolRef) -> z3.BoolRef:
+    return z3.Or(*formulas)
 
 
 def negation(formula: z3.BoolRef) -> z3.BoolRef:

@@ -142,14 +142,35 @@ class ProcessGroup:
 
 
 @dataclass(frozen=True)
+class Obligation:
+    """``[](trigger => <>goal)``: whenever ``trigger`` holds, ``goal`` holds then or later."""
+
+    trigger: Expr
+    goal: Expr
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class Property:
-    """A named property of one system: ``formula`` must hold in every reachable state (safety)."""
+    """A named property of one system.
+
+    Safety: ``formula`` holds in every reachable state. Liveness: every fair infinite execution
+    meets each of ``obligations``, where fair means weak fairness for every instance of the
+    actions named in ``fairness`` (an instance enabled for ever from some point is taken
+    infinitely often). A state with no enabled action repeats for ever (stuttering).
+    """
 
     name: str
     kind: Kind
     description: str
     source: str
     formula: Expr
+    obligations: tuple[Obligation, ...] = ()
+    fairness: tuple[str, ...] = ()
+
+    def fair_actions(self, system: TransitionSystem) -> list[int]:
+        """Indices of the system's actions under weak fairness for this property."""
+        return [i for i, a in enumerate(system.actions) if a.name in self.fairness]
 
 
 @dataclass(frozen=True)

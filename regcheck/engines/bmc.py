@@ -14,7 +14,7 @@ from typing import Sequence
 from regcheck.engines import Progress
 from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
-from regcheck.smt import SAT, UNKNOWN, UNSAT, Solver, Unrolling
+from regcheck.smt import SAT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "bmc"
@@ -28,12 +28,13 @@ def check(
     timeout: float | None = None,
     progress: Progress | None = None,
 ) -> list[CheckResult]:
-    """Check safety ``properties`` on every execution of at most ``depth`` steps."""
+    """Check safety ``properties`` on every execution of at most ``depth`` steps, and liveness
+    properties on every fair lasso of at most ``depth`` steps (the closing step included)."""
     start = time.monotonic()
     results: dict[str, CheckResult] = {}
     for prop in properties:
-        if prop.kind is not Kind.SAFETY:
-            results[prop.name] = _result(prop, Verdict.UNKNOWN, None, start, note="bmc checks safety properties only")
+        if prop.kind is Kind.LIVENESS:
+            results[prop.name] = _lasso(system, prop, depth, None if timeout is None else start + timeout, progress)
         system.check_formula(prop.formula, f"property {prop.name}")
     open_props = [p for p in properties if p.name not in results]
     unrolling = Unrolling(system)
@@ -68,6 +69,31 @@ def check(
     for prop in open_props:
         results[prop.name] = _result(prop, Verdict.BOUNDED, reached, start)
     return [results[p.name] for p in properties]
+
+
+def _lasso(
+    system: TransitionSystem, prop: Property, depth: int, deadline: float | None, progress: Progress | None
+) -> CheckResult:
+    """The shortest fair lasso that violates a liveness property, or ``bounded`` if none up to depth."""
+    start = time.monotonic()
+    unrolling = Unrolling(system)
+    lasso = Lasso(unrolling)
+    solver = Solver(deadline=deadline, finite=unrolling.arith == "bv")
+    solver.add(unrolling.init())
+    fair = prop.fair_actions(system)
+    for k in range(depth):
+        if progress:
+            progress(f"bmc: lasso of {k + 1} steps for {prop.name}")
+        if k > 0:
+            solver.add(unrolling.transition(k - 1))
+        violation = any_of(*(lasso.violates(k, o.trigger, o.goal) for o in prop.obligations))
+        answer = solver.check_under(all_of(lasso.shape(k), lasso.fair(k, fair), violation))
+        if answer == SAT:
+            trace = lasso.decode(solver.model(), k).with_meta(property=prop.name)
+            return _result(prop, Verdict.VIOLATED, k + 1, start, trace=trace)
+        if answer == UNKNOWN:
+            return _result(prop, Verdict.UNKNOWN, k, start, note=f"solver answered unknown at lasso length {k + 1}")
+    return _result(prop, Verdict.BOUNDED, depth, start, note="no fair lasso violates it within this many steps")
 
 
 def _none_violated_at(solver: Solver, unrolling: Unrolling, props: Sequence[Property], k: int) -> bool:

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Sequence
 
-from regcheck.certificate import Certificate, recheck_invariant
+from regcheck.certificate import Certificate, recheck_invariant, tidy
 from regcheck.engines import Progress
 from regcheck.engines import bmc
 from regcheck.expr import and_
@@ -61,7 +61,7 @@ def _prove_jointly(
     for each); otherwise None, and the properties are checked one by one.
     """
     safety = [p for p in properties if p.kind is Kind.SAFETY]
-    if len(safety) < 2 or len(safety) != len(properties):
+    if len(safety) < 2:
         return None
     if progress:
         progress(f"pdr: {len(safety)} properties together")
@@ -72,7 +72,8 @@ def _prove_jointly(
     assert joint.evidence.invariant is not None
     if recheck_invariant(system, safety, joint.evidence.invariant, solver=recheck) is not None:
         return None
-    return [replace(joint, property=p.name, time_s=round(joint.time_s / len(safety), 4)) for p in safety]
+    proved = {p.name: replace(joint, property=p.name, time_s=round(joint.time_s / len(safety), 4)) for p in safety}
+    return [proved.get(p.name) or _check_one(system, p, deadline, recheck) for p in properties]
 
 
 def _check_one(system: TransitionSystem, prop: Property, deadline: float | None, recheck: str) -> CheckResult:
@@ -102,7 +103,7 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
             return result(Verdict.UNKNOWN, note=f"Spacer found a {length}-step violation that BMC could not confirm")
         return result(Verdict.VIOLATED, shortest.depth, trace=shortest.trace)
     assert answer.invariant is not None
-    invariant = answer.invariant
+    invariant = tidy(answer.invariant, system.domains)
     failure = recheck_invariant(system, prop, invariant, solver=recheck)
     if failure:
         # Spacer's cover may leave the property implicit; the conjunction is re-checked in full.
