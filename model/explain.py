@@ -202,6 +202,7 @@ def _needs(scenario: Scenario, trace: Trace, formula: Expr) -> tuple[Need, ...]:
         else:
             later, why = outcome
             label = trace.steps[later].label
-            reason = f"without it, step {later + 1} " + (why if why.startswith(label) else f"{label} cannot happen: {why}")
+            what = why if why.startswith(label) else f"{label} cannot happen: {why}"
+            reason = f"without it, step {later + 1} {what}"
         needs.append(Need(index + 1, step.label, reason))
     return tuple(needs)

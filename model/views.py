@@ -20,7 +20,9 @@ from regcheck.result import Trace
 from regcheck.trace.chart import StepView, sequence_chart
 
 SERVER = "mailbox server"
-CALLS = frozenset({"EcDoConnectEx", "EcDoAsyncConnectEx", "EcDoRpcExt2", "EcDoAsyncWaitEx", "FetchNotifications", "Poll"})
+CALLS = frozenset(
+    {"EcDoConnectEx", "EcDoAsyncConnectEx", "EcDoRpcExt2", "EcDoAsyncWaitEx", "FetchNotifications", "Poll"}
+)
 """Actions that send a call to the server side (and so go through admission)."""
 FAILURES = ("MAPI_E_NETWORK_ERROR", "ecAccessDenied", "ecRejected")
 ANSWERING = frozenset({"CompleteWait", "WaitTimeout"})
@@ -50,6 +52,9 @@ def step_views(scenario: Scenario, trace: Trace) -> list[StepView]:
         before = trace.states[index]
         labels = step.labels
         thread = str(labels.get("thread", ""))
+        if thread in ("", "-"):  # an idle step, such as the stutter that closes a lasso
+            views.append(StepView(thread="", message=str(labels.get("message", step.action))))
+            continue
         session = dict(step.params).get("worker", dict(step.params).get("session", 0))
         result = str(labels.get("result", ""))
         carried = str(labels.get("context", "-"))
@@ -145,7 +150,7 @@ def chart(scenario: Scenario, trace: Trace, *, title: str = "") -> nx.DiGraph:
         if str(step.labels.get("cache", "")).startswith("mismatch"):
             emphasis[number] = "cause"
             break
-    if trace.steps:
+    if trace.steps and trace.loop is None:
         emphasis[len(trace.steps)] = "violation"
     prop = trace.meta.get("property", "")
     heading = title or (f"{scenario.name}: {prop}" if prop else scenario.name) + f" ({len(trace)} steps)"

@@ -69,8 +69,9 @@ def signature(trace: Trace, moments: Sequence[Moment]) -> Signature:
             marks.append(None)
             continue
         values = tuple((key, field_value(step, key)) for key in moment.keys)
-        if any(value is None for _, value in values):
-            raise ValueError(f"{moment.name}: step {step.label} has no field {[k for k, v in values if v is None][0]!r}")
+        missing = [key for key, value in values if value is None]
+        if missing:
+            raise ValueError(f"{moment.name}: step {step.label} has no field {missing[0]!r}")
         marks.append(values)  # type: ignore[arg-type]
     return tuple(marks)
 

@@ -35,7 +35,7 @@ from regcheck import compose, engines
 from regcheck.errors import InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict
-from regcheck.system import Property
+from regcheck.system import Kind, Property
 from regcheck.files import write_atomic
 from regcheck.trace import itf
 
@@ -322,7 +322,7 @@ def check(
         )
         runs.append((scenario, results))
         for result in results:
-            if result.verdict is Verdict.VIOLATED and (causes or explain):
+            if result.verdict is Verdict.VIOLATED and result.kind == "safety" and (causes or explain):
                 extras[scenario.name, result.property] = _extras(
                     compose.scenario_of(scenario, result.trace),
                     result,
@@ -728,11 +728,17 @@ def replay_trace(
             f"{trace_file}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
         )
     prop = _trace_property(trace_file, trace, scenario, prop_name)
-    report = replay(scenario, trace, prop.formula if prop is not None else None)
+    # A liveness property is replayed as a property (a fair lasso); a safety one as its formula.
+    claim_of = None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
+    report = replay(scenario, trace, claim_of)
     if not report.ok:
         out.print(f"{trace_file}: does not conform: {report}", markup=False)
         raise click.exceptions.Exit(EXIT_VIOLATED)
-    claim = f"; {prop.name} is violated in its final state" if prop is not None else ""
+    claim = ""
+    if prop is not None and prop.kind is Kind.SAFETY:
+        claim = f"; {prop.name} is violated in its final state"
+    elif prop is not None and trace.loop is not None:
+        claim = f"; {prop.name} is violated: from step {trace.loop + 1} on, the run repeats for ever without it"
     out.print(
         f"{trace_file}: conforms: all {len(trace)} steps replay on the reference simulator "
         f"of scenario {scenario.name}{claim}",

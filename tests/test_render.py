@@ -171,6 +171,29 @@ def test_server_moves_answer_the_notification_thread() -> None:
     assert [d["label"] for d in _events(graph, "worker 1", "identity")] == ["runs as alice"]
 
 
+def test_a_lasso_marks_its_loop_not_a_violation(seed_trace: Trace) -> None:
+    """A liveness counterexample: the notifier polls for ever after the eviction; a stutter draws nothing."""
+    from dataclasses import replace
+
+    from model.explain import simulate
+    from regcheck.result import Step
+
+    scenario = load_builtin("seed")
+    calls = [(s.action, dict(s.params)) for s in seed_trace.steps[:4]] + [("Poll", {"session": 1})]
+    polled = simulate(scenario, calls, build(scenario).names)
+    assert isinstance(polled, Trace) and polled.states[4] == polled.states[5]
+    idle = Step("Stutter", (), {"thread": "-", "message": "Stutter"})
+    lasso = replace(polled, states=(*polled.states, polled.states[5]), steps=(*polled.steps, idle), loop=4)
+    graph = views.chart(scenario, lasso)
+    assert graph.graph["loop"] == 5 and graph.graph["violation"] == 0
+    assert not any(d["highlight"] for _, d in graph.nodes(data=True))
+    assert {d["step"] for _, d in graph.nodes(data=True) if d["emphasis"] == "loop"} == {5}
+    assert not any(d["step"] == 6 for _, d in graph.nodes(data=True)), "the stutter draws nothing"
+    assert "-" not in [name for name, _ in charts.lifelines(graph)]
+    diagram = mermaid.parse(charts.to_mermaid(graph))
+    assert any(text == "from step 5 on, the run repeats for ever" for _, text in diagram.notes)
+
+
 # --------------------------------------------------------------------------------------------
 # Mermaid
 

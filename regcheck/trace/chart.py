@@ -6,7 +6,11 @@ are program order along a lifeline (``kind="order"``) and messages between lifel
 (``kind="request"`` or ``kind="response"``). Every event has a ``row``, its vertical position, so
 that drawings and the Mermaid text read top to bottom in trace order. The violating step's nodes
 and edges carry ``highlight=True``; ``emphasis`` names why a step stands out (``"violation"``,
-``"cause"``). All attributes are strings, integers or booleans, so the graph exports to GraphML.
+``"cause"``, ``"loop"``). A lasso (a trace with ``loop``, for liveness) has no violating step: the
+steps of its cycle are marked ``"loop"`` instead, and the graph's ``loop`` attribute is the first
+of them (0 for a trace without a loop). A step whose thread is empty or ``-`` (an idle step, such
+as the stutter that closes a lasso) draws nothing. All attributes are strings, integers or
+booleans, so the graph exports to GraphML.
 
 What a step looks like on the chart comes from a :class:`StepView` per step. By default the views
 are read off the step labels (``thread``, ``message``, ``context``, ``association``, ``cache``,
@@ -18,13 +22,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import networkx as nx
 
 from regcheck.result import Trace
 
-__all__ = ["StepView", "default_views", "sequence_chart", "to_mermaid", "lifelines", "messages"]
+__all__ = [
+    "StepView",
+    "alone",
+    "default_views",
+    "lifelines",
+    "mermaid_text",
+    "messages",
+    "sequence_chart",
+    "to_mermaid",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class StepView:
     """
 
     thread: str
+    """The acting lifeline; empty for an idle step that draws nothing."""
     message: str
     identity: str = ""
     carried: str = ""
@@ -57,6 +71,7 @@ def default_views(trace: Trace, *, server_thread: str = "server") -> list[StepVi
         cache = str(labels.get("cache", "-"))
         association = int(labels.get("association", 0) or 0)
         thread = str(labels.get("thread", step.label))
+        thread = "" if thread == "-" else thread
         result = str(labels.get("result", ""))
         views.append(
             StepView(
@@ -91,7 +106,7 @@ def sequence_chart(
     """The message sequence chart of ``trace`` (see the module docstring for its shape).
 
     ``emphasis`` maps 1-based step numbers to a word (``"cause"``, ...); the last step is the
-    violation unless ``emphasis`` says otherwise. ``captions`` gives lifelines a second line;
+    violation (for a lasso: the steps of its cycle are the loop) unless ``emphasis`` says otherwise. ``captions`` gives lifelines a second line;
     ``note`` is a closing sentence under the chart (e.g. why the property fails). Client
     lifelines come in the order of ``threads``, then in order of first appearance.
     """
@@ -99,22 +114,29 @@ def sequence_chart(
     if len(views) != len(trace.steps):
         raise ValueError(f"{len(views)} step views for a trace of {len(trace.steps)} steps")
     marks = dict(emphasis or {})
-    if trace.steps and len(trace.steps) not in marks:
+    if trace.loop is not None:
+        for number in range(trace.loop + 1, len(trace.steps) + 1):
+            marks.setdefault(number, "loop")
+    elif trace.steps and len(trace.steps) not in marks:
         marks[len(trace.steps)] = "violation"
     violation = max((s for s, word in marks.items() if word == "violation"), default=0)
     builder = _Builder(title or str(trace.meta.get("property", "trace")), violation, dict(captions or {}))
-    builder.graph.graph["note"] = note
-    acting = [v.thread for v in views if v.thread != server_thread] + [v.answers for v in views if v.answers]
+    builder.graph.graph.update(note=note, loop=trace.loop + 1 if trace.loop is not None else 0)
+    acting = [v.thread for v in views if v.thread not in ("", server_thread)]
+    acting += [v.answers for v in views if v.answers]
     clients = [t for t in threads if t in acting] + [t for t in dict.fromkeys(acting) if t not in threads]
     for name in clients:
         builder.lifeline(name, "thread")
     if any(v.call and v.gateway is not None for v in views):
         builder.lifeline(gateway, "gateway")
-    if any(v.call and (v.admitted or v.gateway is None) for v in views) or any(v.thread == server_thread for v in views):
+    served = [v for v in views if v.thread == server_thread or (v.call and (v.admitted or v.gateway is None))]
+    if served:
         builder.lifeline(server, "server")
     identity: dict[str, str] = {}
     for number, view in enumerate(views, start=1):
         builder.begin(number, marks.get(number, ""))
+        if not view.thread:
+            continue
         if view.thread == server_thread:
             at = builder.event(server, "server", view.message)
             if view.answers:
@@ -154,8 +176,19 @@ def sequence_chart(
 
 def lifelines(chart: nx.DiGraph) -> list[tuple[str, str]]:
     """The chart's lifelines, left to right: (name, kind) with kind ``thread``, ``gateway`` or ``server``."""
-    heads = [(data["column"], data["lifeline"], data["role"]) for _, data in chart.nodes(data=True) if data["kind"] == "lifeline"]
-    return [(name, role) for _, name, role in sorted(heads)]
+    return [(head["lifeline"], head["role"]) for head in _heads(chart)]
+
+
+def _heads(chart: nx.DiGraph) -> list[dict[str, Any]]:
+    """The lifeline header nodes' attributes, left to right."""
+    heads = [data for _, data in chart.nodes(data=True) if data["kind"] == "lifeline"]
+    return sorted(heads, key=lambda data: data["column"])
+
+
+def alone(chart: nx.DiGraph, node: str) -> bool:
+    """Does ``node`` send and receive no message (a server's own move, such as a new event)?"""
+    edges = [*chart.in_edges(node, data="kind"), *chart.out_edges(node, data="kind")]
+    return all(kind == "order" for *_, kind in edges)
 
 
 def messages(chart: nx.DiGraph) -> list[tuple[str, str, str, str, int]]:
@@ -163,9 +196,10 @@ def messages(chart: nx.DiGraph) -> list[tuple[str, str, str, str, int]]:
     found = []
     for u, v, data in chart.edges(data=True):
         if data["kind"] in ("request", "response"):
-            order = (chart.nodes[u]["row"], chart.nodes[u]["column"], chart.nodes[v]["column"])
-            found.append((order, chart.nodes[u]["lifeline"], chart.nodes[v]["lifeline"], data["kind"], data["label"], data["step"]))
-    return [entry[1:] for entry in sorted(found)]
+            source, target = chart.nodes[u], chart.nodes[v]
+            order = (source["row"], source["column"], target["column"])
+            found.append((order, (source["lifeline"], target["lifeline"], data["kind"], data["label"], data["step"])))
+    return [entry for _, entry in sorted(found)]
 
 
 class _Builder:
@@ -237,7 +271,7 @@ class _Builder:
 
 _UNSAFE = re.compile(r"[#;%\n\r<>]")
 _ENTITIES = {"#": "#35;", ";": "#59;", "%": "#37;", "<": "#lt;", ">": "#gt;", "\n": " ", "\r": " "}
-_BANDS = {"violation": "rgb(255, 210, 210)", "cause": "rgb(255, 236, 200)"}
+_BANDS = {"violation": "rgb(255, 210, 210)", "cause": "rgb(255, 236, 200)", "loop": "rgb(214, 230, 250)"}
 
 
 def mermaid_text(text: str) -> str:
@@ -254,10 +288,9 @@ def to_mermaid(chart: nx.DiGraph) -> str:
     columns = lifelines(chart)
     ids = {name: f"P{index}" for index, (name, _) in enumerate(columns, start=1)}
     lines = ["sequenceDiagram"]
-    for node, data in sorted(chart.nodes(data=True), key=lambda item: item[1]["column"] if item[1]["kind"] == "lifeline" else -1):
-        if data["kind"] == "lifeline":
-            alias = data["label"] + (f" ({data['caption']})" if data["caption"] else "")
-            lines.append(f"    participant {ids[data['lifeline']]} as {mermaid_text(alias)}")
+    for head in _heads(chart):
+        alias = head["label"] + (f" ({head['caption']})" if head["caption"] else "")
+        lines.append(f"    participant {ids[head['lifeline']]} as {mermaid_text(alias)}")
     by_row: dict[int, list[str]] = {}
     for node, data in chart.nodes(data=True):
         if data["kind"] != "lifeline":
@@ -276,26 +309,24 @@ def to_mermaid(chart: nx.DiGraph) -> str:
         for node in nodes:
             data = chart.nodes[node]
             who = ids[data["lifeline"]]
-            if data["kind"] in ("identity", "cache", "local") or (data["kind"] == "server" and not _has_message(chart, node)):
+            if data["kind"] in ("identity", "cache", "local") or (data["kind"] == "server" and alone(chart, node)):
                 lines.append(f"    Note over {who}: {mermaid_text(_note(data))}")
             for _, target, edge in chart.out_edges(node, data=True):
                 if edge["kind"] == "order":
                     continue
                 arrow = "->>" if edge["kind"] == "request" else ("--x" if edge["failed"] else "-->>")
-                text = f"{step}. {edge['label']}" if edge["kind"] == "request" and data["kind"] == "send" else edge["label"]
+                numbered = edge["kind"] == "request" and data["kind"] == "send"
+                text = f"{step}. {edge['label']}" if numbered else edge["label"]
                 lines.append(f"    {who}{arrow}{ids[chart.nodes[target]['lifeline']]}: {mermaid_text(text)}")
     if open_band:
         lines.append("    end")
+    if chart.graph.get("loop") and ids:
+        span = ids[columns[0][0]] + ("," + ids[columns[-1][0]] if len(columns) > 1 else "")
+        lines.append(f"    Note over {span}: from step {chart.graph['loop']} on, the run repeats for ever")
     if chart.graph.get("note") and ids:
         span = ids[columns[0][0]] + ("," + ids[columns[-1][0]] if len(columns) > 1 else "")
         lines.append(f"    Note over {span}: {mermaid_text(chart.graph['note'])}")
     return "\n".join(lines) + "\n"
-
-
-def _has_message(chart: nx.DiGraph, node: str) -> bool:
-    return any(d["kind"] != "order" for *_, d in chart.in_edges(node, data=True)) or any(
-        d["kind"] != "order" for *_, d in chart.out_edges(node, data=True)
-    )
 
 
 def _note(data: Mapping[str, object]) -> str:

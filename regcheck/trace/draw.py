@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from regcheck.trace.chart import alone
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -26,7 +28,7 @@ ROW = 0.5  # inches between rows of events
 MARGIN = 0.9  # inches left of the first lifeline, for step numbers
 FONT = 8.5
 ROLE_COLOURS = {"thread": "#dbe9f6", "gateway": "#fde2c8", "server": "#e6e6e6"}
-BANDS = {"violation": ("#ffd2d2", "violation"), "cause": ("#ffecc8", "cause")}
+BANDS = {"violation": ("#ffd2d2", "violation"), "cause": ("#ffecc8", "cause"), "loop": ("#d6e6fa", "repeats")}
 RED = "#c00000"
 
 __all__ = ["FORMATS", "chart_figure", "states_figure", "render"]
@@ -87,7 +89,7 @@ def chart_figure(chart: nx.DiGraph) -> Figure:
     boxes = {
         node: _event(ax, data)
         for node, data in chart.nodes(data=True)
-        if data["kind"] in ("identity", "cache", "local") or (data["kind"] == "server" and _alone(chart, node))
+        if data["kind"] in ("identity", "cache", "local") or (data["kind"] == "server" and alone(chart, node))
     }
     for u, v, data in chart.edges(data=True):
         if data["kind"] != "order":
@@ -114,12 +116,6 @@ def _bands(ax: Axes, chart: nx.DiGraph) -> None:
         ax.text(left + 0.15, (top + low) / 2 + 0.05, f"step {step}", fontsize=FONT, color="#444444", va="center")
 
 
-def _alone(chart: nx.DiGraph, node: str) -> bool:
-    """An event that sends and receives no message (a server's own move, such as a new event)."""
-    edges = [*chart.in_edges(node, data="kind"), *chart.out_edges(node, data="kind")]
-    return all(kind == "order" for *_, kind in edges)
-
-
 def _event(ax: Axes, data: dict[str, Any]) -> Any:
     """Draw one event's box on its lifeline: who the thread runs as, a cache event, a local action."""
     kind = data["kind"]
@@ -135,7 +131,8 @@ def _event(ax: Axes, data: dict[str, Any]) -> Any:
         colour = RED if refused else "black"
     elif kind == "server":
         style.update(facecolor="#eeeeee")
-    return ax.text(x, y, data["label"], ha="center", va="center", fontsize=FONT, fontweight=weight, color=colour, zorder=5, bbox=style)
+    font: dict[str, Any] = {"fontsize": FONT, "fontweight": weight, "color": colour}
+    return ax.text(x, y, data["label"], ha="center", va="center", zorder=5, bbox=style, **font)
 
 
 def _arrow(ax: Axes, chart: nx.DiGraph, u: str, v: str, data: dict[str, Any], boxes: dict[str, Any]) -> None:
@@ -178,7 +175,8 @@ def states_figure(graph: nx.DiGraph) -> Figure:
     ax.set_xlim(min(xs) - spacing / 2 - 0.2, max(xs) + spacing / 2 + 0.4)
     ax.set_ylim(min(ys) - 0.9, max(ys) + 1.7)
     ax.axis("off")
-    ax.text(min(xs) - spacing / 2, max(ys) + 1.5, graph.graph.get("title", ""), fontsize=FONT + 3, fontweight="bold", va="top")
+    title = graph.graph.get("title", "")
+    ax.text(min(xs) - spacing / 2, max(ys) + 1.5, title, fontsize=FONT + 3, fontweight="bold", va="top")
     boxes = {}
     for node, data in graph.nodes(data=True):
         bad, on_path = data["bad"], data["path"]
