@@ -29,10 +29,12 @@ from regcheck.checking import vet
 from regcheck.engines import Progress, bmc
 from regcheck.errors import InvalidArgument
 from regcheck.result import CheckResult, Trace, Verdict
-from regcheck.system import Property, TransitionSystem
+from regcheck.system import Kind, Property, TransitionSystem
 
 ENGINES = ("auto", *engines.NAMES)
 QUICK_SECONDS = 0.5
+QUICK_STATES = 200_000
+QUICK_EXPLICIT_SECONDS = 2.0
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
@@ -102,51 +104,80 @@ def _check_concrete(
         )
     by_name = {p.name: p for p in props}
 
-    def hunt(names: list[str], seconds: float | None) -> list[CheckResult]:
-        return bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=seconds)
+    def quick(names: list[str]) -> list[CheckResult]:
+        return _quick(system, [by_name[n] for n in names], depth)
+
+    def hunt(names: list[str]) -> list[CheckResult]:
+        return bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=timeout)
 
     def prove(names: list[str]) -> list[CheckResult]:
         return _prove(scenario, system, [by_name[n] for n in names], timeout, recheck, None)
 
-    return _auto(props, hunt, prove, timeout, progress)
+    return _auto(props, quick, hunt, prove, timeout, progress)
+
+
+def _quick(system: TransitionSystem, props: list[Property], depth: int) -> list[CheckResult]:
+    """Explicit-state search within a small budget; where it runs out, BMC for ``QUICK_SECONDS``."""
+    explicit = engines.get("explicit")(
+        system, props, depth=depth, timeout=QUICK_EXPLICIT_SECONDS, max_states=QUICK_STATES
+    )
+    undecided = [p for p, r in zip(props, explicit) if r.verdict is Verdict.UNKNOWN]
+    if not undecided:
+        return explicit
+    bounded = {r.property: r for r in bmc.check(system, undecided, depth=depth, timeout=QUICK_SECONDS)}
+    return [bounded.get(r.property, r) for r in explicit]
 
 
 def _auto(
     props: list[Property],
-    hunt: Callable[[list[str], float | None], list[CheckResult]],
+    quick: Callable[[list[str]], list[CheckResult]],
+    hunt: Callable[[list[str]], list[CheckResult]],
     prove: Callable[[list[str]], list[CheckResult]],
     timeout: float | None,
     progress: Progress | None,
 ) -> list[CheckResult]:
-    """A quick hunt for shallow counterexamples, then the full hunt and a proof side by side."""
+    """A quick pass, then a hunt for counterexamples and a proof side by side for what is left.
+
+    The quick pass decides violations (shortest counterexamples) and, when it explored every
+    state, liveness. Safety properties it proved by exhaustion still go to PDR for a certificate;
+    if PDR does not finish, the exhaustive proof stands.
+    """
     names = [p.name for p in props]
-    quick = {r.property: r for r in hunt(names, min(QUICK_SECONDS, timeout or QUICK_SECONDS))}
-    open_names = [n for n in names if quick[n].verdict is not Verdict.VIOLATED]
+    kinds = {p.name: p.kind for p in props}
+    first = {r.property: r for r in quick(names)}
+
+    def settled(name: str) -> bool:
+        verdict = first[name].verdict
+        return verdict is Verdict.VIOLATED or (verdict is Verdict.PROVED and kinds[name] is not Kind.SAFETY)
+
+    open_names = [n for n in names if not settled(n)]
     if progress:
-        progress(f"auto: {len(names) - len(open_names)} violated in the quick pass; proving {len(open_names)}")
+        progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
     best: dict[str, CheckResult] = {}
     if open_names:
-        # A hunt that already covered the whole depth has nothing left to find.
-        hunted = all(quick[n].verdict is Verdict.BOUNDED for n in open_names)
         runners: dict[str, portfolio.Runner] = {"prove": prove}
-        if not hunted:
-            runners["hunt"] = lambda names_: hunt(names_, timeout)
+        # Nothing is left to hunt for where the quick pass explored every state or every step.
+        if any(first[n].verdict not in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
+            runners["hunt"] = hunt
         best = portfolio.run(open_names, runners, timeout=timeout)
     merged = []
     for name in names:
-        result = best.get(name)
-        if result is None or result.verdict not in portfolio.DECISIVE and quick[name].verdict is Verdict.BOUNDED:
-            result = _better_of(result, quick[name])
+        result = first[name] if settled(name) else _better_of(best.get(name), first[name])
         merged.append(replace(result, engine=f"auto:{result.engine}"))
     return merged
 
 
-def _better_of(a: CheckResult | None, b: CheckResult) -> CheckResult:
-    if a is None:
-        return b
-    if a.verdict is Verdict.BOUNDED and b.verdict is Verdict.BOUNDED:
-        return a if (a.depth or 0) >= (b.depth or 0) else b
-    return a if a.verdict is Verdict.BOUNDED else b
+def _better_of(later: CheckResult | None, first: CheckResult) -> CheckResult:
+    """The portfolio's result if decisive; else the quick pass's proof or the deeper bound."""
+    if later is not None and later.verdict in portfolio.DECISIVE:
+        return later
+    if first.verdict is Verdict.PROVED:
+        return first
+    if later is None or later.verdict is Verdict.UNKNOWN:
+        return first if first.verdict is not Verdict.UNKNOWN or later is None else later
+    if first.verdict is Verdict.BOUNDED and (first.depth or 0) > (later.depth or 0):
+        return first
+    return later
 
 
 def _prove(
@@ -278,19 +309,27 @@ def _auto_any(
     """workers=any: hunt on small concrete systems (one violating N refutes "every N"), prove on the counters."""
     by_name = {p.name: p for p in props}
 
-    def hunt(names: list[str], seconds: float | None) -> list[CheckResult]:
-        found: dict[str, CheckResult] = {}
-        for workers in HUNT_WORKERS:
-            concrete = scenario.with_workers(workers)
-            todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
-            concrete_props = [catalogue.instantiate(n, concrete) for n in todo]
-            for result in bmc.check(build(concrete), concrete_props, depth=depth, timeout=seconds):
-                if result.trace is not None:
-                    result = replace(result, trace=result.trace.with_meta(workers=workers))
-                found[result.property] = result
-        return [found[n] for n in names]
+    def hunt_with(check: Callable[[TransitionSystem, list[Property]], list[CheckResult]]) -> Callable[
+        [list[str]], list[CheckResult]
+    ]:
+        def hunt(names: list[str]) -> list[CheckResult]:
+            found: dict[str, CheckResult] = {}
+            for workers in HUNT_WORKERS:
+                concrete = scenario.with_workers(workers)
+                todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
+                for result in check(build(concrete), [catalogue.instantiate(n, concrete) for n in todo]):
+                    if result.verdict is Verdict.PROVED:  # proved for this N only: not a verdict about all N
+                        result = replace(result, verdict=Verdict.UNKNOWN, evidence=None)
+                    if result.trace is not None:
+                        result = replace(result, trace=result.trace.with_meta(workers=workers))
+                    found[result.property] = result
+            return [found[n] for n in names]
+
+        return hunt
 
     def prove(names: list[str]) -> list[CheckResult]:
         return engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
 
-    return _auto(props, hunt, prove, timeout, progress)
+    quick = hunt_with(lambda sys_, ps: _quick(sys_, ps, depth))
+    hunt = hunt_with(lambda sys_, ps: bmc.check(sys_, ps, depth=depth, timeout=timeout))
+    return _auto(props, quick, hunt, prove, timeout, progress)

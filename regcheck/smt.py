@@ -290,7 +290,7 @@ class Lasso:
 
     def __init__(self, unrolling: Unrolling) -> None:
         self.u = unrolling
-        self._stutter: list[z3.BoolRef] = []
+        self._obligations = 0
 
     def loop(self, i: int, k: int) -> z3.BoolRef:
         return z3.Bool(f"loop@{i}/{k}")
@@ -299,8 +299,8 @@ class Lasso:
         return z3.Bool(f"stutter/{k}")
 
     def in_loop(self, j: int, k: int) -> z3.BoolRef:
-        """Position j (0 <= j <= k) is on the loop: the loop starts at or before it."""
-        return z3.Or([self.loop(i, k) for i in range(j + 1)])
+        """Position j (0 <= j <= k) is on the loop: the loop starts at or before it (see ``shape``)."""
+        return z3.Bool(f"inloop@{j}/{k}")
 
     def shape(self, k: int) -> z3.BoolRef:
         """States 0..k (their transitions asserted elsewhere) closed into a loop by step k."""
@@ -312,7 +312,10 @@ class Lasso:
         nothing_enabled = z3.And([z3.Not(u._translate(a.guard, last)) for a in u.system.actions])
         stutter = z3.And(nothing_enabled, _same(closing, last), self.loop(k, k))
         close = z3.If(self.stutter(k), stutter, u.transition(k))
-        return z3.And(exactly_one, back, close)
+        # in_loop(j) = loop(0) \/ ... \/ loop(j), defined step by step to keep the formula linear.
+        chain = [self.in_loop(0, k) == self.loop(0, k)]
+        chain += [self.in_loop(j, k) == z3.Or(self.in_loop(j - 1, k), self.loop(j, k)) for j in range(1, k + 1)]
+        return z3.And(exactly_one, back, close, *chain)
 
     def fair(self, k: int, actions: Sequence[int]) -> z3.BoolRef:
         """Weak fairness on the loop: each action is taken on it, or disabled somewhere on it."""
@@ -331,12 +334,15 @@ class Lasso:
     def violates(self, k: int, trigger: Expr, goal: Expr) -> z3.BoolRef:
         """``[](trigger => <>goal)`` fails on the lasso: trigger at some j, goal never from j on."""
         u = self.u
+        self._obligations += 1
+        tag = self._obligations
         never_in_loop = z3.And([z3.Implies(self.in_loop(m, k), z3.Not(u.translate(goal, m))) for m in range(k + 1)])
-        options = [
-            z3.And(u.translate(trigger, j), *[z3.Not(u.translate(goal, m)) for m in range(j, k + 1)])
-            for j in range(k + 1)
-        ]
-        return z3.And(never_in_loop, z3.Or(options))
+        # unmet(j): goal fails at every position from j to k (defined backwards, linearly).
+        unmet = [z3.Bool(f"unmet{tag}@{j}/{k}") for j in range(k + 1)]
+        chain = [unmet[k] == z3.Not(u.translate(goal, k))]
+        chain += [unmet[j] == z3.And(z3.Not(u.translate(goal, j)), unmet[j + 1]) for j in range(k)]
+        options = [z3.And(u.translate(trigger, j), unmet[j]) for j in range(k + 1)]
+        return z3.And(never_in_loop, z3.Or(options), *chain)
 
     def decode(self, model: z3.ModelRef, k: int) -> Trace:
         stutters = z3.is_true(model.eval(self.stutter(k), model_completion=True))
