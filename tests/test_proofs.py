@@ -93,7 +93,7 @@ def test_parameterised_proof_agrees_with_fixed_n(workers: int) -> None:
     any_n = {r.property: r.verdict for r in compose.run_checks(scenario, [], engine="pdr", timeout=120)}
     concrete = scenario.with_workers(workers)
     system = build(concrete)
-    direct = pdr.check(system, [instantiate(n, concrete) for n in NAMES], timeout=120)
+    direct = pdr.check(system, [instantiate(n, concrete) for n in NAMES if n in any_n], timeout=120)
     assert {r.property: r.verdict for r in direct} == any_n
     # And the counter invariant, instantiated for this N, is inductive on the concrete system.
     abstract = parameterised.abstraction(scenario)
