@@ -21,6 +21,8 @@ from tests import mermaid
 
 SHORTEST = "worker-never-gets-network-error"
 VIOLATED = (SHORTEST, "no-registration-mismatch", "registration-in-use-never-evicted")
+FAST = ("--engine", "bmc", *(arg for prop in VIOLATED for arg in ("-p", prop)))
+"""The seed's violated safety properties by BMC alone: what these tests need, in a fraction of the time."""
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -45,7 +47,7 @@ def flat(text: str) -> str:
 def traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed checked with --trace-out: every counterexample as ITF, SVG and PNG."""
     folder = tmp_path_factory.mktemp("out")
-    assert main(["check", "--trace-out", str(folder)]) == 1
+    assert main(["check", *FAST, "--trace-out", str(folder)]) == 1
     return folder
 
 
@@ -166,12 +168,12 @@ def test_show_bad_input(capsys: pytest.CaptureFixture[str], traces: Path) -> Non
 
 
 def test_counterexamples_on_the_seed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "check", "--counterexamples", "3", "-p", SHORTEST)
+    code, out, err = run(capsys, "check", "--engine", "bmc", "--counterexamples", "3", "-p", SHORTEST)
     assert code == 1, err
     text = flat(out)
     assert "1 distinct cause within 12 steps (you asked for 3; no other cause exists)" in text
     assert "Cause 1 (5 steps): worker 1 registered first" in text
-    code, doc = run_json(capsys, "check", "--counterexamples", "3")
+    code, doc = run_json(capsys, "check", *FAST, "--counterexamples", "3")
     for result in doc["results"]:
         if result["verdict"] == "violated" and result["kind"] == "safety":
             causes = result["causes"]
@@ -192,7 +194,7 @@ def test_counterexamples_differ_in_their_cause(capsys: pytest.CaptureFixture[str
 
 
 def test_explain_on_the_seed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, doc = run_json(capsys, "check", "--explain")
+    code, doc = run_json(capsys, "check", *FAST, "--explain")
     seed = scenarios.load_builtin("seed")
     for result in doc["results"]:
         if result["verdict"] != "violated" or result["kind"] != "safety":
@@ -204,7 +206,7 @@ def test_explain_on_the_seed(capsys: pytest.CaptureFixture[str]) -> None:
         assert replay(seed, shrunk, catalogue.instantiate(result["property"], seed).formula).ok
         assert [n["step"] for n in explanation["needs"]] == list(range(1, explanation["steps"] + 1))
         assert "running as SYSTEM" in explanation["cause"]
-    code, out, _ = run(capsys, "check", "--explain", "-p", SHORTEST)
+    code, out, _ = run(capsys, "check", "--engine", "bmc", "--explain", "-p", SHORTEST)
     assert "each remaining step is needed" in flat(out)
 
 
@@ -216,7 +218,7 @@ def test_bad_counterexamples_value(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_without_charts_does_not_load_matplotlib(tmp_path: Path) -> None:
     """Start-up stays fast: drawing libraries load only when a chart is asked for."""
     probe = (
-        "import sys\nfrom regcheck.cli import main\ncode = main(['check', '--json'])\n"
+        "import sys\nfrom regcheck.cli import main\ncode = main(['check', '--engine', 'bmc', '--json'])\n"
         "print(code, 'matplotlib' in sys.modules, 'regcheck.trace.chart' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
