@@ -177,22 +177,15 @@ class _Builder:
     def symmetry(self) -> tuple[ProcessGroup, ...]:
         """Workers that impersonate one user are interchangeable, and so are users (with their workers).
 
-        A worker's block is its own variables and, with one association per session, its
-        association's. A user's group is named by the user, so that two users with as many
-        workers may be swapped, unless the user is the process identity (which every notifier
-        carries). regcheck.symmetry verifies this claim against the actions before using it.
+        A worker's block is its local variables (its association's too, with one per session).
+        A user's group is named by the user, so that two users with as many workers may be
+        swapped, unless the user is the process identity (which every notifier carries).
+        regcheck.symmetry verifies this claim against the actions before using it.
         """
         s = self.s
         groups: dict[str, list[tuple[str, ...]]] = {}
         for w in self.workers:
-            block = [imp(w), pc(w), done(w), pending(w)]
-            if s.notifications:
-                block += [notify(w), parked(w)]
-            if s.association_count > 1:
-                a = s.association_of(w)
-                block += [reg(a), admitted(a)] if self.cache else []
-                block += [bound(a)] if self.static else []
-            groups.setdefault(s.user_of(w), []).append(tuple(block))
+            groups.setdefault(s.user_of(w), []).append(local_variables(s, w))
         return tuple(
             ProcessGroup(tuple(blocks), value=None if user == s.process_identity else user)
             for user, blocks in groups.items()
