@@ -31,7 +31,7 @@ from model.explain import Explanation
 from model.story import cause, rows
 from model.system import build
 from properties import catalogue
-from regcheck import compose, engines
+from regcheck import compose, crosscheck, engines
 from regcheck.errors import InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict
@@ -277,6 +277,12 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
     help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
 )
 @click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
+@click.option(
+    "--cross-check",
+    "cross",
+    metavar="ENGINE",
+    help="Run ENGINE too; exit 1 if it disagrees (another verdict, or a counterexample of another length).",
+)
 def check(
     target: Optional[str] = None,
     prop: tuple[str, ...] = (),
@@ -290,6 +296,7 @@ def check(
     all_: bool = False,
     causes: int = 0,
     explain: bool = False,
+    cross: Optional[str] = None,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
@@ -306,6 +313,8 @@ def check(
         raise InvalidArgument(f"--timeout: expected a positive number of seconds, got {timeout}")
     if not 0 <= causes <= MAX_CAUSES:
         raise InvalidArgument(f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {causes}")
+    if cross is not None and cross not in compose.ENGINES:
+        raise InvalidArgument(f"--cross-check: unknown engine {cross!r}; engines: {', '.join(compose.ENGINES)}")
     for name in names:
         catalogue.spec(name)
     if all_:
@@ -316,11 +325,19 @@ def check(
         chosen = [_scenario(target or "seed", list(sets))]
     runs: list[tuple[Scenario, list[CheckResult]]] = []
     extras: dict[tuple[str, str], _Extras] = {}
+    disagreements: list[tuple[Scenario, str]] = []
+    decided = 0
     for scenario in chosen:
         results = run_checks(
             scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
         )
         runs.append((scenario, results))
+        if cross is not None:
+            others = run_checks(
+                scenario, names, engine=cross, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+            )
+            disagreements += [(scenario, d) for d in crosscheck.disagreements(results, others)]
+            decided += sum(Verdict.UNKNOWN not in (a.verdict, b.verdict) for a, b in zip(results, others))
         for result in results:
             if result.verdict is Verdict.VIOLATED and result.kind == "safety" and (causes or explain):
                 extras[scenario.name, result.property] = _extras(
@@ -348,6 +365,11 @@ def check(
             scenario, results = runs[0]
             document["scenario"] = _scenario_json(scenario)
             document["results"] = [_result_json(scenario, r, extras.get((scenario.name, r.property))) for r in results]
+        if cross is not None:
+            document["cross_check"] = {
+                "engine": cross,
+                "disagreements": [{"scenario": s.name, "message": d} for s, d in disagreements],
+            }
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     elif all_:
         _print_matrix(runs)
@@ -358,6 +380,12 @@ def check(
             if (scenario.name, result.property) in extras:
                 told = result is next(r for r in results if r.verdict is Verdict.VIOLATED)
                 _print_extras(scenario, result, extras[scenario.name, result.property], depth=depth, told=told)
+    if cross is not None and not as_json and not disagreements:
+        out.print(f"cross-check with {cross}: the engines agree on every property both decided ({decided} of {len(flat)})")
+    for scenario, message in disagreements:
+        err.print(f"error: {scenario.name}: {message}" if all_ else f"error: {message}", markup=False)
+    if disagreements:
+        raise click.exceptions.Exit(EXIT_VIOLATED)
     raise click.exceptions.Exit(_exit_code(flat, against_expectations=all_))
 
 

@@ -29,6 +29,7 @@ class Engine(Protocol):
 
 _MODULES: dict[str, str] = {
     "bmc": "regcheck.engines.bmc",
+    "explicit": "regcheck.engines.explicit",
     "kinduction": "regcheck.engines.kinduction",
     "pdr": "regcheck.engines.pdr",
 }
