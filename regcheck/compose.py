@@ -118,6 +118,8 @@ def _check_concrete(
 
 def _quick(system: TransitionSystem, props: list[Property], depth: int) -> list[CheckResult]:
     """Explicit-state search within a small budget; where it runs out, BMC for ``QUICK_SECONDS``."""
+    if "explicit" not in engines.NAMES:
+        return bmc.check(system, props, depth=depth, timeout=QUICK_SECONDS)
     explicit = engines.get("explicit")(
         system, props, depth=depth, timeout=QUICK_EXPLICIT_SECONDS, max_states=QUICK_STATES
     )
