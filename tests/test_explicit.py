@@ -71,6 +71,7 @@ PINNED = [
     ("seed", (), 18, 18),
     ("multi-user", (), 44, 23),
     ("multi-user", ("workers=4", "worker_users=alice,bob,alice,bob"), 1456, 261),
+    ("multi-user", ("workers=3", "users=alice,bob,carol", "worker_users=alice,bob,carol"), 200, 46),
     ("seed", ("workers=2",), 388, 203),
     ("seed", ("workers=3",), 8904, 1684),
     ("fix-run-as-user", ("workers=3",), 5832, 1140),
