@@ -182,7 +182,9 @@ def test_counterexamples_on_the_seed(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_counterexamples_differ_in_their_cause(capsys: pytest.CaptureFixture[str]) -> None:
-    code, doc = run_json(capsys, "check", "--set", "workers=2", "-p", SHORTEST, "--counterexamples", "3", "--depth", "8")
+    code, doc = run_json(
+        capsys, "check", "--engine", "bmc", "--set", "workers=2", "-p", SHORTEST, "--counterexamples", "3", "--depth", "8"
+    )
     (result,) = doc["results"]
     found = result["causes"]["counterexamples"]
     assert len(found) == 3 and not result["causes"]["complete"]
