@@ -118,7 +118,12 @@ def test_signature_of_the_seed() -> None:
     assert sig == (
         (("thread", "worker 1"), ("message", "EcDoConnectEx"), ("context", "alice")),
         (("thread", "notifier 1"), ("action", "EcDoAsyncWaitEx"), ("context", "SYSTEM"), ("cache", "mismatch-evicted")),
-        (("thread", "worker 1"), ("action", "EcDoRpcExt2"), ("cache", "no-registration"), ("result", "MAPI_E_NETWORK_ERROR")),
+        (
+            ("thread", "worker 1"),
+            ("action", "EcDoRpcExt2"),
+            ("cache", "no-registration"),
+            ("result", "MAPI_E_NETWORK_ERROR"),
+        ),
     )
     assert describe(sig) == (
         "worker 1 registered first (EcDoConnectEx as alice); notifier 1's EcDoAsyncWaitEx as SYSTEM met a "

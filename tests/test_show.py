@@ -58,8 +58,16 @@ def test_trace_out_writes_itf_and_charts(traces: Path) -> None:
     assert names == {f"{stem}.{ext}" for stem in stems for ext in ("itf.json", "svg", "png")}
     svg = ET.parse(traces / f"seed.{SHORTEST}.svg").getroot()
     words = " ".join(" ".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text"))
-    for label in ("impersonates alice", "runs as alice", "notifier 1", "runs as SYSTEM", "MISMATCH: g1 is alice's; evicted",
-                  "5. EcDoRpcExt2 as alice on g1", "MAPI_E_NETWORK_ERROR (0x80040115)", "violation"):
+    for label in (
+        "impersonates alice",
+        "runs as alice",
+        "notifier 1",
+        "runs as SYSTEM",
+        "MISMATCH: g1 is alice's; evicted",
+        "5. EcDoRpcExt2 as alice on g1",
+        "MAPI_E_NETWORK_ERROR (0x80040115)",
+        "violation",
+    ):
         assert label in words
     assert (traces / f"seed.{SHORTEST}.png").read_bytes().startswith(b"\x89PNG")
 
@@ -85,7 +93,8 @@ def _edited(traces: Path, tmp_path: Path, edit: object) -> Path:
         (lambda d: d["states"][3]["#meta"]["labels"].update(cache="registered"),
          "step 3: EcDoAsyncConnectEx(session=1): cache is 'hit', not 'registered'"),
         (lambda d: d["states"][4].update({"reg[1]": "alice"}),
-         "step 4: EcDoAsyncWaitEx(session=1) leads elsewhere: reg[1] is 'evicted' in the simulator, 'alice' in the trace"),
+         "step 4: EcDoAsyncWaitEx(session=1) leads elsewhere: "
+         "reg[1] is 'evicted' in the simulator, 'alice' in the trace"),
         (lambda d: d["states"][1]["#meta"].update(action="RevertToSelf"),
          "step 1: RevertToSelf(worker=1) is not enabled: worker 1 is start, not working"),
         (lambda d: d["states"].pop(), "step 4: the property holds in the final state"),
@@ -154,7 +163,8 @@ def test_show_state_graph_exports(capsys: pytest.CaptureFixture[str], traces: Pa
     assert nx.nx_pydot.from_pydot(parsed).number_of_nodes() == graph.number_of_nodes()
     assert run(capsys, "show", path, "--format", "png", "--view", "states", "-o", str(tmp_path / "g.png"))[0] == 0
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
-    assert run(capsys, "show", path, "--format", "graphml", "--view", "chart", "-o", str(tmp_path / "c.graphml"))[0] == 0
+    chart_file = str(tmp_path / "c.graphml")
+    assert run(capsys, "show", path, "--format", "graphml", "--view", "chart", "-o", chart_file)[0] == 0
     kinds = {d["kind"] for _, d in nx.read_graphml(tmp_path / "c.graphml").nodes(data=True)}
     assert {"lifeline", "identity", "cache", "send", "reply"} <= kinds
 
@@ -182,9 +192,8 @@ def test_counterexamples_on_the_seed(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_counterexamples_differ_in_their_cause(capsys: pytest.CaptureFixture[str]) -> None:
-    code, doc = run_json(
-        capsys, "check", "--engine", "bmc", "--set", "workers=2", "-p", SHORTEST, "--counterexamples", "3", "--depth", "8"
-    )
+    options = ("--engine", "bmc", "--set", "workers=2", "--counterexamples", "3", "--depth", "8")
+    code, doc = run_json(capsys, "check", "-p", SHORTEST, *options)
     (result,) = doc["results"]
     found = result["causes"]["counterexamples"]
     assert len(found) == 3 and not result["causes"]["complete"]
