@@ -96,6 +96,7 @@ class Unrolling:
         self.width = max(bounds).bit_length() + 2
         self._steps: list[dict[str, z3.ExprRef]] = []
         self._selectors: list[z3.ExprRef] = []
+        self._first_step: z3.BoolRef | None = None
         self._matches: dict[tuple[int, tuple[Field, ...]], z3.BoolRef] = {}
         self._updaters: dict[str, list[tuple[int, Expr]]] = {name: [] for name in system.names}
         for index, action in enumerate(system.actions):
@@ -182,7 +183,21 @@ class Unrolling:
         return z3.And(self.domains(0), self.translate(self.system.init, 0))
 
     def transition(self, k: int) -> z3.BoolRef:
-        """One interleaving step from k to k+1 (including the domains of step k+1)."""
+        """One interleaving step from k to k+1 (including the domains of step k+1).
+
+        Built once, for step 0, and shifted to step k by substitution (much cheaper than
+        translating every guard and update again)."""
+        if self._first_step is None:
+            self._first_step = self._build_transition(0)
+        if k == 0:
+            return self._first_step
+        pairs = [(self.selector(0), self.selector(k))]
+        for name in self.system.names:
+            pairs.append((self.state(0)[name], self.state(k)[name]))
+            pairs.append((self.state(1)[name], self.state(k + 1)[name]))
+        return z3.substitute(self._first_step, *pairs)
+
+    def _build_transition(self, k: int) -> z3.BoolRef:
         pre, post, act = self.state(k), self.state(k + 1), self.selector(k)
         actions = self.system.actions
         parts = [z3.ULT(act, len(actions)) if self.arith == "bv" else z3.And(act >= 0, act < len(actions))]
