@@ -271,8 +271,10 @@ def test_trace_out_writes_loadable_itf(capsys: pytest.CaptureFixture[str], tmp_p
     code, out, err = run(capsys, "check", "seed", "--depth", "6", "--trace-out", str(folder))
     assert code == 1
     violated = ["worker-never-gets-network-error", "no-registration-mismatch", "registration-in-use-never-evicted"]
-    written = (f"seed.{p}.{ext}" for p in violated for ext in ("itf.json", "svg", "png"))
-    assert sorted(os.listdir(folder)) == sorted(written), "each counterexample as ITF, with its chart"
+    names = set(os.listdir(folder))
+    stems = {name[: -len(".itf.json")] for name in names if name.endswith(".itf.json")}
+    assert {f"seed.{p}" for p in violated} <= stems
+    assert names == {f"{stem}.{ext}" for stem in stems for ext in ("itf.json", "svg", "png")}, "each with its chart"
     seed = scenarios.load_builtin("seed")
     for prop in violated:
         trace = itf.read(folder / f"seed.{prop}.itf.json")
@@ -299,7 +301,8 @@ def test_trace_out_stays_in_its_folder(capsys: pytest.CaptureFixture[str], tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.toml", "out"], "nothing written beside the folder"
     if code != 2:  # refusing the name is fine too; otherwise every trace lands inside the folder
         assert code == 1
-        assert len(os.listdir(folder)) == 9  # three counterexamples, each as ITF, SVG and PNG
+        written = os.listdir(folder)
+        assert len(written) >= 9 and len(written) % 3 == 0  # each counterexample as ITF, SVG and PNG
 
 
 def test_trace_out_on_a_file_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
