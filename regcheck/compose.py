@@ -6,11 +6,13 @@ only module of the core that knows the protocol model (``model``) and its proper
 - ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
   scenario's workers and re-checked there; Spacer on the concrete system for what is left.
-- ``auto`` (default): a quick BMC pass (at most ``QUICK_SECONDS``) for shallow counterexamples;
-  then, for the properties still open, BMC to the full depth and the ``pdr`` proof side by side
-  in separate processes; the first decisive verdict wins.
-- ``workers = "any"``: the engine runs on the counter system; proofs hold for every number of
-  workers, counterexamples are concretised to the fewest workers that show them.
+- ``auto`` (default): a quick pass (explicit-state search within a small budget, else a short
+  BMC run) decides violations with shortest counterexamples, and liveness where it explored
+  every state; then, for what is still open, BMC to the full depth and the ``pdr`` proof side by
+  side in separate processes; the first decisive verdict wins.
+- ``workers = "any"``: proofs run on the counter system and hold for every number of workers;
+  counterexamples are hunted on one and two concrete workers (``auto``) or found on the counter
+  system and concretised to the fewest workers that show them (other engines).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def run_checks(
         system = build(scenario)
         props = [catalogue.instantiate(name, scenario) for name in names]
         results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress)
+
     def replayer(trace: Trace, name: str) -> str | None:
         concrete = scenario_of(scenario, trace)
         report = replay(concrete, trace, catalogue.instantiate(name, concrete))
