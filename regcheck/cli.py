@@ -796,6 +796,76 @@ def list_properties() -> None:
     out.print(table)
 
 
+# --------------------------------------------------------------------------------------------
+# report and sweep: many checks at once
+
+
+def _validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
+    """The checks ``check`` makes of its engine options, for the commands that run many checks."""
+    if engine not in compose.ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+    if recheck not in compose.RECHECK_SOLVERS:
+        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
+    if not 0 <= depth <= MAX_DEPTH:
+        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
+    if not timeout > 0:
+        raise InvalidArgument(f"--timeout: expected a positive number of seconds, got {timeout}")
+
+
+@app.command("report")
+@click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
+@click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
+@click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
+@click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks proof certificates: z3 or cvc5.")
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
+              help="Seconds per scenario before giving up (unknown).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of every scenario.")
+@click.option("--jobs", "-j", type=int, default=0, help="Scenarios checked at once (default: one per core).")
+def report(
+    targets: tuple[str, ...] = (),
+    out_dir: Path = Path("report"),
+    prop: tuple[str, ...] = (),
+    engine: str = "auto",
+    recheck: str = "z3",
+    depth: int = DEFAULT_DEPTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    sets: tuple[str, ...] = (),
+    jobs: int = 0,
+) -> None:
+    """Write design-review evidence for the SCENARIOs (default: every built-in one) into --out.
+
+    A self-contained index.html (verdict matrix, each counterexample as story and chart, each
+    proof's certificate, every scenario's switches, what was not checked, versions, fingerprints
+    and the command that reproduces every row), the same as report.md, and each counterexample's
+    chart and ITF trace. Exits 0 once the report is written, whatever the verdicts.
+    """
+    from regcheck import report as reports
+
+    _validate_settings(engine, recheck, depth, timeout)
+    if jobs < 0:
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
+    for name in prop:
+        catalogue.spec(name)
+    names = list(targets) or scenarios.builtin_names()
+    chosen = [(target, _scenario(target, list(sets))) for target in names]
+    settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
+    with _progress(True) as status:
+        evidence = reports.collect(
+            chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status
+        )
+    written = reports.write(evidence, out_dir)
+    for run in evidence.runs:
+        counts: dict[str, int] = {}
+        for result in run.results:
+            counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
+        summary = ", ".join(f"{n} {v}" for v, n in counts.items())
+        out.print(f"{run.scenario.name}: {summary}", markup=False)
+    out.print(f"wrote {written[0]} and {len(written) - 1} more file(s) in {out_dir}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr and exit 2, never a traceback."""
     try:

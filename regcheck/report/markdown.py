@@ -1,0 +1,141 @@
+"""The design-review report as Markdown: the same content as the HTML page, for diffs and code review.
+
+Charts are not inlined: each counterexample links its SVG chart and its ITF trace, which
+:func:`regcheck.report.write` puts beside the Markdown file. Run times are the only content that
+varies between two runs of the same report.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from model.scenario import Scenario
+from model.story import rows
+from properties import catalogue
+from regcheck.certificate import Certificate
+from regcheck.report.evidence import Evidence
+from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
+from regcheck.result import Trace, Verdict
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def story_markdown(scenario: Scenario, trace: Trace) -> str:
+    """The counterexample's step table in the protocol's words; failed calls in bold."""
+    head = ("step", "thread", "runs as", "call", "association", "registration cache", "result")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows(scenario, trace):
+        cells = [str(row.step), row.thread, row.identity, row.call, row.guid, row.cache or "-", row.result]
+        if row.failed:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
+    """The report as Markdown; ``files`` maps an anchor to its counterexample's (chart, trace) relative paths."""
+    from regcheck import compose
+
+    ids = anchors(evidence)
+    s = evidence.settings
+    out = [
+        "# Design-review evidence: the Exchange 2013 Outlook Anywhere registration model",
+        "",
+        "Every counterexample was replayed on the reference simulator before it was reported; every proof's "
+        "certificate was re-checked by a fresh solver instance. *Bounded* means no violation in any execution "
+        "of at most that many steps: it is not a proof. *Unknown* is never a pass.",
+        "",
+        f"- Regenerate: `{evidence.command}`",
+        f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, certificates re-checked by {s.recheck}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
+        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of model/ and properties/)",
+        "",
+        "## Verdicts",
+        "",
+        "| scenario | " + " | ".join(evidence.properties) + " |",
+        "|---|" + "---|" * len(evidence.properties),
+    ]
+    for index, run in enumerate(evidence.runs):
+        by_name = {r.property: r for r in run.results}
+        cells = []
+        for name in evidence.properties:
+            result = by_name.get(name)
+            if result is None:
+                cells.append("not checked")
+                continue
+            expected = run.scenario.expected.get(name)
+            text = verdict_words(result)
+            if expected and result.verdict is not Verdict.UNKNOWN and (
+                (result.verdict is Verdict.VIOLATED) != (expected == "violated")
+            ):
+                text = f"**{text}; expected: {expected}**"
+            cells.append(f"[{text}](#{ids[index, name]})")
+        out.append(f"| {run.scenario.name} | " + " | ".join(cells) + " |")
+    out += ["", "## Properties", "", "| property | kind | meaning | source |", "|---|---|---|---|"]
+    for name in evidence.properties:
+        spec = catalogue.spec(name)
+        out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {_cell(spec.source)} |")
+    for index, run in enumerate(evidence.runs):
+        scenario = run.scenario
+        out += ["", f'<a id="{ids[index, ""]}"></a>', "", f"## Scenario {scenario.name}", ""]
+        if scenario.description:
+            out += [scenario.description, ""]
+        out += [
+            f"Reproduce every row: `{run.command(evidence.settings)}`  ",
+            f"Scenario fingerprint: `{run.fingerprint}`",
+            "",
+            "| switch | value |",
+            "|---|---|",
+        ]
+        out += [
+            f"| `{k}` | {_cell(switch_value(k, v))} |"
+            for k, v in scenario.switches().items()
+            if k not in ("name", "description")
+        ]
+        shown: dict[str, str] = {}
+        for result in run.results:
+            anchor = ids[index, result.property]
+            out += [
+                "",
+                f'<a id="{anchor}"></a>',
+                "",
+                f"### `{result.property}`: {verdict_words(result)}",
+                "",
+                f"Engine {result.engine}, {result.time_s:.2f} s. "
+                f"Reproduce: `{run.command(evidence.settings, result.property)}`",
+            ]
+            if result.note:
+                out += ["", result.note]
+            if result.verdict is Verdict.VIOLATED and result.trace is not None:
+                concrete = compose.scenario_of(scenario, result.trace)
+                chart, trace = files[anchor]
+                out += ["", story_markdown(concrete, result.trace), "", f"**Why:** {why(concrete, result)}", "",
+                        f"![sequence chart]({chart})", "", f"Trace: [{trace}]({trace}) "
+                        f"(replay it with `regcheck replay {trace}`)"]
+            elif result.verdict is Verdict.PROVED:
+                out.append("")
+                if isinstance(result.evidence, Certificate):
+                    text = result.evidence.describe()
+                    if text in shown:
+                        out.append(f"The same certificate as [`{shown[text]}`](#{ids[index, shown[text]]}).")
+                        continue
+                    shown[text] = result.property
+                    rechecked = ", ".join(result.evidence.rechecked_by)
+                    out += ["Certificate" + (f" (re-checked by a fresh {rechecked} instance)" if rechecked else "")
+                            + ":", "", "```", text, "```"]
+                    out += [f"- {k}: {v}" for k, v in sorted(result.evidence.notes.items())]
+                elif isinstance(result.evidence, Mapping):
+                    out += [f"- {k}: {v}" for k, v in result.evidence.items()]
+            elif result.verdict is Verdict.BOUNDED:
+                out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
+    out += ["", "## What was not checked"]
+    for heading, items in not_checked(evidence):
+        out += ["", f"### {heading}", ""] + [f"- {item}" for item in items]
+    out += ["", "## Provenance", ""]
+    out += [f"- {k}: {v}" for k, v in evidence.versions.items()]
+    out.append(f"- model fingerprint: `{evidence.model_fingerprint}`")
+    out += [f"- scenario {run.scenario.name}: `{run.fingerprint}`" for run in evidence.runs]
+    out += [f"- command: `{evidence.command}`", f"- checking time: {evidence.elapsed_s:.1f} s"]
+    return "\n".join(out) + "\n"
