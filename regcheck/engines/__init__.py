@@ -7,9 +7,10 @@ property, in the order given. Engines never import the protocol model.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Protocol, Sequence
+import time
+from typing import Any, Callable, Protocol, Sequence
 
-from regcheck.result import CheckResult
+from regcheck.result import CheckResult, Verdict
 from regcheck.system import Property, TransitionSystem
 
 Progress = Callable[[str], None]
@@ -25,6 +26,21 @@ class Engine(Protocol):
         timeout: float | None,
         progress: Progress | None = None,
     ) -> list[CheckResult]: ...
+
+
+def outcome(
+    prop: Property, engine: str, verdict: Verdict, depth: int | None, start: float, **extra: Any
+) -> CheckResult:
+    """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
+    return CheckResult(
+        property=prop.name,
+        kind=prop.kind.value,
+        verdict=verdict,
+        engine=engine,
+        depth=depth,
+        time_s=round(time.monotonic() - start, 4),
+        **extra,
+    )
 
 
 _MODULES: dict[str, str] = {

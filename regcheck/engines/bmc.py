@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from regcheck.engines import Progress
+from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
 from regcheck.smt import SAT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
@@ -113,12 +113,4 @@ def _strengthen(solver: Solver, unrolling: Unrolling, props: Sequence[Property],
 
 
 def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, **extra: object) -> CheckResult:
-    return CheckResult(
-        property=prop.name,
-        kind=prop.kind.value,
-        verdict=verdict,
-        engine=NAME,
-        depth=depth,
-        time_s=round(time.monotonic() - start, 4),
-        **extra,  # type: ignore[arg-type]
-    )
+    return outcome(prop, NAME, verdict, depth, start, **extra)

@@ -13,7 +13,7 @@ import time
 from typing import Sequence
 
 from regcheck.certificate import Certificate, recheck_kinduction
-from regcheck.engines import Progress
+from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, all_of, any_differs, negation
 from regcheck.system import Kind, Property, TransitionSystem
@@ -62,10 +62,7 @@ def _check_one(
     recheck: str,
 ) -> CheckResult:
     def result(verdict: Verdict, depth: int | None, **extra: object) -> CheckResult:
-        return CheckResult(
-            property=prop.name, kind=prop.kind.value, verdict=verdict, engine=NAME, depth=depth,
-            time_s=round(time.monotonic() - start, 4), **extra,  # type: ignore[arg-type]
-        )
+        return outcome(prop, NAME, verdict, depth, start, **extra)
 
     if prop.kind is not Kind.SAFETY:
         return result(Verdict.UNKNOWN, None, note="k-induction checks safety properties only")

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from regcheck.certificate import Certificate, recheck_invariant, tidy
-from regcheck.engines import Progress
+from regcheck.engines import Progress, outcome
 from regcheck.engines import bmc
 from regcheck.expr import and_
 from regcheck.result import CheckResult, Verdict
@@ -80,10 +80,7 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
     start = time.monotonic()
 
     def result(verdict: Verdict, depth: int | None = None, **extra: object) -> CheckResult:
-        return CheckResult(
-            property=prop.name, kind=prop.kind.value, verdict=verdict, engine=NAME, depth=depth,
-            time_s=round(time.monotonic() - start, 4), **extra,  # type: ignore[arg-type]
-        )
+        return outcome(prop, NAME, verdict, depth, start, **extra)
 
     if prop.kind is not Kind.SAFETY:
         return result(Verdict.UNKNOWN, note="pdr checks safety properties only")
