@@ -37,6 +37,7 @@ from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.system import Kind, Property
 from regcheck.files import write_atomic
+from regcheck.sweep import Sweep
 from regcheck.trace import itf
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -864,6 +865,118 @@ def report(
         summary = ", ".join(f"{n} {v}" for v, n in counts.items())
         out.print(f"{run.scenario.name}: {summary}", markup=False)
     out.print(f"wrote {written[0]} and {len(written) - 1} more file(s) in {out_dir}", markup=False)
+
+
+@app.command("sweep")
+@click.argument("target", required=False)
+@click.option("--vary", "vary", multiple=True, metavar="KEY[=V1,V2|=LOW..HIGH]",
+              help="A switch and its values (repeatable; KEY alone: every value). Default: impersonate, "
+                   "connect_flags=0,0x20, transport, association_scope, workers=1..4.")
+@click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
+@click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
+              help="Seconds per configuration before giving up (unknown).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the base scenario.")
+@click.option("--jobs", "-j", type=int, default=0, help="Local processes (default: one per core).")
+@click.option("--dask", "dask", metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS instead (tcp://host:8786).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
+def sweep_command(
+    target: Optional[str] = None,
+    vary: tuple[str, ...] = (),
+    prop: tuple[str, ...] = (),
+    engine: str = "auto",
+    depth: int = DEFAULT_DEPTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    sets: tuple[str, ...] = (),
+    jobs: int = 0,
+    dask: Optional[str] = None,
+    as_json: bool = False,
+) -> None:
+    """Check properties of TARGET (default: seed) in every combination of the --vary values.
+
+    Prints the verdict matrix and, per property, the smallest failing configuration (fewest
+    workers, requests and users, then fewest switches changed). Exits 0 when every verdict
+    is decided or bounded, 3 when one is unknown; violations are findings, not failures.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regcheck import sweep
+
+    _validate_settings(engine, "z3", depth, timeout)
+    if jobs < 0:
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
+    base = _scenario(target or "seed", list(sets))
+    axes = sweep.axes_of(vary)
+    count = len(sweep.configurations(base, axes))
+    where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=as_json or not err.is_terminal)
+    with bar:
+        task = bar.add_task("sweep", total=count)
+        result = sweep.run(
+            base, axes, list(prop), engine=engine, depth=depth, timeout=timeout, jobs=jobs or None, dask=dask,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    if as_json:
+        document = _header()
+        document.update(_sweep_json(result))
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
+    else:
+        _print_sweep(result)
+        n = len(result.properties)
+        err.print(f"{count} configurations x {n} propert{'y' if n == 1 else 'ies'} on {where} "
+                  f"in {result.elapsed_s:.1f}s", markup=False)
+    unknown = any(r["verdict"] == Verdict.UNKNOWN.value for o in result.outcomes for r in o.results)
+    raise click.exceptions.Exit(EXIT_UNKNOWN if unknown else EXIT_OK)
+
+
+def _print_sweep(result: Sweep) -> None:
+    """The verdict matrix, then each property's smallest failing configuration."""
+    out.print(f"sweep of [bold]{escape(result.base.name)}[/bold]: {len(result.outcomes)} configurations, "
+              f"engine {result.engine}, depth {result.depth}")
+    table = Table(show_edge=False, pad_edge=False)
+    for axis in result.axes:
+        table.add_column(axis.key)
+    for name in result.properties:
+        table.add_column(name, overflow="fold")
+    colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}
+    for row in result.matrix():
+        cells = row[: len(result.axes)] + [
+            f"[{colours[cell.split()[0]]}]{cell}[/]" for cell in row[len(result.axes):]
+        ]
+        table.add_row(*cells)
+    out.print(table)
+    for name in result.properties:
+        smallest = result.smallest_failing(name)
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(result.counts(name).items()))
+        if smallest is None:
+            out.print(f"{name}: no configuration fails ({counts})", markup=False, soft_wrap=True)
+            continue
+        steps = smallest.result(name)["steps"]
+        out.print(
+            f"{name}: smallest failing configuration: {' '.join(smallest.configuration.assignments())} "
+            f"(violated in {steps} steps; {counts})",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _sweep_json(result: Sweep) -> dict[str, Any]:
+    smallest = {name: result.smallest_failing(name) for name in result.properties}
+    return {
+        "base": _scenario_json(result.base),
+        "axes": {axis.key: list(axis.values) for axis in result.axes},
+        "engine": result.engine,
+        "depth": result.depth,
+        "configurations": [
+            {"set": o.configuration.assignments(), "results": list(o.results)} for o in result.outcomes
+        ],
+        "smallest_failing": {
+            name: (outcome.configuration.assignments() if outcome is not None else None)
+            for name, outcome in smallest.items()
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import platform
 import shlex
 import time
@@ -29,6 +28,7 @@ from properties import catalogue
 from regcheck import compose
 from regcheck.engines import Progress
 from regcheck.result import CheckResult, Verdict
+from regcheck.sweep import cores
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")
 """The files whose bytes make up the model fingerprint: the protocol model, its scenarios and properties."""
@@ -119,11 +119,6 @@ def report_command(targets: Sequence[str], out: str, requested: Sequence[str], s
     for assignment in overrides:
         argv += ["--set", assignment]
     return shlex.join(argv)
-
-
-def cores() -> int:
-    """The cores this process may run on (fewer than the machine's when it is confined)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def check_scenario(scenario: Scenario, requested: Sequence[str], settings: Settings) -> tuple[CheckResult, ...]:

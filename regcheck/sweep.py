@@ -1,0 +1,327 @@
+"""Sweeps: check properties over the product of switch values, in parallel, locally or on Dask.
+
+A sweep takes a base scenario and *axes* (a switch and the values it takes, e.g. ``workers=1..4``
+or ``transport`` for every transport), checks every combination, and reports the verdict matrix
+and, per property, the smallest failing configuration: fewest workers, then fewest requests and
+users, then fewest switches changed from the base, then the earliest in the product's order.
+
+Like ``regcheck.compose`` this is a composition module (it builds scenarios of ``model``). The
+work unit, :func:`check_configuration`, is a top-level function of plain data in and plain data
+out (switch values, property names, verdicts), so that it travels to a process pool or to a
+Dask cluster unchanged and the two give the same matrix.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from model import scenario as scenarios
+from model.scenario import ANY, CHOICES, Scenario
+from properties import catalogue
+from regcheck import compose
+from regcheck.errors import InvalidArgument
+from regcheck.result import Verdict
+
+DEFAULT_AXES = ("impersonate", "connect_flags=0,0x20", "transport", "association_scope", "workers=1..4")
+"""The design choices and deployments a sweep varies when none are given: 2 x 2 x 3 x 2 x 4 = 96."""
+
+MAX_CONFIGURATIONS = 10_000
+DASK_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before saying it cannot be reached."""
+_BOOLEAN = ("true", "false")
+_FLAGS = ("0", "0x20")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One switch and the values a sweep gives it, written as ``--set`` takes them."""
+
+    key: str
+    values: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.key}={','.join(self.values)}"
+
+
+def parse_axis(text: str) -> Axis:
+    """``KEY=V1,V2,...``, ``KEY=LOW..HIGH`` (whole numbers), or ``KEY`` alone for every value the switch has.
+
+    >>> parse_axis("workers=1..3")
+    Axis(key='workers', values=('1', '2', '3'))
+    >>> parse_axis("transport").values
+    ('rpc-http', 'rpc-tcp', 'mapi-http')
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep:
+        values = _all_values(key)
+    else:
+        values = tuple(v for part in raw.split(",") if part.strip() for v in _expand(key, part.strip()))
+    if not values:
+        raise InvalidArgument(f"--vary {text!r}: no values; write KEY=V1,V2 or KEY=LOW..HIGH")
+    if len(set(values)) != len(values):
+        raise InvalidArgument(f"--vary {text!r}: a value is listed twice")
+    return Axis(key, values)
+
+
+def _all_values(key: str) -> tuple[str, ...]:
+    if key in CHOICES:
+        return CHOICES[key]
+    if key in ("impersonate", "server_async"):
+        return _BOOLEAN
+    if key == "connect_flags":
+        return _FLAGS
+    raise InvalidArgument(
+        f"--vary {key}: give its values (KEY=V1,V2 or KEY=LOW..HIGH); only these switches have a known set: "
+        f"{', '.join([*CHOICES, 'impersonate', 'server_async', 'connect_flags'])}"
+    )
+
+
+def _expand(key: str, part: str) -> tuple[str, ...]:
+    low, dots, high = part.partition("..")
+    if not dots:
+        return (part,)
+    try:
+        first, last = int(low, 0), int(high, 0)
+    except ValueError:
+        raise InvalidArgument(f"--vary {key}={part}: a range needs whole numbers, e.g. {key}=1..4") from None
+    if not first <= last or last - first >= MAX_CONFIGURATIONS:
+        raise InvalidArgument(f"--vary {key}={part}: expected LOW..HIGH with LOW <= HIGH")
+    return tuple(str(n) for n in range(first, last + 1))
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One point of the product: the value of each axis, and the scenario they make of the base."""
+
+    index: int
+    values: tuple[tuple[str, str], ...]
+    scenario: Scenario
+
+    def assignments(self) -> list[str]:
+        """The ``--set`` assignments that make this configuration from the base scenario."""
+        return [f"{key}={value}" for key, value in self.values]
+
+    def size(self, base: Scenario) -> tuple[float, int, int, int, int]:
+        """What "smallest" means: workers, requests, users, switches changed from the base, position."""
+        s = self.scenario
+        workers = float("inf") if s.workers == ANY else float(s.workers)
+        changed = sum(getattr(s, key) != getattr(base, key) for key, _ in self.values)
+        return (workers, s.requests, len(s.users), changed, self.index)
+
+
+def configurations(base: Scenario, axes: Sequence[Axis]) -> list[Configuration]:
+    """Every combination of the axes' values, in product order; a bad combination is an error naming it."""
+    keys = [axis.key for axis in axes]
+    if len(set(keys)) != len(keys):
+        raise InvalidArgument(f"--vary: switch {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    count = 1
+    for axis in axes:
+        count *= len(axis.values)
+    if count > MAX_CONFIGURATIONS:
+        raise InvalidArgument(f"--vary: {count} configurations; the limit is {MAX_CONFIGURATIONS}")
+    found = []
+    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
+        pairs = tuple(zip(keys, values))
+        assignments = [f"{k}={v}" for k, v in pairs]
+        try:
+            scenario = scenarios.with_overrides(base, assignments)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"configuration {' '.join(assignments)}: {exc}") from None
+        found.append(Configuration(index, pairs, scenario))
+    return found
+
+
+def check_configuration(
+    switches: Mapping[str, Any], names: Sequence[str], engine: str, depth: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Check one configuration (its resolved switches) and return each verdict as plain data.
+
+    The work unit of a sweep: runs in a pool process or on a Dask worker, so its arguments and
+    result are plain values only (no traces, no certificates).
+    """
+    scenario = scenarios.from_mapping(dict(switches), origin="sweep configuration")
+    results = compose.run_checks(scenario, list(names), engine=engine, depth=depth, timeout=timeout)
+    return [
+        {
+            "property": r.property,
+            "verdict": r.verdict.value,
+            "steps": len(r.trace) if r.verdict is Verdict.VIOLATED and r.trace is not None else None,
+            "depth": r.depth,
+            "time_s": r.time_s,
+        }
+        for r in results
+    ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration and its verdicts, property by property."""
+
+    configuration: Configuration
+    results: tuple[dict[str, Any], ...]
+
+    def result(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.results if r["property"] == name)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A finished sweep: every configuration's verdicts, in product order."""
+
+    base: Scenario
+    axes: tuple[Axis, ...]
+    properties: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]
+    engine: str
+    depth: int
+    elapsed_s: float
+
+    def failing(self, name: str) -> list[Outcome]:
+        """The configurations in which ``name`` is violated, smallest first."""
+        bad = [o for o in self.outcomes if o.result(name)["verdict"] == Verdict.VIOLATED.value]
+        return sorted(bad, key=lambda o: o.configuration.size(self.base))
+
+    def smallest_failing(self, name: str) -> Outcome | None:
+        """The smallest configuration that violates ``name`` (see the module docstring), if any."""
+        bad = self.failing(name)
+        return bad[0] if bad else None
+
+    def counts(self, name: str) -> dict[str, int]:
+        """How many configurations got each verdict for ``name``."""
+        found: dict[str, int] = {}
+        for outcome in self.outcomes:
+            verdict = outcome.result(name)["verdict"]
+            found[verdict] = found.get(verdict, 0) + 1
+        return found
+
+    def matrix(self) -> list[list[str]]:
+        """Rows of axis values then verdict words (``violated 5``, ``proved``, ``bounded 12``, ``unknown``)."""
+        return [
+            [value for _, value in o.configuration.values] + [verdict_word(o.result(n)) for n in self.properties]
+            for o in self.outcomes
+        ]
+
+
+def verdict_word(result: Mapping[str, Any]) -> str:
+    """A matrix cell: the verdict, with the counterexample's steps or the bound."""
+    verdict = result["verdict"]
+    if verdict == Verdict.VIOLATED.value:
+        return f"violated {result['steps']}"
+    if verdict == Verdict.BOUNDED.value:
+        return f"bounded {result['depth']}"
+    return str(verdict)
+
+
+def cores() -> int:
+    """The cores this process may run on (fewer than the machine's when it is confined)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+Progress = Callable[[int, int], None]
+"""(configurations done, configurations in all)."""
+
+
+def run(
+    base: Scenario,
+    axes: Sequence[Axis],
+    names: Sequence[str] = (),
+    *,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float = 120.0,
+    jobs: int | None = None,
+    dask: str | None = None,
+    progress: Progress | None = None,
+) -> Sweep:
+    """Check ``names`` (all properties if empty) in every configuration of ``axes`` over ``base``.
+
+    Locally on ``jobs`` processes (default: one per core), or on the Dask scheduler at ``dask``.
+    """
+    if engine not in compose.ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+    names = list(dict.fromkeys(names)) or list(catalogue.NAMES)
+    for name in names:
+        catalogue.spec(name)
+    found = configurations(base, axes)
+    work = [dict(c.scenario.switches()) for c in found]
+    start = time.monotonic()
+    if dask is not None:
+        results = _on_dask(dask, work, names, engine, depth, timeout, progress)
+    else:
+        results = _on_pool(work, names, engine, depth, timeout, jobs, progress)
+    return Sweep(
+        base=base,
+        axes=tuple(axes),
+        properties=tuple(names),
+        outcomes=tuple(Outcome(c, tuple(r)) for c, r in zip(found, results)),
+        engine=engine,
+        depth=depth,
+        elapsed_s=round(time.monotonic() - start, 2),
+    )
+
+
+def _on_pool(
+    work: list[dict[str, Any]],
+    names: list[str],
+    engine: str,
+    depth: int,
+    timeout: float,
+    jobs: int | None,
+    progress: Progress | None,
+) -> list[list[dict[str, Any]]]:
+    """The configurations on a local process pool; fresh interpreters (``spawn``), never forks of this one."""
+    workers = max(1, min(len(work), jobs or cores()))
+    results: list[list[dict[str, Any]]] = [[] for _ in work]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            pool.submit(check_configuration, switches, names, engine, depth, timeout): index
+            for index, switches in enumerate(work)
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(work))
+    return results
+
+
+def _on_dask(
+    address: str,
+    work: list[dict[str, Any]],
+    names: list[str],
+    engine: str,
+    depth: int,
+    timeout: float,
+    progress: Progress | None,
+) -> list[list[dict[str, Any]]]:
+    """The configurations on an existing Dask cluster (its workers need regcheck installed)."""
+    try:
+        from distributed import Client, as_completed as completed
+    except ImportError:
+        raise InvalidArgument("--dask needs the distributed package: pip install 'regcheck[dask]'") from None
+    try:
+        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT}s")
+    except OSError as exc:
+        raise InvalidArgument(f"--dask: cannot reach a Dask scheduler at {address!r} ({exc})") from None
+    with client:
+        futures = client.map(
+            check_configuration, work, names=names, engine=engine, depth=depth, timeout=timeout, pure=False
+        )
+        index = {future.key: i for i, future in enumerate(futures)}
+        results: list[list[dict[str, Any]]] = [[] for _ in work]
+        for done, future in enumerate(completed(futures), start=1):
+            results[index[future.key]] = future.result()
+            if progress is not None:
+                progress(done, len(work))
+    return results
+
+
+def axes_of(texts: Iterable[str]) -> tuple[Axis, ...]:
+    """The axes of ``--vary`` options, or :data:`DEFAULT_AXES` when none are given."""
+    return tuple(parse_axis(text) for text in (list(texts) or DEFAULT_AXES))

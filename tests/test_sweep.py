@@ -1,0 +1,104 @@
+"""Tests of ``regcheck sweep`` (regcheck/sweep.py): axes, the matrix, the smallest failing configuration, Dask.
+
+The sweep under test has 32 configurations of the seed, one property, BMC to depth 6 (about two
+seconds on two processes); the Dask run uses an in-process ``LocalCluster`` with one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from model.scenario import load_builtin
+from regcheck import sweep
+from regcheck.cli import main
+from regcheck.errors import InvalidArgument
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+PROP = "worker-never-gets-network-error"
+# workers=2,1: product order meets 2 workers first, but the smallest failing configuration has 1.
+AXES = ["impersonate", "connect_flags", "transport=rpc-http,rpc-tcp", "association_scope", "workers=2,1"]
+ARGS = ["sweep", "seed", "-p", PROP, "--engine", "bmc", "--depth", "6", *(a for x in AXES for a in ("--vary", x))]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, ANSI.sub("", captured.out), ANSI.sub("", captured.err)
+
+
+def test_axes() -> None:
+    assert sweep.parse_axis("workers=1..3") == sweep.Axis("workers", ("1", "2", "3"))
+    assert sweep.parse_axis("impersonate").values == ("true", "false")
+    assert sweep.parse_axis("connect-flags").values == ("0", "0x20")
+    assert sweep.parse_axis("async_failure").values == ("poll", "retry", "give-up")
+    assert [str(a) for a in sweep.axes_of([])] == [str(sweep.parse_axis(a)) for a in sweep.DEFAULT_AXES]
+    assert len(sweep.configurations(load_builtin("seed"), sweep.axes_of([]))) == 96
+    for bad in ("workers", "workers=3..1", "transport=rpc-http,rpc-http", "workers="):
+        with pytest.raises(InvalidArgument):
+            sweep.parse_axis(bad)
+
+
+def test_the_matrix_and_the_smallest_failing_configuration_locally_and_on_dask(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, local, err = run(capsys, *ARGS, "--jobs", "2")
+    assert code == 0
+    assert "32 configurations x 1 property on 2 local process(es)" in err
+    lines = local.splitlines()
+    assert lines[0] == "sweep of seed: 32 configurations, engine bmc, depth 6"
+    rows = [line for line in lines if "│" in line]
+    assert len(rows) == 32
+    cells = [[c.strip() for c in row.split("│")] for row in rows]
+    violated = [c[:5] for c in cells if c[5] == "violated 5"]
+    # Only the article's setup fails: impersonating, notifications on, Exchange 2013's registration cache.
+    assert violated == [
+        ["true", "0", "rpc-http", scope, workers] for scope in ("process", "session") for workers in ("2", "1")
+    ]
+    assert all(c[5] == "bounded 6" for c in cells if c[5] != "violated 5")
+    assert (
+        f"{PROP}: smallest failing configuration: impersonate=true connect_flags=0 transport=rpc-http "
+        "association_scope=process workers=1 (violated in 5 steps; 28 bounded, 4 violated)"
+    ) in lines
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code, on_dask, err = run(capsys, *ARGS, "--dask", cluster.scheduler_address)
+    assert code == 0
+    assert on_dask == local
+    assert "on Dask at" in err
+
+
+def test_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sweep", "-p", PROP, "--engine", "bmc", "--depth", "5", "--vary", "transport=rpc-http,rpc-tcp", "--json"]
+    code, out, _ = run(capsys, *argv, "--jobs", "1")
+    assert code == 0
+    document = json.loads(out)
+    assert document["version"] == 1 and document["axes"] == {"transport": ["rpc-http", "rpc-tcp"]}
+    assert [c["set"] for c in document["configurations"]] == [["transport=rpc-http"], ["transport=rpc-tcp"]]
+    verdicts = [c["results"][0]["verdict"] for c in document["configurations"]]
+    assert verdicts == ["violated", "bounded"]
+    assert document["smallest_failing"] == {PROP: ["transport=rpc-http"]}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--vary", "colour=red"], "unknown switch 'colour'"),
+        (["--vary", "workers=1", "--vary", "workers=2"], "'workers' is given twice"),
+        (["--vary", "workers=0..1"], "configuration workers=0: workers: expected a whole number"),
+        (["--vary", "transport=smtp"], "configuration transport=smtp: transport: 'smtp' is not allowed"),
+        (["--dask", "tcp://127.0.0.1:9", "--vary", "workers=1"], "cannot reach a Dask scheduler"),
+    ],
+)
+def test_bad_input_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
+    monkeypatch.setattr(sweep, "DASK_CONNECT_TIMEOUT", 1.0)
+    code, out, err = run(capsys, "sweep", "-p", PROP, "--engine", "bmc", "--depth", "2", *argv)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
