@@ -78,7 +78,7 @@ def not_modelled() -> tuple[Variant, ...]:
 
 
 def unexplored(scenarios: list[Scenario]) -> list[tuple[Variant, tuple[str, ...]]]:
-    """For each modelled variant, the values that none of ``scenarios`` used (variants all of whose values were used are left out)."""
+    """For each modelled variant, the values that none of ``scenarios`` used (fully used variants are left out)."""
     found = []
     for variant in modelled():
         used = {variant.value_of(s) for s in scenarios}

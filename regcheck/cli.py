@@ -819,7 +819,7 @@ def _validate_settings(engine: str, recheck: str, depth: int, timeout: float) ->
               help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
-@click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks proof certificates: z3 or cvc5.")
+@click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks certificates: z3 or cvc5.")
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
               help="Seconds per scenario before giving up (unknown).")

@@ -47,9 +47,9 @@ td.unexpected { outline: 3px solid #c00000; outline-offset: -3px; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; }
 .chart svg { max-width: 100%; height: auto; border: 1px solid #e2e4e8; }
-article.result { border-left: 5px solid #ccd; padding: .1em 0 .4em 1em; margin: 1.2em 0; }
-article.v-violated { border-color: #d04040; background: none; } article.v-proved { border-color: #3c9d4c; background: none; }
-article.v-bounded { border-color: #d9a400; background: none; } article.v-unknown { border-color: #888; background: none; }
+article.result { border-left: 5px solid #ccd; padding: .1em 0 .4em 1em; margin: 1.2em 0; background: none; }
+article.v-violated { border-color: #d04040; } article.v-proved { border-color: #3c9d4c; }
+article.v-bounded { border-color: #d9a400; } article.v-unknown { border-color: #888; }
 nav ol { columns: 2; }
 """
 
@@ -246,7 +246,10 @@ def _contents(evidence: Evidence, ids: Mapping[tuple[int, str], str]) -> str:
         f'<li><a href="#{ids[i, ""]}">Scenario {escape(run.scenario.name)}</a></li>'
         for i, run in enumerate(evidence.runs)
     ]
-    items += ['<li><a href="#not-checked">What was not checked</a></li>', '<li><a href="#provenance">Provenance</a></li>']
+    items += [
+        '<li><a href="#not-checked">What was not checked</a></li>',
+        '<li><a href="#provenance">Provenance</a></li>',
+    ]
     return f"<nav><h2>Contents</h2><ol>{''.join(items)}</ol></nav>"
 
 
@@ -328,7 +331,8 @@ def _scenario_section(
                 inline_svg(charts[anchor], prefix=anchor),
             ]
         elif result.verdict is Verdict.PROVED:
-            shared = certificates.get(result.evidence.describe(), []) if isinstance(result.evidence, Certificate) else []
+            certified = isinstance(result.evidence, Certificate)
+            shared = certificates.get(result.evidence.describe(), []) if certified else []
             lines.append("<h4>Certificate</h4>")
             if shared and shared[0] != result.property:
                 first = ids[index, shared[0]]
@@ -373,7 +377,8 @@ def not_checked(evidence: Evidence) -> list[tuple[str, list[str]]]:
         f"{v.id} {v.title} ({v.switch}): never {', '.join(values)}. {v.question}"
         for v, values in variants.unexplored(scenarios)
     ]
-    groups.append(("Protocol variants not explored (PROTOCOL.md 7.4)", unexplored or ["Every modelled value was used."]))
+    unexplored = unexplored or ["Every modelled value was used."]
+    groups.append(("Protocol variants not explored (PROTOCOL.md 7.4)", unexplored))
     groups.append(("Protocol variants the model cannot express",
                    [f"{v.id} {v.title}: {v.question}" for v in variants.not_modelled()]))
     groups.append(("Deliberate simplifications of the model (model/SEMANTICS.md)", variants.simplifications()))

@@ -48,7 +48,8 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
         "of at most that many steps: it is not a proof. *Unknown* is never a pass.",
         "",
         f"- Regenerate: `{evidence.command}`",
-        f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, certificates re-checked by {s.recheck}",
+        f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
+        f"certificates re-checked by {s.recheck}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
         f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of model/ and properties/)",
         "",
