@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from regcheck.causes import Moment, Signature, signature
+from regcheck.constraints import Constraint, all_hold, describe
 from regcheck.errors import InvalidArgument
 from regcheck.result import Trace
-from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling
+from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, all_of
 from regcheck.system import Kind, Property, TransitionSystem
 
 
@@ -47,11 +48,15 @@ def counterexamples(
     limit: int,
     timeout: float | None = None,
     same: Callable[[Signature], Iterable[Signature]] | None = None,
+    where: Sequence[Constraint] = (),
 ) -> Enumeration:
     """Up to ``limit`` counterexamples to safety property ``prop`` with pairwise different signatures.
 
     ``same`` lists the signatures that count as the same cause as a given one (itself included),
     for instance the same story told by interchangeable workers; all of them are blocked.
+    ``where`` constrains the counterexamples' shape (``regcheck.constraints``): each is passed to
+    the solver as an assumption at every depth, so "none within the depth" then means none of
+    that shape.
     """
     if prop.kind is not Kind.SAFETY:
         raise InvalidArgument(f"{prop.name}: distinct counterexamples are enumerated for safety properties only")
@@ -69,7 +74,7 @@ def counterexamples(
         if k > 0:
             solver.add(unrolling.transition(k - 1))
             solver.add(unrolling.translate(prop.formula, k - 1))  # the first violation is at step k
-        violated = unrolling.translate(~prop.formula, k)
+        violated = all_of(unrolling.translate(~prop.formula, k), *(c.encode(unrolling, k) for c in where))
         blocks = [unrolling.lacks_signatures(k, moments, blocked)]  # encoded once per depth, then grown
         while True:
             answer = solver.check_under(violated, *blocks)
@@ -82,6 +87,8 @@ def counterexamples(
             cause = signature(trace, moments)
             if cause in blocked:
                 raise AssertionError(f"the solver returned a blocked cause again: {cause}")
+            if not all_hold(where, trace):
+                raise AssertionError(f"the solver returned a trace not of the shape asked for: {describe(where)}")
             traces.append(trace)
             found.append(cause)
             fresh = list(dict.fromkeys([cause, *(same(cause) if same is not None else ())]))

@@ -1,0 +1,483 @@
+"""regcheck in Jupyter: one import for checking, exploring, showing and explaining counterexamples.
+
+>>> from regcheck.notebook import check, explore, show, explain, what_if, scenario, shapes
+
+- :func:`check` runs the same checks as ``regcheck check`` (every counterexample replayed on the
+  reference simulator) and returns a :class:`Run`, which displays as a verdict table with the
+  first counterexample told as a story and drawn as a sequence chart; ``run["property"]`` is one
+  :class:`Finding`.
+- :func:`what_if` re-checks a run with a switch changed and shows which verdicts moved.
+- :func:`explore` finds counterexamples that differ in their cause, optionally of a given shape
+  (``where=[shapes.registers_first("notifier 1")]``): the shape goes to z3 as an assumption, so
+  an empty answer means that no counterexample of that shape exists within the depth.
+- :func:`show` draws a counterexample's chart with its step table; :func:`explain` shrinks it by
+  replay and says why each remaining step is needed.
+
+Every object displays itself (``_repr_html_``) through the report's HTML fragments
+(``regcheck.report.html``), so a notebook and a design-review page say the same things the same
+way. Like ``cli.py`` this is a composition module: it knows the model and its properties.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+from dataclasses import dataclass, field
+from html import escape
+from typing import Iterator, Sequence, Union
+
+from model import scenario as scenarios
+from model import shapes
+from model.explain import CAUSE, Explanation, describe, same_cause
+from model.explain import explain as shrink
+from model.replay import replay
+from model.scenario import Scenario
+from model.system import build
+from properties import catalogue
+from regcheck import compose
+from regcheck.constraints import Constraint
+from regcheck.constraints import describe as describe_shape
+from regcheck.errors import InvalidArgument
+from regcheck.report.html import (
+    chart_bytes,
+    evidence_html,
+    inline_svg,
+    story_html,
+    switches_html,
+    verdict_cell,
+    verdict_words,
+    why,
+)
+from regcheck.result import CheckResult, Trace, Verdict
+
+__all__ = [
+    "Chart",
+    "Comparison",
+    "Counterexample",
+    "Exploration",
+    "Finding",
+    "Run",
+    "ScenarioView",
+    "check",
+    "explain",
+    "explore",
+    "scenario",
+    "shapes",
+    "show",
+    "what_if",
+]
+
+STYLE = (
+    "<style>.regcheck table{border-collapse:collapse;margin:.4em 0}"
+    ".regcheck th,.regcheck td{border:1px solid #d5d8de;padding:.2em .5em;text-align:left}"
+    ".regcheck .v-violated{background:#fbd5d5}.regcheck .v-proved{background:#d3efd6}"
+    ".regcheck .v-bounded{background:#fff1c7}.regcheck .v-unknown{background:#e3e3e3}"
+    ".regcheck .failed td{color:#b00000;font-weight:600}.regcheck .changed{font-weight:700}"
+    ".regcheck .detail{display:block;font-size:.8em}.regcheck .chart svg{max-width:100%;height:auto}</style>"
+)
+_charts = itertools.count(1)
+
+Target = Union[str, Scenario, "ScenarioView"]
+"""What names a scenario: a built-in name, a TOML path, a Scenario, or a :class:`ScenarioView`."""
+
+
+def _html(body: str) -> str:
+    return f'{STYLE}<div class="regcheck">{body}</div>'
+
+
+def _setting(value: object) -> str:
+    """A Python value as ``--set`` writes it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _resolve(target: Target, switches: dict[str, object]) -> Scenario:
+    """A scenario from a built-in name, a TOML path, a Scenario or a view, with ``switches`` changed."""
+    if isinstance(target, ScenarioView):
+        base = target.scenario
+    elif isinstance(target, Scenario):
+        base = target
+    else:
+        base = scenarios.load(target)
+    return scenarios.with_overrides(base, [f"{key}={_setting(value)}" for key, value in switches.items()])
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    """A scenario that displays its switches (values that differ from the defaults in bold)."""
+
+    scenario: Scenario
+
+    def _repr_html_(self) -> str:
+        s = self.scenario
+        return _html(f"<h4>Scenario {escape(s.name)}</h4><p>{escape(s.description)}</p>{switches_html(s)}")
+
+
+def scenario(target: Target = "seed", **switches: object) -> ScenarioView:
+    """A built-in scenario (or a TOML file), with ``switches`` changed: ``scenario("seed", workers=2)``."""
+    return ScenarioView(_resolve(target, switches))
+
+
+# --------------------------------------------------------------------------------------------
+# Charts and findings
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A counterexample's sequence chart and step table, in the protocol's words."""
+
+    scenario: Scenario
+    trace: Trace
+
+    def svg(self) -> bytes:
+        """The chart as an SVG document."""
+        return chart_bytes(self.scenario, self.trace)
+
+    def mermaid(self) -> str:
+        """The chart as Mermaid ``sequenceDiagram`` text."""
+        from model import views
+        from regcheck.trace.chart import to_mermaid
+
+        return to_mermaid(views.chart(self.scenario, self.trace))
+
+    def body(self) -> str:
+        """The step table and the chart, as HTML without the notebook's style block."""
+        return story_html(self.scenario, self.trace) + inline_svg(self.svg(), prefix=f"rc{next(_charts)}")
+
+    def _repr_html_(self) -> str:
+        return _html(self.body())
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One property's verdict on one scenario: its counterexample, its certificate, or its bound."""
+
+    scenario: Scenario
+    result: CheckResult
+
+    @property
+    def verdict(self) -> str:
+        """``violated``, ``proved``, ``bounded`` or ``unknown``."""
+        return self.result.verdict.value
+
+    @property
+    def trace(self) -> Trace | None:
+        return self.result.trace
+
+    @property
+    def steps(self) -> int | None:
+        """The counterexample's number of steps (None without one)."""
+        return len(self.result.trace) if self.result.trace is not None else None
+
+    @property
+    def concrete(self) -> Scenario:
+        """The scenario the counterexample runs in (a workers=any counterexample names its workers)."""
+        return compose.scenario_of(self.scenario, self.result.trace)
+
+    def why(self) -> str:
+        """Why the counterexample violates the property, in one sentence."""
+        if self.result.trace is None:
+            raise InvalidArgument(f"{self.property} is {self.verdict}: there is no counterexample to explain")
+        return why(self.concrete, self.result)
+
+    def chart(self) -> Chart:
+        if self.result.trace is None:
+            raise InvalidArgument(f"{self.property} is {self.verdict}: there is no counterexample to draw")
+        return Chart(self.concrete, self.result.trace)
+
+    def _repr_html_(self) -> str:
+        return _html(self.body())
+
+    def body(self) -> str:
+        """The verdict and its evidence, as HTML without the notebook's style block."""
+        r = self.result
+        head = f"<h4><code>{escape(r.property)}</code>: {escape(verdict_words(r))}</h4>"
+        body = f"<p>{escape(catalogue.spec(r.property).description)} <i>Engine {escape(r.engine)}.</i></p>"
+        if r.note:
+            body += f"<p>{escape(r.note)}</p>"
+        if r.verdict is Verdict.VIOLATED and r.trace is not None:
+            chart = self.chart()
+            body += f"<p><b>Why:</b> {escape(self.why())}</p>" + chart.body()
+        elif r.verdict is Verdict.PROVED:
+            body += evidence_html(r.evidence)
+        elif r.verdict is Verdict.BOUNDED:
+            body += f"<p>No violation in any execution of at most {r.depth} steps (not a proof).</p>"
+        return head + body
+
+    # Last in the class body: once defined, ``property`` names this attribute here, not the builtin.
+    @property
+    def property(self) -> str:
+        """The property's name."""
+        return self.result.property
+
+
+# --------------------------------------------------------------------------------------------
+# Runs and what-if
+
+
+@dataclass(frozen=True)
+class Run:
+    """The verdicts of one scenario; ``run[name]`` is one :class:`Finding`."""
+
+    scenario: Scenario
+    results: tuple[CheckResult, ...]
+    engine: str
+    depth: int
+    timeout: float
+
+    def __getitem__(self, name: str) -> Finding:
+        for result in self.results:
+            if result.property == name:
+                return Finding(self.scenario, result)
+        raise KeyError(f"{name!r} was not checked; checked: {', '.join(self.verdicts)}")
+
+    def __iter__(self) -> Iterator[Finding]:
+        return (Finding(self.scenario, r) for r in self.results)
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        """Property name -> verdict word."""
+        return {r.property: r.verdict.value for r in self.results}
+
+    def what_if(self, **switches: object) -> Comparison:
+        """Re-check the same properties with ``switches`` changed, e.g. ``run.what_if(transport="rpc-tcp")``."""
+        return what_if(self, **switches)
+
+    def _repr_html_(self) -> str:
+        s = self.scenario
+        rows = "".join(
+            f"<tr><td><code>{escape(r.property)}</code></td>{verdict_cell(r, s.expected.get(r.property))}"
+            f"<td>{escape(s.expected.get(r.property, '-'))}</td><td>{r.time_s:.2f} s</td></tr>"
+            for r in self.results
+        )
+        parts = [
+            f"<h4>Scenario {escape(s.name)}: engine {escape(self.engine)}, depth {self.depth}</h4>",
+            f"<p>{escape(s.description)}</p>" if s.description else "",
+            f"<table><tr><th>property</th><th>verdict</th><th>expected</th><th>time</th></tr>{rows}</table>",
+        ]
+        violated = [r for r in self.results if r.verdict is Verdict.VIOLATED]
+        if violated:
+            parts.append(Finding(s, violated[0]).body())
+            if len(violated) > 1:
+                others = ", ".join(f'run["{r.property}"]' for r in violated[1:])
+                parts.append(f"<p>Also violated; show them with {escape(others)}.</p>")
+        return _html("".join(parts))
+
+
+def check(
+    target: Target = "seed",
+    *properties: str,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float = 120.0,
+    **switches: object,
+) -> Run:
+    """Check ``properties`` (all, if none) of a scenario with ``switches`` changed, as ``regcheck check`` does.
+
+    ``check("seed", "worker-never-gets-network-error", workers=2, engine="bmc", depth=10)``
+    """
+    chosen = _resolve(target, switches)
+    results = compose.run_checks(chosen, list(properties), engine=engine, depth=depth, timeout=timeout)
+    return Run(chosen, tuple(results), engine, depth, timeout)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two runs of the same properties, before and after changing switches."""
+
+    before: Run
+    after: Run
+    changes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[str]:
+        """The properties whose verdict differs between the two runs."""
+        after = self.after.verdicts
+        return [name for name, verdict in self.before.verdicts.items() if after.get(name) != verdict]
+
+    def _repr_html_(self) -> str:
+        what = ", ".join(f"{k} = {_setting(v)}" for k, v in self.changes.items())
+        rows = []
+        for result in self.before.results:
+            other = next(r for r in self.after.results if r.property == result.property)
+            mark = ' class="changed"' if other.verdict is not result.verdict else ""
+            rows.append(f"<tr{mark}><td><code>{escape(result.property)}</code></td>{verdict_cell(result)}"
+                        f"{verdict_cell(other)}</tr>")
+        table = ("<table><tr><th>property</th><th>before</th><th>after</th></tr>" + "".join(rows) + "</table>")
+        summary = f"{len(self.changed)} verdict(s) changed" if self.changed else "no verdict changed"
+        return _html(f"<h4>What if {escape(what)} in {escape(self.before.scenario.name)}?</h4>"
+                     f"<p>{summary}.</p>{table}")
+
+
+def what_if(run: Run, **switches: object) -> Comparison:
+    """Re-check ``run``'s properties with ``switches`` changed (same engine, depth and timeout)."""
+    if not switches:
+        raise InvalidArgument("what_if: name the switch to change, e.g. what_if(run, transport='rpc-tcp')")
+    names = [r.property for r in run.results]
+    after = check(run.scenario, *names, engine=run.engine, depth=run.depth, timeout=run.timeout, **switches)
+    return Comparison(run, after, dict(switches))
+
+
+# --------------------------------------------------------------------------------------------
+# Exploring counterexamples
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """One counterexample of an exploration, with its cause in words; replayed on the reference simulator."""
+
+    scenario: Scenario
+    property: str
+    trace: Trace
+    cause: str
+
+    @builtins.property  # the field ``property`` shadows the builtin in this class body
+    def steps(self) -> int:
+        return len(self.trace)
+
+    def chart(self) -> Chart:
+        return Chart(self.scenario, self.trace)
+
+    def body(self) -> str:
+        """The cause, the step table and the chart, as HTML without the notebook's style block."""
+        return f"<h4>{self.steps} steps: {escape(self.cause)}</h4>" + self.chart().body()
+
+    def _repr_html_(self) -> str:
+        return _html(self.body())
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """Counterexamples that differ in their cause, shortest of each first."""
+
+    scenario: Scenario
+    property: str
+    counterexamples: tuple[Counterexample, ...]
+    complete: bool
+    """True when no other cause (of the shape asked for) exists within ``depth`` steps."""
+    depth: int
+    shape: str = ""
+    note: str = ""
+
+    def __len__(self) -> int:
+        return len(self.counterexamples)
+
+    def __getitem__(self, index: int) -> Counterexample:
+        return self.counterexamples[index]
+
+    def __iter__(self) -> Iterator[Counterexample]:
+        return iter(self.counterexamples)
+
+    @builtins.property  # the field ``property`` shadows the builtin in this class body
+    def causes(self) -> list[str]:
+        return [c.cause for c in self.counterexamples]
+
+    def _repr_html_(self) -> str:
+        shape = f" of the shape: {escape(self.shape)}" if self.shape else ""
+        if not self.counterexamples:
+            return _html(f"<p>No counterexample to <code>{escape(self.property)}</code>{shape} within "
+                         f"{self.depth} steps" + (" (the search covered every one)." if self.complete else ".")
+                         + (f" {escape(self.note)}" if self.note else "") + "</p>")
+        count = len(self.counterexamples)
+        more = "no other cause exists within the depth" if self.complete else "more may exist"
+        head = (f"<p>{count} counterexample(s) to <code>{escape(self.property)}</code>{shape} that differ in "
+                f"their cause ({more}).</p>")
+        return _html(head + "".join(c.body() for c in self.counterexamples))
+
+
+def explore(
+    target: Target,
+    prop: str,
+    n: int = 3,
+    *,
+    where: Sequence[Constraint] = (),
+    depth: int = 12,
+    timeout: float = 120.0,
+    **switches: object,
+) -> Exploration:
+    """Up to ``n`` counterexamples to safety property ``prop`` that differ in their cause, each of shape ``where``.
+
+    ``explore("multi-user", "worker-never-gets-network-error", where=[shapes.registers_first("worker 2")])``
+    """
+    from regcheck.engines.distinct import counterexamples
+
+    chosen = _resolve(target, switches)
+    if chosen.parameterised:
+        raise InvalidArgument("explore needs a fixed number of workers; set workers=N")
+    formula = catalogue.instantiate(prop, chosen)
+    found = counterexamples(
+        build(chosen), formula, CAUSE, depth=depth, limit=n, timeout=timeout, same=same_cause(chosen), where=where
+    )
+    items, notes = [], [found.note] if found.note else []
+    for trace, signature in zip(found.traces, found.signatures):
+        report = replay(chosen, trace, formula.formula)
+        if not report.ok:
+            notes.append(f"internal error: a counterexample did not replay on the reference simulator ({report})")
+            continue
+        items.append(Counterexample(chosen, prop, trace.with_meta(replayed=True), describe(signature)))
+    return Exploration(
+        chosen, prop, tuple(items), found.exhausted, found.depth, describe_shape(where), "; ".join(notes)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Showing and explaining one counterexample
+
+
+def _counterexample(x: Finding | Counterexample | Trace, target: Target | None) -> tuple[Scenario, Trace, str]:
+    """The scenario, trace and property name of anything that holds a counterexample."""
+    if isinstance(x, Finding):
+        if x.trace is None:
+            raise InvalidArgument(f"{x.property} is {x.verdict}: there is no counterexample")
+        return x.concrete, x.trace, x.property
+    if isinstance(x, Counterexample):
+        return x.scenario, x.trace, x.property
+    if target is not None:
+        chosen = _resolve(target, {})
+    elif "switches" in x.meta:
+        chosen = scenarios.from_mapping(x.meta["switches"], origin="the trace's #meta.switches")
+    else:
+        raise InvalidArgument("this trace does not record its scenario; pass scenario=NAME")
+    return compose.scenario_of(chosen, x), x, str(x.meta.get("property", ""))
+
+
+def show(x: Finding | Counterexample | Trace, scenario: Target | None = None) -> Chart:
+    """The sequence chart and step table of a counterexample (a trace needs its scenario, unless it records one)."""
+    chosen, trace, _ = _counterexample(x, scenario)
+    return Chart(chosen, trace)
+
+
+@dataclass(frozen=True)
+class ExplanationView:
+    """A counterexample shrunk by replay, with why each remaining step is needed."""
+
+    scenario: Scenario
+    explanation: Explanation
+
+    def _repr_html_(self) -> str:
+        e = self.explanation
+        dropped = f", dropping every step of {', '.join(e.dropped_threads)}" if e.dropped_threads else ""
+        needs = "".join(f"<li>step {n.step} {escape(n.label)}: {escape(n.reason)}</li>" for n in e.needs)
+        return _html(
+            f"<p>Shrunk by replay on the reference simulator from {len(e.original)} to {len(e.shrunk)} "
+            f"steps{escape(dropped)}; each remaining step is needed:</p><ul>{needs}</ul>"
+            f"<p><b>Cause:</b> {escape(e.cause)}</p>" + story_html(self.scenario, e.shrunk)
+        )
+
+
+def explain(x: Finding | Counterexample | Trace, scenario: Target | None = None) -> ExplanationView:
+    """Shrink a safety counterexample by replay and say why each remaining step matters."""
+    chosen, trace, name = _counterexample(x, scenario)
+    if not name:
+        raise InvalidArgument("explain needs the property the trace violates (a Finding, or a trace that records it)")
+    spec = catalogue.spec(name)
+    if trace.loop is not None:
+        raise InvalidArgument(f"{name} is a liveness property: its counterexample is a lasso, which is not shrunk")
+    return ExplanationView(chosen, shrink(chosen, trace, spec.formula(chosen)))

@@ -1,0 +1,98 @@
+"""Tests of the notebook API (regcheck/notebook.py) and of trace constraints (regcheck/constraints.py).
+
+Constraints have two readings, a check of a decoded trace and a z3 encoding passed as an
+assumption; the enumerator asserts that every trace it returns passes the check, so each search
+below also tests that the readings agree. Searches use BMC to small depths.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from model import shapes
+from model.explain import CAUSE, same_cause
+from model.scenario import load_builtin, with_overrides
+from model.system import build
+from properties import catalogue
+from regcheck.constraints import Before, Constraint, First, Happens, Never, all_hold
+from regcheck.engines.distinct import Enumeration, counterexamples
+from regcheck.errors import InvalidArgument
+from regcheck.notebook import Comparison, check, explain, explore, scenario, show, what_if
+
+PROP = "worker-never-gets-network-error"
+
+
+def search(
+    name: str, where: list[Constraint], *, sets: tuple[str, ...] = (), limit: int = 3, depth: int = 10
+) -> Enumeration:
+    chosen = with_overrides(load_builtin(name), list(sets))
+    prop = catalogue.instantiate(PROP, chosen)
+    return counterexamples(build(chosen), prop, CAUSE, depth=depth, limit=limit, same=same_cause(chosen), where=where)
+
+
+def test_readings_of_a_trace() -> None:
+    trace = check("seed", PROP, engine="bmc", depth=6)[PROP].trace
+    assert trace is not None
+    assert shapes.registers_first("worker 1").holds(trace)
+    assert not shapes.registers_first("notifier 1").holds(trace)
+    assert shapes.first_mismatch_by("notifier 1").holds(trace)
+    assert Happens(shapes.step("notifier 1", "EcDoAsyncWaitEx")).holds(trace)
+    assert Never(shapes.step("server")).holds(trace)
+    assert Before(shapes.step(cache="registered"), shapes.step(cache="mismatch-evicted")).holds(trace)
+    assert not Before(shapes.step(cache="mismatch-evicted"), shapes.step(cache="registered")).holds(trace)
+    assert not First(shapes.step(cache="re-registered"), shapes.step("worker 1")).holds(trace)  # no such step
+    with pytest.raises(ValueError):
+        shapes.step()
+
+
+def test_an_impossible_shape_has_no_counterexample_within_the_depth() -> None:
+    # The worker's EcDoConnectEx always comes first: the notification thread never registers first.
+    found = search("seed", [shapes.registers_first("notifier 1")])
+    assert (found.traces, found.exhausted, found.depth) == ((), True, 10)
+
+
+def test_a_shape_selects_the_counterexamples_that_have_it() -> None:
+    found = search("multi-user", [shapes.registers_first("worker 2")])
+    assert found.traces and found.exhausted
+    for trace in found.traces:
+        assert next(s for s in trace.steps if s.labels["cache"] == "registered").labels["thread"] == "worker 2"
+    # With one request the worker is done before any eviction, unless the notifier's wait comes first;
+    # with two requests, a worker call before the wait can still be followed by a failing one.
+    early = [shapes.sends_before(("worker 1", "EcDoRpcExt2"), ("notifier 1", "EcDoAsyncWaitEx"))]
+    assert search("seed", early).traces == ()
+    twice = search("seed", early, sets=("requests=2",))
+    assert twice.traces and all(all_hold(early, t) for t in twice.traces)
+
+
+def test_check_what_if_show_and_explain_display_richly() -> None:
+    run = check("seed", PROP, "no-registration-mismatch", engine="bmc", depth=6)
+    assert run.verdicts == {PROP: "violated", "no-registration-mismatch": "violated"}
+    page = run._repr_html_()
+    assert "<svg" in page and "MAPI_E_NETWORK_ERROR (0x80040115)" in page
+    assert "run[&quot;no-registration-mismatch&quot;]" in page
+    finding = run[PROP]
+    assert finding.steps == 5 and "notifier 1" in finding.why()
+    assert "<svg" in show(finding)._repr_html_() and show(finding).mermaid().startswith("sequenceDiagram")
+    explained = explain(finding)._repr_html_()
+    assert "each remaining step is needed" in explained
+    comparison = what_if(run, transport="rpc-tcp")
+    assert isinstance(comparison, Comparison)
+    assert comparison.after.verdicts == {PROP: "bounded", "no-registration-mismatch": "bounded"}
+    assert comparison.changed == [PROP, "no-registration-mismatch"]
+    assert "What if transport = rpc-tcp in seed?" in comparison._repr_html_()
+    assert '<tr class="changed"><td><code>workers</code>' in scenario("seed", workers=2)._repr_html_()
+    with pytest.raises(KeyError):
+        run["notifications-delivered"]
+    with pytest.raises(InvalidArgument):
+        what_if(run)
+
+
+def test_explore_with_a_shape() -> None:
+    found = explore("multi-user", PROP, 3, where=[shapes.registers_first("worker 2")], depth=8)
+    assert len(found) >= 1 and found.complete
+    assert all("worker 2 registered first" in cause for cause in found.causes)
+    assert "registered has thread worker 2" in found._repr_html_()
+    none = explore("seed", PROP, where=[shapes.registers_first("notifier 1")], depth=8)
+    assert len(none) == 0 and "No counterexample" in none._repr_html_()
+    with pytest.raises(InvalidArgument):
+        explore("seed", "notifications-delivered")  # liveness: lassos are not enumerated by cause
