@@ -880,6 +880,8 @@ def report(
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the base scenario.")
 @click.option("--jobs", "-j", type=int, default=0, help="Local processes (default: one per core).")
 @click.option("--dask", "dask", metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS instead (tcp://host:8786).")
+@click.option("--one-at-a-time", "one_at_a_time", is_flag=True,
+              help="Vary one switch at a time from the base scenario instead of taking every combination.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
 def sweep_command(
     target: Optional[str] = None,
@@ -891,6 +893,7 @@ def sweep_command(
     sets: tuple[str, ...] = (),
     jobs: int = 0,
     dask: Optional[str] = None,
+    one_at_a_time: bool = False,
     as_json: bool = False,
 ) -> None:
     """Check properties of TARGET (default: seed) in every combination of the --vary values.
@@ -908,7 +911,7 @@ def sweep_command(
         raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
     base = _scenario(target or "seed", list(sets))
     axes = sweep.axes_of(vary)
-    count = len(sweep.configurations(base, axes))
+    count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
     where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
     bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True, disable=as_json or not err.is_terminal)
@@ -916,7 +919,7 @@ def sweep_command(
         task = bar.add_task("sweep", total=count)
         result = sweep.run(
             base, axes, list(prop), engine=engine, depth=depth, timeout=timeout, jobs=jobs or None, dask=dask,
-            progress=lambda done, total: bar.update(task, completed=done),
+            one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
         )
     if as_json:
         document = _header()

@@ -1,6 +1,6 @@
 """regcheck in Jupyter: one import for checking, exploring, showing and explaining counterexamples.
 
->>> from regcheck.notebook import check, explore, show, explain, what_if, scenario, shapes
+>>> from regcheck.notebook import check, explore, show, explain, what_if, sweep, scenario, shapes
 
 - :func:`check` runs the same checks as ``regcheck check`` (every counterexample replayed on the
   reference simulator) and returns a :class:`Run`, which displays as a verdict table with the
@@ -12,6 +12,7 @@
   an empty answer means that no counterexample of that shape exists within the depth.
 - :func:`show` draws a counterexample's chart with its step table; :func:`explain` shrinks it by
   replay and says why each remaining step is needed.
+- :func:`sweep` checks over combinations of switch values (or one at a time) on every core.
 
 Every object displays itself (``_repr_html_``) through the report's HTML fragments
 (``regcheck.report.html``), so a notebook and a design-review page say the same things the same
@@ -49,6 +50,8 @@ from regcheck.report.html import (
     why,
 )
 from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.sweep import Axis, Sweep, axes_of, parse_axis
+from regcheck.sweep import run as run_sweep
 
 __all__ = [
     "Chart",
@@ -58,12 +61,14 @@ __all__ = [
     "Finding",
     "Run",
     "ScenarioView",
+    "SweepView",
     "check",
     "explain",
     "explore",
     "scenario",
     "shapes",
     "show",
+    "sweep",
     "what_if",
 ]
 
@@ -109,11 +114,14 @@ def _resolve(target: Target, switches: dict[str, object]) -> Scenario:
 # Scenarios
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ScenarioView:
     """A scenario that displays its switches (values that differ from the defaults in bold)."""
 
     scenario: Scenario
+
+    def __repr__(self) -> str:
+        return f"<scenario {self.scenario.name}>"
 
     def _repr_html_(self) -> str:
         s = self.scenario
@@ -129,12 +137,15 @@ def scenario(target: Target = "seed", **switches: object) -> ScenarioView:
 # Charts and findings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Chart:
     """A counterexample's sequence chart and step table, in the protocol's words."""
 
     scenario: Scenario
     trace: Trace
+
+    def __repr__(self) -> str:
+        return f"<chart of {len(self.trace)} steps in {self.scenario.name}>"
 
     def svg(self) -> bytes:
         """The chart as an SVG document."""
@@ -155,12 +166,15 @@ class Chart:
         return _html(self.body())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Finding:
     """One property's verdict on one scenario: its counterexample, its certificate, or its bound."""
 
     scenario: Scenario
     result: CheckResult
+
+    def __repr__(self) -> str:
+        return f"<{self.result.property} on {self.scenario.name}: {verdict_words(self.result)}>"
 
     @property
     def verdict(self) -> str:
@@ -222,7 +236,7 @@ class Finding:
 # Runs and what-if
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Run:
     """The verdicts of one scenario; ``run[name]`` is one :class:`Finding`."""
 
@@ -231,6 +245,10 @@ class Run:
     engine: str
     depth: int
     timeout: float
+
+    def __repr__(self) -> str:
+        verdicts = ", ".join(f"{n}: {v}" for n, v in self.verdicts.items())
+        return f"<run of {self.scenario.name}: {verdicts}>"
 
     def __getitem__(self, name: str) -> Finding:
         for result in self.results:
@@ -288,13 +306,16 @@ def check(
     return Run(chosen, tuple(results), engine, depth, timeout)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Comparison:
     """Two runs of the same properties, before and after changing switches."""
 
     before: Run
     after: Run
     changes: dict[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<what if {self.changes} in {self.before.scenario.name}: changed {self.changed}>"
 
     @property
     def changed(self) -> list[str]:
@@ -326,10 +347,75 @@ def what_if(run: Run, **switches: object) -> Comparison:
 
 
 # --------------------------------------------------------------------------------------------
+# Sweeps
+
+
+@dataclass(frozen=True, repr=False)
+class SweepView:
+    """A sweep's verdict matrix, and per property its smallest failing configuration."""
+
+    result: Sweep
+
+    def __repr__(self) -> str:
+        return f"<sweep of {self.result.base.name}: {len(self.result.outcomes)} configurations>"
+
+    def failing(self, name: str) -> list[dict[str, str]]:
+        """The configurations (axis -> value) that violate ``name``, smallest first."""
+        return [dict(o.configuration.values) for o in self.result.failing(name)]
+
+    def holds_everywhere(self, name: str) -> bool:
+        """True when no configuration violates ``name`` and every one decided or bounded it."""
+        return all(o.result(name)["verdict"] in ("proved", "bounded") for o in self.result.outcomes)
+
+    def _repr_html_(self) -> str:
+        r = self.result
+        head = "".join(f"<th>{escape(a.key)}</th>" for a in r.axes)
+        head += "".join(f"<th><code>{escape(n)}</code></th>" for n in r.properties)
+        rows = []
+        for outcome, cells in zip(r.outcomes, r.matrix()):
+            values = "".join(f"<td>{escape(v)}</td>" for v in cells[: len(r.axes)])
+            verdicts = "".join(
+                f'<td class="v-{escape(outcome.result(n)["verdict"])}">{escape(word)}</td>'
+                for n, word in zip(r.properties, cells[len(r.axes):])
+            )
+            rows.append(f"<tr>{values}{verdicts}</tr>")
+        notes = []
+        for name in r.properties:
+            smallest = r.smallest_failing(name)
+            where = " ".join(smallest.configuration.assignments()) if smallest else "none fails"
+            notes.append(f"<li><code>{escape(name)}</code>: smallest failing configuration: {escape(where)}</li>")
+        return _html(
+            f"<h4>Sweep of {escape(r.base.name)}: {len(r.outcomes)} configurations, engine {escape(r.engine)}</h4>"
+            f"<table><tr>{head}</tr>{''.join(rows)}</table><ul>{''.join(notes)}</ul>"
+        )
+
+
+def sweep(
+    target: Target = "seed",
+    *properties: str,
+    vary: Sequence[str | Axis] = (),
+    one_at_a_time: bool = False,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float = 120.0,
+    jobs: int | None = None,
+    **switches: object,
+) -> SweepView:
+    """``regcheck sweep`` from a notebook: ``vary`` as ``--vary`` takes it (``"workers=1..3"``) or as Axis values."""
+    axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of(()))
+    chosen = _resolve(target, switches)
+    result = run_sweep(
+        chosen, axes, list(properties), engine=engine, depth=depth, timeout=timeout, jobs=jobs,
+        one_at_a_time=one_at_a_time,
+    )
+    return SweepView(result)
+
+
+# --------------------------------------------------------------------------------------------
 # Exploring counterexamples
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Counterexample:
     """One counterexample of an exploration, with its cause in words; replayed on the reference simulator."""
 
@@ -337,6 +423,9 @@ class Counterexample:
     property: str
     trace: Trace
     cause: str
+
+    def __repr__(self) -> str:
+        return f"<counterexample to {self.property}, {len(self.trace)} steps: {self.cause}>"
 
     @builtins.property  # the field ``property`` shadows the builtin in this class body
     def steps(self) -> int:
@@ -353,7 +442,7 @@ class Counterexample:
         return _html(self.body())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Exploration:
     """Counterexamples that differ in their cause, shortest of each first."""
 
@@ -365,6 +454,9 @@ class Exploration:
     depth: int
     shape: str = ""
     note: str = ""
+
+    def __repr__(self) -> str:
+        return f"<{len(self.counterexamples)} counterexample(s) to {self.property} in {self.scenario.name}>"
 
     def __len__(self) -> int:
         return len(self.counterexamples)
@@ -454,12 +546,15 @@ def show(x: Finding | Counterexample | Trace, scenario: Target | None = None) ->
     return Chart(chosen, trace)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ExplanationView:
     """A counterexample shrunk by replay, with why each remaining step is needed."""
 
     scenario: Scenario
     explanation: Explanation
+
+    def __repr__(self) -> str:
+        return f"<explanation: {self.explanation.cause}>"
 
     def _repr_html_(self) -> str:
         e = self.explanation

@@ -116,18 +116,27 @@ class Configuration:
         return (workers, s.requests, len(s.users), changed, self.index)
 
 
-def configurations(base: Scenario, axes: Sequence[Axis]) -> list[Configuration]:
-    """Every combination of the axes' values, in product order; a bad combination is an error naming it."""
+def configurations(base: Scenario, axes: Sequence[Axis], *, one_at_a_time: bool = False) -> list[Configuration]:
+    """The configurations of a sweep; a bad one is an error naming it.
+
+    Every combination of the axes' values, in product order; or, ``one_at_a_time``, the base
+    scenario and then each other value of each axis with every other switch as in the base
+    (how a conclusion is tested against each variant without the product's size).
+    """
     keys = [axis.key for axis in axes]
     if len(set(keys)) != len(keys):
         raise InvalidArgument(f"--vary: switch {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
-    count = 1
-    for axis in axes:
-        count *= len(axis.values)
-    if count > MAX_CONFIGURATIONS:
-        raise InvalidArgument(f"--vary: {count} configurations; the limit is {MAX_CONFIGURATIONS}")
+    if one_at_a_time:
+        points: Iterable[tuple[str, ...]] = _one_at_a_time(base, axes)
+    else:
+        count = 1
+        for axis in axes:
+            count *= len(axis.values)
+        if count > MAX_CONFIGURATIONS:
+            raise InvalidArgument(f"--vary: {count} configurations; the limit is {MAX_CONFIGURATIONS}")
+        points = itertools.product(*(axis.values for axis in axes))
     found = []
-    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
+    for index, values in enumerate(points):
         pairs = tuple(zip(keys, values))
         assignments = [f"{k}={v}" for k, v in pairs]
         try:
@@ -136,6 +145,29 @@ def configurations(base: Scenario, axes: Sequence[Axis]) -> list[Configuration]:
             raise InvalidArgument(f"configuration {' '.join(assignments)}: {exc}") from None
         found.append(Configuration(index, pairs, scenario))
     return found
+
+
+def _one_at_a_time(base: Scenario, axes: Sequence[Axis]) -> list[tuple[str, ...]]:
+    """The base point, then each axis's other values with every other axis at the base's value."""
+    at_base = [_base_value(base, axis) for axis in axes]
+    points = [tuple(at_base)]
+    for i, axis in enumerate(axes):
+        points += [(*at_base[:i], value, *at_base[i + 1:]) for value in axis.values if value != at_base[i]]
+    return points
+
+
+def _base_value(base: Scenario, axis: Axis) -> str:
+    """The axis value that ``base`` has (``0x20`` and ``32`` are one value), or the base's own."""
+    current = getattr(base, axis.key, None)
+    if current is None:
+        return axis.values[0]  # not a switch: building the configuration names the error
+    for value in axis.values:
+        try:
+            if getattr(scenarios.with_overrides(base, [f"{axis.key}={value}"]), axis.key) == current:
+                return value
+        except InvalidArgument:
+            continue
+    return str(current).lower() if isinstance(current, bool) else str(current)
 
 
 def check_configuration(
@@ -238,18 +270,20 @@ def run(
     timeout: float = 120.0,
     jobs: int | None = None,
     dask: str | None = None,
+    one_at_a_time: bool = False,
     progress: Progress | None = None,
 ) -> Sweep:
     """Check ``names`` (all properties if empty) in every configuration of ``axes`` over ``base``.
 
-    Locally on ``jobs`` processes (default: one per core), or on the Dask scheduler at ``dask``.
+    Locally on ``jobs`` processes (default: one per core), or on the Dask scheduler at ``dask``;
+    ``one_at_a_time``: vary one axis at a time from the base (see :func:`configurations`).
     """
     if engine not in compose.ENGINES:
         raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
     names = list(dict.fromkeys(names)) or list(catalogue.NAMES)
     for name in names:
         catalogue.spec(name)
-    found = configurations(base, axes)
+    found = configurations(base, axes, one_at_a_time=one_at_a_time)
     work = [dict(c.scenario.switches()) for c in found]
     start = time.monotonic()
     if dask is not None:

@@ -41,6 +41,21 @@ def test_axes() -> None:
             sweep.parse_axis(bad)
 
 
+def test_one_at_a_time_varies_each_switch_alone_from_the_base() -> None:
+    base = load_builtin("fix-no-notifications")  # connect_flags = 0x20, written 32 in the scenario
+    axes = sweep.axes_of(["transport", "connect_flags", "async_failure"])
+    found = sweep.configurations(base, axes, one_at_a_time=True)
+    assert [c.assignments() for c in found] == [
+        ["transport=rpc-http", "connect_flags=0x20", "async_failure=poll"],
+        ["transport=rpc-tcp", "connect_flags=0x20", "async_failure=poll"],
+        ["transport=mapi-http", "connect_flags=0x20", "async_failure=poll"],
+        ["transport=rpc-http", "connect_flags=0", "async_failure=poll"],
+        ["transport=rpc-http", "connect_flags=0x20", "async_failure=retry"],
+        ["transport=rpc-http", "connect_flags=0x20", "async_failure=give-up"],
+    ]
+    assert found[0].scenario.switches() == base.switches()
+
+
 def test_the_matrix_and_the_smallest_failing_configuration_locally_and_on_dask(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
