@@ -942,7 +942,7 @@ def _print_sweep(result: Sweep) -> None:
     for axis in result.axes:
         table.add_column(axis.key)
     for name in result.properties:
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
     colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}
     for row in result.matrix():
         cells = row[: len(result.axes)] + [

@@ -333,7 +333,7 @@ def _scenario_section(
         elif result.verdict is Verdict.PROVED:
             certified = isinstance(result.evidence, Certificate)
             shared = certificates.get(result.evidence.describe(), []) if certified else []
-            lines.append("<h4>Certificate</h4>")
+            lines.append("<h4>Certificate</h4>" if certified else "<h4>Evidence</h4>")
             if shared and shared[0] != result.property:
                 first = ids[index, shared[0]]
                 lines.append(f'<p>The same certificate as <a href="#{first}"><code>{escape(shared[0])}</code></a> '
