@@ -15,15 +15,22 @@ Verdicts (DESIGN.md section 5):
   state; the evidence names the states, transitions, diameter and symmetry used.
 - ``bounded``: only with ``max_depth``: every execution of at most that many steps was covered.
 - ``unknown``: the state limit or the timeout stopped the search first (the note says how many
-  steps were fully covered), or the property is not a safety property.
+  steps were fully covered).
+
+Liveness properties (weak fairness, obligations ``[](trigger => <>goal)``) are checked by
+``regcheck.liveness`` on the same compiled system: a fair strongly connected component of
+goal-false states (or a deadlock) reachable from a trigger is ``violated`` with a lasso; none in
+the whole graph is ``proved``. That search runs without symmetry reduction, whatever
+``symmetry`` says: weak fairness is per action instance, and a reduced graph merges the
+instances of interchangeable processes (see that module's docstring).
 
 ``depth`` is part of the common engine signature; this engine does not use it as a bound,
 because a complete search is what makes ``proved`` possible. Pass ``max_depth`` for a bound.
 
 NOTE(liveness): :func:`explore` keeps every transition, labelled with every action that takes
-it, so that a fair-SCC check (``networkx.strongly_connected_components`` on ``graph``) can be
-added beside the safety check. Under symmetry the labels are those of the canonical source
-state's actions, so weak fairness must map actions through the permutations, or run unreduced.
+it. Under symmetry the labels are those of the canonical source state's actions, so weak
+fairness cannot be read off a reduced ``graph``; ``regcheck.liveness`` explores its own
+unreduced graph with the enabled actions of every state.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Callable, Sequence
 
 import networkx as nx
 
+from regcheck import liveness
 from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system
 from regcheck.engines import Progress
 from regcheck.errors import InvalidArgument
@@ -215,10 +223,6 @@ def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, *
     )
 
 
-def _not_safety(prop: Property, start: float) -> CheckResult:
-    return _result(prop, Verdict.UNKNOWN, None, start, note="explicit checks safety properties only")
-
-
 def _progress_line(states: int, depth: int, seconds: float) -> str:
     rate = states / seconds if seconds > 0 else 0.0
     return f"explicit: {states:,} states, depth {depth}, {rate:,.0f} states/s"
@@ -250,18 +254,41 @@ def check(
     max_states: int = DEFAULT_MAX_STATES,
     max_depth: int | None = None,
 ) -> list[CheckResult]:
-    """Check safety ``properties`` on every reachable state (``depth`` is not a bound: see the module docstring)."""
+    """Check safety ``properties`` on every reachable state, and liveness ones on its fair loops
+    (``depth`` is not a bound: see the module docstring)."""
     start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
     safety = [p for p in properties if p.kind is Kind.SAFETY]
+    compiled, reduced = _prepare(system, safety, symmetry and bool(safety), max_states, max_depth)
+    results = _check_safety(compiled, reduced, safety, start, deadline, progress, max_states, max_depth)
+    others = [p for p in properties if p.kind is not Kind.SAFETY]
+    if others:
+        found = liveness.check(
+            compiled, others, engine=NAME, max_states=max_states, max_depth=max_depth, deadline=deadline,
+            progress=progress,
+        )
+        results.update((r.property, r) for r in found)
+    return [results[p.name] for p in properties]
+
+
+def _check_safety(
+    compiled: CompiledSystem,
+    reduced: Reduction,
+    safety: Sequence[Property],
+    start: float,
+    deadline: float | None,
+    progress: Progress | None,
+    max_states: int,
+    max_depth: int | None,
+) -> dict[str, CheckResult]:
     if not safety:
-        return [_not_safety(p, start) for p in properties]
-    compiled, reduced = _prepare(system, safety, symmetry, max_states, max_depth)
+        return {}
     search = _Search(
         compiled,
         reduced.canonical,
         max_states=max_states,
         max_depth=max_depth,
-        deadline=None if timeout is None else start + timeout,
+        deadline=deadline,
         progress=progress,
     )
     watch = _Watch(compiled, safety)
@@ -276,25 +303,23 @@ def check(
         "symmetry": reduced.description,
     }
 
-    results = []
-    for prop in properties:
-        if prop.kind is not Kind.SAFETY:
-            results.append(_not_safety(prop, start))
-        elif prop.name in watch.violations:
+    results = {}
+    for prop in safety:
+        if prop.name in watch.violations:
             state, distance = watch.violations[prop.name]
             trace = search.trace(state).with_meta(property=prop.name)
-            results.append(_result(prop, Verdict.VIOLATED, distance, start, trace=trace))
+            results[prop.name] = _result(prop, Verdict.VIOLATED, distance, start, trace=trace)
         elif search.complete:
-            results.append(_result(prop, Verdict.PROVED, search.diameter, start, evidence=evidence))
+            results[prop.name] = _result(prop, Verdict.PROVED, search.diameter, start, evidence=evidence)
         elif search.stopped == "depth":
-            results.append(_result(prop, Verdict.BOUNDED, search.covered, start))
+            results[prop.name] = _result(prop, Verdict.BOUNDED, search.covered, start)
         else:
             why = f"the state limit ({max_states:,})" if search.stopped == "state limit" else "the timeout"
             note = (
                 f"{why} stopped the search after {len(search.parents):,} states; "
                 f"no violation in any execution of at most {search.covered} steps"
             )
-            results.append(_result(prop, Verdict.UNKNOWN, search.covered, start, note=note))
+            results[prop.name] = _result(prop, Verdict.UNKNOWN, search.covered, start, note=note)
     return results
 
 
