@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.scenario import Scenario
-from regcheck.result import Trace
+from regcheck.result import STUTTER, Trace
 
 RESULT_CODES = {
     "MAPI_E_NETWORK_ERROR": "MAPI_E_NETWORK_ERROR (0x80040115)",
@@ -95,7 +95,26 @@ def rows(scenario: Scenario, trace: Trace) -> list[StoryRow]:
 
 
 def cause(scenario: Scenario, trace: Trace) -> str:
-    """One sentence naming the step that broke the registration, if any."""
+    """The step that broke the registration, if any; for a lasso, also what repeats for ever."""
+    sentence = _first_cause(scenario, trace)
+    if trace.loop is None:
+        return sentence
+    last = len(trace.steps)
+    if trace.steps and trace.steps[-1].action == STUTTER:
+        repeat = f"From step {last}, no thread can act any more: the state after step {trace.loop} stays for ever"
+    else:
+        repeat = f"Step {last} repeats for ever" if trace.loop + 1 == last else (
+            f"Steps {trace.loop + 1} to {last} repeat for ever"
+        )
+    final = trace.states[-1]
+    pending = sorted(k for k, v in final.items() if k.startswith("pending[") and v is True)
+    waiting = f"; the notification of session {pending[0][8:-1]} is never delivered" if pending else ""
+    if sentence.startswith("The property fails"):
+        return f"{repeat}{waiting}."
+    return f"{sentence} {repeat}{waiting}."
+
+
+def _first_cause(scenario: Scenario, trace: Trace) -> str:
     story = rows(scenario, trace)
     for row in story:
         if row.cache.startswith("MISMATCH"):

@@ -547,7 +547,18 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
 
 
 def _print_certificates(results: list[CheckResult]) -> None:
-    """Each proof's certificate once (properties proved together share one), in the model's names."""
+    """Each proof's certificate once (properties proved together share one), in the model's names;
+    proofs by exhaustive search (no certificate) say what was searched."""
+    for result in results:
+        evidence = result.evidence
+        if result.verdict is Verdict.PROVED and isinstance(evidence, dict) and "states" in evidence:
+            out.print()
+            out.print(
+                f"[bold]Proved[/bold] {result.property} by exhaustive search: {evidence['states']} states, "
+                f"{evidence.get('transitions', '?')} transitions"
+                + (f"; {escape(str(evidence['fairness']))}" if "fairness" in evidence else ""),
+                soft_wrap=True,
+            )
     shown: dict[str, list[str]] = {}
     for result in results:
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
