@@ -304,14 +304,7 @@ def check(
     Every counterexample is replayed on the reference simulator before it is shown.
     """
     names = list(prop)
-    if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
-    if recheck not in compose.RECHECK_SOLVERS:
-        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
-    if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
-    if not timeout > 0:
-        raise InvalidArgument(f"--timeout: expected a positive number of seconds, got {timeout}")
+    _validate_settings(engine, recheck, depth, timeout)
     if not 0 <= causes <= MAX_CAUSES:
         raise InvalidArgument(f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {causes}")
     if cross is not None and cross not in compose.ENGINES:

@@ -20,28 +20,13 @@ from model.replay import replay
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck.cli import main
+from tests.clirun import flat, run, run_json
 from regcheck.trace import itf
 
 SHORTEST = "worker-never-gets-network-error"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, ANSI.sub("", captured.out), ANSI.sub("", captured.err)
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
-    code, out, err = run(capsys, *argv, "--json")
-    assert "Traceback" not in out + err
-    return code, json.loads(out)
-
-
-def flat(text: str) -> str:
-    """The text with every run of whitespace made one space, so wrapping does not matter."""
-    return " ".join(text.split())
 
 
 def story_rows(out: str) -> list[list[str]]:

@@ -17,30 +17,15 @@ from model.replay import replay
 from properties import catalogue
 from regcheck.trace import itf
 from regcheck.cli import main
+from tests.clirun import flat, run, run_json
 from tests import mermaid
 
 SHORTEST = "worker-never-gets-network-error"
 VIOLATED = (SHORTEST, "no-registration-mismatch", "registration-in-use-never-evicted")
 FAST = ("--engine", "bmc", *(arg for prop in VIOLATED for arg in ("-p", prop)))
 """The seed's violated safety properties by BMC alone: what these tests need, in a fraction of the time."""
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, ANSI.sub("", captured.out), ANSI.sub("", captured.err)
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
-    code, out, err = run(capsys, *argv, "--json")
-    assert "Traceback" not in out + err
-    return code, json.loads(out)
-
-
-def flat(text: str) -> str:
-    """The text with every run of whitespace made one space, so wrapping does not matter."""
-    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")

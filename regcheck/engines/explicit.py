@@ -43,7 +43,7 @@ import networkx as nx
 
 from regcheck import liveness
 from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system
-from regcheck.engines import Progress
+from regcheck.engines import Progress, outcome
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value
 from regcheck.result import CheckResult, Step, Trace, Verdict
@@ -212,15 +212,7 @@ class _Watch:
 
 
 def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, **extra: object) -> CheckResult:
-    return CheckResult(
-        property=prop.name,
-        kind=prop.kind.value,
-        verdict=verdict,
-        engine=NAME,
-        depth=depth,
-        time_s=round(time.monotonic() - start, 4),
-        **extra,  # type: ignore[arg-type]
-    )
+    return outcome(prop, NAME, verdict, depth, start, **extra)
 
 
 def _progress_line(states: int, depth: int, seconds: float) -> str:
