@@ -1,4 +1,4 @@
-"""Proof times for both fixes over worker counts, as fresh `regcheck` processes.
+"""Proof times of the safety properties for both fixes over worker counts, as fresh `regcheck` processes.
 
 Prints a table: scenario, workers (1, 2, 4, 8, 16, any), engine, verdict (all properties), seconds
 end to end. Asserts nothing about time. Run:
@@ -14,12 +14,18 @@ import subprocess
 import sys
 import time
 
+from properties.catalogue import CATALOGUE
+from regcheck.system import Kind
+
 SCENARIOS = ("fix-run-as-user", "fix-no-notifications")
+SAFETY = [p.name for p in CATALOGUE if p.kind is Kind.SAFETY]
 
 
 def run(scenario: str, workers: str, engine: str) -> tuple[float, str]:
     command = [sys.executable, "-m", "regcheck.cli", "check", scenario, "--json", "--engine", engine,
                "--set", f"workers={workers}", "--timeout", "300"]
+    for name in SAFETY:
+        command += ["--property", name]
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start

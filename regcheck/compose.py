@@ -114,7 +114,13 @@ def _check_concrete(
         return bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=timeout)
 
     def prove(names: list[str]) -> list[CheckResult]:
-        return _prove(scenario, system, [by_name[n] for n in names], timeout, recheck, None)
+        """PDR for safety; a full explicit-state search for liveness (it decides fair loops exactly)."""
+        safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
+        liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
+        results = _prove(scenario, system, safety, timeout, recheck, None) if safety else []
+        if liveness and "explicit" in engines.NAMES:
+            results += engines.get("explicit")(system, liveness, depth=depth, timeout=timeout)
+        return results
 
     return _auto(props, quick, hunt, prove, timeout, progress)
 
