@@ -9,30 +9,16 @@ end to end. Asserts nothing about time. Run:
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 
-from properties.catalogue import CATALOGUE
-from regcheck.system import Kind
+from fresh import SAFETY, check, properties
 
 SCENARIOS = ("fix-run-as-user", "fix-no-notifications")
-SAFETY = [p.name for p in CATALOGUE if p.kind is Kind.SAFETY]
 
 
 def run(scenario: str, workers: str, engine: str) -> tuple[float, str]:
-    command = [sys.executable, "-m", "regcheck.cli", "check", scenario, "--json", "--engine", engine,
-               "--set", f"workers={workers}", "--timeout", "300"]
-    for name in SAFETY:
-        command += ["--property", name]
-    start = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if completed.returncode not in (0, 1, 3):
-        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr}")
-    verdicts = sorted({r["verdict"] for r in json.loads(completed.stdout)["results"]})
-    return elapsed, "/".join(verdicts)
+    seconds, results = check(scenario, "--engine", engine, "--set", f"workers={workers}", "--timeout", "300",
+                             *properties(SAFETY))
+    return seconds, "/".join(sorted({r["verdict"] for r in results}))
 
 
 def main() -> None:

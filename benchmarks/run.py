@@ -10,15 +10,8 @@ Prints a table; asserts nothing about time (machines are shared and noisy). Run:
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 
-from properties.catalogue import CATALOGUE
-from regcheck.system import Kind
-
-SAFETY = [p.name for p in CATALOGUE if p.kind is Kind.SAFETY]
+from fresh import SAFETY, check, properties
 
 CASES = [
     # (scenario, property or None for all, depth)
@@ -31,20 +24,12 @@ CASES = [
 
 def run(scenario: str, prop: str | None, depth: int, workers: int) -> tuple[float, str, int | None]:
     """Seconds end to end (a fresh process, as a user runs it), the overall verdict and the depth reached."""
-    command = [sys.executable, "-m", "regcheck.cli", "check", scenario, "--json", "--engine", "bmc",
-               "--depth", str(depth), "--set", f"workers={workers}", "--timeout", "600"]
-    for name in [prop] if prop else SAFETY:
-        command += ["--property", name]
-    start = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if completed.returncode not in (0, 1, 3):
-        raise SystemExit(f"{' '.join(command)} failed:\n{completed.stderr}")
-    results = json.loads(completed.stdout)["results"]
+    seconds, results = check(scenario, "--engine", "bmc", "--depth", str(depth), "--set", f"workers={workers}",
+                             "--timeout", "600", *properties([prop] if prop else SAFETY))
     verdicts = {r["verdict"] for r in results}
     verdict = "violated" if "violated" in verdicts else "unknown" if "unknown" in verdicts else "bounded"
     depth_reached = min((r["depth"] for r in results if r["verdict"] == verdict), default=None)
-    return elapsed, verdict, depth_reached
+    return seconds, verdict, depth_reached
 
 
 def main() -> None:

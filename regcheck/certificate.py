@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
-from regcheck.smt import SAT, UNSAT, Unrolling, all_of, independent_check, negation
+from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem
 
 
@@ -101,13 +101,27 @@ def recheck_invariant(
     return None
 
 
+def base_case(u: Unrolling, prop: Property, k: int) -> object:
+    """Satisfiable iff some execution of at most k-1 steps reaches a state violating ``prop``."""
+    parts = [u.init()] + [u.transition(i) for i in range(k - 1)]
+    parts.append(negation(all_of(*(u.translate(prop.formula, i) for i in range(k)))))
+    return all_of(*parts)
+
+
+def step_case(u: Unrolling, prop: Property, k: int) -> object:
+    """Satisfiable iff k distinct consecutive states satisfy ``prop`` and the next one does not."""
+    parts = [u.domains(0)] + [u.transition(i) for i in range(k)]
+    parts += [u.translate(prop.formula, i) for i in range(k)]
+    parts.append(negation(u.translate(prop.formula, k)))
+    parts += [any_differs(u.state(i), u.state(j)) for j in range(k + 1) for i in range(j)]
+    return all_of(*parts)
+
+
 def recheck_kinduction(
     system: TransitionSystem, prop: Property, k: int, *, solver: str = "z3", timeout: float | None = None
 ) -> str | None:
     """None if no execution of fewer than k steps violates ``prop`` and ``prop`` is k-inductive
     (over simple paths); else which half fails."""
-    from regcheck.engines.kinduction import base_case, step_case
-
     u = Unrolling(system)
     for reason, formula in (
         (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),

@@ -68,11 +68,6 @@ def _scenario(target: str, overrides: list[str]) -> Scenario:
     return scenarios.with_overrides(scenarios.load(target), overrides)
 
 
-def _properties(names: list[str], scenario: Scenario) -> list[Property]:
-    chosen = names or list(catalogue.NAMES)
-    return [catalogue.instantiate(name, scenario) for name in dict.fromkeys(chosen)]
-
-
 def run_checks(
     scenario: Scenario,
     names: list[str],

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import CHOICES, SYSTEM, Scenario
+from model.scenario import Scenario
 from model.system import build
 from regcheck.compile import Layout, compile_expr, compile_system
 from regcheck.errors import InvalidModel
 from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Var, add, evaluate, var
+from tests.strategies import scenarios
 from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 
 ODD = "x') or True or ('"
@@ -91,23 +92,6 @@ def test_compiled_expression_equals_evaluate(expr: Expr, state: dict) -> None:
 def test_pack_unpack_round_trip(state: dict) -> None:
     assert LAYOUT.state(LAYOUT.pack(state)) == state
     assert all(0 <= word < 2**30 for word in LAYOUT.pack(state))
-
-
-@st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
-    workers = draw(st.integers(1, 3))
-    users = ("alice", "bob")[: draw(st.integers(1, 2))]
-    return Scenario(
-        workers=workers,
-        requests=draw(st.integers(1, 2)),
-        users=users,
-        worker_users=tuple(draw(st.sampled_from(users)) for _ in range(workers)),
-        impersonate=draw(st.booleans()),
-        process_identity=draw(st.sampled_from((SYSTEM, *users))),
-        connect_flags=draw(st.sampled_from((0, 0x20))),
-        server_async=draw(st.booleans()),
-        **{key: draw(st.sampled_from(values)) for key, values in CHOICES.items()},
-    )
 
 
 @settings(max_examples=100, deadline=None)

@@ -11,27 +11,10 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import CHOICES, SYSTEM, Scenario
+from model.scenario import Scenario
 from model.simulator import Simulator
 from model.system import build
-
-
-@st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
-    workers = draw(st.integers(1, 3))
-    users = ("alice", "bob")[: draw(st.integers(1, 2))]
-    choices = {key: draw(st.sampled_from(values)) for key, values in CHOICES.items()}
-    return Scenario(
-        workers=workers,
-        requests=draw(st.integers(1, 2)),
-        users=users,
-        worker_users=tuple(draw(st.sampled_from(users)) for _ in range(workers)),
-        impersonate=draw(st.booleans()),
-        process_identity=draw(st.sampled_from((SYSTEM, *users))),
-        connect_flags=draw(st.sampled_from((0, 0x20, 0x22))),
-        server_async=draw(st.booleans()),
-        **choices,
-    )
+from tests.strategies import scenarios
 
 
 @settings(max_examples=150, deadline=None)

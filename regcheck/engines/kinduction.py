@@ -15,26 +15,10 @@ from typing import Sequence
 from regcheck.certificate import Certificate, recheck_kinduction
 from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
-from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, all_of, any_differs, negation
+from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, any_differs, negation
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "kinduction"
-
-
-def base_case(u: Unrolling, prop: Property, k: int) -> object:
-    """Satisfiable iff some execution of at most k-1 steps reaches a state violating ``prop``."""
-    parts = [u.init()] + [u.transition(i) for i in range(k - 1)]
-    parts.append(negation(all_of(*(u.translate(prop.formula, i) for i in range(k)))))
-    return all_of(*parts)
-
-
-def step_case(u: Unrolling, prop: Property, k: int) -> object:
-    """Satisfiable iff k distinct consecutive states satisfy ``prop`` and the next one does not."""
-    parts = [u.domains(0)] + [u.transition(i) for i in range(k)]
-    parts += [u.translate(prop.formula, i) for i in range(k)]
-    parts.append(negation(u.translate(prop.formula, k)))
-    parts += [any_differs(u.state(i), u.state(j)) for j in range(k + 1) for i in range(j)]
-    return all_of(*parts)
 
 
 def check(
