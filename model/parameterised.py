@@ -16,7 +16,7 @@ from typing import Callable
 
 from model.scenario import Scenario
 from model.system import build, local_variables
-from regcheck.abstraction import CounterAbstraction, counter_abstraction
+from regcheck.abstraction import CounterAbstraction, counter_abstraction, verify_per_process, verify_product
 from regcheck.engines import bmc
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Expr
@@ -24,6 +24,8 @@ from regcheck.result import Trace, Verdict
 from regcheck.system import Kind, Property
 
 ABSTRACTION = "counter abstraction over identical workers: one counter per local state of a worker and its session"
+CHECKED_FOR = (2, 3)
+"""The worker counts for which the premises of the abstraction are checked against the concrete model."""
 
 
 def symmetric(scenario: Scenario) -> bool:
@@ -38,13 +40,34 @@ def abstraction(scenario: Scenario) -> CounterAbstraction:
     if not symmetric(scenario):
         raise InvalidArgument("a counter abstraction needs identical workers (all impersonating one user)")
     template = scenario.with_workers(1)
-    return counter_abstraction(build(template), local_variables(template, 1))
+    system = build(template)
+    local = local_variables(template, 1)
+    for workers in CHECKED_FOR:
+        concrete = template.with_workers(workers)
+        verify_product(system, local, build(concrete), _processes(concrete))
+    return counter_abstraction(system, local)
+
+
+def verify_per_worker(scenario: Scenario, name: str, formula_for: Callable[[Scenario], Expr]) -> None:
+    """Raise InvalidArgument unless the property ``name`` is, for 2 and 3 workers, the conjunction of
+    its one-worker formula over every worker: the premise of lifting it to the counter system."""
+    template = scenario.with_workers(1)
+    local = local_variables(template, 1)
+    for workers in CHECKED_FOR:
+        concrete = template.with_workers(workers)
+        if not verify_per_process(formula_for(template), local, formula_for(concrete), build(concrete),
+                                  _processes(concrete)):
+            raise InvalidArgument(f"{name} is not a per-worker property: with {workers} workers it is not the "
+                                  "conjunction of its one-worker formula over every worker")
+
+
+def _processes(scenario: Scenario) -> list[tuple[str, ...]]:
+    return [local_variables(scenario, w) for w in range(1, int(scenario.workers) + 1)]
 
 
 def instantiate(scenario: Scenario, abstract: CounterAbstraction, invariant: Expr) -> Expr:
     """A counter-system invariant as a formula over ``scenario``'s concrete workers."""
-    processes = [local_variables(scenario, w) for w in range(1, int(scenario.workers) + 1)]
-    return abstract.instantiate(invariant, processes)
+    return abstract.instantiate(invariant, _processes(scenario))
 
 
 def concretise(

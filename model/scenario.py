@@ -47,8 +47,19 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 """Enumerated switches and their allowed values, the default first."""
 
-EXPECTATIONS = ("violated", "holds")
-"""What a scenario may expect of a property; a `proved` or `bounded` verdict meets "holds"."""
+EXPECTATIONS = ("violated", "holds", "bounded")
+"""What a scenario may expect of a property: "holds" is met by a proof alone; "bounded" (for a
+scenario that accepts a bound on purpose) by a proof or a bound; "violated" by a counterexample."""
+
+_MEETS = {"violated": ("violated",), "holds": ("proved",), "bounded": ("proved", "bounded")}
+
+
+def meets(verdict: str, expected: str | None) -> bool | None:
+    """Whether ``verdict`` meets the expectation ``expected`` (None when nothing is expected)."""
+    if expected is None:
+        return None
+    return verdict in _MEETS[expected]
+
 
 
 @dataclass(frozen=True)
@@ -213,7 +224,7 @@ def _coerce(key: str, value: object) -> object:
         return value
     if key == "expected":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise InvalidArgument(f"expected: give a table of property = \"violated\" | \"holds\", got {value!r}")
+            raise InvalidArgument(f"expected: give a table of property = \"violated\" | \"holds\" | \"bounded\", got {value!r}")
         return dict(value)
     if not isinstance(value, str):
         raise InvalidArgument(f"{key}: expected a string, got {value!r}")

@@ -22,7 +22,7 @@ process ever leaves L, so restricting the counters to L loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.expr import (
@@ -43,6 +43,8 @@ from regcheck.expr import (
     var,
 )
 from regcheck.system import Action, TransitionSystem, Variable, boolean, naturals
+from regcheck.smt import UNSAT, Unrolling, all_of, independent_check, negation
+from regcheck.symmetry import normal
 
 MAX_LOCAL_STATES = 5_000
 ESCAPED = "escaped"
@@ -233,4 +235,82 @@ def _sum(terms: list[Expr]) -> Expr:
     return total
 
 
-__all__ = ["CounterAbstraction", "counter_abstraction"]
+def verify_product(template: TransitionSystem, local: Sequence[str], concrete: TransitionSystem,
+                   processes: Sequence[Sequence[str]]) -> None:
+    """Raise InvalidModel unless ``concrete`` is the interleaved product of ``len(processes)`` copies
+    of ``template``'s process (whose variables are ``local``) around the template's shared state.
+
+    This is the premise of the counter abstraction, checked rather than assumed: the variables
+    are the shared ones plus one renamed copy of ``local`` per process, with the template's
+    domains; the initial predicate is the conjunction of the renamed template's; and the actions
+    are, one for one, the template's actions renamed for each process (guard and updates
+    equivalent over the domains, by z3 where they differ in form). So every concrete step moves
+    one process and the shared state exactly as a template step does, which is a counter-system move.
+    """
+    local = tuple(local)
+    shared = tuple(n for n in template.names if n not in local)
+    copies = [dict(zip(local, names)) for names in processes]
+    if any(len(names) != len(local) for names in processes):
+        raise InvalidModel(f"product check: every process needs {len(local)} local variables")
+    expected = {n: template.domains[n] for n in shared}
+    for renaming in copies:
+        expected.update({renaming[n]: template.domains[n] for n in local})
+    if dict(concrete.domains) != expected:
+        extra = sorted(set(concrete.domains).symmetric_difference(expected)) or sorted(
+            n for n in expected if concrete.domains.get(n) != expected[n])
+        raise InvalidModel(f"product check: {concrete.name} differs from {len(copies)} copies of the template "
+                           f"in the variables {', '.join(extra[:4])}")
+    unrolling = Unrolling(concrete)
+
+    def equivalent(a: Expr, b: Expr, under: Expr = TRUE) -> bool:
+        if normal(a) == normal(b):
+            return True
+        return _valid(unrolling, implies(under, eq(a, b)))
+
+    def rename(expr: Expr, renaming: Mapping[str, str]) -> Expr:
+        return substitute(expr, {old: var(new) for old, new in renaming.items()})
+
+    product_init = and_(*(rename(template.init, r) for r in copies))
+    if not equivalent(concrete.init, product_init):
+        raise InvalidModel(f"product check: the initial states of {concrete.name} are not {len(copies)} copies "
+                           "of the template's")
+    unmatched = list(concrete.actions)
+    for index, renaming in enumerate(copies, start=1):
+        for action in template.actions:
+            guard = rename(action.guard, renaming)
+            updates = {renaming.get(t, t): rename(v, renaming) for t, v in action.updates}
+            match = next((c for c in unmatched if c.name == action.name and equivalent(c.guard, guard)
+                          and _same_updates(c, updates, guard, equivalent)), None)
+            if match is None:
+                raise InvalidModel(f"product check: {action.label} of the template has no counterpart for process "
+                                   f"{index} in {concrete.name}")
+            unmatched.remove(match)
+    if unmatched:
+        raise InvalidModel(f"product check: {unmatched[0].label} of {concrete.name} is not a step of one process "
+                           "of the template")
+
+
+def verify_per_process(template_formula: Expr, local: Sequence[str], concrete_formula: Expr,
+                       concrete: TransitionSystem, processes: Sequence[Sequence[str]]) -> bool:
+    """Is ``concrete_formula`` the conjunction, over the processes, of ``template_formula`` renamed for
+    each (over ``concrete``'s domains)? That is what makes a property safe to lift with :meth:`lift`."""
+    conjunction = and_(*(substitute(template_formula, {old: var(new) for old, new in zip(local, names)})
+                         for names in processes))
+    return normal(conjunction) == normal(concrete_formula) or _valid(Unrolling(concrete), eq(conjunction,
+                                                                                             concrete_formula))
+
+
+def _valid(unrolling: Unrolling, formula: Expr) -> bool:
+    """Does ``formula`` hold in every state of the unrolled system's domains (a fresh z3 solver)?"""
+    counterexample = all_of(unrolling.domains(0), negation(unrolling.translate(formula, 0)))
+    return independent_check(counterexample, "z3") == UNSAT
+
+
+def _same_updates(action: Action, updates: Mapping[str, Expr], guard: Expr,
+                  equivalent: Callable[[Expr, Expr, Expr], bool]) -> bool:
+    """Do ``action``'s updates equal ``updates`` wherever ``guard`` holds (a missing update keeps the value)?"""
+    mine = dict(action.updates)
+    return all(equivalent(mine.get(t, var(t)), updates.get(t, var(t)), guard) for t in set(mine) | set(updates))
+
+
+__all__ = ["CounterAbstraction", "counter_abstraction", "verify_per_process", "verify_product"]

@@ -20,7 +20,7 @@ Replayer = Callable[[Trace, str], str | None]
 def vet(results: Sequence[CheckResult], replay: Replayer) -> list[CheckResult]:
     vetted = []
     for result in results:
-        if result.verdict is Verdict.VIOLATED:
+        if result.verdict is Verdict.VIOLATED and not (result.trace and result.trace.meta.get("replayed")):
             if result.trace is None:
                 raise AssertionError(f"{result.engine} reported a violation of {result.property} without a trace")
             reason = replay(result.trace, result.property)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 nothing violated (with ``--all``: every verdict as the scenarios expect); 1 a
 counterexample was found (with ``--all``: a verdict differs from its expectation); 2 bad input or
-usage; 3 a verdict is unknown.
+usage; 3 a verdict is unknown; 4 an internal error (two engines contradict each other).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from model.story import cause, rows
 from model.system import build
 from properties import catalogue
 from regcheck import compose, crosscheck, engines
-from regcheck.errors import InvalidArgument, RegcheckError
+from regcheck.errors import EngineDisagreement, InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.system import Kind, Property
@@ -40,7 +40,7 @@ from regcheck.files import write_atomic
 from regcheck.sweep import Sweep
 from regcheck.trace import itf
 
-EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
 MAX_DEPTH = 500
@@ -105,11 +105,8 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
 
 def _met(verdict: Verdict, expected: str | None) -> bool | None:
-    if expected is None:
-        return None
-    if verdict is Verdict.UNKNOWN:
-        return False
-    return (verdict is Verdict.VIOLATED) == (expected == "violated")
+    """Whether a verdict meets an expectation: "holds" wants a proof, "bounded" accepts a bound."""
+    return scenarios.meets(verdict.value, expected)
 
 
 def _exit_code(results: list[tuple[Scenario, CheckResult]], *, against_expectations: bool) -> int:
@@ -127,13 +124,32 @@ def _exit_code(results: list[tuple[Scenario, CheckResult]], *, against_expectati
 
 
 def _verdict_text(result: CheckResult) -> str:
+    """The verdict in words, with its bound and, for a parameterised check, the worker counts it covers."""
+    scope = "" if result.scope is None or result.scope.counts == () else result.scope.describe("workers")
     if result.verdict is Verdict.BOUNDED:
-        return f"bounded (no violation in {result.depth} steps)"
+        return f"bounded (no violation in {result.depth} steps{', ' + scope if _parameterised(result) else ''})"
     if result.verdict is Verdict.VIOLATED:
-        return f"violated ({result.depth} steps)"
+        return f"violated ({result.depth} steps{', ' + scope if _parameterised(result) else ''})"
     if result.verdict is Verdict.UNKNOWN:
         return "unknown" + (f": {result.note}" if result.note else "")
-    return result.verdict.value
+    return "proved" + (f" ({scope})" if _parameterised(result) else "")
+
+
+def _parameterised(result: CheckResult) -> bool:
+    return result.scope is not None and (result.scope.counts is None or result.note.startswith("parameterised"))
+
+
+def _summary(results: list[CheckResult]) -> str:
+    """How many results are proofs and how many only bounds: the line a reviewer reads first."""
+    counts = {v: sum(r.verdict is v for r in results) for v in Verdict}
+    parts = [f"{counts[Verdict.PROVED]} proved"]
+    if counts[Verdict.BOUNDED]:
+        parts.append(f"{counts[Verdict.BOUNDED]} only bounded (no proof)")
+    if counts[Verdict.VIOLATED]:
+        parts.append(f"{counts[Verdict.VIOLATED]} violated")
+    if counts[Verdict.UNKNOWN]:
+        parts.append(f"{counts[Verdict.UNKNOWN]} unknown")
+    return f"{len(results)} properties: " + ", ".join(parts)
 
 
 def _style(result: CheckResult, expected: str | None) -> str:
@@ -154,6 +170,7 @@ def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None 
         "engine": result.engine,
         "expected": scenario.expected.get(result.property),
         "time_s": result.time_s,
+        "scope": None if result.scope is None else {"workers": result.scope.to_json()},
         "trace": itf.to_itf(result.trace) if result.trace is not None else None,
         "evidence": result.evidence.to_json() if hasattr(result.evidence, "to_json") else result.evidence,
         "note": result.note or None,
@@ -528,6 +545,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
             style=_style(result, expected),
         )
     out.print(table)
+    out.print(_summary(results))
     _print_certificates(results)
     violated = [r for r in results if r.verdict is Verdict.VIOLATED]
     if violated:
@@ -993,6 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         err.print("interrupted", markup=False)
         return 130
+    except EngineDisagreement as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_INTERNAL
     except RegcheckError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE

@@ -18,7 +18,8 @@ only module of the core that knows the protocol model (``model``) and its proper
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+import time
+from typing import Callable, Iterator, Sequence
 
 from model import parameterised, story
 from model.replay import replay
@@ -27,16 +28,16 @@ from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
 from regcheck.certificate import Certificate, recheck_invariant
-from regcheck.checking import vet
+from regcheck.checking import Replayer, vet
 from regcheck.engines import Progress, bmc
-from regcheck.errors import InvalidArgument
-from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.errors import EngineDisagreement, InvalidArgument
+from regcheck.expr import render
+from regcheck.result import CheckResult, Scope, Trace, Verdict
 from regcheck.system import Kind, Property, TransitionSystem
 
 ENGINES = ("auto", *engines.NAMES)
-QUICK_SECONDS = 0.5
-QUICK_STATES = 200_000
-QUICK_EXPLICIT_SECONDS = 2.0
+QUICK_STATES = 50_000
+"""The quick pass's budget, in explored states: the same inputs give the same verdicts however loaded the machine is."""
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
@@ -63,18 +64,22 @@ def run_checks(
     names = list(dict.fromkeys(names or catalogue.NAMES))
     for name in names:
         catalogue.spec(name)
-    if scenario.parameterised:
-        results = _check_any(scenario, names, engine, depth, timeout, recheck, progress)
-    else:
-        system = build(scenario)
-        props = [catalogue.instantiate(name, scenario) for name in names]
-        results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress)
+    if engine == "auto" and depth < 1:
+        raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
+                              "check the initial states alone with --engine bmc --depth 0")
 
     def replayer(trace: Trace, name: str) -> str | None:
         concrete = scenario_of(scenario, trace)
         report = replay(concrete, trace, catalogue.instantiate(name, concrete))
         return None if report.ok else str(report)
 
+    if scenario.parameterised:
+        results = _check_any(scenario, names, engine, depth, timeout, recheck, progress, replayer)
+    else:
+        system = build(scenario)
+        props = [catalogue.instantiate(name, scenario) for name in names]
+        results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress, replayer)
+        results = [replace(r, scope=Scope.fixed(int(scenario.workers))) for r in results]
     return vet(results, replayer)
 
 
@@ -98,6 +103,7 @@ def _check_concrete(
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
+    replayer: Replayer,
 ) -> list[CheckResult]:
     if engine == "pdr":
         return _prove(scenario, system, props, timeout, recheck, progress)
@@ -107,88 +113,143 @@ def _check_concrete(
         )
     by_name = {p.name: p for p in props}
 
-    def quick(names: list[str]) -> list[CheckResult]:
-        return _quick(system, [by_name[n] for n in names], depth)
+    def quick(names: list[str], budget: float | None) -> list[CheckResult]:
+        return _quick(system, [by_name[n] for n in names], depth, budget)
 
-    def hunt(names: list[str]) -> list[CheckResult]:
-        return bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=timeout)
+    def hunt(names: list[str]) -> Iterator[CheckResult]:
+        """BMC to the full depth: safety in one unrolling, then each liveness property's lassos."""
+        chosen = [by_name[n] for n in names]
+        safety = [p for p in chosen if p.kind is Kind.SAFETY]
+        if safety:
+            yield from bmc.check(system, safety, depth=depth, timeout=timeout)
+        for prop in chosen:
+            if prop.kind is not Kind.SAFETY:
+                yield from bmc.check(system, [prop], depth=depth, timeout=timeout)
 
-    def prove(names: list[str]) -> list[CheckResult]:
-        """PDR for safety; a full explicit-state search for liveness (it decides fair loops exactly)."""
+    def prove(names: list[str]) -> Iterator[CheckResult]:
+        """PDR for safety, sent as soon as it is done; then a full explicit search for liveness."""
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
-        results = _prove(scenario, system, safety, timeout, recheck, None) if safety else []
+        if safety:
+            yield from _prove(scenario, system, safety, timeout, recheck, None)
         if liveness and "explicit" in engines.NAMES:
-            results += engines.get("explicit")(system, liveness, depth=depth, timeout=timeout)
-        return results
+            yield from engines.get("explicit")(system, liveness, depth=depth, timeout=timeout)
 
-    return _auto(props, quick, hunt, prove, timeout, progress)
+    return _auto(props, quick, {"hunt": hunt, "prove": prove}, timeout, progress, replayer)
 
 
-def _quick(system: TransitionSystem, props: list[Property], depth: int) -> list[CheckResult]:
-    """Explicit-state search within a small budget; where it runs out, BMC for ``QUICK_SECONDS``."""
+def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None) -> list[CheckResult]:
+    """Explicit-state search within ``QUICK_STATES`` states (a budget in work, not seconds, so a
+    loaded machine gives the same verdicts), or BMC to ``depth`` where no explicit engine exists."""
     if "explicit" not in engines.NAMES:
-        return bmc.check(system, props, depth=depth, timeout=QUICK_SECONDS)
-    explicit = engines.get("explicit")(
-        system, props, depth=depth, timeout=QUICK_EXPLICIT_SECONDS, max_states=QUICK_STATES
-    )
-    undecided = [p for p, r in zip(props, explicit) if r.verdict is Verdict.UNKNOWN]
-    if not undecided:
-        return explicit
-    bounded = {r.property: r for r in bmc.check(system, undecided, depth=depth, timeout=QUICK_SECONDS)}
-    return [bounded.get(r.property, r) for r in explicit]
+        return bmc.check(system, props, depth=depth, timeout=budget)
+    return engines.get("explicit")(system, props, depth=depth, timeout=budget, max_states=QUICK_STATES)
 
 
 def _auto(
     props: list[Property],
-    quick: Callable[[list[str]], list[CheckResult]],
-    hunt: Callable[[list[str]], list[CheckResult]],
-    prove: Callable[[list[str]], list[CheckResult]],
+    quick: Callable[[list[str], float | None], list[CheckResult]],
+    runners: dict[str, portfolio.Runner],
     timeout: float | None,
     progress: Progress | None,
+    replayer: Replayer,
 ) -> list[CheckResult]:
-    """A quick pass, then a hunt for counterexamples and a proof side by side for what is left.
+    """A quick pass, then every runner side by side for what is left; every result is kept.
 
     The quick pass decides violations (shortest counterexamples) and, when it explored every
-    state, liveness. Safety properties it proved by exhaustion still go to PDR for a certificate;
-    if PDR does not finish, the exhaustive proof stands.
+    state, liveness. Safety properties it proved by exhaustion still go to PDR for a
+    certificate; if PDR does not finish, the exhaustive proof stands. A property is settled by
+    a replayed violation, a certificate, or (liveness) an exhaustive proof. Contradictory
+    decisive results are an :class:`EngineDisagreement`, never a verdict.
     """
+    start = time.monotonic()
     names = [p.name for p in props]
     kinds = {p.name: p.kind for p in props}
-    first = {r.property: r for r in quick(names)}
+    first = {r.property: r for r in vet(quick(names, timeout), replayer)}
 
-    def settled(name: str) -> bool:
-        verdict = first[name].verdict
-        return verdict is Verdict.VIOLATED or (verdict is Verdict.PROVED and kinds[name] is not Kind.SAFETY)
+    def final(result: CheckResult) -> bool:
+        return result.verdict is Verdict.VIOLATED or (
+            result.verdict is Verdict.PROVED and (kinds[result.property] is not Kind.SAFETY
+                                                  or isinstance(result.evidence, Certificate))
+        )
 
-    open_names = [n for n in names if not settled(n)]
+    open_names = [n for n in names if not final(first[n])]
+    quick_time = time.monotonic() - start
     if progress:
         progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
-    best: dict[str, CheckResult] = {}
-    if open_names:
-        runners: dict[str, portfolio.Runner] = {"prove": prove}
+    gathered = portfolio.Gathered()
+    remaining = None if timeout is None else max(timeout - quick_time, 0.0)
+    if open_names and (remaining is None or remaining > 0):
+        chosen = dict(runners)
         # Nothing is left to hunt for where the quick pass explored every state or every step.
-        if any(first[n].verdict not in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
-            runners["hunt"] = hunt
-        best = portfolio.run(open_names, runners, timeout=timeout)
+        if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
+            chosen.pop("hunt", None)
+
+        def settled(name: str, so_far: portfolio.Gathered) -> bool:
+            return any(final(r) for r in so_far.results.get(name, []))
+
+        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled)
+    elapsed = time.monotonic() - start
     merged = []
     for name in names:
-        result = first[name] if settled(name) else _better_of(best.get(name), first[name])
-        merged.append(replace(result, engine=f"auto:{result.engine}"))
+        if name not in open_names:
+            merged.append(replace(first[name], engine=f"auto:{first[name].engine}"))
+            continue
+        later = [(r, quick_time + gathered.arrived[id(r)]) for r in vet(gathered.results.get(name, []), replayer)]
+        merged.append(_resolve(first[name], later, gathered, elapsed, timeout))
     return merged
 
 
-def _better_of(later: CheckResult | None, first: CheckResult) -> CheckResult:
-    """The portfolio's result if decisive; else the quick pass's proof or the deeper bound."""
-    if later is not None and later.verdict in portfolio.DECISIVE:
-        return later
-    if first.verdict is Verdict.PROVED:
-        return first
-    if later is None or later.verdict is Verdict.UNKNOWN:
-        return first if first.verdict is not Verdict.UNKNOWN or later is None else later
-    if first.verdict is Verdict.BOUNDED and (first.depth or 0) > (later.depth or 0):
-        return first
-    return later
+def _resolve(
+    first: CheckResult,
+    later: list[tuple[CheckResult, float]],
+    gathered: portfolio.Gathered,
+    elapsed: float,
+    timeout: float | None,
+) -> CheckResult:
+    """One property's verdict from every result it received (with the second each arrived at)."""
+    candidates = [(first, first.time_s), *later]
+    violated = sorted((c for c in candidates if c[0].verdict is Verdict.VIOLATED), key=lambda c: c[0].depth or 0)
+    proved = [c for c in candidates if c[0].verdict is Verdict.PROVED]
+    if violated and proved:
+        bad, good = violated[0][0], proved[0][0]
+        raise EngineDisagreement(
+            f"internal error: engines disagree on {first.property}: {good.engine} proved it, but {bad.engine} "
+            f"found a counterexample of {bad.depth} steps that replays on the reference simulator"
+        )
+    broken = [c for c in candidates if c[0].note.startswith("internal error")]
+    if violated:
+        chosen, at = violated[0]
+    elif proved and not broken:
+        chosen, at = max(proved, key=lambda c: isinstance(c[0].evidence, Certificate))
+    else:
+        bounded = [c for c in candidates if c[0].verdict is Verdict.BOUNDED]
+        chosen, at = max(bounded, key=lambda c: c[0].depth or 0) if bounded else (first, elapsed)
+        if broken:
+            chosen = replace(chosen, verdict=Verdict.UNKNOWN, note=broken[0][0].note)
+        else:
+            chosen = replace(chosen, note=_open_reason(chosen, candidates, gathered, elapsed, timeout))
+        at = elapsed
+    failures = "; ".join(f"internal error: the {who} runner {why}" for who, why in gathered.failures.items())
+    if failures and chosen.verdict not in portfolio.DECISIVE:
+        chosen = replace(chosen, verdict=Verdict.UNKNOWN, note=f"{failures}; {chosen.note}".rstrip("; "))
+    return replace(chosen, engine=f"auto:{chosen.engine}", time_s=round(at, 4))
+
+
+def _open_reason(
+    chosen: CheckResult,
+    candidates: list[tuple[CheckResult, float]],
+    gathered: portfolio.Gathered,
+    elapsed: float,
+    timeout: float | None,
+) -> str:
+    """Why a property is left bounded or unknown: what each engine said, and who ran out of time."""
+    said = [f"{r.engine}: {r.note}" for r, _ in candidates if r.note and r is not chosen]
+    if chosen.note:
+        said.insert(0, f"{chosen.engine}: {chosen.note}")
+    if gathered.unfinished and timeout is not None and elapsed >= timeout - 0.05:
+        said.append(f"timeout after {timeout:g} s with {', '.join(gathered.unfinished)} still running")
+    return "; ".join(dict.fromkeys(said))
 
 
 def _prove(
@@ -246,14 +307,19 @@ def _prove_by_symmetry(
         notes = {
             "abstraction": parameterised.ABSTRACTION,
             "instantiated_for_workers": scenario.workers,
+            "counter_invariant": render(invariant),
             "rechecked_on": "the concrete system, each counter replaced by the number of workers in its local state",
         }
-        proved += [replace(r, evidence=replace(r.evidence, notes={**r.evidence.notes, **notes})) for r in group]
+        # The evidence is the invariant that was re-checked on this system, not the counter one it came from.
+        proved += [replace(r, evidence=replace(r.evidence, invariant=concrete, notes={**r.evidence.notes, **notes}))
+                   for r in group]
     return proved
 
 
 def _lifted(abstract: parameterised.CounterAbstraction, template: Scenario, name: str) -> Property:
+    """The property ``name`` over the counter system, once it is checked to be per-worker."""
     spec = catalogue.spec(name)
+    parameterised.verify_per_worker(template, name, spec.formula)
     return Property(spec.name, spec.kind, spec.description, spec.source, abstract.lift(spec.formula(template)))
 
 
@@ -265,6 +331,7 @@ def _check_any(
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
+    replayer: Replayer,
 ) -> list[CheckResult]:
     """``workers = "any"``: check the counter system; every verdict speaks of all numbers of workers."""
     if engine == "explicit":
@@ -277,70 +344,79 @@ def _check_any(
     props = [_lifted(abstract, template, name) for name in names]
     system = abstract.system
     if engine == "auto":
-        results = _auto_any(scenario, system, props, depth, timeout, recheck, progress)
+        results = _auto_any(scenario, abstract, props, depth, timeout, recheck, progress, replayer)
     else:
-        results = engines.get(engine)(
+        found = engines.get(engine)(
             system, props, depth=depth, timeout=timeout, progress=progress, **_engine_options(engine, recheck)
         )
-    out = []
+        results = [_concretised(scenario, abstract, r, timeout) for r in found]
     note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
+    out = []
     for result in results:
-        if result.verdict is Verdict.VIOLATED and result.trace is not None and "workers" in result.trace.meta:
-            out.append(replace(result, note=f"parameterised: violated already with {result.trace.meta['workers']} "
-                                            "worker(s); the trace shows them"))
-            continue
         if result.verdict is Verdict.VIOLATED and result.trace is not None:
-            trace = parameterised.concretise(
-                scenario, abstract, result.trace, catalogue.spec(result.property).formula, timeout=timeout
-            )
-            if trace is None:
-                out.append(replace(result, verdict=Verdict.UNKNOWN, trace=None,
-                                   note="internal error: the abstract counterexample did not concretise"))
-                continue
-            workers = trace.meta["workers"]
-            out.append(replace(result, trace=trace, depth=len(trace),
-                               note=f"parameterised: violated already with {workers} worker(s); the trace shows {workers}"))
+            workers = result.trace.meta["workers"]
+            out.append(replace(result, scope=Scope.fixed(workers),
+                               note=f"parameterised: violated already with {workers} worker(s); the trace shows them"))
             continue
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
             notes = {"parameterised": True, "workers": "every N >= 1", "abstraction": parameterised.ABSTRACTION}
             result = replace(result, evidence=replace(result.evidence, notes={**result.evidence.notes, **notes}))
+        if result.verdict in (Verdict.PROVED, Verdict.BOUNDED):
+            result = replace(result, scope=Scope.every())
         out.append(replace(result, note=f"{note}; {result.note}" if result.note else note))
     return out
 
 
+def _concretised(
+    scenario: Scenario, abstract: parameterised.CounterAbstraction, result: CheckResult, timeout: float | None
+) -> CheckResult:
+    """A counter-system violation as a shortest trace of the fewest workers that show it."""
+    if result.verdict is not Verdict.VIOLATED or result.trace is None or "workers" in result.trace.meta:
+        return result
+    trace = parameterised.concretise(
+        scenario, abstract, result.trace, catalogue.spec(result.property).formula, timeout=timeout
+    )
+    if trace is None:
+        return replace(result, verdict=Verdict.UNKNOWN, trace=None,
+                       note="internal error: the abstract counterexample did not concretise")
+    return replace(result, trace=trace, depth=len(trace))
+
+
 def _auto_any(
     scenario: Scenario,
-    system: TransitionSystem,
+    abstract: parameterised.CounterAbstraction,
     props: list[Property],
     depth: int,
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
+    replayer: Replayer,
 ) -> list[CheckResult]:
-    """workers=any: hunt on small concrete systems (one violating N refutes "every N"), prove on the counters."""
+    """workers=any: a quick hunt on small concrete systems (one violating N refutes "every N"), then
+    BMC and PDR on the counter system, whose bounds and proofs speak of every N."""
     by_name = {p.name: p for p in props}
+    system = abstract.system
 
-    def hunt_with(check: Callable[[TransitionSystem, list[Property]], list[CheckResult]]) -> Callable[
-        [list[str]], list[CheckResult]
-    ]:
-        def hunt(names: list[str]) -> list[CheckResult]:
-            found: dict[str, CheckResult] = {}
-            for workers in HUNT_WORKERS:
-                concrete = scenario.with_workers(workers)
-                todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
-                for result in check(build(concrete), [catalogue.instantiate(n, concrete) for n in todo]):
-                    if result.verdict is Verdict.PROVED:  # proved for this N only: not a verdict about all N
-                        result = replace(result, verdict=Verdict.UNKNOWN, evidence=None)
-                    if result.trace is not None:
-                        result = replace(result, trace=result.trace.with_meta(workers=workers))
-                    found[result.property] = result
-            return [found[n] for n in names]
+    def quick(names: list[str], budget: float | None) -> list[CheckResult]:
+        found: dict[str, CheckResult] = {}
+        for workers in HUNT_WORKERS:
+            concrete = scenario.with_workers(workers)
+            todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
+            for result in _quick(build(concrete), [catalogue.instantiate(n, concrete) for n in todo], depth, budget):
+                if result.verdict is Verdict.VIOLATED and result.trace is not None:
+                    result = replace(result, trace=result.trace.with_meta(workers=workers))
+                else:  # a search of a few fixed N is no verdict about every N
+                    searched = " and ".join(str(w) for w in HUNT_WORKERS[: HUNT_WORKERS.index(workers) + 1])
+                    result = replace(result, verdict=Verdict.UNKNOWN, evidence=None, trace=None,
+                                     note=f"no violation with {searched} worker(s); that decides nothing for every N")
+                found[result.property] = result
+        return [found[n] for n in names]
 
-        return hunt
+    def hunt(names: list[str]) -> Iterator[CheckResult]:
+        for result in bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=timeout):
+            yield _concretised(scenario, abstract, result, timeout)
 
-    def prove(names: list[str]) -> list[CheckResult]:
-        return engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
+    def prove(names: list[str]) -> Iterator[CheckResult]:
+        yield from engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
 
-    quick = hunt_with(lambda sys_, ps: _quick(sys_, ps, depth))
-    hunt = hunt_with(lambda sys_, ps: bmc.check(sys_, ps, depth=depth, timeout=timeout))
-    return _auto(props, quick, hunt, prove, timeout, progress)
+    return _auto(props, quick, {"hunt": hunt, "prove": prove}, timeout, progress, replayer)

@@ -20,3 +20,7 @@ class InvalidModel(RegcheckError, TypeError):
 
 class TraceFormatError(InvalidArgument):
     """A trace file does not follow the Informal Trace Format or does not fit the system."""
+
+
+class EngineDisagreement(RegcheckError):
+    """Two engines reached contradictory decisive verdicts on one property: a bug, never a verdict."""

@@ -364,7 +364,11 @@ class SweepView:
         return [dict(o.configuration.values) for o in self.result.failing(name)]
 
     def holds_everywhere(self, name: str) -> bool:
-        """True when no configuration violates ``name`` and every one decided or bounded it."""
+        """True when every configuration proved ``name``: a bound is not "holds"."""
+        return all(o.result(name)["verdict"] == "proved" for o in self.result.outcomes)
+
+    def bounded_everywhere(self, name: str) -> bool:
+        """True when no configuration violates ``name`` and every one proved or bounded it."""
         return all(o.result(name)["verdict"] in ("proved", "bounded") for o in self.result.outcomes)
 
     def _repr_html_(self) -> str:

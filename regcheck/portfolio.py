@@ -1,77 +1,127 @@
-"""Run checkers side by side in separate processes and keep the first decisive verdict per property.
+"""Run checkers side by side in separate processes, and keep every result they report.
 
-Decisive means ``violated`` or ``proved``. Each runner gets the names of the properties still
-open and returns one result per name; the parent merges as results arrive and stops every
-runner once each property is decided or the timeout passes. Processes are forked (on POSIX),
-so runners may be closures; their results travel back pickled.
+Each runner gets the names of the properties still open and yields results as it decides them;
+the child sends each one at once, so a fast proof is never held back by a slow search beside
+it. The parent gathers results until every property is decided or the timeout passes, then
+stops every runner. A runner that dies or raises is reported as a failure, never read as
+silence; one that raises a :class:`RegcheckError` (bad input, an invalid model) re-raises it in
+the parent. Processes are forked (on POSIX), so runners may be closures; results travel back
+pickled. Children die with the parent, and leave interrupts to it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
+import traceback
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
+from regcheck import children
+from regcheck.errors import RegcheckError
 from regcheck.result import CheckResult, Verdict
 
-Runner = Callable[[list[str]], list[CheckResult]]
+Runner = Callable[[list[str]], Iterable[CheckResult]]
 DECISIVE = (Verdict.VIOLATED, Verdict.PROVED)
 
 
-def run(names: Sequence[str], runners: Mapping[str, Runner], *, timeout: float | None) -> dict[str, CheckResult]:
-    """The best result per property name from ``runners``, run concurrently."""
+@dataclass
+class Gathered:
+    """Every result the runners sent, in arrival order, and what became of each runner."""
+
+    results: dict[str, list[CheckResult]] = field(default_factory=dict)
+    arrived: dict[int, float] = field(default_factory=dict)  # id(result) -> seconds since the start
+    failures: dict[str, str] = field(default_factory=dict)  # runner -> why it produced nothing more
+    unfinished: list[str] = field(default_factory=list)  # runners stopped at the timeout or when all was decided
+    elapsed: float = 0.0
+
+    def add(self, result: CheckResult, at: float) -> None:
+        self.results.setdefault(result.property, []).append(result)
+        self.arrived[id(result)] = at
+
+    def decisive(self, name: str) -> list[CheckResult]:
+        return [r for r in self.results.get(name, []) if r.verdict in DECISIVE]
+
+
+def run(
+    names: Sequence[str],
+    runners: Mapping[str, Runner],
+    *,
+    timeout: float | None,
+    settled: Callable[[str, Gathered], bool] | None = None,
+) -> Gathered:
+    """Run ``runners`` on ``names`` concurrently until each name is settled (default: has a decisive
+    result), every runner has finished, or ``timeout`` seconds pass."""
+    settled = settled or (lambda name, gathered: bool(gathered.decisive(name)))
     context = multiprocessing.get_context("fork")
-    deadline = None if timeout is None else time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
     pending: dict[Connection, multiprocessing.process.BaseProcess] = {}
-    for label, runner in runners.items():
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(runner, list(names), sender), name=label, daemon=True)
-        process.start()
-        sender.close()
-        pending[receiver] = process
-    best: dict[str, CheckResult] = {}
+    gathered = Gathered()
     try:
-        while pending and not all(_decisive(best.get(n)) for n in names):
+        for label, runner in runners.items():
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(runner, list(names), sender), name=label, daemon=True)
+            process.start()
+            sender.close()
+            pending[receiver] = process
+        while pending and not all(settled(n, gathered) for n in names):
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
             for receiver in wait(list(pending), timeout=remaining):
-                process = pending.pop(receiver)
-                try:
-                    results = receiver.recv()
-                except EOFError:
-                    results = []
-                process.join()
-                for result in results:
-                    best[result.property] = _better(best.get(result.property), result)
+                if not _receive(receiver, pending[receiver], gathered, start):
+                    process = pending.pop(receiver)
+                    process.join()
+                    if process.exitcode != 0 and process.name not in gathered.failures:
+                        gathered.failures[process.name] = _death(process.exitcode)
     finally:
+        gathered.unfinished = [p.name for p in pending.values()]
         for process in pending.values():
-            process.terminate()
+            process.kill()
+        for receiver, process in pending.items():
             process.join()
-    return best
+            receiver.close()
+        gathered.elapsed = time.monotonic() - start
+    return gathered
+
+
+def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess, gathered: Gathered,
+             start: float) -> bool:
+    """Take one message from a runner; False once it has nothing more to say."""
+    try:
+        kind, payload = receiver.recv()
+    except (EOFError, OSError):
+        return False
+    if kind == "result":
+        gathered.add(payload, round(time.monotonic() - start, 4))
+        return True
+    if kind == "raise":
+        raise payload
+    if kind == "failure":
+        gathered.failures[process.name] = payload
+    return False
 
 
 def _child(runner: Runner, names: list[str], sender: Connection) -> None:
+    """Run one runner in a forked process, sending each result as soon as it exists."""
+    children.guard()
     try:
-        sender.send(runner(names))
+        for result in runner(names):
+            sender.send(("result", result))
+        sender.send(("done", None))
+    except RegcheckError as exc:
+        sender.send(("raise", exc))
+    except Exception as exc:  # noqa: BLE001 - a runner's fault is reported to the parent, not lost
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        sender.send(("failure", f"raised {type(exc).__name__}: {exc} ({frame.filename}:{frame.lineno})"))
     finally:
         sender.close()
 
 
-def _decisive(result: CheckResult | None) -> bool:
-    return result is not None and result.verdict in DECISIVE
-
-
-def _better(current: CheckResult | None, new: CheckResult) -> CheckResult:
-    """Decisive beats bounded beats unknown; between two violations the shorter trace wins."""
-    if current is None:
-        return new
-    rank = {Verdict.VIOLATED: 2, Verdict.PROVED: 2, Verdict.BOUNDED: 1, Verdict.UNKNOWN: 0}
-    if rank[new.verdict] != rank[current.verdict]:
-        return new if rank[new.verdict] > rank[current.verdict] else current
-    if new.verdict is Verdict.VIOLATED and current.verdict is Verdict.VIOLATED:
-        return new if (new.depth or 0) < (current.depth or 0) else current
-    if new.verdict is Verdict.BOUNDED and current.verdict is Verdict.BOUNDED:
-        return new if (new.depth or 0) > (current.depth or 0) else current
-    return current
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"died with signal {signal.Signals(-exitcode).name}"
+    return f"exited with code {exitcode} before finishing"

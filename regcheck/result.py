@@ -67,6 +67,30 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which instances of a parameterised system a verdict speaks of: some numbers N of processes
+    (``counts``), or every N >= 1 (``counts`` is None)."""
+
+    counts: tuple[int, ...] | None
+
+    @classmethod
+    def fixed(cls, *counts: int) -> Scope:
+        return cls(tuple(sorted(set(counts))))
+
+    @classmethod
+    def every(cls) -> Scope:
+        return cls(None)
+
+    def describe(self, what: str = "processes") -> str:
+        if self.counts is None:
+            return f"every number of {what}"
+        return f"{what} = {', '.join(map(str, self.counts))}"
+
+    def to_json(self) -> str | list[int]:
+        return "every N >= 1" if self.counts is None else list(self.counts)
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """The outcome of checking one property of one system with one engine."""
 
@@ -79,3 +103,4 @@ class CheckResult:
     trace: Trace | None = None
     evidence: Any = None
     note: str = ""
+    scope: Scope | None = None  # None: the one system checked, with no parameter

@@ -14,17 +14,16 @@ Dask cluster unchanged and the two give the same matrix.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from model import scenario as scenarios
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
-from regcheck import compose
+from regcheck import children, compose
 from regcheck.errors import InvalidArgument
 from regcheck.result import Verdict
 
@@ -313,7 +312,7 @@ def _on_pool(
     """The configurations on a local process pool; fresh interpreters (``spawn``), never forks of this one."""
     workers = max(1, min(len(work), jobs or cores()))
     results: list[list[dict[str, Any]]] = [[] for _ in work]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with children.pool(workers) as pool:
         futures = {
             pool.submit(check_configuration, switches, names, engine, depth, timeout): index
             for index, switches in enumerate(work)

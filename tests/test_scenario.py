@@ -301,11 +301,24 @@ def test_not_utf8_file(tmp_path) -> None:
     assert str(path) in _refused(lambda: sc.load(str(path)))
 
 
-def test_expected_verdict_must_be_violated_or_holds() -> None:
-    message = _refused(lambda: Scenario(expected={"no-registration-mismatch": "bounded"}))
+def test_expected_verdict_must_be_violated_holds_or_bounded() -> None:
+    message = _refused(lambda: Scenario(expected={"no-registration-mismatch": "proved"}))
     assert "no-registration-mismatch" in message
-    assert "'bounded'" in message
-    assert "violated" in message and "holds" in message
+    assert "'proved'" in message
+    assert "violated, holds, bounded" in message
+
+
+def test_holds_is_met_by_a_proof_alone_and_bounded_by_a_bound_too() -> None:
+    assert Scenario(expected={"no-registration-mismatch": "bounded"}).expected == {"no-registration-mismatch": "bounded"}
+    table = {verdict: [sc.meets(verdict, e) for e in ("holds", "bounded", "violated")]
+             for verdict in ("proved", "bounded", "violated", "unknown")}
+    assert table == {
+        "proved": [True, True, False],
+        "bounded": [False, True, False],
+        "violated": [False, False, True],
+        "unknown": [False, False, False],
+    }
+    assert sc.meets("bounded", None) is None
 
 
 def test_unknown_key_in_from_mapping() -> None:

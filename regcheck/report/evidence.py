@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import platform
 import shlex
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +24,7 @@ import properties
 import regcheck
 from model.scenario import Scenario
 from properties import catalogue
-from regcheck import compose
+from regcheck import children, compose
 from regcheck.engines import Progress
 from regcheck.result import CheckResult, Verdict
 from regcheck.sweep import cores
@@ -172,8 +171,7 @@ def collect(
     start = time.monotonic()
     names = tuple(dict.fromkeys(requested)) or catalogue.NAMES
     workers = max(1, min(len(targets), jobs or cores()))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
+    with children.pool(workers, max_tasks_per_child=1) as pool:
         futures = [pool.submit(check_scenario, scenario, list(requested), settings) for _, scenario in targets]
         if progress is not None:
             progress(f"checking {len(targets)} scenario(s), {workers} at a time")

@@ -18,7 +18,7 @@ from html import escape
 from typing import Any, Iterable, Mapping
 
 from model import variants
-from model.scenario import Scenario
+from model.scenario import Scenario, meets
 from model.story import cause, rows
 from properties import catalogue
 from regcheck.certificate import Certificate
@@ -82,9 +82,7 @@ def verdict_cell(result: CheckResult, expected: str | None = None, *, href: str 
         Verdict.PROVED: "all reachable states",
         Verdict.UNKNOWN: "not decided",
     }[result.verdict]
-    unexpected = expected is not None and result.verdict is not Verdict.UNKNOWN and (
-        (result.verdict is Verdict.VIOLATED) != (expected == "violated")
-    )
+    unexpected = result.verdict is not Verdict.UNKNOWN and meets(result.verdict.value, expected) is False
     if unexpected:
         detail += f"; expected: {expected}"
     text = f'<span class="verdict">{escape(word)}</span><span class="detail">{escape(detail)}</span>'

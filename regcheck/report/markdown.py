@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from model.scenario import Scenario
+from model.scenario import Scenario, meets
 from model.story import rows
 from properties import catalogue
 from regcheck.certificate import Certificate
@@ -68,9 +68,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                 continue
             expected = run.scenario.expected.get(name)
             text = verdict_words(result)
-            if expected and result.verdict is not Verdict.UNKNOWN and (
-                (result.verdict is Verdict.VIOLATED) != (expected == "violated")
-            ):
+            if result.verdict is not Verdict.UNKNOWN and meets(result.verdict.value, expected) is False:
                 text = f"**{text}; expected: {expected}**"
             cells.append(f"[{text}](#{ids[index, name]})")
         out.append(f"| {run.scenario.name} | " + " | ".join(cells) + " |")

@@ -1,0 +1,48 @@
+"""Child processes that never outlive regcheck: they die with their parent and leave Ctrl-C to it.
+
+Every process regcheck starts (the portfolio's forks, the process pools of ``sweep`` and
+``report``) calls :func:`guard` first. On Linux the kernel then kills the child when its parent
+dies, whatever signal killed the parent (even SIGKILL, where no handler can run); a pool that
+is left by an exception or an interrupt kills its workers at once instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator
+
+_PR_SET_PDEATHSIG = 1
+
+
+def guard() -> None:
+    """In a child: ask the kernel for SIGKILL when the parent dies, and ignore SIGINT (the parent
+    handles an interrupt, and stops its children itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's own clean-up still stops its children
+        pass
+
+
+@contextmanager
+def pool(workers: int, *, max_tasks_per_child: int | None = None) -> Iterator[ProcessPoolExecutor]:
+    """A pool of fresh interpreters (``spawn``) whose workers are guarded, and killed if the block fails."""
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=guard,
+        max_tasks_per_child=max_tasks_per_child,
+    )
+    try:
+        yield executor
+    except BaseException:
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        raise
+    executor.shutdown(wait=True)
