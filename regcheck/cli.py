@@ -12,6 +12,7 @@ import importlib.util
 import json
 import platform
 import re
+import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1008,7 +1009,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         err.print(f"error: {exc.format_message()}", markup=False)
         return EXIT_USAGE
-    except click.Abort:
+    except (click.Abort, KeyboardInterrupt):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
         err.print("interrupted", markup=False)
         return 130
     except EngineDisagreement as exc:

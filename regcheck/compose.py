@@ -195,7 +195,9 @@ def _auto(
         if name not in open_names:
             merged.append(replace(first[name], engine=f"auto:{first[name].engine}"))
             continue
-        later = [(r, quick_time + gathered.arrived[id(r)]) for r in vet(gathered.results.get(name, []), replayer)]
+        arrived = gathered.results.get(name, [])
+        times = [quick_time + gathered.arrived[id(r)] for r in arrived]
+        later = list(zip(vet(arrived, replayer), times))
         merged.append(_resolve(first[name], later, gathered, elapsed, timeout))
     return merged
 
