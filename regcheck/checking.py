@@ -13,6 +13,9 @@ from typing import Callable, Sequence
 
 from regcheck.result import CheckResult, Trace, Verdict
 
+REPLAY_FAILED = "did not replay on the reference simulator"
+"""What the note of a result whose counterexample failed replay says (``crosscheck`` counts these)."""
+
 Replayer = Callable[[Trace, str], str | None]
 """(trace, property name) -> None when the trace replays and violates the property, else the reason."""
 
@@ -30,7 +33,7 @@ def vet(results: Sequence[CheckResult], replay: Replayer) -> list[CheckResult]:
                 result = replace(
                     result,
                     verdict=Verdict.UNKNOWN,
-                    note=f"internal error: the counterexample did not replay on the reference simulator ({reason})",
+                    note=f"internal error: the counterexample {REPLAY_FAILED} ({reason})",
                 )
         vetted.append(result)
     return vetted

@@ -333,6 +333,7 @@ def check(
     runs: list[tuple[Scenario, list[CheckResult]]] = []
     extras: dict[tuple[str, str], _Extras] = {}
     disagreements: list[tuple[Scenario, str]] = []
+    skipped: list[tuple[Scenario, str]] = []
     decided = 0
     for scenario in chosen:
         results = run_checks(
@@ -344,6 +345,7 @@ def check(
                 scenario, names, engine=cross, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
             )
             disagreements += [(scenario, d) for d in crosscheck.disagreements(results, others)]
+            skipped += [(scenario, d) for d in crosscheck.not_compared(results, others)]
             decided += sum(Verdict.UNKNOWN not in (a.verdict, b.verdict) for a, b in zip(results, others))
         for result in results:
             if result.verdict is Verdict.VIOLATED and result.kind == "safety" and (causes or explain):
@@ -376,6 +378,7 @@ def check(
             document["cross_check"] = {
                 "engine": cross,
                 "disagreements": [{"scenario": s.name, "message": d} for s, d in disagreements],
+                "not_compared": [{"scenario": s.name, "what": d} for s, d in skipped],
             }
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     elif all_:
@@ -389,6 +392,8 @@ def check(
                 _print_extras(scenario, result, extras[scenario.name, result.property], depth=depth, told=told)
     if cross is not None and not as_json and not disagreements:
         out.print(f"cross-check with {cross}: the engines agree on every property both decided ({decided} of {len(flat)})")
+    if cross is not None and not as_json and skipped:
+        out.print("not compared: " + "; ".join(f"{s.name}: {d}" if all_ else d for s, d in skipped), markup=False)
     for scenario, message in disagreements:
         err.print(f"error: {scenario.name}: {message}" if all_ else f"error: {message}", markup=False)
     if disagreements:

@@ -331,7 +331,7 @@ def test_cli_cross_check_in_json(capsys: pytest.CaptureFixture[str]) -> None:
         capsys, "check", "seed", "--engine", "explicit", "--cross-check", "bmc", "-p", "no-registration-mismatch", "--json"
     )
     assert code == 1
-    assert json.loads(out)["cross_check"] == {"engine": "bmc", "disagreements": []}
+    assert json.loads(out)["cross_check"] == {"engine": "bmc", "disagreements": [], "not_compared": []}
 
 
 def test_cli_cross_check_reports_a_disagreement(

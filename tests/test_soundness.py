@@ -3,6 +3,7 @@ abstraction's premises, expectations, and processes that never outlive regcheck.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -183,6 +184,44 @@ def test_the_verdict_line_counts_proofs_and_bounds(capsys: pytest.CaptureFixture
     assert code == 0 and "7 properties: 0 proved, 7 only bounded (no proof)" in out
     code, out, _ = run(capsys, "check", "seed")
     assert code == 1 and "7 properties: 2 proved, 5 violated" in out
+
+
+def test_cross_check_counts_a_counterexample_that_fails_replay(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from regcheck.engines import explicit
+
+    real = explicit.check
+
+    def truncating(system, properties, **options):  # type: ignore[no-untyped-def]
+        """An engine whose counterexamples stop one step short of the violation."""
+        out = []
+        for r in real(system, properties, **options):
+            if r.verdict is Verdict.VIOLATED and r.trace is not None:
+                t = r.trace
+                r = dataclasses.replace(r, trace=Trace(t.vars, t.states[:-1], t.steps[:-1], None, t.meta))
+            out.append(r)
+        return out
+
+    monkeypatch.setattr(explicit, "check", truncating)
+    code, document = run_json(capsys, "check", "seed", "--engine", "explicit", "--cross-check", "bmc", "-p",
+                              "no-registration-mismatch")
+    (problem,) = document["cross_check"]["disagreements"]
+    assert code == 1
+    assert problem["message"].startswith("explicit's counterexample to no-registration-mismatch did not replay")
+
+
+def test_cross_check_lists_what_it_could_not_compare(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from regcheck.engines import bmc
+
+    def undecided(system, properties, **options):  # type: ignore[no-untyped-def]
+        return [_result(p.name, Verdict.UNKNOWN, "bmc", note="timeout") for p in properties]
+
+    monkeypatch.setattr(bmc, "check", undecided)
+    code, out, _ = run(capsys, "check", "fix-run-as-user", "--engine", "explicit", "--cross-check", "bmc", "-p",
+                       "no-registration-mismatch")
+    assert code == 0
+    assert "not compared: no-registration-mismatch (bmc unknown)" in out
 
 
 # --------------------------------------------------------------------------------------------
