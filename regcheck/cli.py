@@ -35,7 +35,7 @@ from properties import catalogue
 from regcheck import compose, crosscheck, engines
 from regcheck.errors import EngineDisagreement, InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
-from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.result import CheckResult, Trace, Verdict, scope_words
 from regcheck.system import Kind, Property
 from regcheck.files import write_atomic
 from regcheck.sweep import Sweep
@@ -126,18 +126,14 @@ def _exit_code(results: list[tuple[Scenario, CheckResult]], *, against_expectati
 
 def _verdict_text(result: CheckResult) -> str:
     """The verdict in words, with its bound and, for a parameterised check, the worker counts it covers."""
-    scope = "" if result.scope is None or result.scope.counts == () else result.scope.describe("workers")
+    scope = scope_words(result)
     if result.verdict is Verdict.BOUNDED:
-        return f"bounded (no violation in {result.depth} steps{', ' + scope if _parameterised(result) else ''})"
+        return f"bounded (no violation in {result.depth} steps{', ' + scope if scope else ''})"
     if result.verdict is Verdict.VIOLATED:
-        return f"violated ({result.depth} steps{', ' + scope if _parameterised(result) else ''})"
+        return f"violated ({result.depth} steps{', ' + scope if scope else ''})"
     if result.verdict is Verdict.UNKNOWN:
         return "unknown" + (f": {result.note}" if result.note else "")
-    return "proved" + (f" ({scope})" if _parameterised(result) else "")
-
-
-def _parameterised(result: CheckResult) -> bool:
-    return result.scope is not None and (result.scope.counts is None or result.note.startswith("parameterised"))
+    return "proved" + (f" ({scope})" if scope else "")
 
 
 def _summary(results: list[CheckResult]) -> str:

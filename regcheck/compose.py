@@ -357,7 +357,7 @@ def _check_any(
     for result in results:
         if result.verdict is Verdict.VIOLATED and result.trace is not None:
             workers = result.trace.meta["workers"]
-            out.append(replace(result, scope=Scope.fixed(workers),
+            out.append(replace(result, scope=Scope.witness(workers),
                                note=f"parameterised: violated already with {workers} worker(s); the trace shows them"))
             continue
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):

@@ -68,10 +68,12 @@ class Trace:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which instances of a parameterised system a verdict speaks of: some numbers N of processes
-    (``counts``), or every N >= 1 (``counts`` is None)."""
+    """Which instances of a system with N processes a verdict speaks of: some N (``counts``), or
+    every N >= 1 (``counts`` is None). ``parameterised`` marks a check of the claim "for every N",
+    whose counterexample is found at some N (a witness)."""
 
     counts: tuple[int, ...] | None
+    parameterised: bool = False
 
     @classmethod
     def fixed(cls, *counts: int) -> Scope:
@@ -79,7 +81,11 @@ class Scope:
 
     @classmethod
     def every(cls) -> Scope:
-        return cls(None)
+        return cls(None, parameterised=True)
+
+    @classmethod
+    def witness(cls, count: int) -> Scope:
+        return cls((count,), parameterised=True)
 
     def describe(self, what: str = "processes") -> str:
         if self.counts is None:
@@ -88,6 +94,16 @@ class Scope:
 
     def to_json(self) -> str | list[int]:
         return "every N >= 1" if self.counts is None else list(self.counts)
+
+
+def scope_words(result: CheckResult, what: str = "workers") -> str:
+    """What a parameterised verdict covers, in words ("" for a check of one fixed system)."""
+    if result.scope is None or not result.scope.parameterised:
+        return ""
+    if result.scope.counts is None:
+        return f"for every number of {what}"
+    counts = result.scope.counts
+    return f"already with {', '.join(map(str, counts))} {what.removesuffix('s') if counts == (1,) else what}"
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,19 @@ def test_a_search_of_one_and_two_workers_is_no_verdict_for_every_n(monkeypatch: 
     assert all("no violation with 1 and 2 worker(s)" in r.note for r in results)
 
 
+def test_the_report_and_the_table_say_what_a_parameterised_verdict_covers() -> None:
+    from regcheck.cli import _verdict_text
+    from regcheck.report.html import verdict_cell, verdict_words
+
+    proved = _result("p", Verdict.PROVED, scope=Scope.every())
+    violated = _result("p", Verdict.VIOLATED, depth=5, scope=Scope.witness(1))
+    fixed = _result("p", Verdict.PROVED, scope=Scope.fixed(4))
+    assert verdict_words(proved) == "proved for every number of workers"
+    assert "for every number of workers" in verdict_cell(proved)
+    assert _verdict_text(violated) == "violated (5 steps, already with 1 worker)"
+    assert _verdict_text(fixed) == verdict_words(fixed) == "proved"
+
+
 def test_concrete_results_name_their_worker_count() -> None:
     scenario = with_overrides(load_builtin("seed"), ["workers=2"])
     results = compose.run_checks(scenario, ["no-registration-mismatch"], engine="bmc", depth=4, timeout=60)

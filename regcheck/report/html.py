@@ -23,7 +23,7 @@ from model.story import cause, rows
 from properties import catalogue
 from regcheck.certificate import Certificate
 from regcheck.report.evidence import Evidence, Run
-from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0 auto;
@@ -64,13 +64,14 @@ _CODE = re.compile(r"`([^`]+)`")
 
 def verdict_words(result: CheckResult) -> str:
     """The verdict and its reach in plain words: ``proved``, ``bounded to 12 steps``, ``violated (5 steps)``."""
+    scope = f" {scope_words(result)}" if scope_words(result) else ""
     if result.verdict is Verdict.VIOLATED:
-        return f"violated ({len(result.trace) if result.trace is not None else result.depth} steps)"
+        return f"violated ({len(result.trace) if result.trace is not None else result.depth} steps){scope}"
     if result.verdict is Verdict.BOUNDED:
-        return f"bounded to {result.depth} steps"
+        return f"bounded to {result.depth} steps{scope}"
     if result.verdict is Verdict.UNKNOWN:
         return "unknown"
-    return "proved"
+    return f"proved{scope}"
 
 
 def verdict_cell(result: CheckResult, expected: str | None = None, *, href: str = "") -> str:
@@ -82,6 +83,8 @@ def verdict_cell(result: CheckResult, expected: str | None = None, *, href: str 
         Verdict.PROVED: "all reachable states",
         Verdict.UNKNOWN: "not decided",
     }[result.verdict]
+    if scope_words(result):
+        detail += f", {scope_words(result)}"
     unexpected = result.verdict is not Verdict.UNKNOWN and meets(result.verdict.value, expected) is False
     if unexpected:
         detail += f"; expected: {expected}"
