@@ -41,6 +41,8 @@ QUICK_STATES = 50_000
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
+HUNT = "hunt (bmc)"
+"""The runner that only looks for counterexamples: dropped where the quick pass already searched everything."""
 
 
 def run_checks(
@@ -135,7 +137,8 @@ def _check_concrete(
         if liveness and "explicit" in engines.NAMES:
             yield from engines.get("explicit")(system, liveness, depth=depth, timeout=timeout)
 
-    return _auto(props, quick, {"hunt": hunt, "prove": prove}, timeout, progress, replayer)
+    return _auto(props, quick, {HUNT: hunt, "prove (pdr; explicit for liveness)": prove}, timeout, progress,
+                 replayer)
 
 
 def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None) -> list[CheckResult]:
@@ -183,7 +186,7 @@ def _auto(
         chosen = dict(runners)
         # Nothing is left to hunt for where the quick pass explored every state or every step.
         if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
-            chosen.pop("hunt", None)
+            chosen.pop(HUNT, None)
 
         def settled(name: str, so_far: portfolio.Gathered) -> bool:
             return any(final(r) for r in so_far.results.get(name, []))
@@ -246,9 +249,12 @@ def _open_reason(
     timeout: float | None,
 ) -> str:
     """Why a property is left bounded or unknown: what each engine said, and who ran out of time."""
-    said = [f"{r.engine}: {r.note}" for r, _ in candidates if r.note and r is not chosen]
+    def who(result: CheckResult) -> str:
+        return f"quick pass ({result.engine})" if result is candidates[0][0] else result.engine
+
+    said = [f"{who(r)}: {r.note}" for r, _ in candidates if r.note and r is not chosen]
     if chosen.note:
-        said.insert(0, f"{chosen.engine}: {chosen.note}")
+        said.insert(0, f"{who(chosen)}: {chosen.note}")
     if gathered.unfinished and timeout is not None and elapsed >= timeout - 0.05:
         said.append(f"timeout after {timeout:g} s with {', '.join(gathered.unfinished)} still running")
     return "; ".join(dict.fromkeys(said))
@@ -421,4 +427,5 @@ def _auto_any(
     def prove(names: list[str]) -> Iterator[CheckResult]:
         yield from engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
 
-    return _auto(props, quick, {"hunt": hunt, "prove": prove}, timeout, progress, replayer)
+    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, "prove (pdr on the counter system)": prove},
+                 timeout, progress, replayer)

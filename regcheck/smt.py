@@ -53,6 +53,10 @@ from regcheck.system import TransitionSystem
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
 
+TIMEOUT = "timeout"
+"""The reason an unknown answer gives when the time allowed ran out."""
+
+
 def at_time(name: str, k: int) -> str:
     """The z3 name of variable ``name`` at step ``k``."""
     return f"{name}@{k}"
@@ -614,7 +618,12 @@ class Solver:
         return UNKNOWN
 
     def reason_unknown(self) -> str:
-        return self._solver.reason_unknown()
+        """Why the last check answered unknown: ``timeout`` when the deadline ran out, else z3's words."""
+        reason = self._solver.reason_unknown()
+        remaining = self.remaining()
+        if reason in ("timeout", "canceled") or (remaining is not None and remaining <= 0):
+            return TIMEOUT
+        return reason or "no reason given"
 
     def model(self) -> z3.ModelRef:
         return self._solver.model()

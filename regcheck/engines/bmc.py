@@ -14,7 +14,7 @@ from typing import Sequence
 from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
-from regcheck.smt import SAT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
+from regcheck.smt import SAT, TIMEOUT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "bmc"
@@ -57,8 +57,7 @@ def check(
                 trace = unrolling.decode(solver.model(), k).with_meta(property=prop.name)
                 results[prop.name] = _result(prop, Verdict.VIOLATED, k, start, trace=trace)
             elif answer == UNKNOWN:
-                note = f"solver answered unknown at depth {k} ({solver.reason_unknown()})"
-                results[prop.name] = _result(prop, Verdict.UNKNOWN, k - 1, start, note=note)
+                results[prop.name] = _result(prop, Verdict.UNKNOWN, k - 1, start, note=_why_unknown(solver, k, start))
             else:
                 still_open.append(prop)
         open_props = still_open
@@ -92,8 +91,16 @@ def _lasso(
             trace = lasso.decode(solver.model(), k).with_meta(property=prop.name)
             return _result(prop, Verdict.VIOLATED, k + 1, start, trace=trace)
         if answer == UNKNOWN:
-            return _result(prop, Verdict.UNKNOWN, k, start, note=f"solver answered unknown at lasso length {k + 1}")
+            return _result(prop, Verdict.UNKNOWN, k, start, note=_why_unknown(solver, k + 1, start, "lasso length"))
     return _result(prop, Verdict.BOUNDED, depth, start, note="no fair lasso violates it within this many steps")
+
+
+def _why_unknown(solver: Solver, k: int, start: float, what: str = "depth") -> str:
+    """The true reason a query at ``k`` was left open: the timeout (after how long), or z3's own words."""
+    reason = solver.reason_unknown()
+    if reason == TIMEOUT:
+        return f"bmc: timeout after {time.monotonic() - start:.1f} s at {what} {k}"
+    return f"bmc: z3 answered unknown at {what} {k} ({reason})"
 
 
 def _none_violated_at(solver: Solver, unrolling: Unrolling, props: Sequence[Property], k: int) -> bool:

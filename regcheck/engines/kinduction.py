@@ -15,7 +15,7 @@ from typing import Sequence
 from regcheck.certificate import Certificate, recheck_kinduction
 from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
-from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, any_differs, negation
+from regcheck.smt import SAT, TIMEOUT, UNKNOWN, Solver, Unrolling, any_differs, negation
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "kinduction"
@@ -67,7 +67,7 @@ def _check_one(
             trace = base_u.decode(base.model(), k - 1).with_meta(property=prop.name)
             return result(Verdict.VIOLATED, k - 1, trace=trace)
         if answer == UNKNOWN:
-            return result(Verdict.UNKNOWN, k - 2, note=f"timeout or solver unknown in the base case at k = {k}")
+            return result(Verdict.UNKNOWN, k - 2, note=_why_unknown(base, "base", k, start))
         base.add(base_u.translate(prop.formula, k - 1))
         # Step: k distinct states satisfying the property, then one that does not.
         step.add(step_u.transition(k - 1))
@@ -76,7 +76,7 @@ def _check_one(
             step.add(any_differs(step_u.state(i), step_u.state(k)))
         answer = step.check_under(negation(step_u.translate(prop.formula, k)))
         if answer == UNKNOWN:
-            return result(Verdict.UNKNOWN, k - 1, note=f"timeout or solver unknown in the step case at k = {k}")
+            return result(Verdict.UNKNOWN, k - 1, note=_why_unknown(step, "step", k, start))
         if answer == SAT:
             continue
         failure = recheck_kinduction(system, prop, k, solver=recheck)
@@ -89,3 +89,11 @@ def _check_one(
         limit - 1,
         note=f"not k-inductive for any k <= {limit}; no violation within {limit - 1} steps",
     )
+
+
+def _why_unknown(solver: Solver, case: str, k: int, start: float) -> str:
+    """The true reason the base or step case at ``k`` was left open."""
+    reason = solver.reason_unknown()
+    if reason == TIMEOUT:
+        return f"k-induction: timeout after {time.monotonic() - start:.1f} s in the {case} case at k = {k}"
+    return f"k-induction: z3 answered unknown in the {case} case at k = {k} ({reason})"

@@ -87,11 +87,14 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
     system.check_formula(prop.formula, f"property {prop.name}")
     remaining = None if deadline is None else deadline - time.monotonic()
     if remaining is not None and remaining <= 0:
-        return result(Verdict.UNKNOWN, note="timeout")
+        return result(Verdict.UNKNOWN, note="pdr: timeout before this property was started")
     horn = HornProblem(system)
     answer = horn.query(prop.formula, timeout=remaining)
     if answer.status == "unknown":
-        return result(Verdict.UNKNOWN, note=f"Spacer answered unknown ({answer.reason})")
+        timed_out = deadline is not None and time.monotonic() >= deadline - 0.05
+        if timed_out or answer.reason in ("timeout", "canceled"):
+            return result(Verdict.UNKNOWN, note=f"pdr: timeout after {time.monotonic() - start:.1f} s")
+        return result(Verdict.UNKNOWN, note=f"pdr: Spacer answered unknown ({answer.reason or 'no reason given'})")
     if answer.status == "sat":
         length = len(answer.actions)
         (shortest,) = bmc.check(system, [prop], depth=length, timeout=None if deadline is None else max(
