@@ -4,8 +4,8 @@ Identical workers (all impersonating one user) are interchangeable, so the model
 is simulated by its counter system (``regcheck.abstraction``): the shared state (the
 registration cache of the one association) plus, for each local state of a worker and its
 session, the number of workers in it. A proof there holds for every N >= 1. A counterexample
-found there is concretised to the fewest workers that can run it and found again by BMC on that
-concrete system, so it is a shortest one and replays like every other. A proof, instantiated
+found there is concretised (by ``regcheck.compose``) to the fewest workers that can run it and
+found again by BMC on that concrete system, so it is a shortest one and replays like every other. A proof, instantiated
 for a fixed N (each counter becomes the number of workers in its local state), is an inductive
 invariant of the concrete system, which is how fixed-N proofs for many workers stay fast.
 """
@@ -17,11 +17,8 @@ from typing import Callable
 from model.scenario import Scenario
 from model.system import build, local_variables
 from regcheck.abstraction import CounterAbstraction, counter_abstraction, verify_per_process, verify_product
-from regcheck.engines import bmc
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Expr
-from regcheck.result import Trace, Verdict
-from regcheck.system import Kind, Property
 
 ABSTRACTION = "counter abstraction over identical workers: one counter per local state of a worker and its session"
 CHECKED_FOR = (2, 3)
@@ -68,21 +65,3 @@ def _processes(scenario: Scenario) -> list[tuple[str, ...]]:
 def instantiate(scenario: Scenario, abstract: CounterAbstraction, invariant: Expr) -> Expr:
     """A counter-system invariant as a formula over ``scenario``'s concrete workers."""
     return abstract.instantiate(invariant, _processes(scenario))
-
-
-def concretise(
-    scenario: Scenario,
-    abstract: CounterAbstraction,
-    trace: Trace,
-    formula_for: Callable[[Scenario], Expr],
-    *,
-    timeout: float | None,
-) -> Trace | None:
-    """A counter-system counterexample as a shortest trace of the fewest workers that run it."""
-    workers, _ = abstract.concretise([step.label for step in trace.steps])
-    concrete = scenario.with_workers(workers)
-    prop = Property("concretised", Kind.SAFETY, "", "", formula_for(concrete))
-    (found,) = bmc.check(build(concrete), [prop], depth=len(trace), timeout=timeout)
-    if found.verdict is not Verdict.VIOLATED or found.trace is None:
-        return None
-    return found.trace.with_meta(workers=workers, concretised_from="workers=any")

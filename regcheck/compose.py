@@ -381,12 +381,14 @@ def _concretised(
     """A counter-system violation as a shortest trace of the fewest workers that show it."""
     if result.verdict is not Verdict.VIOLATED or result.trace is None or "workers" in result.trace.meta:
         return result
-    trace = parameterised.concretise(
-        scenario, abstract, result.trace, catalogue.spec(result.property).formula, timeout=timeout
-    )
-    if trace is None:
+    workers, _ = abstract.concretise([step.label for step in result.trace.steps])
+    concrete = scenario.with_workers(workers)
+    prop = catalogue.instantiate(result.property, concrete)
+    (found,) = bmc.check(build(concrete), [prop], depth=len(result.trace), timeout=timeout)
+    if found.verdict is not Verdict.VIOLATED or found.trace is None:
         return replace(result, verdict=Verdict.UNKNOWN, trace=None,
                        note="internal error: the abstract counterexample did not concretise")
+    trace = found.trace.with_meta(workers=workers, concretised_from="workers=any")
     return replace(result, trace=trace, depth=len(trace))
 
 
