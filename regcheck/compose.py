@@ -26,7 +26,7 @@ from model.scenario import Scenario
 from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
-from regcheck.certificate import Certificate, recheck_invariant
+from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant
 from regcheck.checking import vet
 from regcheck.engines import Progress, bmc
 from regcheck.errors import InvalidArgument
@@ -220,7 +220,8 @@ def _prove_by_symmetry(
     recheck: str,
     progress: Progress | None,
 ) -> list[CheckResult]:
-    """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked."""
+    """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked
+    (and, should the instantiated invariant be false in a reachable state, those properties as ``unknown``)."""
     abstract = parameterised.abstraction(scenario)
     template = scenario.with_workers(1)
     lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
@@ -248,7 +249,14 @@ def _prove_by_symmetry(
             "instantiated_for_workers": scenario.workers,
             "rechecked_on": "the concrete system, each counter replaced by the number of workers in its local state",
         }
-        proved += [replace(r, evidence=replace(r.evidence, notes={**r.evidence.notes, **notes})) for r in group]
+        # The counter system's states cannot be enumerated; the concrete system's may be.
+        kept = {k: v for k, v in group[0].evidence.notes.items() if k != "reachable_states"}
+        certificate, failure = on_reachable_states(system, replace(group[0].evidence, notes={**kept, **notes}), concrete)
+        if failure:
+            note = f"internal error: the instantiated invariant is wrong ({failure})"
+            proved += [replace(r, verdict=Verdict.UNKNOWN, evidence=None, note=note) for r in group]
+            continue
+        proved += [replace(r, evidence=certificate) for r in group]
     return proved
 
 
