@@ -4,16 +4,31 @@ A ``proved`` verdict carries a certificate: an inductive invariant (from PDR) or
 k-induction proof. Before it is reported, the certificate is re-checked from scratch by a fresh
 solver instance (z3, or cvc5 as a second, independent solver): for an invariant, that the initial
 states satisfy it, that every action preserves it, and that it implies the property.
+
+NOTE(domains): a step of the unrolling puts the next state in the variables' domains, which
+would hide an action whose update leaves one. So the re-check does not take the engines' word
+(``regcheck.domains``) that none does: it first asks its own solver that no enabled action takes
+a variable out of its domain (from a state satisfying the invariant, for an invariant; from any
+state, for k-induction). Only then are the other conditions asked, over steps whose domain
+constraint on the next state has been shown to cut nothing away.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from regcheck.engines.explicit import Reachable, reachable
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
-from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, independent_check, negation
-from regcheck.system import Domain, Property, TransitionSystem
+from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
+from regcheck.system import Domain, Property, TransitionSystem, per_system
+
+REACHABLE_STATES = 200_000
+"""At most this many reachable states are enumerated to evaluate a certificate on each of them."""
+REACHABLE_SECONDS = 5.0
+"""Nor for longer than this (about 200,000 states of the protocol model, on one core)."""
+_REACHABLE = "reachable-states("
+"""How ``rechecked_by`` records the evaluation on the reachable states: ``reachable-states(N)``."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,15 @@ class Certificate:
             data["k"] = self.k
         data.update(self.notes)
         return data
+
+    def rechecks(self) -> str:
+        """Who re-checked it, in words: ``a fresh z3 instance and an evaluation on each of 388 reachable states``."""
+        words = [
+            f"an evaluation on each of {by[len(_REACHABLE):-1]} reachable states" if by.startswith(_REACHABLE)
+            else f"a fresh {by} instance"
+            for by in self.rechecked_by
+        ]
+        return " and ".join(words)
 
     def describe(self) -> str:
         if self.kind == "k-induction":
@@ -92,6 +116,7 @@ def recheck_invariant(
     conditions = [
         ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
         ("it does not imply the property", all_of(u.domains(0), inv0, negation(goal))),
+        ("an action takes a state satisfying it out of a variable's domain", all_of(u.domains(0), inv0, _leaves_a_domain(u))),
         ("an action does not preserve it", all_of(u.domains(0), inv0, u.transition(0), negation(inv1))),
     ]
     for reason, formula in conditions:
@@ -101,6 +126,11 @@ def recheck_invariant(
         if answer != UNSAT:
             return f"{solver} could not decide whether {reason.replace('does not', 'fails to')}"
     return None
+
+
+def _leaves_a_domain(u: Unrolling) -> object:
+    """Satisfiable iff some action enabled at step 0 takes a variable out of its domain."""
+    return any_of(*(condition for _, _, condition in u.escapes(0)))
 
 
 def base_case(u: Unrolling, prop: Property, k: int) -> object:
@@ -122,10 +152,11 @@ def step_case(u: Unrolling, prop: Property, k: int) -> object:
 def recheck_kinduction(
     system: TransitionSystem, prop: Property, k: int, *, solver: str = "z3", timeout: float | None = None
 ) -> str | None:
-    """None if no execution of fewer than k steps violates ``prop`` and ``prop`` is k-inductive
-    (over simple paths); else which half fails."""
+    """None if no action leaves a variable's domain, no execution of fewer than k steps violates
+    ``prop`` and ``prop`` is k-inductive (over simple paths); else which condition fails."""
     u = Unrolling(system)
     for reason, formula in (
+        ("an action takes a variable out of its domain", all_of(u.domains(0), _leaves_a_domain(u))),
         (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),
         (f"the property is not {k}-inductive", step_case(u, prop, k)),
     ):
@@ -135,3 +166,39 @@ def recheck_kinduction(
         if answer != UNSAT:
             return f"{solver} could not decide the {k}-induction certificate"
     return None
+
+
+def on_reachable_states(system: TransitionSystem, certificate: Certificate, formula: Expr) -> tuple[Certificate, str]:
+    """``formula`` (the certificate's invariant, or the k-inductive property) on every reachable state.
+
+    A second encoding, free of z3: the states come from the compiled explicit-state semantics
+    and the formula is evaluated on each. Returns the certificate, with ``reachable-states(N)``
+    added to ``rechecked_by`` when all N states satisfy it, or with a note saying why they were
+    not enumerated; and a reachable state where the formula is false, in words ("" if none),
+    which makes the proof an internal error.
+    """
+    found = _reachable(system)
+    if found is None or not found.complete:
+        why = "a domain is unbounded" if found is None else _TOO_BIG[found.stopped]
+        return replace(certificate, notes={**certificate.notes, "reachable_states": f"not enumerated: {why}"}), ""
+    holds = found.compiled.predicate(formula)
+    for state in found.states:
+        if not holds(state):
+            values = ", ".join(f"{name}={value}" for name, value in found.compiled.state(state).items())
+            return certificate, f"the certificate is false in the reachable state {values}"
+    label = f"{_REACHABLE}{len(found.states)})"
+    return replace(certificate, rechecked_by=(*certificate.rechecked_by, label)), ""
+
+
+_TOO_BIG = {
+    "state limit": f"more than {REACHABLE_STATES:,} states",
+    "timeout": f"more than {REACHABLE_SECONDS:g} s to enumerate",
+}
+
+
+@per_system
+def _reachable(system: TransitionSystem) -> Reachable | None:
+    """The system's reachable states, enumerated once (or as many as the limits allow); None if a domain is unbounded."""
+    if not all(v.domain.finite for v in system.variables):
+        return None
+    return reachable(system, max_states=REACHABLE_STATES, timeout=REACHABLE_SECONDS)

@@ -574,14 +574,14 @@ def _print_certificates(results: list[CheckResult]) -> None:
     for text, props in shown.items():
         out.print()
         out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
-        notes = next(r.evidence for r in results if r.property == props[0]).notes  # type: ignore[union-attr]
+        certificate = next(r.evidence for r in results if r.property == props[0])
+        notes = certificate.notes
         if notes.get("parameterised"):
             out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")
         elif "instantiated_for_workers" in notes:
             out.print(f"  via the {escape(str(notes['abstraction']))}, instantiated for "
                       f"{notes['instantiated_for_workers']} workers")
-        rechecked = next(r.evidence for r in results if r.property == props[0]).rechecked_by  # type: ignore[union-attr]
-        out.print(f"  certificate re-checked by a fresh {', '.join(rechecked)} instance", style="dim")
+        out.print(f"  certificate re-checked by {certificate.rechecks()}", style="dim")
 
 
 def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:

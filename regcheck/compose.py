@@ -27,7 +27,7 @@ from model.scenario import Scenario
 from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
-from regcheck.certificate import Certificate, recheck_invariant
+from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
 from regcheck.engines import Progress, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
@@ -289,7 +289,8 @@ def _prove_by_symmetry(
     recheck: str,
     progress: Progress | None,
 ) -> list[CheckResult]:
-    """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked."""
+    """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked
+    (and, should the instantiated invariant be false in a reachable state, those properties as ``unknown``)."""
     abstract = parameterised.abstraction(scenario)
     template = scenario.with_workers(1)
     lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
@@ -318,9 +319,16 @@ def _prove_by_symmetry(
             "counter_invariant": render(invariant),
             "rechecked_on": "the concrete system, each counter replaced by the number of workers in its local state",
         }
-        # The evidence is the invariant that was re-checked on this system, not the counter one it came from.
-        proved += [replace(r, evidence=replace(r.evidence, invariant=concrete, notes={**r.evidence.notes, **notes}))
-                   for r in group]
+        # The evidence is the invariant that was re-checked on this system, not the counter one it came from;
+        # the counter system's states cannot be enumerated, the concrete system's may be.
+        kept = {k: v for k, v in group[0].evidence.notes.items() if k != "reachable_states"}
+        instantiated = replace(group[0].evidence, invariant=concrete, notes={**kept, **notes})
+        certificate, failure = on_reachable_states(system, instantiated, concrete)
+        if failure:
+            note = f"internal error: the instantiated invariant is wrong ({failure})"
+            proved += [replace(r, verdict=Verdict.UNKNOWN, evidence=None, note=note) for r in group]
+            continue
+        proved += [replace(r, evidence=certificate) for r in group]
     return proved
 
 

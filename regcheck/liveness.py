@@ -54,7 +54,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
-from regcheck.compile import CompiledSystem, Packed
+from regcheck.compile import CompiledSystem, Packed, fingerprint
 from regcheck.engines import Progress, outcome
 from regcheck.expr import Value
 from regcheck.result import STUTTER, CheckResult, Step, Trace, Verdict
@@ -619,6 +619,7 @@ def check(
                 "obligations": len(prop.obligations),
                 "fairness": f"weak, on {fair} action instances of {', '.join(prop.fairness)}",
                 "symmetry": "off: weak fairness is per action instance, so liveness is checked unreduced",
+                "fingerprint": fingerprint(compiled.layout, graph.states),
             }
             results.append(outcome(prop, engine, Verdict.PROVED, graph.diameter, start, evidence=evidence))
         else:

@@ -48,7 +48,7 @@ from regcheck.expr import (
 )
 from regcheck.causes import Field, Moment, Signature, fields_predicate, mark_fields
 from regcheck.result import STUTTER, Step, Trace
-from regcheck.system import TransitionSystem
+from regcheck.system import Domain, TransitionSystem
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
@@ -169,19 +169,32 @@ class Unrolling:
                 return self._translate(lhs, env) <= self._translate(rhs, env)  # signed comparison
         raise InvalidModel(f"cannot translate {expr!r}")
 
+    def within(self, domain: Domain, term: z3.ExprRef) -> z3.BoolRef:
+        """``term`` lies in ``domain`` (an unbounded counter: at or above its lower bound)."""
+        if domain.kind == "int":
+            return z3.And(term >= domain.low, *([term <= domain.high] if domain.high is not None else []))
+        if domain.kind == "enum":
+            return z3.Or([term == self.code[m] for m in domain.members])
+        return z3.BoolVal(True)
+
     def domains(self, k: int) -> z3.BoolRef:
         """Every variable of step ``k`` lies in its domain."""
         env = self.state(k)
-        parts = []
-        for v in self.system.variables:
-            x = env[v.name]
-            if v.domain.kind == "int":
-                parts.append(x >= v.domain.low)
-                if v.domain.high is not None:
-                    parts.append(x <= v.domain.high)
-            elif v.domain.kind == "enum":
-                parts.append(z3.Or([x == self.code[m] for m in v.domain.members]))
-        return z3.And(parts)
+        return z3.And([self.within(v.domain, env[v.name]) for v in self.system.variables])
+
+    def escapes(self, k: int) -> list[tuple[int, str, z3.BoolRef]]:
+        """Per update that may leave its variable's domain (``TransitionSystem.updates_to_prove``):
+        the action's index, the variable, and the condition that at step k the action is enabled
+        and the update's value lies outside the domain."""
+        pre, domains = self.state(k), self.system.domains
+        found = []
+        for index, target in self.system.updates_to_prove():
+            action = self.system.actions[index]
+            value = self._translate(dict(action.updates)[target], pre)
+            outside = z3.Not(self.within(domains[target], value))
+            found.append((index, target, z3.And(self._translate(action.guard, pre), outside)))
+        return found
+
 
     def init(self) -> z3.BoolRef:
         return z3.And(self.domains(0), self.translate(self.system.init, 0))
@@ -576,6 +589,40 @@ class HornProblem:
             actions = tuple(self.system.actions[int(n[1:])].label for n in names)
             return HornAnswer("sat", actions=actions)
         return HornAnswer("unknown", reason=fp.reason_unknown())
+
+
+@dataclass(frozen=True)
+class Escape:
+    """An action that, enabled in a state within every domain, takes ``variable`` out of its domain."""
+
+    action: int
+    variable: str
+    state: dict[str, Value]
+
+
+def find_escape(system: TransitionSystem, *, timeout: float) -> Escape | None:
+    """An update leaving its variable's domain, with a state it happens in; None if there is none.
+
+    Decided in integer arithmetic, so that no bit-vector can wrap; InvalidModel if z3 cannot
+    decide within ``timeout`` seconds.
+    """
+    u = Unrolling(system, arith="int")
+    escapes = u.escapes(0)
+    if not escapes:
+        return None
+    solver = Solver(time.monotonic() + timeout, finite=False)
+    solver.add(u.domains(0))
+    answer = solver.check_under(z3.Or([condition for _, _, condition in escapes]))
+    if answer == UNSAT:
+        return None
+    if answer == UNKNOWN:
+        raise InvalidModel(
+            f"z3 could not decide within {timeout:g} s whether every update of {system.name} stays in its "
+            f"variable's domain ({solver.reason_unknown()})"
+        )
+    model = solver.model()
+    index, variable = next((i, v) for i, v, c in escapes if z3.is_true(model.eval(c, model_completion=True)))
+    return Escape(index, variable, u.decode_states(model, 1)[0])
 
 
 class Solver:

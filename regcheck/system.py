@@ -7,9 +7,11 @@ updates are evaluated in the state before the step; variables it does not update
 
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from regcheck.errors import InvalidModel
 from regcheck.result import call_label
@@ -56,6 +58,15 @@ class Domain:
                 and (self.high is None or value <= self.high)
             )
         return isinstance(value, str) and value in self.members
+
+    def includes(self, other: Domain) -> bool:
+        """Every value of ``other`` is a value of this domain."""
+        if self.kind != other.kind:
+            return False
+        if self.kind == "int":
+            above = self.high is None or (other.high is not None and other.high <= self.high)
+            return self.low <= other.low and above
+        return set(other.members) <= set(self.members)
 
     def values(self) -> tuple[Value, ...]:
         if self.kind == "bool":
@@ -238,6 +249,22 @@ class TransitionSystem:
                 return action
         raise KeyError(label)
 
+    def updates_to_prove(self) -> list[tuple[int, str]]:
+        """(action index, variable) of every update whose value may leave the variable's domain.
+
+        The type checker has put every constant an update can yield in its domain, so an update
+        whose every value (through ``Ite``) is such a constant or a variable of an included domain
+        cannot leave it; the others (arithmetic, variables of wider domains) need the proof of
+        ``regcheck.domains``.
+        """
+        domains = self.domains
+        return [
+            (index, target)
+            for index, action in enumerate(self.actions)
+            for target, value in action.updates
+            if not _stays_in(value, domains[target], domains)
+        ]
+
     def check_formula(self, formula: Expr, what: str) -> None:
         """Raise InvalidModel unless ``formula`` is a well-typed predicate over this system's variables."""
         _TypeChecker(self.domains).expect(formula, "bool", what)
@@ -326,6 +353,16 @@ class _TypeChecker:
         raise InvalidModel(f"{what} is not an expression: {expr!r}")
 
 
+def _stays_in(value: Expr, domain: Domain, domains: Mapping[str, Domain]) -> bool:
+    """``value`` (a well-typed update) lies in ``domain`` whatever the state: see ``updates_to_prove``."""
+    if domain.kind == "bool":
+        return True
+    return all(
+        isinstance(leaf, Const) or (isinstance(leaf, Var) and domain.includes(domains[leaf.name]))
+        for leaf in _leaves(value)
+    )
+
+
 def _leaves(expr: Expr) -> Iterator[Expr]:
     """The value-producing leaves of an expression (through ``Ite`` branches)."""
     if isinstance(expr, Ite):
@@ -333,6 +370,24 @@ def _leaves(expr: Expr) -> Iterator[Expr]:
         yield from _leaves(expr.other)
     else:
         yield expr
+
+
+_T = TypeVar("_T")
+_MEMO: dict[tuple[int, str], Any] = {}
+
+
+def per_system(function: Callable[[TransitionSystem], _T]) -> Callable[[TransitionSystem], _T]:
+    """``function`` computed once per system object (systems are immutable) and forgotten with it."""
+
+    @functools.wraps(function)
+    def once(system: TransitionSystem) -> _T:
+        key = (id(system), function.__qualname__)
+        if key not in _MEMO:
+            _MEMO[key] = function(system)
+            weakref.finalize(system, _MEMO.pop, key, None)
+        return _MEMO[key]  # type: ignore[no-any-return]
+
+    return once
 
 
 __all__ = [
@@ -347,4 +402,5 @@ __all__ = [
     "enum",
     "int_range",
     "naturals",
+    "per_system",
 ]

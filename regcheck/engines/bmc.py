@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
+from regcheck.domains import check_domains
 from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
@@ -31,6 +32,7 @@ def check(
     """Check safety ``properties`` on every execution of at most ``depth`` steps, and liveness
     properties on every fair lasso of at most ``depth`` steps (the closing step included)."""
     start = time.monotonic()
+    check_domains(system)
     results: dict[str, CheckResult] = {}
     for prop in properties:
         if prop.kind is Kind.LIVENESS:

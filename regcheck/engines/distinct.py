@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence
 
 from regcheck.causes import Moment, Signature, signature
 from regcheck.constraints import Constraint, all_hold, describe
+from regcheck.domains import check_domains
 from regcheck.errors import InvalidArgument
 from regcheck.result import Trace
 from regcheck.smt import SAT, UNKNOWN, Solver, Unrolling, all_of
@@ -62,6 +63,7 @@ def counterexamples(
         raise InvalidArgument(f"{prop.name}: distinct counterexamples are enumerated for safety properties only")
     if limit < 1:
         raise InvalidArgument(f"expected at least 1 counterexample, got {limit}")
+    check_domains(system)
     system.check_formula(prop.formula, f"property {prop.name}")
     start = time.monotonic()
     unrolling = Unrolling(system)

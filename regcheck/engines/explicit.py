@@ -12,7 +12,9 @@ Verdicts (DESIGN.md section 5):
 
 - ``violated``: a shortest counterexample, as a concrete trace.
 - ``proved``: only when the whole reachable graph was explored and the property holds in every
-  state; the evidence names the states, transitions, diameter and symmetry used.
+  state; the evidence names the states, transitions, diameter and symmetry used, and the
+  fingerprint of the state set (``regcheck.compile.fingerprint``: states one per orbit under
+  symmetry).
 - ``bounded``: only with ``max_depth``: every execution of at most that many steps was covered.
 - ``unknown``: the state limit or the timeout stopped the search first (the note says how many
   steps were fully covered).
@@ -42,7 +44,8 @@ from typing import Callable, Sequence
 import networkx as nx
 
 from regcheck import liveness
-from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system
+from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system, fingerprint
+from regcheck.domains import check_domains
 from regcheck.engines import Progress, outcome
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value
@@ -215,6 +218,18 @@ def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, *
     return outcome(prop, NAME, verdict, depth, start, **extra)
 
 
+def _evidence(search: _Search, reduced: Reduction) -> dict[str, object]:
+    """What a ``proved`` of a complete search rests on: the graph searched, and a fingerprint of its states."""
+    return {
+        "method": "explicit-state search of every reachable state",
+        "states": len(search.parents),
+        "transitions": search.transitions,
+        "diameter": search.diameter,
+        "symmetry": reduced.description,
+        "fingerprint": fingerprint(search.compiled.layout, search.parents),
+    }
+
+
 def _progress_line(states: int, depth: int, seconds: float) -> str:
     rate = states / seconds if seconds > 0 else 0.0
     return f"explicit: {states:,} states, depth {depth}, {rate:,.0f} states/s"
@@ -227,6 +242,7 @@ def _prepare(
         raise InvalidArgument(f"max_states: expected a positive number of states, got {max_states}")
     if max_depth is not None and max_depth < 0:
         raise InvalidArgument(f"max_depth: expected a number of steps, at least 0, got {max_depth}")
+    check_domains(system)
     for prop in properties:
         system.check_formula(prop.formula, f"property {prop.name}")
     compiled = compile_system(system)
@@ -287,14 +303,7 @@ def _check_safety(
     search.run(watch)
     if progress:
         progress(_progress_line(len(search.parents), search.covered, time.monotonic() - start))
-    evidence = {
-        "method": "explicit-state search of every reachable state",
-        "states": len(search.parents),
-        "transitions": search.transitions,
-        "diameter": search.diameter,
-        "symmetry": reduced.description,
-    }
-
+    evidence = _evidence(search, reduced) if search.complete else None
     results = {}
     for prop in safety:
         if prop.name in watch.violations:
@@ -313,6 +322,28 @@ def _check_safety(
             )
             results[prop.name] = _result(prop, Verdict.UNKNOWN, search.covered, start, note=note)
     return results
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """The reachable states of a system, unreduced, or as many as a limit let the search find.
+
+    ``complete`` is False when the limit or the timeout stopped the search (``stopped`` says which).
+    """
+
+    compiled: CompiledSystem
+    states: tuple[Packed, ...]
+    complete: bool
+    stopped: str
+
+
+def reachable(system: TransitionSystem, *, max_states: int, timeout: float | None = None) -> Reachable:
+    """Every reachable state of ``system``, without symmetry reduction, if there are at most ``max_states``."""
+    compiled, _ = _prepare(system, (), False, max_states + 1, None)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    search = _Search(compiled, None, max_states=max_states + 1, max_depth=None, deadline=deadline, progress=None)
+    search.run(_Watch(compiled, ()))
+    return Reachable(compiled, tuple(search.parents), search.complete, search.stopped)
 
 
 StateTuple = tuple[Value, ...]
@@ -392,4 +423,4 @@ def explore(
     )
 
 
-__all__ = ["DEFAULT_MAX_STATES", "NAME", "Exploration", "StateTuple", "check", "explore"]
+__all__ = ["DEFAULT_MAX_STATES", "NAME", "Exploration", "Reachable", "StateTuple", "check", "explore", "reachable"]

@@ -4,7 +4,8 @@ For k = 1, 2, ... up to the limit: the base case asks for a violation within k-1
 initial state (that is BMC, so a counterexample found here is a shortest one); the step case
 asks for k consecutive distinct states satisfying the property followed by one that does not. If
 the step case is unsatisfiable after the base case was, the property is ``proved`` with k as its
-certificate, re-checked by a fresh solver. Reaching the limit gives ``unknown``, never ``proved``.
+certificate, re-checked by a fresh solver and, where the reachable states are few enough to
+enumerate, by evaluating the property on each of them. Reaching the limit gives ``unknown``, never ``proved``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from regcheck.certificate import Certificate, recheck_kinduction
+from regcheck.certificate import Certificate, on_reachable_states, recheck_kinduction
+from regcheck.domains import check_domains
 from regcheck.engines import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.smt import SAT, TIMEOUT, UNKNOWN, Solver, Unrolling, any_differs, negation
@@ -32,6 +34,7 @@ def check(
 ) -> list[CheckResult]:
     """Try k = 1..max(depth, 1); ``depth`` is the limit on k."""
     start = time.monotonic()
+    check_domains(system)
     deadline = None if timeout is None else start + timeout
     return [_check_one(system, prop, max(depth, 1), deadline, start, progress, recheck) for prop in properties]
 
@@ -82,7 +85,11 @@ def _check_one(
         failure = recheck_kinduction(system, prop, k, solver=recheck)
         if failure:
             return result(Verdict.UNKNOWN, k - 1, note=f"internal error: the {k}-induction proof did not re-check ({failure})")
-        certificate = Certificate("k-induction", k=k, rechecked_by=(recheck,))
+        certificate, failure = on_reachable_states(
+            system, Certificate("k-induction", k=k, rechecked_by=(recheck,)), prop.formula
+        )
+        if failure:
+            return result(Verdict.UNKNOWN, k - 1, note=f"internal error: the {k}-induction proof is wrong ({failure})")
         return result(Verdict.PROVED, None, evidence=certificate)
     return result(
         Verdict.UNKNOWN,

@@ -3,8 +3,9 @@
 One relation ``Inv`` over the state variables; one clause for the initial states, one per action
 (``Inv(s) /\\ action(s, s') -> Inv(s')``), one for the query (``Inv(s) /\\ ~P(s) -> Err``).
 ``unsat`` means the property holds in every reachable state: Spacer's inductive invariant is
-turned into an expression in the model's names and re-checked by a fresh solver before the
-verdict is ``proved``. ``sat`` means a violation: Spacer names the actions along it, and BMC to
+turned into an expression in the model's names and re-checked by a fresh solver (and, where the
+reachable states are few enough to enumerate, evaluated on each of them) before the verdict is
+``proved``. ``sat`` means a violation: Spacer names the actions along it, and BMC to
 that length returns a shortest counterexample (which the caller replays).
 """
 
@@ -14,7 +15,8 @@ import time
 from dataclasses import replace
 from typing import Sequence
 
-from regcheck.certificate import Certificate, recheck_invariant, tidy
+from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant, tidy
+from regcheck.domains import check_domains
 from regcheck.engines import Progress, outcome
 from regcheck.engines import bmc
 from regcheck.expr import and_
@@ -36,6 +38,7 @@ def check(
 ) -> list[CheckResult]:
     """Prove or refute each safety property; ``depth`` is unused (PDR is unbounded)."""
     start = time.monotonic()
+    check_domains(system)
     deadline = None if timeout is None else start + timeout
     joint = _prove_jointly(system, properties, deadline, recheck, progress)
     if joint is not None:
@@ -111,4 +114,9 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
         failure = recheck_invariant(system, prop, invariant, solver=recheck)
     if failure:
         return result(Verdict.UNKNOWN, note=f"internal error: Spacer's invariant did not re-check ({failure})")
-    return result(Verdict.PROVED, evidence=Certificate("inductive-invariant", invariant=invariant, rechecked_by=(recheck,)))
+    certificate, failure = on_reachable_states(
+        system, Certificate("inductive-invariant", invariant=invariant, rechecked_by=(recheck,)), invariant
+    )
+    if failure:
+        return result(Verdict.UNKNOWN, note=f"internal error: Spacer's invariant is wrong ({failure})")
+    return result(Verdict.PROVED, evidence=certificate)

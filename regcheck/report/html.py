@@ -140,7 +140,7 @@ def evidence_html(evidence: Any) -> str:
     """A proof's evidence: the certificate in the model's names and who re-checked it, or the engine's facts."""
     if isinstance(evidence, Certificate):
         text = f"<pre>{escape(evidence.describe())}</pre>"
-        notes = [f"re-checked by a fresh {', '.join(evidence.rechecked_by)} instance"] if evidence.rechecked_by else []
+        notes = [f"re-checked by {evidence.rechecks()}"] if evidence.rechecked_by else []
         notes += [f"{key}: {value}" for key, value in sorted(evidence.notes.items())]
         return text + _list(notes)
     if isinstance(evidence, Mapping):

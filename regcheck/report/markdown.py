@@ -121,8 +121,8 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                         out.append(f"The same certificate as [`{shown[text]}`](#{ids[index, shown[text]]}).")
                         continue
                     shown[text] = result.property
-                    rechecked = ", ".join(result.evidence.rechecked_by)
-                    out += ["Certificate" + (f" (re-checked by a fresh {rechecked} instance)" if rechecked else "")
+                    rechecked = result.evidence.rechecks()
+                    out += ["Certificate" + (f" (re-checked by {rechecked})" if rechecked else "")
                             + ":", "", "```", text, "```"]
                     out += [f"- {k}: {v}" for k, v in sorted(result.evidence.notes.items())]
                 elif isinstance(result.evidence, Mapping):
