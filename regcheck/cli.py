@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import math
 import os
 import platform
 import re
@@ -46,6 +45,7 @@ from regcheck.expr import Expr
 from regcheck.system import Kind, Property
 from regcheck.display import brief, printable, shown
 from regcheck.files import output_folder, write_atomic
+from regcheck.limits import check_timeout
 from regcheck.sweep import Sweep
 from regcheck.trace import itf
 
@@ -54,8 +54,6 @@ EXIT_BROKEN_PIPE = 128 + 13
 """Standard output closed early: what a shell reports for a command that SIGPIPE ended."""
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
-MAX_TIMEOUT = 1e6
-"""Seconds (about 11.6 days): more than any check needs, and within what every wait in regcheck can take."""
 MAX_DEPTH = 500
 MAX_CAUSES = 20
 
@@ -916,10 +914,7 @@ def _validate_settings(engine: str, recheck: str, depth: int, timeout: float) ->
         raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
     if not 0 <= depth <= MAX_DEPTH:
         raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
-    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise InvalidArgument(
-            f"--timeout: expected a positive number of seconds, at most {MAX_TIMEOUT:.0f}, got {timeout}"
-        )
+    check_timeout(timeout, "--timeout")
 
 
 @app.command("report")

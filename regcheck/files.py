@@ -43,15 +43,16 @@ def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> by
     except OSError as exc:
         raise InvalidArgument(f"{what}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InvalidArgument(f"{what} is {_kind(mode)}; give a regular file")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidArgument(f"{what} is {_kind(info.st_mode)}; give a regular file")
         try:
-            data = handle.read(limit + 1)
+            data = handle.read(limit + 1)  # whatever fstat said: the file may grow
         except OSError as exc:
             raise InvalidArgument(f"{what}: {exc.strerror or exc}") from None
     if len(data) > limit and whole:
-        raise InvalidArgument(f"{what} is larger than the limit of {limit} bytes")
+        size = info.st_size if info.st_size > limit else f"more than {limit}"
+        raise InvalidArgument(f"{what} is {size} bytes; the limit is {limit}")
     return data[:limit]
 
 

@@ -98,6 +98,15 @@ def _folder(name: str, *files: str) -> Setup:
     return make
 
 
+def _earlier_report(folder: Path) -> None:
+    """An earlier report in ``r``: its page, and a chart and a trace that the next report does not write."""
+    (folder / "r" / "charts").mkdir(parents=True)
+    (folder / "r" / "traces").mkdir()
+    (folder / "r" / "index.html").write_text("<!DOCTYPE html>\n<title>regcheck evidence: old</title>\n")
+    for stale in ("report.md", "charts/old.svg", "traces/old.itf.json"):
+        (folder / "r" / stale).write_text("old\n", encoding="utf-8")
+
+
 def _edited(name: str, edit: Callable[[dict[str, Any]], object], source: str = SEED) -> Setup:
     """A copy of the trace ``source`` with ``edit`` applied to its JSON."""
 
@@ -182,6 +191,12 @@ def _nothing_written(folder: Path, out: str, err: str) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [LASSO, SEED]
 
 
+def _replaced(folder: Path, out: str, err: str) -> None:
+    assert not (folder / "r" / "charts" / "old.svg").exists() and not (folder / "r" / "traces" / "old.itf.json").exists()
+    assert "old" not in (folder / "r" / "report.md").read_text(encoding="utf-8")
+    assert "removing the 2" in out
+
+
 def _in_stdout(*words: str) -> Check:
     def check(folder: Path, out: str, err: str) -> None:
         for word in words:
@@ -249,6 +264,13 @@ CASES: dict[str, Case] = {
         (_folder("mine", "notes.txt", "charts/old.svg"),), word="not an earlier regcheck report",
         check=_kept("mine/notes.txt"),
     ),
+    "report --out a folder whose index.html is a symlink": Case(
+        ("report", "seed", "-p", "no-registration-mismatch", *BMC, "--out", "mine"),
+        (_folder("mine"), _symlink("mine/index.html", "/dev/null")), word="not an earlier regcheck report",
+        check=_still_symlink("mine/index.html"),
+    ),
+    "report --out an earlier report": Case(("report", "seed", "-p", "no-registration-mismatch", *BMC, "--out", "r"),
+                                           (_earlier_report,), code=0, check=_replaced),
     # Tracebacks
     "TOML nested 1000 deep": Case(("check", "deep.toml"), (_text("deep.toml", "x = " + "[" * 1000 + "]" * 1000),),
                                   word="nested"),
