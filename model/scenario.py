@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from regcheck.display import shown
+from regcheck.display import is_printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
 
@@ -33,9 +33,9 @@ MAX_WORKERS = 16
 MAX_REQUESTS = 8
 MAX_USERS = 8
 MAX_FILE_BYTES = 64 * 1024
-MAX_NAME = 100
+MAX_NAME = 255
 MAX_DESCRIPTION = 2000
-"""Characters in a scenario's name and description: shown in tables, headings and file names."""
+"""Characters in a scenario's name and description: shown in tables, headings, charts and file names."""
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 RESERVED_NAMES = ("none", "evicted")
@@ -185,8 +185,12 @@ class Scenario:
 
 
 def _check_text(key: str, value: object, limit: int) -> None:
+    """A name or description: a string of at most ``limit`` characters, without control characters (an ESC
+    would drive the terminal it is printed on and break the SVG chart it titles; a name is one line)."""
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidArgument(f"{key}: expected a text of at most {limit} characters, got {shown(value)}")
+    if not is_printable(value) or (key == "name" and not value.isprintable()):
+        raise InvalidArgument(f"{key}: {shown(value)} holds control characters")
 
 
 def _check_int(key: str, value: object, low: int, high: int) -> None:

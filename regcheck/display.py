@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["brief", "printable", "shorten", "shown"]
+__all__ = ["brief", "is_printable", "printable", "shorten", "shown"]
 
 KEEP = 60
 """Characters of a long value that a message keeps."""
@@ -31,6 +31,11 @@ _WORD = re.compile(r"\S{%d,}" % LONG)
 def printable(text: str) -> str:
     """``text`` with each control character written as a visible escape (``\\x1b``); tab and newline kept."""
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def is_printable(text: str) -> bool:
+    """Whether ``text`` holds no control character that :func:`printable` would make visible."""
+    return _UNSAFE.search(text) is None
 
 
 def shorten(text: str) -> str:

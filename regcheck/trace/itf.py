@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, NoReturn
 
-from regcheck.display import printable, shown
+from regcheck.display import is_printable, printable, shown
 from regcheck.errors import InvalidArgument, TraceFormatError
 from regcheck.expr import Value
 from regcheck.files import read_limited, write_atomic
@@ -134,9 +134,12 @@ def _decode_step(meta: Any, where: str) -> Step:
 
 
 def _text(text: str, where: str) -> str:
-    """A name or string value of the trace, refused when it is longer than any the model makes."""
+    """A name or string value of the trace, refused when it is longer than any the model makes or holds
+    control characters (which no model name has, and which would drive a terminal or break an SVG)."""
     if len(text) > MAX_TEXT:
         raise TraceFormatError(f"{where}: a text of {len(text)} characters; the limit is {MAX_TEXT}")
+    if not is_printable(text):
+        raise TraceFormatError(f"{where}: {shown(text)} holds control characters")
     return text
 
 
