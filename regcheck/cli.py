@@ -61,6 +61,7 @@ class _Console(Console):
     """A console that leaves a closed pipe to :func:`main` (rich's own exits 1, the code of a violation)."""
 
     def on_broken_pipe(self) -> None:
+        """Stop writing, and let the closed pipe end the run."""
         self.quiet = True
         raise BrokenPipeError
 
@@ -79,6 +80,7 @@ class _Group(click.Group):
     """The command group; it keeps a closed pipe from click, which would end the run with exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a closed pipe becomes :class:`_OutputClosed`, which click does not catch."""
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
@@ -101,6 +103,7 @@ class _PathType(click.Path):
     """A path option or argument that refuses the empty string (which ``pathlib`` reads as ``.``)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error for the empty string."""
         if isinstance(value, str) and not value:
             self.fail("expected a path, got an empty string", param, ctx)
         return super().convert(value, param, ctx)
@@ -116,7 +119,7 @@ def _expectations_known(scenario: Scenario, origin: str) -> Scenario:
     for name in scenario.expected:
         if name not in catalogue.NAMES:
             raise InvalidArgument(
-                f"{printable(origin)}: [expected] names unknown property {shown(name)}; "
+                f"{origin}: [expected] names unknown property {shown(name)}; "
                 f"properties: {', '.join(catalogue.NAMES)}"
             )
     return scenario
@@ -355,9 +358,11 @@ def check(
     names = list(prop)
     _validate_settings(engine, recheck, depth, timeout)
     if not 0 <= causes <= MAX_CAUSES:
-        raise InvalidArgument(f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {causes}")
+        raise InvalidArgument(
+            f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
+        )
     if cross is not None and cross not in compose.ENGINES:
-        raise InvalidArgument(f"--cross-check: unknown engine {cross!r}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}")
     for name in names:
         catalogue.spec(name)
     if all_:
@@ -569,12 +574,12 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
     out.print(
         Text.assemble(
             f"regcheck {regcheck.__version__}: scenario ",
-            (printable(scenario.name), "bold"),
+            (scenario.name, "bold"),
             f", engine {engine}, depth {depth}",
         )
     )
     if scenario.description:
-        out.print(Text(printable(scenario.description), style="dim"))
+        out.print(Text(scenario.description, style="dim"))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)
@@ -661,15 +666,14 @@ def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Tra
     trace = itf.read(path)
     if target is not None:
         return trace, _scenario(target, sets)
-    where = printable(str(path))
     switches = trace.meta.get("switches")
     if switches is None:
         if sets:
-            raise InvalidArgument(f"{where}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
+            raise InvalidArgument(f"{path}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
         return trace, None
     if not isinstance(switches, dict):
-        raise InvalidArgument(f"{where}: '#meta.switches' must be an object of scenario switches")
-    origin = f"{where} #meta.switches"
+        raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
+    origin = f"{path} #meta.switches"
     recorded = _expectations_known(scenarios.from_mapping(switches, origin=origin), origin)
     return trace, scenarios.with_overrides(recorded, sets)
 
@@ -680,7 +684,7 @@ def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional
     if name is None:
         return None
     if not isinstance(name, str):
-        raise InvalidArgument(f"{printable(str(path))}: '#meta.property' must be a property name, got {shown(name)}")
+        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {shown(name)}")
     return catalogue.instantiate(name, scenario)
 
 
@@ -697,7 +701,7 @@ def _replayed(
     report = replay(scenario, trace, _claim(prop))
     if report.ok:
         return scenario, prop
-    what = f"{printable(str(path))} does not replay on the reference simulator of scenario {printable(scenario.name)}"
+    what = f"{path} does not replay on the reference simulator of scenario {scenario.name}"
     if explain:
         raise InvalidArgument(f"--explain: {what}: {report}")
     err.print(brief(f"warning: {what}: {report}; shown as written, without its scenario's reading"), markup=False)
@@ -809,7 +813,7 @@ def _check_show(
         )
     if fmt in draw.FORMATS and len(trace) > MAX_DRAWN_STEPS:
         raise InvalidArgument(
-            f"{printable(str(path))}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
+            f"{path}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
             "show it as text: --format text, with --full for every state"
         )
 
@@ -875,7 +879,7 @@ def replay_trace(
         claim = f"; {prop.name} is violated: from step {trace.loop + 1} on, the run repeats for ever without it"
     out.print(
         f"{where}: conforms: all {len(trace)} steps replay on the reference simulator "
-        f"of scenario {printable(scenario.name)}{claim}",
+        f"of scenario {scenario.name}{claim}",
         markup=False,
     )
 
@@ -909,11 +913,13 @@ def list_properties() -> None:
 def _validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
     """The checks ``check`` makes of its engine options, for the commands that run many checks."""
     if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}")
     if recheck not in compose.RECHECK_SOLVERS:
-        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
+        raise InvalidArgument(
+            f"--recheck: unknown solver {shown(recheck)}; choose {' or '.join(compose.RECHECK_SOLVERS)}"
+        )
     if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
+        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {shown(depth)}")
     check_timeout(timeout, "--timeout")
 
 
@@ -951,7 +957,7 @@ def report(
 
     _validate_settings(engine, recheck, depth, timeout)
     if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
     for name in prop:
         catalogue.spec(name)
     names = list(targets) or scenarios.builtin_names()
@@ -968,11 +974,11 @@ def report(
         for result in run.results:
             counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in counts.items())
-        out.print(f"{printable(run.scenario.name)}: {summary}", markup=False)
+        out.print(f"{run.scenario.name}: {summary}", markup=False)
     where = printable(str(out_dir))
     out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
-    stale = len(set(replacing) - set(written))
     if replacing:
+        stale = len(set(replacing) - set(written))
         out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",
                   markup=False)
 
@@ -1018,7 +1024,7 @@ def sweep_command(
 
     _validate_settings(engine, "z3", depth, timeout)
     if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
     base = _scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
@@ -1046,7 +1052,7 @@ def sweep_command(
 
 def _print_sweep(result: Sweep) -> None:
     """The verdict matrix, then each property's smallest failing configuration."""
-    out.print(f"sweep of [bold]{escape(printable(result.base.name))}[/bold]: {len(result.outcomes)} configurations, "
+    out.print(f"sweep of [bold]{escape(result.base.name)}[/bold]: {len(result.outcomes)} configurations, "
               f"engine {result.engine}, depth {result.depth}")
     table = Table(show_edge=False, pad_edge=False)
     for axis in result.axes:

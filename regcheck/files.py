@@ -15,7 +15,6 @@ import stat
 import tempfile
 from pathlib import Path
 
-from regcheck.display import printable
 from regcheck.errors import InvalidArgument
 
 _KINDS = {
@@ -63,10 +62,10 @@ def writable_target(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise InvalidArgument(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
+        raise InvalidArgument(f"cannot write {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise InvalidArgument(
-            f"cannot write {printable(str(path))}: it is {_kind(mode)}; "
+            f"cannot write {path}: it is {_kind(mode)}; "
             "regcheck writes only new files or over regular files"
         )
 
@@ -75,7 +74,7 @@ def output_folder(path: Path, *, option: str) -> None:
     """Refuse an output folder that exists as something else than a folder (a file, a device)."""
     if path.exists() and not path.is_dir():
         kind = _kind(os.stat(path).st_mode)
-        raise InvalidArgument(f"{option} {printable(str(path))}: it is {kind}, not a folder")
+        raise InvalidArgument(f"{option} {path}: it is {kind}, not a folder")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

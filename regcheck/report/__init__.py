@@ -20,7 +20,6 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from regcheck.display import printable
 from regcheck.errors import InvalidArgument
 from regcheck.files import output_folder, read_limited, write_atomic
 from regcheck.report import html, markdown
@@ -52,9 +51,9 @@ def earlier(folder: Path) -> list[Path]:
     index = folder / "index.html"
     if not strange and index in files and MARK in read_limited(index, 4096, what=str(index), whole=False):
         return files
-    example = printable(str((strange or found)[0]))
+    example = (strange or found)[0]
     raise InvalidArgument(
-        f"--out {printable(str(folder))}: the folder holds files that are not an earlier regcheck report "
+        f"--out {folder}: the folder holds files that are not an earlier regcheck report "
         f"(such as {example}); give a new or empty folder"
     )
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from regcheck.display import is_printable, printable, shown
+from regcheck.display import is_printable, shown
 from regcheck.errors import InvalidArgument, TraceFormatError
 from regcheck.expr import Value
 from regcheck.files import read_limited, write_atomic
@@ -148,40 +149,38 @@ def dumps(trace: Trace) -> str:
 
 
 def _no_constant(name: str) -> NoReturn:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which JSON does not have and Python's reader accepts."""
     raise TraceFormatError(f"not a trace: {name} is not a JSON value")
 
 
-def _whole_number(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_DIGITS:
-        raise TraceFormatError(f"not a trace: a number of {len(text)} digits; the limit is {MAX_DIGITS}")
-    return int(text)
-
-
 def loads(text: str) -> Trace:
-    """Parse ITF JSON text strictly: no NaN or Infinity, no numbers past :data:`MAX_DIGITS` digits."""
+    """Parse ITF JSON text strictly: no NaN or Infinity, no number Python would refuse to read."""
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_int=_whole_number)
+        data = json.loads(text, parse_constant=_no_constant)
+    except TraceFormatError:
+        raise
     except json.JSONDecodeError as exc:
         raise TraceFormatError(f"not JSON: {exc}") from None
     except RecursionError:
         raise TraceFormatError("not a trace: JSON nested too deeply") from None
+    except ValueError:  # a plain JSON integer past Python's limit on digits
+        raise TraceFormatError(f"not a trace: a number of more than {sys.get_int_max_str_digits()} digits") from None
     return from_itf(data)
 
 
 def read(path: str | Path) -> Trace:
     """Read a trace file: a regular file of at most :data:`MAX_BYTES` bytes of UTF-8 ITF JSON."""
     path = Path(path)
-    where = printable(str(path))
     try:
-        data = read_limited(path, MAX_BYTES, what=where)
+        data = read_limited(path, MAX_BYTES, what=str(path))
     except InvalidArgument as exc:
         raise TraceFormatError(str(exc)) from None
     try:
         return loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise TraceFormatError(f"{where}: not UTF-8 text") from None
+        raise TraceFormatError(f"{path}: not UTF-8 text") from None
     except TraceFormatError as exc:
-        raise TraceFormatError(f"{where}: {exc}") from None
+        raise TraceFormatError(f"{path}: {exc}") from None
 
 
 def write(trace: Trace, path: str | Path) -> None:
