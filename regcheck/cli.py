@@ -665,7 +665,7 @@ def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Tra
     """A trace file and its scenario: ``--scenario`` if given, else the one recorded in its ``#meta.switches``."""
     trace = itf.read(path)
     if target is not None:
-        return trace, _scenario(target, sets)
+        return trace, _concrete(path, trace, _scenario(target, sets))
     switches = trace.meta.get("switches")
     if switches is None:
         if sets:
@@ -675,7 +675,20 @@ def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Tra
         raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
     origin = f"{path} #meta.switches"
     recorded = _expectations_known(scenarios.from_mapping(switches, origin=origin), origin)
-    return trace, scenarios.with_overrides(recorded, sets)
+    return trace, _concrete(path, trace, scenarios.with_overrides(recorded, sets))
+
+
+def _concrete(path: Path, trace: Trace, scenario: Scenario) -> Scenario:
+    """``scenario`` with the trace's number of workers, if it is a workers=any one: a trace is concrete."""
+    if not scenario.parameterised:
+        return scenario
+    workers = trace.meta.get("workers")
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= scenarios.MAX_WORKERS:
+        raise InvalidArgument(
+            f"{path}: for a workers=any scenario, the trace must record its number of workers "
+            f"(#meta.workers, 1 to {scenarios.MAX_WORKERS}), got {shown(workers)}"
+        )
+    return scenario.with_workers(workers)
 
 
 def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional[str]) -> Property | None:
@@ -698,14 +711,27 @@ def _replayed(
 ) -> tuple[Scenario | None, Property | None]:
     """The scenario and property to read ``trace`` by, if it replays on the reference simulator; else a warning
     (or, for ``--explain``, an error) and none: a trace that does not replay is shown as written."""
-    report = replay(scenario, trace, _claim(prop))
-    if report.ok:
-        return scenario, prop
+    reason = _off_domain(trace, scenario)
+    if reason is None:
+        report = replay(scenario, trace, _claim(prop))
+        if report.ok:
+            return scenario, prop
+        reason = str(report)
     what = f"{path} does not replay on the reference simulator of scenario {scenario.name}"
     if explain:
-        raise InvalidArgument(f"--explain: {what}: {report}")
-    err.print(brief(f"warning: {what}: {report}; shown as written, without its scenario's reading"), markup=False)
+        raise InvalidArgument(f"--explain: {what}: {reason}")
+    err.print(brief(f"warning: {what}: {reason}; shown as written, without its scenario's reading"), markup=False)
     return None, None
+
+
+def _off_domain(trace: Trace, scenario: Scenario) -> str | None:
+    """Where ``trace`` gives a variable of its scenario a value of another type or range (``true`` for a counter)."""
+    domains = build(scenario).domains
+    for index, state in enumerate(trace.states):
+        for name, value in state.items():
+            if name in domains and not domains[name].contains(value):
+                return f"state {index}: {name} is {shown(value)}, outside its domain {domains[name].describe()}"
+    return None
 
 
 def _emit(data: str | bytes, output: Optional[Path]) -> None:

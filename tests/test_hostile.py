@@ -162,6 +162,12 @@ def _tamper(data: dict[str, Any]) -> None:
     data["states"][4]["reg[1]"] = "alice"
 
 
+def _retype(data: dict[str, Any]) -> None:
+    """A counter that is ``false`` where the simulator has 0 (equal in Python, another type in the model)."""
+    for state in data["states"]:
+        state["done[1]"] = False
+
+
 # --------------------------------------------------------------------------------------------
 # Checks beyond the exit code and the message
 
@@ -329,6 +335,9 @@ CASES: dict[str, Case] = {
                          word="Infinity"),
     "show a tampered trace": Case(("show", "t.itf.json"), (_edited("t.itf.json", _tamper),), code=0,
                                   word="does not replay", check=_no_why),
+    "show a trace with a boolean for a counter": Case(("show", "b.itf.json"), (_edited("b.itf.json", _retype),),
+                                                      code=0, word="outside its domain", check=_no_why),
+    "show with a workers=any scenario": Case(("show", SEED, "--set", "workers=any"), word="#meta.workers"),
     "show with another --scenario": Case(("show", SEED, "--scenario", "multi-user"), code=0,
                                          word="does not replay", check=_no_why),
     # Exit codes
