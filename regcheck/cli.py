@@ -702,7 +702,7 @@ def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional
 
 
 def _claim(prop: Property | None) -> Property | Expr | None:
-    """What a replay checks of a trace: a liveness property as a property (a fair lasso), a safety one as its formula."""
+    """What a replay checks: a liveness property as a property (a fair lasso), a safety one as its formula."""
     return None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
 
 
@@ -825,7 +825,7 @@ def show(
 def _check_show(
     path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, fmt: str, view: str, explain: bool
 ) -> None:
-    """Refuse what ``show`` cannot do: a mermaid state graph, an explanation it has nothing to shrink by, a huge drawing."""
+    """Refuse what ``show`` cannot do: a mermaid state graph, an explanation without a safety claim, a huge drawing."""
     from regcheck.trace import draw
 
     if fmt == "mermaid" and view != "chart":
