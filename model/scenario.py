@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from regcheck.display import is_printable, shown
 from regcheck.errors import InvalidArgument
+from regcheck.files import read_limited
 
 ANY = "any"
 """``workers = "any"``: the claim is about every number of workers."""
@@ -30,6 +33,9 @@ MAX_WORKERS = 16
 MAX_REQUESTS = 8
 MAX_USERS = 8
 MAX_FILE_BYTES = 64 * 1024
+MAX_NAME = 255
+MAX_DESCRIPTION = 2000
+"""Characters in a scenario's name and description: shown in tables, headings, charts and file names."""
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 RESERVED_NAMES = ("none", "evicted")
@@ -87,11 +93,13 @@ class Scenario:
     expected: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_text("name", self.name, MAX_NAME)
+        _check_text("description", self.description, MAX_DESCRIPTION)
         if self.workers != ANY and not (
             isinstance(self.workers, int) and not isinstance(self.workers, bool) and 1 <= self.workers <= MAX_WORKERS
         ):
             raise InvalidArgument(
-                f'workers: expected a whole number from 1 to {MAX_WORKERS} or "any", got {self.workers!r}'
+                f'workers: expected a whole number from 1 to {MAX_WORKERS} or "any", got {shown(self.workers)}'
             )
         _check_int("requests", self.requests, 1, MAX_REQUESTS)
         _check_int("connect_flags", self.connect_flags, 0, 0xFFFFFFFF)
@@ -100,16 +108,16 @@ class Scenario:
         for user in self.users:
             if user == SYSTEM or user in RESERVED_NAMES or not _USER_NAME.match(user):
                 raise InvalidArgument(
-                    f"users: {user!r} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
+                    f"users: {shown(user)} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
                     f"not {SYSTEM}, {' or '.join(RESERVED_NAMES)})"
                 )
         if len(set(self.users)) != len(self.users):
-            raise InvalidArgument(f"users: names must be distinct, got {list(self.users)}")
+            raise InvalidArgument(f"users: names must be distinct, got {shown(list(self.users))}")
         if self.parameterised:
             if len(set(self.worker_users or self.users[:1])) != 1 or (not self.worker_users and len(self.users) > 1):
                 raise InvalidArgument(
                     "workers=any: the workers must be identical, all impersonating one user; "
-                    f"give one user (users = [...]), got {list(self.worker_users or self.users)}"
+                    f"give one user (users = [...]), got {shown(list(self.worker_users or self.users))}"
                 )
         elif self.worker_users:
             if len(self.worker_users) != self.workers:
@@ -118,21 +126,22 @@ class Scenario:
                 )
             for user in self.worker_users:
                 if user not in self.users:
-                    raise InvalidArgument(f"worker_users: {user!r} is not one of users {list(self.users)}")
+                    raise InvalidArgument(f"worker_users: {shown(user)} is not one of users {list(self.users)}")
         if self.process_identity != SYSTEM and self.process_identity not in self.users:
             raise InvalidArgument(
-                f"process_identity: {self.process_identity!r} is neither {SYSTEM} nor one of users {list(self.users)}"
+                f"process_identity: {shown(self.process_identity)} is neither {SYSTEM} "
+                f"nor one of users {list(self.users)}"
             )
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
-                raise InvalidArgument(f"{key}: {value!r} is not allowed; choose one of {', '.join(allowed)}")
+                raise InvalidArgument(f"{key}: {shown(value)} is not allowed; choose one of {', '.join(allowed)}")
         for key in ("impersonate", "server_async"):
             if not isinstance(getattr(self, key), bool):
-                raise InvalidArgument(f"{key}: expected true or false, got {getattr(self, key)!r}")
+                raise InvalidArgument(f"{key}: expected true or false, got {shown(getattr(self, key))}")
         for prop, verdict in self.expected.items():
             if verdict not in EXPECTATIONS:
-                raise InvalidArgument(f"expected.{prop}: {verdict!r} is not one of {', '.join(EXPECTATIONS)}")
+                raise InvalidArgument(f"expected.{prop}: {shown(verdict)} is not one of {', '.join(EXPECTATIONS)}")
 
     # Derived facts, named so that the model and the simulator read the same words.
 
@@ -186,9 +195,18 @@ class Scenario:
         return data
 
 
+def _check_text(key: str, value: object, limit: int) -> None:
+    """A name or description: a string of at most ``limit`` characters, without control characters (an ESC
+    would drive the terminal it is printed on and break the SVG chart it titles; a name is one line)."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidArgument(f"{key}: expected a text of at most {limit} characters, got {shown(value)}")
+    if not is_printable(value) or (key == "name" and not value.isprintable()):
+        raise InvalidArgument(f"{key}: {shown(value)} holds control characters")
+
+
 def _check_int(key: str, value: object, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidArgument(f"{key}: expected a whole number from {low} to {high}, got {value!r}")
+        raise InvalidArgument(f"{key}: expected a whole number from {low} to {high}, got {shown(value)}")
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
@@ -203,13 +221,13 @@ def _coerce(key: str, value: object) -> object:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidArgument(f"{key}: expected a list of user names, got {value!r}")
+            raise InvalidArgument(f"{key}: expected a list of user names, got {shown(value)}")
         return tuple(value)
     if key in _BOOL_KEYS:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            raise InvalidArgument(f"{key}: expected true or false, got {value!r}")
+            raise InvalidArgument(f"{key}: expected true or false, got {shown(value)}")
         return value
     if key == "workers" and isinstance(value, str) and value.strip().lower() == ANY:
         return ANY
@@ -218,16 +236,18 @@ def _coerce(key: str, value: object) -> object:
             try:
                 value = int(value, 0)
             except ValueError:
-                raise InvalidArgument(f"{key}: expected a whole number, got {value!r}") from None
+                raise InvalidArgument(f"{key}: expected a whole number, got {shown(value)}") from None
         if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidArgument(f"{key}: expected a whole number, got {value!r}")
+            raise InvalidArgument(f"{key}: expected a whole number, got {shown(value)}")
         return value
     if key == "expected":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise InvalidArgument(f"expected: give a table of property = \"violated\" | \"holds\" | \"bounded\", got {value!r}")
+            raise InvalidArgument(
+                f'expected: give a table of property = "violated" | "holds" | "bounded", got {shown(value)}'
+            )
         return dict(value)
     if not isinstance(value, str):
-        raise InvalidArgument(f"{key}: expected a string, got {value!r}")
+        raise InvalidArgument(f"{key}: expected a string, got {shown(value)}")
     return value
 
 
@@ -236,7 +256,7 @@ def from_mapping(data: Mapping[str, object], *, origin: str = "scenario") -> Sce
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise InvalidArgument(
-            f"{origin}: unknown switch {unknown[0]!r}; known switches: {', '.join(sorted(_FIELDS))}"
+            f"{origin}: unknown switch {shown(unknown[0])}; known switches: {', '.join(sorted(_FIELDS))}"
         )
     return Scenario(**{key: _coerce(key, value) for key, value in data.items()})
 
@@ -248,10 +268,10 @@ def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
         key, sep, value = text.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise InvalidArgument(f"--set {text!r}: expected KEY=VALUE, e.g. --set workers=2")
+            raise InvalidArgument(f"--set {shown(text)}: expected KEY=VALUE, e.g. --set workers=2")
         if key not in _FIELDS or key in ("name", "description", "expected"):
             settable = sorted(k for k in _FIELDS if k not in ("name", "description", "expected"))
-            raise InvalidArgument(f"--set: unknown switch {key!r}; known switches: {', '.join(settable)}")
+            raise InvalidArgument(f"--set: unknown switch {shown(key)}; known switches: {', '.join(settable)}")
         changes[key] = _coerce(key, value.strip())
     if not changes:
         return scenario
@@ -270,7 +290,7 @@ def builtin_names() -> list[str]:
 def load_builtin(name: str) -> Scenario:
     """A built-in scenario by name."""
     if name not in builtin_names():
-        raise InvalidArgument(f"unknown scenario {name!r}; built-in scenarios: {', '.join(builtin_names())}")
+        raise InvalidArgument(f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}")
     text = (resources.files("model") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
     return _parse(text, origin=f"built-in scenario {name}", default_name=name)
 
@@ -278,30 +298,36 @@ def load_builtin(name: str) -> Scenario:
 def load_file(path: str | Path) -> Scenario:
     """A scenario from a TOML file, parsed strictly and with a size bound."""
     path = Path(path)
+    what = f"scenario file {shown(str(path))}"
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidArgument(f"scenario file {str(path)!r}: {exc.strerror or exc}") from None
-    if size > MAX_FILE_BYTES:
-        raise InvalidArgument(f"scenario file {str(path)!r} is {size} bytes; the limit is {MAX_FILE_BYTES}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"scenario file {str(path)!r}: {exc}") from None
-    return _parse(text, origin=f"scenario file {str(path)!r}", default_name=path.stem)
+        text = read_limited(path, MAX_FILE_BYTES, what=what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{what} is not UTF-8 text") from None
+    return _parse(text, origin=what, default_name=path.stem)
 
 
 def load(name_or_path: str) -> Scenario:
     """A built-in name, or a path to a ``.toml`` file."""
+    if not name_or_path:
+        raise InvalidArgument(
+            f"empty scenario name; give a built-in scenario ({', '.join(builtin_names())}) or a .toml file"
+        )
     if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
         return load_file(name_or_path)
     return load_builtin(name_or_path)
 
 
 def _parse(text: str, *, origin: str, default_name: str) -> Scenario:
+    """Parse TOML text into a scenario; whatever the parser chokes on is bad input, never a traceback."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidArgument(f"{origin} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{origin} is not a scenario: TOML nested too deeply") from None
+    except ValueError:  # a decimal integer past Python's limit on digits
+        raise InvalidArgument(
+            f"{origin} is not a scenario: a number of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
     data.setdefault("name", default_name)
     return from_mapping(data, origin=origin)

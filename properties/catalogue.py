@@ -11,6 +11,7 @@ from typing import Callable
 
 from model import system as m
 from model.scenario import Scenario
+from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
 from regcheck.system import Kind, Obligation, Property
@@ -171,7 +172,7 @@ def spec(name: str) -> PropertySpec:
     for p in CATALOGUE:
         if p.name == name:
             return p
-    raise InvalidArgument(f"unknown property {name!r}; properties: {', '.join(NAMES)}")
+    raise InvalidArgument(f"unknown property {shown(name)}; properties: {', '.join(NAMES)}")
 
 
 def instantiate(name: str, scenario: Scenario) -> Property:

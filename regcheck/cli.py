@@ -2,7 +2,12 @@
 
 Exit codes: 0 nothing violated (with ``--all``: every verdict as the scenarios expect); 1 a
 counterexample was found (with ``--all``: a verdict differs from its expectation); 2 bad input or
-usage; 3 a verdict is unknown; 4 an internal error (two engines contradict each other).
+usage; 3 a verdict is unknown; 4 an internal error (two engines contradict each other); 141
+standard output was closed before regcheck finished writing (``regcheck check | head``), as a shell
+reports a command killed by SIGPIPE, and without a message.
+
+Text from scenario and trace files is printed literally (never as rich markup), with control
+characters made visible (``regcheck.display``).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import platform
 import re
 import signal
@@ -23,6 +29,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 import regcheck
 from model import scenario as scenarios
@@ -36,24 +43,53 @@ from regcheck import compose, crosscheck, engines
 from regcheck.errors import EngineDisagreement, InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
+from regcheck.expr import Expr
 from regcheck.system import Kind, Property
-from regcheck.files import write_atomic
+from regcheck.display import brief, printable, shown
+from regcheck.files import output_folder, write_atomic
+from regcheck.limits import check_timeout
 from regcheck.sweep import Sweep
 from regcheck.trace import itf
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_BROKEN_PIPE = 128 + 13
+"""Standard output closed early: what a shell reports for a command that SIGPIPE ended."""
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
 MAX_DEPTH = 500
 MAX_CAUSES = 20
 
-out = Console(highlight=False)
+class _Console(Console):
+    """A console that leaves a closed pipe to :func:`main` (rich's own exits 1, the code of a violation)."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing, and let the closed pipe end the run."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False)
 if not out.is_terminal:
-    out = Console(highlight=False, width=140)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = _Console(highlight=False, width=140)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class _OutputClosed(Exception):
+    """Standard output was closed before the command finished writing."""
+
+
+class _Group(click.Group):
+    """The command group; it keeps a closed pipe from click, which would end the run with exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a closed pipe becomes :class:`_OutputClosed`, which click does not catch."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _OutputClosed from None
+
+
+@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(regcheck.__version__, prog_name="regcheck")
 @click.pass_context
 def app(ctx: click.Context) -> None:
@@ -65,8 +101,30 @@ def app(ctx: click.Context) -> None:
         ctx.invoke(check)
 
 
+class _PathType(click.Path):
+    """A path option or argument that refuses the empty string (which ``pathlib`` reads as ``.``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error for the empty string."""
+        if isinstance(value, str) and not value:
+            self.fail("expected a path, got an empty string", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _scenario(target: str, overrides: list[str]) -> Scenario:
-    return scenarios.with_overrides(scenarios.load(target), overrides)
+    """The scenario ``target`` names (built-in or file), with ``--set`` overrides and checked expectations."""
+    return scenarios.with_overrides(_expectations_known(scenarios.load(target), target), overrides)
+
+
+def _expectations_known(scenario: Scenario, origin: str) -> Scenario:
+    """``scenario``, once every property its ``[expected]`` table names is known (model/ cannot know them)."""
+    for name in scenario.expected:
+        if name not in catalogue.NAMES:
+            raise InvalidArgument(
+                f"{origin}: [expected] names unknown property {shown(name)}; "
+                f"properties: {', '.join(catalogue.NAMES)}"
+            )
+    return scenario
 
 
 def run_checks(
@@ -243,7 +301,7 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
         "replayed on the reference simulator):"
     )
     out.print(_story_table(scenario, trace))
-    out.print(f"[bold]Why:[/bold] {cause(scenario, trace)}")
+    out.print(f"[bold]Why:[/bold] {escape(cause(scenario, trace))}")
     for other in others:
         out.print(
             f"Also violated: {other.property} ({len(other.trace or ())} steps); "
@@ -274,7 +332,7 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
 @click.option(
     "--trace-out",
-    type=click.Path(path_type=Path),
+    type=_PathType(path_type=Path),
     help="Write every counterexample here as ITF JSON, with its sequence chart as SVG and PNG.",
 )
 @click.option("--all", "all_", is_flag=True, help="Check every built-in scenario against its expected verdicts.")
@@ -315,9 +373,11 @@ def check(
     names = list(prop)
     _validate_settings(engine, recheck, depth, timeout)
     if not 0 <= causes <= MAX_CAUSES:
-        raise InvalidArgument(f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {causes}")
+        raise InvalidArgument(
+            f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
+        )
     if cross is not None and cross not in compose.ENGINES:
-        raise InvalidArgument(f"--cross-check: unknown engine {cross!r}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}")
     for name in names:
         catalogue.spec(name)
     if all_:
@@ -325,7 +385,9 @@ def check(
             raise InvalidArgument("--all checks the built-in scenarios as they are; drop the scenario and --set")
         chosen = [scenarios.load_builtin(name) for name in scenarios.builtin_names()]
     else:
-        chosen = [_scenario(target or "seed", list(sets))]
+        chosen = [_scenario("seed" if target is None else target, list(sets))]
+    if trace_out is not None:
+        output_folder(trace_out, option="--trace-out")
     runs: list[tuple[Scenario, list[CheckResult]]] = []
     extras: dict[tuple[str, str], _Extras] = {}
     disagreements: list[tuple[Scenario, str]] = []
@@ -530,10 +592,14 @@ def _file_stem(name: str) -> str:
 
 def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int) -> None:
     out.print(
-        f"regcheck {regcheck.__version__}: scenario [bold]{scenario.name}[/bold], engine {engine}, depth {depth}"
+        Text.assemble(
+            f"regcheck {regcheck.__version__}: scenario ",
+            (scenario.name, "bold"),
+            f", engine {engine}, depth {depth}",
+        )
     )
     if scenario.description:
-        out.print(scenario.description, style="dim")
+        out.print(Text(scenario.description, style="dim"))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)
@@ -612,13 +678,15 @@ SHOW_FORMATS = ("text", "mermaid", "svg", "png", "dot", "graphml")
 VIEWS = ("chart", "states")
 MAX_GRAPH_STATES = 20_000
 """Explored states above which the state graph's neighbourhood comes from the system's own semantics."""
+MAX_DRAWN_STEPS = 500
+"""Steps above which ``show`` refuses to draw SVG or PNG: a drawing's time and memory grow with its steps."""
 
 
 def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Trace, Scenario | None]:
     """A trace file and its scenario: ``--scenario`` if given, else the one recorded in its ``#meta.switches``."""
     trace = itf.read(path)
     if target is not None:
-        return trace, _scenario(target, sets)
+        return trace, _concrete(path, trace, _scenario(target, sets))
     switches = trace.meta.get("switches")
     if switches is None:
         if sets:
@@ -626,8 +694,22 @@ def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Tra
         return trace, None
     if not isinstance(switches, dict):
         raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
-    recorded = scenarios.from_mapping(switches, origin=f"{path} #meta.switches")
-    return trace, scenarios.with_overrides(recorded, sets)
+    origin = f"{path} #meta.switches"
+    recorded = _expectations_known(scenarios.from_mapping(switches, origin=origin), origin)
+    return trace, _concrete(path, trace, scenarios.with_overrides(recorded, sets))
+
+
+def _concrete(path: Path, trace: Trace, scenario: Scenario) -> Scenario:
+    """``scenario`` with the trace's number of workers, if it is a workers=any one: a trace is concrete."""
+    if not scenario.parameterised:
+        return scenario
+    workers = trace.meta.get("workers")
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= scenarios.MAX_WORKERS:
+        raise InvalidArgument(
+            f"{path}: for a workers=any scenario, the trace must record its number of workers "
+            f"(#meta.workers, 1 to {scenarios.MAX_WORKERS}), got {shown(workers)}"
+        )
+    return scenario.with_workers(workers)
 
 
 def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional[str]) -> Property | None:
@@ -636,12 +718,47 @@ def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional
     if name is None:
         return None
     if not isinstance(name, str):
-        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {name!r}")
+        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {shown(name)}")
     return catalogue.instantiate(name, scenario)
+
+
+def _claim(prop: Property | None) -> Property | Expr | None:
+    """What a replay checks: a liveness property as a property (a fair lasso), a safety one as its formula."""
+    return None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
+
+
+def _replayed(
+    path: Path, trace: Trace, scenario: Scenario, prop: Property | None, *, explain: bool
+) -> tuple[Scenario | None, Property | None]:
+    """The scenario and property to read ``trace`` by, if it replays on the reference simulator; else a warning
+    (or, for ``--explain``, an error) and none: a trace that does not replay is shown as written."""
+    reason = _off_domain(trace, scenario)
+    if reason is None:
+        report = replay(scenario, trace, _claim(prop))
+        if report.ok:
+            return scenario, prop
+        reason = str(report)
+    what = f"{path} does not replay on the reference simulator of scenario {scenario.name}"
+    if explain:
+        raise InvalidArgument(f"--explain: {what}: {reason}")
+    err.print(brief(f"warning: {what}: {reason}; shown as written, without its scenario's reading"), markup=False)
+    return None, None
+
+
+def _off_domain(trace: Trace, scenario: Scenario) -> str | None:
+    """Where ``trace`` gives a variable of its scenario a value of another type or range (``true`` for a counter)."""
+    domains = build(scenario).domains
+    for index, state in enumerate(trace.states):
+        for name, value in state.items():
+            if name in domains and not domains[name].contains(value):
+                return f"state {index}: {name} is {shown(value)}, outside its domain {domains[name].describe()}"
+    return None
 
 
 def _emit(data: str | bytes, output: Optional[Path]) -> None:
     """Write to ``output`` atomically, or to standard output (binary only when it is not a terminal)."""
+    if isinstance(data, str):
+        data = printable(data)
     if output is not None:
         write_atomic(output, data)
     elif isinstance(data, str):
@@ -674,7 +791,7 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 
 
 @app.command()
-@click.argument("trace_file", metavar="TRACE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("trace_file", metavar="TRACE", type=_PathType(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
 @click.option(
     "--view",
@@ -683,7 +800,7 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
     "Default: chart for mermaid, svg and png; states for dot and graphml.",
 )
 @click.option("--diff/--full", default=True, help="text: only what changed at each step (default), or every state.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE (atomically).")
+@click.option("-o", "--output", type=_PathType(path_type=Path, dir_okay=False), help="Write to FILE (atomically).")
 @click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
 @click.option("--explain", is_flag=True, help="text: shrink the trace by replay; say which steps matter and why.")
@@ -705,10 +822,9 @@ def show(
     trace, scenario = _load_trace(trace_file, target, list(sets))
     prop = _trace_property(trace_file, trace, scenario, None) if scenario is not None else None
     view = view or ("states" if fmt in ("dot", "graphml") else "chart")
-    if fmt == "mermaid" and view != "chart":
-        raise InvalidArgument("--format mermaid draws the sequence chart; drop --view states")
-    if explain and (fmt != "text" or scenario is None or prop is None):
-        raise InvalidArgument("--explain needs --format text and a trace that records its scenario and property")
+    _check_show(trace_file, trace, scenario, prop, fmt=fmt, view=view, explain=explain)
+    if scenario is not None:
+        scenario, prop = _replayed(trace_file, trace, scenario, prop, explain=explain)
     if fmt == "text":
         _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain), output)
         return
@@ -727,6 +843,28 @@ def show(
         _emit(draw.render(figure, fmt), output)
 
 
+def _check_show(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, fmt: str, view: str, explain: bool
+) -> None:
+    """Refuse what ``show`` cannot do: a mermaid state graph, an explanation without a safety claim, a huge drawing."""
+    from regcheck.trace import draw
+
+    if fmt == "mermaid" and view != "chart":
+        raise InvalidArgument("--format mermaid draws the sequence chart; drop --view states")
+    if explain and (fmt != "text" or scenario is None or prop is None):
+        raise InvalidArgument("--explain needs --format text and a trace that records its scenario and property")
+    if explain and prop is not None and prop.kind is not Kind.SAFETY:
+        raise InvalidArgument(
+            f"--explain shrinks counterexamples to safety properties; {prop.name} is a liveness property "
+            "(its counterexample is a lasso, told as it is without --explain)"
+        )
+    if fmt in draw.FORMATS and len(trace) > MAX_DRAWN_STEPS:
+        raise InvalidArgument(
+            f"{path}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
+            "show it as text: --format text, with --full for every state"
+        )
+
+
 def _trace_text(
     path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool
 ) -> str:
@@ -737,7 +875,7 @@ def _trace_text(
 
     head = f"{path}: {len(trace)} steps"
     if scenario is None:
-        return head + " (no scenario recorded: labels as written)\n" + text.step_table(trace, full=full)
+        return head + " (labels as written)\n" + text.step_table(trace, full=full)
     guids = association_guids(scenario, trace)
     names = [
         guids[i].get(int(s.labels.get("association", 0) or 0), "-") if s.labels.get("association") else "-"
@@ -760,7 +898,7 @@ def _trace_text(
 
 
 @app.command("replay")
-@click.argument("trace_file", metavar="TRACE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("trace_file", metavar="TRACE", type=_PathType(path_type=Path, dir_okay=False))
 @click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
 @click.option(
@@ -771,16 +909,15 @@ def replay_trace(
 ) -> None:
     """Replay the trace in TRACE on the reference simulator; exit 1, naming the step, if it does not conform."""
     trace, scenario = _load_trace(trace_file, target, list(sets))
+    where = printable(str(trace_file))
     if scenario is None:
         raise InvalidArgument(
-            f"{trace_file}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
+            f"{where}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
         )
     prop = _trace_property(trace_file, trace, scenario, prop_name)
-    # A liveness property is replayed as a property (a fair lasso); a safety one as its formula.
-    claim_of = None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
-    report = replay(scenario, trace, claim_of)
+    report = replay(scenario, trace, _claim(prop))
     if not report.ok:
-        out.print(f"{trace_file}: does not conform: {report}", markup=False)
+        out.print(brief(f"{where}: does not conform: {report}"), markup=False)
         raise click.exceptions.Exit(EXIT_VIOLATED)
     claim = ""
     if prop is not None and prop.kind is Kind.SAFETY:
@@ -788,7 +925,7 @@ def replay_trace(
     elif prop is not None and trace.loop is not None:
         claim = f"; {prop.name} is violated: from step {trace.loop + 1} on, the run repeats for ever without it"
     out.print(
-        f"{trace_file}: conforms: all {len(trace)} steps replay on the reference simulator "
+        f"{where}: conforms: all {len(trace)} steps replay on the reference simulator "
         f"of scenario {scenario.name}{claim}",
         markup=False,
     )
@@ -823,18 +960,19 @@ def list_properties() -> None:
 def _validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
     """The checks ``check`` makes of its engine options, for the commands that run many checks."""
     if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}")
     if recheck not in compose.RECHECK_SOLVERS:
-        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(compose.RECHECK_SOLVERS)}")
+        raise InvalidArgument(
+            f"--recheck: unknown solver {shown(recheck)}; choose {' or '.join(compose.RECHECK_SOLVERS)}"
+        )
     if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {depth}")
-    if not timeout > 0:
-        raise InvalidArgument(f"--timeout: expected a positive number of seconds, got {timeout}")
+        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {shown(depth)}")
+    check_timeout(timeout, "--timeout")
 
 
 @app.command("report")
 @click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", "-o", "out_dir", required=True, type=_PathType(path_type=Path, file_okay=False),
               help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
@@ -866,24 +1004,30 @@ def report(
 
     _validate_settings(engine, recheck, depth, timeout)
     if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
     for name in prop:
         catalogue.spec(name)
     names = list(targets) or scenarios.builtin_names()
     chosen = [(target, _scenario(target, list(sets))) for target in names]
+    replacing = reports.earlier(out_dir)
     settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
     with _progress(True) as status:
         evidence = reports.collect(
             chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status
         )
-    written = reports.write(evidence, out_dir)
+    written = reports.write(evidence, out_dir, replacing=replacing)
     for run in evidence.runs:
         counts: dict[str, int] = {}
         for result in run.results:
             counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in counts.items())
         out.print(f"{run.scenario.name}: {summary}", markup=False)
-    out.print(f"wrote {written[0]} and {len(written) - 1} more file(s) in {out_dir}", markup=False)
+    where = printable(str(out_dir))
+    out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
+    if replacing:
+        stale = len(set(replacing) - set(written))
+        out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",
+                  markup=False)
 
 
 @app.command("sweep")
@@ -927,8 +1071,8 @@ def sweep_command(
 
     _validate_settings(engine, "z3", depth, timeout)
     if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {jobs}")
-    base = _scenario(target or "seed", list(sets))
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    base = _scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
     where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
@@ -1002,14 +1146,25 @@ def _sweep_json(result: Sweep) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: bad input becomes one line on stderr and exit 2, never a traceback."""
+    """Entry point: bad input becomes one line on stderr and exit 2, never a traceback; standard output
+    closed early (``regcheck check | head``) ends the run quietly with exit 141."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except (_OutputClosed, BrokenPipeError):
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command line; each error regcheck expects becomes one line on stderr and its exit code."""
     try:
         code = app.main(args=argv, prog_name="regcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
-        err.print(f"error: {exc.format_message()}", markup=False)
-        return EXIT_USAGE
+        return _error(exc.format_message())
     except (click.Abort, KeyboardInterrupt):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
         err.print("interrupted", markup=False)
@@ -1018,13 +1173,24 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"error: {exc}", markup=False)
         return EXIT_INTERNAL
     except RegcheckError as exc:
-        err.print(f"error: {exc}", markup=False)
-        return EXIT_USAGE
+        return _error(str(exc))
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        err.print(f"error: cannot write{where}: {exc.strerror or exc}", markup=False)
-        return EXIT_USAGE
+        return _error(f"cannot write{where}: {exc.strerror or exc}")
     return code if isinstance(code, int) else EXIT_OK
+
+
+def _error(message: str) -> int:
+    """Print ``message`` as the one line of an error (printable, overlong values cut); the bad-input exit code."""
+    err.print(brief(f"error: {message}"), markup=False)
+    return EXIT_USAGE
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush cannot fail on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,85 @@
-"""Atomic file output: a temp file in the target folder, then a rename."""
+"""Files named by the user: bounded reads of regular files, atomic writes over regular files only.
+
+A path on the command line may name anything: a device (``/dev/zero`` never ends), a FIFO (a read
+blocks until someone writes), a symlink to either, or a file larger than any trace. Reading opens
+without blocking, refuses whatever is not a regular file, and reads at most the limit plus one
+byte whatever ``stat`` says. Writing goes to a temp file in the target folder and is renamed over
+the target, which must be a new path or a regular file: a rename would replace a symlink or a
+device node (as root, ``-o /dev/null`` would destroy ``/dev/null``).
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from regcheck.errors import InvalidArgument
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symlink",
+}
+
+
+def _kind(mode: int) -> str:
+    """What a file of mode ``mode`` is, in words."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them; ``what`` names it in errors.
+
+    A longer file is an error, unless ``whole`` is false: then its first ``limit`` bytes are the answer.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InvalidArgument(f"{what}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidArgument(f"{what} is {_kind(info.st_mode)}; give a regular file")
+        try:
+            data = handle.read(limit + 1)  # whatever fstat said: the file may grow
+        except OSError as exc:
+            raise InvalidArgument(f"{what}: {exc.strerror or exc}") from None
+    if len(data) > limit and whole:
+        size = info.st_size if info.st_size > limit else f"more than {limit}"
+        raise InvalidArgument(f"{what} is {size} bytes; the limit is {limit}")
+    return data[:limit]
+
+
+def writable_target(path: Path) -> None:
+    """Refuse an output path that exists and is not a regular file (a symlink, device, FIFO or folder)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise InvalidArgument(
+            f"cannot write {path}: it is {_kind(mode)}; "
+            "regcheck writes only new files or over regular files"
+        )
+
+
+def output_folder(path: Path, *, option: str) -> None:
+    """Refuse an output folder that exists as something else than a folder (a file, a device)."""
+    if path.exists() and not path.is_dir():
+        kind = _kind(os.stat(path).st_mode)
+        raise InvalidArgument(f"{option} {path}: it is {kind}, not a folder")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` so that readers see the old file or the whole new one."""
+    writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

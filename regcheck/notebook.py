@@ -39,6 +39,7 @@ from regcheck import compose
 from regcheck.constraints import Constraint
 from regcheck.constraints import describe as describe_shape
 from regcheck.errors import InvalidArgument
+from regcheck.limits import check_timeout
 from regcheck.report.html import (
     chart_bytes,
     evidence_html,
@@ -302,7 +303,9 @@ def check(
     ``check("seed", "worker-never-gets-network-error", workers=2, engine="bmc", depth=10)``
     """
     chosen = _resolve(target, switches)
-    results = compose.run_checks(chosen, list(properties), engine=engine, depth=depth, timeout=timeout)
+    results = compose.run_checks(
+        chosen, list(properties), engine=engine, depth=depth, timeout=check_timeout(timeout)
+    )
     return Run(chosen, tuple(results), engine, depth, timeout)
 
 
@@ -409,7 +412,7 @@ def sweep(
     axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of(()))
     chosen = _resolve(target, switches)
     result = run_sweep(
-        chosen, axes, list(properties), engine=engine, depth=depth, timeout=timeout, jobs=jobs,
+        chosen, axes, list(properties), engine=engine, depth=depth, timeout=check_timeout(timeout), jobs=jobs,
         one_at_a_time=one_at_a_time,
     )
     return SweepView(result)
@@ -509,7 +512,8 @@ def explore(
         raise InvalidArgument("explore needs a fixed number of workers; set workers=N")
     formula = catalogue.instantiate(prop, chosen)
     found = counterexamples(
-        build(chosen), formula, CAUSE, depth=depth, limit=n, timeout=timeout, same=same_cause(chosen), where=where
+        build(chosen), formula, CAUSE, depth=depth, limit=n, timeout=check_timeout(timeout), same=same_cause(chosen),
+        where=where,
     )
     items, notes = [], [found.note] if found.note else []
     for trace, signature in zip(found.traces, found.signatures):

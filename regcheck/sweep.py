@@ -24,6 +24,7 @@ from model import scenario as scenarios
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
 from regcheck import children, compose
+from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.result import Verdict
 
@@ -63,9 +64,9 @@ def parse_axis(text: str) -> Axis:
     else:
         values = tuple(v for part in raw.split(",") if part.strip() for v in _expand(key, part.strip()))
     if not values:
-        raise InvalidArgument(f"--vary {text!r}: no values; write KEY=V1,V2 or KEY=LOW..HIGH")
+        raise InvalidArgument(f"--vary {shown(text)}: no values; write KEY=V1,V2 or KEY=LOW..HIGH")
     if len(set(values)) != len(values):
-        raise InvalidArgument(f"--vary {text!r}: a value is listed twice")
+        raise InvalidArgument(f"--vary {shown(text)}: a value is listed twice")
     return Axis(key, values)
 
 
@@ -89,9 +90,13 @@ def _expand(key: str, part: str) -> tuple[str, ...]:
     try:
         first, last = int(low, 0), int(high, 0)
     except ValueError:
-        raise InvalidArgument(f"--vary {key}={part}: a range needs whole numbers, e.g. {key}=1..4") from None
-    if not first <= last or last - first >= MAX_CONFIGURATIONS:
-        raise InvalidArgument(f"--vary {key}={part}: expected LOW..HIGH with LOW <= HIGH")
+        raise InvalidArgument(
+            f"--vary {shown(f'{key}={part}')}: a range needs whole numbers, e.g. {key}=1..4"
+        ) from None
+    if not first <= last:
+        raise InvalidArgument(f"--vary {shown(f'{key}={part}')}: expected LOW..HIGH with LOW <= HIGH")
+    if last - first >= MAX_CONFIGURATIONS:
+        raise InvalidArgument(f"--vary {shown(f'{key}={part}')}: a range may have at most {MAX_CONFIGURATIONS} values")
     return tuple(str(n) for n in range(first, last + 1))
 
 

@@ -24,10 +24,12 @@ from regcheck.trace import itf
 # --------------------------------------------------------------------------------------------
 # Strategies
 
-NAME = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12)
+CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cf"))
+"""What a trace's names and strings may hold: no control characters (``itf.MAX_TEXT`` bounds their length)."""
+NAME = st.text(CHARACTERS, min_size=1, max_size=12)
 VAR = NAME.filter(lambda s: s != "#meta")
-VALUE = st.one_of(st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.text(max_size=12))
-LABEL = st.one_of(st.text(max_size=12), st.integers(min_value=-(2**31), max_value=2**31), st.booleans())
+VALUE = st.one_of(st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.text(CHARACTERS, max_size=12))
+LABEL = st.one_of(st.text(CHARACTERS, max_size=12), st.integers(min_value=-(2**31), max_value=2**31), st.booleans())
 META = st.fixed_dictionaries(
     {},
     optional={

@@ -343,7 +343,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     choices = {key: draw(st.sampled_from(allowed)) for key, allowed in CHOICES.items()}
     return Scenario(
         name=draw(st.sampled_from(["custom", "x", "seed-variant"])),
-        description=draw(st.text(max_size=20)),
+        description=draw(st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs")), max_size=20)),
         workers=workers,
         requests=draw(st.integers(1, sc.MAX_REQUESTS)),
         users=users,

@@ -9,23 +9,68 @@ properties. :func:`evidence.collect` runs the checks; :func:`write` puts the bun
   trace, which records its scenario so that ``regcheck replay`` needs nothing else.
 
 Every file is written atomically. The same evidence gives the same bytes, apart from run times.
+The folder must be new, empty, or hold an earlier report and nothing else (:func:`earlier`): the
+earlier report's files that the new one does not write again are removed, so that no stale chart
+or trace sits beside the new page.
 """
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
+from typing import Iterable
 
-from regcheck.files import write_atomic
+from regcheck.errors import InvalidArgument
+from regcheck.files import output_folder, read_limited, write_atomic
 from regcheck.report import html, markdown
 from regcheck.report.evidence import Evidence, Run, Settings, collect
 from regcheck.result import Verdict
 from regcheck.trace import itf
 
-__all__ = ["Evidence", "Run", "Settings", "collect", "write"]
+__all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "write"]
+
+MARK = b"<title>regcheck evidence"
+"""What the head of a report's ``index.html`` says: the page is regcheck's."""
+
+FOLDERS = {"charts": ".svg", "traces": ".itf.json"}
+"""A report's folders, with the ending of the files each holds; beside them it writes only :data:`PAGES`."""
+
+PAGES = ("index.html", "report.md")
 
 
-def write(evidence: Evidence, folder: Path) -> list[Path]:
-    """Write the report bundle into ``folder``; returns the files written, the HTML page first."""
+def earlier(folder: Path) -> list[Path]:
+    """The files of an earlier report in ``folder`` (none if it is new or empty); anything else there is refused."""
+    output_folder(folder, option="--out")
+    if not folder.exists():
+        return []
+    found = sorted(folder.rglob("*"))
+    if not found:
+        return []
+    strange = [path for path in found if not _in_layout(folder, path)]
+    files = [path for path in found if path not in strange and not path.is_dir()]
+    index = folder / "index.html"
+    if not strange and index in files and MARK in read_limited(index, 4096, what=str(index), whole=False):
+        return files
+    example = (strange or found)[0]
+    raise InvalidArgument(
+        f"--out {folder}: the folder holds files that are not an earlier regcheck report "
+        f"(such as {example}); give a new or empty folder"
+    )
+
+
+def _in_layout(folder: Path, path: Path) -> bool:
+    """Whether ``path`` in ``folder`` is one a report writes: a page or a folder of it, or a file in that folder."""
+    parts, mode = path.relative_to(folder).parts, path.lstat().st_mode
+    if len(parts) == 1:
+        return stat.S_ISREG(mode) if parts[0] in PAGES else parts[0] in FOLDERS and stat.S_ISDIR(mode)
+    return len(parts) == 2 and parts[0] in FOLDERS and parts[1].endswith(FOLDERS[parts[0]]) and stat.S_ISREG(mode)
+
+
+def write(evidence: Evidence, folder: Path, *, replacing: Iterable[Path] = ()) -> list[Path]:
+    """Write the report bundle into ``folder``; returns the files written, the HTML page first.
+
+    ``replacing``: the files of an earlier report there (see :func:`earlier`); those not written again are removed.
+    """
     from regcheck import compose
 
     ids = html.anchors(evidence)
@@ -47,4 +92,6 @@ def write(evidence: Evidence, folder: Path) -> list[Path]:
             written += [folder / chart, folder / trace_file]
     write_atomic(folder / "report.md", markdown.document(evidence, files))
     write_atomic(folder / "index.html", html.page(evidence, charts))
+    for stale in set(replacing) - set(written):
+        stale.unlink()
     return written

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from model import variants
 from model.scenario import Scenario, meets
 from model.story import cause, rows
 from properties import catalogue
 from regcheck.certificate import Certificate
+from regcheck.display import printable
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
@@ -225,7 +226,7 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
     for index, run in enumerate(evidence.runs):
         parts.append(_scenario_section(evidence, index, run, ids, charts))
     parts += [_not_checked(evidence), _provenance(evidence), "</body></html>"]
-    return "\n".join(parts) + "\n"
+    return printable("\n".join(parts) + "\n")  # scenario text may hold control characters
 
 
 def _meta(evidence: Evidence) -> str:
@@ -351,15 +352,18 @@ def _scenario_section(
     return "\n".join(line for line in lines if line)
 
 
-def not_checked(evidence: Evidence) -> list[tuple[str, list[str]]]:
-    """What the report's verdicts do not cover, in headed groups of sentences (shared with Markdown)."""
+def not_checked(evidence: Evidence, name: Callable[[str], str] = str) -> list[tuple[str, list[str]]]:
+    """What the report's verdicts do not cover, in headed groups of sentences (shared with Markdown).
+
+    ``name`` writes a scenario's name into a sentence (Markdown escapes it; HTML escapes whole sentences).
+    """
     groups: list[tuple[str, list[str]]] = []
     bounds = [
-        f"{run.scenario.name}: {r.property} only for executions of at most {r.depth} steps (bounded, not proved)."
+        f"{name(run.scenario.name)}: {r.property} only for executions of at most {r.depth} steps (bounded, not proved)."
         for run in evidence.runs for r in run.results if r.verdict is Verdict.BOUNDED
     ]
     bounds += [
-        f"{run.scenario.name}: {r.property} was not decided" + (f" ({r.note})." if r.note else ".")
+        f"{name(run.scenario.name)}: {r.property} was not decided" + (f" ({r.note})." if r.note else ".")
         for run in evidence.runs for r in run.results if r.verdict is Verdict.UNKNOWN
     ]
     groups.append(("Bounds and undecided verdicts", bounds or ["Every verdict is decided: proved or violated."]))

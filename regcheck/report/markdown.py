@@ -7,19 +7,41 @@ varies between two runs of the same report.
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 from model.scenario import Scenario, meets
 from model.story import rows
 from properties import catalogue
 from regcheck.certificate import Certificate
+from regcheck.display import printable
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
 from regcheck.result import Trace, Verdict
 
 
+_SPECIAL = re.compile(r"[\\`*_\[\]<>|&~#!]")
+"""Characters that Markdown or the HTML inside it reads, anywhere in a line."""
+
+_LINE_START = re.compile(r"^([0-9]*)([-+=.)])")
+"""What makes a line a list item, a rule or a heading underline when it starts the line."""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def literal(text: str) -> str:
+    """User text (a scenario's name or description) as Markdown that shows it as written: one line, no markup."""
+    line = _SPECIAL.sub(lambda m: "\\" + m.group(), " ".join(printable(text).split()))
+    return _LINE_START.sub(r"\1\\\2", line)
+
+
+def code(text: str) -> str:
+    """``text`` (a command, which may name any file) as one Markdown code span, whatever backticks it holds."""
+    line = printable(text).replace("\n", "\\n")
+    fence = "`" * (max((len(run) for run in re.findall("`+", line)), default=0) + 1)
+    return f"{fence} {line} {fence}" if line.startswith("`") or line.endswith("`") else f"{fence}{line}{fence}"
 
 
 def story_markdown(scenario: Scenario, trace: Trace) -> str:
@@ -47,7 +69,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
         "certificate was re-checked by a fresh solver instance. *Bounded* means no violation in any execution "
         "of at most that many steps: it is not a proof. *Unknown* is never a pass.",
         "",
-        f"- Regenerate: `{evidence.command}`",
+        f"- Regenerate: {code(evidence.command)}",
         f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
         f"certificates re-checked by {s.recheck}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
@@ -71,18 +93,18 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
             if result.verdict is not Verdict.UNKNOWN and meets(result.verdict.value, expected) is False:
                 text = f"**{text}; expected: {expected}**"
             cells.append(f"[{text}](#{ids[index, name]})")
-        out.append(f"| {run.scenario.name} | " + " | ".join(cells) + " |")
+        out.append(f"| {literal(run.scenario.name)} | " + " | ".join(cells) + " |")
     out += ["", "## Properties", "", "| property | kind | meaning | source |", "|---|---|---|---|"]
     for name in evidence.properties:
         spec = catalogue.spec(name)
         out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {_cell(spec.source)} |")
     for index, run in enumerate(evidence.runs):
         scenario = run.scenario
-        out += ["", f'<a id="{ids[index, ""]}"></a>', "", f"## Scenario {scenario.name}", ""]
+        out += ["", f'<a id="{ids[index, ""]}"></a>', "", f"## Scenario {literal(scenario.name)}", ""]
         if scenario.description:
-            out += [scenario.description, ""]
+            out += [literal(scenario.description), ""]
         out += [
-            f"Reproduce every row: `{run.command(evidence.settings)}`  ",
+            f"Reproduce every row: {code(run.command(evidence.settings))}  ",
             f"Scenario fingerprint: `{run.fingerprint}`",
             "",
             "| switch | value |",
@@ -103,7 +125,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                 f"### `{result.property}`: {verdict_words(result)}",
                 "",
                 f"Engine {result.engine}, {result.time_s:.2f} s. "
-                f"Reproduce: `{run.command(evidence.settings, result.property)}`",
+                f"Reproduce: {code(run.command(evidence.settings, result.property))}",
             ]
             if result.note:
                 out += ["", result.note]
@@ -130,11 +152,11 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
             elif result.verdict is Verdict.BOUNDED:
                 out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
     out += ["", "## What was not checked"]
-    for heading, items in not_checked(evidence):
+    for heading, items in not_checked(evidence, literal):
         out += ["", f"### {heading}", ""] + [f"- {item}" for item in items]
     out += ["", "## Provenance", ""]
     out += [f"- {k}: {v}" for k, v in evidence.versions.items()]
     out.append(f"- model fingerprint: `{evidence.model_fingerprint}`")
-    out += [f"- scenario {run.scenario.name}: `{run.fingerprint}`" for run in evidence.runs]
-    out += [f"- command: `{evidence.command}`", f"- checking time: {evidence.elapsed_s:.1f} s"]
+    out += [f"- scenario {literal(run.scenario.name)}: `{run.fingerprint}`" for run in evidence.runs]
+    out += [f"- command: {code(evidence.command)}", f"- checking time: {evidence.elapsed_s:.1f} s"]
     return "\n".join(out) + "\n"

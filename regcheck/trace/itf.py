@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from regcheck.errors import TraceFormatError
+from regcheck.display import is_printable, shown
+from regcheck.errors import InvalidArgument, TraceFormatError
 from regcheck.expr import Value
-from regcheck.files import write_atomic
+from regcheck.files import read_limited, write_atomic
 from regcheck.result import Step, Trace
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 MAX_STATES = 100_000
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DIGITS = 4000
+MAX_TEXT = 200
+"""Characters in a variable name, a string value, an action or a label: the model's are far shorter."""
 _BIGINT = re.compile(r"-?[0-9]{1,%d}" % MAX_DIGITS, re.ASCII)
 
 
@@ -37,8 +41,10 @@ def encode_value(value: Value) -> Any:
 
 
 def decode_value(raw: Any, where: str) -> Value:
-    if isinstance(raw, (bool, str)):
+    if isinstance(raw, bool):
         return raw
+    if isinstance(raw, str):
+        return _text(raw, where)
     if isinstance(raw, dict) and set(raw) == {"#bigint"} and isinstance(raw["#bigint"], str):
         if _BIGINT.fullmatch(raw["#bigint"]):
             return int(raw["#bigint"])
@@ -74,10 +80,14 @@ def from_itf(data: Any) -> Trace:
         raise TraceFormatError("an ITF trace must be a JSON object")
     unknown = set(data) - {"#meta", "vars", "states", "loop", "params"}
     if unknown:
-        raise TraceFormatError(f"unknown top-level ITF field {sorted(unknown)[0]!r}")
+        raise TraceFormatError(f"unknown top-level ITF field {shown(sorted(unknown)[0])}")
     names = data.get("vars")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TraceFormatError("'vars' must be a list of variable names")
+    for name in names:
+        _text(name, "'vars'")
+    if len(set(names)) != len(names):
+        raise TraceFormatError(f"'vars' names {shown(next(n for n in names if names.count(n) > 1))} twice")
     raw_states = data.get("states")
     if not isinstance(raw_states, list) or not raw_states:
         raise TraceFormatError("'states' must be a non-empty list")
@@ -92,13 +102,15 @@ def from_itf(data: Any) -> Trace:
         fields = set(raw) - {"#meta"}
         if fields != set(names):
             extra, missing = sorted(fields - set(names)), sorted(set(names) - fields)
-            raise TraceFormatError(f"{where}: variables differ from 'vars' (extra {extra}, missing {missing})")
+            raise TraceFormatError(
+                f"{where}: variables differ from 'vars' (extra {shown(extra)}, missing {shown(missing)})"
+            )
         states.append({n: decode_value(raw[n], f"{where}, variable {n}") for n in names})
         if index > 0:
             steps.append(_decode_step(raw.get("#meta"), where))
     loop = data.get("loop")
     if loop is not None and (not isinstance(loop, int) or isinstance(loop, bool) or not 0 <= loop < len(states)):
-        raise TraceFormatError(f"'loop' must be a state index from 0 to {len(states) - 1}, got {loop!r}")
+        raise TraceFormatError(f"'loop' must be a state index from 0 to {len(states) - 1}, got {shown(loop)}")
     meta = data.get("#meta", {})
     if not isinstance(meta, dict):
         raise TraceFormatError("'#meta' must be an object")
@@ -117,33 +129,58 @@ def _decode_step(meta: Any, where: str) -> Step:
     labels = meta.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, (str, int)) for v in labels.values()):
         raise TraceFormatError(f"{where}: '#meta.labels' must map label names to strings or integers")
+    for text in (meta["action"], *params, *labels, *(v for v in labels.values() if isinstance(v, str))):
+        _text(text, f"{where}, '#meta'")
     return Step(action=meta["action"], params=tuple(params.items()), labels=dict(labels))
+
+
+def _text(text: str, where: str) -> str:
+    """A name or string value of the trace, refused when it is longer than any the model makes or holds
+    control characters (which no model name has, and which would drive a terminal or break an SVG)."""
+    if len(text) > MAX_TEXT:
+        raise TraceFormatError(f"{where}: a text of {len(text)} characters; the limit is {MAX_TEXT}")
+    if not is_printable(text):
+        raise TraceFormatError(f"{where}: {shown(text)} holds control characters")
+    return text
 
 
 def dumps(trace: Trace) -> str:
     return json.dumps(to_itf(trace), indent=1)
 
 
+def _no_constant(name: str) -> NoReturn:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which JSON does not have and Python's reader accepts."""
+    raise TraceFormatError(f"not a trace: {name} is not a JSON value")
+
+
 def loads(text: str) -> Trace:
+    """Parse ITF JSON text strictly: no NaN or Infinity, no number Python would refuse to read."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
+    except TraceFormatError:
+        raise
     except json.JSONDecodeError as exc:
         raise TraceFormatError(f"not JSON: {exc}") from None
     except RecursionError:
         raise TraceFormatError("not a trace: JSON nested too deeply") from None
+    except ValueError:  # a plain JSON integer past Python's limit on digits
+        raise TraceFormatError(f"not a trace: a number of more than {sys.get_int_max_str_digits()} digits") from None
     return from_itf(data)
 
 
 def read(path: str | Path) -> Trace:
+    """Read a trace file: a regular file of at most :data:`MAX_BYTES` bytes of UTF-8 ITF JSON."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise TraceFormatError(f"{path}: larger than {MAX_BYTES} bytes")
-        return loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TraceFormatError(f"{path}: {exc.strerror or exc}") from None
+        data = read_limited(path, MAX_BYTES, what=str(path))
+    except InvalidArgument as exc:
+        raise TraceFormatError(str(exc)) from None
+    try:
+        return loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise TraceFormatError(f"{path}: not UTF-8 text") from None
+    except TraceFormatError as exc:
+        raise TraceFormatError(f"{path}: {exc}") from None
 
 
 def write(trace: Trace, path: str | Path) -> None:

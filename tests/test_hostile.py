@@ -1,0 +1,426 @@
+"""Hostile input: scenario and trace files come from strangers (issue 9, section 2).
+
+Each row of :data:`CASES` is a command line, the files it needs, the exit code it must end with
+and a word its stderr must contain. Every case runs the installed CLI in a fresh process, with a
+hard timeout and a cap on its address space, so that a regression (an unbounded read, a blocked
+FIFO, a chart that grows without bound) fails here instead of hanging CI or the machine. Whatever
+the case, the output holds no traceback and no ESC byte (nothing here runs on a terminal, so any
+ESC came from the input), and an error is one line on stderr, cut to a readable length.
+
+Paths in a case are relative to the case's own folder, which holds ``seed.itf.json`` (the seed's
+shortest counterexample, as ``check --trace-out`` writes it) and ``lasso.itf.json`` (a liveness
+counterexample of the seed) before the case's files are made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+TIMEOUT = 60
+"""Seconds any one case may take."""
+
+MEMORY = 2 * 1024**3
+"""Bytes of address space any one case may take."""
+
+MAX_ERROR = 600
+"""Characters an error line may have: a bad value is echoed cut, never in full."""
+
+BMC = ("--engine", "bmc", "--depth", "3")
+"""Too shallow for the seed's shortest counterexample (5 steps): a check that finds nothing, fast."""
+VIOLATED = ("--engine", "bmc", "--depth", "5")
+"""Deep enough for it."""
+SEED = "seed.itf.json"
+LASSO = "lasso.itf.json"
+HUGE = "1" * 5000
+HUGE_HEX = "0x" + "f" * 5000
+
+Setup = Callable[[Path], None]
+Check = Callable[[Path, str, str], None]
+
+
+def _limit() -> None:
+    """In the child: cap the address space, so that an unbounded read fails instead of eating the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def _command() -> list[str]:
+    """The CLI as a user runs it: the installed console script, else the module."""
+    script = Path(sys.executable).with_name("regcheck")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "regcheck.cli"]
+
+
+def _cli(folder: Path, argv: tuple[str, ...], stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+    """Run ``regcheck ARGV`` in ``folder``, bounded in time and memory; a hang fails the test, naming the case."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    try:
+        return subprocess.run(
+            [*_command(), *argv], cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=_limit,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"regcheck {' '.join(argv)[:200]} did not finish in {TIMEOUT} s")
+
+
+# --------------------------------------------------------------------------------------------
+# Files a case makes in its folder
+
+
+def _text(name: str, content: str) -> Setup:
+    """A text file."""
+    return lambda folder: (folder / name).write_text(content, encoding="utf-8")
+
+
+def _symlink(name: str, target: str) -> Setup:
+    """A symlink to ``target``."""
+    return lambda folder: (folder / name).symlink_to(target)
+
+
+def _fifo(name: str) -> Setup:
+    """A FIFO: opened for reading, it blocks until someone writes."""
+    return lambda folder: os.mkfifo(folder / name)
+
+
+def _folder(name: str, *files: str) -> Setup:
+    """A folder holding files of the user's own (``files`` are paths inside it), each ``mine``."""
+
+    def make(folder: Path) -> None:
+        for file in files:
+            (folder / name / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name / file).write_text("mine\n", encoding="utf-8")
+        (folder / name).mkdir(exist_ok=True)
+
+    return make
+
+
+def _earlier_report(folder: Path) -> None:
+    """An earlier report in ``r``: its page, and a chart and a trace that the next report does not write."""
+    (folder / "r" / "charts").mkdir(parents=True)
+    (folder / "r" / "traces").mkdir()
+    (folder / "r" / "index.html").write_text("<!DOCTYPE html>\n<title>regcheck evidence: old</title>\n")
+    for stale in ("report.md", "charts/old.svg", "traces/old.itf.json"):
+        (folder / "r" / stale).write_text("old\n", encoding="utf-8")
+
+
+def _edited(name: str, edit: Callable[[dict[str, Any]], object]) -> Setup:
+    """A copy of the seed's trace with ``edit`` applied to its JSON."""
+
+    def make(folder: Path) -> None:
+        data = json.loads((folder / SEED).read_text(encoding="utf-8"))
+        edit(data)
+        (folder / name).write_text(json.dumps(data), encoding="utf-8")
+
+    return make
+
+
+def _raw_edited(name: str, old: str, new: str) -> Setup:
+    """A copy of the seed's trace with text ``old`` replaced by ``new`` (for what ``json.dumps`` cannot write)."""
+
+    def make(folder: Path) -> None:
+        text = (folder / SEED).read_text(encoding="utf-8")
+        assert old in text
+        (folder / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return make
+
+
+def _long_trace(name: str, steps: int, label: str = "") -> Setup:
+    """A trace of ``steps`` steps over one counter, recording no scenario; its first step's thread is ``label``."""
+
+    def make(folder: Path) -> None:
+        states = ['{"#meta": {"index": 0}, "x": 0}']
+        for i in range(1, steps + 1):
+            thread = json.dumps(label if i == 1 and label else "t")
+            meta = f'{{"index": {i}, "action": "Tick", "labels": {{"thread": {thread}}}}}'
+            states.append(f'{{"#meta": {meta}, "x": {i}}}')
+        (folder / name).write_text('{"vars": ["x"], "states": [' + ", ".join(states) + "]}", encoding="utf-8")
+
+    return make
+
+
+def _switch(key: str, value: object) -> Callable[[dict[str, Any]], None]:
+    """An edit of the scenario switches a trace records."""
+    return lambda data: data["#meta"]["switches"].__setitem__(key, value)
+
+
+def _truncate(data: dict[str, Any]) -> None:
+    """The first two steps only: the property still holds."""
+    data["states"] = data["states"][:3]
+
+
+def _duplicate_var(data: dict[str, Any]) -> None:
+    """The first variable named twice in ``vars``."""
+    data["vars"].append(data["vars"][0])
+
+
+def _label(data: dict[str, Any]) -> None:
+    """A thread label that is a terminal link and a clear-screen."""
+    data["states"][1]["#meta"]["labels"]["thread"] = "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2J"
+
+
+def _tamper(data: dict[str, Any]) -> None:
+    """A registration that the simulator evicts, kept in the trace."""
+    data["states"][4]["reg[1]"] = "alice"
+
+
+def _retype(data: dict[str, Any]) -> None:
+    """A counter that is ``false`` where the simulator has 0 (equal in Python, another type in the model)."""
+    for state in data["states"]:
+        state["done[1]"] = False
+
+
+# --------------------------------------------------------------------------------------------
+# Checks beyond the exit code and the message
+
+
+def _still_symlink(name: str) -> Check:
+    """``name`` is still the symlink it was."""
+
+    def check(folder: Path, out: str, err: str) -> None:
+        assert (folder / name).is_symlink(), f"{name} was replaced"
+
+    return check
+
+
+def _still_fifo(name: str) -> Check:
+    """``name`` is still the FIFO it was."""
+
+    def check(folder: Path, out: str, err: str) -> None:
+        assert stat.S_ISFIFO(os.lstat(folder / name).st_mode), f"{name} was replaced"
+
+    return check
+
+
+def _kept(path: str) -> Check:
+    """The user's file ``path`` is as it was."""
+
+    def check(folder: Path, out: str, err: str) -> None:
+        assert (folder / path).read_text(encoding="utf-8") == "mine\n"
+
+    return check
+
+
+def _nothing_written(folder: Path, out: str, err: str) -> None:
+    """The case's folder holds only the traces it started with."""
+    assert sorted(p.name for p in folder.iterdir()) == [LASSO, SEED]
+
+
+def _replaced(folder: Path, out: str, err: str) -> None:
+    """The earlier report's stale chart and trace are gone, and the output says so."""
+    for stale in ("charts/old.svg", "traces/old.itf.json"):
+        assert not (folder / "r" / stale).exists(), f"{stale} was left beside the new report"
+    assert "old" not in (folder / "r" / "report.md").read_text(encoding="utf-8")
+    assert "removing the 2" in out
+
+
+def _in_stdout(word: str) -> Check:
+    """``word`` is in the standard output."""
+
+    def check(folder: Path, out: str, err: str) -> None:
+        assert word in out, f"{word!r} not in the output"
+
+    return check
+
+
+def _no_why(folder: Path, out: str, err: str) -> None:
+    """No cause is told from a trace that does not replay."""
+    assert "Why:" not in out, "a cause told from a trace that does not replay"
+
+
+def _inert_report(folder: Path, out: str, err: str) -> None:
+    """The scenario's markup shows as text: escaped in the page, backslash-escaped in the Markdown."""
+    page = (folder / "r" / "index.html").read_text(encoding="utf-8")
+    markdown = (folder / "r" / "report.md").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in page and "\\<script\\>" in markdown and "\\*x\\*" in markdown
+    for text in (page, markdown):
+        assert not re.search(r"(?<!\\)<(script|b>)", text) and "\x1b" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# The cases
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile command line: what it needs, how it must end, what its stderr must say."""
+
+    argv: tuple[str, ...]
+    setup: tuple[Setup, ...] = ()
+    code: int = 2
+    word: str = ""
+    check: Check | None = None
+    closed_stdout: bool = False
+
+
+DESCRIPTION_HTML = 'name = "<b>n</b>"\ndescription = "<script>alert(1)</script> *x* [a](b) | c"\n'
+ESCAPES = 'description = "\\u001b]8;;http://evil.example\\u001b\\\\click\\u001b]8;;\\u001b\\\\ \\u001b[31mred"\n'
+
+CASES: dict[str, Case] = {
+    # Reading: a device, a FIFO or a symlink to one is refused, never read without bound or waited on.
+    "trace is a symlink to /dev/zero": Case(("show", "z.itf.json"), (_symlink("z.itf.json", "/dev/zero"),),
+                                            word="regular file"),
+    "trace is a FIFO": Case(("show", "f.itf.json"), (_fifo("f.itf.json"),), word="regular file"),
+    "scenario is a symlink to /dev/zero": Case(("check", "z.toml"), (_symlink("z.toml", "/dev/zero"),),
+                                               word="regular file"),
+    "scenario is a FIFO": Case(("check", "f.toml"), (_fifo("f.toml"),), word="regular file"),
+    "--scenario is a FIFO": Case(("show", SEED, "--scenario", "f.toml"), (_fifo("f.toml"),), word="regular file"),
+    # Writing: only new paths or regular files are written over.
+    "show -o onto a symlink to /dev/null": Case(("show", SEED, "-o", "null"), (_symlink("null", "/dev/null"),),
+                                                word="symlink", check=_still_symlink("null")),
+    "show -o onto a FIFO": Case(("show", SEED, "-o", "fifo"), (_fifo("fifo"),), word="FIFO",
+                                check=_still_fifo("fifo")),
+    "--trace-out onto a symlinked trace": Case(
+        ("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "out"),
+        (_folder("out"), _symlink("out/seed.worker-never-gets-network-error.itf.json", "/dev/null")),
+        word="symlink", check=_still_symlink("out/seed.worker-never-gets-network-error.itf.json"),
+    ),
+    "--trace-out /dev/full": Case(
+        ("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "/dev/full"), word="not a folder"),
+    "report --out a folder of other files": Case(
+        ("report", "seed", "-p", "no-registration-mismatch", *BMC, "--out", "mine"),
+        (_folder("mine", "notes.txt", "charts/old.svg"),), word="not an earlier regcheck report",
+        check=_kept("mine/notes.txt"),
+    ),
+    "report --out a folder whose index.html is a symlink": Case(
+        ("report", "seed", "-p", "no-registration-mismatch", *BMC, "--out", "mine"),
+        (_folder("mine"), _symlink("mine/index.html", "/dev/null")), word="not an earlier regcheck report",
+        check=_still_symlink("mine/index.html"),
+    ),
+    "report --out an earlier report": Case(("report", "seed", "-p", "no-registration-mismatch", *BMC, "--out", "r"),
+                                           (_earlier_report,), code=0, check=_replaced),
+    # Tracebacks
+    "TOML nested 1000 deep": Case(("check", "deep.toml"), (_text("deep.toml", "x = " + "[" * 1000 + "]" * 1000),),
+                                  word="nested"),
+    "TOML integer of 5000 digits": Case(("check", "big.toml"), (_text("big.toml", f"workers = {HUGE}\n"),),
+                                        word="digits"),
+    "ITF integer of 5000 digits": Case(
+        ("show", "big.itf.json"), (_raw_edited("big.itf.json", '"format": "ITF"', f'"n": {HUGE}, "format": "ITF"'),),
+        word="digits"),
+    "TOML huge hex value": Case(("check", "hex.toml"), (_text("hex.toml", f"connect_flags = {HUGE_HEX}\n"),),
+                                word="connect_flags"),
+    "--set huge hex value": Case(("check", "--set", f"connect_flags={HUGE_HEX}"), word="connect_flags"),
+    "--timeout inf": Case(("check", "fix-run-as-user", "--timeout", "inf"), word="--timeout"),
+    "--timeout 1e400": Case(("check", "fix-run-as-user", "--timeout", "1e400"), word="--timeout"),
+    "--timeout 3e6": Case(("check", "fix-run-as-user", "--timeout", "3e6"), word="--timeout"),
+    "report --timeout inf": Case(("report", "seed", "--timeout", "inf", "--out", "r"), word="--timeout",
+                                 check=_nothing_written),
+    "sweep --timeout 3e6": Case(("sweep", "--vary", "workers=1..2", "--timeout", "3e6"), word="--timeout"),
+    "rich markup as a scenario name": Case(("check", "m.toml", "-p", "no-registration-mismatch", *BMC),
+                                           (_text("m.toml", 'name = "[/x]"\n'),), code=0, check=_in_stdout("[/x]")),
+    "rich markup in a description": Case(("check", "m.toml", "-p", "no-registration-mismatch", *BMC),
+                                         (_text("m.toml", 'description = "[/x] [bold]y"\n'),), code=0,
+                                         check=_in_stdout("[/x] [bold]y")),
+    "show --explain on a lasso": Case(("show", "--explain", LASSO), word="liveness"),
+    "show --explain on a truncated trace": Case(("show", "--explain", "cut.itf.json"),
+                                                (_edited("cut.itf.json", _truncate),), word="replay"),
+    "show --explain with another --scenario": Case(("show", "--explain", SEED, "--scenario", "fix-run-as-user"),
+                                                   word="replay"),
+    "show --explain with a scenario of other variables": Case(
+        ("show", "--explain", SEED, "--scenario", "exchange-2010"), word="variables"),
+    # Terminal and HTML injection
+    "escape sequences in a description": Case(("check", "e.toml", "-p", "no-registration-mismatch", *BMC),
+                                              (_text("e.toml", ESCAPES),), word="control characters"),
+    "escape sequences in a trace's labels": Case(("show", "esc.itf.json"), (_edited("esc.itf.json", _label),),
+                                                 word="control characters"),
+    "escape sequences in a trace's file name": Case(("show", "\x1b[31mred.itf.json"), word="\\x1b[31mred"),
+    "HTML and Markdown in a report": Case(("report", "h.toml", "-p", "no-registration-mismatch", *BMC, "--out", "r"),
+                                          (_text("h.toml", DESCRIPTION_HTML),), code=0, check=_inert_report),
+    # Bounded drawing
+    "svg of a 99,999-step trace": Case(("show", "long.itf.json", "--format", "svg"),
+                                       (_long_trace("long.itf.json", 99_999),), word="--format text"),
+    "a 1 MB label in a 20,000-step trace": Case(("show", "wide.itf.json"),
+                                                (_long_trace("wide.itf.json", 20_000, "x" * 1_000_000),),
+                                                word="limit"),
+    # Strictness
+    "[expected] names an unknown property": Case(
+        ("check", "x.toml", *BMC), (_text("x.toml", '[expected]\nno-such-property = "holds"\n'),),
+        word="worker-never-gets-network-error"),
+    "a trace's switches expect an unknown property": Case(
+        ("show", "x.itf.json"), (_edited("x.itf.json", _switch("expected", {"no-such-property": "holds"})),),
+        word="no-such-property"),
+    "ITF vars named twice": Case(("show", "d.itf.json"), (_edited("d.itf.json", _duplicate_var),), word="twice"),
+    "ITF NaN": Case(("show", "n.itf.json"),
+                    (_raw_edited("n.itf.json", '"format": "ITF"', '"n": NaN, "format": "ITF"'),), word="NaN"),
+    "ITF Infinity": Case(("show", "n.itf.json"),
+                         (_raw_edited("n.itf.json", '"format": "ITF"', '"n": -Infinity, "format": "ITF"'),),
+                         word="Infinity"),
+    "show a tampered trace": Case(("show", "t.itf.json"), (_edited("t.itf.json", _tamper),), code=0,
+                                  word="does not replay", check=_no_why),
+    "show a trace with a boolean for a counter": Case(("show", "b.itf.json"), (_edited("b.itf.json", _retype),),
+                                                      code=0, word="outside its domain", check=_no_why),
+    "show with a workers=any scenario": Case(("show", SEED, "--set", "workers=any"), word="#meta.workers"),
+    "show with another --scenario": Case(("show", SEED, "--scenario", "multi-user"), code=0,
+                                         word="does not replay", check=_no_why),
+    # Exit codes
+    "stdout closed early (check)": Case(("check", "fix-run-as-user", *BMC), code=141, closed_stdout=True),
+    "stdout closed early (show)": Case(("show", SEED), code=141, closed_stdout=True),
+    "empty scenario name": Case(("check", "", *BMC), word="empty"),
+    "empty --trace-out": Case(("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", ""),
+                              word="empty", check=_nothing_written),
+    "empty -o": Case(("show", SEED, "-o", ""), word="empty"),
+    # Messages that mislead
+    "sweep over 100,000 workers": Case(("sweep", "--vary", "workers=1..100000"), word="at most 10000"),
+    "a 5 KB number": Case(("check", "--set", f"workers={HUGE}"), word="(5002 characters)"),
+    "a 5 KB --depth": Case(("check", "--depth", HUGE), word="characters"),
+    "a 60 KB string in a scenario": Case(("check", "s.toml"), (_text("s.toml", f'transport = "{"x" * 60_000}"\n'),),
+                                         word="(60002 characters)"),
+    "a 1 MB string in a trace's switches": Case(("show", "s.itf.json"),
+                                                (_edited("s.itf.json", _switch("transport", "y" * 1_000_000)),),
+                                                word="(1000002 characters)"),
+}
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed's shortest counterexample and a liveness lasso of it, as ``check --trace-out`` writes them."""
+    folder = tmp_path_factory.mktemp("traces")
+    for engine, prop, name in (("bmc", "worker-never-gets-network-error", SEED),
+                               ("explicit", "worker-requests-succeed", LASSO)):
+        done = _cli(folder, ("check", "--engine", engine, "-p", prop, "--depth", "6", "--trace-out", "out"))
+        assert done.returncode == 1, done.stderr
+        (folder / "out" / f"seed.{prop}.itf.json").rename(folder / name)
+    shutil.rmtree(folder / "out")
+    return folder
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
+    for name in (SEED, LASSO):
+        shutil.copy(traces / name, tmp_path / name)
+    for make in case.setup:
+        make(tmp_path)
+    if case.closed_stdout:
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            done = _cli(tmp_path, case.argv, stdout=write)
+        finally:
+            os.close(write)
+        out = ""
+    else:
+        done = _cli(tmp_path, case.argv)
+        out = done.stdout.decode("utf-8", "replace")
+    err = done.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in out + err, err[-2000:]
+    assert done.returncode == case.code, err[-2000:]
+    assert "\x1b" not in out + err, "an escape sequence reached the terminal"
+    if case.code == 2:
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), err[-2000:]
+        assert len(lines[0]) <= MAX_ERROR, f"an error line of {len(lines[0])} characters"
+    assert case.word in err, f"{case.word!r} not in {err[-2000:]!r}"
+    if case.closed_stdout:
+        assert err == ""
+    if case.check is not None:
+        case.check(tmp_path, out, err)
