@@ -43,16 +43,21 @@ def earlier(folder: Path) -> list[Path]:
     output_folder(folder, option="--out")
     if not folder.exists():
         return []
-    found = sorted(folder.rglob("*"))
-    if not found:
-        return []
-    strange = [path for path in found if not _in_layout(folder, path)]
-    files = [path for path in found if path not in strange and not path.is_dir()]
+    files = []
+    for path in folder.rglob("*"):  # lazily: a folder of other things is refused at its first entry
+        if not _in_layout(folder, path):
+            raise _not_a_report(folder, path)
+        if not path.is_dir():
+            files.append(path)
     index = folder / "index.html"
-    if not strange and index in files and MARK in read_limited(index, 4096, what=str(index), whole=False):
-        return files
-    example = (strange or found)[0]
-    raise InvalidArgument(
+    if files and (index not in files or MARK not in read_limited(index, 4096, what=str(index), whole=False)):
+        raise _not_a_report(folder, index if index in files else files[0])
+    return files
+
+
+def _not_a_report(folder: Path, example: Path) -> InvalidArgument:
+    """The error for an output folder that holds ``example``, which no report of regcheck's wrote."""
+    return InvalidArgument(
         f"--out {folder}: the folder holds files that are not an earlier regcheck report "
         f"(such as {example}); give a new or empty folder"
     )
@@ -93,5 +98,5 @@ def write(evidence: Evidence, folder: Path, *, replacing: Iterable[Path] = ()) -
     write_atomic(folder / "report.md", markdown.document(evidence, files))
     write_atomic(folder / "index.html", html.page(evidence, charts))
     for stale in set(replacing) - set(written):
-        stale.unlink()
+        stale.unlink(missing_ok=True)
     return written
