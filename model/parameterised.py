@@ -29,7 +29,7 @@ def symmetric(scenario: Scenario) -> bool:
     """Whether the workers are interchangeable (they all impersonate the same user)."""
     if scenario.parameterised:
         return True
-    return len({scenario.user_of(w) for w in range(1, int(scenario.workers) + 1)}) == 1
+    return len({scenario.user_of(w) for w in scenario.worker_ids}) == 1
 
 
 def abstraction(scenario: Scenario) -> CounterAbstraction:
@@ -59,7 +59,7 @@ def verify_per_worker(scenario: Scenario, name: str, formula_for: Callable[[Scen
 
 
 def _processes(scenario: Scenario) -> list[tuple[str, ...]]:
-    return [local_variables(scenario, w) for w in range(1, int(scenario.workers) + 1)]
+    return [local_variables(scenario, w) for w in scenario.worker_ids]
 
 
 def instantiate(scenario: Scenario, abstract: CounterAbstraction, invariant: Expr) -> Expr:

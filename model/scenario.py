@@ -150,6 +150,13 @@ class Scenario:
         """True for ``workers = "any"``: a claim about every number of identical workers."""
         return self.workers == ANY
 
+    @property
+    def worker_ids(self) -> range:
+        """The workers 1..N of a concrete scenario (a parameterised one has no fixed N)."""
+        if isinstance(self.workers, str):
+            raise InvalidArgument('workers = "any" names no fixed workers; check it with a symbolic engine')
+        return range(1, self.workers + 1)
+
     def with_workers(self, workers: int) -> Scenario:
         """The same design with a fixed number of workers (a parameterised scenario made concrete)."""
         users = (self.worker_users[0],) * workers if self.worker_users else ()
@@ -258,12 +265,13 @@ def from_mapping(data: Mapping[str, object], *, origin: str = "scenario") -> Sce
         raise InvalidArgument(
             f"{origin}: unknown switch {shown(unknown[0])}; known switches: {', '.join(sorted(_FIELDS))}"
         )
-    return Scenario(**{key: _coerce(key, value) for key, value in data.items()})
+    fields: dict[str, Any] = {key: _coerce(key, value) for key, value in data.items()}  # checked by Scenario
+    return Scenario(**fields)
 
 
 def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     """Apply ``key=value`` overrides (the CLI's ``--set``); overriding clears stale expectations."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # each value coerced by its switch, then checked by Scenario
     for text in assignments:
         key, sep, value = text.partition("=")
         key = key.strip().replace("-", "_")

@@ -67,6 +67,13 @@ def _v(name: str, index: int) -> str:
     return f"{name}[{index}]"
 
 
+def _count(state: State, name: str) -> int:
+    """A counter's value; the simulator's own states hold whole numbers there, and nothing else."""
+    value = state[name]
+    assert isinstance(value, int), f"{name} holds {value!r}, not a count"
+    return value
+
+
 def _labels(
     thread: str,
     message: str,
@@ -347,7 +354,7 @@ class Worker:
     def why_not_rpc(self, s: State, w: int) -> str | None:
         if s[_v("pc", w)] != "working":
             return f"worker {w} is {s[_v('pc', w)]}, not working"
-        if s[_v("done", w)] >= self.m.sc.requests:
+        if _count(s, _v("done", w)) >= self.m.sc.requests:
             return f"worker {w} has made all {self.m.sc.requests} of its requests"
         return None
 
@@ -620,7 +627,7 @@ class Simulator:
         """Every variable that exists for the scenario, at its initial value (SEMANTICS.md's table)."""
         sc = self.scenario
         s: State = {}
-        for w in range(1, sc.workers + 1):
+        for w in sc.worker_ids:
             s[_v("imp", w)] = False
             s[_v("pc", w)] = "start"
             s[_v("done", w)] = 0
@@ -645,7 +652,7 @@ class Simulator:
         """
         self._check_state(state)
         result: list[tuple[str, dict[str, int]]] = []
-        for w in range(1, self.scenario.workers + 1):
+        for w in self.scenario.worker_ids:
             for action in (*self._worker_actions, *self._notifier_actions, *self._server_actions):
                 if action.why_not(state, w) is None:
                     result.append((action.name, {action.param: w}))
@@ -675,7 +682,7 @@ class Simulator:
         return f"unknown action {name!r} for scenario {self.scenario.name!r}; its actions: {known}"
 
     def _parameter(self, action: Action, params: dict[str, int]) -> int:
-        workers = self.scenario.workers
+        workers = len(self.scenario.worker_ids)
         expected = f"{action.name} takes one parameter {action.param}=1..{workers}"
         if not isinstance(params, dict) or set(params) != {action.param}:
             raise StepRefused(f"{expected}, got {params!r}")

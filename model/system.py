@@ -122,7 +122,7 @@ def has_binding_snapshot(scenario: Scenario) -> bool:
 class _Builder:
     def __init__(self, scenario: Scenario) -> None:
         self.s = scenario
-        self.workers = range(1, scenario.workers + 1)
+        self.workers = scenario.worker_ids
         self.associations = range(1, scenario.association_count + 1)
         self.cache = has_cache(scenario)
         self.static = has_binding_snapshot(scenario)
@@ -383,7 +383,7 @@ class _Builder:
     def session_actions(self, w: int) -> list[Action]:
         s = self.s
         out: list[Action] = []
-        n = var(notify(w)) if s.notifications else None
+        n = var(notify(w))  # read only where the session has notifications
         if s.notifications and s.async_connect_by == "notifier" and s.transport != "mapi-http":
             out.append(
                 self.call(

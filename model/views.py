@@ -143,7 +143,7 @@ def captions(scenario: Scenario, trace: Trace) -> dict[str, str]:
     return out
 
 
-def chart(scenario: Scenario, trace: Trace, *, title: str = "") -> nx.DiGraph:
+def chart(scenario: Scenario, trace: Trace, *, title: str = "") -> nx.DiGraph[str]:
     """The message sequence chart of a counterexample, with its first mismatch marked as the cause."""
     emphasis = {}
     for number, step in enumerate(trace.steps, start=1):

@@ -30,7 +30,7 @@ class PropertySpec:
 
 
 def _no_worker_fails(s: Scenario) -> Expr:
-    return and_(*(ne(var(m.pc(w)), "failed") for w in range(1, s.workers + 1)))
+    return and_(*(ne(var(m.pc(w)), "failed") for w in s.worker_ids))
 
 
 def _no_mismatch(s: Scenario) -> Expr:
@@ -42,7 +42,7 @@ def _in_use_never_evicted(s: Scenario) -> Expr:
         return TRUE
     parts = []
     for a in range(1, s.association_count + 1):
-        users = [w for w in range(1, s.workers + 1) if s.association_of(w) == a]
+        users = [w for w in s.worker_ids if s.association_of(w) == a]
         in_use = or_(*(in_(var(m.pc(w)), ("connected", "working")) for w in users))
         parts.append(not_(and_(eq(var(m.reg(a)), "evicted"), in_use)))
     return and_(*parts)
@@ -63,7 +63,7 @@ def _one_parked_wait(s: Scenario) -> Expr:
     if not s.notifications:
         return TRUE
     return and_(
-        *(implies(var(m.parked(w)), eq(var(m.notify(w)), "waiting")) for w in range(1, s.workers + 1))
+        *(implies(var(m.parked(w)), eq(var(m.notify(w)), "waiting")) for w in s.worker_ids)
     )
 
 
@@ -127,13 +127,13 @@ FAIR_CLIENT_AND_SERVER = (
 
 def _delivered(s: Scenario) -> tuple[Obligation, ...]:
     return tuple(
-        Obligation(var(m.pending(w)), not_(var(m.pending(w))), f"session {w}") for w in range(1, int(s.workers) + 1)
+        Obligation(var(m.pending(w)), not_(var(m.pending(w))), f"session {w}") for w in s.worker_ids
     )
 
 
 def _worker_done(s: Scenario) -> tuple[Obligation, ...]:
     return tuple(
-        Obligation(TRUE, eq(var(m.done(w)), s.requests), f"worker {w}") for w in range(1, int(s.workers) + 1)
+        Obligation(TRUE, eq(var(m.done(w)), s.requests), f"worker {w}") for w in s.worker_ids
     )
 
 

@@ -154,8 +154,8 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
             shared_updates = {n: substitute(e, fixed) for n, e in updates.items() if n in shared}
             local_updates = [substitute(updates[n], fixed) if n in updates else Const(v) for n, v in zip(local, ls)]
             landings = []
-            for j, target in enumerate(local_states):
-                lands = and_(*(eq(expr, value) for expr, value in zip(local_updates, target)))
+            for j, landing in enumerate(local_states):
+                lands = and_(*(eq(expr, value) for expr, value in zip(local_updates, landing)))
                 landings.append(lands)
                 move_guard = and_(le(1, var(counters[i])), guard, lands)
                 if move_guard == Const(False):
@@ -172,7 +172,7 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
                     tuple((key, substitute(value, fixed)) for key, value in action.labels),
                 )
                 actions.append(counter_action)
-                moves[counter_action.label] = (action.label, index[ls], index[target])
+                moves[counter_action.label] = (action.label, index[ls], index[landing])
             escape_guard = and_(le(1, var(counters[i])), guard, not_(or_(*landings)))
             if escape_guard != Const(False):
                 actions.append(Action(f"{action.name}!escape", (("from", i),), escape_guard, ((ESCAPED, TRUE),)))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from regcheck.engines.explicit import Reachable, reachable
+import z3
+
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
@@ -128,21 +130,21 @@ def recheck_invariant(
     return None
 
 
-def _leaves_a_domain(u: Unrolling) -> object:
+def _leaves_a_domain(u: Unrolling) -> z3.ExprRef:
     """Satisfiable iff some action enabled at step 0 takes a variable out of its domain."""
     return any_of(*(condition for _, _, condition in u.escapes(0)))
 
 
-def base_case(u: Unrolling, prop: Property, k: int) -> object:
+def base_case(u: Unrolling, prop: Property, k: int) -> z3.ExprRef:
     """Satisfiable iff some execution of at most k-1 steps reaches a state violating ``prop``."""
-    parts = [u.init()] + [u.transition(i) for i in range(k - 1)]
+    parts: list[z3.ExprRef] = [u.init()] + [u.transition(i) for i in range(k - 1)]
     parts.append(negation(all_of(*(u.translate(prop.formula, i) for i in range(k)))))
     return all_of(*parts)
 
 
-def step_case(u: Unrolling, prop: Property, k: int) -> object:
+def step_case(u: Unrolling, prop: Property, k: int) -> z3.ExprRef:
     """Satisfiable iff k distinct consecutive states satisfy ``prop`` and the next one does not."""
-    parts = [u.domains(0)] + [u.transition(i) for i in range(k)]
+    parts: list[z3.ExprRef] = [u.domains(0)] + [u.transition(i) for i in range(k)]
     parts += [u.translate(prop.formula, i) for i in range(k)]
     parts.append(negation(u.translate(prop.formula, k)))
     parts += [any_differs(u.state(i), u.state(j)) for j in range(k + 1) for i in range(j)]

@@ -22,7 +22,7 @@ def describe(result: CheckResult) -> str:
         return f"violated ({len(result.trace or ())} steps)"
     if result.verdict is Verdict.BOUNDED:
         return f"bounded (no violation in {result.depth} steps)"
-    return result.verdict.value
+    return str(result.verdict.value)
 
 
 def disagreement(first: CheckResult, second: CheckResult) -> str | None:

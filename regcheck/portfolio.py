@@ -58,7 +58,7 @@ def run(
     context = multiprocessing.get_context("fork")
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
-    pending: dict[Connection, multiprocessing.process.BaseProcess] = {}
+    pending: dict[Connection, multiprocessing.process.BaseProcess] = {}  # receiving end of a pipe -> its process
     gathered = Gathered()
     try:
         for label, runner in runners.items():
@@ -71,19 +71,20 @@ def run(
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
-            for receiver in wait(list(pending), timeout=remaining):
-                if not _receive(receiver, pending[receiver], gathered, start):
-                    process = pending.pop(receiver)
-                    process.join()
-                    if process.exitcode != 0 and process.name not in gathered.failures:
-                        gathered.failures[process.name] = _death(process.exitcode)
+            for ready in wait(list(pending), timeout=remaining):
+                assert isinstance(ready, Connection)
+                if not _receive(ready, pending[ready], gathered, start):
+                    finished = pending.pop(ready)
+                    finished.join()
+                    if finished.exitcode != 0 and finished.name not in gathered.failures:
+                        gathered.failures[finished.name] = _death(finished.exitcode)
     finally:
         gathered.unfinished = [p.name for p in pending.values()]
-        for process in pending.values():
-            process.kill()
-        for receiver, process in pending.items():
-            process.join()
-            receiver.close()
+        for running in pending.values():
+            running.kill()
+        for pipe, running in pending.items():
+            running.join()
+            pipe.close()
         gathered.elapsed = time.monotonic() - start
     return gathered
 

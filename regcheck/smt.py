@@ -199,7 +199,7 @@ class Unrolling:
     def init(self) -> z3.BoolRef:
         return z3.And(self.domains(0), self.translate(self.system.init, 0))
 
-    def transition(self, k: int) -> z3.BoolRef:
+    def transition(self, k: int) -> z3.ExprRef:
         """One interleaving step from k to k+1 (including the domains of step k+1).
 
         Built once, for step 0, and shifted to step k by substitution (much cheaper than
@@ -383,7 +383,9 @@ class Lasso:
             trace = self.u.decode(model, k + 1)
             return Trace(vars=trace.vars, states=trace.states, steps=trace.steps, loop=loop)
         states = self.u.decode_states(model, k + 2)
-        labels = {"thread": "-", "message": STUTTER, "context": "-", "association": 0, "cache": "-", "result": "-"}
+        labels: dict[str, Value] = {
+            "thread": "-", "message": STUTTER, "context": "-", "association": 0, "cache": "-", "result": "-"
+        }
         steps = (*self.u.decode_steps(model, states, k), Step(STUTTER, (), labels))
         return Trace(vars=self.u.system.names, states=states, steps=steps, loop=loop)
 
@@ -638,10 +640,10 @@ class Solver:
         self.deadline = deadline
         self._queries = 0
 
-    def add(self, formula: z3.BoolRef) -> None:
+    def add(self, formula: z3.ExprRef) -> None:
         self._solver.add(formula)
 
-    def check_under(self, *formulas: z3.BoolRef) -> str:
+    def check_under(self, *formulas: z3.ExprRef) -> str:
         """Are ``formulas`` satisfiable together with the assertions? They are not kept asserted."""
         self._queries += 1
         guard = z3.Bool(f"query!{self._queries}")
@@ -651,7 +653,7 @@ class Solver:
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
-    def check(self, *assumptions: z3.BoolRef) -> str:
+    def check(self, *assumptions: z3.ExprRef) -> str:
         remaining = self.remaining()
         if remaining is not None:
             if remaining <= 0:
@@ -676,15 +678,15 @@ class Solver:
         return self._solver.model()
 
 
-def all_of(*formulas: z3.BoolRef) -> z3.BoolRef:
+def all_of(*formulas: z3.ExprRef) -> z3.BoolRef:
     return z3.And(*formulas)
 
 
-def any_of(*formulas: z3.BoolRef) -> z3.BoolRef:
+def any_of(*formulas: z3.ExprRef) -> z3.BoolRef:
     return z3.Or(*formulas)
 
 
-def negation(formula: z3.BoolRef) -> z3.BoolRef:
+def negation(formula: z3.ExprRef) -> z3.BoolRef:
     return z3.Not(formula)
 
 
@@ -693,7 +695,7 @@ def any_differs(a: Mapping[str, z3.ExprRef], b: Mapping[str, z3.ExprRef]) -> z3.
     return z3.Or([a[name] != b[name] for name in a])
 
 
-def independent_check(formula: z3.BoolRef, solver: str, timeout: float | None = None) -> str:
+def independent_check(formula: z3.ExprRef, solver: str, timeout: float | None = None) -> str:
     """Satisfiability of ``formula`` in a fresh solver: ``z3``, or ``cvc5`` (fed SMT-LIB 2 text).
 
     Certificates are re-checked here, never in the solver instance that produced them.
@@ -710,7 +712,7 @@ def independent_check(formula: z3.BoolRef, solver: str, timeout: float | None = 
     raise InvalidModel(f"unknown solver {solver!r}; choose z3 or cvc5")
 
 
-def _cvc5_check(formula: z3.BoolRef, timeout: float | None) -> str:
+def _cvc5_check(formula: z3.ExprRef, timeout: float | None) -> str:
     import cvc5
 
     script = z3.Solver()

@@ -362,7 +362,7 @@ class Exploration:
     """
 
     system: TransitionSystem
-    graph: nx.DiGraph
+    graph: nx.DiGraph[StateTuple]
     initial: StateTuple
     complete: bool
     stopped: str
@@ -406,7 +406,7 @@ def explore(
     search.run(_Watch(compiled, ()))
     unpack, parents = compiled.layout.unpack, search.parents
     node = {packed: unpack(packed) for packed in parents}
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[StateTuple] = nx.DiGraph()
     for packed, parent in parents.items():  # parents precede children: insertion order is BFS order
         graph.add_node(node[packed], depth=0 if parent is None else graph.nodes[node[parent]]["depth"] + 1)
     names = [action.label for action in system.actions]

@@ -102,7 +102,7 @@ def sequence_chart(
     captions: Mapping[str, str] | None = None,
     note: str = "",
     threads: Sequence[str] = (),
-) -> nx.DiGraph:
+) -> nx.DiGraph[str]:
     """The message sequence chart of ``trace`` (see the module docstring for its shape).
 
     ``emphasis`` maps 1-based step numbers to a word (``"cause"``, ...); the last step is the
@@ -174,24 +174,24 @@ def sequence_chart(
     return builder.graph
 
 
-def lifelines(chart: nx.DiGraph) -> list[tuple[str, str]]:
+def lifelines(chart: nx.DiGraph[str]) -> list[tuple[str, str]]:
     """The chart's lifelines, left to right: (name, kind) with kind ``thread``, ``gateway`` or ``server``."""
     return [(head["lifeline"], head["role"]) for head in _heads(chart)]
 
 
-def _heads(chart: nx.DiGraph) -> list[dict[str, Any]]:
+def _heads(chart: nx.DiGraph[str]) -> list[dict[str, Any]]:
     """The lifeline header nodes' attributes, left to right."""
     heads = [data for _, data in chart.nodes(data=True) if data["kind"] == "lifeline"]
     return sorted(heads, key=lambda data: data["column"])
 
 
-def alone(chart: nx.DiGraph, node: str) -> bool:
+def alone(chart: nx.DiGraph[str], node: str) -> bool:
     """Does ``node`` send and receive no message (a server's own move, such as a new event)?"""
     edges = [*chart.in_edges(node, data="kind"), *chart.out_edges(node, data="kind")]
     return all(kind == "order" for *_, kind in edges)
 
 
-def messages(chart: nx.DiGraph) -> list[tuple[str, str, str, str, int]]:
+def messages(chart: nx.DiGraph[str]) -> list[tuple[str, str, str, str, int]]:
     """The messages in reading order: (from lifeline, to lifeline, kind, label, step)."""
     found = []
     for u, v, data in chart.edges(data=True):
@@ -206,7 +206,7 @@ class _Builder:
     """Adds events row by row, and program-order edges as it goes."""
 
     def __init__(self, title: str, violation: int, captions: dict[str, str]) -> None:
-        self.graph = nx.DiGraph(title=title, violation=violation)
+        self.graph: nx.DiGraph[str] = nx.DiGraph(title=title, violation=violation)
         self.captions = captions
         self.columns: dict[str, int] = {}
         self.last: dict[str, str] = {}
@@ -279,7 +279,7 @@ def mermaid_text(text: str) -> str:
     return _UNSAFE.sub(lambda m: _ENTITIES[m.group()], text).strip() or "-"
 
 
-def to_mermaid(chart: nx.DiGraph) -> str:
+def to_mermaid(chart: nx.DiGraph[str]) -> str:
     """The chart as Mermaid ``sequenceDiagram`` text (renders in GitHub and most Markdown tools).
 
     Emphasised steps are wrapped in coloured ``rect`` blocks; identity changes, cache events and

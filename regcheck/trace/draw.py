@@ -53,7 +53,7 @@ def _y(row: int) -> float:
     return 0.1 - row * ROW
 
 
-def chart_figure(chart: nx.DiGraph) -> Figure:
+def chart_figure(chart: nx.DiGraph[str]) -> Figure:
     """Draw a sequence chart (``regcheck.trace.chart``): lifelines, events, messages, emphasised steps."""
     from matplotlib.figure import Figure
 
@@ -97,7 +97,7 @@ def chart_figure(chart: nx.DiGraph) -> Figure:
     return figure
 
 
-def _bands(ax: Axes, chart: nx.DiGraph) -> None:
+def _bands(ax: Axes, chart: nx.DiGraph[str]) -> None:
     """Shade each emphasised step's rows, and number every step in the left margin."""
     spans: dict[int, list[int]] = {}
     words: dict[int, str] = {}
@@ -135,7 +135,7 @@ def _event(ax: Axes, data: dict[str, Any]) -> Any:
     return ax.text(x, y, data["label"], ha="center", va="center", zorder=5, bbox=style, **font)
 
 
-def _arrow(ax: Axes, chart: nx.DiGraph, u: str, v: str, data: dict[str, Any], boxes: dict[str, Any]) -> None:
+def _arrow(ax: Axes, chart: nx.DiGraph[str], u: str, v: str, data: dict[str, Any], boxes: dict[str, Any]) -> None:
     source, target = chart.nodes[u], chart.nodes[v]
     y = _y(target["row"])
     x0, x1 = source["column"] * COLUMN, target["column"] * COLUMN
@@ -163,7 +163,7 @@ def _arrow(ax: Axes, chart: nx.DiGraph, u: str, v: str, data: dict[str, Any], bo
     )
 
 
-def states_figure(graph: nx.DiGraph) -> Figure:
+def states_figure(graph: nx.DiGraph[str]) -> Figure:
     """Draw a state graph (``regcheck.trace.states``): the path left to right, each state's alternatives below it."""
     from matplotlib.figure import Figure
 
@@ -217,7 +217,7 @@ def states_figure(graph: nx.DiGraph) -> Figure:
     return figure
 
 
-def _states_layout(graph: nx.DiGraph) -> tuple[dict[str, tuple[float, float]], float]:
+def _states_layout(graph: nx.DiGraph[str]) -> tuple[dict[str, tuple[float, float]], float]:
     """Path states on a line, in order; each other state in a row below the path state it was first reached from."""
     path = [n for _, n in sorted((d["index"], n) for n, d in graph.nodes(data=True) if d["path"])]
     children: dict[str, list[str]] = {n: [] for n in path}

@@ -60,7 +60,7 @@ def system_successors(system: TransitionSystem) -> Successors:
     return successors
 
 
-def graph_successors(graph: nx.DiGraph, names: Sequence[str]) -> Successors:
+def graph_successors(graph: nx.DiGraph[tuple[Value, ...]], names: Sequence[str]) -> Successors:
     """Successors read off an explored graph whose nodes are state tuples (in ``names`` order)
     and whose edges list their action labels in ``actions``, as the explicit engine's ``explore`` gives."""
 
@@ -82,10 +82,12 @@ def state_graph(
     bad: Callable[[State], bool] | None = None,
     max_nodes: int = 80,
     title: str = "",
-) -> nx.DiGraph:
+) -> nx.DiGraph[str]:
     """The counterexample's path and (with ``successors``) its one-step neighbourhood, at most ``max_nodes`` states."""
     names = trace.vars
-    graph = nx.DiGraph(title=title or str(trace.meta.get("property", "trace")), truncated=False, steps=len(trace))
+    graph: nx.DiGraph[str] = nx.DiGraph(
+        title=title or str(trace.meta.get("property", "trace")), truncated=False, steps=len(trace)
+    )
     ids: dict[tuple[Value, ...], str] = {}
 
     def key(state: State) -> tuple[Value, ...]:
@@ -133,7 +135,7 @@ def state_graph(
     return graph
 
 
-def _edge(graph: nx.DiGraph, u: str, v: str, label: str, *, path: bool, step: int, highlight: bool) -> None:
+def _edge(graph: nx.DiGraph[str], u: str, v: str, label: str, *, path: bool, step: int, highlight: bool) -> None:
     graph.add_edge(u, v, label=label, path=path, step=step, highlight=highlight)
 
 
@@ -162,7 +164,7 @@ def _key(name: str) -> str:
     return name if _DOT_ID.fullmatch(name) and name.lower() not in _DOT_KEYWORDS else _quote(name)
 
 
-def to_dot(graph: nx.DiGraph) -> str:
+def to_dot(graph: nx.DiGraph[str]) -> str:
     """A DOT ``digraph`` of ``graph`` with its attributes, styled so that Graphviz shows the path and the violation.
 
     Path states and edges are bold, violating states red, the violating step's edge red.
@@ -191,7 +193,7 @@ def to_dot(graph: nx.DiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_graphml(graph: nx.DiGraph) -> bytes:
+def to_graphml(graph: nx.DiGraph[str]) -> bytes:
     """GraphML of ``graph`` (networkx's writer), as bytes ready for an atomic write."""
     buffer = BytesIO()
     nx.write_graphml(graph, buffer)
