@@ -19,7 +19,7 @@ import time
 from model.scenario import load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
-from regcheck.engines import explicit
+from regcheck.engines import Options, explicit
 from regcheck.result import Verdict
 from regcheck.system import Kind
 
@@ -30,7 +30,7 @@ def search(scenario_name: str, workers: int, *, symmetry: bool, max_states: int)
     props = [instantiate(name, scenario) for name in NAMES if spec(name).kind is Kind.SAFETY]
     system = build(scenario)
     start = time.perf_counter()
-    results = explicit.check(system, props, depth=0, symmetry=symmetry, max_states=max_states)
+    results = explicit.check(system, props, Options(symmetry=symmetry, max_states=max_states))
     seconds = time.perf_counter() - start
     proved = [r for r in results if r.verdict is Verdict.PROVED]
     if proved:

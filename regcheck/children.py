@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -18,14 +19,17 @@ from typing import Iterator
 _PR_SET_PDEATHSIG = 1
 
 
-def guard() -> None:
-    """In a child: ask the kernel for SIGKILL when the parent dies, and ignore SIGINT (the parent
-    handles an interrupt, and stops its children itself)."""
+def guard(parent: int) -> None:
+    """In a child of process ``parent``: ask the kernel for SIGKILL when the parent dies, and
+    ignore SIGINT (the parent handles an interrupt, and stops its children itself). A parent that
+    died before the request was made leaves no one to wait for: the child ends at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the parent's own clean-up still stops its children
         pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 @contextmanager
@@ -35,6 +39,7 @@ def pool(workers: int, *, max_tasks_per_child: int | None = None) -> Iterator[Pr
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=guard,
+        initargs=(os.getpid(),),
         max_tasks_per_child=max_tasks_per_child,
     )
     try:

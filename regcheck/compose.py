@@ -27,11 +27,13 @@ from model.scenario import Scenario
 from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
+from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
-from regcheck.engines import Progress, bmc
+from regcheck.engines import Options, bmc
+from regcheck.result import Progress
 from regcheck.errors import EngineDisagreement, InvalidArgument
-from regcheck.expr import render
+from regcheck.expr import Expr, render
 from regcheck.result import CheckResult, Scope, Trace, Verdict
 from regcheck.system import Kind, Property, TransitionSystem
 
@@ -92,10 +94,6 @@ def scenario_of(scenario: Scenario, trace: Trace | None) -> Scenario:
     return story.concrete(scenario, trace) if trace is not None else scenario
 
 
-def _engine_options(engine: str, recheck: str) -> dict[str, object]:
-    return {"recheck": recheck} if engine in ("pdr", "kinduction") else {}
-
-
 def _check_concrete(
     scenario: Scenario,
     system: TransitionSystem,
@@ -111,8 +109,7 @@ def _check_concrete(
         return _prove(scenario, system, props, timeout, recheck, progress)
     if engine != "auto":
         return engines.get(engine)(
-            system, props, depth=depth, timeout=timeout, progress=progress, **_engine_options(engine, recheck)
-        )
+            system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
     by_name = {p.name: p for p in props}
 
     def quick(names: list[str], budget: float | None) -> list[CheckResult]:
@@ -123,10 +120,10 @@ def _check_concrete(
         chosen = [by_name[n] for n in names]
         safety = [p for p in chosen if p.kind is Kind.SAFETY]
         if safety:
-            yield from bmc.check(system, safety, depth=depth, timeout=timeout)
+            yield from bmc.check(system, safety, Options(depth=depth, timeout=timeout))
         for prop in chosen:
             if prop.kind is not Kind.SAFETY:
-                yield from bmc.check(system, [prop], depth=depth, timeout=timeout)
+                yield from bmc.check(system, [prop], Options(depth=depth, timeout=timeout))
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
         """PDR for safety, sent as soon as it is done; then a full explicit search for liveness."""
@@ -135,7 +132,7 @@ def _check_concrete(
         if safety:
             yield from _prove(scenario, system, safety, timeout, recheck, None)
         if liveness and "explicit" in engines.NAMES:
-            yield from engines.get("explicit")(system, liveness, depth=depth, timeout=timeout)
+            yield from engines.get("explicit")(system, liveness, Options(depth=depth, timeout=timeout))
 
     return _auto(props, quick, {HUNT: hunt, "prove (pdr; explicit for liveness)": prove}, timeout, progress,
                  replayer)
@@ -145,8 +142,8 @@ def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: 
     """Explicit-state search within ``QUICK_STATES`` states (a budget in work, not seconds, so a
     loaded machine gives the same verdicts), or BMC to ``depth`` where no explicit engine exists."""
     if "explicit" not in engines.NAMES:
-        return bmc.check(system, props, depth=depth, timeout=budget)
-    return engines.get("explicit")(system, props, depth=depth, timeout=budget, max_states=QUICK_STATES)
+        return bmc.check(system, props, Options(depth=depth, timeout=budget))
+    return engines.get("explicit")(system, props, Options(depth=depth, timeout=budget, max_states=QUICK_STATES))
 
 
 def _auto(
@@ -276,7 +273,7 @@ def _prove(
     rest = [p for p in props if p.name not in results]
     if rest:
         pdr = engines.get("pdr")
-        for result in pdr(system, rest, depth=0, timeout=timeout, progress=progress, recheck=recheck):
+        for result in pdr(system, rest, Options(timeout=timeout, progress=progress, recheck=recheck)):
             results[result.property] = result
     return [results[p.name] for p in props]
 
@@ -300,17 +297,17 @@ def _prove_by_symmetry(
     by_name = {p.name: p for p in props}
     results = [
         r
-        for r in pdr(abstract.system, lifted, depth=0, timeout=timeout, progress=progress, recheck=recheck)
+        for r in pdr(abstract.system, lifted, Options(timeout=timeout, progress=progress, recheck=recheck))
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
-    groups: dict[object, list[CheckResult]] = {}
+    groups: dict[Expr, list[CheckResult]] = {}
     for result in results:
+        assert result.evidence.invariant is not None  # PDR's certificates are invariants
         groups.setdefault(result.evidence.invariant, []).append(result)
     proved = []
     for invariant, group in groups.items():
-        assert invariant is not None
-        concrete = parameterised.instantiate(scenario, abstract, invariant)  # type: ignore[arg-type]
+        concrete = parameterised.instantiate(scenario, abstract, invariant)
         if recheck_invariant(system, [by_name[r.property] for r in group], concrete, solver=recheck) is not None:
             continue
         notes = {
@@ -332,7 +329,7 @@ def _prove_by_symmetry(
     return proved
 
 
-def _lifted(abstract: parameterised.CounterAbstraction, template: Scenario, name: str) -> Property:
+def _lifted(abstract: CounterAbstraction, template: Scenario, name: str) -> Property:
     """The property ``name`` over the counter system, once it is checked to be per-worker."""
     spec = catalogue.spec(name)
     parameterised.verify_per_worker(template, name, spec.formula)
@@ -363,8 +360,7 @@ def _check_any(
         results = _auto_any(scenario, abstract, props, depth, timeout, recheck, progress, replayer)
     else:
         found = engines.get(engine)(
-            system, props, depth=depth, timeout=timeout, progress=progress, **_engine_options(engine, recheck)
-        )
+            system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
         results = [_concretised(scenario, abstract, r, timeout) for r in found]
     note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
     out = []
@@ -384,7 +380,7 @@ def _check_any(
 
 
 def _concretised(
-    scenario: Scenario, abstract: parameterised.CounterAbstraction, result: CheckResult, timeout: float | None
+    scenario: Scenario, abstract: CounterAbstraction, result: CheckResult, timeout: float | None
 ) -> CheckResult:
     """A counter-system violation as a shortest trace of the fewest workers that show it."""
     if result.verdict is not Verdict.VIOLATED or result.trace is None or "workers" in result.trace.meta:
@@ -392,7 +388,7 @@ def _concretised(
     workers, _ = abstract.concretise([step.label for step in result.trace.steps])
     concrete = scenario.with_workers(workers)
     prop = catalogue.instantiate(result.property, concrete)
-    (found,) = bmc.check(build(concrete), [prop], depth=len(result.trace), timeout=timeout)
+    (found,) = bmc.check(build(concrete), [prop], Options(depth=len(result.trace), timeout=timeout))
     if found.verdict is not Verdict.VIOLATED or found.trace is None:
         return replace(result, verdict=Verdict.UNKNOWN, trace=None,
                        note="internal error: the abstract counterexample did not concretise")
@@ -402,7 +398,7 @@ def _concretised(
 
 def _auto_any(
     scenario: Scenario,
-    abstract: parameterised.CounterAbstraction,
+    abstract: CounterAbstraction,
     props: list[Property],
     depth: int,
     timeout: float | None,
@@ -431,11 +427,11 @@ def _auto_any(
         return [found[n] for n in names]
 
     def hunt(names: list[str]) -> Iterator[CheckResult]:
-        for result in bmc.check(system, [by_name[n] for n in names], depth=depth, timeout=timeout):
+        for result in bmc.check(system, [by_name[n] for n in names], Options(depth=depth, timeout=timeout)):
             yield _concretised(scenario, abstract, result, timeout)
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
-        yield from engines.get("pdr")(system, [by_name[n] for n in names], depth=0, timeout=timeout, recheck=recheck)
+        yield from engines.get("pdr")(system, [by_name[n] for n in names], Options(timeout=timeout, recheck=recheck))
 
     return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, "prove (pdr on the counter system)": prove},
                  timeout, progress, replayer)

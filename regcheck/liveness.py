@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from regcheck.compile import CompiledSystem, Packed, fingerprint
-from regcheck.engines import Progress, outcome
+from regcheck.result import Progress, outcome
 from regcheck.expr import Value
 from regcheck.result import STUTTER, CheckResult, Step, Trace, Verdict
 from regcheck.system import Obligation, Property

@@ -12,6 +12,7 @@ pickled. Children die with the parent, and leave interrupts to it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -63,7 +64,8 @@ def run(
     try:
         for label, runner in runners.items():
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(runner, list(names), sender), name=label, daemon=True)
+            process = context.Process(target=_child, args=(runner, list(names), sender, os.getpid()), name=label,
+                                      daemon=True)
             process.start()
             sender.close()
             pending[receiver] = process
@@ -106,9 +108,9 @@ def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess,
     return False
 
 
-def _child(runner: Runner, names: list[str], sender: Connection) -> None:
+def _child(runner: Runner, names: list[str], sender: Connection, parent: int) -> None:
     """Run one runner in a forked process, sending each result as soon as it exists."""
-    children.guard()
+    children.guard(parent)
     try:
         for result in runner(names):
             sender.send(("result", result))

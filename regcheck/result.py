@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from regcheck.expr import Value
+
+if TYPE_CHECKING:
+    from regcheck.system import Property
+
+Progress = Callable[[str], None]
+"""Where an engine reports what it is doing, one line at a time (a spinner, a log, or nothing)."""
 
 
 class Verdict(str, Enum):
@@ -120,3 +127,18 @@ class CheckResult:
     evidence: Any = None
     note: str = ""
     scope: Scope | None = None  # None: the one system checked, with no parameter
+
+
+def outcome(
+    prop: Property, engine: str, verdict: Verdict, depth: int | None, start: float, **extra: Any
+) -> CheckResult:
+    """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
+    return CheckResult(
+        property=prop.name,
+        kind=prop.kind.value,
+        verdict=verdict,
+        engine=engine,
+        depth=depth,
+        time_s=round(time.monotonic() - start, 4),
+        **extra,
+    )

@@ -12,7 +12,7 @@ from model.scenario import builtin_names, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
 from regcheck.system import Kind
-from regcheck.engines import bmc
+from regcheck.engines import Options, bmc
 from regcheck.expr import evaluate
 from regcheck.result import Verdict
 from regcheck.system import TransitionSystem
@@ -22,12 +22,12 @@ from tests.catalogue import EXAMPLES
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_catalogue(name: str) -> None:
     example = EXAMPLES[name]()
-    holds, fails = bmc.check(example.system, [example.holds, example.fails], depth=8)
+    holds, fails = bmc.check(example.system, [example.holds, example.fails], Options(depth=8))
     assert holds.verdict is Verdict.BOUNDED and holds.depth == 8 and holds.trace is None
     assert fails.verdict is Verdict.VIOLATED and fails.depth == example.shortest
     assert fails.trace is not None and len(fails.trace) == example.shortest
     assert not evaluate(example.fails.formula, fails.trace.states[-1])
-    (below,) = bmc.check(example.system, [example.fails], depth=example.shortest - 1)
+    (below,) = bmc.check(example.system, [example.fails], Options(depth=example.shortest - 1))
     assert below.verdict is Verdict.BOUNDED and below.depth == example.shortest - 1
 
 
@@ -54,7 +54,7 @@ def test_builtin_scenarios(name: str) -> None:
     scenario = load_builtin(name)
     system = build(scenario)
     props = [instantiate(n, scenario) for n in NAMES if spec(n).kind is Kind.SAFETY]
-    results = bmc.check(system, props, depth=12)
+    results = bmc.check(system, props, Options(depth=12))
     graph, init = _reachable_graph(system)
     distance = nx.single_source_shortest_path_length(graph, init)
     for prop, result in zip(props, results):
@@ -74,7 +74,7 @@ def test_builtin_scenarios(name: str) -> None:
 def test_shortest_seed_counterexample_tells_the_article() -> None:
     scenario = load_builtin("seed")
     prop = instantiate("worker-never-gets-network-error", scenario)
-    (result,) = bmc.check(build(scenario), [prop], depth=12)
+    (result,) = bmc.check(build(scenario), [prop], Options(depth=12))
     assert result.trace is not None
     steps = [(s.label, s.labels["context"], s.labels["cache"], s.labels["result"]) for s in result.trace.steps]
     assert steps == [
@@ -84,14 +84,14 @@ def test_shortest_seed_counterexample_tells_the_article() -> None:
         ("EcDoAsyncWaitEx(session=1)", "SYSTEM", "mismatch-evicted", "MAPI_E_NETWORK_ERROR"),
         ("EcDoRpcExt2(worker=1)", "alice", "no-registration", "MAPI_E_NETWORK_ERROR"),
     ]
-    (below,) = bmc.check(build(scenario), [prop], depth=4)
+    (below,) = bmc.check(build(scenario), [prop], Options(depth=4))
     assert below.verdict is Verdict.BOUNDED and below.depth == 4
 
 
 def test_timeout_is_unknown_not_bounded() -> None:
     scenario = with_overrides(load_builtin("fix-run-as-user"), ["workers=6"])
     props = [instantiate("worker-never-gets-network-error", scenario)]
-    (result,) = bmc.check(build(scenario), props, depth=40, timeout=0.05)
+    (result,) = bmc.check(build(scenario), props, Options(depth=40, timeout=0.05))
     assert result.verdict is Verdict.UNKNOWN
     assert result.depth is not None and result.depth < 40
 
@@ -100,7 +100,7 @@ def test_a_replay_that_disagrees_is_caught() -> None:
     """A doctored counterexample (wrong cache label) fails replay with the step that differs."""
     scenario = load_builtin("seed")
     prop = instantiate("worker-never-gets-network-error", scenario)
-    (result,) = bmc.check(build(scenario), [prop], depth=6)
+    (result,) = bmc.check(build(scenario), [prop], Options(depth=6))
     assert result.trace is not None
     steps = list(result.trace.steps)
     steps[3] = dataclasses.replace(steps[3], labels={**steps[3].labels, "cache": "hit"})

@@ -13,7 +13,7 @@ from model.scenario import Scenario, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import instantiate
 from regcheck.causes import Moment, signature
-from regcheck.engines import bmc
+from regcheck.engines import Options, bmc
 from regcheck.engines.distinct import counterexamples
 from regcheck.errors import InvalidArgument
 from regcheck.result import Trace
@@ -87,7 +87,7 @@ def test_drops_a_thread_that_plays_no_part() -> None:
 def test_a_shortest_counterexample_does_not_shrink() -> None:
     seed = load_builtin("seed")
     prop = instantiate(PROPERTY, seed)
-    (result,) = bmc.check(build(seed), [prop], depth=8)
+    (result,) = bmc.check(build(seed), [prop], Options(depth=8))
     assert result.trace is not None
     found = explain(seed, result.trace, prop.formula)
     assert len(found.shrunk) == len(result.trace) == 5

@@ -19,7 +19,7 @@ from regcheck import symmetry as sym
 from regcheck.cli import main
 from regcheck.compile import compile_system
 from regcheck.crosscheck import disagreement, disagreements
-from regcheck.engines import bmc, explicit
+from regcheck.engines import Options, bmc, explicit
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.expr import evaluate, ne, var
 from regcheck.result import CheckResult, Step, Trace, Verdict
@@ -39,7 +39,7 @@ def _system(name: str, *sets: str) -> tuple[Scenario, list[Property], Transition
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_catalogue(name: str, symmetry: bool) -> None:
     example = EXAMPLES[name]()
-    holds, fails = explicit.check(example.system, [example.holds, example.fails], depth=0, symmetry=symmetry)
+    holds, fails = explicit.check(example.system, [example.holds, example.fails], Options(symmetry=symmetry))
     assert holds.verdict is Verdict.PROVED and holds.trace is None
     assert holds.evidence["states"] == explicit.explore(example.system).graph.number_of_nodes()
     assert fails.verdict is Verdict.VIOLATED and fails.depth == example.shortest
@@ -54,7 +54,7 @@ def test_builtin_scenarios(name: str) -> None:
     graph = explicit.explore(system, symmetry=False)
     distance = nx.single_source_shortest_path_length(graph.graph, graph.initial)
     for symmetry in (True, False):
-        for prop, result in zip(props, explicit.check(system, props, depth=0, symmetry=symmetry)):
+        for prop, result in zip(props, explicit.check(system, props, Options(symmetry=symmetry))):
             bad = [d for node, d in distance.items() if not evaluate(prop.formula, graph.state(node))]
             if scenario.expected[prop.name] == "violated":
                 assert result.verdict is Verdict.VIOLATED and result.trace is not None, prop.name
@@ -84,9 +84,9 @@ PINNED = [
 def test_pinned_state_counts(name: str, sets: tuple[str, ...], full: int, reduced: int) -> None:
     _, props, system = _system(name, *sets)
     holds = [p for p in props if p.name == "one-parked-wait-per-session"]  # holds everywhere: a full search
-    (result,) = explicit.check(system, holds, depth=0)
+    (result,) = explicit.check(system, holds, Options())
     assert result.verdict is Verdict.PROVED and result.evidence["states"] == reduced
-    (result,) = explicit.check(system, holds, depth=0, symmetry=False)
+    (result,) = explicit.check(system, holds, Options(symmetry=False))
     assert result.verdict is Verdict.PROVED and result.evidence["states"] == full
     assert result.evidence["symmetry"] == "off (not requested)"
     assert explicit.explore(system).graph.number_of_nodes() == reduced
@@ -109,8 +109,8 @@ def test_the_symmetry_factor_grows_with_the_workers() -> None:
     ratios = []
     for workers, order in ((2, 2), (3, 6)):
         _, props, system = _system("fix-run-as-user", f"workers={workers}")
-        (full,) = explicit.check(system, props[:1], depth=0, symmetry=False)
-        (reduced,) = explicit.check(system, props[:1], depth=0)
+        (full,) = explicit.check(system, props[:1], Options(symmetry=False))
+        (reduced,) = explicit.check(system, props[:1], Options())
         assert f"group order {order}" in reduced.evidence["symmetry"]
         ratio = full.evidence["states"] / reduced.evidence["states"]
         assert order / 2 < ratio < order
@@ -141,7 +141,7 @@ def test_exploration_graph_interface() -> None:
 
 def test_state_limit_is_unknown_with_what_was_covered() -> None:
     _, props, system = _system("fix-run-as-user", "workers=3")
-    results = explicit.check(system, props, depth=0, max_states=100)
+    results = explicit.check(system, props, Options(max_states=100))
     for result in results:
         assert result.verdict is Verdict.UNKNOWN and result.evidence is None
         assert "state limit (100)" in result.note
@@ -154,13 +154,13 @@ def test_state_limit_is_unknown_with_what_was_covered() -> None:
 
 def test_timeout_is_unknown() -> None:
     _, props, system = _system("fix-run-as-user", "workers=5")
-    (result,) = explicit.check(system, props[:1], depth=0, timeout=0.01)
+    (result,) = explicit.check(system, props[:1], Options(timeout=0.01))
     assert result.verdict is Verdict.UNKNOWN and "timeout" in result.note
 
 
 def test_max_depth_gives_bounded_and_finds_what_is_within_it() -> None:
     _, props, system = _system("seed")
-    results = explicit.check(system, props, depth=0, max_depth=4)
+    results = explicit.check(system, props, Options(max_depth=4))
     verdicts = {r.property: (r.verdict, r.depth) for r in results}
     assert verdicts["worker-never-gets-network-error"] == (Verdict.BOUNDED, 4)  # its counterexample has 5 steps
     assert verdicts["no-registration-mismatch"] == (Verdict.VIOLATED, 4)
@@ -170,17 +170,17 @@ def test_max_depth_gives_bounded_and_finds_what_is_within_it() -> None:
 def test_progress_is_reported() -> None:
     _, props, system = _system("fix-run-as-user", "workers=3")
     lines: list[str] = []
-    explicit.check(system, props, depth=0, progress=lines.append)
+    explicit.check(system, props, Options(progress=lines.append))
     assert lines and re.match(r"explicit: [\d,]+ states, depth \d+, [\d,]+ states/s", lines[-1])
 
 
 def test_liveness_and_bad_limits() -> None:
     example = mutex()
     live = dataclasses.replace(example.holds, kind=Kind.LIVENESS)
-    (result,) = explicit.check(example.system, [live], depth=0)
+    (result,) = explicit.check(example.system, [live], Options())
     assert result.verdict is Verdict.PROVED and result.evidence["obligations"] == 0  # nothing to meet
     with pytest.raises(InvalidArgument, match="max_states"):
-        explicit.check(example.system, [example.holds], depth=0, max_states=0)
+        explicit.check(example.system, [example.holds], Options(max_states=0))
 
 
 def test_a_false_symmetry_claim_is_rejected() -> None:
@@ -190,8 +190,8 @@ def test_a_false_symmetry_claim_is_rejected() -> None:
     claim = (ProcessGroup((("pc[1]",), ("pc[2]",))),)
     lopsided = dataclasses.replace(example.system, actions=one_sided, symmetry=claim)
     with pytest.raises(InvalidModel, match=r"symmetry: swapping .* maps Enter\(p=1\) to no action"):
-        explicit.check(lopsided, [example.holds], depth=0)
-    (result,) = explicit.check(lopsided, [example.holds], depth=0, symmetry=False)
+        explicit.check(lopsided, [example.holds], Options())
+    (result,) = explicit.check(lopsided, [example.holds], Options(symmetry=False))
     assert result.verdict is Verdict.PROVED
     with pytest.raises(InvalidModel, match="differs in shape"):
         dataclasses.replace(example.system, symmetry=(ProcessGroup((("pc[1]",), ("lock",))),))
@@ -200,9 +200,9 @@ def test_a_false_symmetry_claim_is_rejected() -> None:
 def test_an_asymmetric_property_turns_reduction_off() -> None:
     example = mutex()
     symmetric = dataclasses.replace(example.system, symmetry=(ProcessGroup((("pc[1]",), ("pc[2]",))),))
-    (holds,) = explicit.check(symmetric, [example.holds], depth=0)
+    (holds,) = explicit.check(symmetric, [example.holds], Options())
     assert holds.verdict is Verdict.PROVED and holds.evidence["symmetry"].startswith("on")
-    (fails,) = explicit.check(symmetric, [example.fails], depth=0)  # "process 2 never enters"
+    (fails,) = explicit.check(symmetric, [example.fails], Options())  # "process 2 never enters"
     assert fails.verdict is Verdict.VIOLATED and fails.depth == 1
     reduced, full = explicit.explore(symmetric).graph, explicit.explore(example.system).graph
     assert reduced.number_of_nodes() < full.number_of_nodes()
@@ -248,12 +248,12 @@ def test_explicit_and_bmc_agree(drawn: tuple[Scenario, bool]) -> None:
     scenario, symmetry = drawn
     system = build(scenario)
     props = [instantiate(n, scenario) for n in SAFETY]
-    found = explicit.check(system, props, depth=0, symmetry=symmetry)
+    found = explicit.check(system, props, Options(symmetry=symmetry))
     depth = max([3, *(len(r.trace) for r in found if r.trace is not None)])
     proved = [r for r in found if r.verdict is Verdict.PROVED]
     if proved:  # no execution reaches a state deeper than the diameter
         depth = min(depth, proved[0].evidence["diameter"])
-    bounded = bmc.check(system, props, depth=depth)
+    bounded = bmc.check(system, props, Options(depth=depth))
     assert disagreements(found, bounded) == []
     if not any(r.verdict is Verdict.VIOLATED for r in found + bounded):
         assert all(r.verdict is Verdict.PROVED for r in found)
@@ -340,9 +340,9 @@ def test_cli_cross_check_reports_a_disagreement(
     """An engine that misses a counterexample is caught, with the property and both verdicts named."""
     real = explicit.check
 
-    def blind(system, properties, **options):  # type: ignore[no-untyped-def]
+    def blind(system, properties, options):  # type: ignore[no-untyped-def]
         return [dataclasses.replace(r, verdict=Verdict.PROVED, trace=None, depth=7) if r.verdict is Verdict.VIOLATED
-                else r for r in real(system, properties, **options)]
+                else r for r in real(system, properties, options)]
 
     monkeypatch.setattr(explicit, "check", blind)
     code, out, err = _run(

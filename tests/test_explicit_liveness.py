@@ -12,7 +12,7 @@ from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builti
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
 from regcheck import liveness
-from regcheck.engines import bmc, explicit
+from regcheck.engines import Options, bmc, explicit
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, evaluate, ite, le, not_, var
 from regcheck.result import STUTTER, CheckResult, Trace, Verdict, call_label
 from regcheck.system import (
@@ -34,7 +34,7 @@ STUTTER_LABELS = {"thread": "-", "message": "Stutter", "context": "-", "associat
 def _check(name: str, *sets: str) -> tuple[Scenario, list[Property], list[CheckResult]]:
     scenario = with_overrides(load_builtin(name), list(sets))
     props = [instantiate(n, scenario) for n in LIVENESS]
-    return scenario, props, explicit.check(build(scenario), props, depth=0)
+    return scenario, props, explicit.check(build(scenario), props, Options())
 
 
 def _assert_lasso(scenario: Scenario, prop: Property, result: CheckResult) -> Trace:
@@ -112,11 +112,11 @@ def test_agrees_with_bmc(name: str, sets: tuple[str, ...]) -> None:
     for prop, result in zip(props, results):
         if result.verdict is Verdict.VIOLATED:
             _assert_lasso(scenario, prop, result)
-            (other,) = bmc.check(system, [prop], depth=len(result.trace or ()))
+            (other,) = bmc.check(system, [prop], Options(depth=len(result.trace or ())))
             assert other.verdict is Verdict.VIOLATED and other.depth == result.depth, (prop.name, other)
         else:
             assert result.verdict is Verdict.PROVED
-            (other,) = bmc.check(system, [prop], depth=BMC_DEPTH)
+            (other,) = bmc.check(system, [prop], Options(depth=BMC_DEPTH))
             assert other.verdict is Verdict.BOUNDED, (prop.name, other)
 
 
@@ -242,9 +242,9 @@ TINY_IDS = [f"{make.__name__}-{prop.name}" for make, prop, *_ in TINY]
 def test_tiny_systems(make, prop: Property, verdict: Verdict, shortest: int) -> None:  # type: ignore[no-untyped-def]
     system = make()
     for symmetry in (True, False):
-        (result,) = explicit.check(system, [prop], depth=0, symmetry=symmetry)
+        (result,) = explicit.check(system, [prop], Options(symmetry=symmetry))
         assert result.verdict is verdict, result
-        (other,) = bmc.check(system, [prop], depth=6)
+        (other,) = bmc.check(system, [prop], Options(depth=6))
         if verdict is Verdict.VIOLATED:
             assert result.trace is not None and _fair_violating(system, prop, result.trace)
             assert len(result.trace) == shortest == other.depth, (result.trace, other)
@@ -270,12 +270,12 @@ def test_greedy_loop_when_over_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the budget of the shortest-loop search, a greedy loop: still fair, said to be not always a shortest."""
     monkeypatch.setattr(liveness, "EXACT_BUDGET", 0)
     system, prop = _toggles(), _live("both-toggle", var("x"), ("Toggle",))
-    (result,) = explicit.check(system, [prop], depth=0)
+    (result,) = explicit.check(system, [prop], Options())
     assert result.verdict is Verdict.VIOLATED and result.trace is not None
     assert _fair_violating(system, prop, result.trace) and "not always a shortest" in result.note
     scenario = load_builtin("re-register-on-miss")
     prop = instantiate("worker-requests-succeed", scenario)
-    (result,) = explicit.check(build(scenario), [prop], depth=0)
+    (result,) = explicit.check(build(scenario), [prop], Options())
     assert result.verdict is Verdict.VIOLATED
     _assert_lasso(scenario, prop, result)
 
@@ -283,16 +283,16 @@ def test_greedy_loop_when_over_budget(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_limits_give_unknown_or_a_sound_violation() -> None:
     scenario = load_builtin("fix-run-as-user")
     props = [instantiate(n, scenario) for n in LIVENESS]
-    for result in explicit.check(build(scenario), props, depth=0, max_states=5):
+    for result in explicit.check(build(scenario), props, Options(max_states=5)):
         assert result.verdict is Verdict.UNKNOWN and "state limit" in result.note
-    for result in explicit.check(build(scenario), props, depth=0, max_depth=3):
+    for result in explicit.check(build(scenario), props, Options(max_depth=3)):
         assert result.verdict is Verdict.UNKNOWN and "depth bound" in result.note
-    for result in explicit.check(build(scenario), props, depth=0, timeout=0.0):
+    for result in explicit.check(build(scenario), props, Options(timeout=0.0)):
         assert result.verdict is Verdict.UNKNOWN
     # A violation among the states expanded before the limit is a real one, and replays.
     scenario = load_builtin("seed")
     props = [instantiate(n, scenario) for n in LIVENESS]
-    for prop, result in zip(props, explicit.check(build(scenario), props, depth=0, max_states=12)):
+    for prop, result in zip(props, explicit.check(build(scenario), props, Options(max_states=12))):
         assert result.verdict in (Verdict.VIOLATED, Verdict.UNKNOWN)
         if result.verdict is Verdict.VIOLATED:
             _assert_lasso(scenario, prop, result)
@@ -303,7 +303,7 @@ def test_safety_and_liveness_together() -> None:
     scenario = load_builtin("multi-user")
     names = ["worker-requests-succeed", "worker-never-gets-network-error", "notifications-delivered"]
     props = [instantiate(n, scenario) for n in names]
-    results = explicit.check(build(scenario), props, depth=0)
+    results = explicit.check(build(scenario), props, Options())
     assert [r.property for r in results] == names
     assert all(r.verdict is Verdict.VIOLATED for r in results)
     assert results[1].trace is not None and results[1].trace.loop is None
@@ -338,13 +338,13 @@ def test_random_scenarios(scenario: Scenario, confirm: str) -> None:
     within BMC_DEPTH steps (one property per example keeps the test fast; the draw covers both)."""
     system = build(scenario)
     props = [instantiate(n, scenario) for n in LIVENESS]
-    for prop, result in zip(props, explicit.check(system, props, depth=0)):
+    for prop, result in zip(props, explicit.check(system, props, Options())):
         if result.verdict is Verdict.VIOLATED:
             _assert_lasso(scenario, prop, result)
             continue
         assert result.verdict is Verdict.PROVED, result
         if prop.name == confirm:
-            (other,) = bmc.check(system, [prop], depth=BMC_DEPTH)
+            (other,) = bmc.check(system, [prop], Options(depth=BMC_DEPTH))
             assert other.verdict is Verdict.BOUNDED, (scenario, other)
 
 

@@ -11,7 +11,7 @@ from model.system import build
 from properties.catalogue import NAMES, instantiate
 from regcheck import compose
 from regcheck.certificate import Certificate, recheck_invariant, recheck_kinduction
-from regcheck.engines import bmc, kinduction, pdr
+from regcheck.engines import Options, bmc, kinduction, pdr
 from regcheck.expr import TRUE, and_, ne, var
 from regcheck.result import Verdict
 from tests.catalogue import EXAMPLES
@@ -23,7 +23,7 @@ ENGINES = {"bmc": bmc.check, "kinduction": kinduction.check, "pdr": pdr.check}
 @pytest.mark.parametrize("name", ["counter", "mutex"])
 def test_catalogue_through_every_engine(engine: str, name: str) -> None:
     example = EXAMPLES[name]()
-    holds, fails = ENGINES[engine](example.system, [example.holds, example.fails], depth=10, timeout=60)
+    holds, fails = ENGINES[engine](example.system, [example.holds, example.fails], Options(depth=10, timeout=60))
     assert fails.verdict is Verdict.VIOLATED and fails.depth == example.shortest
     assert fails.trace is not None and len(fails.trace) == example.shortest
     if engine == "bmc":
@@ -36,12 +36,12 @@ def test_catalogue_through_every_engine(engine: str, name: str) -> None:
 
 def test_kinduction_is_unknown_when_not_inductive_within_the_limit() -> None:
     example = EXAMPLES["long-chain"]()
-    (result,) = kinduction.check(example.system, [example.holds], depth=10)
+    (result,) = kinduction.check(example.system, [example.holds], Options(depth=10))
     assert result.verdict is Verdict.UNKNOWN
     assert "not k-inductive" in result.note
-    (proved,) = kinduction.check(example.system, [example.holds], depth=40)
+    (proved,) = kinduction.check(example.system, [example.holds], Options(depth=40))
     assert proved.verdict is Verdict.PROVED and proved.evidence.k == 31
-    (by_pdr,) = pdr.check(example.system, [example.holds])
+    (by_pdr,) = pdr.check(example.system, [example.holds], Options())
     assert by_pdr.verdict is Verdict.PROVED
 
 
@@ -50,7 +50,7 @@ def test_a_weakened_certificate_is_rejected(solver: str) -> None:
     scenario = load_builtin("fix-no-notifications")
     system = build(scenario)
     prop = instantiate("worker-never-gets-network-error", scenario)
-    (result,) = pdr.check(system, [prop])
+    (result,) = pdr.check(system, [prop], Options())
     assert result.verdict is Verdict.PROVED
     invariant = result.evidence.invariant
     assert recheck_invariant(system, prop, invariant, solver=solver) is None
@@ -94,11 +94,11 @@ def test_parameterised_proof_agrees_with_fixed_n(workers: int) -> None:
     any_n = {r.property: r.verdict for r in compose.run_checks(scenario, [], engine="pdr", timeout=120)}
     concrete = scenario.with_workers(workers)
     system = build(concrete)
-    direct = pdr.check(system, [instantiate(n, concrete) for n in NAMES if n in any_n], timeout=120)
+    direct = pdr.check(system, [instantiate(n, concrete) for n in NAMES if n in any_n], Options(timeout=120))
     assert {r.property: r.verdict for r in direct} == any_n
     # And the counter invariant, instantiated for this N, is inductive on the concrete system.
     abstract = parameterised.abstraction(scenario)
-    (proved,) = pdr.check(abstract.system, [_lifted(abstract, scenario)], timeout=120)
+    (proved,) = pdr.check(abstract.system, [_lifted(abstract, scenario)], Options(timeout=120))
     invariant = parameterised.instantiate(concrete, abstract, proved.evidence.invariant)
     assert recheck_invariant(system, instantiate("worker-never-gets-network-error", concrete), invariant) is None
 

@@ -21,7 +21,7 @@ from model import views
 from model.scenario import load_builtin
 from model.system import build
 from properties.catalogue import instantiate
-from regcheck.engines import bmc
+from regcheck.engines import Options, bmc
 from regcheck.expr import evaluate
 from regcheck.result import Trace
 from regcheck.trace import chart as charts
@@ -37,7 +37,7 @@ NETWORK_ERROR = "MAPI_E_NETWORK_ERROR (0x80040115)"
 @pytest.fixture(scope="module")
 def seed_trace() -> Trace:
     scenario = load_builtin("seed")
-    (result,) = bmc.check(build(scenario), [instantiate(PROPERTY, scenario)], depth=8)
+    (result,) = bmc.check(build(scenario), [instantiate(PROPERTY, scenario)], Options(depth=8))
     assert result.trace is not None and len(result.trace) == 5
     return result.trace.with_meta(property=PROPERTY)
 

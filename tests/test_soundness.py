@@ -205,10 +205,10 @@ def test_cross_check_counts_a_counterexample_that_fails_replay(capsys: pytest.Ca
 
     real = explicit.check
 
-    def truncating(system, properties, **options):  # type: ignore[no-untyped-def]
+    def truncating(system, properties, options):  # type: ignore[no-untyped-def]
         """An engine whose counterexamples stop one step short of the violation."""
         out = []
-        for r in real(system, properties, **options):
+        for r in real(system, properties, options):
             if r.verdict is Verdict.VIOLATED and r.trace is not None:
                 t = r.trace
                 r = dataclasses.replace(r, trace=Trace(t.vars, t.states[:-1], t.steps[:-1], None, t.meta))
@@ -227,7 +227,7 @@ def test_cross_check_lists_what_it_could_not_compare(capsys: pytest.CaptureFixtu
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from regcheck.engines import bmc
 
-    def undecided(system, properties, **options):  # type: ignore[no-untyped-def]
+    def undecided(system, properties, options):  # type: ignore[no-untyped-def]
         return [_result(p.name, Verdict.UNKNOWN, "bmc", note="timeout") for p in properties]
 
     monkeypatch.setattr(bmc, "check", undecided)

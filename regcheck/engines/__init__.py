@@ -1,46 +1,39 @@
 """Engines: one module each, one signature.
 
-``check(system, properties, *, depth, timeout, progress) -> list[CheckResult]``, one result per
-property, in the order given. Engines never import the protocol model.
+``check(system, properties, options) -> list[CheckResult]``: one result per property, in the
+order given. :class:`Options` says everything an engine may be told; each engine reads the
+fields it understands and says in its docstring which. Engines never import the protocol model.
 """
 
 from __future__ import annotations
 
 import importlib
-import time
-from typing import Any, Callable, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Protocol, Sequence
 
-from regcheck.result import CheckResult, Verdict
+from regcheck.result import CheckResult, Progress
 from regcheck.system import Property, TransitionSystem
 
-Progress = Callable[[str], None]
+DEFAULT_MAX_STATES = 2_000_000
+"""The explicit engine's default limit on explored states."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a check may be told: the bound, the time, where progress goes, and per-engine limits."""
+
+    depth: int = 12  # bmc: the bound on steps; kinduction: the limit on k; pdr, explicit: unused
+    timeout: float | None = None  # seconds, for the whole call
+    progress: Progress | None = None
+    recheck: str = "z3"  # pdr, kinduction: the solver that re-checks a certificate (z3 or cvc5)
+    max_states: int = DEFAULT_MAX_STATES  # explicit: explored states before it gives up (unknown)
+    max_depth: int | None = None  # explicit: a bound on steps (then bounded, not proved)
+    symmetry: bool = True  # explicit: keep one state per orbit of interchangeable processes
 
 
 class Engine(Protocol):
-    def __call__(
-        self,
-        system: TransitionSystem,
-        properties: Sequence[Property],
-        *,
-        depth: int,
-        timeout: float | None,
-        progress: Progress | None = None,
-    ) -> list[CheckResult]: ...
-
-
-def outcome(
-    prop: Property, engine: str, verdict: Verdict, depth: int | None, start: float, **extra: Any
-) -> CheckResult:
-    """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
-    return CheckResult(
-        property=prop.name,
-        kind=prop.kind.value,
-        verdict=verdict,
-        engine=engine,
-        depth=depth,
-        time_s=round(time.monotonic() - start, 4),
-        **extra,
-    )
+    def __call__(self, system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
+        ...
 
 
 _MODULES: dict[str, str] = {

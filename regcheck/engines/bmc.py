@@ -12,7 +12,8 @@ import time
 from typing import Sequence
 
 from regcheck.domains import check_domains
-from regcheck.engines import Progress, outcome
+from regcheck.engines import Options
+from regcheck.result import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
 from regcheck.smt import SAT, TIMEOUT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
@@ -21,16 +22,11 @@ from regcheck.system import Kind, Property, TransitionSystem
 NAME = "bmc"
 
 
-def check(
-    system: TransitionSystem,
-    properties: Sequence[Property],
-    *,
-    depth: int,
-    timeout: float | None = None,
-    progress: Progress | None = None,
-) -> list[CheckResult]:
-    """Check safety ``properties`` on every execution of at most ``depth`` steps, and liveness
-    properties on every fair lasso of at most ``depth`` steps (the closing step included)."""
+def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
+    """Check safety ``properties`` on every execution of at most ``options.depth`` steps, and liveness
+    properties on every fair lasso of at most that many steps (the closing step included).
+    Reads ``depth``, ``timeout`` and ``progress``."""
+    depth, timeout, progress = options.depth, options.timeout, options.progress
     start = time.monotonic()
     check_domains(system)
     results: dict[str, CheckResult] = {}

@@ -46,7 +46,8 @@ import networkx as nx
 from regcheck import liveness
 from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system, fingerprint
 from regcheck.domains import check_domains
-from regcheck.engines import Progress, outcome
+from regcheck.engines import DEFAULT_MAX_STATES, Options
+from regcheck.result import Progress, outcome
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value
 from regcheck.result import CheckResult, Step, Trace, Verdict
@@ -54,7 +55,6 @@ from regcheck.symmetry import Reduction, reduction
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "explicit"
-DEFAULT_MAX_STATES = 2_000_000
 """States kept before the search gives up with ``unknown`` (a few hundred bytes each)."""
 
 _CLOCK_EVERY = 4096
@@ -251,19 +251,12 @@ def _prepare(
     return compiled, reduction(system, compiled.layout, [(p.name, p.formula) for p in properties])
 
 
-def check(
-    system: TransitionSystem,
-    properties: Sequence[Property],
-    *,
-    depth: int,
-    timeout: float | None = None,
-    progress: Progress | None = None,
-    symmetry: bool = True,
-    max_states: int = DEFAULT_MAX_STATES,
-    max_depth: int | None = None,
-) -> list[CheckResult]:
+def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
     """Check safety ``properties`` on every reachable state, and liveness ones on its fair loops
-    (``depth`` is not a bound: see the module docstring)."""
+    (``depth`` is not a bound: see the module docstring). Reads ``timeout``, ``progress``,
+    ``symmetry``, ``max_states`` and ``max_depth``."""
+    timeout, progress, symmetry = options.timeout, options.progress, options.symmetry
+    max_states, max_depth = options.max_states, options.max_depth
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
     safety = [p for p in properties if p.kind is Kind.SAFETY]

@@ -15,7 +15,8 @@ from typing import Sequence
 
 from regcheck.certificate import Certificate, on_reachable_states, recheck_kinduction
 from regcheck.domains import check_domains
-from regcheck.engines import Progress, outcome
+from regcheck.engines import Options
+from regcheck.result import Progress, outcome
 from regcheck.result import CheckResult, Verdict
 from regcheck.smt import SAT, TIMEOUT, UNKNOWN, Solver, Unrolling, any_differs, negation
 from regcheck.system import Kind, Property, TransitionSystem
@@ -23,16 +24,10 @@ from regcheck.system import Kind, Property, TransitionSystem
 NAME = "kinduction"
 
 
-def check(
-    system: TransitionSystem,
-    properties: Sequence[Property],
-    *,
-    depth: int,
-    timeout: float | None = None,
-    progress: Progress | None = None,
-    recheck: str = "z3",
-) -> list[CheckResult]:
-    """Try k = 1..max(depth, 1); ``depth`` is the limit on k."""
+def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
+    """Try k = 1..max(depth, 1): ``depth`` is the limit on k. Reads ``depth``, ``timeout``,
+    ``progress`` and ``recheck``."""
+    depth, timeout, progress, recheck = options.depth, options.timeout, options.progress, options.recheck
     start = time.monotonic()
     check_domains(system)
     deadline = None if timeout is None else start + timeout

@@ -17,7 +17,8 @@ from typing import Sequence
 
 from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant, tidy
 from regcheck.domains import check_domains
-from regcheck.engines import Progress, outcome
+from regcheck.engines import Options
+from regcheck.result import Progress, outcome
 from regcheck.engines import bmc
 from regcheck.expr import and_
 from regcheck.result import CheckResult, Verdict
@@ -27,16 +28,10 @@ from regcheck.system import Kind, Property, TransitionSystem
 NAME = "pdr"
 
 
-def check(
-    system: TransitionSystem,
-    properties: Sequence[Property],
-    *,
-    depth: int = 0,
-    timeout: float | None = None,
-    progress: Progress | None = None,
-    recheck: str = "z3",
-) -> list[CheckResult]:
-    """Prove or refute each safety property; ``depth`` is unused (PDR is unbounded)."""
+def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
+    """Prove or refute each safety property (PDR is unbounded: ``depth`` is unused). Reads
+    ``timeout``, ``progress`` and ``recheck``."""
+    timeout, progress, recheck = options.timeout, options.progress, options.recheck
     start = time.monotonic()
     check_domains(system)
     deadline = None if timeout is None else start + timeout
@@ -100,8 +95,8 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
         return result(Verdict.UNKNOWN, note=f"pdr: Spacer answered unknown ({answer.reason or 'no reason given'})")
     if answer.status == "sat":
         length = len(answer.actions)
-        (shortest,) = bmc.check(system, [prop], depth=length, timeout=None if deadline is None else max(
-            deadline - time.monotonic(), 1.0))
+        (shortest,) = bmc.check(system, [prop], Options(depth=length, timeout=None if deadline is None else max(
+            deadline - time.monotonic(), 1.0)))
         if shortest.verdict is not Verdict.VIOLATED:
             return result(Verdict.UNKNOWN, note=f"Spacer found a {length}-step violation that BMC could not confirm")
         return result(Verdict.VIOLATED, shortest.depth, trace=shortest.trace)

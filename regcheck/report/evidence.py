@@ -25,7 +25,7 @@ import regcheck
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import children, compose
-from regcheck.engines import Progress
+from regcheck.result import Progress
 from regcheck.result import CheckResult, Verdict
 from regcheck.sweep import cores
 
