@@ -18,6 +18,7 @@ from regcheck.expr import (
     Const,
     Expr,
     Operand,
+    Value,
     add,
     and_,
     case,
@@ -26,10 +27,10 @@ from regcheck.expr import (
     ite,
     lift,
     lt,
-    ne,
     not_,
     var,
 )
+from regcheck.result import STUTTER
 from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 
 PC = ("start", "connected", "working", "finished", "failed", "denied")
@@ -119,6 +120,12 @@ def has_binding_snapshot(scenario: Scenario) -> bool:
     return scenario.identity_tracking == "static" and scenario.transport != "mapi-http"
 
 
+STUTTER_LABELS: tuple[tuple[str, Value], ...] = (
+    ("thread", "-"), ("message", STUTTER), ("context", "-"), ("association", 0), ("cache", "-"), ("result", "-"),
+)
+"""How the closing step of a lasso that ends in a deadlock is labelled: no thread, no call."""
+
+
 class _Builder:
     def __init__(self, scenario: Scenario) -> None:
         self.s = scenario
@@ -172,6 +179,7 @@ class _Builder:
             actions=tuple(actions),
             meta={"scenario": self.s.name},
             symmetry=self.symmetry(),
+            stutter=STUTTER_LABELS,
         )
 
     def symmetry(self) -> tuple[ProcessGroup, ...]:

@@ -33,7 +33,6 @@ from regcheck.expr import (
     add,
     and_,
     eq,
-    evaluate,
     implies,
     ite,
     le,

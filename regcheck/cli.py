@@ -39,7 +39,7 @@ from model.explain import Explanation
 from model.story import cause, rows
 from model.system import build
 from properties import catalogue
-from regcheck import compose, crosscheck, engines
+from regcheck import compose, crosscheck
 from regcheck.errors import EngineDisagreement, InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict, scope_words

@@ -383,10 +383,7 @@ class Lasso:
             trace = self.u.decode(model, k + 1)
             return Trace(vars=trace.vars, states=trace.states, steps=trace.steps, loop=loop)
         states = self.u.decode_states(model, k + 2)
-        labels: dict[str, Value] = {
-            "thread": "-", "message": STUTTER, "context": "-", "association": 0, "cache": "-", "result": "-"
-        }
-        steps = (*self.u.decode_steps(model, states, k), Step(STUTTER, (), labels))
+        steps = (*self.u.decode_steps(model, states, k), Step(STUTTER, (), dict(self.u.system.stutter)))
         return Trace(vars=self.u.system.names, states=states, steps=steps, loop=loop)
 
 

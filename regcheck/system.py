@@ -194,6 +194,9 @@ class TransitionSystem:
     actions: tuple[Action, ...]
     meta: Mapping[str, Any] = field(default_factory=dict)
     symmetry: tuple[ProcessGroup, ...] = ()
+    stutter: tuple[tuple[str, Value], ...] = ()
+    """The labels of the step that closes a lasso ending in a state with no enabled action (the
+    model says how such a step is drawn; the core knows no label names)."""
 
     def __post_init__(self) -> None:
         names = [v.name for v in self.variables]

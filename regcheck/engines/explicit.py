@@ -20,7 +20,7 @@ Verdicts (DESIGN.md section 5):
   steps were fully covered).
 
 Liveness properties (weak fairness, obligations ``[](trigger => <>goal)``) are checked by
-``regcheck.liveness`` on the same compiled system: a fair strongly connected component of
+``regcheck.engines.liveness`` on the same compiled system: a fair strongly connected component of
 goal-false states (or a deadlock) reachable from a trigger is ``violated`` with a lasso; none in
 the whole graph is ``proved``. That search runs without symmetry reduction, whatever
 ``symmetry`` says: weak fairness is per action instance, and a reduced graph merges the
@@ -31,7 +31,7 @@ because a complete search is what makes ``proved`` possible. Pass ``max_depth`` 
 
 NOTE(liveness): :func:`explore` keeps every transition, labelled with every action that takes
 it. Under symmetry the labels are those of the canonical source state's actions, so weak
-fairness cannot be read off a reduced ``graph``; ``regcheck.liveness`` explores its own
+fairness cannot be read off a reduced ``graph``; ``regcheck.engines.liveness`` explores its own
 unreduced graph with the enabled actions of every state.
 """
 
@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 
 import networkx as nx
 
-from regcheck import liveness
+from regcheck.engines import liveness
 from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system, fingerprint
 from regcheck.domains import check_domains
 from regcheck.engines import DEFAULT_MAX_STATES, Options

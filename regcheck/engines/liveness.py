@@ -56,14 +56,8 @@ from typing import Callable, Iterable, Sequence
 
 from regcheck.compile import CompiledSystem, Packed, fingerprint
 from regcheck.result import Progress, outcome
-from regcheck.expr import Value
 from regcheck.result import STUTTER, CheckResult, Step, Trace, Verdict
 from regcheck.system import Obligation, Property
-
-STUTTER_LABELS: dict[str, Value] = {
-    "thread": "-", "message": STUTTER, "context": "-", "association": 0, "cache": "-", "result": "-"
-}
-"""The labels of the closing step of a lasso that ends in a deadlock (as BMC's lasso decoder writes them)."""
 
 EXACT_BUDGET = 500_000
 """(state, witnesses) pairs the shortest-loop searches may visit for one property before falling back to greedy."""
@@ -564,7 +558,7 @@ def trace(graph: StateGraph, lasso: Lasso) -> Trace:
     if lasso.cycle:
         ids += [state for _, state in lasso.cycle]
     else:
-        steps.append(Step(STUTTER, (), dict(STUTTER_LABELS)))
+        steps.append(Step(STUTTER, (), dict(graph.compiled.system.stutter)))
         ids.append(ids[-1])
     return Trace(
         vars=compiled.names, states=tuple(compiled.state(graph.states[i]) for i in ids), steps=tuple(steps), loop=loop
