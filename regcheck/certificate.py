@@ -15,12 +15,14 @@ constraint on the next state has been shown to cut nothing away.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from regcheck.engines.explicit import Reachable, reachable
 import z3
 
+from regcheck.compile import compile_system
+from regcheck.explore import StateGraph, explore
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
@@ -199,8 +201,9 @@ _TOO_BIG = {
 
 
 @per_system
-def _reachable(system: TransitionSystem) -> Reachable | None:
+def _reachable(system: TransitionSystem) -> StateGraph | None:
     """The system's reachable states, enumerated once (or as many as the limits allow); None if a domain is unbounded."""
     if not all(v.domain.finite for v in system.variables):
         return None
-    return reachable(system, max_states=REACHABLE_STATES, timeout=REACHABLE_SECONDS)
+    deadline = time.monotonic() + REACHABLE_SECONDS
+    return explore(compile_system(system), max_states=REACHABLE_STATES + 1, deadline=deadline)

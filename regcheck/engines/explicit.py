@@ -38,177 +38,50 @@ unreduced graph with the enabled actions of every state.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import networkx as nx
 
 from regcheck.engines import liveness
-from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system, fingerprint
+from regcheck.compile import CompiledSystem, compile_all, compile_system, fingerprint
+from regcheck.explore import StateGraph
+from regcheck.explore import explore as explore_graph
 from regcheck.domains import check_domains
 from regcheck.engines import DEFAULT_MAX_STATES, Options
 from regcheck.result import Progress, outcome
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value
-from regcheck.result import CheckResult, Step, Trace, Verdict
+from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.symmetry import Reduction, reduction
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "explicit"
 """States kept before the search gives up with ``unknown`` (a few hundred bytes each)."""
 
-_CLOCK_EVERY = 4096
-"""New states between looks at the clock (timeout and progress)."""
-_PROGRESS_EVERY_S = 0.5
-
-Parents = dict[Packed, Packed | None]
-"""Each visited (canonical) state -> the state it was first reached from (None for the root)."""
-
-
-@dataclass
-class _Search:
-    """One breadth-first search, and how far it got."""
-
-    compiled: CompiledSystem
-    canonical: Callable[[Packed], Packed] | None
-    max_states: int
-    max_depth: int | None
-    deadline: float | None
-    progress: Progress | None
-    parents: Parents = field(default_factory=dict)
-    transitions: int = 0
-    covered: int = 0  # every execution of at most this many steps has been examined
-    diameter: int = 0  # the greatest distance of a visited state
-    complete: bool = False  # the whole reachable graph was explored
-    stopped: str = ""  # why the search ended early ("state limit", "timeout", "all violated", "depth")
-
-    @property
-    def root(self) -> Packed:
-        initial = self.compiled.initial
-        return self.canonical(initial) if self.canonical else initial
-
-    def run(self, watch: _Watch) -> None:
-        """Search from the initial state; ``watch`` checks every new state and may end the search."""
-        start = last_report = time.monotonic()
-        successors, canonical, parents = self.compiled.successors, self.canonical, self.parents
-        root = self.root
-        parents[root] = None
-        frontier = [root]
-        level = transitions = 0
-        try:
-            if not watch.holds(root) and watch.sees(root, 0):
-                raise _Stop("all violated")
-            while frontier:
-                if self.max_depth is not None and level >= self.max_depth:
-                    raise _Stop("depth")
-                following: list[Packed] = []
-                grow = following.append
-                holds = watch.holds
-                for state in frontier:
-                    found = successors(state)
-                    transitions += len(found)
-                    for successor in found:
-                        # Visited states are canonical: one found among them needs no canonicalising.
-                        if successor in parents:
-                            continue
-                        if canonical:
-                            successor = canonical(successor)
-                            if successor in parents:
-                                continue
-                        parents[successor] = state
-                        grow(successor)
-                        if not holds(successor):
-                            if watch.sees(successor, level + 1):
-                                raise _Stop("all violated")
-                            holds = watch.holds
-                        count = len(parents)
-                        if count >= self.max_states:
-                            raise _Stop("state limit")
-                        if count % _CLOCK_EVERY == 0:
-                            now = time.monotonic()
-                            if self.deadline is not None and now > self.deadline:
-                                raise _Stop("timeout")
-                            if self.progress and now - last_report > _PROGRESS_EVERY_S:
-                                last_report = now
-                                self.progress(_progress_line(count, level + 1, now - start))
-                level += 1
-                if following:
-                    self.diameter = level
-                frontier = following
-            self.complete = True
-        except _Stop as stop:
-            self.stopped = stop.reason
-        finally:
-            # Mid-level, every state at distance <= level has been found and checked.
-            self.covered = level
-            self.transitions = transitions
-
-    def steps(self, state: Packed) -> list[tuple[int, Packed]]:
-        """The actions enabled in ``state`` with their successors, canonical under symmetry."""
-        canonical = self.canonical
-        found = self.compiled.steps(state)
-        return [(i, canonical(s)) for i, s in found] if canonical else found
-
-    def trace(self, target: Packed) -> Trace:
-        """A shortest concrete execution of the system from its initial state to the orbit of ``target``.
-
-        Walks the BFS parents from the root; each step takes the first action of the concrete
-        state whose successor is (canonicalises to) the next visited state. Under symmetry one
-        exists because canonical states are exact orbit representatives and the verified
-        symmetry maps transitions to transitions (NOTE(symmetry-soundness) in regcheck.symmetry).
-        """
-        compiled, canonical = self.compiled, self.canonical
-        chain: list[Packed] = []
-        node: Packed | None = target
-        while node is not None:
-            chain.append(node)
-            node = self.parents[node]
-        chain.reverse()
-        states = [compiled.initial]
-        actions: list[int] = []
-        for node in chain[1:]:
-            step = next(
-                ((i, s) for i, s in compiled.steps(states[-1]) if (canonical(s) if canonical else s) == node), None
-            )
-            if step is None:
-                raise AssertionError(f"no concrete step into the orbit of {node}: the canonical form is not exact")
-            actions.append(step[0])
-            states.append(step[1])
-        steps = []
-        for index, state in zip(actions, states):
-            action = compiled.system.actions[index]
-            steps.append(Step(action.name, action.params, compiled.labels(index, state)))
-        return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(steps))
-
-
-class _Stop(Exception):
-    """Ends a search early; ``reason`` is kept as ``_Search.stopped``."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 class _Watch:
     """The open safety properties, checked on every new state; the first violation of each is a shortest one.
 
-    ``holds`` tells (fast) whether a state satisfies every open property; :meth:`sees` records
-    the violations of a state that does not.
+    ``holds`` tells (fast) whether a state satisfies every open property; a state that does not
+    has its violations recorded, and the search ends once no property is left open.
     """
 
     def __init__(self, compiled: CompiledSystem, properties: Sequence[Property]) -> None:
         self.compiled = compiled
         self.open = list(properties)
-        self.violations: dict[str, tuple[Packed, int]] = {}
+        self.violations: dict[str, int] = {}  # property -> the state id of its first violation
         self.holds = compile_all([p.formula for p in self.open], compiled.layout)
 
-    def sees(self, state: Packed, distance: int) -> bool:
-        """Record the properties ``state`` violates; True when none is left open."""
+    def __call__(self, graph: StateGraph, node: int) -> bool:
+        state = graph.states[node]
+        if self.holds(state):
+            return False
         still_open = []
         for prop in self.open:
             if self.compiled.predicate(prop.formula)(state):
                 still_open.append(prop)
             else:
-                self.violations[prop.name] = (state, distance)
+                self.violations[prop.name] = node
         self.open = still_open
         self.holds = compile_all([p.formula for p in still_open], self.compiled.layout)
         return not still_open
@@ -218,21 +91,16 @@ def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, *
     return outcome(prop, NAME, verdict, depth, start, **extra)
 
 
-def _evidence(search: _Search, reduced: Reduction) -> dict[str, object]:
+def _evidence(search: StateGraph, reduced: Reduction) -> dict[str, object]:
     """What a ``proved`` of a complete search rests on: the graph searched, and a fingerprint of its states."""
     return {
         "method": "explicit-state search of every reachable state",
-        "states": len(search.parents),
+        "states": len(search.states),
         "transitions": search.transitions,
         "diameter": search.diameter,
         "symmetry": reduced.description,
-        "fingerprint": fingerprint(search.compiled.layout, search.parents),
+        "fingerprint": fingerprint(search.compiled.layout, search.states),
     }
-
-
-def _progress_line(states: int, depth: int, seconds: float) -> str:
-    rate = states / seconds if seconds > 0 else 0.0
-    return f"explicit: {states:,} states, depth {depth}, {rate:,.0f} states/s"
 
 
 def _prepare(
@@ -284,25 +152,16 @@ def _check_safety(
 ) -> dict[str, CheckResult]:
     if not safety:
         return {}
-    search = _Search(
-        compiled,
-        reduced.canonical,
-        max_states=max_states,
-        max_depth=max_depth,
-        deadline=deadline,
-        progress=progress,
-    )
     watch = _Watch(compiled, safety)
-    search.run(watch)
-    if progress:
-        progress(_progress_line(len(search.parents), search.covered, time.monotonic() - start))
+    search = explore_graph(compiled, canonical=reduced.canonical, max_states=max_states, max_depth=max_depth,
+                           deadline=deadline, progress=progress, watch=watch)
     evidence = _evidence(search, reduced) if search.complete else None
     results = {}
     for prop in safety:
         if prop.name in watch.violations:
-            state, distance = watch.violations[prop.name]
-            trace = search.trace(state).with_meta(property=prop.name)
-            results[prop.name] = _result(prop, Verdict.VIOLATED, distance, start, trace=trace)
+            node = watch.violations[prop.name]
+            trace = search.trace(node).with_meta(property=prop.name)
+            results[prop.name] = _result(prop, Verdict.VIOLATED, search.depth[node], start, trace=trace)
         elif search.complete:
             results[prop.name] = _result(prop, Verdict.PROVED, search.diameter, start, evidence=evidence)
         elif search.stopped == "depth":
@@ -310,33 +169,11 @@ def _check_safety(
         else:
             why = f"the state limit ({max_states:,})" if search.stopped == "state limit" else "the timeout"
             note = (
-                f"{why} stopped the search after {len(search.parents):,} states; "
+                f"{why} stopped the search after {len(search.states):,} states; "
                 f"no violation in any execution of at most {search.covered} steps"
             )
             results[prop.name] = _result(prop, Verdict.UNKNOWN, search.covered, start, note=note)
     return results
-
-
-@dataclass(frozen=True)
-class Reachable:
-    """The reachable states of a system, unreduced, or as many as a limit let the search find.
-
-    ``complete`` is False when the limit or the timeout stopped the search (``stopped`` says which).
-    """
-
-    compiled: CompiledSystem
-    states: tuple[Packed, ...]
-    complete: bool
-    stopped: str
-
-
-def reachable(system: TransitionSystem, *, max_states: int, timeout: float | None = None) -> Reachable:
-    """Every reachable state of ``system``, without symmetry reduction, if there are at most ``max_states``."""
-    compiled, _ = _prepare(system, (), False, max_states + 1, None)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    search = _Search(compiled, None, max_states=max_states + 1, max_depth=None, deadline=deadline, progress=None)
-    search.run(_Watch(compiled, ()))
-    return Reachable(compiled, tuple(search.parents), search.complete, search.stopped)
 
 
 StateTuple = tuple[Value, ...]
@@ -360,7 +197,7 @@ class Exploration:
     complete: bool
     stopped: str
     symmetry: str
-    _search: _Search
+    _search: StateGraph
 
     def state(self, node: StateTuple) -> dict[str, Value]:
         """A node as the ``{variable: value}`` mapping used by traces and properties."""
@@ -370,7 +207,8 @@ class Exploration:
         """A shortest concrete execution from the initial state to ``node`` (under symmetry, to its orbit)."""
         if node not in self.graph:
             raise nx.NodeNotFound(f"{node} is not in the explored graph")
-        return self._search.trace(self._search.compiled.layout.pack(self.state(node)))
+        search = self._search
+        return search.trace(search.index[search.compiled.layout.pack(self.state(node))])
 
 
 def explore(
@@ -388,32 +226,21 @@ def explore(
     """
     start = time.monotonic()
     compiled, reduced = _prepare(system, (), symmetry, max_states, max_depth)
-    search = _Search(
-        compiled,
-        reduced.canonical,
-        max_states=max_states,
-        max_depth=max_depth,
-        deadline=None if timeout is None else start + timeout,
-        progress=progress,
-    )
-    search.run(_Watch(compiled, ()))
-    unpack, parents = compiled.layout.unpack, search.parents
-    node = {packed: unpack(packed) for packed in parents}
+    search = explore_graph(compiled, canonical=reduced.canonical, max_states=max_states, max_depth=max_depth,
+                           deadline=None if timeout is None else start + timeout, progress=progress, keep_edges=True)
+    unpack = compiled.layout.unpack
+    node = [unpack(packed) for packed in search.states]
     graph: nx.DiGraph[StateTuple] = nx.DiGraph()
-    for packed, parent in parents.items():  # parents precede children: insertion order is BFS order
-        graph.add_node(node[packed], depth=0 if parent is None else graph.nodes[node[parent]]["depth"] + 1)
+    graph.add_nodes_from((state, {"depth": depth}) for state, depth in zip(node, search.depth))
     names = [action.label for action in system.actions]
-    for packed in parents:
-        labels: dict[Packed, list[str]] = {}
-        for index, target in search.steps(packed):
-            if target in parents:
-                labels.setdefault(target, []).append(names[index])
+    for source, out in enumerate(search.edges):
+        labels: dict[int, list[str]] = {}
+        for action, target in out:
+            labels.setdefault(target, []).append(names[action])
         graph.add_edges_from(
-            (node[packed], node[t], {"action": found[0], "actions": tuple(found)}) for t, found in labels.items()
+            (node[source], node[t], {"action": found[0], "actions": tuple(found)}) for t, found in labels.items()
         )
-    return Exploration(
-        system, graph, node[search.root], search.complete, search.stopped, reduced.description, search
-    )
+    return Exploration(system, graph, node[0], search.complete, search.stopped, reduced.description, search)
 
 
-__all__ = ["DEFAULT_MAX_STATES", "NAME", "Exploration", "Reachable", "StateTuple", "check", "explore", "reachable"]
+__all__ = ["DEFAULT_MAX_STATES", "NAME", "Exploration", "StateTuple", "check", "explore"]

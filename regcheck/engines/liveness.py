@@ -48,133 +48,22 @@ on states says nothing about the length of lassos.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
-from regcheck.compile import CompiledSystem, Packed, fingerprint
-from regcheck.result import Progress, outcome
-from regcheck.result import STUTTER, CheckResult, Step, Trace, Verdict
+from regcheck.compile import CompiledSystem, fingerprint
+from regcheck.explore import Edge, StateGraph, explore
+from regcheck.result import STUTTER, CheckResult, Progress, Step, Trace, Verdict, outcome
 from regcheck.system import Obligation, Property
 
 EXACT_BUDGET = 500_000
 """(state, witnesses) pairs the shortest-loop searches may visit for one property before falling back to greedy."""
 
-_CLOCK_EVERY = 2048
-_PROGRESS_EVERY_S = 0.5
 _INFINITY = float("inf")
-
-Edge = tuple[int, int]
-"""``(action index, target state id)``."""
-
-
-@dataclass
-class StateGraph:
-    """The explored graph: states numbered in BFS order; the first ``expanded`` have their edges.
-
-    ``parent[i]`` is the BFS-tree ``(parent id, action)`` of state ``i`` (None for the root), so
-    the tree path is a shortest path; ``enabled[i]`` is the bit set of actions enabled in state
-    ``i`` (exact for every expanded state, including actions that lead back to ``i``).
-    """
-
-    compiled: CompiledSystem
-    states: list[Packed] = field(default_factory=list)
-    index: dict[Packed, int] = field(default_factory=dict)
-    parent: list[tuple[int, int] | None] = field(default_factory=list)
-    depth: list[int] = field(default_factory=list)
-    edges: list[tuple[Edge, ...]] = field(default_factory=list)
-    enabled: list[int] = field(default_factory=list)
-    transitions: int = 0
-    complete: bool = False
-    stopped: str = ""  # "state limit", "timeout" or "depth" when not complete
-
-    @property
-    def expanded(self) -> int:
-        return len(self.edges)
-
-    @property
-    def diameter(self) -> int:
-        return self.depth[-1] if self.depth else 0
-
-    def path_to(self, node: int) -> list[Edge]:
-        """The BFS-tree path from the root to ``node``, as ``(action, state)`` steps."""
-        path: list[Edge] = []
-        link = self.parent[node]
-        while link is not None:
-            path.append((link[1], node))
-            node = link[0]
-            link = self.parent[node]
-        path.reverse()
-        return path
-
-
-def explore(
-    compiled: CompiledSystem,
-    *,
-    max_states: int,
-    max_depth: int | None = None,
-    deadline: float | None = None,
-    progress: Progress | None = None,
-) -> StateGraph:
-    """Breadth-first search of every reachable state, unreduced, keeping every edge and enabled set.
-
-    A state is expanded whole or not at all; the search stops before expanding a state once
-    ``max_states`` states are known (so it may hold a few more), or once it reaches a state at
-    ``max_depth``.
-    """
-    graph = StateGraph(compiled)
-    steps, states, index = compiled.steps, graph.states, graph.index
-    parent, depth, edges, enabled = graph.parent, graph.depth, graph.edges, graph.enabled
-    root = compiled.initial
-    states.append(root)
-    index[root] = 0
-    parent.append(None)
-    depth.append(0)
-    started = last_report = time.monotonic()
-    transitions = 0
-    for current in itertools.count():
-        if current == len(states):
-            graph.complete = True
-            break
-        if max_depth is not None and depth[current] >= max_depth:
-            graph.stopped = "depth"
-            break
-        if len(states) >= max_states:
-            graph.stopped = "state limit"
-            break
-        if current % _CLOCK_EVERY == 0 and current:
-            now = time.monotonic()
-            if deadline is not None and now > deadline:
-                graph.stopped = "timeout"
-                break
-            if progress and now - last_report > _PROGRESS_EVERY_S:
-                last_report = now
-                rate = len(states) / (now - started)
-                progress(f"explicit: {len(states):,} states, depth {depth[current]}, {rate:,.0f} states/s (liveness)")
-        out = []
-        mask = 0
-        level = depth[current] + 1
-        for action, successor in steps(states[current]):
-            mask |= 1 << action
-            target = index.get(successor)
-            if target is None:
-                target = len(states)
-                index[successor] = target
-                states.append(successor)
-                parent.append((current, action))
-                depth.append(level)
-            out.append((action, target))
-        transitions += len(out)
-        edges.append(tuple(out))
-        enabled.append(mask)
-    graph.transitions = transitions
-    if progress:
-        seconds = time.monotonic() - started
-        rate = len(states) / seconds if seconds > 0 else 0.0
-        progress(f"explicit: {len(states):,} states, depth {graph.diameter}, {rate:,.0f} states/s (liveness)")
-    return graph
+_CLOCK_EVERY = 2048
+"""Components examined between looks at the clock."""
 
 
 @dataclass(frozen=True)
@@ -581,7 +470,8 @@ def check(
         for obligation in prop.obligations:
             compiled.system.check_formula(obligation.trigger, f"property {prop.name}: trigger")
             compiled.system.check_formula(obligation.goal, f"property {prop.name}: goal")
-    graph = explore(compiled, max_states=max_states, max_depth=max_depth, deadline=deadline, progress=progress)
+    graph = explore(compiled, max_states=max_states, max_depth=max_depth, deadline=deadline, progress=progress,
+                    keep_edges=True, what="explicit (liveness)")
     results = []
     for prop in properties:
         search = Search(deadline=deadline)
@@ -636,4 +526,4 @@ def _fair_mask(compiled: CompiledSystem, prop: Property) -> int:
     return mask
 
 
-__all__ = ["EXACT_BUDGET", "Lasso", "Search", "StateGraph", "check", "components", "explore", "find_lasso", "trace"]
+__all__ = ["EXACT_BUDGET", "Lasso", "Search", "check", "components", "find_lasso", "trace"]

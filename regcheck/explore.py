@@ -1,0 +1,185 @@
+"""The one breadth-first explorer of a compiled system, and the state graph it builds.
+
+States are numbered in the order they are found; the tree of first discoveries (``parent``)
+gives a shortest path to each. With a symmetry reduction (``canonical``) every state kept is its
+orbit's canonical representative, and :meth:`StateGraph.trace` turns a path of representatives
+back into a concrete execution. The explicit engine's safety search (which watches each new
+state), its liveness search (which keeps every edge and enabled set), the ``Exploration`` that
+renderers draw, and the reachable states a certificate is evaluated on all come from here.
+
+The search stops once it has found ``max_states`` states (or more: a limit of N tells apart "at
+most N - 1 states" from "more"), when the watcher asks
+it to, or before expanding a state at ``max_depth`` or past the deadline. The first
+``expanded`` states have been expanded whole (their ``edges`` are complete), and every state at
+distance at most ``covered`` has been found and shown to the watcher.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from regcheck.compile import CompiledSystem, Packed
+from regcheck.result import Progress, Step, Trace
+
+Edge = tuple[int, int]
+"""``(action index, target state id)``."""
+
+Watcher = Callable[["StateGraph", int], bool]
+"""Shown each new state id (the root included); True ends the search ("watched")."""
+
+_CLOCK_EVERY = 2048
+"""Expanded states between looks at the clock (timeout and progress)."""
+_PROGRESS_EVERY_S = 0.5
+
+
+@dataclass
+class StateGraph:
+    """The explored graph: states in BFS order; the first ``expanded`` of them have been expanded.
+
+    ``parent[i]`` is ``(parent id, action)`` of state ``i`` in the BFS tree (None for the root;
+    the action is -1 where edges are not kept).
+    With ``edges`` kept, ``edges[i]`` lists every ``(action, target)`` of an expanded state and
+    ``enabled[i]`` the bit set of the actions enabled there.
+    """
+
+    compiled: CompiledSystem
+    canonical: Callable[[Packed], Packed] | None = None
+    states: list[Packed] = field(default_factory=list)
+    index: dict[Packed, int] = field(default_factory=dict)
+    parent: list[tuple[int, int] | None] = field(default_factory=list)
+    depth: list[int] = field(default_factory=list)
+    edges: list[tuple[Edge, ...]] = field(default_factory=list)
+    enabled: list[int] = field(default_factory=list)
+    expanded: int = 0
+    transitions: int = 0
+    covered: int = 0
+    complete: bool = False
+    stopped: str = ""  # "state limit", "depth", "timeout" or "watched" when not complete
+
+    @property
+    def diameter(self) -> int:
+        return self.depth[-1] if self.depth else 0
+
+    def path_to(self, node: int) -> list[Edge]:
+        """The BFS-tree path from the root to ``node``, as ``(action, state)`` steps."""
+        path: list[Edge] = []
+        link = self.parent[node]
+        while link is not None:
+            path.append((link[1], node))
+            node = link[0]
+            link = self.parent[node]
+        path.reverse()
+        return path
+
+    def trace(self, node: int) -> Trace:
+        """A shortest concrete execution from the initial state to ``node`` (under symmetry, to its orbit).
+
+        Each step takes the first action of the concrete state whose successor is (canonicalises
+        to) the next state of the path. Under symmetry one exists because canonical states are
+        exact orbit representatives and the verified symmetry maps transitions to transitions
+        (NOTE(symmetry-soundness) in regcheck.symmetry).
+        """
+        compiled, canonical = self.compiled, self.canonical
+        states = [compiled.initial]
+        actions: list[int] = []
+        for _, target in self.path_to(node):
+            wanted = self.states[target]
+            step = next(
+                ((i, s) for i, s in compiled.steps(states[-1]) if (canonical(s) if canonical else s) == wanted), None
+            )
+            if step is None:
+                raise AssertionError(f"no concrete step into the orbit of {wanted}: the canonical form is not exact")
+            actions.append(step[0])
+            states.append(step[1])
+        steps = []
+        for index, state in zip(actions, states):
+            action = compiled.system.actions[index]
+            steps.append(Step(action.name, action.params, compiled.labels(index, state)))
+        return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(steps))
+
+
+def explore(
+    compiled: CompiledSystem,
+    *,
+    max_states: int,
+    canonical: Callable[[Packed], Packed] | None = None,
+    max_depth: int | None = None,
+    deadline: float | None = None,
+    progress: Progress | None = None,
+    keep_edges: bool = False,
+    watch: Watcher | None = None,
+    what: str = "explicit",
+) -> StateGraph:
+    """Breadth-first search from the initial state (see the module docstring); ``what`` names the
+    search in progress lines."""
+    graph = StateGraph(compiled, canonical)
+    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
+    edges, enabled = graph.edges, graph.enabled
+    steps, successors = compiled.steps, compiled.successors
+    root = canonical(compiled.initial) if canonical else compiled.initial
+    states.append(root)
+    index[root] = 0
+    parent.append(None)
+    depth.append(0)
+    started = last_report = time.monotonic()
+    transitions = current = 0
+    try:
+        if watch is not None and watch(graph, 0):
+            graph.stopped = "watched"
+            return graph
+        while current < len(states):
+            level = depth[current]
+            if max_depth is not None and level >= max_depth:
+                graph.stopped = "depth"
+                return graph
+            if current % _CLOCK_EVERY == 0 and current:
+                now = time.monotonic()
+                if deadline is not None and now > deadline:
+                    graph.stopped = "timeout"
+                    return graph
+                if progress and now - last_report > _PROGRESS_EVERY_S:
+                    last_report = now
+                    progress(_progress_line(what, len(states), level, now - started))
+            state = states[current]
+            found: list[tuple[int, Packed]] = steps(state) if keep_edges else [(-1, s) for s in successors(state)]
+            transitions += len(found)
+            out: list[Edge] = []
+            mask = 0
+            for action, successor in found:
+                if canonical is not None and successor not in index:
+                    successor = canonical(successor)
+                target = index.get(successor)
+                if target is None:
+                    target = len(states)
+                    index[successor] = target
+                    states.append(successor)
+                    parent.append((current, action))
+                    depth.append(level + 1)
+                    if watch is not None and watch(graph, target):
+                        graph.stopped = "watched"
+                        return graph
+                    if target + 1 >= max_states:
+                        graph.stopped = "state limit"
+                        return graph
+                if keep_edges:
+                    mask |= 1 << action
+                    out.append((action, target))
+            if keep_edges:
+                edges.append(tuple(out))
+                enabled.append(mask)
+            current += 1
+        graph.complete = True
+        return graph
+    finally:
+        graph.expanded = current
+        graph.transitions = transitions
+        graph.covered = graph.diameter if graph.complete else depth[min(current, len(depth) - 1)]
+        if progress:
+            progress(_progress_line(what, len(states), graph.covered, time.monotonic() - started))
+
+
+def _progress_line(what: str, states: int, depth: int, seconds: float) -> str:
+    rate = states / seconds if seconds > 0 else 0.0
+    return f"{what}: {states:,} states, depth {depth}, {rate:,.0f} states/s"
