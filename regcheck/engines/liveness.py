@@ -197,8 +197,9 @@ def components(nodes: Iterable[int], successors: Callable[[int], list[int]]) -> 
     """The strongly connected components of the graph on ``nodes`` (Tarjan's algorithm, iterative).
 
     ``successors`` must name nodes of the graph only. Components come in reverse topological
-    order. Written out rather than taken from networkx, whose graph objects cost more than the
-    whole state-space search on graphs of a hundred thousand states.
+    order. Written out rather than taken from networkx, whose graph objects cost five to eight
+    times as much on these graphs (``benchmarks/components.py``: 0.44 s against 3.32 s on the
+    105k states of fix A with 4 workers).
     """
     number: dict[int, int] = {}
     low: dict[int, int] = {}
