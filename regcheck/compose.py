@@ -1,18 +1,18 @@
 """How a check is run: engines, the parameterised mode, the portfolio, and replay of every counterexample.
 
-This is the composition root shared by the CLI, reports and notebooks; with ``cli.py`` it is the
-only module of the core that knows the protocol model (``model``) and its properties.
+This is the composition root that the other front ends (the CLI, ``notebook``, ``sweep`` and
+``report``, themselves composition roots: docs/ARCHITECTURE.md) call to check a scenario.
 
 - ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
   scenario's workers and re-checked there; Spacer on the concrete system for what is left.
-- ``auto`` (default): a quick pass (explicit-state search within a small budget, else a short
-  BMC run) decides violations with shortest counterexamples, and liveness where it explored
-  every state; then, for what is still open, BMC to the full depth and the ``pdr`` proof side by
-  side in separate processes; the first decisive verdict wins.
-- ``workers = "any"``: proofs run on the counter system and hold for every number of workers;
-  counterexamples are hunted on one and two concrete workers (``auto``) or found on the counter
-  system and concretised to the fewest workers that show them (other engines).
+- ``auto`` (default): a quick pass (explicit-state search within a budget of states) decides
+  violations with shortest counterexamples, and liveness where it explored every state; then,
+  for what is still open, BMC to the full depth and the ``pdr`` proof side by side in separate
+  processes. Every result is kept and resolved (model/SOUNDNESS.md, "The portfolio").
+- ``workers = "any"``: proofs and bounds come from the counter system and hold for every number
+  of workers; counterexamples are hunted on one and two concrete workers first (``auto``), or
+  found on the counter system and concretised to the fewest workers that show them.
 """
 
 from __future__ import annotations

@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from regcheck.expr import Value
-
-if TYPE_CHECKING:
-    from regcheck.system import Property
 
 Progress = Callable[[str], None]
 """Where an engine reports what it is doing, one line at a time (a spinner, a log, or nothing)."""
@@ -129,8 +126,18 @@ class CheckResult:
     scope: Scope | None = None  # None: the one system checked, with no parameter
 
 
+class Checked(Protocol):
+    """What :func:`outcome` reads of a property (``regcheck.system.Property``): its name and kind."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> Enum: ...
+
+
 def outcome(
-    prop: Property, engine: str, verdict: Verdict, depth: int | None, start: float, **extra: Any
+    prop: Checked, engine: str, verdict: Verdict, depth: int | None, start: float, **extra: Any
 ) -> CheckResult:
     """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
     return CheckResult(

@@ -1,0 +1,141 @@
+"""The layering of docs/ARCHITECTURE.md, enforced: who may import whom.
+
+Every module of ``regcheck/`` has a layer; a module imports only modules of lower layers (and
+its own package's ``__init__``). Only the composition roots know the protocol model
+(``model``) and its properties (``properties``); the model runs no engine; the properties know
+the model and the core, never a root. Read from the source with ``ast``, so that a lazy import
+inside a function counts as much as one at the top.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAYERS: dict[str, int] = {
+    # 0: no regcheck imports at all, or errors only
+    "regcheck": 0,
+    "regcheck.errors": 0,
+    "regcheck.files": 1,
+    "regcheck.display": 0,
+    "regcheck.children": 0,
+    "regcheck.limits": 1,
+    # 2-3: the language of systems and results
+    "regcheck.expr": 2,
+    "regcheck.result": 3,
+    "regcheck.system": 4,
+    "regcheck.causes": 5,
+    # 6: compilation and the one z3 module
+    "regcheck.compile": 6,
+    "regcheck.smt": 6,
+    "regcheck.domains": 7,
+    # 8: what engines are built from
+    "regcheck.symmetry": 8,
+    "regcheck.explore": 8,
+    "regcheck.constraints": 8,
+    "regcheck.certificate": 9,
+    "regcheck.abstraction": 9,
+    # 10-12: the engines
+    "regcheck.engines": 10,
+    "regcheck.engines.liveness": 11,
+    "regcheck.engines.bmc": 11,
+    "regcheck.engines.kinduction": 11,
+    "regcheck.engines.explicit": 12,
+    "regcheck.engines.distinct": 11,
+    "regcheck.engines.pdr": 12,
+    # 13: vetting and running engines, model-free
+    "regcheck.checking": 13,
+    "regcheck.crosscheck": 14,
+    "regcheck.portfolio": 13,
+    # renderers of traces: results in, pictures and text out
+    "regcheck.trace": 6,
+    "regcheck.trace.itf": 7,
+    "regcheck.trace.chart": 6,
+    "regcheck.trace.draw": 7,
+    "regcheck.trace.states": 7,
+    "regcheck.trace.text": 8,
+}
+"""Each core module's layer: it may import modules of lower layers only."""
+
+ROOTS = ("regcheck.compose", "regcheck.counterexamples", "regcheck.cli", "regcheck.notebook", "regcheck.sweep",
+         "regcheck.report")
+"""The composition roots: they alone put the core, the model and the properties together."""
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every regcheck, model or properties module ``path`` imports (``from a import b`` counts a.b
+    when a.b is a module, else a)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                is_module = (ROOT / Path(*candidate.split("."))).with_suffix(".py").exists() or (
+                    ROOT / Path(*candidate.split(".")) / "__init__.py"
+                ).exists()
+                found.add(candidate if is_module else node.module)
+    return {m for m in found if m.split(".")[0] in ("regcheck", "model", "properties")}
+
+
+def _modules(package: str) -> list[tuple[str, Path]]:
+    return sorted((_module(p), p) for p in (ROOT / package).rglob("*.py"))
+
+
+def _is_root(module: str) -> bool:
+    return any(module == r or module.startswith(r + ".") for r in ROOTS)
+
+
+def _layer(module: str) -> int:
+    while module not in LAYERS:
+        if "." not in module:
+            raise KeyError(module)
+        module = module.rsplit(".", 1)[0]
+    return LAYERS[module]
+
+
+@pytest.mark.parametrize("module, path", _modules("regcheck"), ids=lambda v: v if isinstance(v, str) else "")
+def test_core_modules_import_downwards_only(module: str, path: Path) -> None:
+    if _is_root(module):
+        return
+    assert module in LAYERS, f"{module} has no layer: add it to LAYERS and to docs/ARCHITECTURE.md"
+    for imported in _imports(path):
+        assert imported.split(".")[0] == "regcheck", f"{module} imports {imported}: only composition roots may"
+        if imported == module or module.startswith(imported + "."):
+            continue  # a package's own __init__
+        assert not _is_root(imported), f"{module} imports the composition root {imported}"
+        assert _layer(imported) < LAYERS[module], (
+            f"{module} (layer {LAYERS[module]}) imports {imported} (layer {_layer(imported)}): a backwards arrow"
+        )
+
+
+@pytest.mark.parametrize("module, path", _modules("model"), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_model_runs_no_engine_and_knows_no_root(module: str, path: Path) -> None:
+    for imported in _imports(path):
+        assert not imported.startswith("regcheck.engines"), f"{module} imports {imported}: the model runs no engine"
+        assert not _is_root(imported), f"{module} imports the composition root {imported}"
+        assert not imported.startswith("properties"), f"{module} imports {imported}: properties depend on the model"
+
+
+@pytest.mark.parametrize("module, path", _modules("properties"), ids=lambda v: v if isinstance(v, str) else "")
+def test_properties_know_the_model_and_the_core_only(module: str, path: Path) -> None:
+    for imported in _imports(path):
+        assert not _is_root(imported), f"{module} imports the composition root {imported}"
+        assert not imported.startswith("regcheck.engines"), f"{module} imports {imported}"
+
+
+def test_every_layered_module_exists() -> None:
+    known = {m for m, _ in _modules("regcheck")}
+    assert set(LAYERS) <= known, f"LAYERS names modules that do not exist: {sorted(set(LAYERS) - known)}"
