@@ -7,7 +7,7 @@ tell the same story with the steps interleaved differently; enumerating countere
 blocking every signature found so far yields ones that differ in at least one moment.
 
 Moments are data, not code, so that the z3 side can encode exactly what :func:`signature`
-computes here (``regcheck.smt.Unrolling.has_signature``). A field is ``"action"`` (the action's
+computes here (``regcheck.constraints.has_signature``). A field is ``"action"`` (the action's
 name) or the name of a step label. This module knows no protocol: the model says which moments
 and fields make up a cause.
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence, Union
 
-from regcheck.causes import Field, matches
+from regcheck.causes import Field, Moment, Signature, mark_fields, matches
 from regcheck.result import Trace
 from regcheck.smt import Unrolling, all_of, any_of, negation
 
@@ -125,3 +125,27 @@ def all_hold(constraints: Sequence[Constraint], trace: Trace) -> bool:
 def describe(constraints: Sequence[Constraint]) -> str:
     """The constraints in words, joined by ``and``."""
     return "; and ".join(c.describe() for c in constraints)
+
+
+def has_signature(u: Unrolling, k: int, moments: Sequence[Moment], signature: Signature) -> z3.ExprRef:
+    """The path of ``k`` steps has ``signature`` (what ``regcheck.causes.signature`` computes)."""
+    parts = []
+    for moment, mark in zip(moments, signature, strict=True):
+        if not moment.among:  # the last step
+            if k == 0 or mark is None:
+                parts.append(all_of() if k == 0 and mark is None else any_of())
+            else:
+                parts.append(u.step_matches(k - 1, mark_fields(moment, mark)))
+            continue
+        earlier = [negation(u.step_matches(i, moment.among)) for i in range(k)]
+        if mark is None:
+            parts.append(all_of(*earlier))
+        else:
+            fields = mark_fields(moment, mark)
+            parts.append(any_of(*(all_of(*earlier[:i], u.step_matches(i, fields)) for i in range(k))))
+    return all_of(*parts)
+
+
+def lacks_signatures(u: Unrolling, k: int, moments: Sequence[Moment], signatures: Sequence[Signature]) -> z3.ExprRef:
+    """The path of ``k`` steps has none of ``signatures``: how found causes are blocked."""
+    return all_of(*(negation(has_signature(u, k, moments, s)) for s in signatures))

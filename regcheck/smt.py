@@ -46,7 +46,7 @@ from regcheck.expr import (
     not_,
     or_,
 )
-from regcheck.causes import Field, Moment, Signature, fields_predicate, mark_fields
+from regcheck.causes import Field, fields_predicate
 from regcheck.result import STUTTER, Step, Trace
 from regcheck.system import Domain, TransitionSystem
 
@@ -289,28 +289,6 @@ class Unrolling:
                     options.append(z3.And(self.selector(k) == index, self.translate(condition, k)))
             self._matches[key] = z3.Or(options) if options else z3.BoolVal(False)
         return self._matches[key]
-
-    def has_signature(self, k: int, moments: Sequence[Moment], signature: Signature) -> z3.BoolRef:
-        """The path of ``k`` steps has ``signature`` (what ``regcheck.causes.signature`` computes)."""
-        parts = []
-        for moment, mark in zip(moments, signature, strict=True):
-            if not moment.among:  # the last step
-                if k == 0 or mark is None:
-                    parts.append(z3.BoolVal(k == 0 and mark is None))
-                else:
-                    parts.append(self.step_matches(k - 1, mark_fields(moment, mark)))
-                continue
-            earlier = [z3.Not(self.step_matches(i, moment.among)) for i in range(k)]
-            if mark is None:
-                parts.append(z3.And(earlier))
-            else:
-                fields = mark_fields(moment, mark)
-                parts.append(z3.Or([z3.And(*earlier[:i], self.step_matches(i, fields)) for i in range(k)]))
-        return z3.And(parts)
-
-    def lacks_signatures(self, k: int, moments: Sequence[Moment], signatures: Sequence[Signature]) -> z3.BoolRef:
-        """The path of ``k`` steps has none of ``signatures``: how found causes are blocked."""
-        return z3.And([z3.Not(self.has_signature(k, moments, s)) for s in signatures])
 
 
 class Lasso:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from regcheck.causes import Moment, Signature, signature
-from regcheck.constraints import Constraint, all_hold, describe
+from regcheck.constraints import Constraint, all_hold, describe, lacks_signatures
 from regcheck.domains import check_domains
 from regcheck.errors import InvalidArgument
 from regcheck.result import Trace
@@ -77,7 +77,7 @@ def counterexamples(
             solver.add(unrolling.transition(k - 1))
             solver.add(unrolling.translate(prop.formula, k - 1))  # the first violation is at step k
         violated = all_of(unrolling.translate(~prop.formula, k), *(c.encode(unrolling, k) for c in where))
-        blocks = [unrolling.lacks_signatures(k, moments, blocked)]  # encoded once per depth, then grown
+        blocks = [lacks_signatures(unrolling, k, moments, blocked)]  # encoded once per depth, then grown
         while True:
             answer = solver.check_under(violated, *blocks)
             if answer == UNKNOWN:
@@ -95,7 +95,7 @@ def counterexamples(
             found.append(cause)
             fresh = list(dict.fromkeys([cause, *(same(cause) if same is not None else ())]))
             blocked += fresh
-            blocks.append(unrolling.lacks_signatures(k, moments, fresh))
+            blocks.append(lacks_signatures(unrolling, k, moments, fresh))
             if len(traces) == limit:
                 return Enumeration(prop.name, tuple(traces), tuple(found), k - 1, False)
     return Enumeration(prop.name, tuple(traces), tuple(found), depth, True)
