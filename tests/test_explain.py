@@ -13,6 +13,7 @@ from model.scenario import Scenario, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import instantiate
 from regcheck.causes import Moment, signature
+from regcheck.constraints import has_signature, lacks_signatures
 from regcheck.engines import Options, bmc
 from regcheck.engines.distinct import counterexamples
 from regcheck.errors import InvalidArgument
@@ -146,11 +147,11 @@ def test_z3_encoding_agrees_with_the_signature(length: int) -> None:
         solver.add(unrolling.step_matches(k, (("action", (step.action,)),)))
         solver.add(unrolling.step_matches(k, (("thread", (step.labels["thread"],)),)))
     own = signature(trace, CAUSE)
-    assert solver.check_under(unrolling.has_signature(length, CAUSE, own)) == SAT
-    assert solver.check_under(unrolling.lacks_signatures(length, CAUSE, [own])) == UNSAT
+    assert solver.check_under(has_signature(unrolling, length, CAUSE, own)) == SAT
+    assert solver.check_under(lacks_signatures(unrolling, length, CAUSE, [own])) == UNSAT
     other = _trace(with_overrides(seed, []), SHORTEST)  # the full story differs from any proper prefix
     if length != 5:
-        assert solver.check_under(unrolling.has_signature(length, CAUSE, signature(other, CAUSE))) == UNSAT
+        assert solver.check_under(has_signature(unrolling, length, CAUSE, signature(other, CAUSE))) == UNSAT
 
 
 # --------------------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Scenario, bool]:
     return scenario, workers == 3 or draw(st.booleans())
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(drawn=scenarios())
 def test_explicit_and_bmc_agree(drawn: tuple[Scenario, bool]) -> None:

@@ -331,6 +331,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios(), st.sampled_from(LIVENESS))
 def test_random_scenarios(scenario: Scenario, confirm: str) -> None:

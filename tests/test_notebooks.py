@@ -26,6 +26,7 @@ def test_the_four_notebooks_are_there() -> None:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_stored_clean_and_runs(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)

@@ -164,6 +164,7 @@ def test_markdown_twin_and_trace_files(report: Path, capsys: pytest.CaptureFixtu
     assert "conforms" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_the_same_inputs_give_the_same_report_apart_from_timings(tmp_path: Path) -> None:
     # auto races engines, so whether an exhaustive search finishes in its quick budget can change a
     # verdict under load; pdr alone decides the same way every time (liveness: unknown).

@@ -363,6 +363,7 @@ def _gone(pids: set[int], within: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_solver_processes_die_with_regcheck(sig: signal.Signals) -> None:
     process, kids = _start_long_run()
@@ -371,6 +372,7 @@ def test_solver_processes_die_with_regcheck(sig: signal.Signals) -> None:
     assert _gone(kids)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_everything_quietly() -> None:
     process, kids = _start_long_run()
     os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole foreground group

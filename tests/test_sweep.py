@@ -56,6 +56,7 @@ def test_one_at_a_time_varies_each_switch_alone_from_the_base() -> None:
     assert found[0].scenario.switches() == base.switches()
 
 
+@pytest.mark.slow
 def test_the_matrix_and_the_smallest_failing_configuration_locally_and_on_dask(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
