@@ -108,7 +108,7 @@ def recheck_invariant(
     condition fails, in words. Several properties share one check of inductiveness."""
     system.check_formula(invariant, "the certificate")
     props = [prop] if isinstance(prop, Property) else list(prop)
-    u = Unrolling(system)
+    u = Unrolling(system, formulas=(invariant, *(p.formula for p in props)))
     inv0, inv1 = u.translate(invariant, 0), u.translate(invariant, 1)
     goal = u.translate(and_(*(p.formula for p in props)), 0)
     conditions = [
@@ -152,7 +152,7 @@ def recheck_kinduction(
 ) -> str | None:
     """None if no action leaves a variable's domain, no execution of fewer than k steps violates
     ``prop`` and ``prop`` is k-inductive (over simple paths); else which condition fails."""
-    u = Unrolling(system)
+    u = Unrolling(system, formulas=(prop.formula,))
     for reason, formula in (
         ("an action takes a variable out of its domain", all_of(u.domains(0), _leaves_a_domain(u))),
         (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),

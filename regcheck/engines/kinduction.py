@@ -54,7 +54,7 @@ def _check_one(
     if prop.kind is not Kind.SAFETY:
         return result(Verdict.UNKNOWN, None, note="k-induction checks safety properties only")
     system.check_formula(prop.formula, f"property {prop.name}")
-    base_u, step_u = Unrolling(system), Unrolling(system)
+    base_u, step_u = Unrolling(system, formulas=(prop.formula,)), Unrolling(system, formulas=(prop.formula,))
     finite = base_u.arith == "bv"
     base, step = Solver(deadline, finite=finite), Solver(deadline, finite=finite)
     base.add(base_u.init())
