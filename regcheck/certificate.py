@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from regcheck.engines.explicit import Reachable, reachable
-from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
+from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, render_state, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
@@ -114,7 +114,8 @@ def recheck_invariant(
     conditions = [
         ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
         ("it does not imply the property", all_of(u.domains(0), inv0, negation(goal))),
-        ("an action takes a state satisfying it out of a variable's domain", all_of(u.domains(0), inv0, _leaves_a_domain(u))),
+        ("an action takes a state satisfying it out of a variable's domain",
+         all_of(u.domains(0), inv0, _leaves_a_domain(u))),
         ("an action does not preserve it", all_of(u.domains(0), inv0, u.transition(0), negation(inv1))),
     ]
     for reason, formula in conditions:
@@ -177,26 +178,26 @@ def on_reachable_states(system: TransitionSystem, certificate: Certificate, form
     """
     found = _reachable(system)
     if found is None or not found.complete:
-        why = "a domain is unbounded" if found is None else _TOO_BIG[found.stopped]
+        why = "a domain is unbounded" if found is None else _too_many(found.stopped)
         return replace(certificate, notes={**certificate.notes, "reachable_states": f"not enumerated: {why}"}), ""
     holds = found.compiled.predicate(formula)
     for state in found.states:
         if not holds(state):
-            values = ", ".join(f"{name}={value}" for name, value in found.compiled.state(state).items())
-            return certificate, f"the certificate is false in the reachable state {values}"
+            return certificate, f"it is false in the reachable state {render_state(found.compiled.state(state))}"
     label = f"{_REACHABLE}{len(found.states)})"
     return replace(certificate, rechecked_by=(*certificate.rechecked_by, label)), ""
 
 
-_TOO_BIG = {
-    "state limit": f"more than {REACHABLE_STATES:,} states",
-    "timeout": f"more than {REACHABLE_SECONDS:g} s to enumerate",
-}
+def _too_many(stopped: str) -> str:
+    """Why an enumeration that stopped short (``Reachable.stopped``) did, in words."""
+    if stopped == "state limit":
+        return f"more than {REACHABLE_STATES:,} states"
+    return f"more than {REACHABLE_SECONDS:g} s to enumerate"
 
 
 @per_system
 def _reachable(system: TransitionSystem) -> Reachable | None:
-    """The system's reachable states, enumerated once (or as many as the limits allow); None if a domain is unbounded."""
+    """The reachable states, enumerated once (as many as the limits allow); None if a domain is unbounded."""
     if not all(v.domain.finite for v in system.variables):
         return None
     return reachable(system, max_states=REACHABLE_STATES, timeout=REACHABLE_SECONDS)

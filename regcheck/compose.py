@@ -251,7 +251,8 @@ def _prove_by_symmetry(
         }
         # The counter system's states cannot be enumerated; the concrete system's may be.
         kept = {k: v for k, v in group[0].evidence.notes.items() if k != "reachable_states"}
-        certificate, failure = on_reachable_states(system, replace(group[0].evidence, notes={**kept, **notes}), concrete)
+        certified = replace(group[0].evidence, notes={**kept, **notes})
+        certificate, failure = on_reachable_states(system, certified, concrete)
         if failure:
             note = f"internal error: the instantiated invariant is wrong ({failure})"
             proved += [replace(r, verdict=Verdict.UNKNOWN, evidence=None, note=note) for r in group]

@@ -381,7 +381,7 @@ def per_system(function: Callable[[TransitionSystem], _T]) -> Callable[[Transiti
 
     @functools.wraps(function)
     def once(system: TransitionSystem) -> _T:
-        key = (id(system), function.__qualname__)
+        key = (id(system), f"{function.__module__}.{function.__qualname__}")
         if key not in _MEMO:
             _MEMO[key] = function(system)
             weakref.finalize(system, _MEMO.pop, key, None)

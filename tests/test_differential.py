@@ -121,7 +121,8 @@ def update(draw: st.DrawFn, domain: Domain, variables: Mapping[str, Domain], dep
     """A new value for a variable of ``domain``: its constants lie in it, other values may leave it."""
     if domain.kind == "bool":
         return expression(draw, "bool", variables, depth)
-    choice = draw(st.sampled_from(("count", "step", "ite", "constant", "variable") if depth else ("constant", "variable")))
+    choices = ("count", "step", "ite", "constant", "variable") if depth else ("constant", "variable")
+    choice = draw(st.sampled_from(choices))
     names = _of_kind(variables, domain.kind)
     if choice == "constant" or not names:
         return Const(draw(st.sampled_from(domain.values())))
@@ -285,7 +286,9 @@ def test_engines_never_disagree(drawn: tuple[TransitionSystem, dict[str, Value],
 def test_the_oracle_on_a_known_system() -> None:
     """The oracle itself: a counter that leaves 0..1 is invalid; kept in range, its violation is 1 step away."""
     x = var("x")
-    leaving = TransitionSystem("t", (Variable("x", int_range(0, 1)),), eq(x, 0), (Action("A", (), Const(True), (("x", add(x, 1)),)),))
+    leaving = TransitionSystem(
+        "t", (Variable("x", int_range(0, 1)),), eq(x, 0), (Action("A", (), Const(True), (("x", add(x, 1)),)),)
+    )
     assert leaves_a_domain(leaving)
     staying = TransitionSystem(
         "t", (Variable("x", int_range(0, 1)),), eq(x, 0), (Action("A", (), le(x, 0), (("x", add(x, 1)),)),)
