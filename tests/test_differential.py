@@ -52,7 +52,7 @@ Engine = Callable[[TransitionSystem, Property], CheckResult]
 ENGINES: dict[str, Engine] = {
     "bmc": lambda system, prop: bmc.check(system, [prop], depth=DEPTH)[0],
     "kinduction": lambda system, prop: kinduction.check(system, [prop], depth=DEPTH)[0],
-    "pdr": lambda system, prop: pdr.check(system, [prop], timeout=20)[0],
+    "pdr": lambda system, prop: pdr.check(system, [prop], timeout=5)[0],  # Spacer may time out on x * y
     "explicit": lambda system, prop: explicit.check(system, [prop], depth=0)[0],
 }
 

@@ -99,7 +99,12 @@ def test_only_updates_the_type_checker_cannot_place_need_a_proof() -> None:
 def test_the_answer_is_computed_once_per_system(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = domains.find_escape
-    monkeypatch.setattr(domains, "find_escape", lambda s, timeout: calls.append(s.name) or real(s, timeout=timeout))
+
+    def counted(system: TransitionSystem, *, timeout: float) -> object:
+        calls.append(system.name)
+        return real(system, timeout=timeout)
+
+    monkeypatch.setattr(domains, "find_escape", counted)
     system = counter().system
     for _ in range(3):
         domains.check_domains(system)
