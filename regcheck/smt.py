@@ -9,8 +9,8 @@ enum expressions compare equal exactly when their members do). Two arithmetic en
 ``bv`` (default) makes every non-Boolean value a small signed bit-vector, so that z3's SAT-based
 finite-domain solver does the work (an order of magnitude faster for BMC here than integer
 arithmetic), wide enough for every value that the system's expressions and the formulas to be
-checked compute, so that none wraps; ``int`` uses mathematical integers, for Spacer's Horn solving and for systems with
-unbounded counters.
+checked compute, so that none wraps; ``int`` uses mathematical integers, for Spacer's Horn
+solving and for systems with unbounded counters.
 """
 
 from __future__ import annotations

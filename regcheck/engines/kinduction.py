@@ -5,7 +5,8 @@ initial state (that is BMC, so a counterexample found here is a shortest one); t
 asks for k consecutive distinct states satisfying the property followed by one that does not. If
 the step case is unsatisfiable after the base case was, the property is ``proved`` with k as its
 certificate, re-checked by a fresh solver and, where the reachable states are few enough to
-enumerate, by evaluating the property on each of them. Reaching the limit gives ``unknown``, never ``proved``.
+enumerate, by evaluating the property on each of them. Reaching the limit gives ``unknown``,
+never ``proved``.
 """
 
 from __future__ import annotations
