@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from regcheck.compile import compile_expr
 from regcheck.engines.explicit import Reachable, reachable
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, render_state, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
@@ -180,10 +181,11 @@ def on_reachable_states(system: TransitionSystem, certificate: Certificate, form
     if found is None or not found.complete:
         why = "a domain is unbounded" if found is None else _too_many(found.stopped)
         return replace(certificate, notes={**certificate.notes, "reachable_states": f"not enumerated: {why}"}), ""
-    holds = found.compiled.predicate(formula)
+    system.check_formula(formula, "the certificate")
+    holds = compile_expr(formula, found.layout)
     for state in found.states:
         if not holds(state):
-            return certificate, f"it is false in the reachable state {render_state(found.compiled.state(state))}"
+            return certificate, f"it is false in the reachable state {render_state(found.layout.state(state))}"
     label = f"{_REACHABLE}{len(found.states)})"
     return replace(certificate, rechecked_by=(*certificate.rechecked_by, label)), ""
 
@@ -197,7 +199,9 @@ def _too_many(stopped: str) -> str:
 
 @per_system
 def _reachable(system: TransitionSystem) -> Reachable | None:
-    """The reachable states, enumerated once (as many as the limits allow); None if a domain is unbounded."""
+    """The reachable states, enumerated once (as many as the limits allow); None if a domain is unbounded.
+
+    Kept until the system is collected; ``Reachable`` holds no reference to it, which would keep it alive."""
     if not all(v.domain.finite for v in system.variables):
         return None
     return reachable(system, max_states=REACHABLE_STATES, timeout=REACHABLE_SECONDS)

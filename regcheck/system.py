@@ -377,7 +377,9 @@ _MEMO: dict[tuple[int, str], Any] = {}
 
 
 def per_system(function: Callable[[TransitionSystem], _T]) -> Callable[[TransitionSystem], _T]:
-    """``function`` computed once per system object (systems are immutable) and forgotten with it."""
+    """``function`` computed once per system object (systems are immutable) and forgotten with it.
+
+    The answer must not refer to the system, or the system would never be collected."""
 
     @functools.wraps(function)
     def once(system: TransitionSystem) -> _T:

@@ -3,6 +3,9 @@ leaning on the encoding that produced them, and explicit proofs name the state s
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from model import parameterised
@@ -108,7 +111,12 @@ def test_the_answer_is_computed_once_per_system(monkeypatch: pytest.MonkeyPatch)
     system = counter().system
     for _ in range(3):
         domains.check_domains(system)
+        on_reachable_states(system, Certificate("k-induction", k=1), TRUE)
     assert calls == ["counter"]
+    collected = weakref.ref(system)
+    del system
+    gc.collect()
+    assert collected() is None  # the answers kept do not keep the system alive
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 8])

@@ -44,7 +44,7 @@ from typing import Callable, Sequence
 import networkx as nx
 
 from regcheck import liveness
-from regcheck.compile import CompiledSystem, Packed, compile_all, compile_system, fingerprint
+from regcheck.compile import CompiledSystem, Layout, Packed, compile_all, compile_system, fingerprint
 from regcheck.domains import check_domains
 from regcheck.engines import Progress, outcome
 from regcheck.errors import InvalidArgument
@@ -329,9 +329,10 @@ class Reachable:
     """The reachable states of a system, unreduced, or as many as a limit let the search find.
 
     ``complete`` is False when the limit or the timeout stopped the search (``stopped`` says which).
+    The states are packed by ``layout``; nothing here refers back to the system.
     """
 
-    compiled: CompiledSystem
+    layout: Layout
     states: tuple[Packed, ...]
     complete: bool
     stopped: str
@@ -343,7 +344,7 @@ def reachable(system: TransitionSystem, *, max_states: int, timeout: float | Non
     deadline = None if timeout is None else time.monotonic() + timeout
     search = _Search(compiled, None, max_states=max_states + 1, max_depth=None, deadline=deadline, progress=None)
     search.run(_Watch(compiled, ()))
-    return Reachable(compiled, tuple(search.parents), search.complete, search.stopped)
+    return Reachable(compiled.layout, tuple(search.parents), search.complete, search.stopped)
 
 
 StateTuple = tuple[Value, ...]
