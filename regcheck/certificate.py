@@ -21,9 +21,9 @@ from typing import Any, Mapping, Sequence
 
 import z3
 
-from regcheck.compile import compile_system
-from regcheck.explore import StateGraph, explore
-from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, var, variables
+from regcheck.compile import Layout, Packed, compile_expr, compile_system
+from regcheck.explore import explore
+from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, render_state, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
@@ -114,13 +114,14 @@ def recheck_invariant(
     condition fails, in words. Several properties share one check of inductiveness."""
     system.check_formula(invariant, "the certificate")
     props = [prop] if isinstance(prop, Property) else list(prop)
-    u = Unrolling(system)
+    u = Unrolling(system, formulas=(invariant, *(p.formula for p in props)))
     inv0, inv1 = u.translate(invariant, 0), u.translate(invariant, 1)
     goal = u.translate(and_(*(p.formula for p in props)), 0)
     conditions = [
         ("the initial states do not all satisfy it", all_of(u.init(), negation(inv0))),
         ("it does not imply the property", all_of(u.domains(0), inv0, negation(goal))),
-        ("an action takes a state satisfying it out of a variable's domain", all_of(u.domains(0), inv0, _leaves_a_domain(u))),
+        ("an action takes a state satisfying it out of a variable's domain",
+         all_of(u.domains(0), inv0, _leaves_a_domain(u))),
         ("an action does not preserve it", all_of(u.domains(0), inv0, u.transition(0), negation(inv1))),
     ]
     for reason, formula in conditions:
@@ -158,7 +159,7 @@ def recheck_kinduction(
 ) -> str | None:
     """None if no action leaves a variable's domain, no execution of fewer than k steps violates
     ``prop`` and ``prop`` is k-inductive (over simple paths); else which condition fails."""
-    u = Unrolling(system)
+    u = Unrolling(system, formulas=(prop.formula,))
     for reason, formula in (
         ("an action takes a variable out of its domain", all_of(u.domains(0), _leaves_a_domain(u))),
         (f"a violation within {k - 1} steps exists", base_case(u, prop, k)),
@@ -183,27 +184,42 @@ def on_reachable_states(system: TransitionSystem, certificate: Certificate, form
     """
     found = _reachable(system)
     if found is None or not found.complete:
-        why = "a domain is unbounded" if found is None else _TOO_BIG[found.stopped]
+        why = "a domain is unbounded" if found is None else _too_many(found.stopped)
         return replace(certificate, notes={**certificate.notes, "reachable_states": f"not enumerated: {why}"}), ""
-    holds = found.compiled.predicate(formula)
+    system.check_formula(formula, "the certificate")
+    holds = compile_expr(formula, found.layout)
     for state in found.states:
         if not holds(state):
-            values = ", ".join(f"{name}={value}" for name, value in found.compiled.state(state).items())
-            return certificate, f"the certificate is false in the reachable state {values}"
+            return certificate, f"it is false in the reachable state {render_state(found.layout.state(state))}"
     label = f"{_REACHABLE}{len(found.states)})"
     return replace(certificate, rechecked_by=(*certificate.rechecked_by, label)), ""
 
 
-_TOO_BIG = {
-    "state limit": f"more than {REACHABLE_STATES:,} states",
-    "timeout": f"more than {REACHABLE_SECONDS:g} s to enumerate",
-}
+def _too_many(stopped: str) -> str:
+    """Why an enumeration that stopped short (``Reachable.stopped``) did, in words."""
+    if stopped == "state limit":
+        return f"more than {REACHABLE_STATES:,} states"
+    return f"more than {REACHABLE_SECONDS:g} s to enumerate"
 
 
 @per_system
-def _reachable(system: TransitionSystem) -> StateGraph | None:
-    """The system's reachable states, enumerated once (or as many as the limits allow); None if a domain is unbounded."""
+def _reachable(system: TransitionSystem) -> Reachable | None:
+    """The reachable states, enumerated once (as many as the limits allow); None if a domain is unbounded.
+
+    Kept until the system is collected; ``Reachable`` holds no reference to it, which would keep it alive."""
     if not all(v.domain.finite for v in system.variables):
         return None
-    deadline = time.monotonic() + REACHABLE_SECONDS
-    return explore(compile_system(system), max_states=REACHABLE_STATES + 1, deadline=deadline)
+    compiled = compile_system(system)
+    graph = explore(compiled, max_states=REACHABLE_STATES + 1, deadline=time.monotonic() + REACHABLE_SECONDS)
+    return Reachable(compiled.layout, tuple(graph.states), graph.complete, graph.stopped)
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """The reachable states of a system, unreduced, packed by ``layout``; ``complete`` is False when
+    the limit or the timeout stopped the enumeration (``stopped`` says which)."""
+
+    layout: Layout
+    states: tuple[Packed, ...]
+    complete: bool
+    stopped: str

@@ -14,7 +14,7 @@ reject such a model alike.
 from __future__ import annotations
 
 from regcheck.errors import InvalidModel
-from regcheck.expr import evaluate
+from regcheck.expr import evaluate, render_state
 from regcheck.smt import find_escape
 from regcheck.system import TransitionSystem, per_system
 
@@ -38,11 +38,10 @@ def _escape(system: TransitionSystem) -> str | None:
         return None
     action = system.actions[escape.action]
     value = evaluate(dict(action.updates)[escape.variable], escape.state)
-    state = ", ".join(f"{name}={v}" for name, v in escape.state.items())
     domain = system.domains[escape.variable].describe()
     return (
         f"{action.label} sets {escape.variable} to {value!r}, outside its domain {domain}, "
-        f"in the state {state}"
+        f"in the state {render_state(escape.state)}"
     )
 
 

@@ -308,6 +308,11 @@ def render(expr: Expr) -> str:
     raise InvalidModel(f"not an expression: {expr!r}")
 
 
+def render_state(state: State) -> str:
+    """A state as ``x=1, c=red, b=True``, for messages that name one."""
+    return ", ".join(f"{name}={value}" for name, value in state.items())
+
+
 def _is_membership(args: tuple[Expr, ...]) -> bool:
     """``x = a \\/ x = b \\/ ...`` over one variable and constants, rendered as set membership."""
     return (

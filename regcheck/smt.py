@@ -8,8 +8,9 @@ Enum members are encoded as one integer code per member name across the whole sy
 enum expressions compare equal exactly when their members do). Two arithmetic encodings:
 ``bv`` (default) makes every non-Boolean value a small signed bit-vector, so that z3's SAT-based
 finite-domain solver does the work (an order of magnitude faster for BMC here than integer
-arithmetic); ``int`` uses mathematical integers, for Spacer's Horn solving and for systems with
-unbounded counters.
+arithmetic), wide enough for every value that the system's expressions and the formulas to be
+checked compute, so that none wraps; ``int`` uses mathematical integers, for Spacer's Horn
+solving and for systems with unbounded counters.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from regcheck.expr import (
     mul,
     not_,
     or_,
+    render,
 )
 from regcheck.causes import Field, fields_predicate
 from regcheck.result import STUTTER, Step, Trace
@@ -74,7 +76,7 @@ class Unrolling:
     selected action's guard must hold. This keeps the formula linear in the size of the updates.
     """
 
-    def __init__(self, system: TransitionSystem, *, arith: str = "auto") -> None:
+    def __init__(self, system: TransitionSystem, *, arith: str = "auto", formulas: Sequence[Expr] = ()) -> None:
         if arith not in ("auto", "bv", "int"):
             raise InvalidModel(f"unknown arithmetic encoding {arith!r}")
         unbounded = [v.name for v in system.variables if not v.domain.finite]
@@ -91,13 +93,14 @@ class Unrolling:
         )
         self.code: dict[str, int] = {m: i for i, m in enumerate(members)}
         self.member: dict[int, str] = {i: m for m, i in self.code.items()}
-        # Room for as many members again, for constants that only properties mention.
-        bounds = [2 * len(members) + 2, len(system.actions)]
-        for v in system.variables:
-            if v.domain.kind == "int" and v.domain.high is not None:
-                bounds += [abs(v.domain.low), abs(v.domain.high)]
-        # Two spare bits: a sign bit, and headroom so that `x + 1` on a domain's top value cannot wrap.
-        self.width = max(bounds).bit_length() + 2
+        # Bit-vectors wide enough for every value that the system's expressions and ``formulas``
+        # (the properties to be translated) compute in states within the domains, so that no
+        # operation wraps; and for as many enum codes again, for constants only properties mention.
+        self._largest = {v.name: _largest(v.domain) for v in system.variables}
+        sizes = [2 * len(members) + 2, len(system.actions), *self._largest.values()]
+        sizes += [_magnitude(e, self._largest) for e in (*_expressions(system), *formulas)]
+        # Two spare bits: a sign bit, and room for those enum codes.
+        self.width = max(sizes).bit_length() + 2
         self._steps: list[dict[str, z3.ExprRef]] = []
         self._selectors: list[z3.ExprRef] = []
         self._first_step: z3.BoolRef | None = None
@@ -139,6 +142,12 @@ class Unrolling:
         return self._selectors[k]
 
     def translate(self, expr: Expr, k: int) -> z3.ExprRef:
+        """``expr`` over step ``k``'s variables; InvalidModel if its values may not fit the bit-vectors."""
+        if self.arith == "bv" and _magnitude(expr, self._largest) >= 2 ** (self.width - 1):
+            raise InvalidModel(
+                f"{render(expr)} can exceed the {self.width}-bit encoding of {self.system.name}: "
+                "the unrolling must be built with it among its formulas"
+            )
         return self._translate(expr, self.state(k))
 
     def _translate(self, expr: Expr, env: Mapping[str, z3.ExprRef]) -> z3.ExprRef:
@@ -481,13 +490,50 @@ class _Decoder:
         raise InvalidModel(f"cannot express {t} in the model's names")
 
 
+def _expressions(system: TransitionSystem) -> list[Expr]:
+    """The initial predicate and every guard, update and label of ``system``."""
+    found = [system.init]
+    for action in system.actions:
+        found.append(action.guard)
+        found.extend(value for _, value in action.updates)
+        found.extend(value for _, value in action.labels)
+    return found
+
+
+def _largest(domain: Domain) -> int:
+    """The greatest absolute value of an integer domain (its lower bound's, if unbounded); 1 for the others."""
+    if domain.kind != "int":
+        return 1
+    return max(abs(domain.low), abs(domain.high if domain.high is not None else domain.low))
+
+
+def _magnitude(expr: Expr, largest: Mapping[str, int]) -> int:
+    """A bound on the absolute value of ``expr`` and of each of its sub-expressions, in states where
+    each variable's absolute value is at most ``largest`` of it (enum codes are bounded apart)."""
+    match expr:
+        case Const(value):
+            return abs(value) if isinstance(value, int) else 1
+        case Var(name):
+            return largest[name]
+        case Add(lhs, rhs):
+            return _magnitude(lhs, largest) + _magnitude(rhs, largest)
+        case Mul(lhs, rhs):
+            a, b = _magnitude(lhs, largest), _magnitude(rhs, largest)
+            return max(a * b, a, b)
+        case Not(arg):
+            return _magnitude(arg, largest)
+        case And(args) | Or(args):
+            return max(_magnitude(a, largest) for a in args)
+        case Eq(lhs, rhs) | Le(lhs, rhs):
+            return max(_magnitude(lhs, largest), _magnitude(rhs, largest))
+        case Ite(cond, then, other):
+            return max(_magnitude(cond, largest), _magnitude(then, largest), _magnitude(other, largest))
+    raise InvalidModel(f"not an expression: {expr!r}")
+
+
 def _string_constants(system: TransitionSystem) -> set[str]:
     found: set[str] = set()
-    stack: list[Expr] = [system.init]
-    for action in system.actions:
-        stack.append(action.guard)
-        stack.extend(value for _, value in action.updates)
-        stack.extend(value for _, value in action.labels)
+    stack: list[Expr] = _expressions(system)
     while stack:
         expr = stack.pop()
         match expr:
@@ -541,6 +587,9 @@ class HornProblem:
         fp.set("xform.slice", False)
         fp.set("xform.inline_linear", False)
         fp.set("xform.inline_eager", False)
+        # And keep the derivation of a violation whole: the subsumption checker can drop the rules
+        # of the actions from it (with one Boolean variable, nothing but the query is left).
+        fp.set("xform.subsumption_checker", False)
         if timeout is not None:
             fp.set("timeout", max(1, int(timeout * 1000)))
         inv = z3.Function("Inv", *(x.sort() for x in pre.values()), z3.BoolSort())

@@ -380,11 +380,13 @@ _MEMO: dict[tuple[int, str], Any] = {}
 
 
 def per_system(function: Callable[[TransitionSystem], _T]) -> Callable[[TransitionSystem], _T]:
-    """``function`` computed once per system object (systems are immutable) and forgotten with it."""
+    """``function`` computed once per system object (systems are immutable) and forgotten with it.
+
+    The answer must not refer to the system, or the system would never be collected."""
 
     @functools.wraps(function)
     def once(system: TransitionSystem) -> _T:
-        key = (id(system), function.__qualname__)
+        key = (id(system), f"{function.__module__}.{function.__qualname__}")
         if key not in _MEMO:
             _MEMO[key] = function(system)
             weakref.finalize(system, _MEMO.pop, key, None)

@@ -35,7 +35,7 @@ def check(system: TransitionSystem, properties: Sequence[Property], options: Opt
             results[prop.name] = _lasso(system, prop, depth, None if timeout is None else start + timeout, progress)
         system.check_formula(prop.formula, f"property {prop.name}")
     open_props = [p for p in properties if p.name not in results]
-    unrolling = Unrolling(system)
+    unrolling = Unrolling(system, formulas=[p.formula for p in open_props])
     solver = Solver(deadline=None if timeout is None else start + timeout, finite=unrolling.arith == "bv")
     solver.add(unrolling.init())
     reached = -1
@@ -73,7 +73,7 @@ def _lasso(
 ) -> CheckResult:
     """The shortest fair lasso that violates a liveness property, or ``bounded`` if none up to depth."""
     start = time.monotonic()
-    unrolling = Unrolling(system)
+    unrolling = Unrolling(system, formulas=[f for o in prop.obligations for f in (o.trigger, o.goal)])
     lasso = Lasso(unrolling)
     solver = Solver(deadline=deadline, finite=unrolling.arith == "bv")
     solver.add(unrolling.init())

@@ -66,7 +66,7 @@ def counterexamples(
     check_domains(system)
     system.check_formula(prop.formula, f"property {prop.name}")
     start = time.monotonic()
-    unrolling = Unrolling(system)
+    unrolling = Unrolling(system, formulas=(prop.formula,))
     solver = Solver(deadline=None if timeout is None else start + timeout)
     solver.add(unrolling.init())
     traces: list[Trace] = []

@@ -5,7 +5,8 @@ initial state (that is BMC, so a counterexample found here is a shortest one); t
 asks for k consecutive distinct states satisfying the property followed by one that does not. If
 the step case is unsatisfiable after the base case was, the property is ``proved`` with k as its
 certificate, re-checked by a fresh solver and, where the reachable states are few enough to
-enumerate, by evaluating the property on each of them. Reaching the limit gives ``unknown``, never ``proved``.
+enumerate, by evaluating the property on each of them. Reaching the limit gives ``unknown``,
+never ``proved``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _check_one(
     if prop.kind is not Kind.SAFETY:
         return result(Verdict.UNKNOWN, None, note="k-induction checks safety properties only")
     system.check_formula(prop.formula, f"property {prop.name}")
-    base_u, step_u = Unrolling(system), Unrolling(system)
+    base_u, step_u = Unrolling(system, formulas=(prop.formula,)), Unrolling(system, formulas=(prop.formula,))
     finite = base_u.arith == "bv"
     base, step = Solver(deadline, finite=finite), Solver(deadline, finite=finite)
     base.add(base_u.init())
