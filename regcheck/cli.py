@@ -219,7 +219,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
 def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None = None) -> dict[str, Any]:
     data = {
         "property": result.property,
-        "kind": result.kind,
+        "kind": result.kind.value,
         "verdict": result.verdict.value,
         "depth": result.depth,
         "engine": result.engine,
@@ -227,7 +227,7 @@ def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None 
         "time_s": result.time_s,
         "scope": None if result.scope is None else {"workers": result.scope.to_json()},
         "trace": itf.to_itf(result.trace) if result.trace is not None else None,
-        "evidence": result.evidence.to_json() if hasattr(result.evidence, "to_json") else result.evidence,
+        "evidence": result.evidence.to_json() if result.evidence is not None else None,
         "note": result.note or None,
     }
     if extra is not None and extra.explanation is not None:
@@ -406,7 +406,7 @@ def check(
             skipped += [(scenario, d) for d in crosscheck.not_compared(results, others)]
             decided += sum(Verdict.UNKNOWN not in (a.verdict, b.verdict) for a, b in zip(results, others))
         for result in results:
-            if result.verdict is Verdict.VIOLATED and result.kind == "safety" and (causes or explain):
+            if result.verdict is Verdict.VIOLATED and result.kind is Kind.SAFETY and (causes or explain):
                 extras[scenario.name, result.property] = _extras(
                     compose.scenario_of(scenario, result.trace),
                     result,
@@ -625,22 +625,16 @@ def _print_certificates(results: list[CheckResult]) -> None:
     proofs by exhaustive search (no certificate) say what was searched."""
     for result in results:
         evidence = result.evidence
-        if result.verdict is Verdict.PROVED and isinstance(evidence, dict) and "states" in evidence:
+        if result.verdict is Verdict.PROVED and evidence is not None and not isinstance(evidence, Certificate):
             out.print()
-            out.print(
-                f"[bold]Proved[/bold] {result.property} by exhaustive search: {evidence['states']} states, "
-                f"{evidence.get('transitions', '?')} transitions"
-                + (f"; {escape(str(evidence['fairness']))}" if "fairness" in evidence else ""),
-                soft_wrap=True,
-            )
-    shown: dict[str, list[str]] = {}
+            out.print(f"[bold]Proved[/bold] {result.property} by {escape(evidence.describe())}", soft_wrap=True)
+    shown: dict[str, tuple[Certificate, list[str]]] = {}
     for result in results:
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
-            shown.setdefault(result.evidence.describe(), []).append(result.property)
-    for text, props in shown.items():
+            shown.setdefault(result.evidence.describe(), (result.evidence, []))[1].append(result.property)
+    for text, (certificate, props) in shown.items():
         out.print()
         out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
-        certificate = next(r.evidence for r in results if r.property == props[0])
         notes = certificate.notes
         if notes.get("parameterised"):
             out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")

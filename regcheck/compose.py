@@ -296,17 +296,17 @@ def _prove_by_symmetry(
     pdr = engines.get("pdr")
     by_name = {p.name: p for p in props}
     results = [
-        r
+        (r, r.evidence)
         for r in pdr(abstract.system, lifted, Options(timeout=timeout, progress=progress, recheck=recheck))
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
-    groups: dict[Expr, list[CheckResult]] = {}
-    for result in results:
-        assert result.evidence.invariant is not None  # PDR's certificates are invariants
-        groups.setdefault(result.evidence.invariant, []).append(result)
+    groups: dict[Expr, tuple[Certificate, list[CheckResult]]] = {}
+    for result, evidence in results:
+        assert evidence.invariant is not None  # PDR's certificates are invariants
+        groups.setdefault(evidence.invariant, (evidence, []))[1].append(result)
     proved = []
-    for invariant, group in groups.items():
+    for invariant, (first, group) in groups.items():
         concrete = parameterised.instantiate(scenario, abstract, invariant)
         if recheck_invariant(system, [by_name[r.property] for r in group], concrete, solver=recheck) is not None:
             continue
@@ -318,8 +318,8 @@ def _prove_by_symmetry(
         }
         # The evidence is the invariant that was re-checked on this system, not the counter one it came from;
         # the counter system's states cannot be enumerated, the concrete system's may be.
-        kept = {k: v for k, v in group[0].evidence.notes.items() if k != "reachable_states"}
-        instantiated = replace(group[0].evidence, invariant=concrete, notes={**kept, **notes})
+        kept = {k: v for k, v in first.notes.items() if k != "reachable_states"}
+        instantiated = replace(first, invariant=concrete, notes={**kept, **notes})
         certificate, failure = on_reachable_states(system, instantiated, concrete)
         if failure:
             note = f"internal error: the instantiated invariant is wrong ({failure})"

@@ -10,10 +10,18 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from regcheck.expr import Value
 
 if TYPE_CHECKING:
+    from regcheck.evidence import Evidence
     from regcheck.system import Property
 
 Progress = Callable[[str], None]
 """Where an engine reports what it is doing, one line at a time (a spinner, a log, or nothing)."""
+
+
+class Kind(str, Enum):
+    """What a property claims: a safety invariant, or a liveness obligation under weak fairness."""
+
+    SAFETY = "safety"
+    LIVENESS = "liveness"
 
 
 class Verdict(str, Enum):
@@ -118,13 +126,13 @@ class CheckResult:
     """The outcome of checking one property of one system with one engine."""
 
     property: str
-    kind: str
+    kind: Kind
     verdict: Verdict
     engine: str
     depth: int | None
     time_s: float
     trace: Trace | None = None
-    evidence: Any = None
+    evidence: Evidence | None = None  # only for ``proved``: why it holds (``regcheck.evidence``)
     note: str = ""
     scope: Scope | None = None  # None: the one system checked, with no parameter
 
@@ -135,7 +143,7 @@ def outcome(
     """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
     return CheckResult(
         property=prop.name,
-        kind=prop.kind.value,
+        kind=prop.kind,
         verdict=verdict,
         engine=engine,
         depth=depth,

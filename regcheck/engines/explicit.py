@@ -49,6 +49,7 @@ from regcheck.domains import check_domains
 from regcheck.engines import DEFAULT_MAX_STATES, Options
 from regcheck.result import Progress, outcome
 from regcheck.errors import InvalidArgument
+from regcheck.evidence import ExhaustiveSearch
 from regcheck.expr import Value
 from regcheck.result import CheckResult, Step, Trace, Verdict
 from regcheck.symmetry import Reduction, reduction
@@ -218,16 +219,15 @@ def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, *
     return outcome(prop, NAME, verdict, depth, start, **extra)
 
 
-def _evidence(search: _Search, reduced: Reduction) -> dict[str, object]:
+def _evidence(search: _Search, reduced: Reduction) -> ExhaustiveSearch:
     """What a ``proved`` of a complete search rests on: the graph searched, and a fingerprint of its states."""
-    return {
-        "method": "explicit-state search of every reachable state",
-        "states": len(search.parents),
-        "transitions": search.transitions,
-        "diameter": search.diameter,
-        "symmetry": reduced.description,
-        "fingerprint": fingerprint(search.compiled.layout, search.parents),
-    }
+    return ExhaustiveSearch(
+        states=len(search.parents),
+        transitions=search.transitions,
+        diameter=search.diameter,
+        symmetry=reduced.description,
+        fingerprint=fingerprint(search.compiled.layout, search.parents),
+    )
 
 
 def _progress_line(states: int, depth: int, seconds: float) -> str:

@@ -147,8 +147,8 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                     out += ["Certificate" + (f" (re-checked by {rechecked})" if rechecked else "")
                             + ":", "", "```", text, "```"]
                     out += [f"- {k}: {v}" for k, v in sorted(result.evidence.notes.items())]
-                elif isinstance(result.evidence, Mapping):
-                    out += [f"- {k}: {v}" for k, v in result.evidence.items()]
+                elif result.evidence is not None:
+                    out += [f"- {k}: {v}" for k, v in result.evidence.to_json().items()]
             elif result.verdict is Verdict.BOUNDED:
                 out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
     out += ["", "## What was not checked"]
