@@ -21,7 +21,6 @@ import re
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -39,7 +38,7 @@ from model.explain import Explanation
 from model.story import cause, rows
 from model.system import build
 from properties import catalogue
-from regcheck import compose, crosscheck
+from regcheck import compose, counterexamples, crosscheck
 from regcheck.errors import EngineDisagreement, InvalidArgument, RegcheckError
 from regcheck.certificate import Certificate
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
@@ -216,7 +215,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
     return "red" if result.verdict is Verdict.VIOLATED else "green"
 
 
-def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None = None) -> dict[str, Any]:
+def _result_json(scenario: Scenario, result: CheckResult, extra: counterexamples.Extras | None = None) -> dict[str, Any]:
     data = {
         "property": result.property,
         "kind": result.kind.value,
@@ -232,11 +231,12 @@ def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None 
     }
     if extra is not None and extra.explanation is not None:
         data["explanation"] = _explanation_json(extra.explanation)
-    if extra is not None and extra.requested:
+    if extra is not None and extra.causes is not None:
+        found = extra.causes
         data["causes"] = {
-            "complete": extra.complete,
-            "depth": extra.searched,
-            "note": extra.note or None,
+            "complete": found.complete,
+            "depth": found.depth,
+            "note": found.note or None,
             "counterexamples": [
                 {
                     "cause": c.description,
@@ -244,7 +244,7 @@ def _result_json(scenario: Scenario, result: CheckResult, extra: _Extras | None 
                     "trace": itf.to_itf(c.trace),
                     "explanation": _explanation_json(c.explanation) if c.explanation is not None else None,
                 }
-                for c in extra.causes
+                for c in found.found
             ],
         }
     return data
@@ -389,7 +389,7 @@ def check(
     if trace_out is not None:
         output_folder(trace_out, option="--trace-out")
     runs: list[tuple[Scenario, list[CheckResult]]] = []
-    extras: dict[tuple[str, str], _Extras] = {}
+    extras: dict[tuple[str, str], counterexamples.Extras] = {}
     disagreements: list[tuple[Scenario, str]] = []
     skipped: list[tuple[Scenario, str]] = []
     decided = 0
@@ -407,7 +407,7 @@ def check(
             decided += sum(Verdict.UNKNOWN not in (a.verdict, b.verdict) for a, b in zip(results, others))
         for result in results:
             if result.verdict is Verdict.VIOLATED and result.kind is Kind.SAFETY and (causes or explain):
-                extras[scenario.name, result.property] = _extras(
+                extras[scenario.name, result.property] = counterexamples.extras(
                     compose.scenario_of(scenario, result.trace),
                     result,
                     causes=causes,
@@ -460,7 +460,7 @@ def check(
 
 
 def _write_traces(
-    folder: Path, scenario: Scenario, results: list[CheckResult], extras: dict[tuple[str, str], _Extras]
+    folder: Path, scenario: Scenario, results: list[CheckResult], extras: dict[tuple[str, str], counterexamples.Extras]
 ) -> None:
     """Each counterexample as ITF JSON plus its sequence chart (SVG, PNG); distinct causes as ``.cause-K``."""
     stem = _file_stem(scenario.name)
@@ -469,8 +469,10 @@ def _write_traces(
             continue
         found = [(f"{stem}.{result.property}", result.trace)]
         extra = extras.get((scenario.name, result.property))
-        if extra is not None:
-            found += [(f"{stem}.{result.property}.cause-{k}", c.trace) for k, c in enumerate(extra.causes, start=1)]
+        if extra is not None and extra.causes is not None:
+            found += [
+                (f"{stem}.{result.property}.cause-{k}", c.trace) for k, c in enumerate(extra.causes.found, start=1)
+            ]
         for name, trace in found:
             concrete = compose.scenario_of(scenario, trace)
             trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
@@ -492,74 +494,28 @@ def _write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
 # Distinct causes and explanations (check --counterexamples N, --explain)
 
 
-@dataclass(frozen=True)
-class _Cause:
-    description: str
-    trace: Trace
-    explanation: Explanation | None
-
-
-@dataclass(frozen=True)
-class _Extras:
-    """What ``--counterexamples`` and ``--explain`` add to one violated property's result."""
-
-    requested: int
-    causes: tuple[_Cause, ...]
-    complete: bool
-    searched: int
-    explanation: Explanation | None
-    note: str = ""
-
-
-def _extras(
-    scenario: Scenario, result: CheckResult, *, causes: int, explain: bool, depth: int, timeout: float
-) -> _Extras:
-    """Distinct causes (each replayed on the reference simulator) and explanations for one violated property."""
-    from model.explain import CAUSE, describe, same_cause
-    from model.explain import explain as explaining
-    from regcheck.engines.distinct import counterexamples
-
-    assert result.trace is not None
-    prop = catalogue.instantiate(result.property, scenario)
-    explanation = explaining(scenario, result.trace, prop.formula) if explain else None
-    if not causes:
-        return _Extras(0, (), False, -1, explanation)
-    found = counterexamples(
-        build(scenario), prop, CAUSE, depth=depth, limit=causes, timeout=timeout, same=same_cause(scenario)
-    )
-    items, notes = [], [found.note] if found.note else []
-    for number, (trace, signature) in enumerate(zip(found.traces, found.signatures), start=1):
-        report = replay(scenario, trace, prop.formula)
-        if not report.ok:
-            notes.append(f"internal error: cause {number} did not replay on the reference simulator ({report})")
-            continue
-        description = describe(signature)
-        trace = trace.with_meta(replayed=True, cause=description)
-        items.append(_Cause(description, trace, explaining(scenario, trace, prop.formula) if explain else None))
-    return _Extras(causes, tuple(items), found.exhausted, found.depth, explanation, "; ".join(notes))
-
-
-def _print_extras(scenario: Scenario, result: CheckResult, extra: _Extras, *, depth: int, told: bool) -> None:
+def _print_extras(scenario: Scenario, result: CheckResult, extra: counterexamples.Extras, *, depth: int, told: bool) -> None:
     """Print the distinct causes (with their explanations), or else the explanation of the verdict's counterexample.
 
     ``told``: the verdict's counterexample was just told as a story, so its table and cause need no repeat.
     """
-    if not extra.requested:
+    found = extra.causes
+    if found is None:
         if extra.explanation is not None:
             _print_explanation(scenario, extra.explanation, f"the counterexample to {result.property}", told=told)
         return
-    count = len(extra.causes)
+    count = len(found)
     out.print()
-    if extra.complete:
+    if found.complete:
         how_many = f"{count} distinct cause{'s' if count != 1 else ''} within {depth} steps"
         if count < extra.requested:
             how_many += f" (you asked for {extra.requested}; no other cause exists)"
     else:
         how_many = f"the first {count} distinct causes (more may exist)"
     out.print(f"[bold]Counterexamples to {result.property}[/bold] that differ in their cause: {how_many}")
-    if extra.note:
-        out.print(extra.note, style="yellow", markup=False)
-    for number, item in enumerate(extra.causes, start=1):
+    if found.note:
+        out.print(found.note, style="yellow", markup=False)
+    for number, item in enumerate(found.found, start=1):
         out.print()
         out.print(f"[bold]Cause {number}[/bold] ({len(item.trace)} steps): {escape(item.description)}")
         out.print(_story_table(scenario, item.trace))
@@ -863,7 +819,6 @@ def _trace_text(
     path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool
 ) -> str:
     """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
-    from model.explain import explain as explaining
     from model.story import association_guids
     from regcheck.trace import text
 
@@ -880,7 +835,7 @@ def _trace_text(
     if prop is not None and trace.steps:
         lines.append(f"Why: {cause(scenario, trace)}")
     if explain and prop is not None:
-        found = explaining(scenario, trace, prop.formula)
+        found = counterexamples.explanation(scenario, trace, prop.name)
         lines.append(
             f"Explanation: shrunk by replay on the reference simulator from {len(trace)} to {len(found.shrunk)} steps"
             + (f", dropping every step of {', '.join(found.dropped_threads)}" if found.dropped_threads else "")
