@@ -69,7 +69,7 @@ def test_a_search_of_one_and_two_workers_is_no_verdict_for_every_n(monkeypatch: 
 
 
 def test_the_report_and_the_table_say_what_a_parameterised_verdict_covers() -> None:
-    from regcheck.cli import _verdict_text
+    from regcheck.cli.check import _verdict_text
     from regcheck.report.html import verdict_cell, verdict_words
 
     proved = _result("p", Verdict.PROVED, scope=Scope.every())
