@@ -16,7 +16,6 @@ import pytest
 
 from model import parameterised
 from model.scenario import load_builtin, with_overrides
-from model.system import build
 from regcheck import compose, portfolio
 from regcheck.abstraction import verify_per_process, verify_product
 from regcheck.certificate import Certificate
