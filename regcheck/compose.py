@@ -1,7 +1,8 @@
 """How a check is run: engines, the parameterised mode, the portfolio, and replay of every counterexample.
 
-This is the composition root shared by the CLI, reports and notebooks; with ``cli.py`` it is the
-only module of the core that knows the protocol model (``model``) and its properties.
+This is the composition root shared by the CLI, reports and notebooks; with ``regcheck.cli`` and
+``regcheck.counterexamples`` (distinct causes, explanations) it is the only code of the core that
+knows the protocol model (``model``) and its properties.
 
 - ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
