@@ -16,7 +16,7 @@ constraint on the next state has been shown to cut nothing away.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import z3
@@ -25,53 +25,13 @@ from regcheck.compile import Layout, Packed, compile_expr, compile_system
 from regcheck.explore import explore
 from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, render_state, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
+from regcheck.evidence import REACHABLE_LABEL, Certificate
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
 REACHABLE_STATES = 200_000
 """At most this many reachable states are enumerated to evaluate a certificate on each of them."""
 REACHABLE_SECONDS = 5.0
 """Nor for longer than this (about 200,000 states of the protocol model, on one core)."""
-_REACHABLE = "reachable-states("
-"""How ``rechecked_by`` records the evaluation on the reachable states: ``reachable-states(N)``."""
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """Why a property holds: an inductive invariant, or k for a k-induction proof."""
-
-    kind: str  # "inductive-invariant" or "k-induction"
-    invariant: Expr | None = None
-    k: int | None = None
-    rechecked_by: tuple[str, ...] = ()
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "rechecked_by": list(self.rechecked_by)}
-        if self.invariant is not None:
-            data["invariant"] = render(self.invariant)
-        if self.k is not None:
-            data["k"] = self.k
-        data.update(self.notes)
-        return data
-
-    def rechecks(self) -> str:
-        """Who re-checked it, in words: ``a fresh z3 instance and an evaluation on each of 388 reachable states``."""
-        words = [
-            f"an evaluation on each of {by[len(_REACHABLE):-1]} reachable states" if by.startswith(_REACHABLE)
-            else f"a fresh {by} instance"
-            for by in self.rechecked_by
-        ]
-        return " and ".join(words)
-
-    def describe(self) -> str:
-        if self.kind == "k-induction":
-            return f"{self.k}-inductive"
-        assert self.invariant is not None
-        if "counter_invariant" in self.notes:  # the instantiated form is long; its counter form says the same
-            return f"inductive invariant, in counter form: {self.notes['counter_invariant']}"
-        return f"inductive invariant: {render(self.invariant)}"
-
-
 def tidy(invariant: Expr, domains: Mapping[str, Domain]) -> Expr:
     """A readable equivalent (over the variables' domains) of a conjunction of clauses.
 
@@ -191,7 +151,7 @@ def on_reachable_states(system: TransitionSystem, certificate: Certificate, form
     for state in found.states:
         if not holds(state):
             return certificate, f"it is false in the reachable state {render_state(found.layout.state(state))}"
-    label = f"{_REACHABLE}{len(found.states)})"
+    label = f"{REACHABLE_LABEL}{len(found.states)})"
     return replace(certificate, rechecked_by=(*certificate.rechecked_by, label)), ""
 
 

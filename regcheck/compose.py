@@ -1,7 +1,8 @@
 """How a check is run: engines, the parameterised mode, the portfolio, and replay of every counterexample.
 
-This is the composition root that the other front ends (the CLI, ``notebook``, ``sweep`` and
-``report``, themselves composition roots: docs/ARCHITECTURE.md) call to check a scenario.
+This is the composition root that the other front ends (``regcheck.cli``, ``notebook``,
+``sweep``, ``report`` and ``counterexamples``, themselves composition roots:
+docs/ARCHITECTURE.md) call to check a scenario.
 
 - ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
@@ -28,7 +29,8 @@ from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
-from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant
+from regcheck.certificate import on_reachable_states, recheck_invariant
+from regcheck.evidence import Certificate
 from regcheck.checking import Replayer, vet
 from regcheck.engines import Options, bmc
 from regcheck.result import Progress
@@ -296,17 +298,17 @@ def _prove_by_symmetry(
     pdr = engines.get("pdr")
     by_name = {p.name: p for p in props}
     results = [
-        r
+        (r, r.evidence)
         for r in pdr(abstract.system, lifted, Options(timeout=timeout, progress=progress, recheck=recheck))
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
-    groups: dict[Expr, list[CheckResult]] = {}
-    for result in results:
-        assert result.evidence.invariant is not None  # PDR's certificates are invariants
-        groups.setdefault(result.evidence.invariant, []).append(result)
+    groups: dict[Expr, tuple[Certificate, list[CheckResult]]] = {}
+    for result, evidence in results:
+        assert evidence.invariant is not None  # PDR's certificates are invariants
+        groups.setdefault(evidence.invariant, (evidence, []))[1].append(result)
     proved = []
-    for invariant, group in groups.items():
+    for invariant, (first, group) in groups.items():
         concrete = parameterised.instantiate(scenario, abstract, invariant)
         if recheck_invariant(system, [by_name[r.property] for r in group], concrete, solver=recheck) is not None:
             continue
@@ -318,8 +320,8 @@ def _prove_by_symmetry(
         }
         # The evidence is the invariant that was re-checked on this system, not the counter one it came from;
         # the counter system's states cannot be enumerated, the concrete system's may be.
-        kept = {k: v for k, v in group[0].evidence.notes.items() if k != "reachable_states"}
-        instantiated = replace(group[0].evidence, invariant=concrete, notes={**kept, **notes})
+        kept = {k: v for k, v in first.notes.items() if k != "reachable_states"}
+        instantiated = replace(first, invariant=concrete, notes={**kept, **notes})
         certificate, failure = on_reachable_states(system, instantiated, concrete)
         if failure:
             note = f"internal error: the instantiated invariant is wrong ({failure})"

@@ -16,7 +16,8 @@
 
 Every object displays itself (``_repr_html_``) through the report's HTML fragments
 (``regcheck.report.html``), so a notebook and a design-review page say the same things the same
-way. Like ``cli.py`` this is a composition module: it knows the model and its properties.
+way. Like ``regcheck.cli`` this is a composition module: it knows the model and its properties; the
+distinct causes and explanations it shows come from ``regcheck.counterexamples``, as the CLI's do.
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ from typing import Iterator, Sequence, Union
 
 from model import scenario as scenarios
 from model import shapes
-from model.explain import CAUSE, Explanation, describe, same_cause
-from model.explain import explain as shrink
-from model.replay import replay
+from model.explain import Explanation
 from model.scenario import Scenario
-from model.system import build
 from properties import catalogue
 from regcheck import compose
+from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.constraints import Constraint
 from regcheck.constraints import describe as describe_shape
 from regcheck.errors import InvalidArgument
@@ -505,26 +504,12 @@ def explore(
 
     ``explore("multi-user", "worker-never-gets-network-error", where=[shapes.registers_first("worker 2")])``
     """
-    from regcheck.engines.distinct import counterexamples
-
     chosen = _resolve(target, switches)
     if chosen.parameterised:
         raise InvalidArgument("explore needs a fixed number of workers; set workers=N")
-    formula = catalogue.instantiate(prop, chosen)
-    found = counterexamples(
-        build(chosen), formula, CAUSE, depth=depth, limit=n, timeout=check_timeout(timeout), same=same_cause(chosen),
-        where=where,
-    )
-    items, notes = [], [found.note] if found.note else []
-    for trace, signature in zip(found.traces, found.signatures):
-        report = replay(chosen, trace, formula.formula)
-        if not report.ok:
-            notes.append(f"internal error: a counterexample did not replay on the reference simulator ({report})")
-            continue
-        items.append(Counterexample(chosen, prop, trace.with_meta(replayed=True), describe(signature)))
-    return Exploration(
-        chosen, prop, tuple(items), found.exhausted, found.depth, describe_shape(where), "; ".join(notes)
-    )
+    found = distinct_causes(chosen, prop, n, depth=depth, timeout=check_timeout(timeout), where=where)
+    items = tuple(Counterexample(chosen, prop, c.trace, c.description) for c in found.found)
+    return Exploration(chosen, prop, items, found.complete, found.depth, describe_shape(where), found.note)
 
 
 # --------------------------------------------------------------------------------------------
@@ -580,7 +565,7 @@ def explain(x: Finding | Counterexample | Trace, scenario: Target | None = None)
     chosen, trace, name = _counterexample(x, scenario)
     if not name:
         raise InvalidArgument("explain needs the property the trace violates (a Finding, or a trace that records it)")
-    spec = catalogue.spec(name)
+    catalogue.spec(name)  # an unknown name is an error that lists the known ones
     if trace.loop is not None:
         raise InvalidArgument(f"{name} is a liveness property: its counterexample is a lasso, which is not shrunk")
-    return ExplanationView(chosen, shrink(chosen, trace, spec.formula(chosen)))
+    return ExplanationView(chosen, explanation(chosen, trace, name))

@@ -7,10 +7,18 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Mapping, Protocol
 
+from regcheck.evidence import Evidence
 from regcheck.expr import Value
 
 Progress = Callable[[str], None]
 """Where an engine reports what it is doing, one line at a time (a spinner, a log, or nothing)."""
+
+
+class Kind(str, Enum):
+    """What a property claims: a safety invariant, or a liveness obligation under weak fairness."""
+
+    SAFETY = "safety"
+    LIVENESS = "liveness"
 
 
 class Verdict(str, Enum):
@@ -115,13 +123,13 @@ class CheckResult:
     """The outcome of checking one property of one system with one engine."""
 
     property: str
-    kind: str
+    kind: Kind
     verdict: Verdict
     engine: str
     depth: int | None
     time_s: float
     trace: Trace | None = None
-    evidence: Any = None
+    evidence: Evidence | None = None  # only for ``proved``: why it holds (``regcheck.evidence``)
     note: str = ""
     scope: Scope | None = None  # None: the one system checked, with no parameter
 
@@ -133,7 +141,7 @@ class Checked(Protocol):
     def name(self) -> str: ...
 
     @property
-    def kind(self) -> Enum: ...
+    def kind(self) -> Kind: ...
 
 
 def outcome(
@@ -142,7 +150,7 @@ def outcome(
     """The result of checking ``prop``, timed from ``start`` (a ``time.monotonic()`` reading)."""
     return CheckResult(
         property=prop.name,
-        kind=prop.kind.value,
+        kind=prop.kind,
         verdict=verdict,
         engine=engine,
         depth=depth,

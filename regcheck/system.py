@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import weakref
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from regcheck.errors import InvalidModel
-from regcheck.result import call_label
+from regcheck.result import Kind, call_label
 from regcheck.expr import (
     Add,
     And,
@@ -130,11 +129,6 @@ class Action:
     @property
     def label(self) -> str:
         return call_label(self.name, self.params)
-
-
-class Kind(str, Enum):
-    SAFETY = "safety"
-    LIVENESS = "liveness"
 
 
 @dataclass(frozen=True)

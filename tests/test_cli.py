@@ -1,4 +1,4 @@
-"""End-to-end tests of the ``regcheck`` command (regcheck/cli.py) against DESIGN.md sections 5-6.
+"""End-to-end tests of the ``regcheck`` command (regcheck/cli/) against DESIGN.md sections 5-6.
 
 Most tests call ``regcheck.cli.main`` in-process; one runs the installed command as a fresh process
 to see the real exit code. Depths stay small (at most 20) so the whole file runs in seconds.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path

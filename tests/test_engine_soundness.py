@@ -13,7 +13,8 @@ from model.scenario import builtin_names, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import instantiate
 from regcheck import certificate, domains
-from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant, recheck_kinduction
+from regcheck.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
+from regcheck.evidence import Certificate
 from regcheck.compile import compile_system, fingerprint
 from regcheck.engines import Options, bmc, distinct, explicit, kinduction, pdr
 from regcheck.errors import InvalidModel

@@ -10,7 +10,8 @@ from model.scenario import load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate
 from regcheck import compose
-from regcheck.certificate import Certificate, recheck_invariant, recheck_kinduction
+from regcheck.certificate import recheck_invariant, recheck_kinduction
+from regcheck.evidence import Certificate
 from regcheck.engines import Options, bmc, kinduction, pdr
 from regcheck.expr import TRUE, and_, ne, var
 from regcheck.result import Verdict

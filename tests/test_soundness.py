@@ -16,10 +16,9 @@ import pytest
 
 from model import parameterised
 from model.scenario import load_builtin, with_overrides
-from model.system import build
 from regcheck import compose, portfolio
 from regcheck.abstraction import verify_per_process, verify_product
-from regcheck.certificate import Certificate
+from regcheck.evidence import Certificate
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
 from regcheck.result import CheckResult, Scope, Trace, Verdict
@@ -69,7 +68,7 @@ def test_a_search_of_one_and_two_workers_is_no_verdict_for_every_n(monkeypatch: 
 
 
 def test_the_report_and_the_table_say_what_a_parameterised_verdict_covers() -> None:
-    from regcheck.cli import _verdict_text
+    from regcheck.cli.check import _verdict_text
     from regcheck.report.html import verdict_cell, verdict_words
 
     proved = _result("p", Verdict.PROVED, scope=Scope.every())

@@ -51,6 +51,7 @@ from regcheck.domains import check_domains
 from regcheck.engines import DEFAULT_MAX_STATES, Options
 from regcheck.result import Progress, outcome
 from regcheck.errors import InvalidArgument
+from regcheck.evidence import ExhaustiveSearch
 from regcheck.expr import Value
 from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.symmetry import Reduction, reduction
@@ -91,16 +92,15 @@ def _result(prop: Property, verdict: Verdict, depth: int | None, start: float, *
     return outcome(prop, NAME, verdict, depth, start, **extra)
 
 
-def _evidence(search: StateGraph, reduced: Reduction) -> dict[str, object]:
+def _evidence(search: StateGraph, reduced: Reduction) -> ExhaustiveSearch:
     """What a ``proved`` of a complete search rests on: the graph searched, and a fingerprint of its states."""
-    return {
-        "method": "explicit-state search of every reachable state",
-        "states": len(search.states),
-        "transitions": search.transitions,
-        "diameter": search.diameter,
-        "symmetry": reduced.description,
-        "fingerprint": fingerprint(search.compiled.layout, search.states),
-    }
+    return ExhaustiveSearch(
+        states=len(search.states),
+        transitions=search.transitions,
+        diameter=search.diameter,
+        symmetry=reduced.description,
+        fingerprint=fingerprint(search.compiled.layout, search.states),
+    )
 
 
 def _prepare(

@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from regcheck.certificate import Certificate, on_reachable_states, recheck_kinduction
+from regcheck.certificate import on_reachable_states, recheck_kinduction
+from regcheck.evidence import Certificate
 from regcheck.domains import check_domains
 from regcheck.engines import Options
 from regcheck.result import Progress, outcome

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from regcheck.compile import CompiledSystem, fingerprint
+from regcheck.evidence import LassoFreedom
 from regcheck.explore import Edge, StateGraph, explore
 from regcheck.result import STUTTER, CheckResult, Progress, Step, Trace, Verdict, outcome
 from regcheck.system import Obligation, Property
@@ -495,17 +496,15 @@ def check(
             results.append(outcome(prop, engine, Verdict.VIOLATED, len(found), start, trace=found, note=note))
         elif graph.complete:
             fair = bin(_fair_mask(compiled, prop)).count("1")
-            evidence = {
-                "method": "explicit-state search for fair loops that never meet an obligation (fair SCCs)",
-                "states": len(graph.states),
-                "transitions": graph.transitions,
-                "diameter": graph.diameter,
-                "components_examined": search.components,
-                "obligations": len(prop.obligations),
-                "fairness": f"weak, on {fair} action instances of {', '.join(prop.fairness)}",
-                "symmetry": "off: weak fairness is per action instance, so liveness is checked unreduced",
-                "fingerprint": fingerprint(compiled.layout, graph.states),
-            }
+            evidence = LassoFreedom(
+                states=len(graph.states),
+                transitions=graph.transitions,
+                diameter=graph.diameter,
+                components_examined=search.components,
+                obligations=len(prop.obligations),
+                fairness=f"weak, on {fair} action instances of {', '.join(prop.fairness)}",
+                fingerprint=fingerprint(compiled.layout, graph.states),
+            )
             results.append(outcome(prop, engine, Verdict.PROVED, graph.diameter, start, evidence=evidence))
         else:
             why = {

@@ -15,7 +15,8 @@ import time
 from dataclasses import replace
 from typing import Sequence
 
-from regcheck.certificate import Certificate, on_reachable_states, recheck_invariant, tidy
+from regcheck.certificate import on_reachable_states, recheck_invariant, tidy
+from regcheck.evidence import Certificate
 from regcheck.domains import check_domains
 from regcheck.engines import Options
 from regcheck.result import Progress, outcome

@@ -1,6 +1,6 @@
 """Design-review evidence: ``regcheck report`` gathers verdicts into a page a reviewer reads offline.
 
-Like ``regcheck/cli.py`` this package is a composition module: it knows the protocol model and its
+Like ``regcheck.cli`` this package is a composition module: it knows the protocol model and its
 properties. :func:`evidence.collect` runs the checks; :func:`write` puts the bundle in a folder:
 
 - ``index.html``: one self-contained page (inline styles and SVG charts; see ``html``);

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Any, Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from model import variants
 from model.scenario import Scenario, meets
 from model.story import cause, rows
 from properties import catalogue
-from regcheck.certificate import Certificate
+from regcheck.evidence import Certificate
+from regcheck import evidence as proofs
 from regcheck.display import printable
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
@@ -137,15 +138,15 @@ def inline_svg(svg: bytes, *, prefix: str) -> str:
     return f'<div class="chart">{markup}</div>'
 
 
-def evidence_html(evidence: Any) -> str:
+def evidence_html(evidence: proofs.Evidence | None) -> str:
     """A proof's evidence: the certificate in the model's names and who re-checked it, or the engine's facts."""
     if isinstance(evidence, Certificate):
         text = f"<pre>{escape(evidence.describe())}</pre>"
         notes = [f"re-checked by {evidence.rechecks()}"] if evidence.rechecked_by else []
         notes += [f"{key}: {value}" for key, value in sorted(evidence.notes.items())]
         return text + _list(notes)
-    if isinstance(evidence, Mapping):
-        return _list(f"{key}: {value}" for key, value in evidence.items())
+    if evidence is not None:
+        return _list(f"{key}: {value}" for key, value in evidence.to_json().items())
     return "<p>no certificate recorded</p>"
 
 
@@ -334,7 +335,7 @@ def _scenario_section(
             ]
         elif result.verdict is Verdict.PROVED:
             certified = isinstance(result.evidence, Certificate)
-            shared = certificates.get(result.evidence.describe(), []) if certified else []
+            shared = certificates.get(result.evidence.describe(), []) if isinstance(result.evidence, Certificate) else []
             lines.append("<h4>Certificate</h4>" if certified else "<h4>Evidence</h4>")
             if shared and shared[0] != result.property:
                 first = ids[index, shared[0]]

@@ -13,7 +13,7 @@ from typing import Mapping
 from model.scenario import Scenario, meets
 from model.story import rows
 from properties import catalogue
-from regcheck.certificate import Certificate
+from regcheck.evidence import Certificate
 from regcheck.display import printable
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
@@ -147,8 +147,8 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                     out += ["Certificate" + (f" (re-checked by {rechecked})" if rechecked else "")
                             + ":", "", "```", text, "```"]
                     out += [f"- {k}: {v}" for k, v in sorted(result.evidence.notes.items())]
-                elif isinstance(result.evidence, Mapping):
-                    out += [f"- {k}: {v}" for k, v in result.evidence.items()]
+                elif result.evidence is not None:
+                    out += [f"- {k}: {v}" for k, v in result.evidence.to_json().items()]
             elif result.verdict is Verdict.BOUNDED:
                 out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
     out += ["", "## What was not checked"]

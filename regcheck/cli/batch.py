@@ -1,0 +1,189 @@
+"""``regcheck report`` and ``regcheck sweep``: many checks at once.
+
+``report`` checks scenarios, each in a fresh process, and writes the design-review bundle
+(``regcheck.report``); ``sweep`` checks every combination of switch values, on a process pool or
+a Dask cluster (``regcheck.sweep``), and prints the verdict matrix with each property's smallest
+failing configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from model import scenario as scenarios
+from properties import catalogue
+from regcheck import compose
+from regcheck.cli import schema
+from regcheck.cli.console import err, out, spinner
+from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
+from regcheck.cli.inputs import DEFAULT_DEPTH, DEFAULT_TIMEOUT, PathType, load_scenario, validate_settings
+from regcheck.display import printable, shown
+from regcheck.errors import InvalidArgument
+from regcheck.result import Verdict
+from regcheck.sweep import Sweep
+
+
+@click.command("report")
+@click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
+@click.option("--out", "-o", "out_dir", required=True, type=PathType(path_type=Path, file_okay=False),
+              help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
+@click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
+@click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
+@click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks certificates: z3 or cvc5.")
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
+              help="Seconds per scenario before giving up (unknown).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of every scenario.")
+@click.option("--jobs", "-j", type=int, default=0, help="Scenarios checked at once (default: one per core).")
+def report_command(
+    targets: tuple[str, ...] = (),
+    out_dir: Path = Path("report"),
+    prop: tuple[str, ...] = (),
+    engine: str = "auto",
+    recheck: str = "z3",
+    depth: int = DEFAULT_DEPTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    sets: tuple[str, ...] = (),
+    jobs: int = 0,
+) -> None:
+    """Write design-review evidence for the SCENARIOs (default: every built-in one) into --out.
+
+    A self-contained index.html (verdict matrix, each counterexample as story and chart, each
+    proof's certificate, every scenario's switches, what was not checked, versions, fingerprints
+    and the command that reproduces every row), the same as report.md, and each counterexample's
+    chart and ITF trace. Exits 0 once the report is written, whatever the verdicts.
+    """
+    from regcheck import report as reports
+
+    validate_settings(engine, recheck, depth, timeout)
+    if jobs < 0:
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    for name in prop:
+        catalogue.spec(name)
+    names = list(targets) or scenarios.builtin_names()
+    chosen = [(target, load_scenario(target, list(sets))) for target in names]
+    replacing = reports.earlier(out_dir)
+    settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
+    with spinner(True) as status:
+        evidence = reports.collect(
+            chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status
+        )
+    written = reports.write(evidence, out_dir, replacing=replacing)
+    for run in evidence.runs:
+        counts: dict[str, int] = {}
+        for result in run.results:
+            counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
+        summary = ", ".join(f"{n} {v}" for v, n in counts.items())
+        out.print(f"{run.scenario.name}: {summary}", markup=False)
+    where = printable(str(out_dir))
+    out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
+    if replacing:
+        stale = len(set(replacing) - set(written))
+        out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",
+                  markup=False)
+
+
+@click.command("sweep")
+@click.argument("target", required=False)
+@click.option("--vary", "vary", multiple=True, metavar="KEY[=V1,V2|=LOW..HIGH]",
+              help="A switch and its values (repeatable; KEY alone: every value). Default: impersonate, "
+                   "connect_flags=0,0x20, transport, association_scope, workers=1..4.")
+@click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
+@click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
+              help="Seconds per configuration before giving up (unknown).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the base scenario.")
+@click.option("--jobs", "-j", type=int, default=0, help="Local processes (default: one per core).")
+@click.option("--dask", "dask", metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS instead (tcp://host:8786).")
+@click.option("--one-at-a-time", "one_at_a_time", is_flag=True,
+              help="Vary one switch at a time from the base scenario instead of taking every combination.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
+def sweep_command(
+    target: Optional[str] = None,
+    vary: tuple[str, ...] = (),
+    prop: tuple[str, ...] = (),
+    engine: str = "auto",
+    depth: int = DEFAULT_DEPTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    sets: tuple[str, ...] = (),
+    jobs: int = 0,
+    dask: Optional[str] = None,
+    one_at_a_time: bool = False,
+    as_json: bool = False,
+) -> None:
+    """Check properties of TARGET (default: seed) in every combination of the --vary values.
+
+    Prints the verdict matrix and, per property, the smallest failing configuration (fewest
+    workers, requests and users, then fewest switches changed). Exits 0 when every verdict
+    is decided or bounded, 3 when one is unknown; violations are findings, not failures.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from regcheck import sweep
+
+    validate_settings(engine, "z3", depth, timeout)
+    if jobs < 0:
+        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    base = load_scenario("seed" if target is None else target, list(sets))
+    axes = sweep.axes_of(vary)
+    count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
+    where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=as_json or not err.is_terminal)
+    with bar:
+        task = bar.add_task("sweep", total=count)
+        result = sweep.run(
+            base, axes, list(prop), engine=engine, depth=depth, timeout=timeout, jobs=jobs or None, dask=dask,
+            one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(schema.sweep_document(result), indent=1) + "\n")
+    else:
+        _print_sweep(result)
+        n = len(result.properties)
+        err.print(f"{count} configurations x {n} propert{'y' if n == 1 else 'ies'} on {where} "
+                  f"in {result.elapsed_s:.1f}s", markup=False)
+    unknown = any(r["verdict"] == Verdict.UNKNOWN.value for o in result.outcomes for r in o.results)
+    raise click.exceptions.Exit(EXIT_UNKNOWN if unknown else EXIT_OK)
+
+
+def _print_sweep(result: Sweep) -> None:
+    """The verdict matrix, then each property's smallest failing configuration."""
+    out.print(f"sweep of [bold]{escape(result.base.name)}[/bold]: {len(result.outcomes)} configurations, "
+              f"engine {result.engine}, depth {result.depth}")
+    table = Table(show_edge=False, pad_edge=False)
+    for axis in result.axes:
+        table.add_column(axis.key)
+    for name in result.properties:
+        table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
+    colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}
+    for row in result.matrix():
+        cells = row[: len(result.axes)] + [
+            f"[{colours[cell.split()[0]]}]{cell}[/]" for cell in row[len(result.axes):]
+        ]
+        table.add_row(*cells)
+    out.print(table)
+    for name in result.properties:
+        smallest = result.smallest_failing(name)
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(result.counts(name).items()))
+        if smallest is None:
+            out.print(f"{name}: no configuration fails ({counts})", markup=False, soft_wrap=True)
+            continue
+        steps = smallest.result(name)["steps"]
+        out.print(
+            f"{name}: smallest failing configuration: {' '.join(smallest.configuration.assignments())} "
+            f"(violated in {steps} steps; {counts})",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+__all__ = ["report_command", "sweep_command"]

@@ -1,0 +1,439 @@
+"""``regcheck check``: the verdicts of one scenario (or, with ``--all``, of every built-in one).
+
+Prints the verdict table, the proofs' certificates, and the first counterexample told as a story
+(``--counterexamples`` and ``--explain`` add distinct causes and explanations, composed by
+``regcheck.counterexamples``); or, with ``--json``, one document (``regcheck.cli.schema``).
+``--trace-out`` writes each counterexample as ITF with its sequence chart; ``--cross-check`` runs a
+second engine and reports where the two disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+import regcheck
+from model import scenario as scenarios
+from model.explain import Explanation
+from model.scenario import Scenario
+from model.story import cause, rows
+from properties import catalogue
+from regcheck import compose, counterexamples, crosscheck
+from regcheck.evidence import Certificate
+from regcheck.cli import schema
+from regcheck.cli.console import err, out, spinner
+from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
+from regcheck.cli.inputs import (
+    DEFAULT_DEPTH,
+    DEFAULT_TIMEOUT,
+    MAX_CAUSES,
+    PathType,
+    load_scenario,
+    validate_settings,
+)
+from regcheck.display import shown
+from regcheck.errors import InvalidArgument
+from regcheck.files import output_folder, write_atomic
+from regcheck.result import CheckResult, Kind, Trace, Verdict, scope_words
+from regcheck.trace import itf
+
+
+def run_checks(
+    scenario: Scenario,
+    names: list[str],
+    *,
+    engine: str,
+    depth: int,
+    timeout: float,
+    recheck: str = "z3",
+    progress: bool = False,
+) -> list[CheckResult]:
+    """Check ``scenario`` (see ``regcheck.compose``), with a spinner on a terminal."""
+    with spinner(progress) as report:
+        return compose.run_checks(
+            scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=report
+        )
+
+
+def _met(verdict: Verdict, expected: str | None) -> bool | None:
+    """Whether a verdict meets an expectation: "holds" wants a proof, "bounded" accepts a bound."""
+    return scenarios.meets(verdict.value, expected)
+
+
+def _exit_code(results: list[tuple[Scenario, CheckResult]], *, against_expectations: bool) -> int:
+    if against_expectations:
+        if any(_met(r.verdict, s.expected.get(r.property)) is False and r.verdict is not Verdict.UNKNOWN
+               for s, r in results):
+            return EXIT_VIOLATED
+        if any(r.verdict is Verdict.VIOLATED and r.property not in s.expected for s, r in results):
+            return EXIT_VIOLATED
+    elif any(r.verdict is Verdict.VIOLATED for _, r in results):
+        return EXIT_VIOLATED
+    if any(r.verdict is Verdict.UNKNOWN for _, r in results):
+        return EXIT_UNKNOWN
+    return EXIT_OK
+
+
+def _verdict_text(result: CheckResult) -> str:
+    """The verdict in words, with its bound and, for a parameterised check, the worker counts it covers."""
+    scope = scope_words(result)
+    if result.verdict is Verdict.BOUNDED:
+        return f"bounded (no violation in {result.depth} steps{', ' + scope if scope else ''})"
+    if result.verdict is Verdict.VIOLATED:
+        return f"violated ({result.depth} steps{', ' + scope if scope else ''})"
+    if result.verdict is Verdict.UNKNOWN:
+        return "unknown" + (f": {result.note}" if result.note else "")
+    return "proved" + (f" ({scope})" if scope else "")
+
+
+def _summary(results: list[CheckResult]) -> str:
+    """How many results are proofs and how many only bounds: the line a reviewer reads first."""
+    counts = {v: sum(r.verdict is v for r in results) for v in Verdict}
+    parts = [f"{counts[Verdict.PROVED]} proved"]
+    if counts[Verdict.BOUNDED]:
+        parts.append(f"{counts[Verdict.BOUNDED]} only bounded (no proof)")
+    if counts[Verdict.VIOLATED]:
+        parts.append(f"{counts[Verdict.VIOLATED]} violated")
+    if counts[Verdict.UNKNOWN]:
+        parts.append(f"{counts[Verdict.UNKNOWN]} unknown")
+    return f"{len(results)} properties: " + ", ".join(parts)
+
+
+def _style(result: CheckResult, expected: str | None) -> str:
+    met = _met(result.verdict, expected)
+    if result.verdict is Verdict.UNKNOWN:
+        return "yellow"
+    if met is False:
+        return "bold red"
+    return "red" if result.verdict is Verdict.VIOLATED else "green"
+
+
+@click.command("check")
+@click.argument("target", required=False)
+@click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
+@click.option(
+    "--engine",
+    default="auto",
+    show_default=True,
+    help=f"Engine: {', '.join(compose.ENGINES)} (auto: BMC and a PDR proof side by side).",
+)
+@click.option(
+    "--recheck",
+    default="z3",
+    show_default=True,
+    help="Solver that re-checks every proof certificate: z3 (a fresh instance) or cvc5.",
+)
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
+@click.option(
+    "--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds before giving up (unknown)."
+)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
+@click.option(
+    "--trace-out",
+    type=PathType(path_type=Path),
+    help="Write every counterexample here as ITF JSON, with its sequence chart as SVG and PNG.",
+)
+@click.option("--all", "all_", is_flag=True, help="Check every built-in scenario against its expected verdicts.")
+@click.option(
+    "--counterexamples",
+    "causes",
+    default=0,
+    type=int,
+    metavar="N",
+    help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
+)
+@click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
+@click.option(
+    "--cross-check",
+    "cross",
+    metavar="ENGINE",
+    help="Run ENGINE too; exit 1 if it disagrees (another verdict, or a counterexample of another length).",
+)
+def check_command(
+    target: Optional[str] = None,
+    prop: tuple[str, ...] = (),
+    engine: str = "auto",
+    recheck: str = "z3",
+    depth: int = DEFAULT_DEPTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    sets: tuple[str, ...] = (),
+    as_json: bool = False,
+    trace_out: Optional[Path] = None,
+    all_: bool = False,
+    causes: int = 0,
+    explain: bool = False,
+    cross: Optional[str] = None,
+) -> None:
+    """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
+
+    Every counterexample is replayed on the reference simulator before it is shown.
+    """
+    names = list(prop)
+    validate_settings(engine, recheck, depth, timeout)
+    if not 0 <= causes <= MAX_CAUSES:
+        raise InvalidArgument(
+            f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
+        )
+    if cross is not None and cross not in compose.ENGINES:
+        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}")
+    for name in names:
+        catalogue.spec(name)
+    if all_:
+        if target is not None or sets:
+            raise InvalidArgument("--all checks the built-in scenarios as they are; drop the scenario and --set")
+        chosen = [scenarios.load_builtin(name) for name in scenarios.builtin_names()]
+    else:
+        chosen = [load_scenario("seed" if target is None else target, list(sets))]
+    if trace_out is not None:
+        output_folder(trace_out, option="--trace-out")
+    runs: list[tuple[Scenario, list[CheckResult]]] = []
+    extras: dict[tuple[str, str], counterexamples.Extras] = {}
+    disagreements: list[tuple[Scenario, str]] = []
+    skipped: list[tuple[Scenario, str]] = []
+    decided = 0
+    for scenario in chosen:
+        results = run_checks(
+            scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+        )
+        runs.append((scenario, results))
+        if cross is not None:
+            others = run_checks(
+                scenario, names, engine=cross, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+            )
+            disagreements += [(scenario, d) for d in crosscheck.disagreements(results, others)]
+            skipped += [(scenario, d) for d in crosscheck.not_compared(results, others)]
+            decided += sum(Verdict.UNKNOWN not in (a.verdict, b.verdict) for a, b in zip(results, others))
+        for result in results:
+            if result.verdict is Verdict.VIOLATED and result.kind is Kind.SAFETY and (causes or explain):
+                extras[scenario.name, result.property] = counterexamples.extras(
+                    compose.scenario_of(scenario, result.trace),
+                    result,
+                    causes=causes,
+                    explain=explain,
+                    depth=depth,
+                    timeout=timeout,
+                )
+        if trace_out is not None:
+            _write_traces(trace_out, scenario, results, extras)
+    flat = [(s, r) for s, results in runs for r in results]
+    if as_json:
+        document = schema.check_document(
+            runs, extras, every=all_, cross=cross, disagreements=disagreements, not_compared=skipped
+        )
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
+    elif all_:
+        _print_matrix(runs)
+    else:
+        _print_run(*runs[0], engine=engine, depth=depth)
+        scenario, results = runs[0]
+        for result in results:
+            if (scenario.name, result.property) in extras:
+                told = result is next(r for r in results if r.verdict is Verdict.VIOLATED)
+                _print_extras(scenario, result, extras[scenario.name, result.property], depth=depth, told=told)
+    if cross is not None and not as_json and not disagreements:
+        out.print(f"cross-check with {cross}: the engines agree on every property both decided ({decided} of {len(flat)})")
+    if cross is not None and not as_json and skipped:
+        out.print("not compared: " + "; ".join(f"{s.name}: {d}" if all_ else d for s, d in skipped), markup=False)
+    for scenario, message in disagreements:
+        err.print(f"error: {scenario.name}: {message}" if all_ else f"error: {message}", markup=False)
+    if disagreements:
+        raise click.exceptions.Exit(EXIT_VIOLATED)
+    raise click.exceptions.Exit(_exit_code(flat, against_expectations=all_))
+
+
+def _write_traces(
+    folder: Path, scenario: Scenario, results: list[CheckResult], extras: dict[tuple[str, str], counterexamples.Extras]
+) -> None:
+    """Each counterexample as ITF JSON plus its sequence chart (SVG, PNG); distinct causes as ``.cause-K``."""
+    stem = _file_stem(scenario.name)
+    for result in results:
+        if result.trace is None:
+            continue
+        found = [(f"{stem}.{result.property}", result.trace)]
+        extra = extras.get((scenario.name, result.property))
+        if extra is not None and extra.causes is not None:
+            found += [
+                (f"{stem}.{result.property}.cause-{k}", c.trace) for k, c in enumerate(extra.causes.found, start=1)
+            ]
+        for name, trace in found:
+            concrete = compose.scenario_of(scenario, trace)
+            trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
+            itf.write(trace, folder / f"{name}.itf.json")
+            _write_chart(folder / name, concrete, trace)
+
+
+def _write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
+    """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
+    from model import views
+    from regcheck.trace import draw
+
+    figure = draw.chart_figure(views.chart(scenario, trace))
+    for fmt in draw.FORMATS:
+        write_atomic(stem.with_name(f"{stem.name}.{fmt}"), draw.render(figure, fmt))
+
+
+def _file_stem(name: str) -> str:
+    """A scenario name made safe as a file name inside the output folder (no separators, no dot-files)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return stem or "scenario"
+
+
+def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int) -> None:
+    out.print(
+        Text.assemble(
+            f"regcheck {regcheck.__version__}: scenario ",
+            (scenario.name, "bold"),
+            f", engine {engine}, depth {depth}",
+        )
+    )
+    if scenario.description:
+        out.print(Text(scenario.description, style="dim"))
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("property", "verdict", "expected", "time"):
+        table.add_column(column)
+    for result in results:
+        expected = scenario.expected.get(result.property)
+        table.add_row(
+            result.property,
+            _verdict_text(result),
+            expected or "-",
+            f"{result.time_s:.2f}s",
+            style=_style(result, expected),
+        )
+    out.print(table)
+    out.print(_summary(results))
+    _print_certificates(results)
+    violated = [r for r in results if r.verdict is Verdict.VIOLATED]
+    if violated:
+        _print_story(scenario, violated[0], violated[1:])
+
+
+def _print_certificates(results: list[CheckResult]) -> None:
+    """Each proof's certificate once (properties proved together share one), in the model's names;
+    proofs by exhaustive search (no certificate) say what was searched."""
+    for result in results:
+        evidence = result.evidence
+        if result.verdict is Verdict.PROVED and evidence is not None and not isinstance(evidence, Certificate):
+            out.print()
+            out.print(f"[bold]Proved[/bold] {result.property} by {escape(evidence.describe())}", soft_wrap=True)
+    shown: dict[str, tuple[Certificate, list[str]]] = {}
+    for result in results:
+        if result.verdict is Verdict.PROVED and isinstance(result.evidence, Certificate):
+            shown.setdefault(result.evidence.describe(), (result.evidence, []))[1].append(result.property)
+    for text, (certificate, props) in shown.items():
+        out.print()
+        out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        notes = certificate.notes
+        if notes.get("parameterised"):
+            out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")
+        elif "instantiated_for_workers" in notes:
+            out.print(f"  via the {escape(str(notes['abstraction']))}, instantiated for "
+                      f"{notes['instantiated_for_workers']} workers")
+        out.print(f"  certificate re-checked by {certificate.rechecks()}", style="dim")
+
+
+def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
+    table = Table(title="built-in scenarios against their expected verdicts", show_edge=False, pad_edge=False)
+    for column in ("scenario", "property", "verdict", "expected", "as expected"):
+        table.add_column(column)
+    for scenario, results in runs:
+        for index, result in enumerate(results):
+            expected = scenario.expected.get(result.property)
+            met = _met(result.verdict, expected)
+            table.add_row(
+                scenario.name if index == 0 else "",
+                result.property,
+                _verdict_text(result),
+                expected or "-",
+                "-" if met is None else ("yes" if met else "NO"),
+                style=_style(result, expected),
+                end_section=index == len(results) - 1,
+            )
+    out.print(table)
+
+
+def _story_table(scenario: Scenario, trace: Trace) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("step", "thread", "runs as", "call", "association", "registration cache", "result"):
+        table.add_column(column, overflow="fold")
+    for row in rows(scenario, trace):
+        style = "bold red" if row.failed else None
+        table.add_row(
+            str(row.step), row.thread, row.identity, row.call, row.guid, row.cache or "-", row.result, style=style
+        )
+    return table
+
+
+def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResult]) -> None:
+    trace = result.trace
+    assert trace is not None
+    out.print()
+    out.print(
+        f"[bold]Counterexample[/bold] to {result.property} ({len(trace)} steps, shortest; "
+        "replayed on the reference simulator):"
+    )
+    out.print(_story_table(scenario, trace))
+    out.print(f"[bold]Why:[/bold] {escape(cause(scenario, trace))}")
+    for other in others:
+        out.print(
+            f"Also violated: {other.property} ({len(other.trace or ())} steps); "
+            f"see it with --property {other.property}"
+        )
+
+
+def _print_extras(scenario: Scenario, result: CheckResult, extra: counterexamples.Extras, *, depth: int, told: bool) -> None:
+    """Print the distinct causes (with their explanations), or else the explanation of the verdict's counterexample.
+
+    ``told``: the verdict's counterexample was just told as a story, so its table and cause need no repeat.
+    """
+    found = extra.causes
+    if found is None:
+        if extra.explanation is not None:
+            _print_explanation(scenario, extra.explanation, f"the counterexample to {result.property}", told=told)
+        return
+    count = len(found)
+    out.print()
+    if found.complete:
+        how_many = f"{count} distinct cause{'s' if count != 1 else ''} within {depth} steps"
+        if count < extra.requested:
+            how_many += f" (you asked for {extra.requested}; no other cause exists)"
+    else:
+        how_many = f"the first {count} distinct causes (more may exist)"
+    out.print(f"[bold]Counterexamples to {result.property}[/bold] that differ in their cause: {how_many}")
+    if found.note:
+        out.print(found.note, style="yellow", markup=False)
+    for number, item in enumerate(found.found, start=1):
+        out.print()
+        out.print(f"[bold]Cause {number}[/bold] ({len(item.trace)} steps): {escape(item.description)}")
+        out.print(_story_table(scenario, item.trace))
+        if item.explanation is not None:
+            _print_explanation(scenario, item.explanation, f"cause {number}", told=True)
+
+
+def _print_explanation(scenario: Scenario, explanation: Explanation, what: str, *, told: bool) -> None:
+    """The shrunk trace (unless it is the one just shown), why each of its steps is needed, and its cause."""
+    before, after = len(explanation.original), len(explanation.shrunk)
+    out.print()
+    summary = f"shrunk by replay on the reference simulator from {before} to {after} steps"
+    if explanation.dropped_threads:
+        summary += f", dropping every step of {', '.join(explanation.dropped_threads)}"
+    out.print(f"[bold]Explanation[/bold] of {what}: {summary}; each remaining step is needed:")
+    shown = told and after == before
+    if not shown:
+        out.print(_story_table(scenario, explanation.shrunk))
+    for need in explanation.needs:
+        out.print(f"  step {need.step} {need.label}: {need.reason}", markup=False)
+    if not shown:
+        out.print(f"[bold]Why:[/bold] {escape(explanation.cause)}")
+
+
+__all__ = ["check_command", "run_checks"]

@@ -1,0 +1,75 @@
+"""What the commands read besides their own options: scenarios, paths, and the engine settings.
+
+One place validates each of them, so that ``check``, ``show``, ``replay``, ``report`` and ``sweep``
+refuse the same bad value with the same one-line message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from model import scenario as scenarios
+from model.scenario import Scenario
+from properties import catalogue
+from regcheck import compose
+from regcheck.display import shown
+from regcheck.errors import InvalidArgument
+from regcheck.limits import check_timeout
+
+DEFAULT_DEPTH = 12
+DEFAULT_TIMEOUT = 120.0
+MAX_DEPTH = 500
+MAX_CAUSES = 20
+
+
+class PathType(click.Path):
+    """A path option or argument that refuses the empty string (which ``pathlib`` reads as ``.``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error for the empty string."""
+        if isinstance(value, str) and not value:
+            self.fail("expected a path, got an empty string", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def load_scenario(target: str, overrides: list[str]) -> Scenario:
+    """The scenario ``target`` names (built-in or file), with ``--set`` overrides and checked expectations."""
+    return scenarios.with_overrides(expectations_known(scenarios.load(target), target), overrides)
+
+
+def expectations_known(scenario: Scenario, origin: str) -> Scenario:
+    """``scenario``, once every property its ``[expected]`` table names is known (model/ cannot know them)."""
+    for name in scenario.expected:
+        if name not in catalogue.NAMES:
+            raise InvalidArgument(
+                f"{origin}: [expected] names unknown property {shown(name)}; "
+                f"properties: {', '.join(catalogue.NAMES)}"
+            )
+    return scenario
+
+
+def validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
+    """The checks ``check`` makes of its engine options, for the commands that run many checks."""
+    if engine not in compose.ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}")
+    if recheck not in compose.RECHECK_SOLVERS:
+        raise InvalidArgument(
+            f"--recheck: unknown solver {shown(recheck)}; choose {' or '.join(compose.RECHECK_SOLVERS)}"
+        )
+    if not 0 <= depth <= MAX_DEPTH:
+        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {shown(depth)}")
+    check_timeout(timeout, "--timeout")
+
+
+__all__ = [
+    "DEFAULT_DEPTH",
+    "DEFAULT_TIMEOUT",
+    "MAX_CAUSES",
+    "MAX_DEPTH",
+    "PathType",
+    "expectations_known",
+    "load_scenario",
+    "validate_settings",
+]

@@ -1,0 +1,35 @@
+"""``regcheck scenarios`` and ``regcheck properties``: what there is to check."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from model import scenario as scenarios
+from properties import catalogue
+from regcheck.cli.console import out
+
+
+@click.command("scenarios")
+def list_scenarios() -> None:
+    """List the built-in scenarios and what each expects."""
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("scenario")
+    table.add_column("description", overflow="fold")
+    for name in scenarios.builtin_names():
+        table.add_row(name, scenarios.load_builtin(name).description)
+    out.print(table)
+
+
+@click.command("properties")
+def list_properties() -> None:
+    """List the properties with their kind, meaning and source."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("property", "kind", "description", "source"):
+        table.add_column(column, overflow="fold")
+    for spec in catalogue.CATALOGUE:
+        table.add_row(spec.name, spec.kind.value, spec.description, spec.source)
+    out.print(table)
+
+
+__all__ = ["list_properties", "list_scenarios"]

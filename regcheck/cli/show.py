@@ -1,0 +1,294 @@
+"""``regcheck show`` and ``regcheck replay``: a trace file on its own.
+
+``show`` tells a counterexample as a step table (what changed at each step, or every state), draws
+its sequence chart (Mermaid, SVG, PNG) or the state graph around it (DOT, GraphML, SVG, PNG), and
+with ``--explain`` shrinks it by replay; ``replay`` runs it on the reference simulator and names the
+first step that does not conform. A trace written by ``check`` records its scenario; ``--scenario``
+and ``--set`` override it. A trace that does not replay is shown as written, after a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from model import scenario as scenarios
+from model.replay import replay
+from model.scenario import Scenario
+from model.story import cause
+from model.system import build
+from properties import catalogue
+from regcheck import counterexamples
+from regcheck.cli.console import err, out
+from regcheck.cli.exits import EXIT_VIOLATED
+from regcheck.cli.inputs import PathType, expectations_known, load_scenario
+from regcheck.display import brief, printable, shown
+from regcheck.errors import InvalidArgument
+from regcheck.expr import Expr
+from regcheck.files import write_atomic
+from regcheck.result import Kind, Trace
+from regcheck.system import Property
+from regcheck.trace import itf
+
+SHOW_FORMATS = ("text", "mermaid", "svg", "png", "dot", "graphml")
+VIEWS = ("chart", "states")
+MAX_GRAPH_STATES = 20_000
+"""Explored states above which the state graph's neighbourhood comes from the system's own semantics."""
+MAX_DRAWN_STEPS = 500
+"""Steps above which ``show`` refuses to draw SVG or PNG: a drawing's time and memory grow with its steps."""
+
+
+def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Trace, Scenario | None]:
+    """A trace file and its scenario: ``--scenario`` if given, else the one recorded in its ``#meta.switches``."""
+    trace = itf.read(path)
+    if target is not None:
+        return trace, _concrete(path, trace, load_scenario(target, sets))
+    switches = trace.meta.get("switches")
+    if switches is None:
+        if sets:
+            raise InvalidArgument(f"{path}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
+        return trace, None
+    if not isinstance(switches, dict):
+        raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
+    origin = f"{path} #meta.switches"
+    recorded = expectations_known(scenarios.from_mapping(switches, origin=origin), origin)
+    return trace, _concrete(path, trace, scenarios.with_overrides(recorded, sets))
+
+
+def _concrete(path: Path, trace: Trace, scenario: Scenario) -> Scenario:
+    """``scenario`` with the trace's number of workers, if it is a workers=any one: a trace is concrete."""
+    if not scenario.parameterised:
+        return scenario
+    workers = trace.meta.get("workers")
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= scenarios.MAX_WORKERS:
+        raise InvalidArgument(
+            f"{path}: for a workers=any scenario, the trace must record its number of workers "
+            f"(#meta.workers, 1 to {scenarios.MAX_WORKERS}), got {shown(workers)}"
+        )
+    return scenario.with_workers(workers)
+
+
+def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional[str]) -> Property | None:
+    """The property the trace claims to violate: ``--property``, else its ``#meta.property``, if any."""
+    name = name or trace.meta.get("property")
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {shown(name)}")
+    return catalogue.instantiate(name, scenario)
+
+
+def _claim(prop: Property | None) -> Property | Expr | None:
+    """What a replay checks: a liveness property as a property (a fair lasso), a safety one as its formula."""
+    return None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
+
+
+def _replayed(
+    path: Path, trace: Trace, scenario: Scenario, prop: Property | None, *, explain: bool
+) -> tuple[Scenario | None, Property | None]:
+    """The scenario and property to read ``trace`` by, if it replays on the reference simulator; else a warning
+    (or, for ``--explain``, an error) and none: a trace that does not replay is shown as written."""
+    reason = _off_domain(trace, scenario)
+    if reason is None:
+        report = replay(scenario, trace, _claim(prop))
+        if report.ok:
+            return scenario, prop
+        reason = str(report)
+    what = f"{path} does not replay on the reference simulator of scenario {scenario.name}"
+    if explain:
+        raise InvalidArgument(f"--explain: {what}: {reason}")
+    err.print(brief(f"warning: {what}: {reason}; shown as written, without its scenario's reading"), markup=False)
+    return None, None
+
+
+def _off_domain(trace: Trace, scenario: Scenario) -> str | None:
+    """Where ``trace`` gives a variable of its scenario a value of another type or range (``true`` for a counter)."""
+    domains = build(scenario).domains
+    for index, state in enumerate(trace.states):
+        for name, value in state.items():
+            if name in domains and not domains[name].contains(value):
+                return f"state {index}: {name} is {shown(value)}, outside its domain {domains[name].describe()}"
+    return None
+
+
+def _emit(data: str | bytes, output: Optional[Path]) -> None:
+    """Write to ``output`` atomically, or to standard output (binary only when it is not a terminal)."""
+    if isinstance(data, str):
+        data = printable(data)
+    if output is not None:
+        write_atomic(output, data)
+    elif isinstance(data, str):
+        sys.stdout.write(data)
+    elif sys.stdout.isatty():
+        raise InvalidArgument("PNG is binary: give -o FILE, or redirect standard output to a file")
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+
+
+def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None) -> Any:
+    """The counterexample's path and the states one step off it (the explicit engine's graph when it is there)."""
+    from regcheck.expr import evaluate
+    from regcheck.trace import states
+
+    if scenario is None:
+        return states.state_graph(trace)
+    system = build(scenario)
+    successors = states.system_successors(system)
+    if importlib.util.find_spec("regcheck.engines.explicit") is not None:
+        explicit = importlib.import_module("regcheck.engines.explicit")
+        if hasattr(explicit, "explore"):
+            explored = explicit.explore(system, symmetry=False, max_states=MAX_GRAPH_STATES)
+            if explored.complete:
+                successors = states.graph_successors(explored.graph, system.names)
+    bad = (lambda state: not evaluate(prop.formula, state)) if prop is not None else None
+    title = f"{scenario.name}: {prop.name}" if prop is not None else scenario.name
+    return states.state_graph(trace, successors=successors, bad=bad, title=f"{title} ({len(trace)} steps)")
+
+
+@click.command("show")
+@click.argument("trace_file", metavar="TRACE", type=PathType(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    help="chart: the message sequence chart; states: the state graph around the trace. "
+    "Default: chart for mermaid, svg and png; states for dot and graphml.",
+)
+@click.option("--diff/--full", default=True, help="text: only what changed at each step (default), or every state.")
+@click.option("-o", "--output", type=PathType(path_type=Path, dir_okay=False), help="Write to FILE (atomically).")
+@click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
+@click.option("--explain", is_flag=True, help="text: shrink the trace by replay; say which steps matter and why.")
+def show_command(
+    trace_file: Path,
+    fmt: str = "text",
+    view: Optional[str] = None,
+    diff: bool = True,
+    output: Optional[Path] = None,
+    target: Optional[str] = None,
+    sets: tuple[str, ...] = (),
+    explain: bool = False,
+) -> None:
+    """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
+    from model import views
+    from regcheck.trace import chart as charts
+    from regcheck.trace import draw, states
+
+    trace, scenario = _load_trace(trace_file, target, list(sets))
+    prop = _trace_property(trace_file, trace, scenario, None) if scenario is not None else None
+    view = view or ("states" if fmt in ("dot", "graphml") else "chart")
+    _check_show(trace_file, trace, scenario, prop, fmt=fmt, view=view, explain=explain)
+    if scenario is not None:
+        scenario, prop = _replayed(trace_file, trace, scenario, prop, explain=explain)
+    if fmt == "text":
+        _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain), output)
+        return
+    if view == "chart":
+        graph = views.chart(scenario, trace) if scenario is not None else charts.sequence_chart(trace)
+    else:
+        graph = _state_graph(trace, scenario, prop)
+    if fmt == "mermaid":
+        _emit(charts.to_mermaid(graph), output)
+    elif fmt == "dot":
+        _emit(states.to_dot(graph), output)
+    elif fmt == "graphml":
+        _emit(states.to_graphml(graph), output)
+    else:
+        figure = draw.chart_figure(graph) if view == "chart" else draw.states_figure(graph)
+        _emit(draw.render(figure, fmt), output)
+
+
+def _check_show(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, fmt: str, view: str, explain: bool
+) -> None:
+    """Refuse what ``show`` cannot do: a mermaid state graph, an explanation without a safety claim, a huge drawing."""
+    from regcheck.trace import draw
+
+    if fmt == "mermaid" and view != "chart":
+        raise InvalidArgument("--format mermaid draws the sequence chart; drop --view states")
+    if explain and (fmt != "text" or scenario is None or prop is None):
+        raise InvalidArgument("--explain needs --format text and a trace that records its scenario and property")
+    if explain and prop is not None and prop.kind is not Kind.SAFETY:
+        raise InvalidArgument(
+            f"--explain shrinks counterexamples to safety properties; {prop.name} is a liveness property "
+            "(its counterexample is a lasso, told as it is without --explain)"
+        )
+    if fmt in draw.FORMATS and len(trace) > MAX_DRAWN_STEPS:
+        raise InvalidArgument(
+            f"{path}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
+            "show it as text: --format text, with --full for every state"
+        )
+
+
+def _trace_text(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool
+) -> str:
+    """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
+    from model.story import association_guids
+    from regcheck.trace import text
+
+    head = f"{path}: {len(trace)} steps"
+    if scenario is None:
+        return head + " (labels as written)\n" + text.step_table(trace, full=full)
+    guids = association_guids(scenario, trace)
+    names = [
+        guids[i].get(int(s.labels.get("association", 0) or 0), "-") if s.labels.get("association") else "-"
+        for i, s in enumerate(trace.steps)
+    ]
+    head += f", scenario {scenario.name}" + (f", property {prop.name}" if prop is not None else "")
+    lines = [head, text.step_table(trace, full=full, associations=names).rstrip("\n")]
+    if prop is not None and trace.steps:
+        lines.append(f"Why: {cause(scenario, trace)}")
+    if explain and prop is not None:
+        found = counterexamples.explanation(scenario, trace, prop.name)
+        lines.append(
+            f"Explanation: shrunk by replay on the reference simulator from {len(trace)} to {len(found.shrunk)} steps"
+            + (f", dropping every step of {', '.join(found.dropped_threads)}" if found.dropped_threads else "")
+            + "; each remaining step is needed:"
+        )
+        lines += [f"  step {n.step} {n.label}: {n.reason}" for n in found.needs]
+        lines.append(f"Cause: {found.cause}")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("replay")
+@click.argument("trace_file", metavar="TRACE", type=PathType(path_type=Path, dir_okay=False))
+@click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
+@click.option(
+    "--property", "-p", "prop_name", help="The property the trace must violate (default: the one it records)."
+)
+def replay_command(
+    trace_file: Path, target: Optional[str] = None, sets: tuple[str, ...] = (), prop_name: Optional[str] = None
+) -> None:
+    """Replay the trace in TRACE on the reference simulator; exit 1, naming the step, if it does not conform."""
+    trace, scenario = _load_trace(trace_file, target, list(sets))
+    where = printable(str(trace_file))
+    if scenario is None:
+        raise InvalidArgument(
+            f"{where}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
+        )
+    prop = _trace_property(trace_file, trace, scenario, prop_name)
+    report = replay(scenario, trace, _claim(prop))
+    if not report.ok:
+        out.print(brief(f"{where}: does not conform: {report}"), markup=False)
+        raise click.exceptions.Exit(EXIT_VIOLATED)
+    claim = ""
+    if prop is not None and prop.kind is Kind.SAFETY:
+        claim = f"; {prop.name} is violated in its final state"
+    elif prop is not None and trace.loop is not None:
+        claim = f"; {prop.name} is violated: from step {trace.loop + 1} on, the run repeats for ever without it"
+    out.print(
+        f"{where}: conforms: all {len(trace)} steps replay on the reference simulator "
+        f"of scenario {scenario.name}{claim}",
+        markup=False,
+    )
+
+
+__all__ = ["replay_command", "show_command"]

@@ -1,0 +1,115 @@
+"""Counterexamples beyond the first: the ones that differ in their cause, and explanations.
+
+What ``regcheck check --counterexamples N --explain``, the notebook's ``explore`` and ``explain``
+and any report ask for, written once. Like ``regcheck.compose`` this is a composition module: it
+knows the protocol model (the cause signature, the reference simulator, the shrinking by replay)
+and its properties.
+
+- :func:`distinct_causes`: up to N counterexamples to a safety property whose causes differ
+  (``regcheck.engines.distinct``, blocking each cause found, and the causes that interchangeable
+  workers make the same), optionally of a given shape; each is replayed on the reference
+  simulator before it is kept, and one that does not replay is named in the note instead.
+- :func:`explanation`: a counterexample shrunk by replay, with why each remaining step is needed.
+- :func:`extras`: both, for one violated result, as ``check`` asks for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from model.explain import CAUSE, Explanation, describe, same_cause
+from model.explain import explain as shrink
+from model.replay import replay
+from model.scenario import Scenario
+from model.system import build
+from properties import catalogue
+from regcheck.constraints import Constraint
+from regcheck.engines.distinct import counterexamples
+from regcheck.result import CheckResult, Trace
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One counterexample of a distinct cause: its cause in words, the replayed trace, and its explanation."""
+
+    description: str
+    trace: Trace
+    explanation: Explanation | None = None
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Counterexamples to one property that differ in their cause, shortest of each first."""
+
+    property: str
+    found: tuple[Cause, ...]
+    complete: bool
+    """True when no other cause (of the shape asked for) exists within ``depth`` steps."""
+    depth: int
+    """The deepest bound searched completely (-1 if none)."""
+    note: str = ""
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+
+def explanation(scenario: Scenario, trace: Trace, name: str) -> Explanation:
+    """``trace`` (a counterexample to safety property ``name`` in ``scenario``) shrunk by replay, explained."""
+    return shrink(scenario, trace, catalogue.instantiate(name, scenario).formula)
+
+
+def distinct_causes(
+    scenario: Scenario,
+    name: str,
+    limit: int,
+    *,
+    depth: int,
+    timeout: float | None,
+    where: Sequence[Constraint] = (),
+    explain: bool = False,
+) -> Causes:
+    """Up to ``limit`` counterexamples to safety property ``name`` in ``scenario`` (a fixed number of
+    workers) that differ in their cause, each of shape ``where`` and replayed; ``explain``: each explained."""
+    prop = catalogue.instantiate(name, scenario)
+    found = counterexamples(
+        build(scenario), prop, CAUSE, depth=depth, limit=limit, timeout=timeout, same=same_cause(scenario),
+        where=where,
+    )
+    items, notes = [], [found.note] if found.note else []
+    for number, (trace, signature) in enumerate(zip(found.traces, found.signatures), start=1):
+        report = replay(scenario, trace, prop.formula)
+        if not report.ok:
+            notes.append(f"internal error: cause {number} did not replay on the reference simulator ({report})")
+            continue
+        description = describe(signature)
+        trace = trace.with_meta(replayed=True, cause=description)
+        items.append(Cause(description, trace, explanation(scenario, trace, name) if explain else None))
+    return Causes(name, tuple(items), found.exhausted, found.depth, "; ".join(notes))
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What ``--counterexamples N`` and ``--explain`` add to one violated property's result."""
+
+    requested: int
+    """N, the number of distinct causes asked for (0: none)."""
+    causes: Causes | None
+    explanation: Explanation | None
+    """The explanation of the result's own counterexample (None unless asked for)."""
+
+
+def extras(
+    scenario: Scenario, result: CheckResult, *, causes: int, explain: bool, depth: int, timeout: float | None
+) -> Extras:
+    """Distinct causes (up to ``causes``) and explanations for one violated safety result in ``scenario``
+    (the concrete scenario its counterexample runs in)."""
+    assert result.trace is not None
+    own = explanation(scenario, result.trace, result.property) if explain else None
+    if not causes:
+        return Extras(0, None, own)
+    found = distinct_causes(scenario, result.property, causes, depth=depth, timeout=timeout, explain=explain)
+    return Extras(causes, found, own)
+
+
+__all__ = ["Cause", "Causes", "Extras", "distinct_causes", "explanation", "extras"]
