@@ -37,7 +37,8 @@ def main() -> None:
         graph = explore(compile_system(build(scenario)), max_states=5_000_000, keep_edges=True)
         nodes = range(len(graph.states))
         start = time.perf_counter()
-        own = components(nodes, lambda node: [t for _, t in graph.edges[node]])
+        edges = graph.edges
+        own = components(nodes, lambda node: [t for _, t in edges[node]])  # noqa: B023 (used at once)
         own_s = time.perf_counter() - start
         start = time.perf_counter()
         digraph: nx.DiGraph[int] = nx.DiGraph()

@@ -15,8 +15,8 @@ call first met a mismatch, and the violating call itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from model.scenario import Scenario
 from model.simulator import Simulator, StepRefused

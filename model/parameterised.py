@@ -12,7 +12,7 @@ invariant of the concrete system, which is how fixed-N proofs for many workers s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from model.scenario import Scenario
 from model.system import build, local_variables

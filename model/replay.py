@@ -11,8 +11,8 @@ is reported with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from model.scenario import Scenario
 from model.simulator import Simulator, StepRefused

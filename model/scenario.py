@@ -11,10 +11,11 @@ import dataclasses
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from regcheck.display import is_printable, shown
 from regcheck.errors import InvalidArgument

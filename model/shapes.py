@@ -9,8 +9,7 @@
 
 from __future__ import annotations
 
-from regcheck.constraints import Before, First, Happens, Never
-from regcheck.constraints import Fields
+from regcheck.constraints import Before, Fields, First, Happens, Never
 
 MISMATCH_EVENTS = ("mismatch", "mismatch-evicted")
 """Cache events of "Registration of the Association GUID failed"."""

@@ -21,8 +21,8 @@ argument. Only ``model.scenario`` and the standard library are imported, on purp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from model.scenario import SYSTEM, Scenario
 

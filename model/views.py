@@ -9,7 +9,7 @@ notification thread never impersonates, so it runs as the process identity).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import networkx as nx
 

@@ -6,8 +6,8 @@ a ``regcheck.system.Property`` over the variables of one built system.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from model import system as m
 from model.scenario import Scenario

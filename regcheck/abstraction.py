@@ -21,8 +21,8 @@ process ever leaves L, so restricting the counters to L loses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.expr import (
@@ -41,9 +41,9 @@ from regcheck.expr import (
     substitute,
     var,
 )
-from regcheck.system import Action, TransitionSystem, Variable, boolean, naturals
 from regcheck.smt import UNSAT, Unrolling, all_of, independent_check, negation
 from regcheck.symmetry import normal
+from regcheck.system import Action, TransitionSystem, Variable, boolean, naturals
 
 MAX_LOCAL_STATES = 5_000
 ESCAPED = "escaped"

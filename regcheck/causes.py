@@ -14,8 +14,8 @@ and fields make up a cause.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
 
 from regcheck.expr import FALSE, Const, Expr, Ite, Value, Var, and_, in_, ite, lift
 from regcheck.result import Step, Trace

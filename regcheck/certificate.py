@@ -16,16 +16,16 @@ constraint on the next state has been shown to cut nothing away.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
 
 import z3
 
 from regcheck.compile import Layout, Packed, compile_expr, compile_system
-from regcheck.explore import explore
-from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render, render_state, var, variables
-from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.evidence import REACHABLE_LABEL, Certificate
+from regcheck.explore import explore
+from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render_state, var, variables
+from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
 REACHABLE_STATES = 200_000

@@ -8,8 +8,8 @@ never shown as a violation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 from regcheck.result import CheckResult, Trace, Verdict
 

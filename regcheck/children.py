@@ -12,9 +12,9 @@ import ctypes
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 
 _PR_SET_PDEATHSIG = 1
 

@@ -24,9 +24,9 @@ from a scenario or any other input is ever compiled.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Callable, Iterable, Mapping, Sequence
 
 from regcheck.errors import InvalidModel
 from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Value, Var

@@ -18,9 +18,9 @@ docs/ARCHITECTURE.md) call to check a scenario.
 
 from __future__ import annotations
 
-from dataclasses import replace
 import time
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from model import parameterised, story
 from model.replay import replay
@@ -30,13 +30,12 @@ from properties import catalogue
 from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import on_reachable_states, recheck_invariant
-from regcheck.evidence import Certificate
 from regcheck.checking import Replayer, vet
 from regcheck.engines import Options, bmc
-from regcheck.result import Progress
 from regcheck.errors import EngineDisagreement, InvalidArgument
+from regcheck.evidence import Certificate
 from regcheck.expr import Expr, render
-from regcheck.result import CheckResult, Scope, Trace, Verdict
+from regcheck.result import CheckResult, Progress, Scope, Trace, Verdict
 from regcheck.system import Kind, Property, TransitionSystem
 
 ENGINES = ("auto", *engines.NAMES)

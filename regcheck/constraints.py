@@ -14,8 +14,9 @@ happens before the property first fails, never after.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Union
 
 from regcheck.causes import Field, Moment, Signature, mark_fields, matches
 from regcheck.result import Trace

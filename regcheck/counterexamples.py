@@ -15,8 +15,8 @@ and its properties.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from model.explain import CAUSE, Explanation, describe, same_cause
 from model.explain import explain as shrink

@@ -10,7 +10,7 @@ listed as not compared; but a counterexample that failed replay on the reference
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from regcheck.checking import REPLAY_FAILED
 from regcheck.result import CheckResult, Verdict

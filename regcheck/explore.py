@@ -17,8 +17,8 @@ distance at most ``covered`` has been found and shown to the watcher.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from regcheck.compile import CompiledSystem, Packed
 from regcheck.result import Progress, Step, Trace

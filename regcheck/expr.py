@@ -8,8 +8,9 @@ comparisons in the language are built with :func:`eq` and :func:`ne`, not ``==``
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Union
+from typing import Union
 
 from regcheck.errors import InvalidModel
 

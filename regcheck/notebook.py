@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import builtins
 import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Iterator, Sequence, Union
+from typing import Union
 
 from model import scenario as scenarios
 from model import shapes
@@ -34,9 +35,9 @@ from model.explain import Explanation
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import compose
-from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.constraints import Constraint
 from regcheck.constraints import describe as describe_shape
+from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.errors import InvalidArgument
 from regcheck.limits import check_timeout
 from regcheck.report.html import (

@@ -16,9 +16,9 @@ import os
 import signal
 import time
 import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Iterable, Mapping, Sequence
 
 from regcheck import children
 from regcheck.errors import RegcheckError

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from regcheck.evidence import Evidence
 from regcheck.expr import Value

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import z3
 
+from regcheck.causes import Field, fields_predicate
 from regcheck.errors import InvalidModel
 from regcheck.expr import (
     FALSE,
@@ -48,7 +49,6 @@ from regcheck.expr import (
     or_,
     render,
 )
-from regcheck.causes import Field, fields_predicate
 from regcheck.result import STUTTER, Step, Trace
 from regcheck.system import Domain, TransitionSystem
 

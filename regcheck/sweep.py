@@ -16,9 +16,10 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from model import scenario as scenarios
 from model.scenario import ANY, CHOICES, Scenario
@@ -340,7 +341,8 @@ def _on_dask(
 ) -> list[list[dict[str, Any]]]:
     """The configurations on an existing Dask cluster (its workers need regcheck installed)."""
     try:
-        from distributed import Client, as_completed as completed
+        from distributed import Client
+        from distributed import as_completed as completed
     except ImportError:
         raise InvalidArgument("--dask needs the distributed package: pip install 'regcheck[dask]'") from None
     try:

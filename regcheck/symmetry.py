@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Callable, Hashable, Iterator, Mapping, Sequence
 
 from regcheck.compile import Layout, Packed
 from regcheck.errors import InvalidModel

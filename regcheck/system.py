@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from regcheck.errors import InvalidModel
-from regcheck.result import Kind, call_label
 from regcheck.expr import (
     Add,
     And,
@@ -31,6 +31,7 @@ from regcheck.expr import (
     evaluate,
     render,
 )
+from regcheck.result import Kind, call_label
 
 
 @dataclass(frozen=True)

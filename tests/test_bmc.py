@@ -11,11 +11,10 @@ from model.replay import replay
 from model.scenario import builtin_names, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
-from regcheck.system import Kind
 from regcheck.engines import Options, bmc
 from regcheck.expr import evaluate
 from regcheck.result import Verdict
-from regcheck.system import TransitionSystem
+from regcheck.system import Kind, TransitionSystem
 from tests.catalogue import EXAMPLES
 
 

@@ -19,8 +19,8 @@ from model.replay import replay
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck.cli import main
-from tests.clirun import flat, run, run_json
 from regcheck.trace import itf
+from tests.clirun import flat, run, run_json
 
 SHORTEST = "worker-never-gets-network-error"
 REPO = Path(__file__).resolve().parents[1]

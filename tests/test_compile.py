@@ -11,8 +11,8 @@ from model.system import build
 from regcheck.compile import Layout, compile_expr, compile_system
 from regcheck.errors import InvalidModel
 from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Var, add, evaluate, var
-from tests.strategies import scenarios
 from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
+from tests.strategies import scenarios
 
 ODD = "x') or True or ('"
 """An enum member that would be code if it were ever spelled into generated source."""

@@ -72,7 +72,7 @@ def test_catalogue_answers_by_exhaustive_search() -> None:
     """The catalogue's stated answers, checked without any solver."""
     for example in (counter(), mutex()):
         system = example.system
-        frontier, seen, depth_of = [system.initial_state()], set(), {}
+        frontier, depth_of = [system.initial_state()], {}
         key = lambda s: tuple(sorted(s.items()))  # noqa: E731
         depth_of[key(frontier[0])] = 0
         shortest = None

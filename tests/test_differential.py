@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st

@@ -14,10 +14,10 @@ from model.system import build
 from properties.catalogue import instantiate
 from regcheck import certificate, domains
 from regcheck.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
-from regcheck.evidence import Certificate
 from regcheck.compile import compile_system, fingerprint
 from regcheck.engines import Options, bmc, distinct, explicit, kinduction, pdr
 from regcheck.errors import InvalidModel
+from regcheck.evidence import Certificate
 from regcheck.expr import TRUE, Expr, add, and_, eq, le, mul, ne, var
 from regcheck.result import Verdict
 from regcheck.smt import HornAnswer, HornProblem

@@ -7,9 +7,8 @@ import pytest
 from model.scenario import load_builtin
 from model.system import build
 from properties.catalogue import instantiate
-from regcheck.evidence import Certificate
 from regcheck.engines import Options, explicit
-from regcheck.evidence import ExhaustiveSearch, LassoFreedom
+from regcheck.evidence import Certificate, ExhaustiveSearch, LassoFreedom
 from regcheck.expr import TRUE
 from regcheck.result import Kind, Verdict
 from tests.catalogue import counter

@@ -21,7 +21,7 @@ from regcheck.compile import compile_system
 from regcheck.crosscheck import disagreement, disagreements
 from regcheck.engines import Options, bmc, explicit
 from regcheck.errors import InvalidArgument, InvalidModel
-from regcheck.expr import evaluate, ne, var
+from regcheck.expr import evaluate
 from regcheck.result import CheckResult, Step, Trace, Verdict
 from regcheck.system import Kind, ProcessGroup, Property, TransitionSystem
 from tests.catalogue import EXAMPLES, mutex

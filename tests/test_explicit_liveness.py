@@ -11,8 +11,7 @@ from model.replay import replay
 from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
-from regcheck.engines import liveness
-from regcheck.engines import Options, bmc, explicit
+from regcheck.engines import Options, bmc, explicit, liveness
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, evaluate, ite, le, not_, var
 from regcheck.result import STUTTER, CheckResult, Trace, Verdict, call_label
 from regcheck.system import (

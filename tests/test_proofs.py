@@ -11,8 +11,8 @@ from model.system import build
 from properties.catalogue import NAMES, instantiate
 from regcheck import compose
 from regcheck.certificate import recheck_invariant, recheck_kinduction
-from regcheck.evidence import Certificate
 from regcheck.engines import Options, bmc, kinduction, pdr
+from regcheck.evidence import Certificate
 from regcheck.expr import TRUE, and_, ne, var
 from regcheck.result import Verdict
 from tests.catalogue import EXAMPLES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,10 +14,10 @@ import pytest
 from model import scenario as scenarios
 from model.replay import replay
 from properties import catalogue
-from regcheck.trace import itf
 from regcheck.cli import main
-from tests.clirun import flat, run, run_json
+from regcheck.trace import itf
 from tests import mermaid
+from tests.clirun import flat, run, run_json
 
 SHORTEST = "worker-never-gets-network-error"
 VIOLATED = (SHORTEST, "no-registration-mismatch", "registration-in-use-never-evicted")

@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -18,8 +18,8 @@ from model import parameterised
 from model.scenario import load_builtin, with_overrides
 from regcheck import compose, portfolio
 from regcheck.abstraction import verify_per_process, verify_product
-from regcheck.evidence import Certificate
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
+from regcheck.evidence import Certificate
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
 from regcheck.result import CheckResult, Scope, Trace, Verdict
 from regcheck.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range

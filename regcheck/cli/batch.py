@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 from rich.markup import escape
@@ -107,7 +106,7 @@ def report_command(
               help="Vary one switch at a time from the base scenario instead of taking every combination.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
 def sweep_command(
-    target: Optional[str] = None,
+    target: str | None = None,
     vary: tuple[str, ...] = (),
     prop: tuple[str, ...] = (),
     engine: str = "auto",
@@ -115,7 +114,7 @@ def sweep_command(
     timeout: float = DEFAULT_TIMEOUT,
     sets: tuple[str, ...] = (),
     jobs: int = 0,
-    dask: Optional[str] = None,
+    dask: str | None = None,
     one_at_a_time: bool = False,
     as_json: bool = False,
 ) -> None:

@@ -13,7 +13,6 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 from rich.markup import escape
@@ -27,7 +26,6 @@ from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
 from regcheck import compose, counterexamples, crosscheck
-from regcheck.evidence import Certificate
 from regcheck.cli import schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -41,6 +39,7 @@ from regcheck.cli.inputs import (
 )
 from regcheck.display import shown
 from regcheck.errors import InvalidArgument
+from regcheck.evidence import Certificate
 from regcheck.files import output_folder, write_atomic
 from regcheck.result import CheckResult, Kind, Trace, Verdict, scope_words
 from regcheck.trace import itf
@@ -159,7 +158,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
     help="Run ENGINE too; exit 1 if it disagrees (another verdict, or a counterexample of another length).",
 )
 def check_command(
-    target: Optional[str] = None,
+    target: str | None = None,
     prop: tuple[str, ...] = (),
     engine: str = "auto",
     recheck: str = "z3",
@@ -167,11 +166,11 @@ def check_command(
     timeout: float = DEFAULT_TIMEOUT,
     sets: tuple[str, ...] = (),
     as_json: bool = False,
-    trace_out: Optional[Path] = None,
+    trace_out: Path | None = None,
     all_: bool = False,
     causes: int = 0,
     explain: bool = False,
-    cross: Optional[str] = None,
+    cross: str | None = None,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 

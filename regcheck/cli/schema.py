@@ -13,7 +13,8 @@ reader could notice raises :data:`SCHEMA_VERSION`.
 from __future__ import annotations
 
 import platform
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import regcheck
 from model.explain import Explanation

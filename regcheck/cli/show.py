@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -43,7 +43,7 @@ MAX_DRAWN_STEPS = 500
 """Steps above which ``show`` refuses to draw SVG or PNG: a drawing's time and memory grow with its steps."""
 
 
-def _load_trace(path: Path, target: Optional[str], sets: list[str]) -> tuple[Trace, Scenario | None]:
+def _load_trace(path: Path, target: str | None, sets: list[str]) -> tuple[Trace, Scenario | None]:
     """A trace file and its scenario: ``--scenario`` if given, else the one recorded in its ``#meta.switches``."""
     trace = itf.read(path)
     if target is not None:
@@ -73,7 +73,7 @@ def _concrete(path: Path, trace: Trace, scenario: Scenario) -> Scenario:
     return scenario.with_workers(workers)
 
 
-def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: Optional[str]) -> Property | None:
+def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: str | None) -> Property | None:
     """The property the trace claims to violate: ``--property``, else its ``#meta.property``, if any."""
     name = name or trace.meta.get("property")
     if name is None:
@@ -116,7 +116,7 @@ def _off_domain(trace: Trace, scenario: Scenario) -> str | None:
     return None
 
 
-def _emit(data: str | bytes, output: Optional[Path]) -> None:
+def _emit(data: str | bytes, output: Path | None) -> None:
     """Write to ``output`` atomically, or to standard output (binary only when it is not a terminal)."""
     if isinstance(data, str):
         data = printable(data)
@@ -168,10 +168,10 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 def show_command(
     trace_file: Path,
     fmt: str = "text",
-    view: Optional[str] = None,
+    view: str | None = None,
     diff: bool = True,
-    output: Optional[Path] = None,
-    target: Optional[str] = None,
+    output: Path | None = None,
+    target: str | None = None,
     sets: tuple[str, ...] = (),
     explain: bool = False,
 ) -> None:
@@ -265,7 +265,7 @@ def _trace_text(
     "--property", "-p", "prop_name", help="The property the trace must violate (default: the one it records)."
 )
 def replay_command(
-    trace_file: Path, target: Optional[str] = None, sets: tuple[str, ...] = (), prop_name: Optional[str] = None
+    trace_file: Path, target: str | None = None, sets: tuple[str, ...] = (), prop_name: str | None = None
 ) -> None:
     """Replay the trace in TRACE on the reference simulator; exit 1, naming the step, if it does not conform."""
     trace, scenario = _load_trace(trace_file, target, list(sets))

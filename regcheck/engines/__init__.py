@@ -8,8 +8,9 @@ fields it understands and says in its docstring which. Engines never import the 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from regcheck.result import CheckResult, Progress
 from regcheck.system import Property, TransitionSystem

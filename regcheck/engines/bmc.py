@@ -9,13 +9,12 @@ counterexample found is a shortest one. No violation up to the depth gives ``bou
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from regcheck.domains import check_domains
 from regcheck.engines import Options
-from regcheck.result import Progress, outcome
-from regcheck.result import CheckResult, Verdict
 from regcheck.expr import or_
+from regcheck.result import CheckResult, Progress, Verdict, outcome
 from regcheck.smt import SAT, TIMEOUT, UNKNOWN, UNSAT, Lasso, Solver, Unrolling, all_of, any_of
 from regcheck.system import Kind, Property, TransitionSystem
 

@@ -14,8 +14,8 @@ caller replays every trace it returns before showing it, as for any counterexamp
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from regcheck.causes import Moment, Signature, signature
 from regcheck.constraints import Constraint, all_hold, describe, lacks_signatures

@@ -38,22 +38,20 @@ unreduced graph with the enabled actions of every state.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import networkx as nx
 
-from regcheck.engines import liveness
 from regcheck.compile import CompiledSystem, compile_all, compile_system, fingerprint
-from regcheck.explore import StateGraph
-from regcheck.explore import explore as explore_graph
 from regcheck.domains import check_domains
-from regcheck.engines import DEFAULT_MAX_STATES, Options
-from regcheck.result import Progress, outcome
+from regcheck.engines import DEFAULT_MAX_STATES, Options, liveness
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import ExhaustiveSearch
+from regcheck.explore import StateGraph
+from regcheck.explore import explore as explore_graph
 from regcheck.expr import Value
-from regcheck.result import CheckResult, Trace, Verdict
+from regcheck.result import CheckResult, Progress, Trace, Verdict, outcome
 from regcheck.symmetry import Reduction, reduction
 from regcheck.system import Kind, Property, TransitionSystem
 

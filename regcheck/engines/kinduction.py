@@ -12,14 +12,13 @@ never ``proved``.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from regcheck.certificate import on_reachable_states, recheck_kinduction
-from regcheck.evidence import Certificate
 from regcheck.domains import check_domains
 from regcheck.engines import Options
-from regcheck.result import Progress, outcome
-from regcheck.result import CheckResult, Verdict
+from regcheck.evidence import Certificate
+from regcheck.result import CheckResult, Progress, Verdict, outcome
 from regcheck.smt import SAT, TIMEOUT, UNKNOWN, Solver, Unrolling, any_differs, negation
 from regcheck.system import Kind, Property, TransitionSystem
 

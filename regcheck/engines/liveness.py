@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
 
 from regcheck.compile import CompiledSystem, fingerprint
 from regcheck.evidence import LassoFreedom
@@ -394,12 +394,11 @@ def _greedy_walk(graph: StateGraph, component: set[int], entry: int, fair: int) 
     walk: list[Edge] = []
     node = entry
     while True:
-        if missing:
-            def wanted(action: int, target: int) -> bool:
+        def wanted(action: int, target: int, missing: int = missing) -> bool:
+            """A witness still missing, or (none missing) the way back to the entry."""
+            if missing:
                 return bool(missing & ((1 << action) | ~enabled[target]))
-        else:
-            def wanted(action: int, target: int) -> bool:
-                return target == entry
+            return target == entry
         path = _nearest(edges, component, node, wanted)
         for action, target in path:
             missing &= ~((1 << action) | (fair & ~enabled[target]))

@@ -12,17 +12,15 @@ that length returns a shortest counterexample (which the caller replays).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from regcheck.certificate import on_reachable_states, recheck_invariant, tidy
-from regcheck.evidence import Certificate
 from regcheck.domains import check_domains
-from regcheck.engines import Options
-from regcheck.result import Progress, outcome
-from regcheck.engines import bmc
+from regcheck.engines import Options, bmc
+from regcheck.evidence import Certificate
 from regcheck.expr import and_
-from regcheck.result import CheckResult, Verdict
+from regcheck.result import CheckResult, Progress, Verdict, outcome
 from regcheck.smt import HornProblem
 from regcheck.system import Kind, Property, TransitionSystem
 

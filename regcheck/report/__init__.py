@@ -17,8 +17,8 @@ or trace sits beside the new page.
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from regcheck.errors import InvalidArgument
 from regcheck.files import output_folder, read_limited, write_atomic

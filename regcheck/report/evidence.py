@@ -14,10 +14,10 @@ import json
 import platform
 import shlex
 import time
+from collections.abc import Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import model
 import properties
@@ -25,8 +25,7 @@ import regcheck
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import children, compose
-from regcheck.result import Progress
-from regcheck.result import CheckResult, Verdict
+from regcheck.result import CheckResult, Progress, Verdict
 from regcheck.sweep import cores
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")

@@ -14,16 +14,16 @@ two runs, and each sits in a ``<span class="timing">`` so that a comparison can 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from html import escape
-from typing import Callable, Iterable, Mapping
 
 from model import variants
 from model.scenario import Scenario, meets
 from model.story import cause, rows
 from properties import catalogue
-from regcheck.evidence import Certificate
 from regcheck import evidence as proofs
 from regcheck.display import printable
+from regcheck.evidence import Certificate
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
 

@@ -8,17 +8,16 @@ varies between two runs of the same report.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from model.scenario import Scenario, meets
 from model.story import rows
 from properties import catalogue
-from regcheck.evidence import Certificate
 from regcheck.display import printable
+from regcheck.evidence import Certificate
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
 from regcheck.result import Trace, Verdict
-
 
 _SPECIAL = re.compile(r"[\\`*_\[\]<>|&~#!]")
 """Characters that Markdown or the HTML inside it reads, anywhere in a line."""

@@ -21,8 +21,9 @@ GUIDs, who a thread runs as, what the registration cache did). Nothing here know
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import networkx as nx
 

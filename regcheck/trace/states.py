@@ -17,8 +17,8 @@ booleans only.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
-from typing import Callable, Iterable, Mapping, Sequence
 
 import networkx as nx
 
@@ -121,7 +121,7 @@ def state_graph(
     if trace.loop is not None:
         _edge(graph, previous, ids[key(trace.states[trace.loop])], "loop", path=True, step=0, highlight=False)
     if successors is not None:
-        for index, state in enumerate(trace.states):
+        for state in trace.states:
             source = ids[key(state)]
             for label, nxt in successors(state):
                 if key(nxt) not in ids and len(ids) >= max_nodes:

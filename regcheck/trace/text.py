@@ -8,7 +8,7 @@ Association names (GUIDs) are a protocol's words, so they come in as a parameter
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from regcheck.expr import Value
 from regcheck.result import Trace
