@@ -60,12 +60,14 @@ def run(
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
     pending: dict[Connection, multiprocessing.process.BaseProcess] = {}  # receiving end of a pipe -> its process
+    started: list[multiprocessing.process.BaseProcess] = []  # every child, even one an interrupt caught half-started
     gathered = Gathered()
     try:
         for label, runner in runners.items():
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(target=_child, args=(runner, list(names), sender, os.getpid()), name=label,
                                       daemon=True)
+            started.append(process)
             process.start()
             sender.close()
             pending[receiver] = process
@@ -82,10 +84,13 @@ def run(
                         gathered.failures[finished.name] = _death(finished.exitcode)
     finally:
         gathered.unfinished = [p.name for p in pending.values()]
-        for running in pending.values():
-            running.kill()
-        for pipe, running in pending.items():
-            running.join()
+        for child in started:
+            if child.pid is not None and child.exitcode is None:
+                child.kill()
+        for child in started:
+            if child.pid is not None:
+                child.join()
+        for pipe in pending:
             pipe.close()
         gathered.elapsed = time.monotonic() - start
     return gathered

@@ -12,6 +12,7 @@ from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builti
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
 from regcheck.engines import Options, bmc, explicit, liveness
+from regcheck.evidence import LassoFreedom
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, evaluate, ite, le, not_, var
 from regcheck.result import STUTTER, CheckResult, Trace, Verdict, call_label
 from regcheck.system import (
@@ -58,7 +59,11 @@ def test_builtin_expectations(name: str) -> None:
             _assert_lasso(scenario, prop, result)
         else:
             assert result.verdict is Verdict.PROVED and result.trace is None, result
-            assert result.evidence["states"] > 0 and result.evidence["components_examined"] >= 0
+            evidence = result.evidence
+            assert isinstance(evidence, LassoFreedom)
+            unreduced = explicit.explore(build(scenario), symmetry=False)  # liveness is checked unreduced
+            assert evidence.states == unreduced.graph.number_of_nodes() and evidence.components_examined >= 1
+            assert evidence.diameter == max(d for _, d in unreduced.graph.nodes(data="depth"))
 
 
 def test_fix_no_notifications_never_delivers() -> None:

@@ -367,7 +367,7 @@ def _gone(pids: set[int], within: float = 10.0) -> bool:
 def test_solver_processes_die_with_regcheck(sig: signal.Signals) -> None:
     process, kids = _start_long_run()
     process.send_signal(sig)
-    process.communicate(timeout=30)
+    process.communicate(timeout=90)
     assert _gone(kids)
 
 
@@ -375,7 +375,7 @@ def test_solver_processes_die_with_regcheck(sig: signal.Signals) -> None:
 def test_ctrl_c_stops_everything_quietly() -> None:
     process, kids = _start_long_run()
     os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole foreground group
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=90)
     assert process.returncode == 130
     assert b"interrupted" in err and b"Traceback" not in err and b"KeyboardInterrupt" not in err
     assert _gone(kids)
