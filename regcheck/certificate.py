@@ -28,10 +28,10 @@ from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render_st
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
-REACHABLE_STATES = 200_000
+REACHABLE_STATES = 50_000
 """At most this many reachable states are enumerated to evaluate a certificate on each of them."""
-REACHABLE_SECONDS = 5.0
-"""Nor for longer than this (about 200,000 states of the protocol model, on one core)."""
+REACHABLE_SECONDS = 2.0
+"""Nor for longer than this (the state limit is reached sooner, on one core of this size of machine)."""
 def tidy(invariant: Expr, domains: Mapping[str, Domain]) -> Expr:
     """A readable equivalent (over the variables' domains) of a conjunction of clauses.
 
