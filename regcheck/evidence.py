@@ -17,7 +17,7 @@ that contract). Renderers read evidence through these two methods only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 from regcheck.expr import Expr, render
 
@@ -67,8 +67,21 @@ class Certificate:
         return f"inductive invariant: {render(self.invariant)}"
 
 
+class _Search:
+    """What the two proofs by exhaustion share: their JSON form is their fields, in ``KEYS`` order."""
+
+    KEYS: ClassVar[tuple[str, ...]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    def __getitem__(self, key: str) -> Any:
+        """One field of the JSON form: ``evidence["states"]``."""
+        return self.to_json()[key]
+
+
 @dataclass(frozen=True)
-class ExhaustiveSearch:
+class ExhaustiveSearch(_Search):
     """A safety proof by exhaustion: every reachable state was visited, and none violates the property.
 
     ``diameter`` is the greatest distance of a state from the initial ones; ``symmetry`` says how
@@ -87,23 +100,11 @@ class ExhaustiveSearch:
         """``exhaustive search: 388 states, 1204 transitions``."""
         return f"exhaustive search: {self.states} states, {self.transitions} transitions"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "states": self.states,
-            "transitions": self.transitions,
-            "diameter": self.diameter,
-            "symmetry": self.symmetry,
-            "fingerprint": self.fingerprint,
-        }
-
-    def __getitem__(self, key: str) -> Any:
-        """One field of the JSON form: ``evidence["states"]``."""
-        return self.to_json()[key]
+    KEYS: ClassVar[tuple[str, ...]] = ("method", "states", "transitions", "diameter", "symmetry", "fingerprint")
 
 
 @dataclass(frozen=True)
-class LassoFreedom:
+class LassoFreedom(_Search):
     """A liveness proof by exhaustion: the whole reachable graph holds no fair lasso that violates it.
 
     ``components_examined`` counts the strongly connected components of goal-false states that
@@ -124,22 +125,10 @@ class LassoFreedom:
         """``exhaustive search: 388 states, 1204 transitions; weak, on 6 action instances of ...``."""
         return f"exhaustive search: {self.states} states, {self.transitions} transitions; {self.fairness}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "states": self.states,
-            "transitions": self.transitions,
-            "diameter": self.diameter,
-            "components_examined": self.components_examined,
-            "obligations": self.obligations,
-            "fairness": self.fairness,
-            "symmetry": self.symmetry,
-            "fingerprint": self.fingerprint,
-        }
-
-    def __getitem__(self, key: str) -> Any:
-        """One field of the JSON form: ``evidence["components_examined"]``."""
-        return self.to_json()[key]
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "method", "states", "transitions", "diameter", "components_examined", "obligations", "fairness", "symmetry",
+        "fingerprint",
+    )
 
 
 Evidence = Union[Certificate, ExhaustiveSearch, LassoFreedom]
