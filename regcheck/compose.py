@@ -189,7 +189,12 @@ def _auto(
         def settled(name: str, so_far: portfolio.Gathered) -> bool:
             return any(final(r) for r in so_far.results.get(name, []))
 
-        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled)
+        def announce(result: CheckResult, at: float) -> None:
+            if progress and result.verdict in portfolio.DECISIVE:
+                progress(f"auto: {result.property} {result.verdict.value} by {result.engine} "
+                         f"after {quick_time + at:.1f} s")
+
+        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled, arrived=announce)
     elapsed = time.monotonic() - start
     merged = []
     for name in names:

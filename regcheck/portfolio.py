@@ -52,9 +52,11 @@ def run(
     *,
     timeout: float | None,
     settled: Callable[[str, Gathered], bool] | None = None,
+    arrived: Callable[[CheckResult, float], None] | None = None,
 ) -> Gathered:
     """Run ``runners`` on ``names`` concurrently until each name is settled (default: has a decisive
-    result), every runner has finished, or ``timeout`` seconds pass."""
+    result), every runner has finished, or ``timeout`` seconds pass; ``arrived`` is told of each
+    result (with the seconds since the start) the moment it comes in."""
     settled = settled or (lambda name, gathered: bool(gathered.decisive(name)))
     context = multiprocessing.get_context("fork")
     start = time.monotonic()
@@ -77,7 +79,7 @@ def run(
                 break
             for ready in wait(list(pending), timeout=remaining):
                 assert isinstance(ready, Connection)
-                if not _receive(ready, pending[ready], gathered, start):
+                if not _receive(ready, pending[ready], gathered, start, arrived):
                     finished = pending.pop(ready)
                     finished.join()
                     if finished.exitcode != 0 and finished.name not in gathered.failures:
@@ -97,14 +99,17 @@ def run(
 
 
 def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess, gathered: Gathered,
-             start: float) -> bool:
+             start: float, arrived: Callable[[CheckResult, float], None] | None) -> bool:
     """Take one message from a runner; False once it has nothing more to say."""
     try:
         kind, payload = receiver.recv()
     except (EOFError, OSError):
         return False
     if kind == "result":
-        gathered.add(payload, round(time.monotonic() - start, 4))
+        at = round(time.monotonic() - start, 4)
+        gathered.add(payload, at)
+        if arrived is not None:
+            arrived(payload, at)
         return True
     if kind == "raise":
         raise payload

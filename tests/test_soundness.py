@@ -113,6 +113,16 @@ def test_a_result_arrives_before_its_runner_finishes() -> None:
     assert gathered.unfinished == ["slow"]
 
 
+def test_each_result_is_announced_as_it_arrives() -> None:
+    def two(names: list[str]) -> Iterator[CheckResult]:
+        yield _result("p", Verdict.PROVED)
+        yield _result("q", Verdict.BOUNDED, depth=3)
+
+    heard: list[tuple[str, Verdict]] = []
+    portfolio.run(["p", "q"], {"two": two}, timeout=30, arrived=lambda r, at: heard.append((r.property, r.verdict)))
+    assert heard == [("p", Verdict.PROVED), ("q", Verdict.BOUNDED)]
+
+
 def test_a_runner_that_dies_is_a_failure_not_silence() -> None:
     def dies(names: list[str]) -> Iterator[CheckResult]:
         os.kill(os.getpid(), signal.SIGKILL)
