@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from regcheck.compile import CompiledSystem, Packed
 from regcheck.result import Progress, Step, Trace
@@ -26,8 +27,16 @@ from regcheck.result import Progress, Step, Trace
 Edge = tuple[int, int]
 """``(action index, target state id)``."""
 
-Watcher = Callable[["StateGraph", int], bool]
-"""Shown each new state id (the root included); True ends the search ("watched")."""
+
+class Watcher(Protocol):
+    """What watches a search: ``holds`` is a fast test of a new state (True: nothing to see, and
+    it may change after a look); ``sees`` looks at a state ``holds`` rejected, by id, and says
+    whether the search should end ("watched")."""
+
+    holds: Callable[[Packed], bool]
+
+    def sees(self, graph: StateGraph, node: int) -> bool: ...
+
 
 _CLOCK_EVERY = 2048
 """Expanded states between looks at the clock (timeout and progress)."""
@@ -116,34 +125,110 @@ def explore(
     search in progress lines."""
     graph = StateGraph(compiled, canonical)
     states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
-    edges, enabled = graph.edges, graph.enabled
-    steps, successors = compiled.steps, compiled.successors
     root = canonical(compiled.initial) if canonical else compiled.initial
     states.append(root)
     index[root] = 0
     parent.append(None)
     depth.append(0)
-    started = last_report = time.monotonic()
-    transitions = current = 0
+    started = time.monotonic()
     try:
-        if watch is not None and watch(graph, 0):
+        if watch is not None and not watch.holds(root) and watch.sees(graph, 0):
             graph.stopped = "watched"
-            return graph
+        else:
+            expand = _expand_keeping_edges if keep_edges else _expand
+            graph.stopped = expand(graph, max_states, max_depth, deadline, progress, watch, what, started)
+            graph.complete = not graph.stopped
+        return graph
+    finally:
+        graph.covered = graph.diameter if graph.complete else depth[min(graph.expanded, len(depth) - 1)]
+        if progress:
+            progress(_progress_line(what, len(states), graph.covered, time.monotonic() - started))
+
+
+def _expand(
+    graph: StateGraph,
+    max_states: int,
+    max_depth: int | None,
+    deadline: float | None,
+    progress: Progress | None,
+    watch: Watcher | None,
+    what: str,
+    started: float,
+) -> str:
+    """Expand states in BFS order, successors only (the hot loop of a safety search); the reason it stopped, if any."""
+    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
+    successors, canonical = graph.compiled.successors, graph.canonical
+    holds = watch.holds if watch is not None else None
+    last_report = started
+    current = transitions = 0
+    try:
         while current < len(states):
             level = depth[current]
             if max_depth is not None and level >= max_depth:
-                graph.stopped = "depth"
-                return graph
+                return "depth"
             if current % _CLOCK_EVERY == 0 and current:
                 now = time.monotonic()
                 if deadline is not None and now > deadline:
-                    graph.stopped = "timeout"
-                    return graph
+                    return "timeout"
                 if progress and now - last_report > _PROGRESS_EVERY_S:
                     last_report = now
                     progress(_progress_line(what, len(states), level, now - started))
-            state = states[current]
-            found: list[tuple[int, Packed]] = steps(state) if keep_edges else [(-1, s) for s in successors(state)]
+            found = successors(states[current])
+            transitions += len(found)
+            for successor in found:
+                if successor in index:
+                    continue
+                if canonical is not None:
+                    successor = canonical(successor)
+                    if successor in index:
+                        continue
+                target = len(states)
+                index[successor] = target
+                states.append(successor)
+                parent.append((current, -1))
+                depth.append(level + 1)
+                if holds is not None and not holds(successor):
+                    assert watch is not None
+                    if watch.sees(graph, target):
+                        return "watched"
+                    holds = watch.holds
+                if target + 1 >= max_states:
+                    return "state limit"
+            current += 1
+        return ""
+    finally:
+        graph.expanded, graph.transitions = current, transitions
+
+
+def _expand_keeping_edges(
+    graph: StateGraph,
+    max_states: int,
+    max_depth: int | None,
+    deadline: float | None,
+    progress: Progress | None,
+    watch: Watcher | None,
+    what: str,
+    started: float,
+) -> str:
+    """Expand states in BFS order, keeping every edge and enabled set (for fair loops and drawings)."""
+    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
+    steps, canonical, edges, enabled = graph.compiled.steps, graph.canonical, graph.edges, graph.enabled
+    holds = watch.holds if watch is not None else None
+    last_report = started
+    current = transitions = 0
+    try:
+        while current < len(states):
+            level = depth[current]
+            if max_depth is not None and level >= max_depth:
+                return "depth"
+            if current % _CLOCK_EVERY == 0 and current:
+                now = time.monotonic()
+                if deadline is not None and now > deadline:
+                    return "timeout"
+                if progress and now - last_report > _PROGRESS_EVERY_S:
+                    last_report = now
+                    progress(_progress_line(what, len(states), level, now - started))
+            found = steps(states[current])
             transitions += len(found)
             out: list[Edge] = []
             mask = 0
@@ -157,27 +242,21 @@ def explore(
                     states.append(successor)
                     parent.append((current, action))
                     depth.append(level + 1)
-                    if watch is not None and watch(graph, target):
-                        graph.stopped = "watched"
-                        return graph
+                    if holds is not None and not holds(successor):
+                        assert watch is not None
+                        if watch.sees(graph, target):
+                            return "watched"
+                        holds = watch.holds
                     if target + 1 >= max_states:
-                        graph.stopped = "state limit"
-                        return graph
-                if keep_edges:
-                    mask |= 1 << action
-                    out.append((action, target))
-            if keep_edges:
-                edges.append(tuple(out))
-                enabled.append(mask)
+                        return "state limit"
+                mask |= 1 << action
+                out.append((action, target))
+            edges.append(tuple(out))
+            enabled.append(mask)
             current += 1
-        graph.complete = True
-        return graph
+        return ""
     finally:
-        graph.expanded = current
-        graph.transitions = transitions
-        graph.covered = graph.diameter if graph.complete else depth[min(current, len(depth) - 1)]
-        if progress:
-            progress(_progress_line(what, len(states), graph.covered, time.monotonic() - started))
+        graph.expanded, graph.transitions = current, transitions
 
 
 def _progress_line(what: str, states: int, depth: int, seconds: float) -> str:

@@ -71,10 +71,9 @@ class _Watch:
         self.violations: dict[str, int] = {}  # property -> the state id of its first violation
         self.holds = compile_all([p.formula for p in self.open], compiled.layout)
 
-    def __call__(self, graph: StateGraph, node: int) -> bool:
+    def sees(self, graph: StateGraph, node: int) -> bool:
+        """Record the properties state ``node`` violates; True when none is left open."""
         state = graph.states[node]
-        if self.holds(state):
-            return False
         still_open = []
         for prop in self.open:
             if self.compiled.predicate(prop.formula)(state):
