@@ -227,10 +227,11 @@ def test_mermaid_text_escapes_reserved_characters() -> None:
     assert charts.mermaid_text("  ") == "-"
 
 
-@pytest.mark.skipif(
-    not (os.environ.get("MERMAID_NODE_MODULES") and shutil.which("node")),
-    reason="set MERMAID_NODE_MODULES to a node_modules folder holding mermaid and jsdom to run Mermaid's own parser",
-)
+MERMAID_MODULES = Path(__file__).resolve().parent.parent / ".ci" / "node_modules"
+"""Where .ci/run installs Mermaid and jsdom (``npm install --prefix .ci``); MERMAID_NODE_MODULES overrides it."""
+
+
+@pytest.mark.slow
 def test_mermaid_parses_with_mermaid_itself(chart: nx.DiGraph, tmp_path: Path) -> None:
     source = tmp_path / "chart.mmd"
     source.write_text(charts.to_mermaid(chart), encoding="utf-8")
@@ -243,7 +244,11 @@ def test_mermaid_parses_with_mermaid_itself(chart: nx.DiGraph, tmp_path: Path) -
         "await mermaid.parse(fs.readFileSync(process.argv[2], 'utf8'));\n",
         encoding="utf-8",
     )
-    folder = Path(os.environ["MERMAID_NODE_MODULES"])
+    folder = Path(os.environ.get("MERMAID_NODE_MODULES", MERMAID_MODULES))
+    assert shutil.which("node"), "Mermaid's parser needs node on the PATH"
+    assert (folder / "mermaid").is_dir() and (folder / "jsdom").is_dir(), (
+        f"no mermaid and jsdom in {folder}: run `npm install --prefix .ci` (as .ci/run does)"
+    )
     (tmp_path / "node_modules").symlink_to(folder)
     done = subprocess.run(["node", str(script), str(source)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -296,7 +301,7 @@ def test_graph_successors_read_an_explored_graph(seed_trace: Trace) -> None:
 
 
 def test_explicit_engine_graph_gives_the_same_neighbourhood(seed_trace: Trace) -> None:
-    explicit = pytest.importorskip("regcheck.engines.explicit")
+    from regcheck.engines import explicit
     system = build(load_builtin("seed"))
     explored = explicit.explore(system, symmetry=False)
     assert explored.complete
@@ -311,7 +316,7 @@ def _unquote(value: str) -> str:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_dot_reads_back(state_graph: nx.DiGraph) -> None:
-    pydot = pytest.importorskip("pydot")
+    import pydot
     source = states.to_dot(state_graph)
     (parsed,) = pydot.graph_from_dot_data(source)
     back = nx.nx_pydot.from_pydot(parsed)
@@ -337,7 +342,7 @@ def test_graphml_reads_back(state_graph: nx.DiGraph, chart: nx.DiGraph) -> None:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_chart_exports_to_dot(chart: nx.DiGraph) -> None:
-    pydot = pytest.importorskip("pydot")
+    import pydot
     (parsed,) = pydot.graph_from_dot_data(states.to_dot(chart))
     assert nx.nx_pydot.from_pydot(parsed).number_of_nodes() == chart.number_of_nodes()
 

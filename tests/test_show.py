@@ -142,7 +142,7 @@ def test_show_state_graph_exports(capsys: pytest.CaptureFixture[str], traces: Pa
     assert sum(1 for _, d in graph.nodes(data=True) if d["path"]) == 6
     assert [d["bad"] for _, d in graph.nodes(data=True) if d["path"] and d["index"] == 5] == [True]
     code, dot, _ = run(capsys, "show", path, "--format", "dot")
-    pydot = pytest.importorskip("pydot")
+    import pydot
     (parsed,) = pydot.graph_from_dot_data(dot)
     assert nx.nx_pydot.from_pydot(parsed).number_of_nodes() == graph.number_of_nodes()
     assert run(capsys, "show", path, "--format", "png", "--view", "states", "-o", str(tmp_path / "g.png"))[0] == 0

@@ -79,7 +79,7 @@ def test_the_matrix_and_the_smallest_failing_configuration_locally_and_on_dask(
         "association_scope=process workers=1 (violated in 5 steps; 28 bounded, 4 violated)"
     ) in lines
 
-    distributed = pytest.importorskip("distributed")
+    import distributed
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
