@@ -47,8 +47,9 @@ _PROGRESS_EVERY_S = 0.5
 class StateGraph:
     """The explored graph: states in BFS order; the first ``expanded`` of them have been expanded.
 
-    ``parent[i]`` is ``(parent id, action)`` of state ``i`` in the BFS tree (None for the root;
-    the action is -1 where edges are not kept).
+    ``parent[i]`` is the id of state ``i``'s parent in the BFS tree (-1 for the root) and
+    ``via[i]`` the action taking the parent to it (``via`` stays empty where edges are not kept). Plain int lists,
+    not tuples: millions of small tuples would keep the garbage collector busy.
     With ``edges`` kept, ``edges[i]`` lists every ``(action, target)`` of an expanded state and
     ``enabled[i]`` the bit set of the actions enabled there.
     """
@@ -57,7 +58,8 @@ class StateGraph:
     canonical: Callable[[Packed], Packed] | None = None
     states: list[Packed] = field(default_factory=list)
     index: dict[Packed, int] = field(default_factory=dict)
-    parent: list[tuple[int, int] | None] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    via: list[int] = field(default_factory=list)
     depth: list[int] = field(default_factory=list)
     edges: list[tuple[Edge, ...]] = field(default_factory=list)
     enabled: list[int] = field(default_factory=list)
@@ -74,11 +76,10 @@ class StateGraph:
     def path_to(self, node: int) -> list[Edge]:
         """The BFS-tree path from the root to ``node``, as ``(action, state)`` steps."""
         path: list[Edge] = []
-        link = self.parent[node]
-        while link is not None:
-            path.append((link[1], node))
-            node = link[0]
-            link = self.parent[node]
+        via = self.via
+        while self.parent[node] >= 0:
+            path.append((via[node] if via else -1, node))
+            node = self.parent[node]
         path.reverse()
         return path
 
@@ -124,43 +125,45 @@ def explore(
     """Breadth-first search from the initial state (see the module docstring); ``what`` names the
     search in progress lines."""
     graph = StateGraph(compiled, canonical)
-    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
     root = canonical(compiled.initial) if canonical else compiled.initial
-    states.append(root)
-    index[root] = 0
-    parent.append(None)
-    depth.append(0)
+    graph.states.append(root)
+    graph.index[root] = 0
+    graph.parent.append(-1)
+    if keep_edges:
+        graph.via.append(-1)
+    graph.depth.append(0)
     started = time.monotonic()
     try:
         if watch is not None and not watch.holds(root) and watch.sees(graph, 0):
             graph.stopped = "watched"
         else:
-            expand = _expand_keeping_edges if keep_edges else _expand
-            graph.stopped = expand(graph, max_states, max_depth, deadline, progress, watch, what, started)
+            expand = (_edges_expander if keep_edges else _successor_expander)(graph, max_states, watch)
+            graph.stopped = _breadth_first(graph, expand, max_depth, deadline, progress, what, started)
             graph.complete = not graph.stopped
         return graph
     finally:
-        graph.covered = graph.diameter if graph.complete else depth[min(graph.expanded, len(depth) - 1)]
+        graph.covered = graph.diameter if graph.complete else graph.depth[min(graph.expanded, len(graph.depth) - 1)]
         if progress:
-            progress(_progress_line(what, len(states), graph.covered, time.monotonic() - started))
+            progress(_progress_line(what, len(graph.states), graph.covered, time.monotonic() - started))
 
 
-def _expand(
+Expander = Callable[[int, int], str]
+"""Expands state ``current`` at depth ``level``; returns why the search must stop ("" to go on)."""
+
+
+def _breadth_first(
     graph: StateGraph,
-    max_states: int,
+    expand: Expander,
     max_depth: int | None,
     deadline: float | None,
     progress: Progress | None,
-    watch: Watcher | None,
     what: str,
     started: float,
 ) -> str:
-    """Expand states in BFS order, successors only (the hot loop of a safety search); the reason it stopped, if any."""
-    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
-    successors, canonical = graph.compiled.successors, graph.canonical
-    holds = watch.holds if watch is not None else None
+    """Expand the states in the order they were found, watching the depth bound and the clock."""
+    states, depth = graph.states, graph.depth
     last_report = started
-    current = transitions = 0
+    current = 0
     try:
         while current < len(states):
             level = depth[current]
@@ -173,19 +176,72 @@ def _expand(
                 if progress and now - last_report > _PROGRESS_EVERY_S:
                     last_report = now
                     progress(_progress_line(what, len(states), level, now - started))
-            found = successors(states[current])
-            transitions += len(found)
-            for successor in found:
+            stop = expand(current, level)
+            if stop:
+                return stop
+            current += 1
+        return ""
+    finally:
+        graph.expanded = current
+
+
+def _successor_expander(graph: StateGraph, max_states: int, watch: Watcher | None) -> Expander:
+    """Successors only: the hot loop of a safety search, which keeps no edges."""
+    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
+    successors, canonical = graph.compiled.successors, graph.canonical
+    holds = watch.holds if watch is not None else None
+
+    def expand(current: int, level: int) -> str:
+        nonlocal holds
+        found = successors(states[current])
+        graph.transitions += len(found)
+        for successor in found:
+            if successor in index:
+                continue
+            if canonical is not None:
+                successor = canonical(successor)
                 if successor in index:
                     continue
-                if canonical is not None:
-                    successor = canonical(successor)
-                    if successor in index:
-                        continue
+            target = len(states)
+            index[successor] = target
+            states.append(successor)
+            parent.append(current)
+            depth.append(level + 1)
+            if holds is not None and not holds(successor):
+                assert watch is not None
+                if watch.sees(graph, target):
+                    return "watched"
+                holds = watch.holds
+            if target + 1 >= max_states:
+                return "state limit"
+        return ""
+
+    return expand
+
+
+def _edges_expander(graph: StateGraph, max_states: int, watch: Watcher | None) -> Expander:
+    """Every edge and enabled set kept (for fair loops and drawings); the state counts as expanded
+    only once all its edges are in."""
+    states, index, parent, via, depth = graph.states, graph.index, graph.parent, graph.via, graph.depth
+    steps, canonical, edges, enabled = graph.compiled.steps, graph.canonical, graph.edges, graph.enabled
+    holds = watch.holds if watch is not None else None
+
+    def expand(current: int, level: int) -> str:
+        nonlocal holds
+        found = steps(states[current])
+        graph.transitions += len(found)
+        out: list[Edge] = []
+        mask = 0
+        for action, successor in found:
+            if canonical is not None and successor not in index:
+                successor = canonical(successor)
+            target = index.get(successor)
+            if target is None:
                 target = len(states)
                 index[successor] = target
                 states.append(successor)
-                parent.append((current, -1))
+                parent.append(current)
+                via.append(action)
                 depth.append(level + 1)
                 if holds is not None and not holds(successor):
                     assert watch is not None
@@ -194,69 +250,13 @@ def _expand(
                     holds = watch.holds
                 if target + 1 >= max_states:
                     return "state limit"
-            current += 1
+            mask |= 1 << action
+            out.append((action, target))
+        edges.append(tuple(out))
+        enabled.append(mask)
         return ""
-    finally:
-        graph.expanded, graph.transitions = current, transitions
 
-
-def _expand_keeping_edges(
-    graph: StateGraph,
-    max_states: int,
-    max_depth: int | None,
-    deadline: float | None,
-    progress: Progress | None,
-    watch: Watcher | None,
-    what: str,
-    started: float,
-) -> str:
-    """Expand states in BFS order, keeping every edge and enabled set (for fair loops and drawings)."""
-    states, index, parent, depth = graph.states, graph.index, graph.parent, graph.depth
-    steps, canonical, edges, enabled = graph.compiled.steps, graph.canonical, graph.edges, graph.enabled
-    holds = watch.holds if watch is not None else None
-    last_report = started
-    current = transitions = 0
-    try:
-        while current < len(states):
-            level = depth[current]
-            if max_depth is not None and level >= max_depth:
-                return "depth"
-            if current % _CLOCK_EVERY == 0 and current:
-                now = time.monotonic()
-                if deadline is not None and now > deadline:
-                    return "timeout"
-                if progress and now - last_report > _PROGRESS_EVERY_S:
-                    last_report = now
-                    progress(_progress_line(what, len(states), level, now - started))
-            found = steps(states[current])
-            transitions += len(found)
-            out: list[Edge] = []
-            mask = 0
-            for action, successor in found:
-                if canonical is not None and successor not in index:
-                    successor = canonical(successor)
-                target = index.get(successor)
-                if target is None:
-                    target = len(states)
-                    index[successor] = target
-                    states.append(successor)
-                    parent.append((current, action))
-                    depth.append(level + 1)
-                    if holds is not None and not holds(successor):
-                        assert watch is not None
-                        if watch.sees(graph, target):
-                            return "watched"
-                        holds = watch.holds
-                    if target + 1 >= max_states:
-                        return "state limit"
-                mask |= 1 << action
-                out.append((action, target))
-            edges.append(tuple(out))
-            enabled.append(mask)
-            current += 1
-        return ""
-    finally:
-        graph.expanded, graph.transitions = current, transitions
+    return expand
 
 
 def _progress_line(what: str, states: int, depth: int, seconds: float) -> str:
