@@ -194,16 +194,15 @@ def _auto(
                 progress(f"auto: {result.property} {result.verdict.value} by {result.engine} "
                          f"after {quick_time + at:.1f} s")
 
-        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled, arrived=announce)
+        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled, on_result=announce)
     elapsed = time.monotonic() - start
     merged = []
     for name in names:
         if name not in open_names:
             merged.append(replace(first[name], engine=f"auto:{first[name].engine}"))
             continue
-        arrived = gathered.results.get(name, [])
-        times = [quick_time + gathered.arrived[id(r)] for r in arrived]
-        later = list(zip(vet(arrived, replayer), times))
+        times = [quick_time + at for at in gathered.arrived.get(name, [])]
+        later = list(zip(vet(gathered.results.get(name, []), replayer), times))
         merged.append(_resolve(first[name], later, gathered, elapsed, timeout))
     return merged
 
@@ -232,12 +231,12 @@ def _resolve(
         chosen, at = max(proved, key=lambda c: isinstance(c[0].evidence, Certificate))
     else:
         bounded = [c for c in candidates if c[0].verdict is Verdict.BOUNDED]
-        chosen, at = max(bounded, key=lambda c: c[0].depth or 0) if bounded else (first, elapsed)
+        chosen = max((c[0] for c in bounded), key=lambda r: r.depth or 0) if bounded else first
         if broken:
             chosen = replace(chosen, verdict=Verdict.UNKNOWN, note=broken[0][0].note)
         else:
             chosen = replace(chosen, note=_open_reason(chosen, candidates, gathered, elapsed, timeout))
-        at = elapsed
+        at = elapsed  # undecided: it took the whole run
     failures = "; ".join(f"internal error: the {who} runner {why}" for who, why in gathered.failures.items())
     if failures and chosen.verdict not in portfolio.DECISIVE:
         chosen = replace(chosen, verdict=Verdict.UNKNOWN, note=f"{failures}; {chosen.note}".rstrip("; "))

@@ -33,14 +33,13 @@ class Gathered:
     """Every result the runners sent, in arrival order, and what became of each runner."""
 
     results: dict[str, list[CheckResult]] = field(default_factory=dict)
-    arrived: dict[int, float] = field(default_factory=dict)  # id(result) -> seconds since the start
+    arrived: dict[str, list[float]] = field(default_factory=dict)  # property -> seconds since the start, per result
     failures: dict[str, str] = field(default_factory=dict)  # runner -> why it produced nothing more
     unfinished: list[str] = field(default_factory=list)  # runners stopped at the timeout or when all was decided
-    elapsed: float = 0.0
 
     def add(self, result: CheckResult, at: float) -> None:
         self.results.setdefault(result.property, []).append(result)
-        self.arrived[id(result)] = at
+        self.arrived.setdefault(result.property, []).append(at)
 
     def decisive(self, name: str) -> list[CheckResult]:
         return [r for r in self.results.get(name, []) if r.verdict in DECISIVE]
@@ -52,10 +51,10 @@ def run(
     *,
     timeout: float | None,
     settled: Callable[[str, Gathered], bool] | None = None,
-    arrived: Callable[[CheckResult, float], None] | None = None,
+    on_result: Callable[[CheckResult, float], None] | None = None,
 ) -> Gathered:
     """Run ``runners`` on ``names`` concurrently until each name is settled (default: has a decisive
-    result), every runner has finished, or ``timeout`` seconds pass; ``arrived`` is told of each
+    result), every runner has finished, or ``timeout`` seconds pass; ``on_result`` is told of each
     result (with the seconds since the start) the moment it comes in."""
     settled = settled or (lambda name, gathered: bool(gathered.decisive(name)))
     context = multiprocessing.get_context("fork")
@@ -79,7 +78,7 @@ def run(
                 break
             for ready in wait(list(pending), timeout=remaining):
                 assert isinstance(ready, Connection)
-                if not _receive(ready, pending[ready], gathered, start, arrived):
+                if not _receive(ready, pending[ready], gathered, start, on_result):
                     finished = pending.pop(ready)
                     finished.join()
                     if finished.exitcode != 0 and finished.name not in gathered.failures:
@@ -94,12 +93,11 @@ def run(
                 child.join()
         for pipe in pending:
             pipe.close()
-        gathered.elapsed = time.monotonic() - start
     return gathered
 
 
 def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess, gathered: Gathered,
-             start: float, arrived: Callable[[CheckResult, float], None] | None) -> bool:
+             start: float, on_result: Callable[[CheckResult, float], None] | None) -> bool:
     """Take one message from a runner; False once it has nothing more to say."""
     try:
         kind, payload = receiver.recv()
@@ -108,8 +106,8 @@ def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess,
     if kind == "result":
         at = round(time.monotonic() - start, 4)
         gathered.add(payload, at)
-        if arrived is not None:
-            arrived(payload, at)
+        if on_result is not None:
+            on_result(payload, at)
         return True
     if kind == "raise":
         raise payload

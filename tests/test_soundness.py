@@ -119,7 +119,7 @@ def test_each_result_is_announced_as_it_arrives() -> None:
         yield _result("q", Verdict.BOUNDED, depth=3)
 
     heard: list[tuple[str, Verdict]] = []
-    portfolio.run(["p", "q"], {"two": two}, timeout=30, arrived=lambda r, at: heard.append((r.property, r.verdict)))
+    portfolio.run(["p", "q"], {"two": two}, timeout=30, on_result=lambda r, at: heard.append((r.property, r.verdict)))
     assert heard == [("p", Verdict.PROVED), ("q", Verdict.BOUNDED)]
 
 
