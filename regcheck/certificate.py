@@ -32,6 +32,8 @@ REACHABLE_STATES = 50_000
 """At most this many reachable states are enumerated to evaluate a certificate on each of them."""
 REACHABLE_SECONDS = 2.0
 """Nor for longer than this (the state limit is reached sooner, on one core of this size of machine)."""
+
+
 def tidy(invariant: Expr, domains: Mapping[str, Domain]) -> Expr:
     """A readable equivalent (over the variables' domains) of a conjunction of clauses.
 

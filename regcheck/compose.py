@@ -132,7 +132,7 @@ def _check_concrete(
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
         if safety:
             yield from _prove(scenario, system, safety, timeout, recheck, None)
-        if liveness and "explicit" in engines.NAMES:
+        if liveness:
             yield from engines.get("explicit")(system, liveness, Options(depth=depth, timeout=timeout))
 
     return _auto(props, quick, {HUNT: hunt, "prove (pdr; explicit for liveness)": prove}, timeout, progress,
@@ -141,9 +141,7 @@ def _check_concrete(
 
 def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None) -> list[CheckResult]:
     """Explicit-state search within ``QUICK_STATES`` states (a budget in work, not seconds, so a
-    loaded machine gives the same verdicts), or BMC to ``depth`` where no explicit engine exists."""
-    if "explicit" not in engines.NAMES:
-        return bmc.check(system, props, Options(depth=depth, timeout=budget))
+    loaded machine gives the same verdicts)."""
     return engines.get("explicit")(system, props, Options(depth=depth, timeout=budget, max_states=QUICK_STATES))
 
 

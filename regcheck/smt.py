@@ -204,7 +204,6 @@ class Unrolling:
             found.append((index, target, z3.And(self._translate(action.guard, pre), outside)))
         return found
 
-
     def init(self) -> z3.BoolRef:
         return z3.And(self.domains(0), self.translate(self.system.init, 0))
 

@@ -9,8 +9,6 @@ and ``--set`` override it. A trace that does not replay is shown as written, aft
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,7 +130,9 @@ def _emit(data: str | bytes, output: Path | None) -> None:
 
 
 def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None) -> Any:
-    """The counterexample's path and the states one step off it (the explicit engine's graph when it is there)."""
+    """The counterexample's path and the states one step off it (from the explicit engine's graph
+    when the whole state space is small enough to explore, else from the system's own steps)."""
+    from regcheck.engines import explicit
     from regcheck.expr import evaluate
     from regcheck.trace import states
 
@@ -140,12 +140,9 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
         return states.state_graph(trace)
     system = build(scenario)
     successors = states.system_successors(system)
-    if importlib.util.find_spec("regcheck.engines.explicit") is not None:
-        explicit = importlib.import_module("regcheck.engines.explicit")
-        if hasattr(explicit, "explore"):
-            explored = explicit.explore(system, symmetry=False, max_states=MAX_GRAPH_STATES)
-            if explored.complete:
-                successors = states.graph_successors(explored.graph, system.names)
+    explored = explicit.explore(system, symmetry=False, max_states=MAX_GRAPH_STATES)
+    if explored.complete:
+        successors = states.graph_successors(explored.graph, system.names)
     bad = (lambda state: not evaluate(prop.formula, state)) if prop is not None else None
     title = f"{scenario.name}: {prop.name}" if prop is not None else scenario.name
     return states.state_graph(trace, successors=successors, bad=bad, title=f"{title} ({len(trace)} steps)")

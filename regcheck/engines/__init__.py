@@ -16,7 +16,8 @@ from regcheck.result import CheckResult, Progress
 from regcheck.system import Property, TransitionSystem
 
 DEFAULT_MAX_STATES = 2_000_000
-"""The explicit engine's default limit on explored states."""
+"""The explicit engine's default limit on explored states, before it gives up with ``unknown``
+(a few hundred bytes each)."""
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ from regcheck.symmetry import Reduction, reduction
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "explicit"
-"""States kept before the search gives up with ``unknown`` (a few hundred bytes each)."""
 
 class _Watch:
     """The open safety properties, checked on every new state; the first violation of each is a shortest one.
