@@ -33,6 +33,11 @@ CONNECT_NO_NOTIFICATIONS = 0x20
 MAX_WORKERS = 16
 MAX_REQUESTS = 8
 MAX_USERS = 8
+MAX_JOBS = 4
+MAX_ACCOUNTS = 4
+"""Service accounts: identities named only as keys of ``mailbox_access``."""
+ANY_USER = "*"
+"""A ``worker_users`` entry: each job is for any of ``users``, chosen when the job starts (a thread pool)."""
 MAX_FILE_BYTES = 64 * 1024
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -51,6 +56,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "after_network_error": ("fail", "reconnect-same", "reconnect-new"),
     "async_failure": ("poll", "retry", "give-up"),
     "async_connect_by": ("worker", "notifier"),
+    "session_reuse": ("per-job", "per-worker", "per-user"),
+    "notifier": ("per-session", "per-process"),
 }
 """Enumerated switches and their allowed values, the default first."""
 
@@ -78,8 +85,11 @@ class Scenario:
     workers: int | str = 1  # or "any": every number of identical workers (a parameterised check)
     requests: int = 1
     users: tuple[str, ...] = ("alice",)
-    worker_users: tuple[str, ...] = ()
+    worker_users: tuple[str | tuple[str, ...], ...] = ()  # per worker: a user, its jobs' users, or "*"
+    jobs: int = 1  # jobs of a worker given by one user name or "*"
     impersonate: bool = True
+    worker_impersonates: tuple[bool, ...] = ()  # per worker; empty: `impersonate` for every worker
+    mailbox_access: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     process_identity: str = SYSTEM
     connect_flags: int = 0
     transport: str = "rpc-http"
@@ -91,6 +101,8 @@ class Scenario:
     async_failure: str = "poll"
     async_connect_by: str = "worker"
     server_async: bool = True
+    session_reuse: str = "per-job"
+    notifier: str = "per-session"
     expected: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,35 +126,74 @@ class Scenario:
                 )
         if len(set(self.users)) != len(self.users):
             raise InvalidArgument(f"users: names must be distinct, got {shown(list(self.users))}")
-        if self.parameterised:
-            if len(set(self.worker_users or self.users[:1])) != 1 or (not self.worker_users and len(self.users) > 1):
-                raise InvalidArgument(
-                    "workers=any: the workers must be identical, all impersonating one user; "
-                    f"give one user (users = [...]), got {shown(list(self.worker_users or self.users))}"
-                )
-        elif self.worker_users:
-            if len(self.worker_users) != self.workers:
-                raise InvalidArgument(
-                    f"worker_users: give one user per worker ({self.workers}), got {len(self.worker_users)}"
-                )
-            for user in self.worker_users:
-                if user not in self.users:
-                    raise InvalidArgument(f"worker_users: {shown(user)} is not one of users {list(self.users)}")
-        if self.process_identity != SYSTEM and self.process_identity not in self.users:
+        _check_int("jobs", self.jobs, 1, MAX_JOBS)
+        self._check_mailbox_access()
+        self._check_workers()
+        if self.process_identity not in self.identities:
             raise InvalidArgument(
-                f"process_identity: {shown(self.process_identity)} is neither {SYSTEM} "
-                f"nor one of users {list(self.users)}"
+                f"process_identity: {shown(self.process_identity)} is neither {SYSTEM}, one of users "
+                f"{list(self.users)}, nor a service account of mailbox_access"
             )
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
                 raise InvalidArgument(f"{key}: {shown(value)} is not allowed; choose one of {', '.join(allowed)}")
-        for key in ("impersonate", "server_async"):
+        for key in _BOOL_KEYS:
             if not isinstance(getattr(self, key), bool):
                 raise InvalidArgument(f"{key}: expected true or false, got {shown(getattr(self, key))}")
         for prop, verdict in self.expected.items():
             if verdict not in EXPECTATIONS:
                 raise InvalidArgument(f"expected.{prop}: {shown(verdict)} is not one of {', '.join(EXPECTATIONS)}")
+
+    def _check_mailbox_access(self) -> None:
+        if not isinstance(self.mailbox_access, Mapping):
+            raise InvalidArgument(f"mailbox_access: expected a table of identity = [users], got {shown(self.mailbox_access)}")
+        accounts = [a for a in self.mailbox_access if a not in self.users and a != SYSTEM]
+        if len(accounts) > MAX_ACCOUNTS:
+            raise InvalidArgument(f"mailbox_access: at most {MAX_ACCOUNTS} service accounts, got {len(accounts)}")
+        for account, mailboxes in self.mailbox_access.items():
+            if account != SYSTEM and (account in RESERVED_NAMES or not _USER_NAME.match(str(account))):
+                raise InvalidArgument(
+                    f"mailbox_access: {shown(account)} is not a valid account name (lower-case letters, digits, "
+                    f"'_', '.', '-'; not {' or '.join(RESERVED_NAMES)})"
+                )
+            if not isinstance(mailboxes, tuple) or not all(isinstance(m, str) for m in mailboxes):
+                raise InvalidArgument(f"mailbox_access.{account}: expected a list of user names, got {shown(mailboxes)}")
+            for mailbox in mailboxes:
+                if mailbox not in self.users:
+                    raise InvalidArgument(
+                        f"mailbox_access.{account}: {shown(mailbox)} is not one of users {list(self.users)}"
+                    )
+
+    def _check_workers(self) -> None:
+        """worker_users and worker_impersonates: one entry per worker, naming known users."""
+        for entry in self.worker_users:
+            jobs = (entry,) if isinstance(entry, str) else entry
+            if not isinstance(jobs, tuple) or not 1 <= len(jobs) <= MAX_JOBS:
+                raise InvalidArgument(
+                    f"worker_users: a worker's jobs are a list of 1 to {MAX_JOBS} user names, got {shown(entry)}"
+                )
+            for user in jobs:
+                if user != ANY_USER and user not in self.users:
+                    raise InvalidArgument(
+                        f'worker_users: {shown(user)} is not one of users {list(self.users)} nor "{ANY_USER}"'
+                    )
+        for flag in self.worker_impersonates:
+            if not isinstance(flag, bool):
+                raise InvalidArgument(f"worker_impersonates: expected true or false, got {shown(flag)}")
+        if self.parameterised:
+            if len(set(self.worker_users)) > 1 or (not self.worker_users and len(self.users) > 1):
+                raise InvalidArgument(
+                    "workers=any: the workers must be identical: give one user (users = [...]), "
+                    f'or one worker_users entry such as "{ANY_USER}", got {shown(_plain(self.worker_users or self.users))}'
+                )
+            if len(set(self.worker_impersonates)) > 1:
+                raise InvalidArgument("workers=any: the workers must be identical; worker_impersonates differ")
+            return
+        for key in ("worker_users", "worker_impersonates"):
+            given = getattr(self, key)
+            if given and len(given) != self.workers:
+                raise InvalidArgument(f"{key}: give one entry per worker ({self.workers}), got {len(given)}")
 
     # Derived facts, named so that the model and the simulator read the same words.
 
@@ -161,18 +212,70 @@ class Scenario:
     def with_workers(self, workers: int) -> Scenario:
         """The same design with a fixed number of workers (a parameterised scenario made concrete)."""
         users = (self.worker_users[0],) * workers if self.worker_users else ()
-        return dataclasses.replace(self, workers=workers, worker_users=users)
+        flags = (self.worker_impersonates[0],) * workers if self.worker_impersonates else ()
+        return dataclasses.replace(self, workers=workers, worker_users=users, worker_impersonates=flags)
+
+    @property
+    def service_accounts(self) -> tuple[str, ...]:
+        """Identities that are neither SYSTEM nor users: the keys of ``mailbox_access`` that name accounts."""
+        return tuple(a for a in self.mailbox_access if a != SYSTEM and a not in self.users)
 
     @property
     def identities(self) -> tuple[str, ...]:
-        """Every security context a call can carry: SYSTEM first, then the users."""
-        return (SYSTEM, *self.users)
+        """Every security context a call can carry: SYSTEM first, then the users, then the service accounts."""
+        return (SYSTEM, *self.users, *self.service_accounts)
 
-    def user_of(self, worker: int) -> str:
-        """The mailbox user that worker ``worker`` (1-based) impersonates."""
+    def has_rights(self, identity: str, user: str) -> bool:
+        """Whether ``identity`` may open ``user``'s mailbox: its own, or one mailbox_access grants."""
+        return identity == user or user in self.mailbox_access.get(identity, ())
+
+    def _entry(self, worker: int) -> str | tuple[str, ...]:
         if self.worker_users:
             return self.worker_users[0] if self.parameterised else self.worker_users[worker - 1]
         return self.users[(worker - 1) % len(self.users)]
+
+    def jobs_of(self, worker: int) -> tuple[str, ...]:
+        """The users of worker ``worker``'s jobs, in order ("*": any user, chosen when the job starts)."""
+        entry = self._entry(worker)
+        return (entry,) * self.jobs if isinstance(entry, str) else entry
+
+    def takes_any(self, worker: int) -> bool:
+        """Whether worker ``worker`` takes its jobs from a queue ("*"): its user is chosen per job."""
+        return self.jobs_of(worker)[0] == ANY_USER
+
+    def serves(self, worker: int) -> tuple[str, ...]:
+        """The users worker ``worker`` can serve, in the order of ``users``."""
+        jobs = self.jobs_of(worker)
+        return tuple(u for u in self.users if ANY_USER in jobs or u in jobs)
+
+    def impersonates(self, worker: int) -> bool:
+        """Whether worker ``worker`` impersonates its jobs' users (worker_impersonates, else impersonate)."""
+        if self.worker_impersonates:
+            return self.worker_impersonates[0 if self.parameterised else worker - 1]
+        return self.impersonate
+
+    def user_of(self, worker: int) -> str:
+        """The user of worker ``worker``'s first job ("*" when it takes any)."""
+        return self.jobs_of(worker)[0]
+
+    @property
+    def tracks_sessions(self) -> bool:
+        """Whether sessions outlive or outnumber jobs: several jobs, "*" jobs, or per-user sessions (SEMANTICS.md)."""
+        if self.session_reuse == "per-user":
+            return True
+        workers = range(1, 2) if self.parameterised else self.worker_ids
+        return any(len(self.jobs_of(w)) > 1 or self.takes_any(w) for w in workers)
+
+    @property
+    def session_ids(self) -> range:
+        """Sessions 1..S: one per user under per-user reuse, else one per worker."""
+        if self.session_reuse == "per-user":
+            return range(1, len(self.users) + 1)
+        return self.worker_ids
+
+    def session_of_user(self, user: str) -> int:
+        """The per-user session of ``user`` (session_reuse = per-user)."""
+        return self.users.index(user) + 1
 
     @property
     def notifications(self) -> bool:
@@ -184,23 +287,33 @@ class Scenario:
         """RPC associations: one per process, or one per MAPI session (MAPI/HTTP has none)."""
         if self.transport == "mapi-http":
             return 0
+        if self.association_scope == "process":
+            return 1
+        if self.session_reuse == "per-user":
+            return len(self.users)
         if self.parameterised:
             raise InvalidArgument("workers=any has no fixed number of associations")
-        return 1 if self.association_scope == "process" else int(self.workers)
+        return int(self.workers)
 
-    def association_of(self, worker: int) -> int:
-        """The association (1-based) that worker ``worker``'s session uses."""
-        return 1 if self.association_scope == "process" else worker
+    def association_of(self, session: int) -> int:
+        """The association (1-based) that session ``session`` uses."""
+        return 1 if self.association_scope == "process" else session
 
     def switches(self) -> dict[str, Any]:
         """Every switch resolved, as plain JSON-ready values (expectations excluded)."""
         data = dataclasses.asdict(self)
         data.pop("expected")
         data["users"] = list(self.users)
-        data["worker_users"] = [self.user_of(1)] if self.parameterised else [
-            self.user_of(w) for w in range(1, int(self.workers) + 1)
-        ]
+        workers = range(1, 2) if self.parameterised else self.worker_ids
+        data["worker_users"] = [_plain(self._entry(w)) for w in workers]
+        data["worker_impersonates"] = [self.impersonates(w) for w in workers]
+        data["mailbox_access"] = {k: list(v) for k, v in self.mailbox_access.items()}
         return data
+
+
+def _plain(value: object) -> object:
+    """A worker_users entry (or a tuple of them) as JSON-ready lists."""
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def _check_text(key: str, value: object, limit: int) -> None:
@@ -218,19 +331,49 @@ def _check_int(key: str, value: object, low: int, high: int) -> None:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
-_LIST_KEYS = ("users", "worker_users")
 _BOOL_KEYS = ("impersonate", "server_async")
-_INT_KEYS = ("workers", "requests", "connect_flags")
+_INT_KEYS = ("workers", "requests", "connect_flags", "jobs")
 
 
 def _coerce(key: str, value: object) -> object:
     """Check the type of one TOML or override value, converting the few textual forms we accept."""
-    if key in _LIST_KEYS:
+    if key == "users":
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InvalidArgument(f"{key}: expected a list of user names, got {shown(value)}")
         return tuple(value)
+    if key == "worker_users":
+        if isinstance(value, str):  # --set worker_users=alice+bob,*: a worker's jobs joined by "+"
+            value = [[j.strip() for j in v.split("+")] if "+" in v else v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(j, str) for j in v)) for v in value
+        ):
+            raise InvalidArgument(
+                f'{key}: expected one entry per worker: a user name, a list of user names, or "{ANY_USER}"; '
+                f"got {shown(value)}"
+            )
+        return tuple(v if isinstance(v, str) else tuple(v) for v in value)
+    if key == "worker_impersonates":
+        if isinstance(value, str):
+            value = [_coerce("impersonate", v.strip()) for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
+            raise InvalidArgument(f"{key}: expected a list of true or false, one per worker, got {shown(value)}")
+        return tuple(value)
+    if key == "mailbox_access":
+        if isinstance(value, str):  # --set mailbox_access=svc:alice+bob,ops:carol
+            table: dict[str, object] = {}
+            for part in (p.strip() for p in value.split(",") if p.strip()):
+                account, sep, mailboxes = part.partition(":")
+                if not sep:
+                    raise InvalidArgument(f"{key}: expected ACCOUNT:USER+USER,..., got {shown(part)}")
+                table[account.strip()] = [m.strip() for m in mailboxes.split("+") if m.strip()]
+            value = table
+        if not isinstance(value, dict) or not all(
+            isinstance(v, list) and all(isinstance(m, str) for m in v) for v in value.values()
+        ):
+            raise InvalidArgument(f"{key}: expected a table of identity = [user names], got {shown(value)}")
+        return {k: tuple(v) for k, v in value.items()}
     if key in _BOOL_KEYS:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
@@ -259,6 +402,17 @@ def _coerce(key: str, value: object) -> object:
     return value
 
 
+def as_text(key: str, value: object) -> str:
+    """A switch's JSON value (``Scenario.switches``) in the form ``--set KEY=VALUE`` accepts."""
+    if key == "mailbox_access" and isinstance(value, dict):
+        return ",".join(f"{account}:{'+'.join(users)}" for account, users in value.items())
+    if isinstance(value, list):
+        return ",".join("+".join(v) if isinstance(v, list) else as_text(key, v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 def from_mapping(data: Mapping[str, object], *, origin: str = "scenario") -> Scenario:
     """Build a scenario from parsed TOML; unknown keys are errors that list the known ones."""
     unknown = sorted(set(data) - set(_FIELDS))
@@ -284,8 +438,10 @@ def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
         changes[key] = _coerce(key, value.strip())
     if not changes:
         return scenario
-    if "workers" in changes and "worker_users" not in changes and scenario.worker_users:
-        changes["worker_users"] = ()
+    if "workers" in changes:
+        for key in ("worker_users", "worker_impersonates"):
+            if key not in changes and getattr(scenario, key):
+                changes[key] = ()
     # Expectations describe the built-in configuration; a changed one has none.
     return dataclasses.replace(scenario, expected={}, **changes)
 

@@ -337,9 +337,19 @@ NAMES = ["alice", "bob", "carol", "dave", "eve", "f.g", "h_1", "i-j"]
 def scenarios(draw: st.DrawFn) -> Scenario:
     workers = draw(st.integers(1, sc.MAX_WORKERS))
     users = tuple(draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=sc.MAX_USERS, unique=True)))
-    worker_users: tuple[str, ...] = ()
+    worker_users: tuple[str | tuple[str, ...], ...] = ()
+    entry = st.one_of(
+        st.sampled_from((*users, sc.ANY_USER)),
+        st.lists(st.sampled_from(users), min_size=2, max_size=sc.MAX_JOBS).map(tuple),
+    )
     if draw(st.booleans()):
-        worker_users = tuple(draw(st.lists(st.sampled_from(users), min_size=workers, max_size=workers)))
+        worker_users = tuple(draw(st.lists(entry, min_size=workers, max_size=workers)))
+    worker_impersonates: tuple[bool, ...] = ()
+    if draw(st.booleans()):
+        worker_impersonates = tuple(draw(st.lists(st.booleans(), min_size=workers, max_size=workers)))
+    accounts = draw(st.lists(st.sampled_from(("svc", "ops", SYSTEM, *users)), max_size=3, unique=True))
+    mailbox_access = {a: tuple(draw(st.lists(st.sampled_from(users), max_size=3, unique=True))) for a in accounts}
+    service = [a for a in accounts if a not in users and a != SYSTEM]
     choices = {key: draw(st.sampled_from(allowed)) for key, allowed in CHOICES.items()}
     return Scenario(
         name=draw(st.sampled_from(["custom", "x", "seed-variant"])),
@@ -348,8 +358,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         requests=draw(st.integers(1, sc.MAX_REQUESTS)),
         users=users,
         worker_users=worker_users,
+        jobs=draw(st.integers(1, sc.MAX_JOBS)),
         impersonate=draw(st.booleans()),
-        process_identity=draw(st.sampled_from((SYSTEM, *users))),
+        worker_impersonates=worker_impersonates,
+        mailbox_access=mailbox_access,
+        process_identity=draw(st.sampled_from((SYSTEM, *users, *service))),
         connect_flags=draw(st.one_of(st.sampled_from([0, 0x20]), st.integers(0, 0xFFFFFFFF))),
         server_async=draw(st.booleans()),
         **choices,
@@ -364,9 +377,9 @@ def test_switches_round_trip_through_from_mapping(scenario: Scenario) -> None:
     assert set(switches) == {f.name for f in dataclasses.fields(Scenario)} - {"expected"}
     again = sc.from_mapping(switches)
     assert again.switches() == switches
-    # The resolved worker_users make every worker's user explicit and identical.
-    assert [again.user_of(w) for w in range(1, again.workers + 1)] == switches["worker_users"]
-    assert [scenario.user_of(w) for w in range(1, scenario.workers + 1)] == switches["worker_users"]
+    # The resolved worker_users make every worker's jobs explicit and identical.
+    assert [again.jobs_of(w) for w in again.worker_ids] == [scenario.jobs_of(w) for w in scenario.worker_ids]
+    assert [again.impersonates(w) for w in again.worker_ids] == [scenario.impersonates(w) for w in scenario.worker_ids]
 
 
 @settings(max_examples=100, deadline=None)
@@ -378,12 +391,8 @@ def test_switches_round_trip_through_textual_overrides(scenario: Scenario) -> No
     for key, value in switches.items():
         if key in ("name", "description"):
             continue
-        if isinstance(value, list):
-            text = ",".join(value)
-        elif isinstance(value, bool):
-            text = str(value).lower()
-        else:
-            text = str(value)
-        assignments.append(f"{key}={text}")
+        if key == "mailbox_access" and not value:
+            continue  # an empty table has no textual form; the default is empty
+        assignments.append(f"{key}={sc.as_text(key, value)}")
     rebuilt = sc.with_overrides(Scenario(name=scenario.name, description=scenario.description), assignments)
     assert rebuilt.switches() == switches
