@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.scenario import SYSTEM, Scenario
+from model.scenario import Scenario
 from regcheck.errors import InvalidArgument
 from regcheck.expr import (
     FALSE,
@@ -23,11 +23,13 @@ from regcheck.expr import (
     and_,
     case,
     eq,
+    implies,
     in_,
     ite,
     lift,
     lt,
     not_,
+    or_,
     var,
 )
 from regcheck.result import STUTTER
@@ -89,6 +91,18 @@ def parked(w: int) -> str:
     return f"parked[{w}]"
 
 
+def job(w: int) -> str:
+    return f"job[{w}]"
+
+
+def user(w: int) -> str:
+    return f"user[{w}]"
+
+
+def owner(s: int) -> str:
+    return f"owner[{s}]"
+
+
 MISMATCH_SEEN = "mismatch_seen"
 
 
@@ -99,17 +113,71 @@ def build(scenario: Scenario) -> TransitionSystem:
     return _Builder(scenario).system()
 
 
+def job_count(scenario: Scenario, w: int) -> int:
+    """J(w): how many jobs worker w runs."""
+    return len(scenario.jobs_of(w))
+
+
+def current_user(scenario: Scenario, w: int) -> Expr:
+    """cu(w): the user of worker w's current job, as an expression over the state."""
+    if scenario.takes_any(w):
+        return var(user(w))
+    jobs = scenario.jobs_of(w)
+    if len(set(jobs)) == 1:
+        return Const(jobs[0])
+    return case(*((eq(var(job(w)), j), u) for j, u in enumerate(jobs[:-1], start=1)), default=jobs[-1])
+
+
+def all_jobs_done(scenario: Scenario, w: int) -> Expr:
+    """Worker w has made every request of its last job."""
+    last = eq(var(job(w)), job_count(scenario, w)) if job_count(scenario, w) > 1 else TRUE
+    return and_(last, eq(var(done(w)), scenario.requests))
+
+
+def worker_sessions(scenario: Scenario, w: int) -> tuple[tuple[int, str | None], ...]:
+    """The sessions worker w can use, each with the user it is for (None: the worker's own session w)."""
+    if scenario.session_reuse != "per-user":
+        return ((w, None),)
+    return tuple((scenario.session_of_user(u), u) for u in scenario.serves(w))
+
+
+def session_open(scenario: Scenario, s: int) -> Expr:
+    """Session s is logged on: classic, its worker is past EcDoConnectEx; tracked, it has an owner."""
+    if scenario.tracks_sessions:
+        return not_(eq(var(owner(s)), "none"))
+    return in_(var(pc(s)), OPEN)
+
+
+def uses_session(scenario: Scenario, w: int, s: int, for_user: str | None) -> Expr:
+    """Worker w's current job is on session s (always, unless sessions are per user)."""
+    return TRUE if for_user is None else eq(current_user(scenario, w), for_user)
+
+
 def local_variables(scenario: Scenario, w: int) -> tuple[str, ...]:
-    """The variables that belong to worker w and its session alone (and its association, if it has its own)."""
-    names = [imp(w), pc(w), done(w), pending(w)]
-    if scenario.notifications:
-        names += [notify(w), parked(w)]
+    """The variables that belong to worker w alone: its own, and its session's and association's when they are its own."""
+    names = [imp(w), pc(w), done(w)]
+    if job_count(scenario, w) > 1:
+        names.append(job(w))
+    if scenario.takes_any(w):
+        names.append(user(w))
+    if scenario.session_reuse == "per-user":
+        return tuple(names)
+    names += session_variables(scenario, w)
     if scenario.association_scope == "session" and scenario.transport != "mapi-http":
         if has_cache(scenario):
             names += [reg(w), admitted(w)]
         if has_binding_snapshot(scenario):
             names.append(bound(w))
     return tuple(names)
+
+
+def session_variables(scenario: Scenario, s: int) -> list[str]:
+    """Session s's variables: its owner (tracked designs), pending notification, and notification state."""
+    names = [owner(s)] if scenario.tracks_sessions else []
+    names.append(pending(s))
+    if scenario.notifications:
+        names += [notify(s), parked(s)]
+    return names
 
 
 def has_cache(scenario: Scenario) -> bool:
@@ -125,33 +193,56 @@ STUTTER_LABELS: tuple[tuple[str, Value], ...] = (
 )
 """How the closing step of a lasso that ends in a deadlock is labelled: no thread, no call."""
 
+_MAPI_HTTP = {"EcDoConnectEx": "Connect", "EcDoRpcExt2": "Execute", "EcDoAsyncWaitEx": "NotificationWait",
+              "EcDoDisconnect": "Disconnect"}
+
 
 class _Builder:
     def __init__(self, scenario: Scenario) -> None:
         self.s = scenario
         self.workers = scenario.worker_ids
+        self.sessions = scenario.session_ids
         self.associations = range(1, scenario.association_count + 1)
         self.cache = has_cache(scenario)
         self.static = has_binding_snapshot(scenario)
+        self.tracked = scenario.tracks_sessions
+        self.per_user = scenario.session_reuse == "per-user"
 
     # Variables --------------------------------------------------------------------------------
+
+    def session_declarations(self, sid: int) -> list[tuple[Variable, Operand]]:
+        s = self.s
+        out: list[tuple[Variable, Operand]] = []
+        if self.tracked:
+            out.append((Variable(owner(sid), enum("none", *s.identities), f"who logged session {sid} on"), "none"))
+        out.append((Variable(pending(sid), boolean(), f"the server holds a notification for session {sid}"), False))
+        if s.notifications:
+            out += [
+                (Variable(notify(sid), enum(*NOTIFY), f"notification thread of session {sid}"), "off"),
+                (Variable(parked(sid), boolean(), f"an EcDoAsyncWaitEx of session {sid} is parked"), False),
+            ]
+        return out
 
     def variables(self) -> list[tuple[Variable, Operand]]:
         s = self.s
         ids = s.identities
         out: list[tuple[Variable, Operand]] = []
         for w in self.workers:
+            jobs = job_count(s, w)
             out += [
-                (Variable(imp(w), boolean(), f"worker {w} is impersonating {s.user_of(w)}"), False),
+                (Variable(imp(w), boolean(), f"worker {w} is impersonating its job's user"), False),
                 (Variable(pc(w), enum(*PC), f"worker {w}'s progress"), "start"),
                 (Variable(done(w), int_range(0, s.requests), f"worker {w}'s successful EcDoRpcExt2 calls"), 0),
-                (Variable(pending(w), boolean(), f"the server holds a notification for session {w}"), False),
             ]
-            if s.notifications:
-                out += [
-                    (Variable(notify(w), enum(*NOTIFY), f"notification thread of session {w}"), "off"),
-                    (Variable(parked(w), boolean(), f"an EcDoAsyncWaitEx of session {w} is parked"), False),
-                ]
+            if jobs > 1:
+                out.append((Variable(job(w), int_range(1, jobs), f"worker {w}'s current job"), 1))
+            if s.takes_any(w):
+                out.append((Variable(user(w), enum("none", *s.users), f"the user of worker {w}'s job"), "none"))
+            if not self.per_user:
+                out += self.session_declarations(w)
+        if self.per_user:
+            for sid in self.sessions:
+                out += self.session_declarations(sid)
         for a in self.associations:
             if self.cache:
                 out += [
@@ -170,8 +261,8 @@ class _Builder:
         actions: list[Action] = []
         for w in self.workers:
             actions += self.worker_actions(w)
-        for w in self.workers:
-            actions += self.session_actions(w)
+        for sid in self.sessions:
+            actions += self.session_actions(sid)
         return TransitionSystem(
             name=self.s.name,
             variables=tuple(v for v, _ in declared),
@@ -183,20 +274,22 @@ class _Builder:
         )
 
     def symmetry(self) -> tuple[ProcessGroup, ...]:
-        """Workers that impersonate one user are interchangeable, and so are users (with their workers).
+        """Workers with the same jobs (and impersonation) are interchangeable; in classic designs, so are users.
 
-        A worker's block is its local variables (its association's too, with one per session).
-        A user's group is named by the user, so that two users with as many workers may be
-        swapped, unless the user is the process identity (which every notifier carries).
-        regcheck.symmetry verifies this claim against the actions before using it.
+        A worker's block is its local variables (its session's and association's too, when they are
+        its own). A classic group is named by its user, so that two users with as many workers may be
+        swapped, unless the user is the process identity (which every notifier carries) or mailbox
+        rights or mixed threads tell users apart. regcheck.symmetry verifies the claim against the
+        actions before using it.
         """
         s = self.s
-        groups: dict[str, list[tuple[str, ...]]] = {}
+        groups: dict[tuple[tuple[str, ...], bool], list[tuple[str, ...]]] = {}
         for w in self.workers:
-            groups.setdefault(s.user_of(w), []).append(local_variables(s, w))
+            groups.setdefault((s.jobs_of(w), s.impersonates(w)), []).append(local_variables(s, w))
+        nameable = not self.tracked and not s.mailbox_access and len(set(map(s.impersonates, self.workers))) == 1
         return tuple(
-            ProcessGroup(tuple(blocks), value=None if user == s.process_identity else user)
-            for user, blocks in groups.items()
+            ProcessGroup(tuple(blocks), value=jobs[0] if nameable and jobs[0] != s.process_identity else None)
+            for (jobs, _), blocks in groups.items()
         )
 
     # Identities and admission -----------------------------------------------------------------
@@ -204,30 +297,42 @@ class _Builder:
     def thread_identity(self, w: int, *, notifier: bool) -> Expr:
         if notifier:
             return Const(self.s.process_identity)
-        return ite(var(imp(w)), self.s.user_of(w), self.s.process_identity)
+        return ite(var(imp(w)), current_user(self.s, w), self.s.process_identity)
 
-    def call_identity(self, w: int, *, notifier: bool) -> tuple[Expr, dict[str, Expr]]:
-        """The identity a call carries, and the binding-snapshot update it makes (static tracking)."""
+    def call_identity(self, w: int, sid: int, *, notifier: bool) -> tuple[Expr, dict[str, Expr]]:
+        """The identity a call for session ``sid`` carries, and the binding-snapshot update it makes (static tracking)."""
         own = self.thread_identity(w, notifier=notifier)
         if not self.static:
             return own, {}
-        a = self.s.association_of(w)
+        a = self.s.association_of(sid)
         snapshot = var(bound(a))
         unbound = eq(snapshot, "none")
         return ite(unbound, own, snapshot), {bound(a): ite(unbound, own, snapshot)}
 
-    def owner(self, w: int) -> str:
-        return self.s.user_of(w) if self.s.impersonate else self.s.process_identity
+    def session_owner(self, sid: int) -> Expr:
+        """Who logged session ``sid`` on, as MAPI/HTTP's owner check sees it."""
+        if self.tracked:
+            return var(owner(sid))
+        s = self.s
+        return Const(s.user_of(sid) if s.impersonates(sid) else s.process_identity)
 
-    def admission(self, w: int, identity: Expr, *, connect: bool = False) -> Admission:
-        """The front end's treatment of a call for session ``w`` carrying ``identity``."""
+    def rights(self, identity: Expr, w: int) -> Expr:
+        """``identity`` may open the mailbox of worker w's current user."""
+        s = self.s
+        target = current_user(self.s, w)
+        return or_(*(
+            and_(eq(identity, i), eq(target, u)) for i in s.identities for u in s.serves(w) if s.has_rights(i, u)
+        ))
+
+    def admission(self, sid: int, identity: Expr, *, connect: bool = False) -> Admission:
+        """The front end's treatment of a call for session ``sid`` carrying ``identity``."""
         s = self.s
         if s.transport == "rpc-tcp":
             return Admission(Const("-"), TRUE, Const("ok"), {})
         if s.transport == "mapi-http":
-            ok = TRUE if connect else eq(identity, self.owner(w))
+            ok = TRUE if connect else eq(identity, self.session_owner(sid))
             return Admission(Const("-"), ok, Const(ACCESS_DENIED), {})
-        a = s.association_of(w)
+        a = s.association_of(sid)
         r = var(reg(a))
         fresh = eq(r, "none")
         hit = eq(r, identity)
@@ -259,46 +364,48 @@ class _Builder:
         return Const({"poll": "polling", "retry": "idle", "give-up": "stopped"}[self.s.async_failure])
 
     def message(self, rpc_name: str) -> str:
-        if self.s.transport != "mapi-http":
-            return rpc_name
-        return {"EcDoConnectEx": "Connect", "EcDoRpcExt2": "Execute", "EcDoAsyncWaitEx": "NotificationWait"}.get(
-            rpc_name, rpc_name
-        )
+        return _MAPI_HTTP.get(rpc_name, rpc_name) if self.s.transport == "mapi-http" else rpc_name
 
-    def association_label(self, w: int) -> int:
-        return 0 if self.s.transport == "mapi-http" else self.s.association_of(w)
+    def association_label(self, sid: int) -> int:
+        return 0 if self.s.transport == "mapi-http" else self.s.association_of(sid)
+
+    def notifier_thread(self, sid: int) -> str:
+        return "notifier" if self.s.notifier == "per-process" else f"notifier {sid}"
 
     def call(
         self,
         name: str,
         w: int,
+        sid: int,
         *,
         notifier: bool,
         guard: Expr,
         on_ok: dict[str, Expr],
         on_fail: dict[str, Expr],
+        params: tuple[tuple[str, int], ...],
         ok_result: Operand = "ok",
         connect: bool = False,
         message: str | None = None,
-        param: str = "worker",
+        after: dict[str, Expr] | None = None,
     ) -> Action:
-        """An action that sends one call through admission, then applies ``on_ok`` or ``on_fail``."""
-        identity, snapshot = self.call_identity(w, notifier=notifier)
-        adm = self.admission(w, identity, connect=connect)
+        """An action that sends one call for session ``sid`` through admission, then applies ``on_ok`` or
+        ``on_fail``, then ``after`` whatever the outcome."""
+        identity, snapshot = self.call_identity(w, sid, notifier=notifier)
+        adm = self.admission(sid, identity, connect=connect)
         updates: dict[str, Expr] = {**snapshot, **adm.updates}
         for target in set(on_ok) | set(on_fail):
             old = var(target)
             updates[target] = ite(adm.admitted, on_ok.get(target, old), on_fail.get(target, old))
-        thread = f"notifier {w}" if notifier else f"worker {w}"
+        updates.update(after or {})
         labels = {
-            "thread": Const(thread),
+            "thread": Const(self.notifier_thread(sid) if notifier else f"worker {w}"),
             "message": Const(self.message(message or name)),
             "context": identity,
-            "association": Const(self.association_label(w)),
+            "association": Const(self.association_label(sid)),
             "cache": adm.event,
             "result": ite(adm.admitted, ok_result, adm.failure),
         }
-        return _action(name, param, w, guard, updates, labels)
+        return _action(name, params, guard, updates, labels)
 
     # Actions ----------------------------------------------------------------------------------
 
@@ -306,189 +413,173 @@ class _Builder:
         s = self.s
         out: list[Action] = []
         state = var(pc(w))
-        if s.impersonate:
-            out.append(
-                _local(
-                    "Impersonate",
-                    w,
-                    and_(eq(state, "start"), not_(var(imp(w)))),
-                    {imp(w): TRUE},
-                    thread=f"worker {w}",
-                    message="ImpersonateLoggedOnUser",
-                    context=s.user_of(w),
-                )
-            )
+        jobs = job_count(s, w)
+        cu = current_user(s, w)
+        known = not_(eq(var(user(w)), "none")) if s.takes_any(w) else TRUE
+        impersonates = s.impersonates(w)
+        ready = and_(eq(state, "start"), known, var(imp(w)) if impersonates else TRUE)
+        if s.takes_any(w):
+            for i, u in enumerate(s.users, start=1):
+                out.append(_local("TakeJob", (("worker", w), ("user", i)),
+                                  and_(eq(state, "start"), eq(var(user(w)), "none")), {user(w): Const(u)},
+                                  thread=f"worker {w}", message="TakeJob", context=Const(u)))
+        if impersonates:
+            out.append(_local("Impersonate", (("worker", w),), and_(eq(state, "start"), not_(var(imp(w))), known),
+                              {imp(w): TRUE}, thread=f"worker {w}", message="ImpersonateLoggedOnUser", context=cu))
         worker_connects_async = s.notifications and s.async_connect_by == "worker" and s.transport != "mapi-http"
-        identity, _ = self.call_identity(w, notifier=False)
-        denied = eq(identity, SYSTEM)
-        connected: dict[str, Expr] = {
-            pc(w): ite(denied, "denied", "connected" if worker_connects_async else "working"),
-        }
-        if s.notifications and s.transport == "mapi-http":
-            connected[notify(w)] = ite(denied, var(notify(w)), "idle")
-        out.append(
-            self.call(
-                "EcDoConnectEx",
-                w,
-                notifier=False,
-                guard=and_(eq(state, "start"), var(imp(w)) if s.impersonate else TRUE),
-                on_ok=connected,
-                on_fail={pc(w): Const("failed")},
-                ok_result=ite(denied, ACCESS_DENIED, "ok"),
-                connect=True,
-            )
-        )
+        sessions = worker_sessions(s, w)
+
+        def params(sid: int) -> tuple[tuple[str, int], ...]:
+            return (("worker", w), ("session", sid)) if self.per_user else (("worker", w),)
+
+        def dead(sid: int) -> dict[str, Expr]:
+            """A failed call's effect: the worker fails, and (tracked) its session is dead."""
+            return {pc(w): Const("failed"), **({owner(sid): Const("none")} if self.tracked else {})}
+
+        for sid, for_user in sessions:
+            on = uses_session(s, w, sid, for_user)
+            identity, _ = self.call_identity(w, sid, notifier=False)
+            denied = not_(self.rights(identity, w))
+            connected: dict[str, Expr] = {
+                pc(w): ite(denied, "denied", "connected" if worker_connects_async else "working"),
+            }
+            if self.tracked:
+                connected[owner(sid)] = ite(denied, var(owner(sid)), identity)
+                connected[pending(sid)] = ite(denied, var(pending(sid)), FALSE)
+                if s.notifications:
+                    connected[parked(sid)] = ite(denied, var(parked(sid)), FALSE)
+                    connected[notify(sid)] = ite(denied, var(notify(sid)),
+                                                 "idle" if s.transport == "mapi-http" else "off")
+            elif s.notifications and s.transport == "mapi-http":
+                connected[notify(sid)] = ite(denied, var(notify(sid)), "idle")
+            closed = not_(session_open(s, sid)) if self.tracked else TRUE
+            out.append(self.call("EcDoConnectEx", w, sid, notifier=False, guard=and_(ready, closed, on),
+                                 on_ok=connected, on_fail={pc(w): Const("failed")}, params=params(sid),
+                                 ok_result=ite(denied, ACCESS_DENIED, "ok"), connect=True))
+            if self.tracked:
+                out.append(_local("UseSession", params(sid), and_(ready, session_open(s, sid), on),
+                                  {pc(w): Const("working")}, thread=f"worker {w}", message="UseSession"))
         if worker_connects_async:
-            out.append(
-                self.call(
-                    "EcDoAsyncConnectEx",
-                    w,
-                    notifier=False,
-                    guard=eq(state, "connected"),
-                    on_ok={pc(w): Const("working"), notify(w): Const("idle" if s.server_async else "polling")},
-                    on_fail={pc(w): Const("failed")},
+            for sid, for_user in sessions:
+                out.append(self.call(
+                    "EcDoAsyncConnectEx", w, sid, notifier=False,
+                    guard=and_(eq(state, "connected"), uses_session(s, w, sid, for_user)),
+                    on_ok={pc(w): Const("working"), notify(sid): Const("idle" if s.server_async else "polling")},
+                    on_fail=dead(sid),
+                    params=params(sid) if self.per_user else (("session", w),),
                     ok_result="ok" if s.server_async else REJECTED,
-                    param="session",
-                )
-            )
-        out.append(
-            self.call(
-                "EcDoRpcExt2",
-                w,
-                notifier=False,
-                guard=and_(eq(state, "working"), lt(var(done(w)), s.requests)),
-                on_ok={done(w): add(var(done(w)), 1)},
-                on_fail={pc(w): Const("failed")},
-            )
-        )
-        out.append(
-            _local(
-                "RevertToSelf",
-                w,
-                and_(eq(state, "working"), eq(var(done(w)), s.requests)),
-                {pc(w): Const("finished"), imp(w): FALSE},
-                thread=f"worker {w}",
-                message="RevertToSelf",
-            )
-        )
-        if s.after_network_error != "fail":
-            updates: dict[str, Expr] = {pc(w): Const("start"), pending(w): FALSE}
+                ))
+        for sid, for_user in sessions:
+            out.append(self.call(
+                "EcDoRpcExt2", w, sid, notifier=False,
+                guard=and_(eq(state, "working"), lt(var(done(w)), s.requests), uses_session(s, w, sid, for_user)),
+                on_ok={done(w): add(var(done(w)), 1)}, on_fail=dead(sid), params=params(sid),
+            ))
+        disconnects = s.session_reuse == "per-job" and jobs > 1
+        more = lt(var(job(w)), jobs) if jobs > 1 else FALSE
+        if disconnects:
+            ended: dict[str, Expr] = {owner(w): Const("none"), pending(w): FALSE}
             if s.notifications:
-                updates[notify(w)] = Const("off")
-                updates[parked(w)] = FALSE
-            if s.after_network_error == "reconnect-new":
+                ended[notify(w)] = Const("off")
+                ended[parked(w)] = FALSE
+            if s.association_scope == "session" and s.transport != "mapi-http":
                 a = s.association_of(w)
                 if self.cache:
-                    updates[reg(a)] = Const("none")
-                    updates[admitted(a)] = Const("none")
+                    ended[reg(a)] = Const("none")
+                    ended[admitted(a)] = Const("none")
                 if self.static:
-                    updates[bound(a)] = Const("none")
-            out.append(
-                _local("Reconnect", w, eq(state, "failed"), updates, thread=f"worker {w}", message="Reconnect")
-            )
+                    ended[bound(a)] = Const("none")
+            out.append(self.call(
+                "EcDoDisconnect", w, w, notifier=False,
+                guard=and_(eq(state, "working"), eq(var(done(w)), s.requests), more, session_open(s, w)),
+                on_ok={}, on_fail={pc(w): Const("failed")}, params=(("worker", w),), after=ended,
+            ))
+        revert_guard = and_(eq(state, "working"), eq(var(done(w)), s.requests))
+        if disconnects:
+            revert_guard = and_(revert_guard, implies(more, not_(session_open(s, w))))
+        reverted: dict[str, Expr] = {imp(w): FALSE}
+        if jobs == 1:
+            reverted[pc(w)] = Const("finished")
+        else:
+            reverted[pc(w)] = ite(more, "start", "finished")
+            reverted[done(w)] = ite(more, 0, var(done(w)))
+            reverted[job(w)] = ite(more, add(var(job(w)), 1), var(job(w)))
+            if s.takes_any(w):
+                reverted[user(w)] = ite(more, "none", var(user(w)))
+        out.append(_local("RevertToSelf", (("worker", w),), revert_guard, reverted,
+                          thread=f"worker {w}", message="RevertToSelf"))
+        if s.after_network_error != "fail":
+            for sid, for_user in sessions:
+                updates: dict[str, Expr] = {pc(w): Const("start")}
+                gone = not_(session_open(s, sid)) if self.tracked else TRUE
+                updates[pending(sid)] = ite(gone, FALSE, var(pending(sid))) if self.tracked else FALSE
+                if s.notifications:
+                    updates[notify(sid)] = ite(gone, "off", var(notify(sid))) if self.tracked else Const("off")
+                    updates[parked(sid)] = ite(gone, FALSE, var(parked(sid))) if self.tracked else FALSE
+                if s.after_network_error == "reconnect-new":
+                    a = s.association_of(sid)
+                    if self.cache:
+                        updates[reg(a)] = Const("none")
+                        updates[admitted(a)] = Const("none")
+                    if self.static:
+                        updates[bound(a)] = Const("none")
+                out.append(_local("Reconnect", params(sid),
+                                  and_(eq(state, "failed"), uses_session(s, w, sid, for_user)), updates,
+                                  thread=f"worker {w}", message="Reconnect"))
         return out
 
-    def session_actions(self, w: int) -> list[Action]:
+    def session_actions(self, sid: int) -> list[Action]:
         s = self.s
         out: list[Action] = []
-        n = var(notify(w))  # read only where the session has notifications
+        n = var(notify(sid))  # read only where the session has notifications
+        params = (("session", sid),)
         if s.notifications and s.async_connect_by == "notifier" and s.transport != "mapi-http":
-            out.append(
-                self.call(
-                    "EcDoAsyncConnectEx",
-                    w,
-                    notifier=True,
-                    guard=and_(eq(n, "off"), in_(var(pc(w)), ("working", "finished"))),
-                    on_ok={notify(w): Const("idle" if s.server_async else "polling")},
-                    on_fail={notify(w): self.react()},
-                    ok_result="ok" if s.server_async else REJECTED,
-                    param="session",
-                )
-            )
+            logged_on = session_open(s, sid) if self.tracked else in_(var(pc(sid)), ("working", "finished"))
+            out.append(self.call(
+                "EcDoAsyncConnectEx", sid, sid, notifier=True,
+                guard=and_(eq(n, "off"), logged_on),
+                on_ok={notify(sid): Const("idle" if s.server_async else "polling")},
+                on_fail={notify(sid): self.react()}, params=params,
+                ok_result="ok" if s.server_async else REJECTED,
+            ))
         if s.notifications:
-            is_parked, is_pending = var(parked(w)), var(pending(w))
-            out.append(
-                self.call(
-                    "EcDoAsyncWaitEx",
-                    w,
-                    notifier=True,
-                    guard=eq(n, "idle"),
-                    on_ok={
-                        notify(w): case((is_parked, self.react()), (is_pending, "fetch"), default="waiting"),
-                        parked(w): is_parked | not_(is_pending),
-                    },
-                    on_fail={notify(w): self.react()},
-                    ok_result=case((is_parked, REJECTED), (is_pending, "NotificationPending"), default="parked"),
-                    param="session",
-                )
-            )
-            out.append(
-                self.call(
-                    "FetchNotifications",
-                    w,
-                    notifier=True,
-                    guard=eq(n, "fetch"),
-                    on_ok={pending(w): FALSE, notify(w): Const("idle")},
-                    on_fail={notify(w): self.react()},
-                    message="EcDoRpcExt2",
-                    param="session",
-                )
-            )
-            out.append(
-                self.call(
-                    "Poll",
-                    w,
-                    notifier=True,
-                    guard=eq(n, "polling"),
-                    on_ok={pending(w): FALSE},
-                    on_fail={},
-                    message="EcDoRpcExt2",
-                    param="session",
-                )
-            )
-        out.append(
-            _local(
-                "ServerEvent",
-                w,
-                and_(in_(var(pc(w)), OPEN), not_(var(pending(w)))),
-                {pending(w): TRUE},
-                thread="server",
-                message="ServerEvent",
-                param="session",
-            )
-        )
+            is_parked, is_pending = var(parked(sid)), var(pending(sid))
+            out.append(self.call(
+                "EcDoAsyncWaitEx", sid, sid, notifier=True, guard=eq(n, "idle"),
+                on_ok={
+                    notify(sid): case((is_parked, self.react()), (is_pending, "fetch"), default="waiting"),
+                    parked(sid): is_parked | not_(is_pending),
+                },
+                on_fail={notify(sid): self.react()}, params=params,
+                ok_result=case((is_parked, REJECTED), (is_pending, "NotificationPending"), default="parked"),
+            ))
+            out.append(self.call(
+                "FetchNotifications", sid, sid, notifier=True, guard=eq(n, "fetch"),
+                on_ok={pending(sid): FALSE, notify(sid): Const("idle")},
+                on_fail={notify(sid): self.react()}, params=params, message="EcDoRpcExt2",
+            ))
+            out.append(self.call(
+                "Poll", sid, sid, notifier=True, guard=eq(n, "polling"),
+                on_ok={pending(sid): FALSE}, on_fail={}, params=params, message="EcDoRpcExt2",
+            ))
+        out.append(_local("ServerEvent", params, and_(session_open(s, sid), not_(var(pending(sid)))),
+                          {pending(sid): TRUE}, thread="server", message="ServerEvent"))
         if s.notifications:
-            out.append(
-                _local(
-                    "CompleteWait",
-                    w,
-                    and_(var(parked(w)), var(pending(w))),
-                    {parked(w): FALSE, notify(w): Const("fetch")},
-                    thread="server",
-                    message="CompleteWait",
-                    result="NotificationPending",
-                    param="session",
-                )
-            )
-            out.append(
-                _local(
-                    "WaitTimeout",
-                    w,
-                    and_(var(parked(w)), not_(var(pending(w)))),
-                    {parked(w): FALSE, notify(w): Const("idle")},
-                    thread="server",
-                    message="WaitTimeout",
-                    result="flags=0",
-                    param="session",
-                )
-            )
+            out.append(_local("CompleteWait", params, and_(var(parked(sid)), var(pending(sid))),
+                              {parked(sid): FALSE, notify(sid): Const("fetch")},
+                              thread="server", message="CompleteWait", result="NotificationPending"))
+            out.append(_local("WaitTimeout", params, and_(var(parked(sid)), not_(var(pending(sid)))),
+                              {parked(sid): FALSE, notify(sid): Const("idle")},
+                              thread="server", message="WaitTimeout", result="flags=0"))
         return out
 
 
-def _action(name: str, param: str, w: int, guard: Expr, updates: dict[str, Expr], labels: dict[str, Expr]) -> Action:
+def _action(
+    name: str, params: tuple[tuple[str, int], ...], guard: Expr, updates: dict[str, Expr], labels: dict[str, Expr]
+) -> Action:
     return Action(
         name=name,
-        params=((param, w),),
+        params=params,
         guard=guard,
         updates=tuple(sorted(updates.items())),
         labels=tuple(labels.items()),
@@ -497,23 +588,22 @@ def _action(name: str, param: str, w: int, guard: Expr, updates: dict[str, Expr]
 
 def _local(
     name: str,
-    w: int,
+    params: tuple[tuple[str, int], ...],
     guard: Expr,
     updates: dict[str, Expr],
     *,
     thread: str,
     message: str,
-    context: str = "-",
+    context: Operand = "-",
     result: str = "ok",
-    param: str = "worker",
 ) -> Action:
     """An action that does not reach the front end (a local thread step or a server-internal event)."""
     labels = {
         "thread": Const(thread),
         "message": Const(message),
-        "context": Const(context),
+        "context": lift(context),
         "association": Const(0),
         "cache": Const("-"),
         "result": Const(result),
     }
-    return _action(name, param, w, guard, updates, {k: lift(v) for k, v in labels.items()})
+    return _action(name, params, guard, updates, labels)

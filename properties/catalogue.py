@@ -42,8 +42,12 @@ def _in_use_never_evicted(s: Scenario) -> Expr:
         return TRUE
     parts = []
     for a in range(1, s.association_count + 1):
-        users = [w for w in s.worker_ids if s.association_of(w) == a]
-        in_use = or_(*(in_(var(m.pc(w)), ("connected", "working")) for w in users))
+        in_use = or_(*(
+            and_(in_(var(m.pc(w)), ("connected", "working")), m.uses_session(s, w, sid, for_user))
+            for w in s.worker_ids
+            for sid, for_user in m.worker_sessions(s, w)
+            if s.association_of(sid) == a
+        ))
         parts.append(not_(and_(eq(var(m.reg(a)), "evicted"), in_use)))
     return and_(*parts)
 
@@ -63,7 +67,7 @@ def _one_parked_wait(s: Scenario) -> Expr:
     if not s.notifications:
         return TRUE
     return and_(
-        *(implies(var(m.parked(w)), eq(var(m.notify(w)), "waiting")) for w in s.worker_ids)
+        *(implies(var(m.parked(sid)), eq(var(m.notify(sid)), "waiting")) for sid in s.session_ids)
     )
 
 
@@ -110,10 +114,13 @@ CATALOGUE: tuple[PropertySpec, ...] = (
 )
 
 FAIR_CLIENT_AND_SERVER = (
+    "TakeJob",
     "Impersonate",
     "EcDoConnectEx",
+    "UseSession",
     "EcDoAsyncConnectEx",
     "EcDoRpcExt2",
+    "EcDoDisconnect",
     "RevertToSelf",
     "Reconnect",
     "EcDoAsyncWaitEx",
@@ -127,13 +134,13 @@ FAIR_CLIENT_AND_SERVER = (
 
 def _delivered(s: Scenario) -> tuple[Obligation, ...]:
     return tuple(
-        Obligation(var(m.pending(w)), not_(var(m.pending(w))), f"session {w}") for w in s.worker_ids
+        Obligation(var(m.pending(sid)), not_(var(m.pending(sid))), f"session {sid}") for sid in s.session_ids
     )
 
 
 def _worker_done(s: Scenario) -> tuple[Obligation, ...]:
     return tuple(
-        Obligation(TRUE, eq(var(m.done(w)), s.requests), f"worker {w}") for w in s.worker_ids
+        Obligation(TRUE, m.all_jobs_done(s, w), f"worker {w}") for w in s.worker_ids
     )
 
 
