@@ -2,7 +2,8 @@
 
 The simulator is the oracle every counterexample is replayed on, so these tests pin real outcomes:
 the article's seed path label by label, the fixes that must never fail a worker (explored
-exhaustively), the variants, the refusals, and a random-walk property over every switch.
+exhaustively), the variants, the refusals, the client designs (jobs, session reuse, mailbox rights,
+mixed threads, the notification thread's shape), and a random-walk property over every switch.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from model.simulator import Simulator, State, StepRefused
 def run(sim: Simulator, *steps: tuple[str, dict[str, int]]) -> tuple[State, list[dict]]:
     """Replay ``steps`` from the initial state; return the last state and every step's labels."""
     state = sim.initial_state()
+    labels = []
+    for name, params in steps:
+        state, lab = sim.step(state, name, params)
+        labels.append(lab)
+    return state, labels
+
+
+def run_from(sim: Simulator, state: State, *steps: tuple[str, dict[str, int]]) -> tuple[State, list[dict]]:
+    """Like ``run``, from ``state``."""
     labels = []
     for name, params in steps:
         state, lab = sim.step(state, name, params)
@@ -434,6 +444,306 @@ def test_rejects_a_state_of_another_scenario():
 
 
 # --------------------------------------------------------------------------------------------
+# Client designs: jobs, session reuse, mailbox rights, mixed threads, the notification thread
+
+W2 = {"worker": 2}
+TWO_JOBS = Scenario(users=("alice", "bob"), worker_users=(("alice", "bob"),), connect_flags=0x20)
+
+
+def ws(worker: int, session: int) -> dict[str, int]:
+    """The parameters of a worker action that uses a session under per-user sessions."""
+    return {"worker": worker, "session": session}
+
+
+def test_two_jobs_per_job_sessions_bob_meets_alices_registration():
+    sim = Simulator(TWO_JOBS)
+    assert sim.initial_state() == {
+        "imp[1]": False, "pc[1]": "start", "done[1]": 0, "job[1]": 1, "owner[1]": "none",
+        "pending[1]": False, "reg[1]": "none", "admitted[1]": "none", "mismatch_seen": False,
+    }
+    state, labels = run(sim, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1))
+    assert [lab["context"] for lab in labels] == ["alice"] * 3
+    assert labels[1]["cache"] == "registered" and labels[2]["cache"] == "hit"
+    assert state["owner[1]"] == "alice" and state["pc[1]"] == "working" and state["done[1]"] == 1
+    with pytest.raises(StepRefused, match="still logged on: EcDoDisconnect first"):
+        sim.step(state, "RevertToSelf", W1)
+    state, lab = sim.step(state, "EcDoDisconnect", W1)
+    assert lab == {
+        "thread": "worker 1", "message": "EcDoDisconnect", "context": "alice",
+        "association": 1, "cache": "hit", "result": "ok",
+    }
+    assert state["owner[1]"] == "none" and state["pc[1]"] == "working"
+    assert state["reg[1]"] == "alice"  # association_scope = process: the association outlives the session
+    state, lab = sim.step(state, "RevertToSelf", W1)
+    assert lab["message"] == "RevertToSelf" and lab["context"] == "-"
+    assert state["job[1]"] == 2 and state["pc[1]"] == "start" and state["done[1]"] == 0 and not state["imp[1]"]
+    state, lab = sim.step(state, "Impersonate", W1)
+    assert lab["context"] == "bob"
+    assert sim.enabled(state) == [("EcDoConnectEx", W1)]
+    state, lab = sim.step(state, "EcDoConnectEx", W1)
+    assert lab == {
+        "thread": "worker 1", "message": "EcDoConnectEx", "context": "bob",
+        "association": 1, "cache": "mismatch-evicted", "result": "MAPI_E_NETWORK_ERROR",
+    }
+    assert state["pc[1]"] == "failed" and state["owner[1]"] == "none"
+    assert state["reg[1]"] == "evicted" and state["admitted[1]"] == "alice" and state["mismatch_seen"] is True
+    assert sim.enabled(state) == []
+
+
+def test_two_jobs_per_worker_session_bobs_request_meets_alices_registration():
+    sim = Simulator(dataclasses.replace(TWO_JOBS, session_reuse="per-worker"))
+    with pytest.raises(StepRefused, match="unknown action 'EcDoDisconnect'.*per-job"):
+        sim.step(sim.initial_state(), "EcDoDisconnect", W1)
+    state, _ = run(
+        sim, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1), ("RevertToSelf", W1),
+        ("Impersonate", W1),
+    )
+    assert state["job[1]"] == 2 and state["owner[1]"] == "alice"  # alice's session stays logged on
+    with pytest.raises(StepRefused, match=r"EcDoConnectEx\(worker=1\) is not enabled: .*already logged on"):
+        sim.step(state, "EcDoConnectEx", W1)
+    assert sim.enabled(state) == [("UseSession", W1), ("ServerEvent", S1)]
+    state, lab = sim.step(state, "UseSession", W1)
+    assert lab == {
+        "thread": "worker 1", "message": "UseSession", "context": "-",
+        "association": 0, "cache": "-", "result": "ok",
+    }
+    state, lab = sim.step(state, "EcDoRpcExt2", W1)
+    assert lab == {
+        "thread": "worker 1", "message": "EcDoRpcExt2", "context": "bob",
+        "association": 1, "cache": "mismatch-evicted", "result": "MAPI_E_NETWORK_ERROR",
+    }
+    assert state["pc[1]"] == "failed" and state["owner[1]"] == "none"  # the session is dead
+    assert state["reg[1]"] == "evicted" and state["done[1]"] == 0
+
+
+def test_disconnect_closes_a_session_association():
+    sim = Simulator(dataclasses.replace(TWO_JOBS, association_scope="session", identity_tracking="static"))
+    state, labels = run(sim, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1), ("EcDoDisconnect", W1))
+    assert labels[3]["context"] == "alice" and labels[3]["cache"] == "hit" and labels[3]["result"] == "ok"
+    assert state["reg[1]"] == state["admitted[1]"] == state["bound[1]"] == "none"  # the association closed
+    state, labels = run_from(
+        sim, state, ("RevertToSelf", W1), ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1)
+    )
+    assert labels[2]["context"] == "bob" and labels[2]["cache"] == "registered"  # a new association
+    assert state["bound[1]"] == "bob" and state["owner[1]"] == "bob"
+    assert state["pc[1]"] == "working" and state["done[1]"] == 1
+    with pytest.raises(StepRefused, match=r"worker 1 is on its last job \(2 of 2\)"):
+        sim.step(state, "EcDoDisconnect", W1)
+    state, _ = sim.step(state, "RevertToSelf", W1)
+    assert state["pc[1]"] == "finished" and state["owner[1]"] == "bob"  # the last session stays logged on
+    assert not any_failed(reachable(sim))
+
+
+def test_mapi_http_logs_off_with_disconnect():
+    sim = Simulator(dataclasses.replace(TWO_JOBS, transport="mapi-http"))
+    state, labels = run(sim, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1), ("EcDoDisconnect", W1))
+    assert [lab["message"] for lab in labels[1:]] == ["Connect", "Execute", "Disconnect"]
+    assert labels[3]["context"] == "alice" and labels[3]["association"] == 0 and labels[3]["result"] == "ok"
+    state, labels = run_from(sim, state, ("RevertToSelf", W1), ("Impersonate", W1), ("EcDoConnectEx", W1),
+                             ("EcDoRpcExt2", W1))
+    assert labels[3]["context"] == "bob" and labels[3]["result"] == "ok"  # bob's own session: no mismatch
+    assert state["owner[1]"] == "bob" and state["done[1]"] == 1
+
+
+def test_per_user_session_shared_by_two_workers():
+    sim = Simulator(Scenario(workers=2, users=("alice",), session_reuse="per-user"))
+    init = sim.initial_state()
+    assert {k for k in init if k.endswith("[1]")} == {
+        "imp[1]", "pc[1]", "done[1]", "owner[1]", "pending[1]", "notify[1]", "parked[1]", "reg[1]", "admitted[1]",
+    }
+    assert "owner[2]" not in init and "pending[2]" not in init  # one session per user
+    state, labels = run(
+        sim, ("Impersonate", W1), ("EcDoConnectEx", ws(1, 1)), ("EcDoAsyncConnectEx", ws(1, 1)), ("Impersonate", W2),
+    )
+    assert labels[1]["cache"] == "registered" and labels[2]["cache"] == "hit" and labels[2]["thread"] == "worker 1"
+    assert state["owner[1]"] == "alice" and state["notify[1]"] == "idle"
+    with pytest.raises(StepRefused, match=r"EcDoConnectEx\(worker=2, session=1\) is not enabled: .*already logged on"):
+        sim.step(state, "EcDoConnectEx", ws(2, 1))
+    assert sim.enabled(state) == [
+        ("EcDoRpcExt2", ws(1, 1)), ("EcDoAsyncWaitEx", S1), ("ServerEvent", S1), ("UseSession", ws(2, 1)),
+    ]
+    state, lab = sim.step(state, "UseSession", ws(2, 1))
+    assert lab["thread"] == "worker 2" and lab["message"] == "UseSession" and lab["cache"] == "-"
+    assert state["pc[2]"] == "working" and state["notify[1]"] == "idle"  # no second async connect
+    state, lab = sim.step(state, "EcDoRpcExt2", ws(2, 1))
+    assert lab["context"] == "alice" and lab["cache"] == "hit" and state["done[2]"] == 1
+    # The shared session's notification thread evicts the registration; both workers then fail.
+    state, lab = sim.step(state, "EcDoAsyncWaitEx", S1)
+    assert lab["thread"] == "notifier 1" and lab["context"] == SYSTEM and lab["cache"] == "mismatch-evicted"
+    state, lab = sim.step(state, "EcDoRpcExt2", ws(1, 1))
+    assert lab["cache"] == "no-registration" and state["pc[1]"] == "failed" and state["owner[1]"] == "none"
+    with pytest.raises(StepRefused, match="session 1 is not open"):
+        sim.step(state, "ServerEvent", S1)
+
+
+def test_reconnect_keeps_the_notification_state_of_a_session_that_is_open():
+    sim = Simulator(
+        Scenario(
+            workers=3, users=("alice",), session_reuse="per-user", worker_impersonates=(True, False, True),
+            on_mismatch="fail-only", after_network_error="reconnect-same",
+        )
+    )
+    state, labels = run(
+        sim,
+        ("Impersonate", W1), ("EcDoConnectEx", ws(1, 1)), ("EcDoAsyncConnectEx", ws(1, 1)),
+        ("UseSession", ws(2, 1)),  # worker 2 does not impersonate: ready at once, no rights checked
+        ("ServerEvent", S1),
+        ("EcDoRpcExt2", ws(2, 1)),
+    )
+    assert labels[5]["context"] == SYSTEM and labels[5]["cache"] == "mismatch"
+    assert state["pc[2]"] == "failed" and state["owner[1]"] == "none" and state["pending[1]"] is True
+    # Reconnect on a session that is not open resets its notification state ...
+    closed, _ = sim.step(state, "Reconnect", ws(2, 1))
+    assert closed["pending[1]"] is False and closed["notify[1]"] == "off" and closed["pc[2]"] == "start"
+    # ... but not once worker 3 has logged it on again.
+    state, labels = run_from(
+        sim, state, ("Impersonate", {"worker": 3}), ("EcDoConnectEx", ws(3, 1)), ("EcDoAsyncConnectEx", ws(3, 1)),
+        ("ServerEvent", S1), ("Reconnect", ws(2, 1)),
+    )
+    assert labels[1]["cache"] == "hit" and state["owner[1]"] == "alice"
+    assert state["pc[2]"] == "start" and state["pending[1]"] is True and state["notify[1]"] == "idle"
+    assert ("UseSession", ws(2, 1)) in sim.enabled(state)
+
+
+def test_any_worker_takes_a_job():
+    sim = Simulator(Scenario(users=("alice", "bob"), worker_users=("*",), jobs=2, connect_flags=0x20))
+    init = sim.initial_state()
+    assert init["user[1]"] == "none" and init["job[1]"] == 1 and init["owner[1]"] == "none"
+    take = [("TakeJob", {"worker": 1, "user": 1}), ("TakeJob", {"worker": 1, "user": 2})]
+    assert sim.enabled(init) == take
+    with pytest.raises(StepRefused, match=r"Impersonate\(worker=1\) is not enabled: worker 1 has no user yet"):
+        sim.step(init, "Impersonate", W1)
+    state, lab = sim.step(init, "TakeJob", {"worker": 1, "user": 2})
+    assert lab == {
+        "thread": "worker 1", "message": "TakeJob", "context": "bob",
+        "association": 0, "cache": "-", "result": "ok",
+    }
+    assert state["user[1]"] == "bob"
+    with pytest.raises(StepRefused, match="already taken a job for bob"):
+        sim.step(state, "TakeJob", {"worker": 1, "user": 1})
+    state, labels = run_from(
+        sim, state, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoRpcExt2", W1), ("EcDoDisconnect", W1),
+        ("RevertToSelf", W1),
+    )
+    assert labels[0]["context"] == "bob" and labels[1]["context"] == "bob" and labels[1]["cache"] == "registered"
+    assert state["user[1]"] == "none" and state["job[1]"] == 2 and state["pc[1]"] == "start"
+    assert sim.enabled(state) == take  # the next job is any user's again
+    state, labels = run_from(
+        sim, state, ("TakeJob", {"worker": 1, "user": 2}), ("Impersonate", W1), ("EcDoConnectEx", W1)
+    )
+    assert labels[2]["cache"] == "hit" and state["owner[1]"] == "bob"
+
+
+def test_any_workers_share_per_user_sessions():
+    sim = Simulator(
+        Scenario(workers=2, users=("alice", "bob"), worker_users=("*", "bob"), session_reuse="per-user",
+                 connect_flags=0x20, association_scope="session")
+    )
+    init = sim.initial_state()
+    assert "user[1]" in init and "user[2]" not in init and "job[1]" not in init
+    assert sim.enabled(init) == [("TakeJob", {"worker": 1, "user": 1}), ("TakeJob", {"worker": 1, "user": 2}),
+                                 ("Impersonate", W2)]
+    state, _ = run(sim, ("Impersonate", W2), ("EcDoConnectEx", ws(2, 2)), ("TakeJob", {"worker": 1, "user": 2}),
+                   ("Impersonate", W1))
+    assert state["owner[2]"] == "bob" and state["reg[2]"] == "bob" and state["reg[1]"] == "none"
+    with pytest.raises(StepRefused, match="session 1 is alice's, and worker 1's current user is bob"):
+        sim.step(state, "UseSession", ws(1, 1))
+    state, labels = run_from(sim, state, ("UseSession", ws(1, 2)), ("EcDoRpcExt2", ws(1, 2)))
+    assert labels[1]["association"] == 2 and labels[1]["cache"] == "hit" and state["done[1]"] == 1
+
+
+def test_service_account_mailbox_rights_at_logon():
+    design = Scenario(
+        workers=2, users=("alice", "bob"), worker_users=("alice", "bob"), impersonate=False,
+        mailbox_access={"svc": ("alice",)}, process_identity="svc", connect_flags=0x20,
+    )
+    sim = Simulator(design)
+    state, labels = run(sim, ("EcDoConnectEx", W1), ("EcDoConnectEx", W2))
+    assert labels[0]["context"] == "svc" and labels[0]["cache"] == "registered" and labels[0]["result"] == "ok"
+    assert state["pc[1]"] == "working" and state["reg[1]"] == "svc"
+    assert labels[1]["context"] == "svc" and labels[1]["cache"] == "hit"
+    assert labels[1]["result"] == "ecAccessDenied" and state["pc[2]"] == "denied"  # no rights on bob's mailbox
+    state, lab = sim.step(state, "EcDoRpcExt2", W1)
+    assert lab["context"] == "svc" and lab["result"] == "ok"
+    assert not any_failed(reachable(sim))
+    # LocalSystem, named but not given rights, is denied; given rights, it logs on.
+    system = Simulator(dataclasses.replace(design, process_identity=SYSTEM))
+    state, (lab,) = run(system, ("EcDoConnectEx", W1))
+    assert lab["context"] == SYSTEM and lab["result"] == "ecAccessDenied" and state["pc[1]"] == "denied"
+    granted = Simulator(dataclasses.replace(design, process_identity=SYSTEM, mailbox_access={SYSTEM: ("alice",)}))
+    state, (lab,) = run(granted, ("EcDoConnectEx", W1))
+    assert lab["context"] == SYSTEM and lab["result"] == "ok" and state["pc[1]"] == "working"
+
+
+def test_mixed_threads_on_mapi_http():
+    sim = Simulator(
+        Scenario(workers=2, users=("alice", "bob"), worker_users=("alice", "bob"), worker_impersonates=(True, False),
+                 process_identity="bob", transport="mapi-http", connect_flags=0x20)
+    )
+    with pytest.raises(StepRefused, match=r"worker 2 does not impersonate \(worker_impersonates\[2\] = false\)"):
+        sim.step(sim.initial_state(), "Impersonate", W2)
+    state, labels = run(sim, ("Impersonate", W1), ("EcDoConnectEx", W1), ("EcDoConnectEx", W2),
+                        ("EcDoRpcExt2", W1), ("EcDoRpcExt2", W2))
+    assert [lab["context"] for lab in labels[1:]] == ["alice", "bob", "alice", "bob"]
+    assert [lab["result"] for lab in labels] == ["ok"] * 5  # each session's owner is its worker's identity
+    assert labels[1]["message"] == "Connect" and labels[3]["message"] == "Execute"
+
+
+def test_per_process_notifier_thread_label():
+    sim = Simulator(dataclasses.replace(load_builtin("seed"), workers=2, notifier="per-process"))
+    state, labels = run(sim, *SEED_PATH)
+    assert labels[3]["thread"] == "notifier" and labels[3]["cache"] == "mismatch-evicted"
+    assert labels[2]["thread"] == "worker 1"  # the worker's own async connect stays on the worker
+    state, lab = sim.step(state, "Poll", S1)
+    assert lab["thread"] == "notifier"
+    notifier = Simulator(dataclasses.replace(load_builtin("exchange-2010"), workers=2, notifier="per-process",
+                                             async_connect_by="notifier"))
+    state, labels = run(notifier, ("Impersonate", W2), ("EcDoConnectEx", W2), ("EcDoAsyncConnectEx", {"session": 2}),
+                        ("EcDoAsyncWaitEx", {"session": 2}))
+    assert [lab["thread"] for lab in labels] == ["worker 2", "worker 2", "notifier", "notifier"]
+    assert state["parked[2]"] is True and state["parked[1]"] is False  # each session keeps its own state
+
+
+def test_refuses_bad_parameters_of_the_new_actions():
+    any_worker = Simulator(Scenario(workers=2, users=("alice", "bob"), worker_users=("*", ("alice", "bob")),
+                                    session_reuse="per-user", connect_flags=0x20))
+    init = any_worker.initial_state()
+    with pytest.raises(StepRefused) as exc:
+        any_worker.step(init, "TakeJob", W1)
+    assert str(exc.value) == "TakeJob takes parameters worker=1..2, user=1..2, got {'worker': 1}"
+    with pytest.raises(StepRefused, match=r"TakeJob takes parameters worker=1..2, user=1..2, got user=3: out of range"):
+        any_worker.step(init, "TakeJob", {"worker": 1, "user": 3})
+    with pytest.raises(StepRefused, match=r'TakeJob\(worker=2, user=1\) is not an action.*worker 2 takes no "\*" jobs'):
+        any_worker.step(init, "TakeJob", {"worker": 2, "user": 1})
+    with pytest.raises(StepRefused, match=r"EcDoRpcExt2 takes parameters worker=1..2, session=1..2, got \{'worker': 1"):
+        any_worker.step(init, "EcDoRpcExt2", W1)
+    with pytest.raises(StepRefused, match=r"got session=True: out of range"):
+        any_worker.step(init, "UseSession", {"worker": 1, "session": True})
+    with pytest.raises(StepRefused, match="Impersonate takes one parameter worker=1..2"):
+        any_worker.step(init, "Impersonate", ws(1, 1))
+    with pytest.raises(StepRefused, match="unknown action 'EcDoDisconnect'"):
+        any_worker.step(init, "EcDoDisconnect", W1)  # per-user sessions are never logged off
+    state, _ = any_worker.step(init, "TakeJob", {"worker": 1, "user": 1})
+    with pytest.raises(StepRefused, match=r"EcDoConnectEx\(worker=1, session=2\) is not enabled: session 2 is bob's"):
+        any_worker.step(state, "EcDoConnectEx", ws(1, 2))
+
+    one_user = Simulator(Scenario(workers=2, users=("alice", "bob"), worker_users=("alice", ("alice", "bob")),
+                                  session_reuse="per-user"))
+    with pytest.raises(StepRefused, match=r"UseSession\(worker=1, session=2\) is not an action of scenario 'custom': "
+                                          r"session 2 is bob's, and worker 1 serves only alice"):
+        one_user.step(one_user.initial_state(), "UseSession", ws(1, 2))
+
+    mixed = Simulator(Scenario(workers=2, users=("alice", "bob"), worker_users=("alice", ("alice", "bob"))))
+    with pytest.raises(StepRefused, match=r"EcDoDisconnect\(worker=1\) is not enabled: worker 1 has one job"):
+        mixed.step(mixed.initial_state(), "EcDoDisconnect", W1)
+    seed = Simulator(load_builtin("seed"))
+    with pytest.raises(StepRefused, match="unknown action 'UseSession'.*not tracked"):
+        seed.step(seed.initial_state(), "UseSession", W1)
+    with pytest.raises(StepRefused, match="unknown action 'TakeJob'.*no worker takes"):
+        seed.step(seed.initial_state(), "TakeJob", {"worker": 1, "user": 1})
+
+
+# --------------------------------------------------------------------------------------------
 # Property: random walks in random scenarios
 
 PCS = {"start", "connected", "working", "finished", "failed", "denied"}
@@ -441,16 +751,24 @@ NOTIFIES = {"off", "idle", "waiting", "fetch", "polling", "stopped"}
 CACHE_EVENTS = {"-", "registered", "hit", "mismatch", "mismatch-evicted", "no-registration", "re-registered"}
 RESULTS = {"ok", "parked", "NotificationPending", "flags=0", "MAPI_E_NETWORK_ERROR", "ecRejected", "ecAccessDenied"}
 MESSAGES = {
-    "ImpersonateLoggedOnUser", "EcDoConnectEx", "EcDoAsyncConnectEx", "EcDoRpcExt2", "RevertToSelf",
-    "Reconnect", "EcDoAsyncWaitEx", "ServerEvent", "CompleteWait", "WaitTimeout",
-    "Connect", "Execute", "NotificationWait",
+    "TakeJob", "ImpersonateLoggedOnUser", "EcDoConnectEx", "UseSession", "EcDoAsyncConnectEx", "EcDoRpcExt2",
+    "EcDoDisconnect", "RevertToSelf", "Reconnect", "EcDoAsyncWaitEx", "ServerEvent", "CompleteWait", "WaitTimeout",
+    "Connect", "Execute", "NotificationWait", "Disconnect",
 }
-ALL_ACTIONS = [
-    ("Impersonate", "worker"), ("EcDoConnectEx", "worker"), ("EcDoAsyncConnectEx", "session"),
-    ("EcDoRpcExt2", "worker"), ("RevertToSelf", "worker"), ("Reconnect", "worker"),
-    ("EcDoAsyncWaitEx", "session"), ("FetchNotifications", "session"), ("Poll", "session"),
-    ("ServerEvent", "session"), ("CompleteWait", "session"), ("WaitTimeout", "session"),
+SESSION_ACTIONS = [
+    "EcDoAsyncWaitEx", "FetchNotifications", "Poll", "ServerEvent", "CompleteWait", "WaitTimeout",
 ]
+
+
+def tracked(sc: Scenario) -> bool:
+    """SEMANTICS.md's tracked designs, written out again."""
+    return sc.session_reuse == "per-user" or any(
+        len(sc.jobs_of(w)) > 1 or "*" in sc.jobs_of(w) for w in range(1, sc.workers + 1)
+    )
+
+
+def sessions(sc: Scenario) -> range:
+    return range(1, (len(sc.users) if sc.session_reuse == "per-user" else sc.workers) + 1)
 
 
 def expected_domains(sc: Scenario) -> dict[str, set]:
@@ -458,16 +776,23 @@ def expected_domains(sc: Scenario) -> dict[str, set]:
     ids = set(sc.identities)
     async_ = not sc.connect_flags & 0x20
     rpc = sc.transport in ("rpc-http", "rpc-tcp")
-    assocs = 0 if not rpc else (1 if sc.association_scope == "process" else sc.workers)
+    assocs = 0 if not rpc else (1 if sc.association_scope == "process" else len(sessions(sc)))
     dom: dict[str, set] = {}
     for w in range(1, sc.workers + 1):
         dom[f"imp[{w}]"] = {True, False}
         dom[f"pc[{w}]"] = PCS
         dom[f"done[{w}]"] = set(range(sc.requests + 1))
-        dom[f"pending[{w}]"] = {True, False}
+        if len(sc.jobs_of(w)) > 1:
+            dom[f"job[{w}]"] = set(range(1, len(sc.jobs_of(w)) + 1))
+        if "*" in sc.jobs_of(w):
+            dom[f"user[{w}]"] = {"none", *sc.users}
+    for s in sessions(sc):
+        if tracked(sc):
+            dom[f"owner[{s}]"] = {"none"} | ids
+        dom[f"pending[{s}]"] = {True, False}
         if async_:
-            dom[f"notify[{w}]"] = NOTIFIES
-            dom[f"parked[{w}]"] = {True, False}
+            dom[f"notify[{s}]"] = NOTIFIES
+            dom[f"parked[{s}]"] = {True, False}
     for a in range(1, assocs + 1):
         if sc.transport == "rpc-http":
             dom[f"reg[{a}]"] = {"none", "evicted"} | ids
@@ -479,20 +804,43 @@ def expected_domains(sc: Scenario) -> dict[str, set]:
     return dom
 
 
+def candidate_calls(sc: Scenario) -> list[tuple[str, dict[str, int]]]:
+    """Every in-range call of every action name, shaped as SEMANTICS.md's parameter rules say."""
+    workers, users = range(1, sc.workers + 1), range(1, len(sc.users) + 1)
+    per_user = sc.session_reuse == "per-user"
+    by_worker = [{"worker": w} for w in workers]
+    with_session = [{"worker": w, "session": s} for w in workers for s in sessions(sc)] if per_user else by_worker
+    calls = [("TakeJob", {"worker": w, "user": i}) for w in workers for i in users]
+    calls += [(name, p) for name in ("Impersonate", "EcDoDisconnect", "RevertToSelf") for p in by_worker]
+    calls += [(name, p) for name in ("EcDoConnectEx", "UseSession", "EcDoRpcExt2", "Reconnect") for p in with_session]
+    if sc.async_connect_by == "worker" and per_user:
+        calls += [("EcDoAsyncConnectEx", p) for p in with_session]
+    else:  # the worker's, named by its session s = w; or the notifier's
+        calls += [("EcDoAsyncConnectEx", {"session": s}) for s in sessions(sc)]
+    calls += [(name, {"session": s}) for name in SESSION_ACTIONS for s in sessions(sc)]
+    return calls
+
+
 @st.composite
 def scenarios(draw) -> Scenario:
     workers = draw(st.integers(1, 3))
     users = draw(st.sampled_from([("alice",), ("alice", "bob")]))
-    worker_users = draw(
-        st.one_of(st.just(()), st.lists(st.sampled_from(users), min_size=workers, max_size=workers).map(tuple))
-    )
+    two_jobs = st.lists(st.sampled_from(users), min_size=2, max_size=2).map(tuple)
+    entry = st.one_of(st.sampled_from((*users, "*")), two_jobs)
+    worker_users = draw(st.one_of(st.just(()), st.lists(entry, min_size=workers, max_size=workers).map(tuple)))
+    flags = draw(st.one_of(st.just(()), st.lists(st.booleans(), min_size=workers, max_size=workers).map(tuple)))
+    mailbox_access = draw(st.sampled_from([{}, {"svc": ("alice",)}, {"svc": users}, {SYSTEM: ("alice",)}]))
+    identities = (SYSTEM, *users, *(a for a in mailbox_access if a != SYSTEM))
     return Scenario(
         workers=workers,
         requests=draw(st.integers(1, 2)),
         users=users,
         worker_users=worker_users,
+        jobs=draw(st.integers(1, 2)),
         impersonate=draw(st.booleans()),
-        process_identity=draw(st.sampled_from((SYSTEM, *users))),
+        worker_impersonates=flags,
+        mailbox_access=mailbox_access,
+        process_identity=draw(st.sampled_from(identities)),
         connect_flags=draw(st.sampled_from([0, 0x20, 0x21])),
         server_async=draw(st.booleans()),
         **{key: draw(st.sampled_from(values)) for key, values in CHOICES.items()},
@@ -512,19 +860,21 @@ def check_state(state: State, domains: dict[str, set]) -> None:
 def test_random_walks_stay_in_the_domains(scenario, data):
     sim = Simulator(scenario)
     domains = expected_domains(scenario)
+    candidates = candidate_calls(scenario)
+    notifier = {f"notifier {s}" for s in sessions(scenario)} if scenario.notifier == "per-session" else {"notifier"}
     state = sim.initial_state()
     check_state(state, domains)
     for _ in range(data.draw(st.integers(0, 40), label="length")):
         enabled = sim.enabled(state)
-        # enabled is exactly the set of action instances that step accepts
-        for name, param in ALL_ACTIONS:
-            for w in range(1, scenario.workers + 1):
-                try:
-                    sim.step(state, name, {param: w})
-                except StepRefused:
-                    assert (name, {param: w}) not in enabled
-                else:
-                    assert (name, {param: w}) in enabled
+        # enabled is exactly the set of action instances that step accepts, all of them well shaped
+        assert all(call in candidates for call in enabled), enabled
+        for name, params in candidates:
+            try:
+                sim.step(state, name, params)
+            except StepRefused:
+                assert (name, params) not in enabled
+            else:
+                assert (name, params) in enabled
         if not enabled:
             break
         name, params = data.draw(st.sampled_from(enabled), label="action")
@@ -533,8 +883,10 @@ def test_random_walks_stay_in_the_domains(scenario, data):
         assert previous == snapshot  # step never mutates its input
         check_state(state, domains)
         assert set(labels) == {"thread", "message", "context", "association", "cache", "result"}
-        w = next(iter(params.values()))
-        assert labels["thread"] in {f"worker {w}", f"notifier {w}", "server"}
+        if "worker" in params:
+            assert labels["thread"] == f"worker {params['worker']}"
+        else:
+            assert labels["thread"] in {f"worker {params['session']}", "server", *notifier}
         assert labels["message"] in MESSAGES
         assert labels["context"] in {"-", *scenario.identities}
         assert labels["cache"] in CACHE_EVENTS and labels["result"] in RESULTS
