@@ -173,6 +173,11 @@ class Scenario:
                 raise InvalidArgument(
                     f"worker_users: a worker's jobs are a list of 1 to {MAX_JOBS} user names, got {shown(entry)}"
                 )
+            if len(jobs) > 1 and ANY_USER in jobs:
+                raise InvalidArgument(
+                    f'worker_users: "{ANY_USER}" stands alone (a worker that takes any user\'s jobs, `jobs` of them), '
+                    f"not in a list of users, got {shown(entry)}"
+                )
             for user in jobs:
                 if user != ANY_USER and user not in self.users:
                     raise InvalidArgument(

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.scenario import CHOICES, SYSTEM, Scenario, load_builtin
+from model.scenario import SYSTEM, Scenario, load_builtin
 from model.simulator import Simulator, State, StepRefused
+from tests.strategies import scenarios
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -819,32 +820,6 @@ def candidate_calls(sc: Scenario) -> list[tuple[str, dict[str, int]]]:
         calls += [("EcDoAsyncConnectEx", {"session": s}) for s in sessions(sc)]
     calls += [(name, {"session": s}) for name in SESSION_ACTIONS for s in sessions(sc)]
     return calls
-
-
-@st.composite
-def scenarios(draw) -> Scenario:
-    workers = draw(st.integers(1, 3))
-    users = draw(st.sampled_from([("alice",), ("alice", "bob")]))
-    two_jobs = st.lists(st.sampled_from(users), min_size=2, max_size=2).map(tuple)
-    entry = st.one_of(st.sampled_from((*users, "*")), two_jobs)
-    worker_users = draw(st.one_of(st.just(()), st.lists(entry, min_size=workers, max_size=workers).map(tuple)))
-    flags = draw(st.one_of(st.just(()), st.lists(st.booleans(), min_size=workers, max_size=workers).map(tuple)))
-    mailbox_access = draw(st.sampled_from([{}, {"svc": ("alice",)}, {"svc": users}, {SYSTEM: ("alice",)}]))
-    identities = (SYSTEM, *users, *(a for a in mailbox_access if a != SYSTEM))
-    return Scenario(
-        workers=workers,
-        requests=draw(st.integers(1, 2)),
-        users=users,
-        worker_users=worker_users,
-        jobs=draw(st.integers(1, 2)),
-        impersonate=draw(st.booleans()),
-        worker_impersonates=flags,
-        mailbox_access=mailbox_access,
-        process_identity=draw(st.sampled_from(identities)),
-        connect_flags=draw(st.sampled_from([0, 0x20, 0x21])),
-        server_async=draw(st.booleans()),
-        **{key: draw(st.sampled_from(values)) for key, values in CHOICES.items()},
-    )
 
 
 def check_state(state: State, domains: dict[str, set]) -> None:
