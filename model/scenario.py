@@ -444,9 +444,13 @@ def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     if not changes:
         return scenario
     if "workers" in changes:
+        # Per-worker lists follow a new number of workers when every worker is alike; else they are dropped.
+        workers = changes["workers"]
         for key in ("worker_users", "worker_impersonates"):
-            if key not in changes and getattr(scenario, key):
-                changes[key] = ()
+            given = getattr(scenario, key)
+            if key not in changes and given:
+                alike = len(set(given)) == 1 and (workers == ANY or isinstance(workers, int))
+                changes[key] = (given[0],) * (1 if workers == ANY else int(workers)) if alike else ()
     # Expectations describe the built-in configuration; a changed one has none.
     return dataclasses.replace(scenario, expected={}, **changes)
 

@@ -40,6 +40,7 @@ from regcheck.expr import (
     or_,
     substitute,
     var,
+    variables,
 )
 from regcheck.smt import UNSAT, Unrolling, all_of, independent_check, negation
 from regcheck.symmetry import normal
@@ -47,6 +48,8 @@ from regcheck.system import Action, TransitionSystem, Variable, boolean, natural
 
 MAX_LOCAL_STATES = 5_000
 ESCAPED = "escaped"
+GLOBAL = -1
+"""The "local state" of a move that involves no process: a global action (see :func:`is_global`)."""
 
 LocalState = tuple[Value, ...]
 
@@ -103,6 +106,9 @@ class CounterAbstraction:
             schedule: list[tuple[str, int]] = []
             for label in actions:
                 template_action, source, target = self.moves[label]
+                if source == GLOBAL:
+                    schedule.append((template_action, GLOBAL))
+                    continue
                 try:
                     process = positions.index(source)
                 except ValueError:
@@ -144,6 +150,10 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
     actions: list[Action] = []
     moves: dict[str, tuple[str, int, int]] = {}
     for action in template.actions:
+        if is_global(action, local):  # moves no process: kept as it is, once
+            actions.append(action)
+            moves[action.label] = (action.label, GLOBAL, GLOBAL)
+            continue
         updates = dict(action.updates)
         for i, ls in enumerate(local_states):
             fixed = {name: Const(value) for name, value in zip(local, ls)}
@@ -183,6 +193,15 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
         meta={**template.meta, "abstraction": "counter"},
     )
     return CounterAbstraction(system, local, local_states, counters, moves)
+
+
+def is_global(action: Action, local: Sequence[str]) -> bool:
+    """An action that neither reads nor writes a local variable (in its guard, updates or labels): a step
+    of the shared state alone (such as a server event on a session every process shares)."""
+    used = variables(action.guard) | {t for t, _ in action.updates}
+    for _, expr in (*action.updates, *action.labels):
+        used |= variables(expr)
+    return not used & set(local)
 
 
 def _saturate(
@@ -245,6 +264,7 @@ def verify_product(template: TransitionSystem, local: Sequence[str], concrete: T
     are, one for one, the template's actions renamed for each process (guard and updates
     equivalent over the domains, by z3 where they differ in form). So every concrete step moves
     one process and the shared state exactly as a template step does, which is a counter-system move.
+    A global action of the template (:func:`is_global`) must appear once, unrenamed: it moves no process.
     """
     local = tuple(local)
     shared = tuple(n for n in template.names if n not in local)
@@ -274,16 +294,26 @@ def verify_product(template: TransitionSystem, local: Sequence[str], concrete: T
         raise InvalidModel(f"product check: the initial states of {concrete.name} are not {len(copies)} copies "
                            "of the template's")
     unmatched = list(concrete.actions)
+
+    def take(action: Action, guard: Expr, updates: Mapping[str, Expr]) -> Action | None:
+        match = next((c for c in unmatched if c.name == action.name and equivalent(c.guard, guard)
+                      and _same_updates(c, updates, guard, equivalent)), None)
+        if match is not None:
+            unmatched.remove(match)
+        return match
+
+    for action in template.actions:
+        if is_global(action, local) and take(action, action.guard, dict(action.updates)) is None:
+            raise InvalidModel(f"product check: global {action.label} of the template is not in {concrete.name}")
     for index, renaming in enumerate(copies, start=1):
         for action in template.actions:
+            if is_global(action, local):
+                continue
             guard = rename(action.guard, renaming)
             updates = {renaming.get(t, t): rename(v, renaming) for t, v in action.updates}
-            match = next((c for c in unmatched if c.name == action.name and equivalent(c.guard, guard)
-                          and _same_updates(c, updates, guard, equivalent)), None)
-            if match is None:
+            if take(action, guard, updates) is None:
                 raise InvalidModel(f"product check: {action.label} of the template has no counterpart for process "
                                    f"{index} in {concrete.name}")
-            unmatched.remove(match)
     if unmatched:
         raise InvalidModel(f"product check: {unmatched[0].label} of {concrete.name} is not a step of one process "
                            "of the template")
@@ -312,4 +342,4 @@ def _same_updates(action: Action, updates: Mapping[str, Expr], guard: Expr,
     return all(equivalent(mine.get(t, var(t)), updates.get(t, var(t)), guard) for t in set(mine) | set(updates))
 
 
-__all__ = ["CounterAbstraction", "counter_abstraction", "verify_per_process", "verify_product"]
+__all__ = ["CounterAbstraction", "counter_abstraction", "is_global", "verify_per_process", "verify_product"]
