@@ -1,6 +1,6 @@
 """The registration model for any number of identical workers, by counter abstraction.
 
-Identical workers (all impersonating one user) are interchangeable, so the model with N workers
+Identical workers (the same jobs, impersonating alike) are interchangeable, so the model with N workers
 is simulated by its counter system (``regcheck.abstraction``): the shared state (the
 registration cache of the one association) plus, for each local state of a worker and its
 session, the number of workers in it. A proof there holds for every N >= 1. A counterexample
@@ -26,16 +26,16 @@ CHECKED_FOR = (2, 3)
 
 
 def symmetric(scenario: Scenario) -> bool:
-    """Whether the workers are interchangeable (they all impersonate the same user)."""
+    """Whether the workers are interchangeable: the same jobs (``jobs_of``), impersonating alike."""
     if scenario.parameterised:
         return True
-    return len({scenario.user_of(w) for w in scenario.worker_ids}) == 1
+    return len({(scenario.jobs_of(w), scenario.impersonates(w)) for w in scenario.worker_ids}) == 1
 
 
 def abstraction(scenario: Scenario) -> CounterAbstraction:
     """The counter system of ``scenario``'s worker, for any number of workers."""
     if not symmetric(scenario):
-        raise InvalidArgument("a counter abstraction needs identical workers (all impersonating one user)")
+        raise InvalidArgument("a counter abstraction needs identical workers (the same jobs, impersonating alike)")
     template = scenario.with_workers(1)
     system = build(template)
     local = local_variables(template, 1)
