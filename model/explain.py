@@ -43,6 +43,7 @@ CACHE_EVENTS = {
 
 Call = tuple[str, dict[str, int]]
 _THREAD = re.compile(r"(worker|notifier) ([0-9]+)")
+_WORKER_THREAD = re.compile(r"(worker) ([0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -84,35 +85,38 @@ def describe(signature: Signature) -> str:
 def same_cause(scenario: Scenario) -> Callable[[Signature], list[Signature]]:
     """The signatures that tell the same story as a given one, with interchangeable workers renamed.
 
-    Workers that impersonate the same user are interchangeable (the model treats them alike), so
-    "worker 2 registered, notifier 2 met the mismatch, worker 2 failed" is the same cause as the
-    same with worker 1; "worker 1 registered, notifier 2 met the mismatch" is not.
+    Workers with the same jobs (``jobs_of``) that impersonate alike are interchangeable (the model
+    treats them alike), so "worker 2 registered, notifier 2 met the mismatch, worker 2 failed" is the
+    same cause as the same with worker 1; "worker 1 registered, notifier 2 met the mismatch" is not.
+    A notification thread is renamed with its worker only where session w is worker w's: per-user
+    sessions belong to users, and the per-process notifier (``notifier``) to every session.
     """
-    groups: dict[str, list[int]] = {}
+    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
     workers = scenario.workers if isinstance(scenario.workers, int) else 0  # "any": no fixed workers to rename
     for w in range(1, workers + 1):
-        groups.setdefault(scenario.user_of(w), []).append(w)
+        groups.setdefault((scenario.jobs_of(w), scenario.impersonates(w)), []).append(w)
     group_of = {w: group for group in groups.values() for w in group}
+    pattern = _WORKER_THREAD if scenario.session_reuse == "per-user" else _THREAD
 
     def variants(signature: Signature) -> list[Signature]:
-        used = sorted({w for mark in signature if mark for key, v in mark if key == "thread" for w in _worker(v)})
+        used = sorted({w for mark in signature if mark for key, v in mark if key == "thread" for w in _worker(v, pattern)})
         maps: list[dict[int, int]] = [{}]
         for w in used:
             maps = [{**m, w: image} for m in maps for image in group_of[w] if image not in m.values()]
-        return [_rename(signature, m) for m in maps]
+        return [_rename(signature, m, pattern) for m in maps]
 
     return variants
 
 
-def _worker(thread: Value) -> tuple[int, ...]:
-    """The worker number of a worker or notifier thread name, if it is one."""
-    match = _THREAD.fullmatch(str(thread))
+def _worker(thread: Value, pattern: re.Pattern[str] = _THREAD) -> tuple[int, ...]:
+    """The worker number of a thread name that ``pattern`` renames (a worker's, or its session's notifier's)."""
+    match = pattern.fullmatch(str(thread))
     return (int(match.group(2)),) if match else ()
 
 
-def _rename(signature: Signature, renaming: dict[int, int]) -> Signature:
+def _rename(signature: Signature, renaming: dict[int, int], pattern: re.Pattern[str] = _THREAD) -> Signature:
     def thread(value: Value) -> Value:
-        match = _THREAD.fullmatch(str(value))
+        match = pattern.fullmatch(str(value))
         return f"{match.group(1)} {renaming[int(match.group(2))]}" if match else value
 
     return tuple(

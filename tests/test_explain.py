@@ -220,3 +220,60 @@ def test_moment_without_selector_is_the_last_step() -> None:
     last = Moment("last", ("action",))
     assert last.pick(trace) is trace.steps[-1]
     assert signature(trace, (last,)) == ((("action", "EcDoRpcExt2"),),)
+
+
+# --------------------------------------------------------------------------------------------
+# Client designs
+
+
+def test_mailbox_walker_explained() -> None:
+    """One worker serves alice, then bob: every step is needed, and bob's logon meets alice's registration."""
+    walker = load_builtin("mailbox-walker")
+    prop = instantiate(PROPERTY, walker)
+    (result,) = bmc.check(build(walker), [prop], Options(depth=8))
+    assert result.trace is not None and len(result.trace) == 7
+    found = explain(walker, result.trace, prop.formula)
+    assert len(found.shrunk) == 7 and found.dropped_threads == ()
+    assert found.cause.startswith(
+        "Step 7: worker 1, running as bob, sent EcDoConnectEx on association g1, registered to alice by its own "
+        "earlier job at step 2"
+    )
+    assert found.needs[3].label == "EcDoDisconnect(worker=1)"
+    sig = signature(found.shrunk, CAUSE)
+    assert describe(sig) == (
+        "worker 1 registered first (EcDoConnectEx as alice); worker 1's EcDoConnectEx as bob met a mismatch, "
+        "registration evicted; worker 1's EcDoConnectEx (mismatch, registration evicted) ended it: MAPI_E_NETWORK_ERROR"
+    )
+
+
+def test_same_cause_groups_workers_by_their_jobs_and_impersonation() -> None:
+    from model import parameterised
+
+    trace = _trace(load_builtin("seed"), SHORTEST)
+    sig = signature(trace, CAUSE)
+    mixed = load_builtin("mixed-threads")  # both workers serve alice; only worker 1 impersonates
+    assert same_cause(mixed)(sig) == [sig]
+    assert not parameterised.symmetric(mixed)
+    walkers = with_overrides(load_builtin("mailbox-walker"), ["workers=2", "worker_users=alice+bob,bob+alice"])
+    assert same_cause(walkers)(sig) == [sig], "the same users in another order are other jobs"
+    pool = load_builtin("thread-pool")
+    renamed = [s for s in same_cause(pool)(sig) if s != sig]
+    assert {v for mark in renamed[0] if mark for k, v in mark if k == "thread"} == {"worker 2", "notifier 2"}
+
+
+def test_same_cause_keeps_the_notifier_of_a_per_user_session() -> None:
+    """Per-user sessions belong to users: renaming worker 1 to worker 2 leaves notifier 1 (alice's session's)."""
+    cache = load_builtin("session-cache")
+    sig = (
+        (("thread", "worker 1"), ("message", "EcDoConnectEx"), ("context", "alice")),
+        (("thread", "notifier 1"), ("action", "EcDoAsyncWaitEx"), ("context", "SYSTEM"), ("cache", "mismatch-evicted")),
+        (("thread", "worker 1"), ("action", "EcDoRpcExt2"), ("cache", "no-registration"),
+         ("result", "MAPI_E_NETWORK_ERROR")),
+    )
+    (renamed,) = [s for s in same_cause(cache)(sig) if s != sig]
+    assert [dict(mark)["thread"] for mark in renamed if mark] == ["worker 2", "notifier 1", "worker 2"]
+    one = with_overrides(cache, ["notifier=per-process"])
+    shared = tuple(
+        None if mark is None else tuple((k, "notifier" if v == "notifier 1" else v) for k, v in mark) for mark in sig
+    )
+    assert len(same_cause(one)(shared)) == 2

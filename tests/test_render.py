@@ -2,7 +2,10 @@
 
 The seed's shortest counterexample (5 steps: impersonate, connect, async connect, the notifier's
 wait under SYSTEM meets the mismatch and evicts, the worker's call finds no registration) is
-rendered every way, and each rendering is checked for its structure and its words.
+rendered every way, and each rendering is checked for its structure and its words. The client
+designs (several jobs, "*" workers, shared per-user sessions, one notification thread per process)
+are told by the story table and the chart in their own words: whom each worker impersonates in
+which job, which session a step is for, and where a registration came from.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from model import views
-from model.scenario import load_builtin
+from model import story, views
+from model.scenario import Scenario, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import instantiate
 from regcheck.engines import Options, bmc
@@ -429,3 +432,257 @@ def test_step_table_full(seed_trace: Trace) -> None:
 
 def test_changes(seed_trace: Trace) -> None:
     assert text.changes(seed_trace)[0] == [("imp[1]", False, True)]
+
+
+# --------------------------------------------------------------------------------------------
+# Client designs: jobs, "*" workers, per-user sessions, the per-process notifier
+
+
+def _simulated(scenario: Scenario, calls: list[tuple[str, dict[str, int]]]) -> Trace:
+    from model.explain import simulate
+
+    trace = simulate(scenario, calls, build(scenario).names)
+    assert isinstance(trace, Trace), trace
+    return trace
+
+
+def _captions(graph: nx.DiGraph) -> dict[str, str]:
+    return {d["lifeline"]: d["caption"] for _, d in graph.nodes(data=True) if d["kind"] == "lifeline"}
+
+
+def _labels(graph: nx.DiGraph, lifeline: str, *kinds: str) -> list[str]:
+    found = [d for _, d in graph.nodes(data=True) if d["lifeline"] == lifeline and d["kind"] in kinds]
+    return [d["label"] for d in sorted(found, key=lambda d: d["row"])]
+
+
+WALK = [
+    ("Impersonate", {"worker": 1}),
+    ("EcDoConnectEx", {"worker": 1}),
+    ("EcDoRpcExt2", {"worker": 1}),
+    ("EcDoDisconnect", {"worker": 1}),
+    ("RevertToSelf", {"worker": 1}),
+    ("Impersonate", {"worker": 1}),
+    ("EcDoConnectEx", {"worker": 1}),
+]
+"""mailbox-walker's shortest counterexample: alice's job, logged off, then bob's logon on the same association."""
+
+
+def test_mailbox_walker_story_serves_alice_then_bob() -> None:
+    scenario = load_builtin("mailbox-walker")
+    trace = _simulated(scenario, WALK)
+    table = story.rows(scenario, trace)
+    assert [(r.thread, r.identity, r.call) for r in table] == [
+        ("worker 1", "alice", "ImpersonateLoggedOnUser"),
+        ("worker 1", "alice", "EcDoConnectEx"),
+        ("worker 1", "alice", "EcDoRpcExt2"),
+        ("worker 1", "alice", "EcDoDisconnect"),
+        ("worker 1", "-", "RevertToSelf"),
+        ("worker 1", "bob", "ImpersonateLoggedOnUser"),
+        ("worker 1", "bob", "EcDoConnectEx"),
+    ]
+    assert table[1].cache == "registered to alice"
+    last = table[-1]
+    assert (last.guid, last.cache, last.failed) == ("g1", "MISMATCH: registered to alice; evicted", True)
+    assert story.cause(scenario, trace) == (
+        "Step 7: worker 1, running as bob, sent EcDoConnectEx on association g1, registered to alice by its own "
+        "earlier job at step 2 (the association outlived that session's EcDoDisconnect at step 4): "
+        '"Registration of the Association GUID failed". The front end failed the call with MAPI_E_NETWORK_ERROR '
+        "and evicted the registration."
+    )
+
+
+def test_mailbox_walker_chart_impersonates_alice_then_bob() -> None:
+    scenario = load_builtin("mailbox-walker")
+    graph = views.chart(scenario, _simulated(scenario, WALK))
+    assert _captions(graph)["worker 1"] == "impersonates alice, then bob"
+    assert _labels(graph, "worker 1", "identity", "local") == [
+        "runs as SYSTEM",
+        "ImpersonateLoggedOnUser(alice)",
+        "runs as alice",
+        "RevertToSelf",
+        "runs as SYSTEM",
+        "ImpersonateLoggedOnUser(bob)",
+        "runs as bob",
+    ]
+    assert [(d["step"], d["label"]) for d in _events(graph, GATEWAY, "cache")] == [
+        (2, "registered g1 to alice"),
+        (3, "hit: g1 is alice's"),
+        (4, "hit: g1 is alice's"),
+        (7, "MISMATCH: g1 is alice's; evicted"),
+    ]
+    assert ("worker 1", GATEWAY, "request", "EcDoDisconnect as alice on g1", 4) in charts.messages(graph)
+    assert ("worker 1", GATEWAY, "request", "EcDoConnectEx as bob on g1", 7) in charts.messages(graph)
+    assert "registered to alice by its own earlier job at step 2" in graph.graph["note"]
+
+
+def test_a_session_scoped_association_closes_with_its_session() -> None:
+    """association_scope = session: after EcDoDisconnect, bob's logon is on a new association, g2."""
+    scenario = with_overrides(load_builtin("mailbox-walker"), ["association_scope=session"])
+    trace = _simulated(scenario, WALK)
+    assert [g[1] for g in story.association_guids(scenario, trace)] == ["g1"] * 4 + ["g2"] * 4, "renamed by step 4"
+    assert [(r.guid, r.cache) for r in story.rows(scenario, trace)][-1] == ("g2", "registered to bob")
+    assert ("worker 1", GATEWAY, "request", "EcDoConnectEx as bob on g2", 7) in charts.messages(
+        views.chart(scenario, trace)
+    )
+
+
+def test_a_pool_worker_takes_a_job_before_it_impersonates() -> None:
+    scenario = load_builtin("thread-pool")
+    trace = _simulated(scenario, [
+        ("TakeJob", {"worker": 1, "user": 1}),
+        ("TakeJob", {"worker": 2, "user": 2}),
+        ("Impersonate", {"worker": 1}),
+        ("EcDoConnectEx", {"worker": 1}),
+        ("Impersonate", {"worker": 2}),
+        ("EcDoConnectEx", {"worker": 2}),
+    ])
+    table = story.rows(scenario, trace)
+    assert [(r.thread, r.identity, r.call) for r in table[:2]] == [
+        ("worker 1", "SYSTEM", "TakeJob(alice)"),
+        ("worker 2", "SYSTEM", "TakeJob(bob)"),
+    ], "TakeJob's context is the job's user; the thread still runs as SYSTEM"
+    assert story.cause(scenario, trace).startswith(
+        "Step 6: worker 2, running as bob, sent EcDoConnectEx on association g1, registered to alice: "
+    )
+    graph = views.chart(scenario, trace)
+    captions = _captions(graph)
+    assert captions["worker 1"] == "takes any user's jobs; impersonates alice"
+    assert captions["worker 2"] == "takes any user's jobs; impersonates bob"
+    assert _labels(graph, "worker 2", "identity", "local") == [
+        "runs as SYSTEM", "TakeJob(bob)", "ImpersonateLoggedOnUser(bob)", "runs as bob",
+    ]
+
+
+SHARED = [
+    ("TakeJob", {"worker": 1, "user": 1}),
+    ("Impersonate", {"worker": 1}),
+    ("EcDoConnectEx", {"worker": 1, "session": 1}),
+    ("EcDoAsyncConnectEx", {"worker": 1, "session": 1}),
+    ("EcDoRpcExt2", {"worker": 1, "session": 1}),
+    ("RevertToSelf", {"worker": 1}),
+    ("TakeJob", {"worker": 2, "user": 1}),
+    ("Impersonate", {"worker": 2}),
+    ("UseSession", {"worker": 2, "session": 1}),
+    ("EcDoRpcExt2", {"worker": 2, "session": 1}),
+    ("EcDoAsyncWaitEx", {"session": 1}),
+]
+"""session-cache with one notification thread: worker 2 reuses alice's session 1, which worker 1 logged on."""
+
+
+def test_a_shared_session_is_named_at_every_step() -> None:
+    scenario = with_overrides(load_builtin("session-cache"), ["notifier=per-process"])
+    trace = _simulated(scenario, SHARED)
+    table = story.rows(scenario, trace)
+    assert [(r.thread, r.identity, r.call, r.guid) for r in table[6:]] == [
+        ("worker 2", "SYSTEM", "TakeJob(alice)", "-"),
+        ("worker 2", "alice", "ImpersonateLoggedOnUser", "-"),
+        ("worker 2", "alice", "UseSession(session 1)", "-"),
+        ("worker 2", "alice", "EcDoRpcExt2 (session 1)", "g1"),
+        ("notifier", "SYSTEM", "EcDoAsyncWaitEx (session 1)", "g1"),
+    ]
+    assert table[2].call == "EcDoConnectEx (session 1)"
+    graph = views.chart(scenario, trace)
+    assert _labels(graph, "worker 2", "local")[-1] == "UseSession(session 1)"
+    assert ("worker 2", GATEWAY, "request", "EcDoRpcExt2 (session 1) as alice on g1", 10) in charts.messages(graph)
+    assert ("notifier", GATEWAY, "request", "EcDoAsyncWaitEx (session 1) as SYSTEM on g1", 11) in charts.messages(graph)
+    assert story.cause(scenario, trace).startswith(
+        "Step 11: notifier (MAPI's notification thread, which does not carry the impersonation), running as SYSTEM, "
+        "sent EcDoAsyncWaitEx (session 1) on association g1, registered to alice: "
+    )
+
+
+def test_the_per_process_notifier_has_one_lifeline_after_the_workers() -> None:
+    scenario = with_overrides(load_builtin("session-cache"), ["notifier=per-process"])
+    graph = views.chart(scenario, _simulated(scenario, SHARED))
+    assert charts.lifelines(graph) == [
+        ("worker 1", "thread"), ("worker 2", "thread"), ("notifier", "thread"), (GATEWAY, "gateway"), (SERVER, "server"),
+    ]
+    assert _captions(graph)["notifier"] == "MAPI notification thread of every session"
+    assert sorted(["notifier", "notifier 2", "worker 2", "notifier 1", "worker 1"], key=views._thread_order) == [
+        "worker 1", "notifier 1", "worker 2", "notifier 2", "notifier",
+    ]
+
+
+def test_a_completed_wait_answers_the_per_process_notifier() -> None:
+    scenario = with_overrides(load_builtin("fix-run-as-user"), ["notifier=per-process", "workers=2"])
+    trace = _simulated(scenario, [
+        ("EcDoConnectEx", {"worker": 1}),
+        ("EcDoAsyncConnectEx", {"session": 1}),
+        ("EcDoAsyncWaitEx", {"session": 1}),
+        ("ServerEvent", {"session": 1}),
+        ("CompleteWait", {"session": 1}),
+    ])
+    last = [m for m in charts.messages(views.chart(scenario, trace)) if m[4] == 5]
+    assert last == [(SERVER, "notifier", "response", "CompleteWait (session 1): NotificationPending (0x00000001)", 5)]
+
+
+def test_mapi_http_owner_check_reads_the_session_owner() -> None:
+    """A non-impersonating pool thread reuses alice's MAPI/HTTP session: the owner check is against owner[1]."""
+    scenario = with_overrides(load_builtin("session-cache"), [
+        "transport=mapi-http", "worker_impersonates=true,false", "mailbox_access=SYSTEM:alice",
+    ])
+    trace = _simulated(scenario, [
+        ("TakeJob", {"worker": 1, "user": 1}),
+        ("Impersonate", {"worker": 1}),
+        ("EcDoConnectEx", {"worker": 1, "session": 1}),
+        ("TakeJob", {"worker": 2, "user": 1}),
+        ("UseSession", {"worker": 2, "session": 1}),
+        ("EcDoRpcExt2", {"worker": 2, "session": 1}),
+    ])
+    graph = views.chart(scenario, trace)
+    assert _labels(graph, "front end", "cache") == [
+        "new session cookie", "owner check: session 1 is alice's, not SYSTEM's",
+    ]
+    assert _captions(graph)["worker 2"] == "runs as SYSTEM; takes any user's jobs: alice"
+    assert story.cause(scenario, trace) == (
+        "Step 6: worker 2's Execute (session 1) failed with ecAccessDenied (0x80070005): "
+        "session 1 is alice's, not SYSTEM's."
+    )
+
+
+def test_a_logon_without_mailbox_rights_says_so() -> None:
+    scenario = with_overrides(load_builtin("mixed-threads"), ["mailbox_access=svc:"])
+    trace = _simulated(scenario, [("EcDoConnectEx", {"worker": 2})])
+    assert story.cause(scenario, trace) == (
+        "Step 1: worker 2's EcDoConnectEx failed with ecAccessDenied (0x80070005): svc has no rights to alice's mailbox."
+    )
+    captions = _captions(views.chart(scenario, trace))
+    assert captions["worker 2"] == "runs as svc"
+
+
+def test_reconnect_renews_the_association_of_its_session() -> None:
+    """Per-user sessions, one association each: worker 1's Reconnect for session 2 renames g2, not g1."""
+    scenario = with_overrides(load_builtin("session-cache"), ["after_network_error=reconnect-new"])
+    trace = _simulated(scenario, [
+        ("TakeJob", {"worker": 1, "user": 2}),
+        ("Impersonate", {"worker": 1}),
+        ("EcDoConnectEx", {"worker": 1, "session": 2}),
+        ("EcDoAsyncConnectEx", {"worker": 1, "session": 2}),
+        ("EcDoAsyncWaitEx", {"session": 2}),
+        ("EcDoRpcExt2", {"worker": 1, "session": 2}),
+        ("Reconnect", {"worker": 1, "session": 2}),
+        ("EcDoConnectEx", {"worker": 1, "session": 2}),
+    ])
+    guids = story.association_guids(scenario, trace)
+    assert guids[6] == {1: "g1", 2: "g2"} and guids[7] == {1: "g1", 2: "g3"}
+    graph = views.chart(scenario, trace)
+    assert "Reconnect (session 2) on a new association g3" in _labels(graph, "worker 1", "local")
+    assert ("worker 1", GATEWAY, "request", "EcDoConnectEx (session 2) as bob on g3", 8) in charts.messages(graph)
+
+
+def test_per_user_sessions_put_the_workers_before_the_notifiers() -> None:
+    """Notifier s serves user s's session, not worker s: the workers come first, then the notification threads."""
+    scenario = load_builtin("session-cache")
+    trace = _simulated(scenario, [
+        ("TakeJob", {"worker": 1, "user": 2}),
+        ("TakeJob", {"worker": 2, "user": 1}),
+        ("Impersonate", {"worker": 1}),
+        ("EcDoConnectEx", {"worker": 1, "session": 2}),
+        ("EcDoAsyncConnectEx", {"worker": 1, "session": 2}),
+        ("EcDoAsyncWaitEx", {"session": 2}),
+        ("Impersonate", {"worker": 2}),
+    ])
+    assert [name for name, kind in charts.lifelines(views.chart(scenario, trace)) if kind == "thread"] == [
+        "worker 1", "worker 2", "notifier 2",
+    ]
+    assert views._thread_order("notifier 1", paired=False) > views._thread_order("worker 2", paired=False)

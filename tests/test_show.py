@@ -218,3 +218,29 @@ def test_check_without_charts_does_not_load_matplotlib(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.stdout.split()[-3:] == ["1", "False", "False"], done.stderr
+
+
+def test_mailbox_walker_told_by_check_and_show(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """One worker serves alice, then bob: the chart and ``show`` say whom it impersonates in each job."""
+    code, out, err = run(capsys, "check", "mailbox-walker", "--engine", "bmc", "-p", SHORTEST, "--trace-out",
+                         str(tmp_path))
+    assert code == 1, out + err
+    assert "Why: Step 7: worker 1, running as bob, sent EcDoConnectEx on association g1, registered to alice" in flat(out)
+    stem = tmp_path / f"mailbox-walker.{SHORTEST}"
+    svg = ET.parse(stem.with_name(stem.name + ".svg")).getroot()
+    words = " ".join(" ".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    for label in (
+        "impersonates alice, then bob",
+        "runs as alice",
+        "ImpersonateLoggedOnUser(bob)",
+        "runs as bob",
+        "4. EcDoDisconnect as alice on g1",
+        "7. EcDoConnectEx as bob on g1",
+        "MISMATCH: g1 is alice's; evicted",
+    ):
+        assert label in words, label
+    code, text, err = run(capsys, "show", str(stem.with_name(stem.name + ".itf.json")))
+    assert code == 0, err
+    assert "by its own earlier job at step 2" in flat(text)
+    code, source, _ = run(capsys, "show", str(stem.with_name(stem.name + ".itf.json")), "--format", "mermaid")
+    assert list(mermaid.parse(source).participants.values())[0] == "worker 1 (impersonates alice, then bob)"

@@ -27,6 +27,7 @@ COLUMN = 3.1  # inches between lifelines
 ROW = 0.5  # inches between rows of events
 MARGIN = 0.9  # inches left of the first lifeline, for step numbers
 FONT = 8.5
+CAPTION = 32  # characters of a lifeline's caption per line: a header box stays narrower than a column
 ROLE_COLOURS = {"thread": "#dbe9f6", "gateway": "#fde2c8", "server": "#e6e6e6"}
 BANDS = {"violation": ("#ffd2d2", "violation"), "cause": ("#ffecc8", "cause"), "loop": ("#d6e6fa", "repeats")}
 RED = "#c00000"
@@ -80,7 +81,8 @@ def chart_figure(chart: nx.DiGraph[str]) -> Figure:
     for head in heads:
         x = head["column"] * COLUMN
         ax.plot([x, x], [0.3, bottom], linestyle=(0, (4, 3)), color="#888888", linewidth=0.8, zorder=1)
-        text = head["label"] + (f"\n{head['caption']}" if head["caption"] else "")
+        caption = "\n".join(textwrap.wrap(head["caption"], CAPTION))  # a long caption on lines of its own
+        text = head["label"] + (f"\n{caption}" if caption else "")
         ax.text(
             x, 0.45, text, ha="center", va="center", fontsize=FONT + 1, fontweight="bold", zorder=4,
             bbox={"boxstyle": "round,pad=0.4", "facecolor": ROLE_COLOURS.get(head["role"], "white"),
