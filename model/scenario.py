@@ -466,7 +466,7 @@ def load_builtin(name: str) -> Scenario:
     if name not in builtin_names():
         raise InvalidArgument(f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}")
     text = (resources.files("model") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
-    return _parse(text, origin=f"built-in scenario {name}", default_name=name)
+    return parse(text, origin=f"built-in scenario {name}", default_name=name)
 
 
 def load_file(path: str | Path) -> Scenario:
@@ -477,7 +477,7 @@ def load_file(path: str | Path) -> Scenario:
         text = read_limited(path, MAX_FILE_BYTES, what=what).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidArgument(f"{what} is not UTF-8 text") from None
-    return _parse(text, origin=what, default_name=path.stem)
+    return parse(text, origin=what, default_name=path.stem)
 
 
 def load(name_or_path: str) -> Scenario:
@@ -491,7 +491,7 @@ def load(name_or_path: str) -> Scenario:
     return load_builtin(name_or_path)
 
 
-def _parse(text: str, *, origin: str, default_name: str) -> Scenario:
+def parse(text: str, *, origin: str, default_name: str) -> Scenario:
     """Parse TOML text into a scenario; whatever the parser chokes on is bad input, never a traceback."""
     try:
         data = tomllib.loads(text)

@@ -51,7 +51,8 @@ from regcheck.report.html import (
     why,
 )
 from regcheck.result import CheckResult, Trace, Verdict
-from regcheck.sweep import Axis, Sweep, axes_of, parse_axis
+from regcheck.sweep import DESIGNS, Axis, DesignTable, Sweep, axes_of, parse_axis
+from regcheck.sweep import design_table as run_design_table
 from regcheck.sweep import run as run_sweep
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "ScenarioView",
     "SweepView",
     "check",
+    "describe",
+    "design_table",
     "explain",
     "explore",
     "scenario",
@@ -91,13 +94,16 @@ def _html(body: str) -> str:
     return f'{STYLE}<div class="regcheck">{body}</div>'
 
 
-def _setting(value: object) -> str:
-    """A Python value as ``--set`` writes it."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
+def _setting(key: str, value: object) -> str:
+    """A Python value as ``--set`` writes it: ``worker_users=[["alice", "bob"]]`` is ``alice+bob``."""
+    def plain(v: object) -> object:
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return scenarios.as_text(key, plain(value))
 
 
 def _resolve(target: Target, switches: dict[str, object]) -> Scenario:
@@ -108,7 +114,7 @@ def _resolve(target: Target, switches: dict[str, object]) -> Scenario:
         base = target
     else:
         base = scenarios.load(target)
-    return scenarios.with_overrides(base, [f"{key}={_setting(value)}" for key, value in switches.items()])
+    return scenarios.with_overrides(base, [f"{key}={_setting(key, value)}" for key, value in switches.items()])
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,6 +133,11 @@ class ScenarioView:
     def _repr_html_(self) -> str:
         s = self.scenario
         return _html(f"<h4>Scenario {escape(s.name)}</h4><p>{escape(s.description)}</p>{switches_html(s)}")
+
+
+def describe(toml: str, name: str = "my-design") -> ScenarioView:
+    """A design written as TOML text (the switches of a scenario file), checked as strictly as a file."""
+    return ScenarioView(scenarios.parse(toml, origin=f"design {name}", default_name=name))
 
 
 def scenario(target: Target = "seed", **switches: object) -> ScenarioView:
@@ -327,7 +338,7 @@ class Comparison:
         return [name for name, verdict in self.before.verdicts.items() if after.get(name) != verdict]
 
     def _repr_html_(self) -> str:
-        what = ", ".join(f"{k} = {_setting(v)}" for k, v in self.changes.items())
+        what = ", ".join(f"{k} = {_setting(k, v)}" for k, v in self.changes.items())
         rows = []
         for result in self.before.results:
             other = next(r for r in self.after.results if r.property == result.property)
@@ -570,3 +581,40 @@ def explain(x: Finding | Counterexample | Trace, scenario: Target | None = None)
     if trace.loop is not None:
         raise InvalidArgument(f"{name} is a liveness property: its counterexample is a lasso, which is not shrunk")
     return ExplanationView(chosen, explanation(chosen, trace, name))
+
+
+@dataclass(frozen=True, repr=False)
+class DesignTableView:
+    """Which designs are safe under which fixes, displayed as a table (unsafe cells marked)."""
+
+    table: DesignTable
+
+    def __repr__(self) -> str:
+        return f"<design table: {len(self.table.rows)} designs, {len(self.table.columns)} columns>"
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        return self.table.columns
+
+    @property
+    def rows(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return self.table.rows
+
+    def markdown(self) -> str:
+        return self.table.markdown()
+
+    def _repr_html_(self) -> str:
+        css = {"safe": "v-proved", "unsafe": "v-violated", "undecided": "v-unknown"}
+        head = "".join(f"<th>{escape(fix)}<br><code>{escape(where)}</code></th>" for fix, where in self.columns)
+        rows = "".join(
+            f"<tr><td><code>{escape(design)}</code></td>"
+            + "".join(f'<td class="{css.get(word, "")}">{escape(word)}</td>' for word in cells) + "</tr>"
+            for design, cells in self.rows
+        )
+        return _html(f"<h4>Which designs are safe under which fix</h4><table><tr><th>design</th>{head}</tr>"
+                     f"{rows}</table>")
+
+
+def design_table(designs: Sequence[str] = DESIGNS, *, engine: str = "explicit") -> DesignTableView:
+    """Each built-in design under each fix, over the association scope: safe, unsafe or undecided."""
+    return DesignTableView(run_design_table(designs, engine=engine))

@@ -28,6 +28,7 @@ from regcheck import children, compose
 from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.result import Verdict
+from regcheck.system import Kind
 
 DEFAULT_AXES = ("impersonate", "connect_flags=0,0x20", "transport", "association_scope", "workers=1..4")
 """The design choices and deployments a sweep varies when none are given: 2 x 2 x 3 x 2 x 4 = 96."""
@@ -365,3 +366,67 @@ def _on_dask(
 def axes_of(texts: Iterable[str]) -> tuple[Axis, ...]:
     """The axes of ``--vary`` options, or :data:`DEFAULT_AXES` when none are given."""
     return tuple(parse_axis(text) for text in (list(texts) or DEFAULT_AXES))
+
+
+# --------------------------------------------------------------------------------------------
+# Which designs are safe under which fixes: one sweep per design and fix
+
+DESIGNS = ("mailbox-walker", "thread-pool", "session-cache", "service-account", "mixed-threads")
+"""The built-in client designs (model/scenarios), in the order the README's table lists them."""
+
+
+def _fix_a(scenario: Scenario) -> list[str]:
+    """Fix A for many mailboxes: no thread impersonates; the process runs as svc, with rights to every user's."""
+    return ["impersonate=false", "worker_impersonates=", "process_identity=svc",
+            f"mailbox_access=svc:{'+'.join(scenario.users)}"]
+
+
+FIXES: dict[str, Callable[[Scenario], list[str]]] = {
+    "as designed": lambda scenario: [],
+    "fix A": _fix_a,
+    "fix B": lambda scenario: ["connect_flags=0x20"],
+}
+"""The article's fixes as switches applied to a design: fix A in its service-account form, fix B as 0x20."""
+
+
+@dataclass(frozen=True)
+class DesignTable:
+    """For each design, fix and configuration of the varied switches: safe, unsafe or undecided."""
+
+    columns: tuple[tuple[str, str], ...]  # (fix, configuration of the varied switches)
+    rows: tuple[tuple[str, tuple[str, ...]], ...]  # (design, one word per column)
+
+    def markdown(self) -> str:
+        """The table in Markdown, one row per design."""
+        head = "| design | " + " | ".join(f"{fix}, {where}" for fix, where in self.columns) + " |"
+        rule = "|---|" + "---|" * len(self.columns)
+        body = ["| " + design + " | " + " | ".join(cells) + " |" for design, cells in self.rows]
+        return "\n".join([head, rule, *body])
+
+
+def design_table(
+    designs: Sequence[str] = DESIGNS,
+    vary: Sequence[Axis] = (Axis("association_scope", ("process", "session")),),
+    *,
+    engine: str = "explicit",
+    timeout: float = 120.0,
+    jobs: int | None = None,
+) -> DesignTable:
+    """Sweep each design under each fix over ``vary``: "safe" when every safety property is proved,
+    "unsafe" when one is violated, "undecided" otherwise."""
+    safety = [p.name for p in catalogue.CATALOGUE if p.kind is Kind.SAFETY]
+    columns: list[tuple[str, str]] = []
+    rows = []
+    for design in designs:
+        base = scenarios.load(design)
+        cells = []
+        for fix, switches in FIXES.items():
+            fixed = scenarios.with_overrides(base, switches(base))
+            found = run(fixed, vary, safety, engine=engine, timeout=timeout, jobs=jobs)
+            for outcome in found.outcomes:
+                verdicts = {outcome.result(name)["verdict"] for name in safety}
+                cells.append("unsafe" if "violated" in verdicts else "safe" if verdicts == {"proved"} else "undecided")
+                if len(columns) < len(FIXES) * len(found.outcomes):
+                    columns.append((fix, " ".join(outcome.configuration.assignments())))
+        rows.append((design, tuple(cells)))
+    return DesignTable(tuple(columns), tuple(rows))
