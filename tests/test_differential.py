@@ -1,4 +1,4 @@
-"""Differential testing: on random small systems, bmc, kinduction, pdr and explicit never disagree.
+"""Differential testing: on random small systems, bmc, kinduction, pdr, houdini and explicit never disagree.
 
 Each drawn system has 1..3 variables (bool, small int ranges that may be negative, enums whose
 members overlap), a random initial state, 1..4 actions with random guards and updates (some of
@@ -21,7 +21,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from regcheck.crosscheck import disagreement
-from regcheck.engines import Options, bmc, explicit, kinduction, pdr
+from regcheck.engines import Options, bmc, explicit, houdini, kinduction, pdr
 from regcheck.errors import InvalidModel
 from regcheck.expr import (
     Const,
@@ -54,6 +54,7 @@ ENGINES: dict[str, Engine] = {
     "kinduction": lambda system, prop: kinduction.check(system, [prop], Options(depth=DEPTH))[0],
     "pdr": lambda system, prop: pdr.check(system, [prop], Options(timeout=5))[0],  # Spacer may time out on x * y
     "explicit": lambda system, prop: explicit.check(system, [prop], Options())[0],
+    "houdini": lambda system, prop: houdini.check(system, [prop], Options(timeout=5))[0],  # proved or unknown only
 }
 
 
@@ -278,8 +279,9 @@ def test_engines_never_disagree(drawn: tuple[TransitionSystem, dict[str, Value],
         return
     results = {name: run(system, prop) for name, run in ENGINES.items()}
     event(f"valid model: explicit says {results['explicit'].verdict.value}")
-    for name in ("kinduction", "pdr"):
+    for name in ("kinduction", "pdr", "houdini"):
         event(f"{name} says {results[name].verdict.value}")
+    assert results["houdini"].verdict in (Verdict.PROVED, Verdict.UNKNOWN)  # a dropped candidate is no counterexample
     assert disagreements(system, initial, prop, results) == []
 
 

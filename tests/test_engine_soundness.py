@@ -15,7 +15,7 @@ from properties.catalogue import instantiate
 from regcheck import certificate, domains
 from regcheck.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
 from regcheck.compile import compile_system, fingerprint
-from regcheck.engines import Options, bmc, distinct, explicit, kinduction, pdr
+from regcheck.engines import Options, bmc, distinct, explicit, houdini, kinduction, pdr
 from regcheck.errors import InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import TRUE, Expr, add, and_, eq, le, mul, ne, var
@@ -53,6 +53,7 @@ RUNS = {
     "bmc": lambda s, p: bmc.check(s, [p], Options(depth=4)),
     "kinduction": lambda s, p: kinduction.check(s, [p], Options(depth=4)),
     "pdr": lambda s, p: pdr.check(s, [p], Options()),
+    "houdini": lambda s, p: houdini.check(s, [p], Options()),
     "explicit": lambda s, p: explicit.check(s, [p], Options()),
     "explore": lambda s, p: explicit.explore(s),
     "distinct": lambda s, p: distinct.counterexamples(s, p, (), depth=4, limit=1),

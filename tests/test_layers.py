@@ -53,6 +53,7 @@ LAYERS: dict[str, int] = {
     "regcheck.engines.bmc": 12,
     "regcheck.engines.kinduction": 12,
     "regcheck.engines.distinct": 12,
+    "regcheck.engines.houdini": 12,
     "regcheck.engines.explicit": 13,
     "regcheck.engines.pdr": 13,
     # 14-15: vetting and running engines, model-free

@@ -24,10 +24,10 @@ DEFAULT_MAX_STATES = 2_000_000
 class Options:
     """What a check may be told: the bound, the time, where progress goes, and per-engine limits."""
 
-    depth: int = 12  # bmc: the bound on steps; kinduction: the limit on k; pdr, explicit: unused
+    depth: int = 12  # bmc: the bound on steps; kinduction: the limit on k; pdr, houdini, explicit: unused
     timeout: float | None = None  # seconds, for the whole call
     progress: Progress | None = None
-    recheck: str = "z3"  # pdr, kinduction: the solver that re-checks a certificate (z3 or cvc5)
+    recheck: str = "z3"  # pdr, houdini, kinduction: the solver that re-checks a certificate (z3 or cvc5)
     max_states: int = DEFAULT_MAX_STATES  # explicit: explored states before it gives up (unknown)
     max_depth: int | None = None  # explicit: a bound on steps (then bounded, not proved)
     symmetry: bool = True  # explicit: keep one state per orbit of interchangeable processes
@@ -41,6 +41,7 @@ class Engine(Protocol):
 _MODULES: dict[str, str] = {
     "bmc": "regcheck.engines.bmc",
     "explicit": "regcheck.engines.explicit",
+    "houdini": "regcheck.engines.houdini",
     "kinduction": "regcheck.engines.kinduction",
     "pdr": "regcheck.engines.pdr",
 }
