@@ -4,13 +4,13 @@ This is the composition root that the other front ends (``regcheck.cli``, ``note
 ``sweep``, ``report`` and ``counterexamples``, themselves composition roots:
 docs/ARCHITECTURE.md) call to check a scenario.
 
-- ``bmc``, ``kinduction``, ``explicit``: that engine on the concrete system.
+- ``bmc``, ``kinduction``, ``explicit``, ``houdini``: that engine on the concrete system.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
   scenario's workers and re-checked there; Spacer on the concrete system for what is left.
 - ``auto`` (default): a quick pass (explicit-state search within a budget of states) decides
   violations with shortest counterexamples, and liveness where it explored every state; then,
-  for what is still open, BMC to the full depth and the ``pdr`` proof side by side in separate
-  processes. Every result is kept and resolved (model/SOUNDNESS.md, "The portfolio").
+  for what is still open, BMC to the full depth and a proof side by side in separate
+  processes: Houdini's one-variable invariants, then ``pdr`` for what they leave open. Every result is kept and resolved (model/SOUNDNESS.md, "The portfolio").
 - ``workers = "any"``: proofs and bounds come from the counter system and hold for every number
   of workers; counterexamples are hunted on one and two concrete workers first (``auto``), or
   found on the counter system and concretised to the fewest workers that show them.
@@ -131,12 +131,12 @@ def _check_concrete(
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
         if safety:
-            yield from _prove(scenario, system, safety, timeout, recheck, None)
+            yield from _prove(scenario, system, safety, timeout, recheck, None, PROVERS)
         if liveness:
             yield from engines.get("explicit")(system, liveness, Options(depth=depth, timeout=timeout))
 
-    return _auto(props, quick, {HUNT: hunt, "prove (pdr; explicit for liveness)": prove}, timeout, progress,
-                 replayer)
+    runners = {HUNT: hunt, "prove (houdini, then pdr; explicit for liveness)": prove}
+    return _auto(props, quick, runners, timeout, progress, replayer)
 
 
 def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None) -> list[CheckResult]:
@@ -260,6 +260,33 @@ def _open_reason(
     return "; ".join(dict.fromkeys(said))
 
 
+PROVERS = ("houdini", "pdr")
+"""What auto proves safety with, in turn: Houdini's one-variable invariants (fast where they suffice), then PDR."""
+
+
+def _prove_with(
+    provers: Sequence[str],
+    system: TransitionSystem,
+    props: list[Property],
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+) -> list[CheckResult]:
+    """Each prover in turn on what the ones before left open; the last one's answer stands for the rest."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    results: dict[str, CheckResult] = {}
+    for index, name in enumerate(provers):
+        rest = [p for p in props if p.name not in results]
+        if not rest:
+            break
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        last = index == len(provers) - 1
+        for result in engines.get(name)(system, rest, Options(timeout=remaining, progress=progress, recheck=recheck)):
+            if last or result.verdict in portfolio.DECISIVE:
+                results[result.property] = result
+    return [results[p.name] for p in props if p.name in results]
+
+
 def _prove(
     scenario: Scenario,
     system: TransitionSystem,
@@ -267,16 +294,18 @@ def _prove(
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
+    provers: Sequence[str] = ("pdr",),
 ) -> list[CheckResult]:
-    """PDR, through the counter system first when the workers are identical."""
+    """``provers`` (PDR alone for ``--engine pdr``), through the counter system first when the workers are identical."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     results: dict[str, CheckResult] = {}
     if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
-        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress):
+        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers):
             results[result.property] = result
     rest = [p for p in props if p.name not in results]
     if rest:
-        pdr = engines.get("pdr")
-        for result in pdr(system, rest, Options(timeout=timeout, progress=progress, recheck=recheck)):
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        for result in _prove_with(provers, system, rest, remaining, recheck, progress):
             results[result.property] = result
     return [results[p.name] for p in props]
 
@@ -288,6 +317,7 @@ def _prove_by_symmetry(
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
+    provers: Sequence[str],
 ) -> list[CheckResult]:
     """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked
     (and, should the instantiated invariant be false in a reachable state, those properties as ``unknown``)."""
@@ -296,11 +326,10 @@ def _prove_by_symmetry(
     lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
     if not lifted:
         return []
-    pdr = engines.get("pdr")
     by_name = {p.name: p for p in props}
     results = [
         (r, r.evidence)
-        for r in pdr(abstract.system, lifted, Options(timeout=timeout, progress=progress, recheck=recheck))
+        for r in _prove_with(provers, abstract.system, lifted, timeout, recheck, progress)
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
@@ -434,7 +463,8 @@ def _auto_any(
             yield _concretised(scenario, abstract, result, timeout)
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
-        yield from engines.get("pdr")(system, [by_name[n] for n in names], Options(timeout=timeout, recheck=recheck))
+        yield from _prove_with(PROVERS, system, [by_name[n] for n in names], timeout, recheck, None)
 
-    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, "prove (pdr on the counter system)": prove},
+    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt,
+                                "prove (houdini, then pdr, on the counter system)": prove},
                  timeout, progress, replayer)

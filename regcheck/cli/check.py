@@ -122,7 +122,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
     "--engine",
     default="auto",
     show_default=True,
-    help=f"Engine: {', '.join(compose.ENGINES)} (auto: BMC and a PDR proof side by side).",
+    help=f"Engine: {', '.join(compose.ENGINES)} (auto: BMC and a proof, Houdini then PDR, side by side).",
 )
 @click.option(
     "--recheck",
