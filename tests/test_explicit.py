@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.replay import replay
-from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
+from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
 from model.system import build
 from properties.catalogue import NAMES, instantiate, spec
 from regcheck import symmetry as sym
@@ -77,6 +77,14 @@ PINNED = [
     ("fix-run-as-user", ("workers=3",), 5832, 1140),
     ("fix-no-notifications", ("workers=3", "after_network_error=reconnect-new"), 512, 120),
     ("re-register-on-miss", ("workers=2", "association_scope=session", "identity_tracking=static"), 361, 190),
+    # Client designs: "*" workers, per-user sessions, a service account, job lists, mixed threads.
+    ("mailbox-walker", (), 10, 10),
+    ("mailbox-walker", ("workers=2", "worker_users=alice+bob,alice+bob", "association_scope=session"), 225, 120),
+    ("thread-pool", (), 1051, 545),
+    ("thread-pool", ("workers=3", "jobs=1"), 3449, 705),
+    ("session-cache", (), 8713, 4499),
+    ("service-account", (), 4356, 2211),
+    ("mixed-threads", (), 36, 36),
 ]
 
 
@@ -237,16 +245,61 @@ def scenarios(draw: st.DrawFn) -> tuple[Scenario, bool]:
     return scenario, workers == 3 or draw(st.booleans())
 
 
+@st.composite
+def designs(draw: st.DrawFn) -> tuple[Scenario, bool]:
+    """A tiny client design over the switches of jobs, sessions, rights and threads (and every other
+    switch), and whether to reduce by symmetry."""
+    workers = draw(st.sampled_from((1, 1, 2, 2, 2, 3)))
+    users = ("alice", "bob")[: draw(st.sampled_from((1, 2, 2)))]
+    entry = st.one_of(st.sampled_from((*users, ANY_USER)), st.lists(st.sampled_from(users), min_size=2,
+                                                                      max_size=2).map(tuple))
+    alike = draw(st.booleans())
+    worker_users = (draw(entry),) * workers if alike else tuple(draw(entry) for _ in range(workers))
+    flags = draw(st.one_of(st.just(()), st.lists(st.booleans(), min_size=workers, max_size=workers).map(tuple)))
+    access = draw(st.sampled_from(({}, {"svc": users}, {"svc": users[:1]})))
+    choices = {key: draw(st.sampled_from(values)) for key, values in CHOICES.items()}
+    choices["transport"] = draw(st.sampled_from(("rpc-http", "rpc-http", "rpc-http", "rpc-tcp", "mapi-http")))
+    small = workers == 3
+    scenario = Scenario(
+        workers=workers,
+        requests=1,
+        users=users,
+        worker_users=worker_users,
+        jobs=1 if small else draw(st.integers(1, 2)),
+        impersonate=draw(st.sampled_from((True, True, False))),
+        worker_impersonates=flags,
+        mailbox_access=access,
+        process_identity=draw(st.sampled_from((SYSTEM, *users, *access))),
+        connect_flags=draw(st.sampled_from((0, 0, 0x20))),
+        server_async=draw(st.booleans()),
+        **choices,
+    )
+    return scenario, draw(st.booleans())
+
+
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(drawn=scenarios())
 def test_explicit_and_bmc_agree(drawn: tuple[Scenario, bool]) -> None:
-    """Same verdicts; counterexamples as long as the networkx shortest path to a bad state; all replay.
+    """Same verdicts; counterexamples as long as the networkx shortest path to a bad state; all replay."""
+    _agree(*drawn)
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(drawn=designs())
+def test_explicit_and_bmc_agree_on_client_designs(drawn: tuple[Scenario, bool]) -> None:
+    """The same on jobs, "*" workers, shared sessions, service accounts and mixed threads."""
+    _agree(*drawn)
+
+
+def _agree(scenario: Scenario, symmetry: bool) -> None:
+    """Explicit and BMC give the same verdicts, and counterexamples as long as the networkx shortest path
+    to a bad state, which all replay.
 
     BMC goes deep enough to meet every counterexample the explicit engine found (and at least 3
     steps), so that a violation either engine misses, or finds longer than the other, shows.
     """
-    scenario, symmetry = drawn
     system = build(scenario)
     props = [instantiate(n, scenario) for n in SAFETY]
     found = explicit.check(system, props, Options(symmetry=symmetry))
@@ -272,6 +325,7 @@ def test_explicit_and_bmc_agree(drawn: tuple[Scenario, bool]) -> None:
             assert report.ok, report
         else:
             assert mine.verdict is Verdict.PROVED and theirs.verdict is Verdict.BOUNDED
+
 
 
 def _result(verdict: Verdict, *, steps: int | None = None, depth: int | None = None, engine: str = "a") -> CheckResult:
