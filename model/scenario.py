@@ -361,7 +361,8 @@ def _coerce(key: str, value: object) -> object:
         return tuple(v if isinstance(v, str) else tuple(v) for v in value)
     if key == "worker_impersonates":
         if isinstance(value, str):
-            value = [_coerce("impersonate", v.strip()) for v in value.split(",") if v.strip()]
+            words = [v.strip().lower() for v in value.split(",") if v.strip()]
+            value = [w == "true" if w in ("true", "false") else w for w in words]
         if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
             raise InvalidArgument(f"{key}: expected a list of true or false, one per worker, got {shown(value)}")
         return tuple(value)

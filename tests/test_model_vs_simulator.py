@@ -17,8 +17,8 @@ from model.system import build
 from tests.strategies import scenarios
 
 
-@settings(max_examples=150, deadline=None)
-@given(scenario=scenarios(), choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=25))
+@settings(max_examples=400, deadline=None)
+@given(scenario=scenarios(), choices=st.lists(st.integers(0, 10_000), min_size=1, max_size=40))
 def test_random_walks_agree(scenario: Scenario, choices: list[int]) -> None:
     system = build(scenario)
     sim = Simulator(scenario)

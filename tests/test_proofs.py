@@ -78,7 +78,7 @@ def test_seed_violation_is_shortest_whatever_the_engine(engine: str) -> None:
     assert [s.action for s in result.trace.steps][-2:] == ["EcDoAsyncWaitEx", "EcDoRpcExt2"]
 
 
-@pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications"])
+@pytest.mark.parametrize("name", ["fix-run-as-user", "fix-no-notifications", "service-account"])
 def test_fixes_proved_for_any_number_of_workers(name: str) -> None:
     scenario = with_overrides(load_builtin(name), ["workers=any"])
     results = compose.run_checks(scenario, [], engine="auto", timeout=120)
@@ -110,6 +110,16 @@ def _lifted(abstract, scenario):  # type: ignore[no-untyped-def]
     template = scenario.with_workers(1)
     formula = abstract.lift(instantiate("worker-never-gets-network-error", template).formula)
     return Property("worker-never-gets-network-error", Kind.SAFETY, "", "", formula)
+
+
+def test_a_thread_pool_counterexample_is_concretised_to_two_workers() -> None:
+    """Pool workers taking any user's jobs, notifications off: it takes two workers (two users' jobs at once)."""
+    scenario = with_overrides(load_builtin("thread-pool"), ["workers=any", "jobs=1"])
+    (result,) = compose.run_checks(scenario, ["no-registration-mismatch"], timeout=120)
+    assert result.verdict is Verdict.VIOLATED and result.scope.parameterised
+    assert result.trace is not None and result.trace.meta["workers"] == 2 and result.trace.meta["replayed"] is True
+    taken = [s.labels["context"] for s in result.trace.steps if s.action == "TakeJob"]
+    assert sorted(taken) == ["alice", "bob"]
 
 
 def test_parameterised_counterexample_is_concretised_and_replayed() -> None:

@@ -17,7 +17,7 @@ import pytest
 from model import parameterised
 from model.scenario import load_builtin, with_overrides
 from regcheck import compose, portfolio
-from regcheck.abstraction import verify_per_process, verify_product
+from regcheck.abstraction import counter_abstraction, verify_per_process, verify_product
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
@@ -250,9 +250,10 @@ def test_cross_check_lists_what_it_could_not_compare(capsys: pytest.CaptureFixtu
 # the counter abstraction: its premises are checked, not assumed
 
 
-def _mutex(processes: int, *, odd: int | None = None, joint: bool = False) -> TransitionSystem:
+def _mutex(processes: int, *, odd: int | None = None, joint: bool = False, ticks: int = 0) -> TransitionSystem:
     """``processes`` copies of Enter/Leave around one lock; ``odd`` gives that process a different
-    guard, ``joint`` adds a step that moves two processes at once."""
+    guard, ``joint`` adds a step that moves two processes at once, ``ticks`` copies of a global step
+    (of the shared ``turn`` alone)."""
     actions = []
     for i in range(1, processes + 1):
         pc = var(f"pc[{i}]")
@@ -265,6 +266,8 @@ def _mutex(processes: int, *, odd: int | None = None, joint: bool = False) -> Tr
     if joint:
         both = (("pc[1]", Const("idle")), ("pc[2]", Const("idle")))
         actions.append(Action("Reset", (), TRUE, both))
+    for copy in range(1, ticks + 1):
+        actions.append(Action("Tick", (("copy", copy),), eq(var("turn"), 0), (("turn", Const(1)),)))
     variables = [Variable(f"pc[{i}]", enum("idle", "critical")) for i in range(1, processes + 1)]
     variables += [Variable("lock", boolean()), Variable("turn", int_range(0, 1))]
     init = and_(*(eq(var(f"pc[{i}]"), "idle") for i in range(1, processes + 1)), not_(var("lock")),
@@ -289,6 +292,18 @@ def test_a_process_that_differs_from_the_template_is_refused() -> None:
 def test_a_step_of_two_processes_is_refused() -> None:
     with pytest.raises(InvalidModel, match="Reset\\(\\) of mutex-2 is not a step of one process"):
         verify_product(_mutex(1), ("pc[1]",), _mutex(2, joint=True), _blocks(2))
+
+
+def test_a_global_action_must_appear_once() -> None:
+    """A step of the shared state alone (a server event on a session every worker shares) is no
+    worker's: it stays once in the product, and once in the counter system, moving no counter."""
+    verify_product(_mutex(1, ticks=1), ("pc[1]",), _mutex(2, ticks=1), _blocks(2))
+    with pytest.raises(InvalidModel, match="Tick\\(copy=2\\) of mutex-2 is not a step of one process"):
+        verify_product(_mutex(1, ticks=1), ("pc[1]",), _mutex(2, ticks=2), _blocks(2))
+    counters = counter_abstraction(_mutex(1, ticks=1), ("pc[1]",))
+    ticks = [a for a in counters.system.actions if a.name == "Tick"]
+    assert len(ticks) == 1 and not any(name.startswith("#") for name, _ in ticks[0].updates)
+    assert counters.concretise([ticks[0].label]) == (1, [("Tick(copy=1)", -1)])
 
 
 def test_equivalent_forms_of_one_step_are_accepted() -> None:
@@ -325,7 +340,8 @@ def test_the_models_per_worker_check_refuses_a_cross_worker_formula() -> None:
 
 
 @pytest.mark.parametrize("name", ["seed", "fix-run-as-user", "fix-no-notifications", "exchange-2010",
-                                  "re-register-on-miss"])
+                                  "re-register-on-miss", "mailbox-walker", "thread-pool", "session-cache",
+                                  "service-account"])
 def test_every_symmetric_builtin_is_a_product_of_its_worker(name: str) -> None:
     parameterised.abstraction(load_builtin(name).with_workers(1))
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+from model import scenario as scenarios
 from model.scenario import load_builtin
 from regcheck import sweep
 from regcheck.cli import main
@@ -118,3 +120,23 @@ def test_bad_input_is_one_line(
     code, out, err = run(capsys, "sweep", "-p", PROP, "--engine", "bmc", "--depth", "2", *argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_readme_design_table_is_the_one_the_sweeps_compute() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = readme.split("<!-- design-table -->\n", 1)[1].split("\n<!-- /design-table -->", 1)[0]
+    table = sweep.design_table()
+    assert shown == table.markdown()
+    cells = {design: dict(zip(table.columns, row)) for design, row in table.rows}
+    assert set(cells["service-account"].values()) == {"safe"}
+    assert cells["mailbox-walker"][("fix B", "association_scope=process")] == "unsafe"
+    assert cells["mailbox-walker"][("fix B", "association_scope=session")] == "safe"
+
+
+def test_the_readme_design_example_is_a_valid_scenario() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Describe your design", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    design = scenarios.parse(example, origin="README", default_name="readme")
+    assert design.jobs_of(1) == ("*", "*") and design.jobs_of(2) == ("alice", "bob")
+    assert design.has_rights("svc", "bob") and not design.impersonates(2)
