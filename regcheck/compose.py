@@ -135,7 +135,7 @@ def _check_concrete(
         if liveness:
             yield from engines.get("explicit")(system, liveness, Options(depth=depth, timeout=timeout))
 
-    runners = {HUNT: hunt, "prove (houdini, then pdr; explicit for liveness)": prove}
+    runners: dict[str, portfolio.Runner] = {HUNT: hunt, "prove (houdini, then pdr; explicit for liveness)": prove}
     return _auto(props, quick, runners, timeout, progress, replayer)
 
 

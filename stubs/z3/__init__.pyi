@@ -1,6 +1,7 @@
 # Types for the part of z3's Python API that regcheck uses (z3-solver ships no annotations).
 # Only what regcheck calls is declared, so a new use must be added here, typed, before mypy accepts it.
-from typing import Any, Iterable, Sequence, overload
+from collections.abc import Iterable, Sequence
+from typing import Any, overload
 
 class Z3Exception(Exception):
     value: bytes | str
