@@ -359,6 +359,16 @@ class _Builder:
         }
         return Admission(event, ok, Const(NETWORK_ERROR), updates)
 
+    def new_association(self, a: int) -> dict[str, Expr]:
+        """Association ``a`` replaced by a new one (a new GUID): nothing registered, admitted or bound on it."""
+        fresh: dict[str, Expr] = {}
+        if self.cache:
+            fresh[reg(a)] = Const("none")
+            fresh[admitted(a)] = Const("none")
+        if self.static:
+            fresh[bound(a)] = Const("none")
+        return fresh
+
     def react(self) -> Expr:
         """The notifier's next state after a failed notification call (async_failure)."""
         return Const({"poll": "polling", "retry": "idle", "give-up": "stopped"}[self.s.async_failure])
@@ -483,12 +493,7 @@ class _Builder:
                 ended[notify(w)] = Const("off")
                 ended[parked(w)] = FALSE
             if s.association_scope == "session" and s.transport != "mapi-http":
-                a = s.association_of(w)
-                if self.cache:
-                    ended[reg(a)] = Const("none")
-                    ended[admitted(a)] = Const("none")
-                if self.static:
-                    ended[bound(a)] = Const("none")
+                ended.update(self.new_association(s.association_of(w)))
             out.append(self.call(
                 "EcDoDisconnect", w, w, notifier=False,
                 guard=and_(eq(state, "working"), eq(var(done(w)), s.requests), more, session_open(s, w)),
@@ -517,12 +522,7 @@ class _Builder:
                     updates[notify(sid)] = ite(gone, "off", var(notify(sid))) if self.tracked else Const("off")
                     updates[parked(sid)] = ite(gone, FALSE, var(parked(sid))) if self.tracked else FALSE
                 if s.after_network_error == "reconnect-new":
-                    a = s.association_of(sid)
-                    if self.cache:
-                        updates[reg(a)] = Const("none")
-                        updates[admitted(a)] = Const("none")
-                    if self.static:
-                        updates[bound(a)] = Const("none")
+                    updates.update(self.new_association(s.association_of(sid)))
                 out.append(_local("Reconnect", params(sid),
                                   and_(eq(state, "failed"), uses_session(s, w, sid, for_user)), updates,
                                   thread=f"worker {w}", message="Reconnect"))
