@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "regcheck.result": 4,
     "regcheck.system": 5,
     "regcheck.causes": 6,
+    "regcheck.lasso_safety": 6,
     # 7-8: compilation, the one z3 module, the domain check
     "regcheck.compile": 7,
     "regcheck.smt": 7,

@@ -1,4 +1,5 @@
-"""PDR/IC3 through z3's Spacer: the system as constrained Horn clauses.
+"""PDR/IC3 through z3's Spacer: the system as constrained Horn clauses (liveness through its
+liveness-to-safety translation).
 
 One relation ``Inv`` over the state variables; one clause for the initial states, one per action
 (``Inv(s) /\\ action(s, s') -> Inv(s')``), one for the query (``Inv(s) /\\ ~P(s) -> Err``).
@@ -21,15 +22,18 @@ from regcheck.engines import Options, bmc
 from regcheck.evidence import Certificate
 from regcheck.expr import and_
 from regcheck.result import CheckResult, Progress, Verdict, outcome
+from regcheck.lasso_safety import translate
 from regcheck.smt import HornProblem
 from regcheck.system import Kind, Property, TransitionSystem
 
 NAME = "pdr"
+LASSO_DEPTH = 12
+"""Steps of the BMC lasso search that looks for a short violation of a liveness property first."""
 
 
 def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
-    """Prove or refute each safety property (PDR is unbounded: ``depth`` is unused). Reads
-    ``timeout``, ``progress`` and ``recheck``."""
+    """Prove or refute each property, a liveness one through its liveness-to-safety translation (PDR
+    is unbounded: ``depth`` is unused). Reads ``timeout``, ``progress`` and ``recheck``."""
     timeout, progress, recheck = options.timeout, options.progress, options.recheck
     start = time.monotonic()
     check_domains(system)
@@ -80,7 +84,7 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
         return outcome(prop, NAME, verdict, depth, start, **extra)
 
     if prop.kind is not Kind.SAFETY:
-        return result(Verdict.UNKNOWN, note="pdr checks safety properties only")
+        return _check_liveness(system, prop, deadline, recheck, start)
     system.check_formula(prop.formula, f"property {prop.name}")
     remaining = None if deadline is None else deadline - time.monotonic()
     if remaining is not None and remaining <= 0:
@@ -114,3 +118,33 @@ def _check_one(system: TransitionSystem, prop: Property, deadline: float | None,
     if failure:
         return result(Verdict.UNKNOWN, note=f"internal error: Spacer's invariant is wrong ({failure})")
     return result(Verdict.PROVED, evidence=certificate)
+
+
+def _check_liveness(system: TransitionSystem, prop: Property, deadline: float | None, recheck: str,
+                    start: float) -> CheckResult:
+    """A liveness property through its liveness-to-safety translation (``regcheck.lasso_safety``).
+
+    A short violation is looked for first by BMC's lasso search (``LASSO_DEPTH`` steps), which
+    finds it far sooner than Spacer. A proof is the translated system's inductive invariant,
+    re-checked there like any other; a reachable bad state means a fair violating lasso exists,
+    and BMC's lasso search to that length returns a shortest one of the original system.
+    """
+    remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    (short,) = bmc.check(system, [prop], Options(depth=LASSO_DEPTH, timeout=remaining))
+    if short.verdict is Verdict.VIOLATED:
+        return outcome(prop, NAME, Verdict.VIOLATED, short.depth, start, trace=short.trace)
+    translation = translate(system, prop)
+    found = _check_one(translation.system, translation.property, deadline, recheck)
+    if found.verdict is Verdict.PROVED and isinstance(found.evidence, Certificate):
+        notes = {**found.evidence.notes, "translation": "liveness to safety (Biere, Artho, Schuppan 2002)",
+                 "system": translation.system.name}
+        return outcome(prop, NAME, Verdict.PROVED, None, start, evidence=replace(found.evidence, notes=notes))
+    if found.verdict is Verdict.VIOLATED and found.trace is not None:
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 1.0)
+        (lasso,) = bmc.check(system, [prop], Options(depth=len(found.trace), timeout=remaining))
+        if lasso.verdict is Verdict.VIOLATED:
+            return outcome(prop, NAME, Verdict.VIOLATED, lasso.depth, start, trace=lasso.trace)
+        return outcome(prop, NAME, Verdict.UNKNOWN, None, start,
+                       note=f"the translation reached a fair violating loop in {len(found.trace)} steps that "
+                            "BMC's lasso search could not confirm")
+    return outcome(prop, NAME, Verdict.UNKNOWN, None, start, note=f"{found.note} (liveness to safety)")
