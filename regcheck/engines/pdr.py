@@ -21,8 +21,8 @@ from regcheck.domains import check_domains
 from regcheck.engines import Options, bmc
 from regcheck.evidence import Certificate
 from regcheck.expr import and_
-from regcheck.result import CheckResult, Progress, Verdict, outcome
 from regcheck.lasso_safety import translate
+from regcheck.result import CheckResult, Progress, Verdict, outcome
 from regcheck.smt import HornProblem
 from regcheck.system import Kind, Property, TransitionSystem
 
