@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from model.scenario import Scenario
 from model.story import (
@@ -32,6 +31,9 @@ from model.story import (
 from regcheck.expr import Value
 from regcheck.result import Trace
 from regcheck.trace.chart import StepView, sequence_chart
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 SERVER = "mailbox server"
 CALLS = frozenset(

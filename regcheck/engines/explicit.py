@@ -40,8 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from regcheck.compile import CompiledSystem, compile_all, compile_system, fingerprint
 from regcheck.domains import check_domains
@@ -54,6 +53,9 @@ from regcheck.expr import Value
 from regcheck.result import CheckResult, Progress, Trace, Verdict, outcome
 from regcheck.symmetry import Reduction, reduction
 from regcheck.system import Kind, Property, TransitionSystem
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NAME = "explicit"
 
@@ -202,6 +204,8 @@ class Exploration:
     def trace(self, node: StateTuple) -> Trace:
         """A shortest concrete execution from the initial state to ``node`` (under symmetry, to its orbit)."""
         if node not in self.graph:
+            import networkx as nx
+
             raise nx.NodeNotFound(f"{node} is not in the explored graph")
         search = self._search
         return search.trace(search.index[search.compiled.layout.pack(self.state(node))])
@@ -226,6 +230,8 @@ def explore(
                            deadline=None if timeout is None else start + timeout, progress=progress, keep_edges=True)
     unpack = compiled.layout.unpack
     node = [unpack(packed) for packed in search.states]
+    import networkx as nx
+
     graph: nx.DiGraph[StateTuple] = nx.DiGraph()
     graph.add_nodes_from((state, {"depth": depth}) for state, depth in zip(node, search.depth))
     names = [action.label for action in system.actions]

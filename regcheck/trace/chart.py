@@ -23,9 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from regcheck.result import Trace
 
@@ -40,6 +38,9 @@ __all__ = [
     "to_mermaid",
 ]
 
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 @dataclass(frozen=True)
 class StepView:
@@ -207,6 +208,8 @@ class _Builder:
     """Adds events row by row, and program-order edges as it goes."""
 
     def __init__(self, title: str, violation: int, captions: dict[str, str]) -> None:
+        import networkx as nx
+
         self.graph: nx.DiGraph[str] = nx.DiGraph(title=title, violation=violation)
         self.captions = captions
         self.columns: dict[str, int] = {}

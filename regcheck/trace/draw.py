@@ -13,11 +13,10 @@ import textwrap
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from regcheck.trace.chart import alone
 
 if TYPE_CHECKING:
+    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from io import BytesIO
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from regcheck.expr import Value
 from regcheck.result import Trace
@@ -29,6 +28,9 @@ from regcheck.system import TransitionSystem
 State = Mapping[str, Value]
 Successors = Callable[[State], Iterable[tuple[str, State]]]
 """A state's successors: (action label, next state) pairs."""
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _DOT_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOT_KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
@@ -85,6 +87,8 @@ def state_graph(
 ) -> nx.DiGraph[str]:
     """The counterexample's path and (with ``successors``) its one-step neighbourhood, at most ``max_nodes`` states."""
     names = trace.vars
+    import networkx as nx
+
     graph: nx.DiGraph[str] = nx.DiGraph(
         title=title or str(trace.meta.get("property", "trace")), truncated=False, steps=len(trace)
     )
@@ -196,5 +200,7 @@ def to_dot(graph: nx.DiGraph[str]) -> str:
 def to_graphml(graph: nx.DiGraph[str]) -> bytes:
     """GraphML of ``graph`` (networkx's writer), as bytes ready for an atomic write."""
     buffer = BytesIO()
+    import networkx as nx
+
     nx.write_graphml(graph, buffer)
     return buffer.getvalue()
