@@ -12,7 +12,8 @@ until every violated assert is found, ``pan -a -f`` per liveness property). Prin
 - states: regcheck's explicit searches where one proved something (safety states are one per
   orbit of interchangeable workers; liveness states are unreduced), SPIN's "states stored" of
   its largest safety search and its largest liveness search (the product with the claim and
-  the fairness copies of ``-f``);
+  the fairness copies of ``-f``), ``>N`` where that search was cut short (the time limit
+  interrupts pan, which then reports what it stored);
 - seconds end to end for each (SPIN's: every spin, gcc and pan run, not the export), the part of
   SPIN's in its searches alone (``pan s``: the rest is ``spin -a`` and gcc), and the ratio of the
   two ends to end.
@@ -111,7 +112,7 @@ def main() -> None:
             outcome = spin_run(scenario, workers, limits, skip)
             theirs = outcome.verdicts
             cut |= {n for n, v in theirs.items() if v == spin.UNKNOWN}
-            states = f"{outcome.states('safety') or '-'}/{outcome.states('liveness') or '-'}"
+            states = f"{outcome.states_text('safety')}/{outcome.states_text('liveness')}"
             print(
                 f"{scenario:21} {workers:>2} {_letters(ours):>8} {_letters(theirs, skip):>13} "
                 f"{_agree(ours, theirs):>5} {rc_states:>16} {states:>20} {rc_seconds:>10.2f} "

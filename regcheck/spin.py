@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Collection, Sequence
@@ -38,7 +39,11 @@ HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 _ERRORS = re.compile(r"errors: (\d+)")
 _STORED = re.compile(r"([0-9.e+]+) states, stored")
 _FAILED_LINE = re.compile(r"model\.pml:(\d+), Error: assertion violated")
-_CUT = ("max search depth too small", "out of memory", "reached -DMEMLIM bound", "Search not completed")
+_CUT = ("max search depth too small", "out of memory", "reached -DMEMLIM bound", "Search not completed", "Interrupted")
+TOOL_TIMEOUT_S = 900.0
+"""Seconds ``spin -a``, ``spin -t`` or gcc may take (gcc takes seconds on the largest model here)."""
+_WRAPUP_S = 30.0
+"""Seconds an interrupted pan may take to print what it found."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,19 @@ class Outcome:
 
     def states(self, kind: str) -> int | None:
         """The most states one search of ``kind`` stored ("safety": the assert runs; "liveness": the ltl runs)."""
-        found = [s.states for s in self.searches if (s.what == "safety") == (kind == "safety") and s.states]
+        found = [s.states for s in self._of(kind) if s.states]
         return max(found) if found else None
+
+    def states_text(self, kind: str) -> str:
+        """:meth:`states` in words: ``-`` for none, ``>N`` when the largest search was cut short."""
+        most = self.states(kind)
+        if most is None:
+            return "-"
+        cut = any((s.cut and s.errors == 0) or s.errors is None for s in self._of(kind) if s.states == most)
+        return f">{most}" if cut else str(most)
+
+    def _of(self, kind: str) -> list[Search]:
+        return [s for s in self.searches if (s.what == "safety") == (kind == "safety")]
 
 
 class SpinError(RuntimeError):
@@ -146,11 +162,11 @@ class _Runner:
         self.limits = limits
         self.vector = vector
 
-    def run(self, command: Sequence[str], timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """``spin`` or ``gcc``: not searches, so not under the search's time limit."""
         try:
             done = subprocess.run(
-                list(command), cwd=self.folder, capture_output=True, text=True, timeout=timeout or self.limits.timeout,
-                check=False,
+                list(command), cwd=self.folder, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise SpinError(f"{' '.join(command)}: no answer in {exc.timeout} s") from None
@@ -171,26 +187,35 @@ class _Runner:
             raise SpinError(f"gcc {binary} failed:\n{done.stderr[-2000:]}")
 
     def search(self, what: str, binary: str, flags: Sequence[str]) -> Search:
-        """One run of ``pan``; a run past the time limit is ended and counts as cut, with no error count."""
+        """One run of ``pan``. Past the time limit it is interrupted (SIGINT: pan reports what it
+        stored so far) and counts as cut."""
         command = [f"./{binary}", *flags, f"-m{self.limits.depth}", f"-w{self.limits.hash_bits}"]
         start = time.perf_counter()
-        try:
-            done = subprocess.run(command, cwd=self.folder, capture_output=True, text=True,
-                                  timeout=self.limits.timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return Search(what, None, None, time.perf_counter() - start, True, "timed out")
+        with subprocess.Popen(command, cwd=self.folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as process:
+            try:
+                output, _ = process.communicate(timeout=self.limits.timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGINT)
+                try:
+                    output, _ = process.communicate(timeout=_WRAPUP_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    output, _ = process.communicate()
+                timed_out = True
         seconds = time.perf_counter() - start
-        output = done.stdout + done.stderr
         errors = _ERRORS.search(output)
         stored = _STORED.search(output)
-        if errors is None and not any(c in output for c in _CUT):
+        cut = timed_out or any(c in output for c in _CUT)
+        if errors is None and not cut:
             raise SpinError(f"{' '.join(command)} gave no verdict:\n{output[-2000:]}")
         return Search(
             what,
-            int(errors.group(1)) if errors else None,
+            int(errors.group(1)) if errors and not timed_out else None,
             int(float(stored.group(1))) if stored else None,
             seconds,
-            any(c in output for c in _CUT),
+            cut,
             output,
         )
 
