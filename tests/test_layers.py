@@ -48,6 +48,8 @@ LAYERS: dict[str, int] = {
     "regcheck.constraints": 9,
     "regcheck.certificate": 10,
     "regcheck.abstraction": 10,
+    "regcheck.promela": 9,
+    "regcheck.spin": 10,
     # 11-13: the engines
     "regcheck.engines": 11,
     "regcheck.engines.liveness": 12,

@@ -7,7 +7,8 @@ group to a module:
 - ``check``: the verdicts of a scenario, as a table and a story, or as JSON (:mod:`.check`);
 - ``show``, ``replay``: a trace file on its own (:mod:`.show`);
 - ``report``, ``sweep``: many checks at once (:mod:`.batch`);
-- ``scenarios``, ``properties``: what there is to check (:mod:`.listing`).
+- ``scenarios``, ``properties``: what there is to check (:mod:`.listing`);
+- ``export``: a scenario as a Promela model, for SPIN (:mod:`.export`).
 
 Beside them: :mod:`.console` (the consoles and the progress spinner), :mod:`.inputs` (scenarios,
 paths and engine settings, validated once for every command) and :mod:`.schema` (the versioned
@@ -28,6 +29,7 @@ from regcheck.cli.batch import report_command, sweep_command
 from regcheck.cli.check import check_command, run_checks
 from regcheck.cli.console import err
 from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
 from regcheck.cli.show import replay_command, show_command
 from regcheck.display import brief
@@ -62,7 +64,7 @@ def app(ctx: click.Context) -> None:
 
 
 for _command in (check_command, show_command, replay_command, list_scenarios, list_properties, report_command,
-                 sweep_command):
+                 sweep_command, export_command):
     app.add_command(_command)
 
 
