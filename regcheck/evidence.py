@@ -23,7 +23,7 @@ from regcheck.expr import Expr, render
 
 SEARCH = "explicit-state search of every reachable state"
 LASSO_SEARCH = "explicit-state search for fair loops that never meet an obligation (fair SCCs)"
-UNREDUCED = "off: weak fairness is per action instance, so liveness is checked unreduced"
+UNREDUCED = "off: liveness checked on the unreduced graph"
 
 
 REACHABLE_LABEL = "reachable-states("

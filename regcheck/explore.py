@@ -3,9 +3,13 @@
 States are numbered in the order they are found; the tree of first discoveries (``parent``)
 gives a shortest path to each. With a symmetry reduction (``canonical``) every state kept is its
 orbit's canonical representative, and :meth:`StateGraph.trace` turns a path of representatives
-back into a concrete execution. The explicit engine's safety search (which watches each new
-state), its liveness search (which keeps every edge and enabled set), the ``Exploration`` that
-renderers draw, and the reachable states a certificate is evaluated on all come from here.
+back into a concrete execution. With a ``frame`` function instead
+(``regcheck.symmetry.SymmetryGroup.frame``) each edge also keeps the group element that maps its
+concrete successor to the state kept, which the liveness search needs to read fairness and
+obligations through (NOTE(fair-quotient) in ``regcheck.engines.liveness``). The explicit engine's
+safety search (which watches each new state), its liveness search (which keeps every edge and
+enabled set), the ``Exploration`` that renderers draw, and the reachable states a certificate is
+evaluated on all come from here.
 
 The search stops once it has found ``max_states`` states (or more: a limit of N tells apart "at
 most N - 1 states" from "more"), when the watcher asks
@@ -25,7 +29,11 @@ from regcheck.compile import CompiledSystem, Packed
 from regcheck.result import Progress, Step, Trace
 
 Edge = tuple[int, int]
-"""``(action index, target state id)``."""
+"""``(action index, target state id)``; in a graph with frames, ``(action code, target state id)``."""
+
+Frame = Callable[[Packed], tuple[Packed, int]]
+"""A state's canonical representative and the number of the group element that maps it there
+(``regcheck.symmetry.SymmetryGroup.frame``)."""
 
 
 class Watcher(Protocol):
@@ -68,6 +76,8 @@ class StateGraph:
     covered: int = 0
     complete: bool = False
     stopped: str = ""  # "state limit", "depth", "timeout" or "watched" when not complete
+    stride: int = 0  # with frames: an edge's code is action + stride * element (``_framed_expander``)
+    root_frame: int = 0  # with frames: the element mapping the initial state to state 0
 
     @property
     def diameter(self) -> int:
@@ -121,11 +131,21 @@ def explore(
     keep_edges: bool = False,
     watch: Watcher | None = None,
     what: str = "explicit",
+    frame: Frame | None = None,
 ) -> StateGraph:
     """Breadth-first search from the initial state (see the module docstring); ``what`` names the
-    search in progress lines."""
+    search in progress lines. With ``frame`` (which replaces ``canonical``, keeps every edge and
+    takes no watcher) each edge also names the group element of its successor (``StateGraph.stride``)."""
+    if frame is not None:
+        if canonical is not None or watch is not None:
+            raise ValueError("explore: frame replaces canonical and takes no watcher")
+        keep_edges = True
+        canonical = lambda state: frame(state)[0]  # noqa: E731
     graph = StateGraph(compiled, canonical)
     root = canonical(compiled.initial) if canonical else compiled.initial
+    if frame is not None:
+        root, graph.root_frame = frame(compiled.initial)
+        graph.stride = len(compiled.system.actions)
     graph.states.append(root)
     graph.index[root] = 0
     graph.parent.append(-1)
@@ -137,7 +157,10 @@ def explore(
         if watch is not None and not watch.holds(root) and watch.sees(graph, 0):
             graph.stopped = "watched"
         else:
-            expand = (_edges_expander if keep_edges else _successor_expander)(graph, max_states, watch)
+            if frame is not None:
+                expand = _framed_expander(graph, max_states, frame)
+            else:
+                expand = (_edges_expander if keep_edges else _successor_expander)(graph, max_states, watch)
             graph.stopped = _breadth_first(graph, expand, max_depth, deadline, progress, what, started)
             graph.complete = not graph.stopped
         return graph
@@ -252,6 +275,46 @@ def _edges_expander(graph: StateGraph, max_states: int, watch: Watcher | None) -
                     return "state limit"
             mask |= 1 << action
             out.append((action, target))
+        edges.append(tuple(out))
+        enabled.append(mask)
+        return ""
+
+    return expand
+
+
+def _framed_expander(graph: StateGraph, max_states: int, frame: Frame) -> Expander:
+    """Every edge and enabled set kept, each edge also naming the element of the symmetry group that
+    maps the successor to the state kept (NOTE(frames) in regcheck.symmetry): its code is
+    ``action + stride * element``, plain ``action`` when the successor is kept as it is."""
+    states, index, parent, via, depth = graph.states, graph.index, graph.parent, graph.via, graph.depth
+    steps, edges, enabled, stride = graph.compiled.steps, graph.edges, graph.enabled, graph.stride
+    codes: dict[int, int] = {}  # one int object per code, not one per edge
+
+    def expand(current: int, level: int) -> str:
+        found = steps(states[current])
+        graph.transitions += len(found)
+        out: list[Edge] = []
+        mask = 0
+        for action, successor in found:
+            target = index.get(successor)
+            code = action
+            if target is None:
+                successor, element = frame(successor)
+                if element:
+                    code = action + stride * element
+                    code = codes.setdefault(code, code)
+                target = index.get(successor)
+                if target is None:
+                    target = len(states)
+                    index[successor] = target
+                    states.append(successor)
+                    parent.append(current)
+                    via.append(code)
+                    depth.append(level + 1)
+                    if target + 1 >= max_states:
+                        return "state limit"
+            mask |= 1 << action
+            out.append((code, target))
         edges.append(tuple(out))
         enabled.append(mask)
         return ""

@@ -22,17 +22,19 @@ Verdicts (DESIGN.md section 5):
 Liveness properties (weak fairness, obligations ``[](trigger => <>goal)``) are checked by
 ``regcheck.engines.liveness`` on the same compiled system: a fair strongly connected component of
 goal-false states (or a deadlock) reachable from a trigger is ``violated`` with a lasso; none in
-the whole graph is ``proved``. That search runs without symmetry reduction, whatever
-``symmetry`` says: weak fairness is per action instance, and a reduced graph merges the
-instances of interchangeable processes (see that module's docstring).
+the whole graph is ``proved``. With ``symmetry`` on, that search runs on the reduced graph too,
+each edge keeping the permutation that maps its concrete successor to the state kept, so that
+fairness per action instance and obligations per worker are read through the permutations
+(NOTE(fair-quotient) in that module); with ``symmetry`` off, on the unreduced graph.
 
 ``depth`` is part of the common engine signature; this engine does not use it as a bound,
 because a complete search is what makes ``proved`` possible. Pass ``max_depth`` for a bound.
 
 NOTE(liveness): :func:`explore` keeps every transition, labelled with every action that takes
 it. Under symmetry the labels are those of the canonical source state's actions, so weak
-fairness cannot be read off a reduced ``graph``; ``regcheck.engines.liveness`` explores its own
-unreduced graph with the enabled actions of every state.
+fairness cannot be read off a reduced ``graph`` as it stands; ``regcheck.engines.liveness``
+explores its own graph, with the enabled actions of every state and, under symmetry, the
+permutation on every edge.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from regcheck.explore import StateGraph
 from regcheck.explore import explore as explore_graph
 from regcheck.expr import Value
 from regcheck.result import CheckResult, Progress, Trace, Verdict, outcome
-from regcheck.symmetry import Reduction, reduction
+from regcheck.symmetry import Reduction, SymmetryGroup, reduction
 from regcheck.system import Kind, Property, TransitionSystem
 
 if TYPE_CHECKING:
@@ -130,9 +132,15 @@ def check(system: TransitionSystem, properties: Sequence[Property], options: Opt
     results = _check_safety(compiled, reduced, safety, start, deadline, progress, max_states, max_depth)
     others = [p for p in properties if p.kind is not Kind.SAFETY]
     if others:
+        group, description = None, "off (not requested)"
+        if symmetry:
+            live = reduction(system, compiled.layout, [(p.name, p.formula) for p in others])
+            description = live.description
+            if live.canonical is not None:
+                group = SymmetryGroup(system, compiled.layout)
         found = liveness.check(
             compiled, others, engine=NAME, max_states=max_states, max_depth=max_depth, deadline=deadline,
-            progress=progress,
+            progress=progress, group=group, symmetry=description,
         )
         results.update((r.property, r) for r in found)
     return [results[p.name] for p in properties]

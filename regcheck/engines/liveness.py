@@ -31,12 +31,45 @@ Method, for each obligation (the standard fair-SCC check, e.g. Emerson and Lei):
    :data:`EXACT_BUDGET` pairs, a greedy walk (nearest missing witness, then back) is used, and
    the result's note says the lasso is short but not necessarily shortest.
 
-Symmetry: this module explores without symmetry reduction. Weak fairness speaks of action
-instances (``EcDoRpcExt2(worker=1)``), and a reduced graph merges the instances of
-interchangeable processes, so "taken on the loop" and "disabled on the loop" would have to be
-mapped through the permutation that closes each loop. Running unreduced is the simple, sound
-choice; the cost is the reduction factor, which is small for the scenarios a liveness check is
-run on (one or two workers).
+Symmetry (NOTE(fair-quotient)): with a verified symmetry group (``check(group=...)``, which the
+explicit engine passes when ``Options.symmetry`` is on and the system declares interchangeable
+processes) the search runs on the quotient, one canonical state per orbit, after Emerson and
+Sistla's annotated quotient structure. Weak fairness speaks of action instances
+(``EcDoRpcExt2(worker=1)``) and an obligation of one worker or session, so neither can be read
+off canonical states as they stand; what makes the quotient exact is the *frame*:
+
+- Every edge of the reduced graph (``explore(frame=...)``) keeps the group element that maps
+  its concrete successor to the state kept (``regcheck.symmetry.SymmetryGroup``). Along a path
+  the elements compose into the frame of the concrete execution the path stands for: the
+  element mapping its concrete state to the canonical one. An action ``b`` taken at a canonical
+  state in frame ``f`` is the concrete instance ``f^-1(b)``, a disabled one likewise.
+- Obligations are searched per orbit: one member of each orbit of obligations under the group
+  (the catalogue's are one per worker or per session, a single orbit for identical workers), on
+  the graph of *pairs* (state, member of the orbit), each pair canonical under the elements that
+  fix its state (``Pairs``). A violation of one member maps to a violation of every other, of
+  the same length, so one member per orbit decides the property. This needs the obligations to
+  be closed under the group (:func:`symmetric_obligations`); a property whose are not is
+  searched on the unreduced graph, and says so in its evidence.
+- A component of the pair graph (or of the reduced graph: a quick test of every obligation at
+  once, :meth:`Quotient.candidates`) is fair iff the concrete component over it is. A spanning
+  tree gives each node a frame; each other edge closes a cycle whose concrete path ends in a
+  permuted state, and these elements generate the group H of the concrete component's own
+  symmetries. The concrete component witnesses the H-closure of the witnesses read through the
+  frames (:func:`_covers`): weak fairness holds iff that covers every fair instance. Deadlocks
+  need nothing (every action is disabled).
+- A fair component found so is searched for a loop on its concrete lift (``Pairs.lift``):
+  concrete states whose pair lies in the component, from the state of one of its pairs, which
+  is the concrete strongly connected component itself. The shortest closed walk that witnesses
+  every fair instance (as above) is found there; the prefix is the shortest path of pairs,
+  read back through its frames into a concrete path from the initial state, whose last frame
+  names the obligation violated and maps the loop onto it. The lasso returned is concrete
+  (``Concrete``); it closes concretely, and is replayed like every counterexample. Distances on
+  the pair graph are the concrete ones (one pair per orbit), so a lasso said to be shortest is
+  as short as the unreduced search's.
+
+The argument, its premises and its tests are in model/SOUNDNESS.md ("Liveness on the reduced
+graph"). Without a group, or where the group's action on the action instances is not a
+bijection of named instances (:class:`regcheck.symmetry.Asymmetric`), the search runs unreduced.
 
 Verdicts: ``violated`` with a lasso (``Trace.loop`` set) whenever a fair violating component
 lies among the fully expanded states, even if a limit stopped the search (the enabled sets of
@@ -50,13 +83,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from regcheck.compile import CompiledSystem, fingerprint
-from regcheck.evidence import LassoFreedom
+from regcheck.compile import CompiledSystem, Packed, fingerprint
+from regcheck.evidence import UNREDUCED, LassoFreedom
 from regcheck.explore import Edge, StateGraph, explore
 from regcheck.result import STUTTER, CheckResult, Progress, Step, Trace, Verdict, outcome
+from regcheck.symmetry import Asymmetric, Orbit, Representation, SymmetryGroup, normal
 from regcheck.system import Obligation, Property
 
 EXACT_BUDGET = 500_000
@@ -293,10 +327,11 @@ def _loop(
         if min(prefix[entry], depth[entry]) + 1 >= limit:
             break  # sorted by the least prefix: no later entry can do better
         slack = prefix[entry] - depth[entry]
-        walks = _shortest_walks(graph, component, entry, fair, triggered, search, limit - depth[entry] - 1, slack)
+        walks = _shortest_walks(graph.edges, graph.enabled, component, entry, fair, triggered,
+                                len(graph.compiled.system.actions), search, limit - depth[entry] - 1, slack)
         if walks is None:  # over budget: a greedy loop from the entry with the shortest prefix
             search.greedy = True
-            cycle = _greedy_walk(graph, component, entry, fair)
+            cycle = _greedy_walk(graph.edges, graph.enabled, component, entry, fair)
             through = any(triggered[t] for _, t in cycle)
             length = (depth[entry] if through else prefix[entry]) + len(cycle)
             if best is None or length < best[0]:
@@ -312,11 +347,13 @@ def _loop(
 
 
 def _shortest_walks(
-    graph: StateGraph,
-    component: set[int],
+    edges: Sequence[Sequence[Edge]],
+    enabled: Sequence[int],
+    component: Container[int],
     entry: int,
     fair: int,
-    triggered: list[bool],
+    triggered: Sequence[bool],
+    actions: int,
     search: Search,
     limit: float,
     slack: int,
@@ -327,11 +364,11 @@ def _shortest_walks(
     such walk has at most ``limit`` steps, or (for the second) none is shorter than the first by
     more than ``slack``, the prefix it saves. None when the search would exceed the budget.
     Breadth-first over (state, witnesses seen), a witness being a state where a fair action is
-    disabled or an edge that takes one; one extra bit records passing a triggered state.
+    disabled or an edge that takes one; one extra bit records passing a triggered state
+    (``actions`` is the number of actions, so that bit is above theirs).
     """
-    edges, enabled = graph.edges, graph.enabled
     need = fair & enabled[entry]  # the others are disabled at the entry: witnessed there
-    mark = 1 << len(graph.compiled.system.actions)  # "passed a triggered state"
+    mark = 1 << actions  # "passed a triggered state"
 
     def seen_at(node: int) -> int:
         return (need & ~enabled[node]) | (mark if triggered[node] else 0)
@@ -387,9 +424,10 @@ def _walk(parents: dict[tuple[int, int], tuple[tuple[int, int], int] | None], la
     return walk
 
 
-def _greedy_walk(graph: StateGraph, component: set[int], entry: int, fair: int) -> list[Edge]:
+def _greedy_walk(
+    edges: Sequence[Sequence[Edge]], enabled: Sequence[int], component: Container[int], entry: int, fair: int
+) -> list[Edge]:
     """A closed walk from ``entry`` inside ``component`` witnessing every fair action: nearest missing witness first."""
-    edges, enabled = graph.edges, graph.enabled
     missing = fair & enabled[entry]
     walk: list[Edge] = []
     node = entry
@@ -409,7 +447,7 @@ def _greedy_walk(graph: StateGraph, component: set[int], entry: int, fair: int) 
 
 
 def _nearest(
-    edges: list[tuple[Edge, ...]], component: set[int], start: int, wanted: Callable[[int, int], bool]
+    edges: Sequence[Sequence[Edge]], component: Container[int], start: int, wanted: Callable[[int, int], bool]
 ) -> list[Edge]:
     """The shortest path (at least one step) from ``start`` inside ``component`` whose last edge is ``wanted``."""
     parents: dict[int, tuple[int, int]] = {}
@@ -435,24 +473,588 @@ def _nearest(
     raise AssertionError("a fair component has a witness for every fair action")  # pragma: no cover
 
 
+# --------------------------------------------------------------------------------------------
+# The search on the symmetry-reduced graph (NOTE(fair-quotient) in the module docstring)
+
+
+@dataclass(frozen=True)
+class Concrete:
+    """A violating fair lasso as an execution of the system: step ``i`` takes ``actions[i]`` (-1: a
+    stutter step) from ``states[i]`` to ``states[i + 1]``, and the last state is ``states[loop]`` again."""
+
+    states: tuple[Packed, ...]
+    actions: tuple[int, ...]
+    loop: int
+    obligation: Obligation
+    shortest: bool
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    @property
+    def cycle(self) -> int:
+        """Steps of the loop; 0 for a state with no enabled action, which stutters."""
+        return 0 if self.actions[-1] < 0 else len(self.actions) - self.loop
+
+
+class Quotient:
+    """The reduced graph with frames (each edge names the group element that maps its successor to the
+    state kept) and what the searches of one check share: its components, and which may hold a fair loop."""
+
+    def __init__(self, graph: StateGraph, group: SymmetryGroup) -> None:
+        self.graph, self.group = graph, group
+        self.actions = group.actions()
+        self._components: list[list[int]] | None = None
+        self._component_of: list[int] = []
+        self._candidates: dict[int, tuple[list[list[int]], int]] = {}
+        orbit = self.actions.orbits()
+        self._orbit_masks: dict[int, int] = {}
+        for action, first in enumerate(orbit):
+            self._orbit_masks[first] = self._orbit_masks.get(first, 0) | 1 << action
+        self._orbit_of = [self._orbit_masks[first] for first in orbit]
+
+    def split(self, code: int) -> tuple[int, int]:
+        """An edge's ``(action, element)``."""
+        stride = self.graph.stride
+        return (code, 0) if code < stride else (code % stride, code // stride)
+
+    def components(self) -> list[list[int]]:
+        """The strongly connected components of the expanded states."""
+        if self._components is None:
+            graph, n = self.graph, self.graph.expanded
+            edges = graph.edges
+            self._components = components(range(n), lambda node: [t for _, t in edges[node] if t < n])
+            self._component_of = [0] * n
+            for index, members in enumerate(self._components):
+                for node in members:
+                    self._component_of[node] = index
+        return self._components
+
+    def _closure(self, mask: int) -> int:
+        """The union of the orbits of the action instances in ``mask``."""
+        out = 0
+        while mask:
+            low = mask & -mask
+            orbit = self._orbit_of[low.bit_length() - 1]
+            out |= orbit
+            mask &= ~orbit
+        return out
+
+    def candidates(self, fair: int, search: Search) -> tuple[list[list[int]], int]:
+        """The components that may hold a fair loop: every state with no enabled action, and each cyclic
+        component whose concrete lift witnesses every fair instance; with how many were examined."""
+        if fair in self._candidates:
+            return self._candidates[fair]
+        graph, n = self.graph, self.graph.expanded
+        edges, enabled, split = graph.edges, graph.enabled, self.split
+        found: list[list[int]] = []
+        examined = 0
+        every = self.components()
+        of = self._component_of
+        for index, members in enumerate(every):
+            if index % _CLOCK_EVERY == 0:
+                search.on_time()
+            if len(members) == 1:
+                (node,) = members
+                if not enabled[node]:
+                    found.append(members)
+                    continue
+                if not any(t == node for _, t in edges[node]):
+                    continue
+            examined += 1
+            seen = 0  # a quick test first: every fair orbit witnessed somewhere, in any frame
+            for node in members:
+                seen |= fair & ~enabled[node]
+                for code, t in edges[node]:
+                    if t < n and of[t] == index:
+                        seen |= fair & (1 << split(code)[0])
+            if self._closure(seen) & fair != fair:
+                continue
+
+            def inner(node: int, index: int = index) -> list[tuple[int, int, int]]:
+                return [(t, *split(code)) for code, t in edges[node] if t < n and of[t] == index]
+
+            if _covers(members, inner, enabled.__getitem__, fair, self.group, self.actions):
+                found.append(members)
+        self._candidates[fair] = (found, examined)
+        return found, examined
+
+
+def _covers(
+    members: Sequence[int],
+    inner: Callable[[int], Sequence[tuple[int, int, int]]],
+    enabled: Callable[[int], int],
+    fair: int,
+    group: SymmetryGroup,
+    actions: Representation,
+) -> bool:
+    """Does the concrete lift of this component of a reduced graph witness every fair action instance?
+
+    ``inner(node)`` lists the edges inside the component as ``(target, action, element)``. A spanning
+    tree from ``members[0]`` gives each node a frame: the element mapping the concrete state the tree
+    path reaches to the node. Every other edge closes a cycle whose concrete path ends in a permuted
+    state; the elements so found generate the group H of the concrete lift's symmetries. The lift
+    witnesses exactly the H-closure of the witnesses of the nodes and edges read back through their
+    frames (NOTE(fair-quotient)).
+    """
+    frames = {members[0]: 0}
+    order = [members[0]]
+    generators: set[int] = set()
+    witnessed: dict[int, int] = {}  # frame -> witnesses read in it
+    compose, inverse = group.compose, group.inverse
+    for node in order:  # grows: breadth-first over the component
+        frame = frames[node]
+        seen = fair & ~enabled(node)
+        for target, action, element in inner(node):
+            seen |= fair & (1 << action)
+            reached = compose(element, frame)
+            known = frames.get(target)
+            if known is None:
+                frames[target] = reached
+                order.append(target)
+            elif known != reached:
+                generators.add(compose(inverse(known), reached))
+        witnessed[frame] = witnessed.get(frame, 0) | seen
+    covered = 0
+    for frame, seen in witnessed.items():
+        covered |= actions.mask(inverse(frame), seen)
+    grown = True
+    while grown and covered != fair:
+        grown = False
+        for element in generators:
+            image = actions.mask(element, covered)
+            if image & ~covered:
+                covered |= image
+                grown = True
+    return covered == fair
+
+
+@dataclass
+class _Lift:
+    """The concrete component over a fair component of pairs, explored from the concrete pair its first
+    node stands for: states, the pair each stands for (``nodes``) and the element mapping it there."""
+
+    states: list[Packed]
+    nodes: list[int]
+    frames: list[int]
+    edges: list[tuple[Edge, ...]]
+    enabled: list[int]
+    triggered: list[bool]
+    first: dict[int, int]  # pair -> a concrete state of the lift standing for it
+
+
+class Pairs:
+    """The reduced graph of (state, obligation) pairs for one orbit of obligations.
+
+    Pair ``c * m + k`` is state c of the reduced graph with member k of the orbit (``m`` members),
+    k the least of its images under the elements that fix c: one pair per orbit of concrete
+    (state, obligation) pairs, so distances here are the concrete ones.
+    """
+
+    def __init__(self, quotient: Quotient, orbit: Orbit) -> None:
+        self.q, self.orbit = quotient, orbit
+        self.m = len(orbit.members)
+        compiled = quotient.graph.compiled
+        self.trigger = [compiled.predicate(trigger) for trigger, _ in orbit.members]
+        self.goal = [compiled.predicate(goal) for _, goal in orbit.members]
+        self.images = orbit.representation.images
+        self._unmet: dict[int, int] = {}
+        self._stabilizers: dict[int, tuple[int, ...]] = {}
+        self._least: dict[tuple[tuple[int, ...], int], tuple[int, int]] = {}
+
+    def unmet(self, c: int) -> int:
+        """The members whose goal is false in state c, as a bit mask."""
+        got = self._unmet.get(c)
+        if got is None:
+            state = self.q.graph.states[c]
+            got = self._unmet[c] = sum(1 << k for k, goal in enumerate(self.goal) if not goal(state))
+        return got
+
+    def canonical(self, c: int, k: int) -> tuple[int, int]:
+        """The pair of state c with member k: ``(least member, element of the stabiliser of c reaching it)``."""
+        if self.m == 1:
+            return 0, 0
+        generators = self._stabilizers.get(c)
+        if generators is None:
+            generators = self._stabilizers[c] = self.q.group.stabilizer(self.q.graph.states[c])
+        if not generators:
+            return k, 0
+        key = (generators, k)
+        got = self._least.get(key)
+        if got is None:
+            reached = {k: 0}
+            queue = [k]
+            for x in queue:
+                for g in generators:
+                    y = self.images(g)[x]
+                    if y not in reached:
+                        reached[y] = self.q.group.compose(g, reached[x])
+                        queue.append(y)
+            least = min(reached)
+            got = self._least[key] = (least, reached[least])
+        return got
+
+    def nodes(self, c: int) -> list[int]:
+        """The pairs of state c whose goal is false."""
+        unmet, m = self.unmet(c), self.m
+        return [c * m + k for k in range(m) if unmet >> k & 1 and self.canonical(c, k)[0] == k]
+
+    def triggered(self, node: int) -> bool:
+        c, k = divmod(node, self.m)
+        return bool(self.trigger[k](self.q.graph.states[c]))
+
+    def out(self, node: int) -> list[tuple[int, int, int]]:
+        """The edges of a pair: ``(target pair, action, element)``, over expanded states."""
+        q, m = self.q, self.m
+        graph, compose, split = q.graph, q.group.compose, q.split
+        c, k = divmod(node, m)
+        found = []
+        for code, t in graph.edges[c]:
+            if t >= graph.expanded:
+                continue
+            action, element = split(code)
+            moved, h = self.canonical(t, self.images(element)[k] if element else k)
+            found.append((t * m + moved, action, compose(h, element)))
+        return found
+
+    def unmet_pair(self, node: int) -> bool:
+        c, k = divmod(node, self.m)
+        return bool(self.unmet(c) >> k & 1)
+
+    def prefixes(self, search: Search) -> tuple[dict[int, int], dict[int, tuple[int, int, int] | None]]:
+        """For each goal-false pair reached from a triggered one through goal-false pairs, the length of the
+        shortest such prefix, and the edge it arrives by (multi-source BFS, as ``_violation`` does)."""
+        graph, m = self.q.graph, self.m
+        depth = graph.depth
+        sources = []
+        for c in range(graph.expanded):
+            if self.unmet(c):
+                sources += [node for node in self.nodes(c) if self.triggered(node)]
+        prefix: dict[int, int] = {}
+        via: dict[int, tuple[int, int, int] | None] = {}
+        frontier: list[int] = []
+        level, joined = 0, 0
+        while frontier or joined < len(sources):
+            search.on_time()
+            if not frontier:
+                level = depth[sources[joined] // m]
+            while joined < len(sources) and depth[sources[joined] // m] == level:
+                source = sources[joined]
+                joined += 1
+                if source not in prefix:
+                    prefix[source] = level
+                    via[source] = None
+                    frontier.append(source)
+            following = []
+            for node in frontier:
+                for target, action, element in self.out(node):
+                    if target not in prefix and self.unmet_pair(target):
+                        prefix[target] = level + 1
+                        via[target] = (node, action, element)
+                        following.append(target)
+            frontier = following
+            level += 1
+        return prefix, via
+
+    def lift(self, component: set[int], root: int, search: Search) -> _Lift:
+        """The concrete component over ``component`` (a fair component of pairs), from the pair ``root``
+        itself: a concrete state stands in it when the pair of it and the root's member lies in it."""
+        q, m = self.q, self.m
+        graph, group, steps = q.graph, q.group, q.graph.compiled.steps
+        c0, k0 = divmod(root, m)
+        lift = _Lift([graph.states[c0]], [root], [0], [], [], [self.triggered(root)], {root: 0})
+        index = {graph.states[c0]: 0}
+        for local, state in enumerate(lift.states):  # grows as it goes
+            if local % _CLOCK_EVERY == 0:
+                search.on_time()
+            out: list[Edge] = []
+            mask = 0
+            for action, successor in steps(state):
+                mask |= 1 << action
+                target = index.get(successor)
+                if target is None:
+                    kept, element = group.frame(successor)
+                    t = graph.index.get(kept)
+                    if t is None or t >= graph.expanded:
+                        continue
+                    moved, h = self.canonical(t, self.images(element)[k0] if element else k0)
+                    node = t * m + moved
+                    if node not in component:
+                        continue
+                    target = index[successor] = len(lift.states)
+                    lift.states.append(successor)
+                    lift.nodes.append(node)
+                    lift.frames.append(group.compose(h, element))
+                    lift.triggered.append(self.triggered(node))
+                    lift.first.setdefault(node, target)
+                out.append((action, target))
+            lift.edges.append(tuple(out))
+            lift.enabled.append(mask)
+        return lift
+
+
+def _step(compiled: CompiledSystem, state: Packed, action: int) -> Packed:
+    for index, successor in compiled.steps(state):
+        if index == action:
+            return successor
+    raise AssertionError(f"{compiled.system.actions[action].label} is not enabled where the lift takes it")
+
+
+class _Found:
+    """A fair violating component of pairs and its best lasso so far, built on demand."""
+
+    def __init__(self, length: int, build: Callable[[], Concrete]) -> None:
+        self.length, self.build = length, build
+
+
+def reduced_lasso(quotient: Quotient, prop: Property, search: Search | None = None) -> Concrete | None:
+    """A violating fair lasso of ``prop`` found on the reduced graph, as a concrete execution, or None.
+
+    Each orbit of obligations is searched once, from one member (the others' lassos are its images).
+    Shortest, as :func:`find_lasso`'s, unless the budget ran out (``Concrete.shortest``).
+    """
+    search = search if search is not None else Search()
+    fair = _fair_mask(quotient.graph.compiled, prop)
+    candidates, examined = quotient.candidates(fair, search)
+    search.components += examined
+    named = _by_key(prop)
+    best: _Found | None = None
+    done: set[Hashable] = set()
+    for obligation in prop.obligations:
+        search.on_time()
+        if _key(obligation) in done:
+            continue
+        orbit = quotient.group.orbit((obligation.trigger, obligation.goal))
+        done.update(orbit.keys)
+        found = _reduced_violation(Pairs(quotient, orbit), named, fair, candidates, search,
+                                   _INFINITY if best is None else best.length)
+        if found is not None and (best is None or found.length < best.length):
+            best = found
+    if best is None:
+        return None
+    lasso = best.build()
+    return replace(lasso, shortest=False) if search.greedy else lasso
+
+
+def _key(obligation: Obligation) -> Hashable:
+    return (normal(obligation.trigger), normal(obligation.goal))
+
+
+def _by_key(prop: Property) -> dict[Hashable, Obligation]:
+    named: dict[Hashable, Obligation] = {}
+    for obligation in prop.obligations:
+        named.setdefault(_key(obligation), obligation)
+    return named
+
+
+def symmetric_obligations(group: SymmetryGroup, prop: Property) -> bool:
+    """Is the set of ``prop``'s obligations closed under the group (each orbit made of its obligations)?"""
+    named = _by_key(prop)
+    return all(key in named for o in prop.obligations for key in group.orbit((o.trigger, o.goal)).keys)
+
+
+def _reduced_violation(
+    pairs: Pairs,
+    named: dict[Hashable, Obligation],
+    fair: int,
+    candidates: list[list[int]],
+    search: Search,
+    bound: float,
+) -> _Found | None:
+    """The shortest fair lasso on which a member of the orbit is never met, if shorter than ``bound``."""
+    fair_components = fair_pair_components(pairs, fair, candidates, search)
+    if not fair_components:
+        return None
+    prefix, via = pairs.prefixes(search)
+    best: _Found | None = None
+    for component, deadlock in fair_components:
+        if component[0] not in prefix:
+            continue  # not reached from a trigger through goal-false states
+        if deadlock:
+            (node,) = component
+            if best is None or prefix[node] + 1 < best.length:
+                best = _Found(prefix[node] + 1, _build(pairs, named, node, None, via))
+            continue
+        limit = min(bound, best.length if best else bound)
+        found = _reduced_loop(pairs, set(component), component, fair, prefix, search, limit)
+        if found is not None and (best is None or found[0] < best.length):
+            length, entry, lift, walk, through, exact = found
+            best = _Found(length, _build(pairs, named, entry, (lift, walk, through, exact), via))
+    if best is None or best.length >= bound:
+        return None
+    return best
+
+
+def fair_pair_components(
+    pairs: Pairs, fair: int, candidates: list[list[int]], search: Search
+) -> list[tuple[list[int], bool]]:
+    """The fair strongly connected components of goal-false pairs, each with whether it is a deadlock, inside
+    the ``candidates`` of :meth:`Quotient.candidates` (a component of pairs lies inside one of the reduced
+    graph). Reached from a trigger or not: :meth:`Pairs.prefixes` tells."""
+    q, m = pairs.q, pairs.m
+    group, actions, enabled = q.group, q.actions, q.graph.enabled
+    found: list[tuple[list[int], bool]] = []
+    for members in candidates:
+        if len(members) == 1 and not enabled[members[0]]:  # a deadlock
+            found += [([node], True) for node in pairs.nodes(members[0])]
+            continue
+        inside = set(members)
+        nodes = [node for c in members for node in pairs.nodes(c)]
+        memo: dict[int, list[tuple[int, int, int]]] = {}
+
+        def inner(
+            node: int, memo: dict[int, list[tuple[int, int, int]]] = memo, inside: set[int] = inside
+        ) -> list[tuple[int, int, int]]:
+            got = memo.get(node)
+            if got is None:
+                got = memo[node] = [edge for edge in pairs.out(node)
+                                    if edge[0] // m in inside and pairs.unmet_pair(edge[0])]
+            return got
+
+        for component in components(nodes, lambda node: [t for t, _, _ in inner(node)]):
+            search.components += 1
+            if search.components % _CLOCK_EVERY == 0:
+                search.on_time()
+            if len(component) == 1 and not any(t == component[0] for t, _, _ in inner(component[0])):
+                continue
+            within = set(component)
+
+            def edges(node: int, within: set[int] = within) -> list[tuple[int, int, int]]:
+                """The edges inside the component: its fairness is its own, not its neighbours'."""
+                return [edge for edge in inner(node) if edge[0] in within]
+
+            if _covers(component, edges, lambda node: enabled[node // m], fair, group, actions):
+                found.append((component, False))
+    return found
+
+
+def _reduced_loop(
+    pairs: Pairs,
+    component: set[int],
+    members: list[int],
+    fair: int,
+    prefix: dict[int, int],
+    search: Search,
+    bound: float,
+) -> tuple[int, int, _Lift, list[Edge], bool, bool] | None:
+    """As :func:`_loop`, on the concrete lift of a fair component of pairs: (length, entry pair, lift,
+    closed walk of the lift from the entry's state there, the walk passes a triggered state, exact)."""
+    m, depth = pairs.m, pairs.q.graph.depth
+    actions = len(pairs.q.graph.compiled.system.actions)
+    entries = sorted(members, key=lambda e: (min(prefix[e], depth[e // m]), e))
+    if min(prefix[entries[0]], depth[entries[0] // m]) + 1 >= bound:
+        return None
+    lift = pairs.lift(component, entries[0], search)
+    every = range(len(lift.states))
+    best: tuple[int, int, _Lift, list[Edge], bool, bool] | None = None
+    for entry in entries:
+        start, shallow = prefix[entry], depth[entry // m]
+        limit = min(bound, best[0] if best else bound)
+        if min(start, shallow) + 1 >= limit:
+            break
+        local = lift.first[entry]
+        walks = _shortest_walks(lift.edges, lift.enabled, every, local, fair, lift.triggered, actions, search,
+                                limit - shallow - 1, start - shallow)
+        if walks is None:
+            search.greedy = True
+            cycle = _greedy_walk(lift.edges, lift.enabled, every, local, fair)
+            through = any(lift.triggered[t] for _, t in cycle)
+            length = (shallow if through else start) + len(cycle)
+            if best is None or length < best[0]:
+                best = (length, entry, lift, cycle, through, False)
+            break
+        plain, through_trigger = walks
+        for walk, through, begin in ((plain, False, start), (through_trigger, True, shallow)):
+            if walk is not None and (best is None or begin + len(walk) < best[0]):
+                best = (begin + len(walk), entry, lift, walk, through, True)
+    if best is not None and best[0] >= bound:
+        return None
+    return best
+
+
+def _build(
+    pairs: Pairs,
+    named: dict[Hashable, Obligation],
+    entry: int,
+    loop: tuple[_Lift, list[Edge], bool, bool] | None,
+    via: dict[int, tuple[int, int, int] | None],
+) -> Callable[[], Concrete]:
+    """The concrete lasso (NOTE(fair-quotient), concretisation): the prefix's reduced edges are read back
+    through the frame they reach, which names the obligation violated; the lift's loop is mapped to it."""
+
+    def build() -> Concrete:
+        q, m = pairs.q, pairs.m
+        graph, group, actions = q.graph, q.group, q.actions
+        compiled = graph.compiled
+        through = loop is not None and loop[2]
+        chain: list[tuple[int, int]] = []  # (action, element) of the goal-false part, from its source
+        node = entry
+        if not through:
+            link = via[node]
+            while link is not None:
+                node, action, element = link
+                chain.append((action, element))
+                link = via[node]
+            chain.reverse()
+        c, k = divmod(node, m)  # where the chain starts: a triggered pair, or the loop's entry
+        states, steps = [compiled.initial], []
+        frame = graph.root_frame
+        for code, target in graph.path_to(c):
+            action, element = q.split(code)
+            steps.append(actions.images(group.inverse(frame))[action])
+            states.append(_step(compiled, states[-1], steps[-1]))
+            frame = group.compose(element, frame)
+            if group.apply(frame, states[-1]) != graph.states[target]:
+                raise AssertionError("a frame does not map the concrete state to the state kept")
+        member = pairs.images(group.inverse(frame))[k]  # the obligation the concrete lasso violates
+        for action, element in chain:
+            steps.append(actions.images(group.inverse(frame))[action])
+            states.append(_step(compiled, states[-1], steps[-1]))
+            frame = group.compose(element, frame)
+        start = len(steps)
+        if loop is None:
+            steps.append(-1)
+            states.append(states[-1])
+        else:
+            lift, walk, _, exact = loop
+            moved = actions.images(group.compose(group.inverse(frame), lift.frames[lift.first[entry]]))
+            for action, _ in walk:
+                steps.append(moved[action])
+                states.append(_step(compiled, states[-1], steps[-1]))
+            if states[-1] != states[start]:
+                raise AssertionError("the lifted loop does not close on its concrete state")
+        obligation = named[_member_key(pairs.orbit, member)]
+        return Concrete(tuple(states), tuple(steps), start, obligation, loop is None or loop[3])
+
+    return build
+
+
+def _member_key(orbit: Orbit, member: int) -> Hashable:
+    trigger, goal = orbit.members[member]
+    return (normal(trigger), normal(goal))
+
+
 def trace(graph: StateGraph, lasso: Lasso) -> Trace:
     """The lasso as a concrete ``Trace`` with its labels; ``loop`` is the index of its loop state."""
-    compiled = graph.compiled
+    return concrete_trace(graph.compiled, _concrete(graph, lasso))
+
+
+def concrete_trace(compiled: CompiledSystem, lasso: Concrete) -> Trace:
+    """A concrete lasso as a ``Trace`` with its labels; ``loop`` is the index of its loop state."""
     actions = compiled.system.actions
-    ids = [0] + [state for _, state in lasso.prefix]
     steps = []
-    for (action, _), before in zip(lasso.prefix + lasso.cycle, ids + [s for _, s in lasso.cycle]):
-        a = actions[action]
-        steps.append(Step(a.name, a.params, compiled.labels(action, graph.states[before])))
-    loop = len(lasso.prefix)
-    if lasso.cycle:
-        ids += [state for _, state in lasso.cycle]
-    else:
-        steps.append(Step(STUTTER, (), dict(graph.compiled.system.stutter)))
-        ids.append(ids[-1])
-    return Trace(
-        vars=compiled.names, states=tuple(compiled.state(graph.states[i]) for i in ids), steps=tuple(steps), loop=loop
-    )
+    for action, before in zip(lasso.actions, lasso.states):
+        if action < 0:
+            steps.append(Step(STUTTER, (), dict(compiled.system.stutter)))
+        else:
+            a = actions[action]
+            steps.append(Step(a.name, a.params, compiled.labels(action, before)))
+    return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in lasso.states), steps=tuple(steps),
+                 loop=lasso.loop)
+
+
+REDUCED = "; fair loops searched on the quotient, through the permutation on each edge"
+"""Added to the reduction's description in the evidence of a proof on the reduced graph."""
 
 
 def check(
@@ -464,35 +1066,71 @@ def check(
     max_depth: int | None,
     deadline: float | None,
     progress: Progress | None,
+    group: SymmetryGroup | None = None,
+    symmetry: str = UNREDUCED,
 ) -> list[CheckResult]:
-    """Check liveness ``properties`` on the unreduced reachable graph (see the module docstring)."""
+    """Check liveness ``properties`` for fair violating lassos (see the module docstring).
+
+    With ``group`` (the verified symmetry of a reduction that keeps every property's formula;
+    ``symmetry`` describes it) the search runs on the reduced graph, for every property whose
+    obligations the group permutes among themselves; the others, and all of them when the group
+    does not act on the action instances as the search needs, run on the unreduced graph, and their
+    evidence says why. Without ``group``, unreduced throughout, described by ``symmetry``.
+    """
     start = time.monotonic()
     for prop in properties:
         for obligation in prop.obligations:
             compiled.system.check_formula(obligation.trigger, f"property {prop.name}: trigger")
             compiled.system.check_formula(obligation.goal, f"property {prop.name}: goal")
-    graph = explore(compiled, max_states=max_states, max_depth=max_depth, deadline=deadline, progress=progress,
-                    keep_edges=True, what="explicit (liveness)")
+    if group is not None:
+        try:
+            group.actions()
+        except Asymmetric as exc:
+            group, symmetry = None, f"off: {exc}"
+    how: dict[str, tuple[SymmetryGroup | None, str]] = {}  # property -> the group its search uses, and in words
+    for prop in properties:
+        if group is None:
+            how[prop.name] = None, symmetry
+        elif symmetric_obligations(group, prop):
+            how[prop.name] = group, symmetry + REDUCED
+        else:
+            how[prop.name] = None, "off: the symmetry does not permute the obligations among themselves"
+    graphs: dict[bool, StateGraph] = {}
+    quotient: Quotient | None = None
     results = []
     for prop in properties:
+        used, described = how[prop.name]
+        reduced = used is not None
+        if reduced not in graphs:
+            graphs[reduced] = explore(
+                compiled, max_states=max_states, max_depth=max_depth, deadline=deadline, progress=progress,
+                keep_edges=True, what="explicit (liveness, reduced)" if reduced else "explicit (liveness)",
+                frame=None if used is None else used.frame,
+            )
+        graph = graphs[reduced]
         search = Search(deadline=deadline)
         try:
-            lasso = find_lasso(graph, prop, search)
+            if used is not None:
+                quotient = quotient if quotient is not None else Quotient(graph, used)
+                found = reduced_lasso(quotient, prop, search)
+            else:
+                lasso = find_lasso(graph, prop, search)
+                found = None if lasso is None else _concrete(graph, lasso)
         except TimeUp:
             note = f"the timeout stopped the search for fair loops, after {len(graph.states):,} states"
             results.append(outcome(prop, engine, Verdict.UNKNOWN, None, start, note=note))
             continue
-        if lasso is not None:
+        if found is not None:
             shape = (
-                f"a prefix of {len(lasso.prefix)} steps, then a loop of {len(lasso.cycle)} steps"
-                if lasso.cycle
-                else f"{len(lasso.prefix)} steps to a state with no enabled action, which repeats for ever"
+                f"a prefix of {found.loop} steps, then a loop of {found.cycle} steps"
+                if found.cycle
+                else f"{found.loop} steps to a state with no enabled action, which repeats for ever"
             )
-            shortest = lasso.shortest and graph.complete
-            how = "a shortest fair lasso" if shortest else "a fair lasso, not always a shortest"
-            note = f"{lasso.obligation.label or 'an obligation'} is never met: {how}, {shape}"
-            found = trace(graph, lasso).with_meta(property=prop.name)
-            results.append(outcome(prop, engine, Verdict.VIOLATED, len(found), start, trace=found, note=note))
+            shortest = found.shortest and graph.complete
+            kind = "a shortest fair lasso" if shortest else "a fair lasso, not always a shortest"
+            note = f"{found.obligation.label or 'an obligation'} is never met: {kind}, {shape}"
+            shown = concrete_trace(compiled, found).with_meta(property=prop.name)
+            results.append(outcome(prop, engine, Verdict.VIOLATED, len(shown), start, trace=shown, note=note))
         elif graph.complete:
             fair = bin(_fair_mask(compiled, prop)).count("1")
             evidence = LassoFreedom(
@@ -503,6 +1141,7 @@ def check(
                 obligations=len(prop.obligations),
                 fairness=f"weak, on {fair} action instances of {', '.join(prop.fairness)}",
                 fingerprint=fingerprint(compiled.layout, graph.states),
+                symmetry=described,
             )
             results.append(outcome(prop, engine, Verdict.PROVED, graph.diameter, start, evidence=evidence))
         else:
@@ -518,6 +1157,16 @@ def check(
     return results
 
 
+def _concrete(graph: StateGraph, lasso: Lasso) -> Concrete:
+    """A lasso of the unreduced graph as a concrete one."""
+    states = [graph.states[0]] + [graph.states[state] for _, state in lasso.prefix + lasso.cycle]
+    actions = [action for action, _ in lasso.prefix + lasso.cycle]
+    if not lasso.cycle:
+        states.append(states[-1])
+        actions.append(-1)
+    return Concrete(tuple(states), tuple(actions), len(lasso.prefix), lasso.obligation, lasso.shortest)
+
+
 def _fair_mask(compiled: CompiledSystem, prop: Property) -> int:
     mask = 0
     for index in prop.fair_actions(compiled.system):
@@ -525,4 +1174,20 @@ def _fair_mask(compiled: CompiledSystem, prop: Property) -> int:
     return mask
 
 
-__all__ = ["EXACT_BUDGET", "Lasso", "Search", "check", "components", "find_lasso", "trace"]
+__all__ = [
+    "EXACT_BUDGET",
+    "REDUCED",
+    "Concrete",
+    "Lasso",
+    "Pairs",
+    "Quotient",
+    "Search",
+    "check",
+    "components",
+    "concrete_trace",
+    "fair_pair_components",
+    "find_lasso",
+    "reduced_lasso",
+    "symmetric_obligations",
+    "trace",
+]
