@@ -167,13 +167,16 @@ def test_markdown_twin_and_trace_files(report: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.slow
 def test_the_same_inputs_give_the_same_report_apart_from_timings(tmp_path: Path) -> None:
     # auto races engines, so whether an exhaustive search finishes in its quick budget can change a
-    # verdict under load; pdr alone decides the same way every time (liveness: unknown).
+    # verdict under load; pdr alone decides the same way every time (liveness: by BMC's lasso search,
+    # or proved through its liveness-to-safety translation).
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):
         assert main(["report", *ARGS, "--engine", "pdr", "--out", str(folder)]) == 0
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
-    assert len(files) == 2 + 2 * 1  # the page, the Markdown, and seed's one counterexample (chart, trace)
+    # The page, the Markdown, and three counterexamples (chart, trace): seed's to both properties,
+    # fix-no-notifications' to notifications-delivered.
+    assert len(files) == 2 + 2 * 3
     for name in files:
         a, b = (first / name).read_bytes(), (second / name).read_bytes()
         if name.suffix in (".html", ".md"):
