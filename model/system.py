@@ -148,8 +148,8 @@ def session_open(scenario: Scenario, s: int) -> Expr:
     return in_(var(pc(s)), OPEN)
 
 
-def uses_session(scenario: Scenario, w: int, s: int, for_user: str | None) -> Expr:
-    """Worker w's current job is on session s (always, unless sessions are per user)."""
+def uses_session(scenario: Scenario, w: int, for_user: str | None) -> Expr:
+    """Worker w's current job is on the session for ``for_user`` (None: its own session, always)."""
     return TRUE if for_user is None else eq(current_user(scenario, w), for_user)
 
 
@@ -447,7 +447,7 @@ class _Builder:
             return {pc(w): Const("failed"), **({owner(sid): Const("none")} if self.tracked else {})}
 
         for sid, for_user in sessions:
-            on = uses_session(s, w, sid, for_user)
+            on = uses_session(s, w, for_user)
             identity, _ = self.call_identity(w, sid, notifier=False)
             denied = not_(self.rights(identity, w))
             connected: dict[str, Expr] = {
@@ -473,7 +473,7 @@ class _Builder:
             for sid, for_user in sessions:
                 out.append(self.call(
                     "EcDoAsyncConnectEx", w, sid, notifier=False,
-                    guard=and_(eq(state, "connected"), uses_session(s, w, sid, for_user)),
+                    guard=and_(eq(state, "connected"), uses_session(s, w, for_user)),
                     on_ok={pc(w): Const("working"), notify(sid): Const("idle" if s.server_async else "polling")},
                     on_fail=dead(sid),
                     params=params(sid) if self.per_user else (("session", w),),
@@ -482,7 +482,7 @@ class _Builder:
         for sid, for_user in sessions:
             out.append(self.call(
                 "EcDoRpcExt2", w, sid, notifier=False,
-                guard=and_(eq(state, "working"), lt(var(done(w)), s.requests), uses_session(s, w, sid, for_user)),
+                guard=and_(eq(state, "working"), lt(var(done(w)), s.requests), uses_session(s, w, for_user)),
                 on_ok={done(w): add(var(done(w)), 1)}, on_fail=dead(sid), params=params(sid),
             ))
         disconnects = s.session_reuse == "per-job" and jobs > 1
@@ -524,7 +524,7 @@ class _Builder:
                 if s.after_network_error == "reconnect-new":
                     updates.update(self.new_association(s.association_of(sid)))
                 out.append(_local("Reconnect", params(sid),
-                                  and_(eq(state, "failed"), uses_session(s, w, sid, for_user)), updates,
+                                  and_(eq(state, "failed"), uses_session(s, w, for_user)), updates,
                                   thread=f"worker {w}", message="Reconnect"))
         return out
 

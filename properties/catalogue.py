@@ -43,7 +43,7 @@ def _in_use_never_evicted(s: Scenario) -> Expr:
     parts = []
     for a in range(1, s.association_count + 1):
         in_use = or_(*(
-            and_(in_(var(m.pc(w)), ("connected", "working")), m.uses_session(s, w, sid, for_user))
+            and_(in_(var(m.pc(w)), ("connected", "working")), m.uses_session(s, w, for_user))
             for w in s.worker_ids
             for sid, for_user in m.worker_sessions(s, w)
             if s.association_of(sid) == a
