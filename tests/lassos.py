@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from properties.catalogue import CATALOGUE
 from regcheck.expr import evaluate
 from regcheck.result import STUTTER, Trace
-from regcheck.system import Property, TransitionSystem
+from regcheck.system import Kind, Property, TransitionSystem
+
+LIVENESS = [p.name for p in CATALOGUE if p.kind is Kind.LIVENESS]
+"""The catalogue's liveness properties, by name."""
 
 
 def fair_violating(system: TransitionSystem, prop: Property, trace: Trace) -> bool:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from model.replay import replay
 from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
 from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
+from properties.catalogue import instantiate
 from regcheck.engines import Options, bmc, explicit, liveness
 from regcheck.evidence import LassoFreedom
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, not_, var
@@ -26,9 +26,8 @@ from regcheck.system import (
     boolean,
     int_range,
 )
-from tests.lassos import fair_violating
+from tests.lassos import LIVENESS, fair_violating
 
-LIVENESS = [name for name in NAMES if spec(name).kind is Kind.LIVENESS]
 STUTTER_LABELS = {"thread": "-", "message": "Stutter", "context": "-", "association": 0, "cache": "-", "result": "-"}
 
 

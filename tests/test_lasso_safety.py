@@ -19,9 +19,8 @@ from regcheck.engines import Options, bmc, explicit, pdr
 from regcheck.errors import InvalidArgument
 from regcheck.lasso_safety import translate
 from regcheck.result import Verdict
+from tests.lassos import LIVENESS
 from tests.strategies import scenarios
-
-LIVENESS = [p.name for p in catalogue.CATALOGUE if p.kind is not catalogue.Kind.SAFETY]
 
 
 def _agree(scenario: Scenario) -> None:

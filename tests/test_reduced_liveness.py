@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from model.replay import replay
 from model.scenario import Scenario, builtin_names, load_builtin, with_overrides
 from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
+from properties.catalogue import instantiate
 from regcheck.compile import compile_system
 from regcheck.engines import Options, explicit, liveness
 from regcheck.explore import explore
@@ -35,10 +35,8 @@ from regcheck.system import (
     boolean,
     int_range,
 )
-from tests.lassos import fair_violating
+from tests.lassos import LIVENESS, fair_violating
 from tests.strategies import scenarios
-
-LIVENESS = [name for name in NAMES if spec(name).kind is Kind.LIVENESS]
 
 
 def _both(system: TransitionSystem, props: list[Property], **limits: int) -> tuple[list[CheckResult], ...]:
