@@ -16,11 +16,21 @@ from collections.abc import Callable
 
 from model.scenario import Scenario
 from model.system import build, local_variables
-from regcheck.abstraction import CounterAbstraction, counter_abstraction, verify_per_process, verify_product
+from regcheck import interference
+from regcheck.abstraction import (
+    CounterAbstraction,
+    counter_abstraction,
+    verify_obligations,
+    verify_per_process,
+    verify_product,
+)
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Expr
+from regcheck.result import CheckResult, Progress
+from regcheck.system import Property
 
 ABSTRACTION = "counter abstraction over identical workers: one counter per local state of a worker and its session"
+INTERFERENCE = "interference abstraction for liveness: one worker kept whole, the others' moves as interference"
 CHECKED_FOR = (2, 3)
 """The worker counts for which the premises of the abstraction are checked against the concrete model."""
 
@@ -56,6 +66,32 @@ def verify_per_worker(scenario: Scenario, name: str, formula_for: Callable[[Scen
                                   _processes(concrete)):
             raise InvalidArgument(f"{name} is not a per-worker property: with {workers} workers it is not the "
                                   "conjunction of its one-worker formula over every worker")
+
+
+def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *, timeout: float | None,
+             progress: Progress | None = None) -> CheckResult:
+    """A liveness property for every number of workers, by the interference abstraction of one worker
+    (``regcheck.interference``), once its premises are checked for 2 and 3 workers and for the scenario's own
+    number: each system is the product of the one-worker template, and its obligations are the template's,
+    renamed for every worker or shared. ``proved`` holds for every N; anything else decides nothing."""
+    if not symmetric(scenario):
+        raise InvalidArgument("liveness for every number of workers needs identical workers "
+                              "(the same jobs and impersonation)")
+    template = scenario.with_workers(1)
+    system = build(template)
+    local = local_variables(template, 1)
+    prop = property_for(template)
+    counts = set(CHECKED_FOR) | (set() if scenario.parameterised else {int(scenario.workers)})
+    for workers in sorted(counts - {1}):
+        concrete = template.with_workers(workers)
+        verify_product(system, local, build(concrete), _processes(concrete))
+        mine = property_for(concrete)
+        why = verify_obligations(prop.obligations, local, mine.obligations, _processes(concrete))
+        if why is None and mine.fairness != prop.fairness:
+            why = f"with {workers} workers its fairness differs"
+        if why:
+            raise InvalidArgument(f"{prop.name} is not a per-worker liveness property: {why}")
+    return interference.check(system, local, prop, timeout=timeout, progress=progress)
 
 
 def _processes(scenario: Scenario) -> list[tuple[str, ...]]:

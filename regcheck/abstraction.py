@@ -21,7 +21,8 @@ process ever leaves L, so restricting the counters to L loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from regcheck.errors import InvalidArgument, InvalidModel
@@ -38,13 +39,14 @@ from regcheck.expr import (
     le,
     not_,
     or_,
+    render,
     substitute,
     var,
     variables,
 )
 from regcheck.smt import UNSAT, Unrolling, all_of, independent_check, negation
 from regcheck.symmetry import normal
-from regcheck.system import Action, TransitionSystem, Variable, boolean, naturals
+from regcheck.system import Action, Obligation, TransitionSystem, Variable, boolean, naturals
 
 MAX_LOCAL_STATES = 5_000
 ESCAPED = "escaped"
@@ -136,7 +138,7 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
             if target not in domains:
                 raise InvalidModel(f"{action.label} updates unknown {target!r}")
     initial = template.initial_state()
-    local_states = _saturate(template, local, shared, initial)
+    local_states = saturated(template, local)
     counters = tuple(_counter_name(local, ls) for ls in local_states)
     index = {ls: i for i, ls in enumerate(local_states)}
 
@@ -204,11 +206,13 @@ def is_global(action: Action, local: Sequence[str]) -> bool:
     return not used & set(local)
 
 
-def _saturate(
-    template: TransitionSystem, local: tuple[str, ...], shared: tuple[str, ...], initial: Mapping[str, Value]
-) -> tuple[LocalState, ...]:
+def saturated(template: TransitionSystem, local: Sequence[str]) -> tuple[LocalState, ...]:
     """Thread-modular saturation: the local states reachable when any known local state may meet any
-    known shared state. Returns them with the initial local state first."""
+    known shared state, with the initial local state first. Every local state any process of any N
+    reaches is among them (see the module docstring)."""
+    local = tuple(local)
+    shared = tuple(n for n in template.names if n not in local)
+    initial = template.initial_state()
     start = tuple(initial[n] for n in local)
     locals_seen: dict[LocalState, None] = {start: None}
     shared_seen: dict[tuple[Value, ...], None] = {tuple(initial[n] for n in shared): None}
@@ -329,6 +333,29 @@ def verify_per_process(template_formula: Expr, local: Sequence[str], concrete_fo
                                                                                              concrete_formula))
 
 
+def verify_obligations(template: Sequence[Obligation], local: Sequence[str], concrete: Sequence[Obligation],
+                       processes: Sequence[Sequence[str]]) -> str | None:
+    """Why ``concrete`` is not the template's obligations, each that reads a local variable renamed for every
+    process and each that reads only shared ones kept once (None if it is): the premise of deciding a
+    liveness property for every number of processes from one process beside the others."""
+    local_names = set(local)
+    expected: Counter[tuple[Hashable, Hashable]] = Counter()
+    for obligation in template:
+        read = variables(obligation.trigger) | variables(obligation.goal)
+        renamings = [dict(zip(local, names)) for names in processes] if read & local_names else [{}]
+        for renaming in renamings:
+            mapping = {old: var(new) for old, new in renaming.items()}
+            expected[(normal(substitute(obligation.trigger, mapping)), normal(substitute(obligation.goal, mapping)))] += 1
+    found = Counter((normal(o.trigger), normal(o.goal)) for o in concrete)
+    if found == expected:
+        return None
+    extra = [o for o in concrete if (normal(o.trigger), normal(o.goal)) not in expected]
+    if extra:
+        return (f"with {len(processes)} processes, the obligation that {render(extra[0].goal)} is not one of "
+                "the template's")
+    return f"with {len(processes)} processes, {(expected - found).total()} of the template's obligations are missing"
+
+
 def _valid(unrolling: Unrolling, formula: Expr) -> bool:
     """Does ``formula`` hold in every state of the unrolled system's domains (a fresh z3 solver)?"""
     counterexample = all_of(unrolling.domains(0), negation(unrolling.translate(formula, 0)))
@@ -342,4 +369,5 @@ def _same_updates(action: Action, updates: Mapping[str, Expr], guard: Expr,
     return all(equivalent(mine.get(t, var(t)), updates.get(t, var(t)), guard) for t in set(mine) | set(updates))
 
 
-__all__ = ["CounterAbstraction", "counter_abstraction", "is_global", "verify_per_process", "verify_product"]
+__all__ = ["CounterAbstraction", "counter_abstraction", "is_global", "saturated", "verify_obligations", "verify_per_process",
+           "verify_product"]

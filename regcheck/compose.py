@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 
 from model import parameterised, story
 from model.replay import replay
@@ -33,7 +34,7 @@ from regcheck.certificate import on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
 from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
-from regcheck.evidence import Certificate
+from regcheck.evidence import Certificate, LassoFreedom
 from regcheck.expr import Expr, render
 from regcheck.result import CheckResult, Progress, Scope, Trace, Verdict
 from regcheck.system import Kind, Property, TransitionSystem
@@ -44,6 +45,8 @@ QUICK_STATES = 50_000
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
+LIVENESS_HUNT = (1, 2, 3)
+"""For workers=any, liveness counterexamples are hunted with these many workers, fewest first."""
 HUNT = "hunt (bmc)"
 """The runner that only looks for counterexamples: dropped where the quick pass already searched everything."""
 
@@ -63,9 +66,6 @@ def run_checks(
         raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
     if recheck not in RECHECK_SOLVERS:
         raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
-    if not names and scenario.parameterised:
-        # The counter abstraction speaks of per-worker safety properties; liveness is not covered.
-        names = [n for n in catalogue.NAMES if catalogue.spec(n).per_worker]
     names = list(dict.fromkeys(names or catalogue.NAMES))
     for name in names:
         catalogue.spec(name)
@@ -127,15 +127,22 @@ def _check_concrete(
                 yield from bmc.check(system, [prop], Options(depth=depth, timeout=timeout))
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
-        """PDR for safety, sent as soon as it is done; then a full explicit search for liveness."""
+        """PDR for safety, sent as soon as it is done; then liveness: for every N where the workers are
+        identical, and a full explicit search for what that leaves open."""
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
         if safety:
             yield from _prove(scenario, system, safety, timeout, recheck, None, PROVERS)
-        if liveness:
-            yield from engines.get("explicit")(system, liveness, Options(depth=depth, timeout=timeout))
+        proved = []
+        for result in _live_for_every_n(scenario, liveness, timeout):
+            proved.append(result.property)
+            yield result
+        rest = [p for p in liveness if p.name not in proved]
+        if rest:
+            yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=timeout))
 
-    runners: dict[str, portfolio.Runner] = {HUNT: hunt, "prove (houdini, then pdr; explicit for liveness)": prove}
+    runners: dict[str, portfolio.Runner] = {
+        HUNT: hunt, "prove (houdini, then pdr; liveness for every N, then explicit)": prove}
     return _auto(props, quick, runners, timeout, progress, replayer)
 
 
@@ -302,6 +309,8 @@ def _prove(
     if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
         for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers):
             results[result.property] = result
+        for result in _live_for_every_n(scenario, [p for p in props if p.kind is not Kind.SAFETY], timeout):
+            results[result.property] = result
     rest = [p for p in props if p.name not in results]
     if rest:
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -361,6 +370,20 @@ def _prove_by_symmetry(
     return proved
 
 
+def _live_for_every_n(scenario: Scenario, props: Sequence[Property], timeout: float | None) -> list[CheckResult]:
+    """The liveness properties of ``props`` proved for every number of workers (so for this one) by the
+    interference abstraction, where the workers are identical; a fixed-N scenario says for which N it was asked."""
+    if not props or not parameterised.symmetric(scenario) or (not scenario.parameterised and int(scenario.workers) < 2):
+        return []
+    proved = []
+    for prop in props:
+        result = parameterised.liveness(scenario, partial(catalogue.instantiate, prop.name), timeout=timeout)
+        if result.verdict is Verdict.PROVED and isinstance(result.evidence, LassoFreedom):
+            notes = "proved for every number of workers, so for this one" if not scenario.parameterised else ""
+            proved.append(replace(result, note=notes))
+    return proved
+
+
 def _lifted(abstract: CounterAbstraction, template: Scenario, name: str) -> Property:
     """The property ``name`` over the counter system, once it is checked to be per-worker."""
     spec = catalogue.spec(name)
@@ -378,22 +401,31 @@ def _check_any(
     progress: Progress | None,
     replayer: Replayer,
 ) -> list[CheckResult]:
-    """``workers = "any"``: check the counter system; every verdict speaks of all numbers of workers."""
+    """``workers = "any"``: safety on the counter system, liveness on the interference abstraction; every
+    verdict speaks of all numbers of workers."""
     if engine == "explicit":
         raise InvalidArgument("workers=any needs a symbolic engine (auto, pdr, bmc or kinduction), not explicit")
-    not_per_worker = [n for n in names if not catalogue.spec(n).per_worker]
+    liveness = [n for n in names if catalogue.spec(n).kind is not Kind.SAFETY]
+    not_per_worker = [n for n in names if n not in liveness and not catalogue.spec(n).per_worker]
     if not_per_worker:
         raise InvalidArgument(f"{not_per_worker[0]} is not a per-worker property; it cannot be checked for workers=any")
+    if liveness and engine not in ("auto", "pdr"):
+        raise InvalidArgument(f"{liveness[0]} is a liveness property: for workers=any it is checked by auto or pdr, "
+                              f"not {engine}")
     abstract = parameterised.abstraction(scenario)
     template = scenario.with_workers(1)
-    props = [_lifted(abstract, template, name) for name in names]
+    props = [_lifted(abstract, template, name) for name in names if name not in liveness]
     system = abstract.system
-    if engine == "auto":
-        results = _auto_any(scenario, abstract, props, depth, timeout, recheck, progress, replayer)
-    else:
+    by_name: dict[str, CheckResult] = {}
+    if props and engine == "auto":
+        by_name.update((r.property, r) for r in _auto_any(scenario, abstract, props, depth, timeout, recheck, progress,
+                                                          replayer))
+    elif props:
         found = engines.get(engine)(
             system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
-        results = [_concretised(scenario, abstract, r, timeout) for r in found]
+        by_name.update((r.property, _concretised(scenario, abstract, r, timeout)) for r in found)
+    by_name.update((r.property, r) for r in _liveness_any(scenario, liveness, timeout, progress))
+    results = [by_name[name] for name in names]
     note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
     out = []
     for result in results:
@@ -407,8 +439,36 @@ def _check_any(
             result = replace(result, evidence=replace(result.evidence, notes={**result.evidence.notes, **notes}))
         if result.verdict in (Verdict.PROVED, Verdict.BOUNDED):
             result = replace(result, scope=Scope.every())
-        out.append(replace(result, note=f"{note}; {result.note}" if result.note else note))
+        how = note if result.kind is Kind.SAFETY else f"parameterised: {parameterised.INTERFERENCE}"
+        out.append(replace(result, note=f"{how}; {result.note}" if result.note else how))
     return out
+
+
+def _liveness_any(scenario: Scenario, names: list[str], timeout: float | None,
+                  progress: Progress | None) -> list[CheckResult]:
+    """workers=any liveness: proofs from the interference abstraction; where it finds a loop (perhaps
+    spurious), a lasso hunted on 1, 2 then 3 concrete workers, so one is found for the fewest workers."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    found: dict[str, CheckResult] = {}
+    for name in names:
+        found[name] = parameterised.liveness(scenario, partial(catalogue.instantiate, name), timeout=timeout,
+                                             progress=progress)
+    searched: list[int] = []
+    for workers in LIVENESS_HUNT:
+        todo = [n for n in names if found[n].verdict is Verdict.UNKNOWN]
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if not todo or (remaining is not None and remaining <= 0):
+            break
+        concrete = scenario.with_workers(workers)
+        props = [catalogue.instantiate(n, concrete) for n in todo]
+        for result in engines.get("explicit")(build(concrete), props, Options(timeout=remaining, progress=progress)):
+            if result.verdict is Verdict.VIOLATED and result.trace is not None:
+                found[result.property] = replace(result, trace=result.trace.with_meta(workers=workers))
+        searched.append(workers)
+    counts = f"{searched[0]} to {searched[-1]}" if len(searched) > 1 else str(searched[0]) if searched else ""
+    hunted = f"no fair violating lasso with {counts} worker(s)"
+    return [r if r.verdict is not Verdict.UNKNOWN else replace(r, note=f"{r.note}; {hunted}" if searched else r.note)
+            for r in found.values()]
 
 
 def _concretised(

@@ -123,6 +123,8 @@ class LassoFreedom(_Search):
 
     def describe(self) -> str:
         """``exhaustive search: 388 states, 1204 transitions; weak, on 6 action instances of ...``."""
+        if self.method != LASSO_SEARCH:  # a search of an abstraction, which says what it is
+            return f"{self.method}: {self.states} abstract states, {self.transitions} transitions; {self.fairness}"
         return f"exhaustive search: {self.states} states, {self.transitions} transitions; {self.fairness}"
 
     KEYS: ClassVar[tuple[str, ...]] = (

@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     "regcheck.engines.houdini": 12,
     "regcheck.engines.explicit": 13,
     "regcheck.engines.pdr": 13,
+    "regcheck.interference": 13,
     # 14-15: vetting and running engines, model-free
     "regcheck.checking": 14,
     "regcheck.portfolio": 14,
