@@ -23,6 +23,7 @@ of that scenario (its verdict is ``?``, marked ``*``); ``--no-skip`` runs it any
 nothing about time. Needs ``spin`` and ``gcc`` on PATH. Run:
 
     python benchmarks/spin.py [--quick] [--timeout S] [--memory MB]
+    python benchmarks/spin.py --scenario fix-run-as-user --workers 6 --set requests=3
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ SCENARIOS = ("seed", "fix-run-as-user", "fix-no-notifications")
 LETTERS = {"holds": "H", "proved": "H", "violated": "V", "bounded": "B", "unknown": "?"}
 
 
-def regcheck_run(scenario: str, workers: int, timeout: float) -> tuple[float, dict[str, str], str]:
+def regcheck_run(scenario: str, workers: int, timeout: float, overrides: list[str]) -> tuple[float, dict[str, str], str]:
     """Seconds, verdicts and states of ``regcheck check`` in a fresh process."""
-    seconds, results = check(scenario, "--set", f"workers={workers}", "--timeout", str(timeout))
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    seconds, results = check(scenario, "--set", f"workers={workers}", *sets, "--timeout", str(timeout))
     verdicts = {r["property"]: r["verdict"] for r in results}
     return seconds, verdicts, _states(results)
 
@@ -62,9 +64,9 @@ def _states(results: list[dict[str, Any]]) -> str:
     return f"{most('safety')}/{most('liveness')}"
 
 
-def spin_run(scenario: str, workers: int, limits: spin.Limits, skip: set[str]) -> spin.Outcome:
+def spin_run(scenario: str, workers: int, limits: spin.Limits, skip: set[str], overrides: list[str]) -> spin.Outcome:
     """SPIN's pipeline on the exported model of ``scenario`` with ``workers`` workers."""
-    loaded = scenarios.with_overrides(scenarios.load(scenario), [f"workers={workers}"])
+    loaded = scenarios.with_overrides(scenarios.load(scenario), [f"workers={workers}", *overrides])
     properties = [catalogue.instantiate(name, loaded) for name in catalogue.NAMES]
     model = promela.translate(build(loaded), properties, title=loaded.name)
     with tempfile.TemporaryDirectory(prefix="regcheck-spin-") as folder:
@@ -86,6 +88,10 @@ def _agree(ours: dict[str, str], theirs: dict[str, str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="workers 1 to 3 only")
+    parser.add_argument("--scenario", action="append", help="a scenario to run (repeatable; default: the seed and both fixes)")
+    parser.add_argument("--workers", help="the worker counts, e.g. 6 or 1,2,4 (default 1 to 8)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a switch for both tools (repeatable), e.g. requests=3")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds for regcheck's check and for each SPIN search (default 300)")
     parser.add_argument("--memory", type=int, default=8192, help="SPIN's -DMEMLIM in MB (default 8192)")
@@ -97,19 +103,21 @@ def main() -> None:
         raise SystemExit(f"{' and '.join(spin.missing())} not on PATH: install SPIN (Debian: apt-get install spin) and gcc")
     limits = spin.Limits(depth=args.depth, memory_mb=args.memory, hash_bits=26 if args.memory >= 2048 else 22,
                          timeout=args.timeout, collapse=args.collapse)
-    counts = range(1, 4) if args.quick else range(1, 9)
+    counts = [int(n) for n in args.workers.split(",")] if args.workers else range(1, 4) if args.quick else range(1, 9)
     print("properties, in the order of the verdict letters: " + ", ".join(catalogue.NAMES))
     print("H holds, V violated, B bounded, ? unknown (* not searched: a smaller N could not finish it)")
     header = (f"{'scenario':21} {'N':>2} {'regcheck':>8} {'spin':>13} {'agree':>5} {'regcheck states':>16} "
               f"{'spin states':>20} {'regcheck s':>10} {'spin s':>8} {'pan s':>8} {'spin/rc':>7}")
     print(header)
     print("-" * len(header), flush=True)
-    for scenario in SCENARIOS:
+    if args.set:
+        print("with " + ", ".join(args.set))
+    for scenario in args.scenario or SCENARIOS:
         cut: set[str] = set()
         for workers in counts:
-            rc_seconds, ours, rc_states = regcheck_run(scenario, workers, args.timeout)
+            rc_seconds, ours, rc_states = regcheck_run(scenario, workers, args.timeout, args.set)
             skip = set() if args.no_skip else set(cut)
-            outcome = spin_run(scenario, workers, limits, skip)
+            outcome = spin_run(scenario, workers, limits, skip, args.set)
             theirs = outcome.verdicts
             cut |= {n for n, v in theirs.items() if v == spin.UNKNOWN}
             states = f"{outcome.states_text('safety')}/{outcome.states_text('liveness')}"

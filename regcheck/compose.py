@@ -36,12 +36,15 @@ from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.evidence import Certificate, LassoFreedom
 from regcheck.expr import Expr, render
-from regcheck.result import CheckResult, Progress, Scope, Trace, Verdict
+from regcheck.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
 from regcheck.system import Kind, Property, TransitionSystem
 
 ENGINES = ("auto", *engines.NAMES)
 QUICK_STATES = 50_000
 """The quick pass's budget, in explored states: the same inputs give the same verdicts however loaded the machine is."""
+EARLY_AFTER_S = 0.5
+"""A quick pass that runs longer than this has the proofs started beside it (most take far less); the
+explicit search reports progress every half second, so this is also the earliest it can be told."""
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
@@ -113,8 +116,8 @@ def _check_concrete(
             system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
     by_name = {p.name: p for p in props}
 
-    def quick(names: list[str], budget: float | None) -> list[CheckResult]:
-        return _quick(system, [by_name[n] for n in names], depth, budget)
+    def quick(names: list[str], budget: float | None, watch: Progress | None) -> list[CheckResult]:
+        return _quick(system, [by_name[n] for n in names], depth, budget, watch)
 
     def hunt(names: list[str]) -> Iterator[CheckResult]:
         """BMC to the full depth: safety in one unrolling, then each liveness property's lassos."""
@@ -127,40 +130,50 @@ def _check_concrete(
                 yield from bmc.check(system, [prop], Options(depth=depth, timeout=timeout))
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
-        """PDR for safety, sent as soon as it is done; then liveness: for every N where the workers are
-        identical, and a full explicit search for what that leaves open."""
+        """Liveness for every N where the workers are identical; Houdini then PDR for safety, each result
+        sent as soon as it is done; a full explicit search for the liveness left open."""
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
-        if safety:
-            yield from _prove(scenario, system, safety, timeout, recheck, None, PROVERS)
         proved = []
-        for result in _live_for_every_n(scenario, liveness, timeout):
+        for result in _live_for_every_n(scenario, liveness, timeout):  # a fraction of a second where it applies
             proved.append(result.property)
             yield result
+        if safety:
+            yield from _proving(scenario, system, safety, timeout, recheck, None, PROVERS)
         rest = [p for p in liveness if p.name not in proved]
         if rest:
             yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=timeout))
 
-    runners: dict[str, portfolio.Runner] = {
-        HUNT: hunt, "prove (houdini, then pdr; liveness for every N, then explicit)": prove}
-    return _auto(props, quick, runners, timeout, progress, replayer)
+    label = "prove (houdini, then pdr; liveness for every N, then explicit)"
+    # Identical workers: the proofs for every N are likely to decide first, so they start at once.
+    at_once = parameterised.symmetric(scenario) and int(scenario.workers) > 1
+    return _auto(props, quick, {HUNT: hunt, label: prove}, timeout, progress, replayer, early=(label,),
+                 early_after=0.0 if at_once else EARLY_AFTER_S)
 
 
-def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None) -> list[CheckResult]:
+def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: float | None,
+           watch: Progress | None = None) -> list[CheckResult]:
     """Explicit-state search within ``QUICK_STATES`` states (a budget in work, not seconds, so a
-    loaded machine gives the same verdicts)."""
-    return engines.get("explicit")(system, props, Options(depth=depth, timeout=budget, max_states=QUICK_STATES))
+    loaded machine gives the same verdicts); ``watch`` hears its progress lines."""
+    return engines.get("explicit")(system, props, Options(depth=depth, timeout=budget, max_states=QUICK_STATES,
+                                                          progress=watch))
 
 
 def _auto(
     props: list[Property],
-    quick: Callable[[list[str], float | None], list[CheckResult]],
+    quick: Callable[[list[str], float | None, Progress | None], list[CheckResult]],
     runners: dict[str, portfolio.Runner],
     timeout: float | None,
     progress: Progress | None,
     replayer: Replayer,
+    early: Sequence[str] = (),
+    early_after: float = 0.0,
 ) -> list[CheckResult]:
     """A quick pass, then every runner side by side for what is left; every result is kept.
+
+    A quick pass still running after ``early_after`` seconds (0: from the start) has the ``early``
+    runners started beside it, on every property (a proof need not wait for a search that cannot
+    decide it), and is stopped as soon as their results settle every property.
 
     The quick pass decides violations (shortest counterexamples) and, when it explored every
     state, liveness. Safety properties it proved by exhaustion still go to PDR for a
@@ -168,10 +181,8 @@ def _auto(
     a replayed violation, a certificate, or (liveness) an exhaustive proof. Contradictory
     decisive results are an :class:`EngineDisagreement`, never a verdict.
     """
-    start = time.monotonic()
     names = [p.name for p in props]
     kinds = {p.name: p.kind for p in props}
-    first = {r.property: r for r in vet(quick(names, timeout), replayer)}
 
     def final(result: CheckResult) -> bool:
         return result.verdict is Verdict.VIOLATED or (
@@ -179,34 +190,56 @@ def _auto(
                                                   or isinstance(result.evidence, Certificate))
         )
 
-    open_names = [n for n in names if not final(first[n])]
-    quick_time = time.monotonic() - start
-    if progress:
-        progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
-    gathered = portfolio.Gathered()
-    remaining = None if timeout is None else max(timeout - quick_time, 0.0)
-    if open_names and (remaining is None or remaining > 0):
-        chosen = dict(runners)
-        # Nothing is left to hunt for where the quick pass explored every state or every step.
-        if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
-            chosen.pop(HUNT, None)
+    def settled(name: str, so_far: portfolio.Gathered) -> bool:
+        return any(final(r) for r in so_far.results.get(name, []))
 
-        def settled(name: str, so_far: portfolio.Gathered) -> bool:
-            return any(final(r) for r in so_far.results.get(name, []))
+    def announce(result: CheckResult, at: float) -> None:
+        if progress and result.verdict in portfolio.DECISIVE:
+            progress(f"auto: {result.property} {result.verdict.value} by {result.engine} after {at:.1f} s")
 
-        def announce(result: CheckResult, at: float) -> None:
-            if progress and result.verdict in portfolio.DECISIVE:
-                progress(f"auto: {result.property} {result.verdict.value} by {result.engine} "
-                         f"after {quick_time + at:.1f} s")
+    def watch(_: str) -> None:
+        """The quick pass's progress: start the early runners once it is slow, stop it once they decided all."""
+        if pool.elapsed() < early_after:
+            return
+        if not any(pool.running(label) for label in early):
+            for label in early:
+                pool.start(label, runners[label], names)
+            return
+        pool.poll(announce)
+        if all(settled(n, pool.gathered) for n in names):
+            raise _Decided
 
-        gathered = portfolio.run(open_names, chosen, timeout=remaining, settled=settled, on_result=announce)
-    elapsed = time.monotonic() - start
+    with portfolio.Portfolio() as pool:
+        if early_after <= 0:
+            for label in early:
+                pool.start(label, runners[label], names)
+        try:
+            first = {r.property: r for r in vet(quick(names, timeout, watch if early else None), replayer)}
+        except _Decided:
+            stopped = "the quick pass was stopped: the proofs beside it decided every property"
+            first = {p.name: outcome(p, "explicit", Verdict.UNKNOWN, None, time.monotonic(), note=stopped)
+                     for p in props}
+        open_names = [n for n in names if not final(first[n])]
+        quick_time = pool.elapsed()
+        if progress:
+            progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
+        remaining = None if timeout is None else max(timeout - quick_time, 0.0)
+        if open_names and (remaining is None or remaining > 0):
+            rest = {label: runner for label, runner in runners.items() if not pool.running(label)}
+            # Nothing is left to hunt for where the quick pass explored every state or every step.
+            if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
+                rest.pop(HUNT, None)
+            for label, runner in rest.items():
+                pool.start(label, runner, open_names)
+            pool.gather(open_names, timeout=remaining, settled=settled, on_result=announce)
+        elapsed = pool.elapsed()
+    gathered = pool.gathered
     merged = []
     for name in names:
         if name not in open_names:
             merged.append(replace(first[name], engine=f"auto:{first[name].engine}"))
             continue
-        times = [quick_time + at for at in gathered.arrived.get(name, [])]
+        times = gathered.arrived.get(name, [])
         later = list(zip(vet(gathered.results.get(name, []), replayer), times))
         merged.append(_resolve(first[name], later, gathered, elapsed, timeout))
     return merged
@@ -267,6 +300,10 @@ def _open_reason(
     return "; ".join(dict.fromkeys(said))
 
 
+class _Decided(Exception):
+    """Raised through the quick pass to stop it: every property is settled already."""
+
+
 PROVERS = ("houdini", "pdr")
 """What auto proves safety with, in turn: Houdini's one-variable invariants (fast where they suffice), then PDR."""
 
@@ -278,20 +315,21 @@ def _prove_with(
     timeout: float | None,
     recheck: str,
     progress: Progress | None,
-) -> list[CheckResult]:
-    """Each prover in turn on what the ones before left open; the last one's answer stands for the rest."""
+) -> Iterator[CheckResult]:
+    """Each prover in turn on what the ones before left open, each decision sent as soon as its prover
+    is done; the last one's answer stands for the rest."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    results: dict[str, CheckResult] = {}
+    decided: set[str] = set()
     for index, name in enumerate(provers):
-        rest = [p for p in props if p.name not in results]
+        rest = [p for p in props if p.name not in decided]
         if not rest:
             break
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         last = index == len(provers) - 1
         for result in engines.get(name)(system, rest, Options(timeout=remaining, progress=progress, recheck=recheck)):
             if last or result.verdict in portfolio.DECISIVE:
-                results[result.property] = result
-    return [results[p.name] for p in props if p.name in results]
+                decided.add(result.property)
+                yield result
 
 
 def _prove(
@@ -303,20 +341,34 @@ def _prove(
     progress: Progress | None,
     provers: Sequence[str] = ("pdr",),
 ) -> list[CheckResult]:
-    """``provers`` (PDR alone for ``--engine pdr``), through the counter system first when the workers are identical."""
+    """``provers`` (PDR alone for ``--engine pdr``), through the abstractions first when the workers are
+    identical; one result per property, in their order."""
+    found = {r.property: r for r in _proving(scenario, system, props, timeout, recheck, progress, provers)}
+    return [found[p.name] for p in props]
+
+
+def _proving(
+    scenario: Scenario,
+    system: TransitionSystem,
+    props: list[Property],
+    timeout: float | None,
+    recheck: str,
+    progress: Progress | None,
+    provers: Sequence[str],
+) -> Iterator[CheckResult]:
+    """What :func:`_prove` decides, each result sent as soon as it is known."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    results: dict[str, CheckResult] = {}
+    done: set[str] = set()
     if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
-        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers):
-            results[result.property] = result
-        for result in _live_for_every_n(scenario, [p for p in props if p.kind is not Kind.SAFETY], timeout):
-            results[result.property] = result
-    rest = [p for p in props if p.name not in results]
+        liveness = [p for p in props if p.kind is not Kind.SAFETY]
+        for result in [*_live_for_every_n(scenario, liveness, timeout),
+                       *_prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers)]:
+            done.add(result.property)
+            yield result
+    rest = [p for p in props if p.name not in done]
     if rest:
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        for result in _prove_with(provers, system, rest, remaining, recheck, progress):
-            results[result.property] = result
-    return [results[p.name] for p in props]
+        yield from _prove_with(provers, system, rest, remaining, recheck, progress)
 
 
 def _prove_by_symmetry(
@@ -338,7 +390,7 @@ def _prove_by_symmetry(
     by_name = {p.name: p for p in props}
     results = [
         (r, r.evidence)
-        for r in _prove_with(provers, abstract.system, lifted, timeout, recheck, progress)
+        for r in list(_prove_with(provers, abstract.system, lifted, timeout, recheck, progress))
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
@@ -424,7 +476,9 @@ def _check_any(
         found = engines.get(engine)(
             system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
         by_name.update((r.property, _concretised(scenario, abstract, r, timeout)) for r in found)
-    by_name.update((r.property, r) for r in _liveness_any(scenario, liveness, timeout, progress))
+    prefix = "auto:" if engine == "auto" else ""
+    by_name.update((r.property, replace(r, engine=prefix + r.engine))
+                   for r in _liveness_any(scenario, liveness, timeout, progress))
     results = [by_name[name] for name in names]
     note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
     out = []
@@ -503,12 +557,13 @@ def _auto_any(
     by_name = {p.name: p for p in props}
     system = abstract.system
 
-    def quick(names: list[str], budget: float | None) -> list[CheckResult]:
+    def quick(names: list[str], budget: float | None, watch: Progress | None) -> list[CheckResult]:
         found: dict[str, CheckResult] = {}
         for workers in HUNT_WORKERS:
             concrete = scenario.with_workers(workers)
             todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
-            for result in _quick(build(concrete), [catalogue.instantiate(n, concrete) for n in todo], depth, budget):
+            for result in _quick(build(concrete), [catalogue.instantiate(n, concrete) for n in todo], depth, budget,
+                                 watch):
                 if result.verdict is Verdict.VIOLATED and result.trace is not None:
                     result = replace(result, trace=result.trace.with_meta(workers=workers))
                 else:  # a search of a few fixed N is no verdict about every N
@@ -525,6 +580,6 @@ def _auto_any(
     def prove(names: list[str]) -> Iterator[CheckResult]:
         yield from _prove_with(PROVERS, system, [by_name[n] for n in names], timeout, recheck, None)
 
-    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt,
-                                "prove (houdini, then pdr, on the counter system)": prove},
-                 timeout, progress, replayer)
+    label = "prove (houdini, then pdr, on the counter system)"
+    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, label: prove}, timeout, progress, replayer,
+                 early=(label,))

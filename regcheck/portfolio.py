@@ -45,6 +45,88 @@ class Gathered:
         return [r for r in self.results.get(name, []) if r.verdict in DECISIVE]
 
 
+class Portfolio:
+    """Runners in forked processes, started at any time and gathered together; leaving the ``with``
+    block stops every child still running. Arrival times count from the portfolio's creation."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self._start = time.monotonic()
+        self._pending: dict[Connection, multiprocessing.process.BaseProcess] = {}  # pipe -> its process
+        self._started: list[multiprocessing.process.BaseProcess] = []  # every child, even one half-started
+        self.gathered = Gathered()
+
+    def __enter__(self) -> Portfolio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.gathered.unfinished = [p.name for p in self._pending.values()]
+        for child in self._started:
+            if child.pid is not None and child.exitcode is None:
+                child.kill()
+        for child in self._started:
+            if child.pid is not None:
+                child.join()
+        for pipe in self._pending:
+            pipe.close()
+        self._pending.clear()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    def running(self, label: str) -> bool:
+        """Was a runner of this label started (it may have finished since)?"""
+        return any(p.name == label for p in self._started)
+
+    def start(self, label: str, runner: Runner, names: Sequence[str]) -> None:
+        """Fork a child that runs ``runner`` on ``names`` and sends each result as it is decided."""
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_child, args=(runner, list(names), sender, os.getpid()), name=label,
+                                        daemon=True)
+        self._started.append(process)
+        process.start()
+        sender.close()
+        self._pending[receiver] = process
+
+    def gather(
+        self,
+        names: Sequence[str],
+        *,
+        timeout: float | None,
+        settled: Callable[[str, Gathered], bool] | None = None,
+        on_result: Callable[[CheckResult, float], None] | None = None,
+    ) -> Gathered:
+        """Take results until each of ``names`` is settled (default: has a decisive result), every runner
+        has finished, or ``timeout`` seconds pass; ``on_result`` is told of each as it comes in."""
+        settled = settled or (lambda name, gathered: bool(gathered.decisive(name)))
+        gathered = self.gathered
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending and not all(settled(n, gathered) for n in names):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            self._take(remaining, on_result)
+        gathered.unfinished = [p.name for p in self._pending.values()]
+        return gathered
+
+    def poll(self, on_result: Callable[[CheckResult, float], None] | None = None) -> Gathered:
+        """Take every message the runners have already sent, without waiting."""
+        if self._pending:
+            self._take(0, on_result)
+        return self.gathered
+
+    def _take(self, timeout: float | None, on_result: Callable[[CheckResult, float], None] | None) -> None:
+        """Wait up to ``timeout`` seconds for messages, and take one from each runner that sent one."""
+        for ready in wait(list(self._pending), timeout=timeout):
+            assert isinstance(ready, Connection)
+            if not _receive(ready, self._pending[ready], self.gathered, self._start, on_result):
+                finished = self._pending.pop(ready)
+                finished.join()
+                ready.close()
+                if finished.exitcode != 0 and finished.name not in self.gathered.failures:
+                    self.gathered.failures[finished.name] = _death(finished.exitcode)
+
+
 def run(
     names: Sequence[str],
     runners: Mapping[str, Runner],
@@ -56,44 +138,11 @@ def run(
     """Run ``runners`` on ``names`` concurrently until each name is settled (default: has a decisive
     result), every runner has finished, or ``timeout`` seconds pass; ``on_result`` is told of each
     result (with the seconds since the start) the moment it comes in."""
-    settled = settled or (lambda name, gathered: bool(gathered.decisive(name)))
-    context = multiprocessing.get_context("fork")
-    start = time.monotonic()
-    deadline = None if timeout is None else start + timeout
-    pending: dict[Connection, multiprocessing.process.BaseProcess] = {}  # receiving end of a pipe -> its process
-    started: list[multiprocessing.process.BaseProcess] = []  # every child, even one an interrupt caught half-started
-    gathered = Gathered()
-    try:
+    with Portfolio() as pool:
         for label, runner in runners.items():
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(runner, list(names), sender, os.getpid()), name=label,
-                                      daemon=True)
-            started.append(process)
-            process.start()
-            sender.close()
-            pending[receiver] = process
-        while pending and not all(settled(n, gathered) for n in names):
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                break
-            for ready in wait(list(pending), timeout=remaining):
-                assert isinstance(ready, Connection)
-                if not _receive(ready, pending[ready], gathered, start, on_result):
-                    finished = pending.pop(ready)
-                    finished.join()
-                    if finished.exitcode != 0 and finished.name not in gathered.failures:
-                        gathered.failures[finished.name] = _death(finished.exitcode)
-    finally:
-        gathered.unfinished = [p.name for p in pending.values()]
-        for child in started:
-            if child.pid is not None and child.exitcode is None:
-                child.kill()
-        for child in started:
-            if child.pid is not None:
-                child.join()
-        for pipe in pending:
-            pipe.close()
-    return gathered
+            pool.start(label, runner, names)
+        pool.gather(names, timeout=timeout, settled=settled, on_result=on_result)
+    return pool.gathered
 
 
 def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess, gathered: Gathered,

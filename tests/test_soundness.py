@@ -61,7 +61,7 @@ def test_any_workers_counterexample_names_its_workers(capsys: pytest.CaptureFixt
 
 def test_a_search_of_one_and_two_workers_is_no_verdict_for_every_n(monkeypatch: pytest.MonkeyPatch) -> None:
     """Were nothing but the concrete hunt on 1 and 2 workers to answer, no bound may be claimed for every N."""
-    monkeypatch.setattr(portfolio, "run", lambda *args, **kwargs: portfolio.Gathered())
+    monkeypatch.setattr(portfolio.Portfolio, "start", lambda self, label, runner, names: None)
     scenario = with_overrides(load_builtin("fix-run-as-user"), ["workers=any"])
     safety = [n for n in catalogue.NAMES if catalogue.spec(n).kind is Kind.SAFETY]
     results = compose.run_checks(scenario, safety, engine="auto", depth=3, timeout=20)
@@ -157,7 +157,7 @@ def _auto(quick: CheckResult, runner_results: list[CheckResult], replays: bool =
         yield from runner_results
 
     (result,) = compose._auto(
-        [PROP], lambda names, budget: [quick], {"prove": runner}, 30, None,
+        [PROP], lambda names, budget, watch: [quick], {"prove": runner}, 30, None,
         lambda trace, name: None if replays else "step 1 is not enabled",
     )
     return result
@@ -183,7 +183,7 @@ def test_a_crashed_runner_is_shown_in_the_verdict() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         yield _result("p", Verdict.PROVED)
 
-    (result,) = compose._auto([PROP], lambda names, budget: [_result("p", Verdict.UNKNOWN)], {"prove": dies}, 30,
+    (result,) = compose._auto([PROP], lambda names, budget, watch: [_result("p", Verdict.UNKNOWN)], {"prove": dies}, 30,
                               None, lambda trace, name: None)
     assert result.verdict is Verdict.UNKNOWN
     assert "internal error: the prove runner died with signal SIGKILL" in result.note
