@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from model.scenario import Scenario
 from model.system import build, local_variables
-from regcheck import interference
 from regcheck.abstraction import (
     CounterAbstraction,
     counter_abstraction,
@@ -74,6 +73,8 @@ def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *
     (``regcheck.interference``), once its premises are checked for 2 and 3 workers and for the scenario's own
     number: each system is the product of the one-worker template, and its obligations are the template's,
     renamed for every worker or shared. ``proved`` holds for every N; anything else decides nothing."""
+    from regcheck import interference  # here, not at the top: only liveness checks pay for its imports
+
     if not symmetric(scenario):
         raise InvalidArgument("liveness for every number of workers needs identical workers "
                               "(the same jobs and impersonation)")
