@@ -67,6 +67,11 @@ def verify_per_worker(scenario: Scenario, name: str, formula_for: Callable[[Scen
                                   "conjunction of its one-worker formula over every worker")
 
 
+_PRODUCTS: set[tuple[str, int]] = set()
+"""The scenarios (by their full text) whose product check passed in this process: the second liveness
+property of a run need not check it again (the model is built deterministically from the scenario)."""
+
+
 def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *, timeout: float | None,
              progress: Progress | None = None) -> CheckResult:
     """A liveness property for every number of workers, by the interference abstraction of one worker
@@ -85,7 +90,9 @@ def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *
     counts = set(CHECKED_FOR) | (set() if scenario.parameterised else {int(scenario.workers)})
     for workers in sorted(counts - {1}):
         concrete = template.with_workers(workers)
-        verify_product(system, local, build(concrete), _processes(concrete))
+        if (repr(concrete), workers) not in _PRODUCTS:
+            verify_product(system, local, build(concrete), _processes(concrete))
+            _PRODUCTS.add((repr(concrete), workers))
         mine = property_for(concrete)
         why = verify_obligations(prop.obligations, local, mine.obligations, _processes(concrete))
         if why is None and mine.fairness != prop.fairness:

@@ -45,6 +45,9 @@ QUICK_STATES = 50_000
 EARLY_AFTER_S = 0.5
 """A quick pass that runs longer than this has the proofs started beside it (most take far less); the
 explicit search reports progress every half second, so this is also the earliest it can be told."""
+AT_ONCE_WORKERS = 4
+"""From this many identical workers, auto starts its proofs with the quick pass (whose budget of states
+they usually exhaust), not after EARLY_AFTER_S."""
 HUNT_WORKERS = (1, 2)
 """For workers=any, counterexamples are hunted with these many workers (each refutes "every N")."""
 RECHECK_SOLVERS = ("z3", "cvc5")
@@ -145,8 +148,8 @@ def _check_concrete(
             yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=timeout))
 
     label = "prove (houdini, then pdr; liveness for every N, then explicit)"
-    # Identical workers: the proofs for every N are likely to decide first, so they start at once.
-    at_once = parameterised.symmetric(scenario) and int(scenario.workers) > 1
+    # Many identical workers: the quick pass rarely finishes, the proofs for every N usually decide first.
+    at_once = parameterised.symmetric(scenario) and int(scenario.workers) >= AT_ONCE_WORKERS
     return _auto(props, quick, {HUNT: hunt, label: prove}, timeout, progress, replayer, early=(label,),
                  early_after=0.0 if at_once else EARLY_AFTER_S)
 
@@ -225,7 +228,11 @@ def _auto(
             progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
         remaining = None if timeout is None else max(timeout - quick_time, 0.0)
         if open_names and (remaining is None or remaining > 0):
-            rest = {label: runner for label, runner in runners.items() if not pool.running(label)}
+            if len(open_names) < len(names):  # the early runners work on decided properties too: start afresh
+                for label in early:
+                    pool.stop(label)
+            rest = {label: runner for label, runner in runners.items()
+                    if not pool.running(label) or len(open_names) < len(names)}
             # Nothing is left to hunt for where the quick pass explored every state or every step.
             if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
                 rest.pop(HUNT, None)

@@ -74,6 +74,17 @@ class Portfolio:
     def elapsed(self) -> float:
         return time.monotonic() - self._start
 
+    def stop(self, label: str) -> None:
+        """Take what the runner ``label`` has sent so far, then kill it (what it sent is kept)."""
+        for pipe, process in list(self._pending.items()):
+            if process.name == label:
+                while pipe.poll() and _receive(pipe, process, self.gathered, self._start, None):
+                    pass
+                process.kill()
+                process.join()
+                pipe.close()
+                del self._pending[pipe]
+
     def running(self, label: str) -> bool:
         """Was a runner of this label started (it may have finished since)?"""
         return any(p.name == label for p in self._started)
