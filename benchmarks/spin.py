@@ -106,12 +106,12 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",")] if args.workers else range(1, 4) if args.quick else range(1, 9)
     print("properties, in the order of the verdict letters: " + ", ".join(catalogue.NAMES))
     print("H holds, V violated, B bounded, ? unknown (* not searched: a smaller N could not finish it)")
+    if args.set:
+        print("both tools with " + ", ".join(args.set))
     header = (f"{'scenario':21} {'N':>2} {'regcheck':>8} {'spin':>13} {'agree':>5} {'regcheck states':>16} "
               f"{'spin states':>20} {'regcheck s':>10} {'spin s':>8} {'pan s':>8} {'spin/rc':>7}")
     print(header)
     print("-" * len(header), flush=True)
-    if args.set:
-        print("with " + ", ".join(args.set))
     for scenario in args.scenario or SCENARIOS:
         cut: set[str] = set()
         for workers in counts:
