@@ -10,10 +10,15 @@ docs/ARCHITECTURE.md) call to check a scenario.
 - ``auto`` (default): a quick pass (explicit-state search within a budget of states) decides
   violations with shortest counterexamples, and liveness where it explored every state; then,
   for what is still open, BMC to the full depth and a proof side by side in separate
-  processes: Houdini's one-variable invariants, then ``pdr`` for what they leave open. Every result is kept and resolved (model/SOUNDNESS.md, "The portfolio").
-- ``workers = "any"``: proofs and bounds come from the counter system and hold for every number
-  of workers; counterexamples are hunted on one and two concrete workers first (``auto``), or
-  found on the counter system and concretised to the fewest workers that show them.
+  processes: liveness for every N where the workers are identical, Houdini's one-variable
+  invariants, then ``pdr`` for what they leave open. A quick pass that runs long (or, from
+  AT_ONCE_WORKERS identical workers, every one) has the proof started beside it, and is stopped
+  once the proof has decided everything. Every result is kept and resolved (model/SOUNDNESS.md,
+  "The portfolio").
+- ``workers = "any"``: safety proofs and bounds come from the counter system, liveness proofs from
+  the interference abstraction (``regcheck.interference``); both hold for every number of workers.
+  Counterexamples are hunted on one and two concrete workers first (``auto``; for liveness one to
+  three), or found on the counter system and concretised to the fewest workers that show them.
 """
 
 from __future__ import annotations
@@ -223,6 +228,7 @@ def _auto(
             first = {p.name: outcome(p, "explicit", Verdict.UNKNOWN, None, time.monotonic(), note=stopped)
                      for p in props}
         open_names = [n for n in names if not final(first[n])]
+        pool.poll(announce)  # what the early runners have sent already is resolved with the quick pass's
         quick_time = pool.elapsed()
         if progress:
             progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
@@ -243,9 +249,10 @@ def _auto(
     gathered = pool.gathered
     merged = []
     for name in names:
-        if name not in open_names:
+        if name not in open_names and not any(r.verdict in portfolio.DECISIVE for r in gathered.results.get(name, [])):
             merged.append(replace(first[name], engine=f"auto:{first[name].engine}"))
             continue
+        # Decided by the quick pass and by an early proof too: resolved together, so a contradiction is seen.
         times = gathered.arrived.get(name, [])
         later = list(zip(vet(gathered.results.get(name, []), replayer), times))
         merged.append(_resolve(first[name], later, gathered, elapsed, timeout))

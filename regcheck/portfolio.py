@@ -122,7 +122,7 @@ class Portfolio:
 
     def poll(self, on_result: Callable[[CheckResult, float], None] | None = None) -> Gathered:
         """Take every message the runners have already sent, without waiting."""
-        if self._pending:
+        while self._pending and wait(list(self._pending), timeout=0):
             self._take(0, on_result)
         return self.gathered
 

@@ -189,6 +189,40 @@ def test_a_crashed_runner_is_shown_in_the_verdict() -> None:
     assert "internal error: the prove runner died with signal SIGKILL" in result.note
 
 
+def test_a_slow_quick_pass_has_the_proof_started_beside_it_and_is_stopped_by_it() -> None:
+    """The quick pass reports progress for ever; the early runner's certificate settles the property,
+    which stops the quick pass (it never returns on its own here)."""
+    certified = _result("p", Verdict.PROVED, "pdr", evidence=Certificate("inductive-invariant", invariant=TRUE))
+
+    def endless(names: list[str], budget: float | None, watch: object) -> list[CheckResult]:
+        assert callable(watch)
+        while True:
+            watch("explicit: still searching")
+            time.sleep(0.05)
+
+    def prove(names: list[str]) -> Iterator[CheckResult]:
+        yield certified
+
+    (result,) = compose._auto([PROP], endless, {"prove": prove}, 30, None, lambda trace, name: None,
+                              early=("prove",), early_after=0.2)
+    assert result.verdict is Verdict.PROVED and result.engine == "auto:pdr"
+
+
+def test_an_early_proof_against_the_quick_pass_violation_is_an_internal_error() -> None:
+    certified = _result("p", Verdict.PROVED, "pdr", evidence=Certificate("inductive-invariant", invariant=TRUE))
+    violated = _result("p", Verdict.VIOLATED, "explicit", depth=3, trace=_trace(3))
+
+    def prove(names: list[str]) -> Iterator[CheckResult]:
+        yield certified
+
+    def quick(names: list[str], budget: float | None, watch: object) -> list[CheckResult]:
+        time.sleep(0.5)  # the early runner has sent its proof by now
+        return [violated]
+
+    with pytest.raises(EngineDisagreement, match="pdr proved it"):
+        compose._auto([PROP], quick, {"prove": prove}, 30, None, lambda trace, name: None, early=("prove",))
+
+
 def test_a_certificate_wins_over_an_exhaustive_proof() -> None:
     exhaustive = _result("p", Verdict.PROVED, "explicit", evidence={"states": 10})
     certified = _result("p", Verdict.PROVED, "pdr", evidence=Certificate("inductive-invariant", invariant=TRUE))
