@@ -44,7 +44,7 @@ from regcheck.expr import (
     var,
     variables,
 )
-from regcheck.smt import UNSAT, Unrolling, all_of, independent_check, negation
+from regcheck.smt import UNKNOWN, UNSAT, Unrolling, all_of, independent_check, negation
 from regcheck.symmetry import normal
 from regcheck.system import Action, Obligation, TransitionSystem, Variable, boolean, naturals
 
@@ -359,7 +359,10 @@ def verify_obligations(template: Sequence[Obligation], local: Sequence[str], con
 def _valid(unrolling: Unrolling, formula: Expr) -> bool:
     """Does ``formula`` hold in every state of the unrolled system's domains (a fresh z3 solver)?"""
     counterexample = all_of(unrolling.domains(0), negation(unrolling.translate(formula, 0)))
-    return independent_check(counterexample, "z3") == UNSAT
+    answer = independent_check(counterexample, "z3")
+    if answer == UNKNOWN:
+        raise InvalidModel(f"premise check: z3 could not decide whether {render(formula)} holds")
+    return answer == UNSAT
 
 
 def _same_updates(action: Action, updates: Mapping[str, Expr], guard: Expr,

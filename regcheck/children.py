@@ -24,6 +24,7 @@ def guard(parent: int) -> None:
     ignore SIGINT (the parent handles an interrupt, and stops its children itself). A parent that
     died before the request was made leaves no one to wait for: the child ends at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a parent may fork with it blocked
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the parent's own clean-up still stops its children

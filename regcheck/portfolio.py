@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
-from regcheck import children
+from regcheck import children, smt
 from regcheck.errors import RegcheckError
 from regcheck.result import CheckResult, Verdict
 
@@ -95,7 +95,13 @@ class Portfolio:
         process = self._context.Process(target=_child, args=(runner, list(names), sender, os.getpid()), name=label,
                                         daemon=True)
         self._started.append(process)
-        process.start()
+        # Ctrl-C is held back while forking: the child starts with it blocked (its guard ignores it, then
+        # unblocks), and the parent receives one that came meanwhile as soon as the child is started.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         sender.close()
         self._pending[receiver] = process
 
@@ -179,6 +185,7 @@ def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess,
 def _child(runner: Runner, names: list[str], sender: Connection, parent: int) -> None:
     """Run one runner in a forked process, sending each result as soon as it exists."""
     children.guard(parent)
+    smt.ignore_interrupts()
     try:
         for result in runner(names):
             sender.send(("result", result))

@@ -600,10 +600,13 @@ class HornProblem:
         for index in range(len(self.system.actions)):
             fp.rule(inv_post, [inv_pre, u.action_relation(index, 0), u.domains(1)], name=f"a{index}")
         fp.rule(err(), [inv_pre, z3.Not(u.translate(formula, 0))], name="violation")
+        started = time.monotonic()
         try:
             answer = fp.query(err())
         except z3.Z3Exception as exc:  # Spacer reports a timeout as a cancelled query
-            return HornAnswer("unknown", reason=str(exc.value.decode() if isinstance(exc.value, bytes) else exc))
+            reason = str(exc.value.decode() if isinstance(exc.value, bytes) else exc)
+            _interrupted(reason, None if timeout is None else timeout - (time.monotonic() - started))
+            return HornAnswer("unknown", reason=reason)
         if answer == z3.unsat:
             cover = fp.get_cover_delta(-1, inv)
             invariant = u.to_expr(z3.substitute_vars(cover, *pre.values()), 0)
@@ -687,6 +690,7 @@ class Solver:
             return SAT
         if answer == z3.unsat:
             return UNSAT
+        _interrupted(self._solver.reason_unknown(), self.remaining())
         return UNKNOWN
 
     def reason_unknown(self) -> str:
@@ -718,6 +722,23 @@ def any_differs(a: Mapping[str, z3.ExprRef], b: Mapping[str, z3.ExprRef]) -> z3.
     return z3.Or([a[name] != b[name] for name in a])
 
 
+def _interrupted(reason: str, remaining: float | None) -> None:
+    """Raise KeyboardInterrupt where z3 was cancelled with time to spare: z3 takes Ctrl-C itself while it
+    solves (in the parent; children ignore it), and ends the query "canceled" rather than letting it through."""
+    if "cancel" in reason and (remaining is None or remaining > _CANCEL_MARGIN_S):
+        raise KeyboardInterrupt
+
+
+_CANCEL_MARGIN_S = 0.25
+"""A query cancelled with less time than this left ran out of time; with more, it was interrupted."""
+
+
+def ignore_interrupts() -> None:
+    """For a child process, which leaves Ctrl-C to its parent: z3 must not take it either, or a check under
+    way would end ``unknown`` (canceled) and be read as an answer."""
+    z3.set_param("ctrl_c", False)  # type: ignore[attr-defined]  # z3.z3 defines it; the stubs miss it
+
+
 def independent_check(formula: z3.ExprRef, solver: str, timeout: float | None = None) -> str:
     """Satisfiability of ``formula`` in a fresh solver: ``z3``, or ``cvc5`` (fed SMT-LIB 2 text).
 
@@ -728,7 +749,10 @@ def independent_check(formula: z3.ExprRef, solver: str, timeout: float | None = 
         if timeout is not None:
             fresh.set("timeout", max(1, int(timeout * 1000)))
         fresh.add(formula)
+        started = time.monotonic()
         answer = fresh.check()
+        if answer == z3.unknown:
+            _interrupted(fresh.reason_unknown(), None if timeout is None else timeout - (time.monotonic() - started))
         return SAT if answer == z3.sat else UNSAT if answer == z3.unsat else UNKNOWN
     if solver == "cvc5":
         return _cvc5_check(formula, timeout)

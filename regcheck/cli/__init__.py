@@ -90,6 +90,8 @@ def _run(argv: list[str] | None) -> int:
         return _error(exc.format_message())
     except (click.Abort, KeyboardInterrupt):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+        # An object the interrupt left half-built (a z3 context) may fail in its finalizer at exit: not news.
+        sys.unraisablehook = lambda unraisable: None
         err.print("interrupted", markup=False)
         return EXIT_INTERRUPTED
     except EngineDisagreement as exc:
