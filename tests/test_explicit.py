@@ -286,7 +286,7 @@ def test_explicit_and_bmc_agree(drawn: tuple[Scenario, bool]) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(drawn=designs())
 def test_explicit_and_bmc_agree_on_client_designs(drawn: tuple[Scenario, bool]) -> None:
     """The same on jobs, "*" workers, shared sessions, service accounts and mixed threads."""

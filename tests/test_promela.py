@@ -226,12 +226,11 @@ SCENARIOS = [
     ("seed",),
     ("fix-run-as-user",),
     ("fix-no-notifications",),
-    ("multi-user",),
-    ("mailbox-walker",),
     ("mailbox-walker", "association_scope=session"),
-    ("seed", "association_scope=session", "workers=2"),
     ("fix-no-notifications", "workers=2", "after_network_error=reconnect-new"),
 ]
+"""A few small scenarios (SPIN compiles a verifier per property): the article's case, both fixes, jobs and
+sessions of their own, two workers that reconnect."""
 
 
 @pytest.mark.slow
