@@ -375,8 +375,10 @@ def _proving(
     done: set[str] = set()
     if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
         liveness = [p for p in props if p.kind is not Kind.SAFETY]
-        for result in [*_live_for_every_n(scenario, liveness, timeout),
-                       *_prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers)]:
+        for result in _live_for_every_n(scenario, liveness, timeout):
+            done.add(result.property)
+            yield result
+        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers):
             done.add(result.property)
             yield result
     rest = [p for p in props if p.name not in done]
