@@ -85,6 +85,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Container, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from regcheck.compile import CompiledSystem, Packed, fingerprint
 from regcheck.evidence import UNREDUCED, LassoFreedom
@@ -164,29 +165,10 @@ def _violation(graph: StateGraph, obligation: Obligation, fair: int, search: Sea
     # shortest such prefix: a breadth-first search whose sources join it at their own BFS depth
     # (state ids are in BFS order, so the sources come sorted by depth).
     sources = [i for i in range(n) if triggered[i]]
-    prefix: dict[int, int] = {}
-    via: dict[int, Edge | None] = {}
-    frontier: list[int] = []
-    level, joined = 0, 0
-    while frontier or joined < len(sources):
-        if not frontier:
-            level = depth[sources[joined]]
-        while joined < len(sources) and depth[sources[joined]] == level:
-            source = sources[joined]
-            joined += 1
-            if source not in prefix:
-                prefix[source] = level
-                via[source] = None
-                frontier.append(source)
-        following = []
-        for node in frontier:
-            for action, target in edges[node]:
-                if target < n and unmet[target] and target not in prefix:
-                    prefix[target] = level + 1
-                    via[target] = (action, node)
-                    following.append(target)
-        frontier = following
-        level += 1
+    prefix, via = seeded_search(
+        sources, depth.__getitem__,
+        lambda node: (((action, node), target) for action, target in edges[node] if target < n and unmet[target]),
+    )
 
     member = bytearray(len(states))
     for node in prefix:
@@ -226,6 +208,46 @@ def _violation(graph: StateGraph, obligation: Obligation, fair: int, search: Sea
     if best is None or best[0] >= bound:
         return None
     return best[1]()
+
+
+Link = TypeVar("Link")
+
+
+def seeded_search(
+    sources: Sequence[int],
+    level_of: Callable[[int], int],
+    successors: Callable[[int], Iterable[tuple[Link, int]]],
+    tick: Callable[[], None] | None = None,
+) -> tuple[dict[int, int], dict[int, Link | None]]:
+    """Breadth-first search from ``sources`` (sorted by ``level_of``), each joining at its own level, along
+    the ``(link, target)`` pairs ``successors`` allows: for every node reached, the least level it is
+    reached at and the link it arrives by (None for a source). ``tick`` is called once per level."""
+    prefix: dict[int, int] = {}
+    via: dict[int, Link | None] = {}
+    frontier: list[int] = []
+    level, joined = 0, 0
+    while frontier or joined < len(sources):
+        if tick is not None:
+            tick()
+        if not frontier:
+            level = level_of(sources[joined])
+        while joined < len(sources) and level_of(sources[joined]) == level:
+            source = sources[joined]
+            joined += 1
+            if source not in prefix:
+                prefix[source] = level
+                via[source] = None
+                frontier.append(source)
+        following = []
+        for node in frontier:
+            for link, target in successors(node):
+                if target not in prefix:
+                    prefix[target] = level + 1
+                    via[target] = link
+                    following.append(target)
+        frontier = following
+        level += 1
+    return prefix, via
 
 
 def components(nodes: Iterable[int], successors: Callable[[int], list[int]]) -> list[list[int]]:
@@ -730,31 +752,12 @@ class Pairs:
         for c in range(graph.expanded):
             if self.unmet(c):
                 sources += [node for node in self.nodes(c) if self.triggered(node)]
-        prefix: dict[int, int] = {}
-        via: dict[int, tuple[int, int, int] | None] = {}
-        frontier: list[int] = []
-        level, joined = 0, 0
-        while frontier or joined < len(sources):
-            search.on_time()
-            if not frontier:
-                level = depth[sources[joined] // m]
-            while joined < len(sources) and depth[sources[joined] // m] == level:
-                source = sources[joined]
-                joined += 1
-                if source not in prefix:
-                    prefix[source] = level
-                    via[source] = None
-                    frontier.append(source)
-            following = []
-            for node in frontier:
-                for target, action, element in self.out(node):
-                    if target not in prefix and self.unmet_pair(target):
-                        prefix[target] = level + 1
-                        via[target] = (node, action, element)
-                        following.append(target)
-            frontier = following
-            level += 1
-        return prefix, via
+        return seeded_search(
+            sources, lambda node: depth[node // m],
+            lambda node: (((node, action, element), target) for target, action, element in self.out(node)
+                          if self.unmet_pair(target)),
+            search.on_time,
+        )
 
     def lift(self, component: set[int], root: int, search: Search) -> _Lift:
         """The concrete component over ``component`` (a fair component of pairs), from the pair ``root``
