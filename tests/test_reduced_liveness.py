@@ -20,7 +20,7 @@ from model.system import build
 from properties.catalogue import instantiate
 from regcheck.compile import compile_system
 from regcheck.engines import Options, explicit, liveness
-from regcheck.explore import explore
+from regcheck.explore import StateGraph, explore
 from regcheck.expr import TRUE, Const, Expr, and_, eq, ite, ne, not_, or_, var
 from regcheck.result import CheckResult, Verdict
 from regcheck.symmetry import SymmetryGroup, reduction
@@ -232,6 +232,22 @@ def symmetric_systems(draw: st.DrawFn) -> tuple[TransitionSystem, Property]:
     return system, Property("drawn", Kind.LIVENESS, "drawn", "test", TRUE, obligations, fair)
 
 
+def _taken(full: StateGraph, members: list[int]) -> list[int]:
+    """The actions of the component's edges that stay inside it."""
+    inside = set(members)
+    return [a for n in members for a, t in full.edges[n] if t in inside]
+
+
+def _covered(full: StateGraph, members: list[int], taken: list[int], fair: int) -> int:
+    """The fair actions the component witnesses: disabled at one of its states, or taken on one of its edges."""
+    covered = 0
+    for n in members:
+        covered |= fair & ~full.enabled[n]
+    for a in taken:
+        covered |= fair & 1 << a
+    return covered
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(symmetric_systems())
 def test_random_symmetric_systems_agree(drawn: tuple[TransitionSystem, Property]) -> None:
@@ -256,18 +272,12 @@ def _fair_components_are_the_images_of_fair_concrete_ones(system: TransitionSyst
     of = {node: index for index, members in enumerate(quotient.components()) for node in members}
     expected: set[int] = set()
     for members in liveness.components(range(len(full.states)), lambda n: [t for _, t in full.edges[n]]):
-        inside = set(members)
-        taken = [a for n in members for a, t in full.edges[n] if t in inside]
+        taken = _taken(full, members)
         if not taken:
             continue
-        covered = 0
-        for n in members:
-            covered |= fair & ~full.enabled[n]
-        for a in taken:
-            covered |= fair & 1 << a
         images = {of[quotient.graph.index[group.canonical(full.states[n])]] for n in members}
         assert len(images) == 1
-        if covered == fair:
+        if _covered(full, members, taken, fair) == fair:
             expected |= images
     candidates, _ = quotient.candidates(fair, liveness.Search())
     cyclic = {of[members[0]] for members in candidates if len(members) > 1 or quotient.graph.enabled[members[0]]}
@@ -290,16 +300,10 @@ def _fair_components_are_the_images_of_fair_concrete_ones(system: TransitionSyst
             return [t for _, t in full.edges[n] if t in unmet]
 
         for members in liveness.components(sorted(unmet), within):
-            inside = set(members)
-            taken = [a for n in members for a, t in full.edges[n] if t in inside]
+            taken = _taken(full, members)
             if not taken and full.enabled[members[0]]:
                 continue
-            covered = 0
-            for n in members:
-                covered |= fair & ~full.enabled[n]
-            for a in taken:
-                covered |= fair & 1 << a
-            if covered == fair:
+            if _covered(full, members, taken, fair) == fair:
                 image = set()
                 for n in members:
                     kept, element = group.frame(full.states[n])
