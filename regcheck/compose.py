@@ -205,13 +205,19 @@ def _auto(
         if progress and result.verdict in portfolio.DECISIVE:
             progress(f"auto: {result.property} {result.verdict.value} by {result.engine} after {at:.1f} s")
 
+    started: list[str] = []  # the early runners, once started
+
+    def start_early() -> None:
+        for label in early:
+            pool.start(label, runners[label], names)
+            started.append(label)
+
     def watch(_: str) -> None:
         """The quick pass's progress: start the early runners once it is slow, stop it once they decided all."""
         if pool.elapsed() < early_after:
             return
-        if not any(pool.running(label) for label in early):
-            for label in early:
-                pool.start(label, runners[label], names)
+        if not started:
+            start_early()
             return
         pool.poll(announce)
         if all(settled(n, pool.gathered) for n in names):
@@ -219,8 +225,7 @@ def _auto(
 
     with portfolio.Portfolio() as pool:
         if early_after <= 0:
-            for label in early:
-                pool.start(label, runners[label], names)
+            start_early()
         try:
             first = {r.property: r for r in vet(quick(names, timeout, watch if early else None), replayer)}
         except _Decided:
@@ -235,10 +240,10 @@ def _auto(
         remaining = None if timeout is None else max(timeout - quick_time, 0.0)
         if open_names and (remaining is None or remaining > 0):
             if len(open_names) < len(names):  # the early runners work on decided properties too: start afresh
-                for label in early:
+                for label in started:
                     pool.stop(label)
-            rest = {label: runner for label, runner in runners.items()
-                    if not pool.running(label) or len(open_names) < len(names)}
+                started.clear()
+            rest = {label: runner for label, runner in runners.items() if label not in started}
             # Nothing is left to hunt for where the quick pass explored every state or every step.
             if all(first[n].verdict in (Verdict.PROVED, Verdict.BOUNDED) for n in open_names):
                 rest.pop(HUNT, None)

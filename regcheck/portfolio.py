@@ -85,10 +85,6 @@ class Portfolio:
                 pipe.close()
                 del self._pending[pipe]
 
-    def running(self, label: str) -> bool:
-        """Was a runner of this label started (it may have finished since)?"""
-        return any(p.name == label for p in self._started)
-
     def start(self, label: str, runner: Runner, names: Sequence[str]) -> None:
         """Fork a child that runs ``runner`` on ``names`` and sends each result as it is decided."""
         receiver, sender = self._context.Pipe(duplex=False)
