@@ -12,7 +12,7 @@ invariant of the concrete system, which is how fixed-N proofs for many workers s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from model.scenario import Scenario
 from model.system import build, local_variables
@@ -72,12 +72,13 @@ _PRODUCTS: set[tuple[str, int]] = set()
 property of a run need not check it again (the model is built deterministically from the scenario)."""
 
 
-def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *, timeout: float | None,
-             progress: Progress | None = None) -> CheckResult:
-    """A liveness property for every number of workers, by the interference abstraction of one worker
-    (``regcheck.interference``), once its premises are checked for 2 and 3 workers and for the scenario's own
-    number: each system is the product of the one-worker template, and its obligations are the template's,
-    renamed for every worker or shared. ``proved`` holds for every N; anything else decides nothing."""
+def liveness(scenario: Scenario, properties_for: Sequence[Callable[[Scenario], Property]], *,
+             timeout: float | None, progress: Progress | None = None) -> list[CheckResult]:
+    """Liveness properties for every number of workers, by the interference abstraction of one worker
+    (``regcheck.interference``), once their premises are checked for 2 and 3 workers and for the scenario's
+    own number: each system is the product of the one-worker template, and each property's obligations are
+    the template's, renamed for every worker or shared. ``proved`` holds for every N; anything else decides
+    nothing. One result per property, in order."""
     from regcheck import interference  # here, not at the top: only liveness checks pay for its imports
 
     if not symmetric(scenario):
@@ -86,20 +87,21 @@ def liveness(scenario: Scenario, property_for: Callable[[Scenario], Property], *
     template = scenario.with_workers(1)
     system = build(template)
     local = local_variables(template, 1)
-    prop = property_for(template)
+    props = [property_for(template) for property_for in properties_for]
     counts = set(CHECKED_FOR) | (set() if scenario.parameterised else {int(scenario.workers)})
     for workers in sorted(counts - {1}):
         concrete = template.with_workers(workers)
         if (repr(concrete), workers) not in _PRODUCTS:
             verify_product(system, local, build(concrete), _processes(concrete))
             _PRODUCTS.add((repr(concrete), workers))
-        mine = property_for(concrete)
-        why = verify_obligations(prop.obligations, local, mine.obligations, _processes(concrete))
-        if why is None and mine.fairness != prop.fairness:
-            why = f"with {workers} workers its fairness differs"
-        if why:
-            raise InvalidArgument(f"{prop.name} is not a per-worker liveness property: {why}")
-    return interference.check(system, local, prop, timeout=timeout, progress=progress)
+        for prop, property_for in zip(props, properties_for):
+            mine = property_for(concrete)
+            why = verify_obligations(prop.obligations, local, mine.obligations, _processes(concrete))
+            if why is None and mine.fairness != prop.fairness:
+                why = f"with {workers} workers its fairness differs"
+            if why:
+                raise InvalidArgument(f"{prop.name} is not a per-worker liveness property: {why}")
+    return interference.check(system, local, props, timeout=timeout, progress=progress)
 
 
 def _processes(scenario: Scenario) -> list[tuple[str, ...]]:

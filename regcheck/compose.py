@@ -449,8 +449,8 @@ def _live_for_every_n(scenario: Scenario, props: Sequence[Property], timeout: fl
     if not props or not parameterised.symmetric(scenario) or (not scenario.parameterised and int(scenario.workers) < 2):
         return []
     proved = []
-    for prop in props:
-        result = parameterised.liveness(scenario, partial(catalogue.instantiate, prop.name), timeout=timeout)
+    builders = [partial(catalogue.instantiate, prop.name) for prop in props]
+    for result in parameterised.liveness(scenario, builders, timeout=timeout):
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, LassoFreedom):
             notes = "proved for every number of workers, so for this one" if not scenario.parameterised else ""
             proved.append(replace(result, note=notes))
@@ -524,10 +524,8 @@ def _liveness_any(scenario: Scenario, names: list[str], timeout: float | None,
     """workers=any liveness: proofs from the interference abstraction; where it finds a loop (perhaps
     spurious), a lasso hunted on 1, 2 then 3 concrete workers, so one is found for the fewest workers."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    found: dict[str, CheckResult] = {}
-    for name in names:
-        found[name] = parameterised.liveness(scenario, partial(catalogue.instantiate, name), timeout=timeout,
-                                             progress=progress)
+    builders = [partial(catalogue.instantiate, name) for name in names]
+    found = {r.property: r for r in parameterised.liveness(scenario, builders, timeout=timeout, progress=progress)}
     searched: list[int] = []
     for workers in LIVENESS_HUNT:
         todo = [n for n in names if found[n].verdict is Verdict.UNKNOWN]

@@ -152,47 +152,68 @@ NAME = "interference"
 def check(
     template: TransitionSystem,
     local: Sequence[str],
-    prop: Property,
+    props: Sequence[Property],
     *,
     max_states: int = MAX_STATES,
     timeout: float | None = None,
     progress: Progress | None = None,
-) -> CheckResult:
-    """``prop`` (a liveness property of ``template``, a system of one process whose variables are
+) -> list[CheckResult]:
+    """Each of ``props`` (liveness properties of ``template``, a system of one process whose variables are
     ``local``) for every number of such processes: ``proved`` if the abstraction has no fair loop that
-    violates an obligation, else ``unknown`` with the reason (a loop found may be spurious).
+    violates an obligation, else ``unknown`` with the reason (a loop found may be spurious). Properties
+    with the same fairness share one abstract graph.
 
     The caller has checked the premises (model/SOUNDNESS.md): the concrete systems are products of the
     template's process, and the concrete obligations are these, renamed for each process, or shared.
     """
     start = time.monotonic()
-    for obligation in prop.obligations:
-        template.check_formula(obligation.trigger, f"property {prop.name}: trigger")
-        template.check_formula(obligation.goal, f"property {prop.name}: goal")
-    moves = _Moves(template, local)
-    fair = frozenset(prop.fair_actions(template))
-    graph = _Graph(moves, fair)
     deadline = None if timeout is None else start + timeout
-    last_report = start
-    graph.add(moves.initial, 0)
+    for prop in props:
+        for obligation in prop.obligations:
+            template.check_formula(obligation.trigger, f"property {prop.name}: trigger")
+            template.check_formula(obligation.goal, f"property {prop.name}: goal")
+    moves = _Moves(template, local)
+    graphs: dict[frozenset[int], _Graph | str] = {}
+    results = []
+    for prop in props:
+        fair = frozenset(prop.fair_actions(template))
+        if fair not in graphs:
+            graphs[fair] = _explore(_Graph(moves, fair), max_states, deadline, progress)
+        graph = graphs[fair]
+        if isinstance(graph, str):
+            results.append(outcome(prop, NAME, Verdict.UNKNOWN, None, start, note=graph))
+            continue
+        results.append(_decide(graph, prop, start))
+    return results
+
+
+def _explore(graph: _Graph, max_states: int, deadline: float | None, progress: Progress | None) -> _Graph | str:
+    """The whole abstract graph from the initial state, or why the search gave up."""
+    start = last_report = time.monotonic()
+    graph.add(graph.moves.initial, 0)
     done = 0
     while done < len(graph.nodes):
         graph.expand(done)
         done += 1
         if done % _CLOCK_EVERY == 0:
             now = time.monotonic()
-            why = (f"the abstraction has more than {max_states:,} states" if len(graph.nodes) > max_states
-                   else f"the timeout stopped the search of the abstraction after {len(graph.nodes):,} states"
-                   if deadline is not None and now > deadline else "")
-            if why:
-                return outcome(prop, NAME, Verdict.UNKNOWN, None, start, note=why)
+            if len(graph.nodes) > max_states:
+                return f"the abstraction has more than {max_states:,} states"
+            if deadline is not None and now > deadline:
+                return f"the timeout stopped the search of the abstraction after {len(graph.nodes):,} states"
             if progress and now - last_report >= _PROGRESS_EVERY_S:
-                progress(f"liveness for every N: {done} abstract states expanded, {len(graph.nodes) - done} queued")
+                progress(f"liveness for every N: {done} abstract states expanded, {len(graph.nodes) - done} queued "
+                         f"({now - start:.1f} s)")
                 last_report = now
+    return graph
+
+
+def _decide(graph: _Graph, prop: Property, start: float) -> CheckResult:
+    """``prop`` on the complete abstract graph: proved, or unknown naming the obligation with a fair loop."""
+    moves = graph.moves
     examined = 0
     for obligation in prop.obligations:
-        region = _after_trigger(graph, obligation)
-        found, seen = _fair_loop(graph, region)
+        found, seen = _fair_loop(graph, _after_trigger(graph, obligation))
         examined += seen
         if found:
             note = (f"{obligation.label or 'an obligation'}: the abstraction has a fair loop that never meets it, "
@@ -204,7 +225,8 @@ def check(
         diameter=max(graph.level),
         components_examined=examined,
         obligations=len(prop.obligations),
-        fairness=f"weak, on the kept worker's {len(fair)} fair actions and the global ones; none assumed of the others",
+        fairness=f"weak, on the kept worker's {len(graph.fair)} fair actions and the global ones; "
+                 "none assumed of the others",
         fingerprint=fingerprint(moves.compiled.layout, map(moves.packed, graph.nodes)),
         symmetry=f"interference from every one of the {len(moves.local_states)} local states a worker can reach",
         method=METHOD,

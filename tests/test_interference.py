@@ -28,7 +28,8 @@ SYMMETRIC = [n for n in builtin_names() if parameterised.symmetric(load_builtin(
 
 
 def _every_n(scenario: Scenario, name: str) -> Verdict:
-    return parameterised.liveness(scenario, partial(catalogue.instantiate, name), timeout=60).verdict
+    (result,) = parameterised.liveness(scenario, [partial(catalogue.instantiate, name)], timeout=60)
+    return result.verdict
 
 
 def _explicit(scenario: Scenario, name: str, workers: int, max_states: int = 2_000_000) -> Verdict:
@@ -98,8 +99,8 @@ def test_an_open_abstraction_with_no_lasso_is_unknown(monkeypatch: pytest.Monkey
     real = interference.check
 
     def open_check(*args: object, **kwargs: object) -> object:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
-        return dataclasses.replace(result, verdict=Verdict.UNKNOWN, evidence=None, note="a loop (test)")
+        results = real(*args, **kwargs)  # type: ignore[arg-type]
+        return [dataclasses.replace(r, verdict=Verdict.UNKNOWN, evidence=None, note="a loop (test)") for r in results]
 
     monkeypatch.setattr(interference, "check", open_check)
     scenario = with_overrides(load_builtin("fix-run-as-user"), ["workers=any"])
@@ -125,13 +126,13 @@ def test_obligations_over_two_workers_are_refused() -> None:
 
     scenario = with_overrides(load_builtin("fix-run-as-user"), ["workers=any"])
     with pytest.raises(InvalidArgument, match="not a per-worker liveness property: with 2 processes"):
-        parameterised.liveness(scenario, both_done, timeout=60)  # type: ignore[arg-type]
+        parameterised.liveness(scenario, [both_done], timeout=60)  # type: ignore[list-item]
 
 
 def test_different_workers_are_refused() -> None:
     scenario = load_builtin("multi-user")
     with pytest.raises(InvalidArgument, match="identical workers"):
-        parameterised.liveness(scenario, partial(catalogue.instantiate, "worker-requests-succeed"), timeout=60)
+        parameterised.liveness(scenario, [partial(catalogue.instantiate, "worker-requests-succeed")], timeout=60)
 
 
 def _identical(scenario: Scenario) -> Scenario:
