@@ -24,7 +24,7 @@ import z3
 from regcheck.compile import Layout, Packed, compile_expr, compile_system
 from regcheck.evidence import REACHABLE_LABEL, Certificate
 from regcheck.explore import explore
-from regcheck.expr import And, Expr, Value, and_, evaluate, in_, not_, render_state, var, variables
+from regcheck.expr import And, Expr, Value, and_, eq, evaluate, in_, not_, or_, render_state, var, variables
 from regcheck.smt import SAT, UNSAT, Unrolling, all_of, any_differs, any_of, independent_check, negation
 from regcheck.system import Domain, Property, TransitionSystem, per_system
 
@@ -32,6 +32,9 @@ REACHABLE_STATES = 50_000
 """At most this many reachable states are enumerated to evaluate a certificate on each of them."""
 REACHABLE_SECONDS = 2.0
 """Nor for longer than this (the state limit is reached sooner, on one core of this size of machine)."""
+REACHABLE_SET_STATES = 100
+"""Up to this many reachable states, their disjunction itself may serve as a certificate (its re-check
+takes a fraction of a second; a larger one is left to PDR, whose invariants are also shorter)."""
 
 
 def tidy(invariant: Expr, domains: Mapping[str, Domain]) -> Expr:
@@ -93,6 +96,36 @@ def recheck_invariant(
         if answer != UNSAT:
             return f"{solver} could not decide whether {reason.replace('does not', 'fails to')}"
     return None
+
+
+def of_reachable_states(
+    system: TransitionSystem, props: Sequence[Property], *, solver: str = "z3"
+) -> tuple[Certificate | None, str]:
+    """The reachable states as the invariant of ``props``, when there are at most ``REACHABLE_SET_STATES``.
+
+    The states come from the compiled explicit-state semantics; the re-check (a fresh ``solver``, on
+    the symbolic encoding) shows that they include the initial states, are closed under every action
+    and satisfy each property, so the two encodings confirm each other. Returns (None, "") where the
+    states are too many or cannot be enumerated, and (None, why) when the re-check fails: then the
+    encodings disagree, an internal error."""
+    if not all(v.domain.finite for v in system.variables):
+        return None, ""
+    compiled = compile_system(system)
+    graph = explore(compiled, max_states=REACHABLE_SET_STATES + 1)
+    if not graph.complete:
+        return None, ""
+    states = [compiled.layout.state(packed) for packed in graph.states]
+    invariant = or_(*(and_(*(eq(var(name), value) for name, value in state.items())) for state in states))
+    failure = recheck_invariant(system, props, invariant, solver=solver)
+    if failure:
+        return None, f"internal error: the {len(states)} reachable states are not an inductive invariant ({failure})"
+    holds = compile_expr(invariant, compiled.layout)  # the disjunction, built right: true in each state
+    if not all(holds(packed) for packed in graph.states):
+        return None, "internal error: the disjunction of the reachable states is false in one of them"
+    words = f"the {len(states)} reachable states of an explicit-state search, one disjunct each"
+    return Certificate("inductive-invariant", invariant=invariant,
+                       rechecked_by=(solver, f"{REACHABLE_LABEL}{len(states)})"),
+                       notes={"found_by": "explicit", "invariant_is": words}), ""
 
 
 def _leaves_a_domain(u: Unrolling) -> z3.ExprRef:

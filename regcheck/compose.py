@@ -35,7 +35,7 @@ from model.system import build
 from properties import catalogue
 from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
-from regcheck.certificate import on_reachable_states, recheck_invariant
+from regcheck.certificate import of_reachable_states, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
 from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
@@ -49,7 +49,7 @@ QUICK_STATES = 50_000
 """The quick pass's budget, in explored states: the same inputs give the same verdicts however loaded the machine is."""
 EARLY_AFTER_S = 0.5
 """A quick pass that runs longer than this has the proofs started beside it (most take far less); the
-explicit search reports progress every half second, so this is also the earliest it can be told."""
+explicit search reports progress every tenth of a second, which is also when auto can act on it."""
 AT_ONCE_WORKERS = 4
 """From this many identical workers, auto starts its proofs with the quick pass (whose budget of states
 they usually exhaust), not after EARLY_AFTER_S."""
@@ -125,7 +125,7 @@ def _check_concrete(
     by_name = {p.name: p for p in props}
 
     def quick(names: list[str], budget: float | None, watch: Progress | None) -> list[CheckResult]:
-        return _quick(system, [by_name[n] for n in names], depth, budget, watch)
+        return _certified(system, _quick(system, [by_name[n] for n in names], depth, budget, watch), by_name, recheck)
 
     def hunt(names: list[str]) -> Iterator[CheckResult]:
         """BMC to the full depth: safety in one unrolling, then each liveness property's lassos."""
@@ -165,6 +165,25 @@ def _quick(system: TransitionSystem, props: list[Property], depth: int, budget: 
     loaded machine gives the same verdicts); ``watch`` hears its progress lines."""
     return engines.get("explicit")(system, props, Options(depth=depth, timeout=budget, max_states=QUICK_STATES,
                                                           progress=watch))
+
+
+def _certified(system: TransitionSystem, results: list[CheckResult], by_name: dict[str, Property],
+               recheck: str) -> list[CheckResult]:
+    """The quick pass's safety proofs by exhaustion, with the reachable states as their re-checked certificate
+    where they are few (``certificate.of_reachable_states``): no PDR run is then needed. A certificate that
+    fails its re-check means the encodings disagree: those proofs become internal errors."""
+    proved = [r for r in results if r.verdict is Verdict.PROVED and by_name[r.property].kind is Kind.SAFETY]
+    if not proved:
+        return results
+    certificate, failure = of_reachable_states(system, [by_name[r.property] for r in proved], solver=recheck)
+    if certificate is None and not failure:
+        return results
+    changed = {
+        r.property: replace(r, evidence=certificate, depth=None) if certificate is not None
+        else replace(r, verdict=Verdict.UNKNOWN, evidence=None, note=failure)
+        for r in proved
+    }
+    return [changed.get(r.property, r) for r in results]
 
 
 def _auto(

@@ -62,6 +62,8 @@ class Certificate:
         if self.kind == "k-induction":
             return f"{self.k}-inductive"
         assert self.invariant is not None
+        if "invariant_is" in self.notes:  # the reachable states themselves: too long to show, said in words
+            return f"inductive invariant: {self.notes['invariant_is']}"
         if "counter_invariant" in self.notes:  # the instantiated form is long; its counter form says the same
             return f"inductive invariant, in counter form: {self.notes['counter_invariant']}"
         return f"inductive invariant: {render(self.invariant)}"

@@ -48,7 +48,9 @@ class Watcher(Protocol):
 
 _CLOCK_EVERY = 2048
 """Expanded states between looks at the clock (timeout and progress)."""
-_PROGRESS_EVERY_S = 0.5
+_PROGRESS_EVERY_S = 0.1
+"""Seconds between progress reports: often, because a portfolio stops its quick pass on one once the
+proofs beside it have decided everything, so a long period is time lost (model/SOUNDNESS.md)."""
 
 
 @dataclass

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -179,20 +181,38 @@ def _receive(receiver: Connection, process: multiprocessing.process.BaseProcess,
 
 
 def _child(runner: Runner, names: list[str], sender: Connection, parent: int) -> None:
-    """Run one runner in a forked process, sending each result as soon as it exists."""
+    """Run one runner in a forked process, sending each result as soon as it exists.
+
+    A courier thread writes to the pipe, so the runner never waits for the parent to read: a result
+    larger than the pipe's buffer (a certificate of many workers) would otherwise hold the runner
+    until the parent's next look, which a quick pass beside it makes only at its progress reports."""
     children.guard(parent)
     smt.ignore_interrupts()
+    outbox: queue.SimpleQueue[tuple[str, object] | None] = queue.SimpleQueue()
+    courier = threading.Thread(target=_deliver, args=(outbox, sender), daemon=True)
+    courier.start()
     try:
         for result in runner(names):
-            sender.send(("result", result))
-        sender.send(("done", None))
+            outbox.put(("result", result))
+        outbox.put(("done", None))
     except RegcheckError as exc:
-        sender.send(("raise", exc))
+        outbox.put(("raise", exc))
     except Exception as exc:  # noqa: BLE001 - a runner's fault is reported to the parent, not lost
         frame = traceback.extract_tb(exc.__traceback__)[-1]
-        sender.send(("failure", f"raised {type(exc).__name__}: {exc} ({frame.filename}:{frame.lineno})"))
+        outbox.put(("failure", f"raised {type(exc).__name__}: {exc} ({frame.filename}:{frame.lineno})"))
     finally:
+        outbox.put(None)
+        courier.join()
         sender.close()
+
+
+def _deliver(outbox: queue.SimpleQueue[tuple[str, object] | None], sender: Connection) -> None:
+    """Send what the runner put in ``outbox``, in order, until it puts None."""
+    while (message := outbox.get()) is not None:
+        try:
+            sender.send(message)
+        except OSError:  # the parent is gone; the guard ends this process
+            return
 
 
 def _death(exitcode: int | None) -> str:

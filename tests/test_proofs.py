@@ -11,11 +11,11 @@ from model.system import build
 from properties import catalogue
 from properties.catalogue import NAMES, instantiate
 from regcheck import compose
-from regcheck.certificate import recheck_invariant, recheck_kinduction
+from regcheck.certificate import of_reachable_states, recheck_invariant, recheck_kinduction
 from regcheck.engines import Options, bmc, kinduction, pdr
 from regcheck.evidence import Certificate
 from regcheck.expr import TRUE, and_, ne, var
-from regcheck.result import Verdict
+from regcheck.result import Verdict, outcome
 from regcheck.system import Kind
 from tests.catalogue import EXAMPLES
 
@@ -151,3 +151,33 @@ def test_cli_recheck_with_cvc5(capsys: pytest.CaptureFixture[str]) -> None:
             assert result["evidence"]["parameterised"] is True
     assert main(["check", "--recheck", "yices"]) == 2
     assert "--recheck" in capsys.readouterr().err
+
+
+def test_small_systems_are_certified_by_their_reachable_states() -> None:
+    """auto's quick pass proves fix A's safety by exhaustion; its 18 states, as one disjunction, are the
+    certificate, re-checked by z3; 324 states (two workers) are too many, and PDR certifies them."""
+    safety = [n for n in NAMES if catalogue.spec(n).kind is Kind.SAFETY]
+    one = load_builtin("fix-run-as-user")
+    for result in compose.run_checks(one, safety):
+        assert result.verdict is Verdict.PROVED and result.engine == "auto:explicit", result
+        assert isinstance(result.evidence, Certificate) and result.depth is None
+        assert result.evidence.rechecked_by == ("z3", "reachable-states(18)")
+        assert result.evidence.describe() == (
+            "inductive invariant: the 18 reachable states of an explicit-state search, one disjunct each")
+    two = with_overrides(one, ["workers=2"])
+    for result in compose.run_checks(two, safety[:1]):
+        assert isinstance(result.evidence, Certificate) and result.evidence.notes["found_by"] != "explicit"
+
+
+def test_reachable_states_that_do_not_imply_a_property_are_an_internal_error() -> None:
+    """Should the explicit search call a violated property proved, the re-check of its states refuses it."""
+    seed = load_builtin("seed")
+    system = build(seed)
+    violated = instantiate("worker-never-gets-network-error", seed)
+    certificate, failure = of_reachable_states(system, [violated])
+    assert certificate is None
+    assert failure == ("internal error: the 18 reachable states are not an inductive invariant "
+                       "(z3: it does not imply the property)")
+    claimed = [outcome(violated, "explicit", Verdict.PROVED, None, 0.0)]
+    (result,) = compose._certified(system, claimed, {violated.name: violated}, "z3")
+    assert result.verdict is Verdict.UNKNOWN and result.note == failure
