@@ -8,7 +8,7 @@ docs/ARCHITECTURE.md) call to check a scenario.
 - ``pdr``: for identical workers, first a proof on the counter system, instantiated for the
   scenario's workers and re-checked there; Spacer on the concrete system for what is left.
 - ``auto`` (default): a quick pass (explicit-state search within a budget of states) decides
-  violations with shortest counterexamples, and liveness where it explored every state; then,
+  violations with shortest counterexamples, and proves by exhaustion where it explored every state; then,
   for what is still open, BMC to the full depth and a proof side by side in separate
   processes: liveness for every N where the workers are identical, Houdini's one-variable
   invariants, then ``pdr`` for what they leave open. A quick pass that runs long (or, from
@@ -203,19 +203,14 @@ def _auto(
     decide it), and is stopped as soon as their results settle every property.
 
     The quick pass decides violations (shortest counterexamples) and, when it explored every
-    state, liveness. Safety properties it proved by exhaustion still go to PDR for a
-    certificate; if PDR does not finish, the exhaustive proof stands. A property is settled by
-    a replayed violation, a certificate, or (liveness) an exhaustive proof. Contradictory
+    state, proofs by exhaustion (on a small system, certified by its reachable states:
+    :func:`_certified`). A property is settled by a replayed violation or a proof. Contradictory
     decisive results are an :class:`EngineDisagreement`, never a verdict.
     """
     names = [p.name for p in props]
-    kinds = {p.name: p.kind for p in props}
 
     def final(result: CheckResult) -> bool:
-        return result.verdict is Verdict.VIOLATED or (
-            result.verdict is Verdict.PROVED and (kinds[result.property] is not Kind.SAFETY
-                                                  or isinstance(result.evidence, Certificate))
-        )
+        return result.verdict in portfolio.DECISIVE
 
     def settled(name: str, so_far: portfolio.Gathered) -> bool:
         return any(final(r) for r in so_far.results.get(name, []))
