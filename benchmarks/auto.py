@@ -7,7 +7,7 @@ row per case: auto's median seconds, the best engine and its median, their ratio
 engine's median (`-` where its verdicts differ, `>T` where it ran out of time). Asserts nothing
 about time. Run:
 
-    python benchmarks/auto.py [--quick] [--rounds R]
+    python benchmarks/auto.py [--quick] [--rounds R] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -55,12 +55,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the seed, fix A and fix A with 8 workers only")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each engine per case (default 3)")
+    parser.add_argument("--only", default="", help="the cases whose text contains this, e.g. 'workers=8'")
     args = parser.parse_args()
     header = (f"{'case':40} {'auto s':>7} {'best':>10} {'best s':>7} {'ratio':>6}  "
               + " ".join(f"{e:>10}" for e in ENGINES[1:]))
     print(header)
     print("-" * len(header))
     for scenario, sets in QUICK if args.quick else CASES:
+        if args.only not in " ".join((scenario, *sets)):
+            continue
         times: dict[str, list[float]] = {e: [] for e in ENGINES}
         verdicts: dict[str, tuple[str, ...] | None] = {}
         for _ in range(args.rounds):
