@@ -8,7 +8,8 @@ group to a module:
 - ``show``, ``replay``: a trace file on its own (:mod:`.show`);
 - ``report``, ``sweep``: many checks at once (:mod:`.batch`);
 - ``scenarios``, ``properties``: what there is to check (:mod:`.listing`);
-- ``export``: a scenario as a Promela model, for SPIN (:mod:`.export`).
+- ``export``: a scenario as a Promela model, for SPIN (:mod:`.export`);
+- ``diagnose``: the settings of the model that explain an observed log (:mod:`.diagnose`).
 
 Beside them: :mod:`.console` (the consoles and the progress spinner), :mod:`.inputs` (scenarios,
 paths and engine settings, validated once for every command) and :mod:`.schema` (the versioned
@@ -28,6 +29,7 @@ import regcheck
 from regcheck.cli.batch import report_command, sweep_command
 from regcheck.cli.check import check_command, run_checks
 from regcheck.cli.console import err
+from regcheck.cli.diagnose import diagnose_command
 from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
@@ -64,7 +66,7 @@ def app(ctx: click.Context) -> None:
 
 
 for _command in (check_command, show_command, replay_command, list_scenarios, list_properties, report_command,
-                 sweep_command, export_command):
+                 sweep_command, export_command, diagnose_command):
     app.add_command(_command)
 
 

@@ -1,0 +1,139 @@
+"""``regcheck diagnose LOG``: which settings of the model explain an observed log, and what happened in between.
+
+Exit codes: 0 explained and the explaining executions violate nothing; 1 explained with a
+violation; 2 bad input; 3 no setting explains the log, but some searches stopped short (unknown);
+5 no setting explains the log.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from model.observations import parse_columns, read_log
+from model.story import cause, rows
+from regcheck import diagnosis as diagnoses
+from regcheck.cli.console import out, spinner
+from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
+from regcheck.cli.schema import header, scenario_json
+from regcheck.diagnosis import Diagnosis, Group
+from regcheck.display import printable
+from regcheck.limits import check_timeout
+from regcheck.result import Trace
+
+
+def exit_code(diagnosis: Diagnosis) -> int:
+    if diagnosis.explained:
+        return EXIT_VIOLATED if diagnosis.violated else EXIT_OK
+    return EXIT_UNKNOWN if diagnosis.unknown else EXIT_UNEXPLAINED
+
+
+@click.command("diagnose")
+@click.argument("log", type=PathType(dir_okay=False, path_type=Path))
+@click.option("--scenario", "target", default="seed", show_default=True,
+              help="The design the log comes from: a built-in scenario or a .toml file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the scenario (repeatable).")
+@click.option("--vary", multiple=True, metavar="KEY[=V1,V2]",
+              help="A switch to vary (repeatable); default: every protocol variant the log does not fix.")
+@click.option("--columns", default=None, metavar="FIELD=COLUMN,...",
+              help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
+@click.option("--format", "form", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
+                     form: str | None, timeout: float, as_json: bool) -> None:
+    """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
+    behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
+    the observed failure out."""
+    check_timeout(timeout)
+    events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
+    base = load_scenario(target, list(sets))
+    with spinner(not as_json) as report:
+        diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+    if as_json:
+        document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
+        out.print_json(json.dumps(document), highlight=False)
+    else:
+        _print(log, diagnosis)
+    raise click.exceptions.Exit(exit_code(diagnosis))
+
+
+def _print(log: Path, d: Diagnosis) -> None:
+    settings = sum(len(g.outcomes) for g in d.explained)
+    total = 1
+    for _, values in d.varied:
+        total *= len(values)
+    out.print(f"regcheck diagnose: {printable(str(log))}, {len(d.events)} events, scenario {d.base.name}",
+              markup=False, highlight=False)
+    if d.facts:
+        out.print(f"Design facts from the log: {', '.join(d.facts)}", markup=False, highlight=False)
+    varied = "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
+    out.print(f"Varied: {varied}: {total} settings, searched in {d.seconds:.1f} s", markup=False, highlight=False)
+    out.print()
+    shown: list[Trace] = []
+    if d.explained:
+        out.print(f"[bold]Explained[/bold] by {settings} of {total} settings:")
+        for number, group in enumerate(d.explained, start=1):
+            _print_group(number, group, shown)
+    else:
+        out.print(f"[bold]No setting explains the log.[/bold] The longest prefix some setting explains: "
+                  f"events 1 to {d.longest}; event {d.longest + 1} is the first none can reach.")
+        out.print(d.events[d.longest].describe() if d.longest < len(d.events) else "", markup=False, highlight=False)
+    if d.ruled_out:
+        out.print()
+        out.print("[bold]Ruled out:[/bold]")
+        for event, why, group in d.ruled_out:
+            out.print(f"- {group.words()} ({len(group.outcomes)} settings): {d.events[event - 1].describe()}; {why}",
+                      markup=False, highlight=False)
+    if d.unknown:
+        out.print()
+        out.print(f"[yellow]Not decided[/yellow] for {len(d.unknown)} settings: {d.unknown[0].reason}")
+    if d.invalid:
+        out.print(f"Not valid scenarios: {len(d.invalid)} settings ({d.invalid[0].reason})", markup=False,
+                  highlight=False)
+
+
+def _print_group(number: int, group: Group, shown: list[Trace]) -> None:
+    representative = group.outcomes[0]
+    trace = representative.trace
+    assert trace is not None
+    out.print()
+    out.print(f"{number}. {group.words()} ({len(group.outcomes)} settings)", markup=False, highlight=False)
+    same = next((i for i, t in enumerate(shown, start=1) if t.steps == trace.steps), None)
+    if same is not None:
+        out.print(f"   The same execution as group {same}.")
+    else:
+        shown.append(trace)
+        out.print(f"   An execution of {len(trace)} steps (replayed on the reference simulator), e.g. under "
+                  f"{representative.setting.words()}; observed steps carry their event's number, the others "
+                  "are inferred:", markup=False, highlight=False)
+        out.print(_table(representative.setting.scenario, trace))
+        out.print(f"   [bold]Why:[/bold] {escape(cause(representative.setting.scenario, trace))}")
+    if group.violated:
+        out.print("   Violates: " + ", ".join(f"{p} (at step {s})" for p, s in group.violated), markup=False,
+                  highlight=False)
+    else:
+        out.print("   Violates no safety property.")
+    for fix in group.fixes:
+        verdicts = ", ".join(f"{p} {v}" for p, v in fix.verdicts)
+        word = "rules the observed failure out" if fix.rules_out else "does not rule it out"
+        out.print(f"   {fix.fix}: {word} ({verdicts})", markup=False, highlight=False)
+
+
+def _table(scenario: object, trace: Trace) -> Table:
+    observed = {int(k): v for k, v in trace.meta.get("observed", {}).items()}
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("step", "event", "thread", "runs as", "call", "association", "registration cache", "result"):
+        table.add_column(column, overflow="fold")
+    for row in rows(scenario, trace):  # type: ignore[arg-type]
+        events = observed.get(row.step - 1)
+        marker = ",".join(str(e) for e in events) if events else "(inferred)"
+        table.add_row(str(row.step), marker, row.thread, row.identity, row.call, row.guid, row.cache or "-",
+                      row.result, style="bold red" if row.failed else ("dim" if not events else None))
+    return table

@@ -1,0 +1,491 @@
+"""``regcheck diagnose``: which settings of the model's uncertain switches explain an observed log.
+
+For every setting of the varied switches (by default each modelled protocol variant the log does
+not fix), the explicit search of ``regcheck.subsequence`` asks whether the log is a behaviour of
+the scenario with that setting (model/SEMANTICS.md, "Observations"). The settings that explain it
+are grouped into the fewest descriptions ("on_mismatch=evict and registration=first-request");
+those that do not are grouped by the first event they cannot reach, with what the model does there
+instead. For each group that explains the log: the completed execution (replayed on the reference
+simulator), the properties it violates, and whether each fix rules the observed failure out,
+checked by ``regcheck check`` on the fixed scenario.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, replace
+from typing import Any
+
+from model import variants
+from model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event
+from model.replay import replay
+from model.scenario import CHOICES, MAX_REQUESTS, MAX_WORKERS, SYSTEM, Scenario, with_overrides
+from model.system import build
+from properties import catalogue
+from regcheck import children, compose, sweep
+from regcheck.compile import CompiledSystem, Packed, compile_system
+from regcheck.display import shown
+from regcheck.errors import InvalidArgument
+from regcheck.expr import Value, evaluate
+from regcheck.result import Step, Trace, Verdict
+from regcheck.subsequence import Found, Observed, first_impossible, search
+from regcheck.system import Kind
+
+MAX_SETTINGS = 4_096
+"""At most this many settings are searched (the product of the varied switches' values)."""
+MAX_NODES = 400_000
+"""Pairs (state, events matched) one setting's search may visit before it gives up (unknown)."""
+_BOOLEAN = ("true", "false")
+ONE_TO_ONE = frozenset({"thread", "context"})
+"""Labels whose names a log binds one to one: a log's thread is one model thread, an identity one identity."""
+
+ACTIONS_OF = {
+    "ImpersonateLoggedOnUser": ("Impersonate",),
+    "RevertToSelf": ("RevertToSelf",),
+    "EcDoConnectEx": ("EcDoConnectEx",), "Connect": ("EcDoConnectEx",),
+    "EcDoRpcExt2": ("EcDoRpcExt2", "FetchNotifications", "Poll"),
+    "Execute": ("EcDoRpcExt2", "FetchNotifications", "Poll"),
+    "EcDoAsyncConnectEx": ("EcDoAsyncConnectEx",),
+    "EcDoAsyncWaitEx": ("EcDoAsyncWaitEx",), "NotificationWait": ("EcDoAsyncWaitEx",),
+    "EcDoDisconnect": ("EcDoDisconnect",), "Disconnect": ("EcDoDisconnect",),
+}
+"""The model's actions a logged client call may be (the notifier fetches and polls with EcDoRpcExt2)."""
+MISMATCH = frozenset({"mismatch", "mismatch-evicted"})
+FIXES: dict[str, Callable[[Scenario], list[str]]] = {
+    "fix A (no impersonation; the process runs as an account with rights to the mailboxes)": sweep.FIXES["fix A"],
+    "fix B (CONNECT_NO_NOTIFICATIONS, 0x20, in PR_PROFILE_CONNECT_FLAGS)": sweep.FIXES["fix B"],
+    "one association per MAPI session": lambda scenario: ["association_scope=session"],
+}
+"""The fixes whose effect on the observed failure is checked."""
+FAILURES = {"MAPI_E_NETWORK_ERROR": "worker-never-gets-network-error", "ecAccessDenied": "worker-never-gets-network-error"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    values: tuple[tuple[str, str], ...]
+    scenario: Scenario
+
+    def words(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.values) or "the scenario as given"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one setting's search found: the execution that explains the log, or the first event it cannot reach."""
+
+    setting: Setting
+    found: Found | None  # None: the setting is not a valid scenario (``reason`` says why)
+    trace: Trace | None = None
+    reason: str = ""
+
+    @property
+    def explains(self) -> bool:
+        return self.trace is not None
+
+    @property
+    def decided(self) -> bool:
+        return self.explains or (self.found is not None and self.found.complete) or self.found is None
+
+
+@dataclass(frozen=True)
+class FixCheck:
+    fix: str
+    verdicts: tuple[tuple[str, str], ...]  # (property, verdict and words)
+    rules_out: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """Settings described by one conjunction of switch values (a value list means any of them)."""
+
+    description: tuple[tuple[str, tuple[str, ...]], ...]
+    outcomes: tuple[Outcome, ...]
+    violated: tuple[tuple[str, int], ...] = ()  # (property, step at which it first fails), for explanations
+    fixes: tuple[FixCheck, ...] = ()
+
+    def words(self) -> str:
+        parts = [f"{k}={v[0]}" if len(v) == 1 else f"{k} in {{{', '.join(v)}}}" for k, v in self.description]
+        return " and ".join(parts) or "every setting"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    events: tuple[Event, ...]
+    base: Scenario
+    facts: tuple[str, ...]  # the design facts taken from the log, as --set assignments
+    varied: tuple[tuple[str, tuple[str, ...]], ...]
+    explained: tuple[Group, ...]
+    ruled_out: tuple[tuple[int, str, Group], ...]  # (first event not reached, 1-based; why; settings)
+    unknown: tuple[Outcome, ...]
+    invalid: tuple[Outcome, ...]
+    seconds: float
+    longest: int = 0  # events that some setting explains in order, when none explains them all
+
+    @property
+    def violated(self) -> bool:
+        return any(g.violated for g in self.explained)
+
+
+def design_facts(events: Sequence[Event], base: Scenario) -> list[str]:
+    """What the log says of the design: at least as many workers as threads that log worker calls, as
+    many requests as the most EcDoRpcExt2 calls one of them logs, as many users as the identities it
+    names besides SYSTEM; impersonation if it logs any."""
+    waiting = {e.thread for e in events if e.call in ("EcDoAsyncWaitEx", "NotificationWait") and e.thread}
+    threads = {e.thread for e in events if e.thread and not e.server} - waiting
+    facts = []
+    workers = min(max(int(base.workers) if not base.parameterised else 1, len(threads), 1), MAX_WORKERS)
+    if base.parameterised or workers != base.workers:
+        facts.append(f"workers={workers}")
+    calls = [sum(1 for e in events if e.thread == t and e.call in ("EcDoRpcExt2", "Execute")) for t in threads]
+    requests = min(max([base.requests, *calls]), MAX_REQUESTS)
+    if requests != base.requests:
+        facts.append(f"requests={requests}")
+    identities = {e.identity for e in events if e.identity and e.identity != SYSTEM}
+    if len(identities) > len(base.users):
+        extra = [f"user{k}" for k in range(2, 2 + len(identities)) if f"user{k}" not in base.users]
+        facts.append("users=" + ",".join([*base.users, *extra][: len(identities)]))
+    if any(e.call == "ImpersonateLoggedOnUser" for e in events) and not base.impersonate:
+        facts.append("impersonate=true")
+    return facts
+
+
+def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every modelled protocol variant with its values, the transport narrowed to what the call names allow."""
+    calls = {e.call for e in events}
+    varied = []
+    for variant in variants.modelled():
+        assert variant.switch is not None
+        values = variant.values
+        if variant.switch == "transport":
+            if calls & set(MAPI_HTTP):
+                values = ("mapi-http",)
+            elif calls & set(RPC_ONLY):
+                values = tuple(v for v in values if v != "mapi-http")
+        varied.append((variant.switch, values))
+    return varied
+
+
+def vary_of(keys: Iterable[str], events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
+    """``--vary`` keys with their values: KEY (all its values) or KEY=V1,V2."""
+    defaults = dict(default_vary(events))
+    chosen = []
+    for text in keys:
+        key, sep, values = text.partition("=")
+        if sep:
+            chosen.append((key, tuple(v.strip() for v in values.split(",") if v.strip())))
+        elif key in defaults:
+            chosen.append((key, defaults[key]))
+        elif key in CHOICES:
+            chosen.append((key, CHOICES[key]))
+        elif key in ("impersonate", "server_async"):
+            chosen.append((key, _BOOLEAN))
+        elif key == "connect_flags":
+            chosen.append((key, ("0", "0x20")))
+        else:
+            known = ", ".join([*CHOICES, "impersonate", "server_async", "connect_flags"])
+            raise InvalidArgument(f"--vary {shown(key)}: give its values as KEY=V1,V2; switches with known values: {known}")
+    return chosen
+
+
+def diagnose(
+    events: Sequence[Event],
+    base: Scenario,
+    vary: Sequence[str] = (),
+    *,
+    timeout: float = 120.0,
+    progress: Callable[[str], None] | None = None,
+    check_fixes: bool = True,
+) -> Diagnosis:
+    """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
+    start = time.monotonic()
+    deadline = start + timeout
+    facts = design_facts(events, base)
+    scenario = with_overrides(base, facts) if facts else base
+    varied = vary_of(vary, events) if vary else default_vary(events)
+    count = 1
+    for _, values in varied:
+        count *= len(values)
+    if count > MAX_SETTINGS:
+        raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
+    keys = [k for k, _ in varied]
+    settings = [tuple(zip(keys, combination)) for combination in itertools.product(*(values for _, values in varied))]
+    outcomes = _search_all(scenario, settings, events, deadline, progress)
+    domains = dict(varied)
+    explaining = [o for o in outcomes if o.explains]
+    groups = []
+    for cube, members in _cover(explaining, keys, domains):
+        representative = members[0]
+        assert representative.trace is not None
+        violated = _violations(representative.setting.scenario, representative.trace)
+        fixes = _fixes(representative.setting.scenario, violated, deadline) if check_fixes and violated else ()
+        groups.append(Group(cube, tuple(members), tuple(violated), fixes))
+    refuted = [o for o in outcomes if not o.explains and o.found is not None and o.found.complete]
+    ruled = []
+    by_event: dict[tuple[int, str], list[Outcome]] = {}
+    for outcome in refuted:
+        assert outcome.found is not None
+        by_event.setdefault((outcome.found.matched + 1, outcome.reason), []).append(outcome)
+    for (event, why), members in sorted(by_event.items()):
+        for cube, part in _cover(members, keys, domains):
+            ruled.append((event, why, Group(cube, tuple(part))))
+    unknown = tuple(o for o in outcomes if not o.explains and o.found is not None and not o.found.complete)
+    invalid = tuple(o for o in outcomes if o.found is None)
+    longest = max((o.found.matched for o in outcomes if o.found is not None), default=0)
+    return Diagnosis(tuple(events), base, tuple(facts), tuple(varied), tuple(groups), tuple(ruled), unknown, invalid,
+                     round(time.monotonic() - start, 3), longest)
+
+
+PARALLEL_FROM = 64
+"""From this many settings, the searches are shared among fresh processes, one per core."""
+CHUNK = 48
+"""Settings per task of the pool."""
+
+
+def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
+                deadline: float, progress: Callable[[str], None] | None) -> list[Outcome]:
+    """Every setting's outcome, in order: on a pool of fresh interpreters where there are many settings and cores."""
+    workers = min(sweep.cores(), (len(settings) + CHUNK - 1) // CHUNK)
+    if len(settings) < PARALLEL_FROM or workers < 2:
+        outcomes = []
+        for number, values in enumerate(settings, start=1):
+            if progress and number % 16 == 1:
+                progress(f"diagnose: setting {number} of {len(settings)}")
+            outcomes.append(_try(scenario, values, events, deadline))
+        return outcomes
+    chunks = [list(settings[i:i + CHUNK]) for i in range(0, len(settings), CHUNK)]
+    results: list[list[Outcome]] = [[] for _ in chunks]
+    with children.pool(workers) as pool:
+        futures = {pool.submit(_try_all, scenario, chunk, list(events), deadline): i for i, chunk in enumerate(chunks)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress:
+                progress(f"diagnose: {min(done * CHUNK, len(settings))} of {len(settings)} settings")
+    return [outcome for chunk in results for outcome in chunk]
+
+
+def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
+             deadline: float) -> list[Outcome]:
+    """One task of the pool: its settings' outcomes, in order."""
+    return [_try(scenario, values, events, deadline) for values in settings]
+
+
+def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
+    try:
+        concrete = with_overrides(scenario, [f"{k}={v}" for k, v in values])
+    except InvalidArgument as exc:
+        return Outcome(Setting(values, scenario), None, reason=str(exc))
+    setting = Setting(values, concrete)
+    compiled = _compiled(concrete)
+    observed = [observed_of(e, compiled) for e in events]
+    impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE)
+    if impossible is not None:  # only the events before it can match: search for those alone
+        found = search(compiled, observed[:impossible], _fields_of(compiled), one_to_one=ONE_TO_ONE,
+                       max_nodes=MAX_NODES, deadline=deadline)
+        if found.matched == impossible:
+            after = f"after event {impossible}" if impossible else "from the start"
+            event = events[impossible]
+            returning = f" that returns {event.result}" if event.result is not None and not event.server else ""
+            why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
+            return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why)
+        observed = observed[:impossible]
+    found = search(compiled, observed, _fields_of(compiled), one_to_one=ONE_TO_ONE,
+                   max_nodes=MAX_NODES, deadline=deadline)
+    if found.matched == len(events) and len(observed) == len(events):
+        trace = _trace(compiled, found)
+        report = replay(concrete, trace)
+        if not report.ok:
+            raise AssertionError(f"internal error: the explanation does not replay on the reference simulator: {report}")
+        return Outcome(setting, found, trace)
+    if not found.complete:
+        return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
+    return Outcome(setting, found, reason=_why_not(compiled, observed, events, found))
+
+
+_COMPILED: dict[str, CompiledSystem] = {}
+
+
+def _compiled(scenario: Scenario) -> CompiledSystem:
+    """The compiled system of ``scenario``, kept for the run (the fixes and the groups ask again)."""
+    key = repr(scenario)
+    if key not in _COMPILED:
+        if len(_COMPILED) > MAX_SETTINGS:
+            _COMPILED.clear()
+        _COMPILED[key] = compile_system(build(scenario))
+    return _COMPILED[key]
+
+
+def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
+    """What ``event`` asks of the step it is (model/SEMANTICS.md, "Observations")."""
+    names: list[tuple[str, str]] = []
+    fields: list[tuple[str, frozenset[Value]]] = []
+    if event.server:
+        actions = frozenset(a.name for a in compiled.system.actions)
+        fields.append(("cache", MISMATCH))
+    else:
+        actions = frozenset(ACTIONS_OF[event.call])
+        fields.append(("message", frozenset({event.call})))
+        if event.result is not None:
+            fields.append(("result", frozenset(SUCCEEDED) if event.result == OK else frozenset({event.result})))
+    if event.thread is not None:
+        names.append(("thread", event.thread))
+    if event.identity == SYSTEM:
+        fields.append(("context", frozenset({SYSTEM})))
+    elif event.identity is not None:
+        names.append(("context", event.identity))
+    if event.association is not None:
+        names.append(("association", event.association))
+    if event.session is not None:
+        names.append(("session", event.session))
+    return Observed(actions, tuple(fields), tuple(names), shares=event.server)
+
+
+def _fields_of(compiled: CompiledSystem) -> Callable[[int, Packed], Mapping[str, Value]]:
+    actions = compiled.system.actions
+
+    def fields(index: int, state: Packed) -> Mapping[str, Value]:
+        labels = compiled.labels(index, state)
+        params = dict(actions[index].params)
+        session = params.get("session", params.get("worker"))
+        if session is not None:
+            labels["session"] = session
+        return labels
+
+    return fields
+
+
+def _trace(compiled: CompiledSystem, found: Found) -> Trace:
+    states = [compiled.initial]
+    steps = []
+    for index, after in found.steps:
+        action = compiled.system.actions[index]
+        steps.append(Step(action.name, action.params, compiled.labels(index, states[-1])))
+        states.append(after)
+    observed = {step: [i + 1 for i, at in enumerate(found.at) if at == step] for step in set(found.at)}
+    return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(steps),
+                 meta={"observed": {str(k): v for k, v in sorted(observed.items())}})
+
+
+def _why_not(compiled: CompiledSystem, observed: Sequence[Observed], events: Sequence[Event], found: Found) -> str:
+    """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
+    event, wanted = events[found.matched], observed[found.matched]
+    fields_of = _fields_of(compiled)
+    results: set[str] = set()
+    for state, bound in found.stuck:
+        for index, _ in compiled.steps(state):
+            if compiled.system.actions[index].name not in wanted.actions:
+                continue
+            labels = fields_of(index, state)
+            if any(labels.get(k) not in v for k, v in wanted.fields if k not in ("result", "cache")):
+                continue
+            if not all(any(lab == k and nm == name and v == labels.get(k) for lab, nm, v in bound)
+                       or not any(lab == k and nm == name for lab, nm, _ in bound) for k, name in wanted.names):
+                continue
+            results.add(str(labels.get("cache" if event.server else "result")))
+    after = f"after event {found.matched}" if found.matched else "from the start"
+    if event.server:
+        return (f"{after}, no call can fail its registration" if not results & MISMATCH
+                else f"{after}, no mismatch fits the event's names")
+    if not results:
+        return f"{after}, {event.call} cannot be sent by that thread with those names"
+    if event.result is not None:
+        said = ", ".join(sorted(results))
+        return f"{after}, {event.call} there returns only {said}, never {event.result}"
+    return f"{after}, no {event.call} fits the event's names"
+
+
+def _cover(outcomes: Sequence[Outcome], keys: Sequence[str],
+           domains: Mapping[str, tuple[str, ...]]) -> list[tuple[tuple[tuple[str, tuple[str, ...]], ...], list[Outcome]]]:
+    """Few conjunctions of switch values, each of whose settings is among ``outcomes``, that together cover them."""
+    present = {o.setting.values: o for o in outcomes}
+    cubes: list[dict[str, tuple[str, ...]]] = []
+    for values in present:
+        if any(all(v in cube[k] for k, v in values) for cube in cubes):
+            continue
+        cube: dict[str, tuple[str, ...]] = {k: (v,) for k, v in values}
+        for key in keys:
+            wider = {**cube, key: domains[key]}
+            if all(tuple(zip(keys, combo)) in present for combo in itertools.product(*(wider[k] for k in keys))):
+                cube = wider
+        cubes.append(cube)
+    result: list[tuple[tuple[tuple[str, tuple[str, ...]], ...], list[Outcome]]] = []
+    for cube in cubes:
+        members = [present[tuple(zip(keys, combo))] for combo in itertools.product(*(cube[k] for k in keys))]
+        description = tuple((k, cube[k]) for k in keys if len(cube[k]) < len(domains[k]))
+        result.append((description, members))
+    return result
+
+
+def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
+    """Each safety property the execution violates, with the first state (step number) where it fails."""
+    found = []
+    for spec in catalogue.CATALOGUE:
+        if spec.kind is not Kind.SAFETY:
+            continue
+        prop = catalogue.instantiate(spec.name, scenario)
+        step = next((i for i, state in enumerate(trace.states) if not evaluate(prop.formula, state)), None)
+        if step is not None:
+            report = replay(scenario, Trace(trace.vars, trace.states[: step + 1], trace.steps[:step]), prop)
+            if not report.ok:
+                raise AssertionError(f"internal error: the explanation's violation of {spec.name} does not replay")
+            found.append((spec.name, step))
+    return found
+
+
+def _fixes(scenario: Scenario, violated: Sequence[tuple[str, int]], deadline: float) -> tuple[FixCheck, ...]:
+    """For each fix: the verdicts of the violated properties on the fixed scenario (it rules them out if all proved)."""
+    names = [name for name, _ in violated]
+    checks = []
+    for fix, change in FIXES.items():
+        try:
+            fixed = with_overrides(scenario, change(scenario))
+        except InvalidArgument as exc:
+            checks.append(FixCheck(fix, (("-", f"does not apply: {exc}"),), False))
+            continue
+        remaining = max(deadline - time.monotonic(), 5.0)
+        results = compose.run_checks(fixed, names, timeout=remaining)
+        verdicts = tuple((r.property, _verdict_words(r.verdict, r.depth)) for r in results)
+        checks.append(FixCheck(fix, verdicts, all(r.verdict is Verdict.PROVED for r in results)))
+    return tuple(checks)
+
+
+def _verdict_words(verdict: Verdict, depth: int | None) -> str:
+    if verdict is Verdict.VIOLATED:
+        return f"violated ({depth} steps)"
+    if verdict is Verdict.BOUNDED:
+        return f"bounded to {depth} steps"
+    return str(verdict.value)
+
+
+def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
+    """The diagnosis as the ``--json`` document's body."""
+    def group(g: Group) -> dict[str, Any]:
+        return {"description": g.words(), "switches": {k: list(v) for k, v in g.description},
+                "settings": [dict(o.setting.values) for o in g.outcomes]}
+
+    explained = []
+    for g in diagnosis.explained:
+        entry = group(g)
+        trace = g.outcomes[0].trace
+        assert trace is not None
+        entry["execution"] = {"steps": len(trace), "observed_at": trace.meta["observed"]}
+        entry["violated"] = [{"property": p, "step": s} for p, s in g.violated]
+        entry["fixes"] = [{"fix": f.fix, "rules_out": f.rules_out, "verdicts": dict(f.verdicts)} for f in g.fixes]
+        explained.append(entry)
+    return {
+        "events": [e.to_json() for e in diagnosis.events],
+        "scenario": diagnosis.base.name,
+        "design_facts": list(diagnosis.facts),
+        "varied": {k: list(v) for k, v in diagnosis.varied},
+        "explained": explained,
+        "ruled_out": [{**group(g), "event": event, "why": why} for event, why, g in diagnosis.ruled_out],
+        "unknown": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.unknown],
+        "invalid": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.invalid],
+        "longest_explained_prefix": diagnosis.longest if not diagnosis.explained else len(diagnosis.events),
+        "seconds": diagnosis.seconds,
+    }
+
+
+__all__ = ["Diagnosis", "diagnose", "design_facts", "observed_of", "to_json"]
