@@ -130,23 +130,26 @@ class Diagnosis:
 
 
 def design_facts(events: Sequence[Event], base: Scenario) -> list[str]:
-    """What the log says of the design: at least as many workers as threads that log worker calls, as
-    many requests as the most EcDoRpcExt2 calls one of them logs, as many users as the identities it
-    names besides SYSTEM; impersonation if it logs any."""
+    """What the log says of the design, as lower bounds: as many workers as threads that log worker
+    calls (where the scenario has no per-worker lists), as many requests as the most EcDoRpcExt2
+    calls one of them logs, as many identities as the log names besides SYSTEM (new users are
+    added for the rest), impersonation if it logs any."""
     waiting = {e.thread for e in events if e.call in ("EcDoAsyncWaitEx", "NotificationWait") and e.thread}
     threads = {e.thread for e in events if e.thread and not e.server} - waiting
     facts = []
-    workers = min(max(int(base.workers) if not base.parameterised else 1, len(threads), 1), MAX_WORKERS)
-    if base.parameterised or workers != base.workers:
+    current = 1 if base.parameterised else int(base.workers)
+    workers = min(max(current, len(threads)), MAX_WORKERS)
+    if base.parameterised or (workers != current and not base.worker_users and not base.worker_impersonates):
         facts.append(f"workers={workers}")
     calls = [sum(1 for e in events if e.thread == t and e.call in ("EcDoRpcExt2", "Execute")) for t in threads]
     requests = min(max([base.requests, *calls]), MAX_REQUESTS)
     if requests != base.requests:
         facts.append(f"requests={requests}")
     identities = {e.identity for e in events if e.identity and e.identity != SYSTEM}
-    if len(identities) > len(base.users):
-        extra = [f"user{k}" for k in range(2, 2 + len(identities)) if f"user{k}" not in base.users]
-        facts.append("users=" + ",".join([*base.users, *extra][: len(identities)]))
+    known = ({*base.users, base.process_identity, *base.mailbox_access} - {SYSTEM})
+    if len(identities) > len(known):
+        extra = [f"user{k}" for k in range(2, 2 + len(identities)) if f"user{k}" not in known]
+        facts.append("users=" + ",".join([*base.users, *extra[: len(identities) - len(known)]]))
     if any(e.call == "ImpersonateLoggedOnUser" for e in events) and not base.impersonate:
         facts.append("impersonate=true")
     return facts

@@ -65,7 +65,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
 
 
 def _print(log: Path, d: Diagnosis) -> None:
-    settings = sum(len(g.outcomes) for g in d.explained)
+    settings = len({o.setting.values for g in d.explained for o in g.outcomes})  # the groups may overlap
     total = 1
     for _, values in d.varied:
         total *= len(values)
@@ -78,9 +78,13 @@ def _print(log: Path, d: Diagnosis) -> None:
     out.print()
     shown: list[Trace] = []
     if d.explained:
-        out.print(f"[bold]Explained[/bold] by {settings} of {total} settings:")
+        common = [pair for pair in d.explained[0].description if all(pair in g.description for g in d.explained)]
+        every = f", every one with {Group(tuple(common), ()).words()}" if common and len(d.explained) > 1 else ""
+        out.print(f"[bold]Explained[/bold] by {settings} of {total} settings{escape(every)}; "
+                  "the groups below may overlap:" if len(d.explained) > 1 else
+                  f"[bold]Explained[/bold] by {settings} of {total} settings:")
         for number, group in enumerate(d.explained, start=1):
-            _print_group(number, group, shown)
+            _print_group(number, group, shown, common)
     else:
         out.print(f"[bold]No setting explains the log.[/bold] The longest prefix some setting explains: "
                   f"events 1 to {d.longest}; event {d.longest + 1} is the first none can reach.")
@@ -99,12 +103,14 @@ def _print(log: Path, d: Diagnosis) -> None:
                   highlight=False)
 
 
-def _print_group(number: int, group: Group, shown: list[Trace]) -> None:
+def _print_group(number: int, group: Group, shown: list[Trace], common: list[tuple[str, tuple[str, ...]]]) -> None:
     representative = group.outcomes[0]
     trace = representative.trace
     assert trace is not None
     out.print()
-    out.print(f"{number}. {group.words()} ({len(group.outcomes)} settings)", markup=False, highlight=False)
+    rest = Group(tuple(pair for pair in group.description if pair not in common), ())
+    words = "with " + rest.words() if common and rest.description else group.words()
+    out.print(f"{number}. {words} ({len(group.outcomes)} settings)", markup=False, highlight=False)
     same = next((i for i, t in enumerate(shown, start=1) if t.steps == trace.steps), None)
     if same is not None:
         out.print(f"   The same execution as group {same}.")
@@ -114,7 +120,8 @@ def _print_group(number: int, group: Group, shown: list[Trace]) -> None:
                   f"{representative.setting.words()}; observed steps carry their event's number, the others "
                   "are inferred:", markup=False, highlight=False)
         out.print(_table(representative.setting.scenario, trace))
-        out.print(f"   [bold]Why:[/bold] {escape(cause(representative.setting.scenario, trace))}")
+        if group.violated:
+            out.print(f"   [bold]Why:[/bold] {escape(cause(representative.setting.scenario, trace))}")
     if group.violated:
         out.print("   Violates: " + ", ".join(f"{p} (at step {s})" for p, s in group.violated), markup=False,
                   highlight=False)
