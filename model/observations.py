@@ -20,7 +20,7 @@ from typing import Any
 
 from model.scenario import SYSTEM, Scenario
 from model.story import association_guids
-from regcheck.display import printable
+from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
 from regcheck.result import Trace
@@ -54,7 +54,7 @@ SUCCEEDED = ("ok", "parked", "flags=0", "NotificationPending")
 """Step results that an observed ``ok`` matches: the call did not fail."""
 SYSTEM_NAMES = ("system", "nt authority\\system", "localsystem", "local system")
 _CODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_CODE_HEX = re.compile(r"^0x[0-9A-Fa-f]{1,8}$")
+_CODE_HEX = re.compile(r"^0[xX][0-9A-Fa-f]{1,8}$")
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def read_log(path: Path, *, columns: Mapping[str, str] | None = None, form: str 
         return parse_csv(text, columns or {}, what=what)
     if form == "jsonl":
         return parse_jsonl(text, what=what)
-    raise InvalidArgument(f"--format: {printable(form)!r} is not a log format; use jsonl or csv")
+    raise InvalidArgument(f"--format: {shown(form)} is not a log format; use jsonl or csv")
 
 
 def parse_columns(text: str) -> dict[str, str]:
@@ -124,9 +124,9 @@ def parse_columns(text: str) -> dict[str, str]:
         key, sep, column = part.partition("=")
         key, column = key.strip(), column.strip()
         if not sep or not key or not column:
-            raise InvalidArgument(f"--columns: {printable(part)!r} is not FIELD=COLUMN (e.g. call=Operation)")
+            raise InvalidArgument(f"--columns: {shown(part)} is not FIELD=COLUMN (e.g. call=Operation)")
         if key not in FIELDS:
-            raise InvalidArgument(f"--columns: unknown field {printable(key)!r}; fields: {', '.join(FIELDS)}")
+            raise InvalidArgument(f"--columns: unknown field {shown(key)}; fields: {', '.join(FIELDS)}")
         if key in mapping:
             raise InvalidArgument(f"--columns: {key} is named twice")
         mapping[key] = column
@@ -138,7 +138,8 @@ def parse_columns(text: str) -> dict[str, str]:
 def parse_jsonl(text: str, *, what: str = "log") -> list[Event]:
     """Events from JSON Lines: one object per non-blank line, with known fields only."""
     events: list[Event] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may be inside a string
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{what}, line {number}"
@@ -146,8 +147,9 @@ def parse_jsonl(text: str, *, what: str = "log") -> list[Event]:
             raise InvalidArgument(f"{where}: longer than {MAX_LINE} characters")
         try:
             record = json.loads(line, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-        except ValueError as exc:
-            raise InvalidArgument(f"{where}: not JSON ({printable(str(exc))})") from None
+        except (ValueError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise InvalidArgument(f"{where}: not JSON ({printable(why)})") from None
         if not isinstance(record, dict):
             raise InvalidArgument(f"{where}: an event is a JSON object, not {type(record).__name__}")
         events.append(_event(record, len(events) + 1, number, where))
@@ -169,8 +171,8 @@ def parse_csv(text: str, columns: Mapping[str, str], *, what: str = "log") -> li
     index: dict[str, int] = {}
     for key, column in wanted.items():
         if column.strip().lower() not in positions:
-            shown = ", ".join(printable(h) for h in header[:20])
-            raise InvalidArgument(f"{what}: no column {printable(column)!r} (for {key}); the header has: {shown}")
+            heads = ", ".join(printable(h) for h in header[:20])
+            raise InvalidArgument(f"{what}: no column {shown(column)} (for {key}); the header has: {heads}")
         index[key] = positions[column.strip().lower()]
     if "call" not in index:
         raise InvalidArgument(f"{what}: no call column; name it with --columns call=COLUMN")
@@ -194,7 +196,7 @@ def parse_csv(text: str, columns: Mapping[str, str], *, what: str = "log") -> li
 def _event(record: Mapping[str, Any], number: int, line: int, where: str) -> Event:
     unknown = [k for k in record if k not in FIELDS]
     if unknown:
-        raise InvalidArgument(f"{where}: unknown field {printable(unknown[0])!r}; fields: {', '.join(FIELDS)}")
+        raise InvalidArgument(f"{where}: unknown field {shown(unknown[0])}; fields: {', '.join(FIELDS)}")
     if "call" not in record:
         raise InvalidArgument(f"{where}: no call (every event names the call it logs)")
     texts = {key: _text(record[key], key, where) for key in FIELDS if key in record}
@@ -204,7 +206,8 @@ def _event(record: Mapping[str, Any], number: int, line: int, where: str) -> Eve
 
 def _text(value: object, key: str, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidArgument(f"{where}: {key} must be text (or a whole number), not {type(value).__name__}")
+        kind = "null" if value is None else type(value).__name__
+        raise InvalidArgument(f"{where}: {key} must be text (or a whole number), not {kind}")
     text = str(value).strip()
     if not text or len(text) > MAX_TEXT:
         raise InvalidArgument(f"{where}: {key} must have 1 to {MAX_TEXT} characters")
@@ -216,7 +219,7 @@ def _call(text: str, where: str) -> str:
         if text.lower() == known.lower():
             return known
     raise InvalidArgument(
-        f"{where}: unknown call {printable(text)!r}; calls: {', '.join(CLIENT_CALLS)}, or the server event "
+        f"{where}: unknown call {shown(text)}; calls: {', '.join(CLIENT_CALLS)}, or the server event "
         f"{REGISTRATION_FAILED!r}"
     )
 
@@ -242,7 +245,7 @@ def _result(text: str | None, where: str) -> str | None:
         return next((name for name, code in CODES.items() if code == value), f"0x{value:08X}")
     if _CODE_NAME.match(text):
         return text
-    raise InvalidArgument(f"{where}: result {printable(text)!r} is neither ok, a code's name nor a hex code")
+    raise InvalidArgument(f"{where}: result {shown(text)} is neither ok, a code's name nor a hex code")
 
 
 def _no_duplicates(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:

@@ -172,25 +172,28 @@ def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def vary_of(keys: Iterable[str], events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
-    """``--vary`` keys with their values: KEY (all its values) or KEY=V1,V2."""
+    """``--vary`` keys with their values: KEY (all its values) or KEY=V1,V2 (each a value the switch takes)."""
     defaults = dict(default_vary(events))
-    chosen = []
+    known = {**{k: v for k, v in CHOICES.items()}, "impersonate": _BOOLEAN, "server_async": _BOOLEAN,
+             "connect_flags": ("0", "0x20")}
+    chosen: dict[str, tuple[str, ...]] = {}
     for text in keys:
-        key, sep, values = text.partition("=")
-        if sep:
-            chosen.append((key, tuple(v.strip() for v in values.split(",") if v.strip())))
-        elif key in defaults:
-            chosen.append((key, defaults[key]))
-        elif key in CHOICES:
-            chosen.append((key, CHOICES[key]))
-        elif key in ("impersonate", "server_async"):
-            chosen.append((key, _BOOLEAN))
-        elif key == "connect_flags":
-            chosen.append((key, ("0", "0x20")))
-        else:
-            known = ", ".join([*CHOICES, "impersonate", "server_async", "connect_flags"])
-            raise InvalidArgument(f"--vary {shown(key)}: give its values as KEY=V1,V2; switches with known values: {known}")
-    return chosen
+        key, sep, values = (part.strip() for part in text.partition("="))
+        if key not in known:
+            raise InvalidArgument(f"--vary {shown(key)}: not a switch diagnose can vary; switches: {', '.join(known)}")
+        if key in chosen:
+            raise InvalidArgument(f"--vary {key}: given twice")
+        if not sep:
+            chosen[key] = defaults.get(key, known[key])
+            continue
+        listed = tuple(dict.fromkeys(v.strip() for v in values.split(",") if v.strip()))
+        if not listed:
+            raise InvalidArgument(f"--vary {key}=: give at least one value, e.g. {key}={known[key][0]}")
+        wrong = [v for v in listed if v.lower() not in {k.lower() for k in known[key]}]
+        if wrong and key != "connect_flags":
+            raise InvalidArgument(f"--vary {key}: {shown(wrong[0])} is not one of {', '.join(known[key])}")
+        chosen[key] = listed
+    return list(chosen.items())
 
 
 def diagnose(

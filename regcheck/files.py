@@ -41,10 +41,11 @@ def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> by
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise InvalidArgument(f"{what}: {exc.strerror or exc}") from None
+    info = os.fstat(fd)  # before fdopen, which refuses a folder with an error of its own
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise InvalidArgument(f"{what} is {_kind(info.st_mode)}; give a regular file")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidArgument(f"{what} is {_kind(info.st_mode)}; give a regular file")
         try:
             data = handle.read(limit + 1)  # whatever fstat said: the file may grow
         except OSError as exc:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from regcheck.compile import CompiledSystem, Packed
-from regcheck.expr import Const, Value
+from regcheck.expr import Const, Expr, Ite, Value
 
 Bindings = frozenset[tuple[str, str, Value]]  # (label, name in the observations, model value)
 Node = tuple[Packed, int, Bindings]
@@ -112,15 +112,39 @@ def search(
 
 
 def _candidates(compiled: CompiledSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
-    """For each observation, the actions it may be: of a wanted name, and with no constant label it rules out."""
-    constant = [{key: value.value for key, value in a.labels if isinstance(value, Const)} for a in compiled.system.actions]
-    out = []
-    for o in observed:
-        out.append(frozenset(
+    """For each observation, the actions it may be: of a wanted name, and with every label it asks
+    for able to take one of the values it allows (as far as the label's expression tells)."""
+    possible = _label_values(compiled)
+    return [
+        frozenset(
             i for i, a in enumerate(compiled.system.actions)
-            if a.name in o.actions and all(constant[i][k] in allowed for k, allowed in o.fields if k in constant[i])
-        ))
+            if a.name in o.actions and all(possible[i][k] & allowed for k, allowed in o.fields if k in possible[i])
+        )
+        for o in observed
+    ]
+
+
+def _label_values(compiled: CompiledSystem) -> list[dict[str, frozenset[Value]]]:
+    """Per action, the values each label can take, for the labels whose expression says (constants and
+    if-then-else trees of them)."""
+    out = []
+    for action in compiled.system.actions:
+        known = {}
+        for key, expr in action.labels:
+            values = _values(expr)
+            if values is not None:
+                known[key] = values
+        out.append(known)
     return out
+
+
+def _values(expr: Expr) -> frozenset[Value] | None:
+    if isinstance(expr, Const):
+        return frozenset({expr.value})
+    if isinstance(expr, Ite):
+        then, other = _values(expr.then), _values(expr.other)
+        return None if then is None or other is None else then | other
+    return None
 
 
 def _advance(observed: Sequence[Observed], pos: int, bound: Bindings, labels: Mapping[str, Value],
@@ -195,15 +219,14 @@ STATIC_SETS = 64
 
 def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
                      one_to_one: frozenset[str] = frozenset()) -> int | None:
-    """The first observation that no action can be, whatever the states, given the labels that are
-    constants of the actions and the names the observations before bind; None if there is none (or
+    """The first observation that no action can be, whatever the states, given the values the actions'
+    labels can take and the names the observations before bind; None if there is none (or
     the bindings to follow grew too many).
 
     It over-approximates the search (states are ignored, non-constant labels are free, a shared
     step is not required), so no execution matches that observation in order: the search need only
     look at the observations before it."""
-    actions = compiled.system.actions
-    constant = [{key: value.value for key, value in a.labels if isinstance(value, Const)} for a in actions]
+    constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1} for labels in _label_values(compiled)]
     candidates = _candidates(compiled, observed)
     possible: set[Bindings] = {frozenset()}
     for position, o in enumerate(observed):

@@ -1,0 +1,189 @@
+"""regcheck diagnose: the article's log is explained, with the notifier's wait inferred, and the fixes rule it
+out; logs of random runs are always explained by the setting that made them; impossible logs are not, at the
+right event."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model.observations import Event, log_of, parse_jsonl, to_jsonl
+from model.scenario import Scenario, load_builtin
+from model.system import build
+from regcheck.cli import main
+from regcheck.compile import compile_system
+from regcheck.diagnosis import diagnose
+from regcheck.result import Step, Trace
+from tests.clirun import run, run_json
+from tests.strategies import scenarios
+
+LOGS = Path(__file__).resolve().parent.parent / "examples" / "logs"
+VARIED = ("on_mismatch", "registration", "after_network_error")
+"""Switches the random tests vary (each value of each): few, so each example searches at most 12 settings."""
+
+
+@pytest.fixture(scope="module")
+def article() -> tuple[int, dict[str, Any]]:
+    """The article's log through the CLI once, with every protocol variant varied (the default)."""
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        code = main(["diagnose", str(LOGS / "article-customer.jsonl"), "--json"])
+    return code, json.loads(buffer.getvalue())
+
+
+def test_the_article_log_is_explained_by_eviction_with_the_notifier_wait_inferred(article: Any) -> None:
+    code, doc = article
+    assert code == 1  # explained, by an execution that violates properties
+    assert doc["design_facts"] == ["requests=2"]
+    assert len(doc["explained"]) >= 1
+    settings = [s for group in doc["explained"] for s in group["settings"]]
+    for setting in settings:  # the article's reading of every variant the log can tell
+        assert setting["on_mismatch"] == "evict" and setting["identity_tracking"] == "dynamic"
+        assert setting["transport"] == "rpc-http" and setting["async_connect_by"] == "worker"
+    first = doc["explained"][0]
+    observed = first["execution"]["observed_at"]
+    inferred = [step for step in range(first["execution"]["steps"]) if str(step) not in observed]
+    assert inferred == [4]  # step 5, the notification thread's wait, is not in the log
+    assert {v["property"] for v in first["violated"]} >= {"worker-never-gets-network-error", "no-registration-mismatch"}
+    fixes = {f["fix"].split(" (")[0]: f for f in first["fixes"]}
+    assert fixes["fix A"]["rules_out"] and fixes["fix B"]["rules_out"]
+    assert fixes["fix A"]["verdicts"]["worker-never-gets-network-error"] == "proved"
+    assert not fixes["one association per MAPI session"]["rules_out"]
+
+
+def test_the_article_log_rules_out_variants_at_the_event_that_refutes_them(article: Any) -> None:
+    _, doc = article
+    ruled = {(r["event"], r["description"]): r["why"] for r in doc["ruled_out"]}
+    fail_only = [(event, why) for (event, words), why in ruled.items() if "on_mismatch=fail-only" in words]
+    assert fail_only and all(event == 5 for event, _ in fail_only)
+    assert all("returns only ok, never MAPI_E_NETWORK_ERROR" in why for _, why in fail_only)
+    notifier = [(event, why) for (event, words), why in ruled.items() if words == "async_connect_by=notifier"]
+    assert notifier and notifier[0][0] == 3  # the worker, not the notifier, logs EcDoAsyncConnectEx
+    def distinct(groups: list[dict[str, Any]]) -> set[tuple[tuple[str, str], ...]]:
+        return {tuple(sorted(s.items())) for g in groups for s in g["settings"]}  # groups may overlap
+
+    explained, refuted = distinct(doc["explained"]), distinct(doc["ruled_out"])
+    assert len(explained) == 30 and not explained & refuted and len(explained | refuted) == 1152
+    assert not doc["unknown"] and not doc["invalid"]
+
+
+def test_the_text_tells_the_inferred_step_and_the_fixes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch",
+                         "--vary", "async_connect_by")
+    assert code == 1 and err == ""
+    assert "Explained by 1 of 4 settings" in out
+    assert "(inferred) │ notifier 1 │ SYSTEM  │ EcDoAsyncWaitEx" in out
+    assert "fix A (no impersonation" in out and "rules the observed failure out" in out
+    assert "- on_mismatch=fail-only and async_connect_by=worker (1 settings): event 5 (line 5)" in out
+
+
+def test_a_csv_log_with_its_columns_is_read_like_the_jsonl_one(capsys: pytest.CaptureFixture[str]) -> None:
+    columns = "call=Operation,thread=Tid,as=User,result=Status,association=AssocGuid,time=Timestamp"
+    code, doc = run_json(capsys, "diagnose", str(LOGS / "article-customer.csv"), "--columns", columns,
+                         "--vary", "on_mismatch")
+    assert code == 1
+    assert [e["call"] for e in doc["events"]][-1] == "EcDoRpcExt2" and doc["events"][-1]["result"] == "MAPI_E_NETWORK_ERROR"
+    assert [s["on_mismatch"] for g in doc["explained"] for s in g["settings"]] == ["evict"]
+
+
+def test_notifications_off_explains_without_violation(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diagnose", str(LOGS / "notifications-off.jsonl"), "--set", "connect_flags=0x20",
+                       "--vary", "on_mismatch")
+    assert code == 0
+    assert "Explained by 2 of 2 settings" in out and "Violates no safety property." in out
+
+
+def test_a_log_no_setting_explains_names_the_first_event_none_can_reach(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diagnose", str(LOGS / "unexplained.jsonl"), "--vary", "on_mismatch",
+                       "--vary", "after_network_error")
+    assert code == 5
+    assert "No setting explains the log. The longest prefix some setting explains: events 1 to 2" in out
+    assert "event 3 (line 3): thread 4412 as CONTOSO\\alice EcDoConnectEx -> ok" in out
+
+
+def test_a_swapped_pair_of_dependent_events_is_unexplained_at_the_second() -> None:
+    """Impersonation after the logon it allows: the logon can be explained (by an impersonation nobody
+    logged), the impersonation that follows cannot (the thread already impersonates)."""
+    events = parse_jsonl((LOGS / "article-customer.jsonl").read_text())
+    swapped = parse_jsonl(to_jsonl([events[1], events[0], *events[2:]]))
+    result = diagnose(swapped, load_builtin("seed"), ["on_mismatch", "registration", "after_network_error"],
+                      check_fixes=False)
+    assert not result.explained and result.longest == 1
+    assert {event for event, _, _ in result.ruled_out} == {2}
+
+
+# Logs of random runs ---------------------------------------------------------------------------------
+
+
+def _walk(scenario: Scenario, seed: int, steps: int) -> Trace:
+    """A random execution of ``scenario`` of at most ``steps`` steps."""
+    rng = random.Random(seed)
+    compiled = compile_system(build(scenario))
+    state, states, taken = compiled.initial, [compiled.initial], []
+    for _ in range(steps):
+        moves = compiled.steps(state)
+        if not moves:
+            break
+        index, after = rng.choice(moves)
+        action = compiled.system.actions[index]
+        taken.append(Step(action.name, action.params, compiled.labels(index, state)))
+        state = after
+        states.append(state)
+    return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(taken))
+
+
+def _hidden(events: list[Event], rng: random.Random) -> list[Event]:
+    """Some events left out and some fields dropped, as partial logs are; numbered again."""
+    kept = [e for e in events if rng.random() > 0.3]
+    dropped = []
+    for e in kept:
+        fields = {k: v for k, v in e.to_json().items() if k not in ("event", "line")}
+        for key in ("thread", "as", "result", "association", "session"):
+            if key in fields and rng.random() < 0.25:
+                del fields[key]
+        dropped.append(fields)
+    return parse_jsonl("".join(json.dumps(d) + "\n" for d in dropped)) if dropped else []
+
+
+def _generated(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, str], list[Event]]:
+    trace = _walk(scenario, seed, 30)
+    events = _hidden(log_of(scenario, trace), random.Random(seed))
+    setting = {key: str(getattr(scenario, key)) for key in VARIED}
+    return scenario, setting, events
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(), seed=st.integers(0, 10_000))
+def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario: Scenario, seed: int) -> None:
+    base, setting, events = _generated(scenario, seed)
+    if not events:
+        return
+    result = diagnose(events, base, list(VARIED), check_fixes=False, timeout=60)
+    assert not result.unknown, [o.reason for o in result.unknown]
+    explaining = [dict(o.setting.values) for g in result.explained for o in g.outcomes]
+    assert setting in explaining, (setting, [e.describe() for e in events])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(), seed=st.integers(0, 10_000), where=st.floats(0, 0.999))
+def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Scenario, seed: int, where: float) -> None:
+    base, _, events = _generated(scenario, seed)
+    clients = [i for i, e in enumerate(events) if not e.server]
+    if not clients:
+        return
+    index = clients[int(where * len(clients))]
+    mutated = list(events)
+    mutated[index] = Event(events[index].number, events[index].line, events[index].call, events[index].thread,
+                           events[index].identity, "0x8004010F")  # MAPI_E_NOT_FOUND: no step returns it
+    result = diagnose(mutated, base, list(VARIED), check_fixes=False, timeout=60)
+    assert not result.explained and not result.unknown
+    assert result.longest == index  # every event before it is explained, by the run that logged them
+    assert {event for event, _, _ in result.ruled_out} == {index + 1}
