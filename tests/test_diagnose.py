@@ -160,7 +160,7 @@ def _generated(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, str],
     return scenario, setting, events
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 10_000))
 def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario: Scenario, seed: int) -> None:
     base, setting, events = _generated(scenario, seed)
@@ -172,7 +172,7 @@ def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario
     assert setting in explaining, (setting, [e.describe() for e in events])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), seed=st.integers(0, 10_000), where=st.floats(0, 0.999))
 def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Scenario, seed: int, where: float) -> None:
     base, _, events = _generated(scenario, seed)

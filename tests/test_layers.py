@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "regcheck.certificate": 10,
     "regcheck.abstraction": 10,
     "regcheck.promela": 9,
+    "regcheck.subsequence": 9,
     "regcheck.spin": 10,
     # 11-13: the engines
     "regcheck.engines": 11,
@@ -68,7 +69,7 @@ LAYERS: dict[str, int] = {
 """Each core module's layer: it may import modules of lower layers only."""
 
 ROOTS = ("regcheck.compose", "regcheck.counterexamples", "regcheck.cli", "regcheck.notebook", "regcheck.sweep",
-         "regcheck.report")
+         "regcheck.report", "regcheck.diagnosis")
 """The composition roots: they alone put the core, the model and the properties together."""
 
 
