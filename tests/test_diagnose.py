@@ -187,3 +187,20 @@ def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Sc
     assert not result.explained and not result.unknown
     assert result.longest == index  # every event before it is explained, by the run that logged them
     assert {event for event, _, _ in result.ruled_out} == {index + 1}
+
+
+def test_the_example_logs_and_generated_logs_meet_the_schema() -> None:
+    """The schema file says what the reader accepts: the examples and every generated log meet it, and a
+    line the reader refuses for an unknown field the schema refuses too."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((LOGS.parent.parent / "schemas" / "observation-log.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    lines = [line for path in sorted(LOGS.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    seed = load_builtin("seed")
+    lines += to_jsonl(log_of(seed, _walk(seed, 7, 40))).splitlines()
+    for line in lines:
+        validator.validate(json.loads(line))
+    assert not validator.is_valid({"call": "EcDoConnectEx", "user": "alice"})
+    assert not validator.is_valid({"thread": "1"})
