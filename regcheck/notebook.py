@@ -1,6 +1,6 @@
 """regcheck in Jupyter: one import for checking, exploring, showing and explaining counterexamples.
 
->>> from regcheck.notebook import check, explore, show, explain, what_if, sweep, scenario, shapes
+>>> from regcheck.notebook import check, explore, show, explain, what_if, sweep, scenario, shapes, diagnose
 
 - :func:`check` runs the same checks as ``regcheck check`` (every counterexample replayed on the
   reference simulator) and returns a :class:`Run`, which displays as a verdict table with the
@@ -13,6 +13,7 @@
 - :func:`show` draws a counterexample's chart with its step table; :func:`explain` shrinks it by
   replay and says why each remaining step is needed.
 - :func:`sweep` checks over combinations of switch values (or one at a time) on every core.
+- :func:`diagnose` finds the settings of the model that explain an observed log (``regcheck diagnose``).
 
 Every object displays itself (``_repr_html_``) through the report's HTML fragments
 (``regcheck.report.html``), so a notebook and a design-review page say the same things the same
@@ -24,20 +25,25 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Union
 
 from model import scenario as scenarios
 from model import shapes
 from model.explain import Explanation
+from model.observations import parse_columns, parse_jsonl, read_log
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import compose
 from regcheck.constraints import Constraint
 from regcheck.constraints import describe as describe_shape
 from regcheck.counterexamples import distinct_causes, explanation
+from regcheck.diagnosis import Diagnosis
+from regcheck.diagnosis import diagnose as run_diagnosis
 from regcheck.errors import InvalidArgument
 from regcheck.limits import check_timeout
 from regcheck.report.html import (
@@ -59,6 +65,7 @@ __all__ = [
     "Chart",
     "Comparison",
     "Counterexample",
+    "DiagnosisView",
     "Exploration",
     "Finding",
     "Run",
@@ -67,6 +74,7 @@ __all__ = [
     "check",
     "describe",
     "design_table",
+    "diagnose",
     "explain",
     "explore",
     "scenario",
@@ -618,3 +626,52 @@ class DesignTableView:
 def design_table(designs: Sequence[str] = DESIGNS, *, engine: str = "explicit") -> DesignTableView:
     """Each built-in design under each fix, over the association scope: safe, unsafe or undecided."""
     return DesignTableView(run_design_table(designs, engine=engine))
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnosing a log
+
+
+@dataclass(frozen=True, repr=False)
+class DiagnosisView:
+    """What ``regcheck diagnose`` finds for a log: the settings that explain it, each with its completed
+    execution, what that violates and what each fix does; the settings ruled out and why."""
+
+    title: str
+    diagnosis: Diagnosis
+
+    def __repr__(self) -> str:
+        d = self.diagnosis
+        if d.explained:
+            count = len({o.setting.values for g in d.explained for o in g.outcomes})
+            return f"<diagnosis of {self.title}: explained by {count} setting(s), {len(d.ruled_out)} group(s) ruled out>"
+        return f"<diagnosis of {self.title}: not explained; events 1 to {d.longest} are>"
+
+    @property
+    def explained(self) -> bool:
+        return bool(self.diagnosis.explained)
+
+    def settings(self) -> list[dict[str, str]]:
+        """Every setting of the varied switches that explains the log."""
+        seen = dict.fromkeys(o.setting.values for g in self.diagnosis.explained for o in g.outcomes)
+        return [dict(values) for values in seen]
+
+    def _repr_html_(self) -> str:
+        from regcheck.report.diagnosis import diagnosis_html
+
+        return _html(diagnosis_html(self.title, self.diagnosis))
+
+
+def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "seed", *,
+             vary: Sequence[str] = (), columns: str | None = None, timeout: float = 120.0,
+             **switches: object) -> DiagnosisView:
+    """Diagnose ``log`` (a path to a JSON Lines or CSV file, or the events as dictionaries) against
+    ``scenario`` with ``switches`` changed, as ``regcheck diagnose`` does."""
+    check_timeout(timeout)
+    if isinstance(log, (str, Path)):
+        events = read_log(Path(log), columns=parse_columns(columns) if columns is not None else None)
+        title = str(log)
+    else:
+        events = parse_jsonl("".join(json.dumps(record) + "\n" for record in log), what="the events")
+        title = f"{len(events)} events"
+    return DiagnosisView(title, run_diagnosis(events, _resolve(scenario, dict(switches)), vary, timeout=timeout))

@@ -204,3 +204,15 @@ def test_the_example_logs_and_generated_logs_meet_the_schema() -> None:
         validator.validate(json.loads(line))
     assert not validator.is_valid({"call": "EcDoConnectEx", "user": "alice"})
     assert not validator.is_valid({"thread": "1"})
+
+
+def test_the_report_can_include_a_diagnosis(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "report", "seed", "--out", str(tmp_path / "r"), "--diagnose",
+                         str(LOGS / "unexplained.jsonl"))
+    assert code == 0 and "Traceback" not in err
+    page = (tmp_path / "r" / "index.html").read_text()
+    markdown = (tmp_path / "r" / "report.md").read_text()
+    for text in (page, markdown):
+        assert "Diagnosis of" in text and "unexplained.jsonl" in text
+        assert "No setting explains the log. The longest prefix some setting explains: events 1 to 2" in text
+    assert '<span class="timing">' in page  # the search time, apart, so two reports of the same inputs compare

@@ -16,13 +16,14 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 TIMEOUT = 300
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_six_notebooks_are_there() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "01-reproduce-the-article",
         "02-the-fixes-and-their-cost",
         "03-explore-interleavings",
         "04-variants",
         "05-check-your-design",
+        "06-diagnose-a-log",
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -41,6 +42,10 @@ from regcheck.sweep import Sweep
               help="Seconds per scenario before giving up (unknown).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of every scenario.")
 @click.option("--jobs", "-j", type=int, default=0, help="Scenarios checked at once (default: one per core).")
+@click.option("--diagnose", "logs", multiple=True, type=PathType(dir_okay=False, path_type=Path), metavar="LOG",
+              help="Also diagnose LOG (JSON Lines; repeatable) against --diagnose-scenario, as `regcheck diagnose` does.")
+@click.option("--diagnose-scenario", "diagnose_target", default="seed", show_default=True,
+              help="The scenario the --diagnose logs come from.")
 def report_command(
     targets: tuple[str, ...] = (),
     out_dir: Path = Path("report"),
@@ -51,13 +56,16 @@ def report_command(
     timeout: float = DEFAULT_TIMEOUT,
     sets: tuple[str, ...] = (),
     jobs: int = 0,
+    logs: tuple[Path, ...] = (),
+    diagnose_target: str = "seed",
 ) -> None:
     """Write design-review evidence for the SCENARIOs (default: every built-in one) into --out.
 
     A self-contained index.html (verdict matrix, each counterexample as story and chart, each
     proof's certificate, every scenario's switches, what was not checked, versions, fingerprints
     and the command that reproduces every row), the same as report.md, and each counterexample's
-    chart and ITF trace. Exits 0 once the report is written, whatever the verdicts.
+    chart and ITF trace; with --diagnose, a diagnosis of each log. Exits 0 once the report is
+    written, whatever the verdicts.
     """
     from regcheck import report as reports
 
@@ -74,6 +82,16 @@ def report_command(
         evidence = reports.collect(
             chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status
         )
+    if logs:
+        from model.observations import read_log
+        from regcheck.diagnosis import diagnose
+
+        base = load_scenario(diagnose_target, [])
+        diagnosed = []
+        with spinner(True) as status:
+            for log in logs:
+                diagnosed.append((printable(str(log)), diagnose(read_log(log), base, timeout=timeout, progress=status)))
+        evidence = replace(evidence, diagnoses=tuple(diagnosed))
     written = reports.write(evidence, out_dir, replacing=replacing)
     for run in evidence.runs:
         counts: dict[str, int] = {}

@@ -25,6 +25,7 @@ import regcheck
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import children, compose
+from regcheck.diagnosis import Diagnosis
 from regcheck.result import CheckResult, Progress, Verdict
 from regcheck.sweep import cores
 
@@ -81,6 +82,8 @@ class Evidence:
     model_fingerprint: str
     command: str
     elapsed_s: float
+    diagnoses: tuple[tuple[str, Diagnosis], ...] = ()
+    """Logs diagnosed for the report (``report --diagnose``): the log's name and what diagnose found."""
 
 
 def versions() -> dict[str, str]:

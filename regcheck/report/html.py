@@ -226,6 +226,10 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
     ]
     for index, run in enumerate(evidence.runs):
         parts.append(_scenario_section(evidence, index, run, ids, charts))
+    if evidence.diagnoses:
+        from regcheck.report.diagnosis import diagnosis_html  # it draws on this module's fragments
+
+        parts += [diagnosis_html(title, d) for title, d in evidence.diagnoses]
     parts += [_not_checked(evidence), _provenance(evidence), "</body></html>"]
     return printable("\n".join(parts) + "\n")  # scenario text may hold control characters
 

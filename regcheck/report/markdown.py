@@ -150,6 +150,11 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                     out += [f"- {k}: {v}" for k, v in result.evidence.to_json().items()]
             elif result.verdict is Verdict.BOUNDED:
                 out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
+    if evidence.diagnoses:
+        from regcheck.report.diagnosis import diagnosis_markdown  # it draws on this module's fragments
+
+        for title, diagnosed in evidence.diagnoses:
+            out += ["", diagnosis_markdown(title, diagnosed).rstrip("\n")]
     out += ["", "## What was not checked"]
     for heading, items in not_checked(evidence, literal):
         out += ["", f"### {heading}", ""] + [f"- {item}" for item in items]
