@@ -33,6 +33,7 @@ from regcheck.expr import Value, evaluate
 from regcheck.result import Step, Trace, Verdict
 from regcheck.subsequence import Found, Observed, first_impossible, search
 from regcheck.system import Kind
+from regcheck.trace import itf
 
 MAX_SETTINGS = 4_096
 """At most this many settings are searched (the product of the varied switches' values)."""
@@ -465,6 +466,23 @@ def _verdict_words(verdict: Verdict, depth: int | None) -> str:
     return str(verdict.value)
 
 
+def _with_switches(outcome: Outcome) -> Trace:
+    """The outcome's execution, naming its scenario and every switch (so ``regcheck replay`` can check it)."""
+    assert outcome.trace is not None
+    scenario = outcome.setting.scenario
+    return outcome.trace.with_meta(scenario=scenario.name, switches=scenario.switches())
+
+
+def explanations(diagnosis: Diagnosis) -> list[tuple[Scenario, Trace]]:
+    """Each explaining group's scenario and execution, once per distinct execution, ready to be written as ITF."""
+    found: list[tuple[Scenario, Trace]] = []
+    for group in diagnosis.explained:
+        trace = _with_switches(group.outcomes[0])
+        if all(t.steps != trace.steps for _, t in found):
+            found.append((group.outcomes[0].setting.scenario, trace))
+    return found
+
+
 def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
     """The diagnosis as the ``--json`` document's body."""
     def group(g: Group) -> dict[str, Any]:
@@ -476,7 +494,8 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
         entry = group(g)
         trace = g.outcomes[0].trace
         assert trace is not None
-        entry["execution"] = {"steps": len(trace), "observed_at": trace.meta["observed"]}
+        entry["execution"] = {"steps": len(trace), "observed_at": trace.meta["observed"],
+                              "trace": itf.to_itf(_with_switches(g.outcomes[0]))}
         entry["violated"] = [{"property": p, "step": s} for p, s in g.violated]
         entry["fixes"] = [{"fix": f.fix, "rules_out": f.rules_out, "verdicts": dict(f.verdicts)} for f in g.fixes]
         explained.append(entry)
@@ -494,4 +513,4 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
-__all__ = ["Diagnosis", "diagnose", "design_facts", "observed_of", "to_json"]
+__all__ = ["Diagnosis", "diagnose", "design_facts", "explanations", "observed_of", "to_json"]

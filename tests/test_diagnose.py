@@ -220,3 +220,14 @@ def test_the_report_can_include_a_diagnosis(capsys: pytest.CaptureFixture[str], 
         assert "Diagnosis of" in text and "unexplained.jsonl" in text
         assert "No setting explains the log. The longest prefix some setting explains: events 1 to 2" in text
     assert '<span class="timing">' in page  # the search time, apart, so two reports of the same inputs compare
+
+
+def test_each_explanation_is_written_as_a_trace_that_replays(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, doc = run_json(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch",
+                         "--trace-out", str(tmp_path))
+    assert code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["explanation-1.itf.json", "explanation-1.png",
+                                                         "explanation-1.svg"]
+    assert doc["explained"][0]["execution"]["trace"]["#meta"]["switches"]["requests"] == 2
+    code, out, _ = run(capsys, "replay", str(tmp_path / "explanation-1.itf.json"))
+    assert code == 0 and "conforms: all 6 steps replay on the reference simulator" in out

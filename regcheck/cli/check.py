@@ -267,10 +267,10 @@ def _write_traces(
             concrete = compose.scenario_of(scenario, trace)
             trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
             itf.write(trace, folder / f"{name}.itf.json")
-            _write_chart(folder / name, concrete, trace)
+            write_chart(folder / name, concrete, trace)
 
 
-def _write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
+def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
     """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
     from model import views
     from regcheck.trace import draw

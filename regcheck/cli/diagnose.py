@@ -17,14 +17,17 @@ from rich.table import Table
 from model.observations import parse_columns, read_log
 from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
+from regcheck.cli.check import write_chart
 from regcheck.cli.console import out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import printable
+from regcheck.files import output_folder
 from regcheck.limits import check_timeout
 from regcheck.result import Trace
+from regcheck.trace import itf
 
 
 def exit_code(diagnosis: Diagnosis) -> int:
@@ -46,16 +49,24 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
+              help="Write each explaining execution here as ITF JSON, with its sequence chart as SVG and PNG.")
 def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
-                     form: str | None, timeout: float, as_json: bool) -> None:
+                     form: str | None, timeout: float, as_json: bool, trace_out: Path | None) -> None:
     """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
     check_timeout(timeout)
+    if trace_out is not None:
+        output_folder(trace_out, option="--trace-out")
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+    if trace_out is not None:
+        for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
+            itf.write(trace, trace_out / f"explanation-{number}.itf.json")
+            write_chart(trace_out / f"explanation-{number}", scenario, trace)
     if as_json:
         document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
         out.print_json(json.dumps(document), highlight=False)
