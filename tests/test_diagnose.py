@@ -230,4 +230,4 @@ def test_each_explanation_is_written_as_a_trace_that_replays(capsys: pytest.Capt
                                                          "explanation-1.svg"]
     assert doc["explained"][0]["execution"]["trace"]["#meta"]["switches"]["requests"] == 2
     code, out, _ = run(capsys, "replay", str(tmp_path / "explanation-1.itf.json"))
-    assert code == 0 and "conforms: all 6 steps replay on the reference simulator" in out
+    assert code == 0 and "conforms: all 6 steps replay on the reference simulator" in " ".join(out.split())
