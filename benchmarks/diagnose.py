@@ -20,7 +20,8 @@ from model.scenario import load_builtin, with_overrides
 from model.system import build
 from regcheck import diagnosis
 from regcheck.compile import compile_system
-from regcheck.result import Step, Trace
+from regcheck.explore import random_run
+from regcheck.result import Trace
 
 DESIGN = ["workers=2", "requests=8", "after_network_error=reconnect-same"]
 
@@ -28,19 +29,7 @@ DESIGN = ["workers=2", "requests=8", "after_network_error=reconnect-same"]
 def walk(seed: int, steps: int) -> Trace:
     """A random execution of the design, of at most ``steps`` steps."""
     scenario = with_overrides(load_builtin("seed"), DESIGN)
-    compiled = compile_system(build(scenario))
-    rng = random.Random(seed)
-    state, states, taken = compiled.initial, [compiled.initial], []
-    for _ in range(steps):
-        moves = compiled.steps(state)
-        if not moves:
-            break
-        index, after = rng.choice(moves)
-        action = compiled.system.actions[index]
-        taken.append(Step(action.name, action.params, compiled.labels(index, state)))
-        state = after
-        states.append(after)
-    return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(taken))
+    return random_run(compile_system(build(scenario)), random.Random(seed), steps)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ distance at most ``covered`` has been found and shown to the watcher.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -327,3 +328,19 @@ def _framed_expander(graph: StateGraph, max_states: int, frame: Frame) -> Expand
 def _progress_line(what: str, states: int, depth: int, seconds: float) -> str:
     rate = states / seconds if seconds > 0 else 0.0
     return f"{what}: {states:,} states, depth {depth}, {rate:,.0f} states/s"
+
+
+def random_run(compiled: CompiledSystem, rng: random.Random, steps: int) -> Trace:
+    """An execution of at most ``steps`` steps from the initial state, each step one of the enabled moves
+    drawn by ``rng`` (it ends early in a state with none): the runs that generated logs are made of."""
+    state, states, taken = compiled.initial, [compiled.initial], []
+    for _ in range(steps):
+        moves = compiled.steps(state)
+        if not moves:
+            break
+        index, after = rng.choice(moves)
+        action = compiled.system.actions[index]
+        taken.append(Step(action.name, action.params, compiled.labels(index, state)))
+        state = after
+        states.append(after)
+    return Trace(vars=compiled.names, states=tuple(compiled.state(s) for s in states), steps=tuple(taken))
