@@ -61,11 +61,12 @@ FIXES: dict[str, Callable[[Scenario], list[str]]] = {
     "one association per MAPI session": lambda scenario: ["association_scope=session"],
 }
 """The fixes whose effect on the observed failure is checked."""
-FAILURES = {"MAPI_E_NETWORK_ERROR": "worker-never-gets-network-error", "ecAccessDenied": "worker-never-gets-network-error"}
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One combination of the varied switches' values, and the scenario they make of the base."""
+
     values: tuple[tuple[str, str], ...]
     scenario: Scenario
 
@@ -86,13 +87,11 @@ class Outcome:
     def explains(self) -> bool:
         return self.trace is not None
 
-    @property
-    def decided(self) -> bool:
-        return self.explains or (self.found is not None and self.found.complete) or self.found is None
-
 
 @dataclass(frozen=True)
 class FixCheck:
+    """What one fix does to the observed failure: the verdicts of the violated properties on the fixed scenario."""
+
     fix: str
     verdicts: tuple[tuple[str, str], ...]  # (property, verdict and words)
     rules_out: bool
