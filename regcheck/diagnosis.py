@@ -13,6 +13,7 @@ checked by ``regcheck check`` on the fixed scenario.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import as_completed
@@ -31,7 +32,7 @@ from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value, evaluate
 from regcheck.result import Step, Trace, Verdict
-from regcheck.subsequence import Found, Observed, first_impossible, search
+from regcheck.subsequence import Found, Observed, binds, first_impossible, search
 from regcheck.system import Kind
 from regcheck.trace import itf
 
@@ -128,6 +129,16 @@ class Diagnosis:
     def violated(self) -> bool:
         return any(g.violated for g in self.explained)
 
+    @property
+    def searched(self) -> int:
+        """Settings searched: the product of the varied switches' values."""
+        return math.prod(len(values) for _, values in self.varied)
+
+    @property
+    def explaining(self) -> int:
+        """Settings that explain the log (the groups may overlap, so they are not summed)."""
+        return len({o.setting.values for g in self.explained for o in g.outcomes})
+
 
 def design_facts(events: Sequence[Event], base: Scenario) -> list[str]:
     """What the log says of the design, as lower bounds: as many workers as threads that log worker
@@ -211,9 +222,7 @@ def diagnose(
     facts = design_facts(events, base)
     scenario = with_overrides(base, facts) if facts else base
     varied = vary_of(vary, events) if vary else default_vary(events)
-    count = 1
-    for _, values in varied:
-        count *= len(values)
+    count = math.prod(len(values) for _, values in varied)
     if count > MAX_SETTINGS:
         raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
     keys = [k for k, _ in varied]
@@ -378,18 +387,16 @@ def _why_not(compiled: CompiledSystem, observed: Sequence[Observed], events: Seq
     """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
     event, wanted = events[found.matched], observed[found.matched]
     fields_of = _fields_of(compiled)
+    # The same event with any result (any cache event, for a server event): what the model does there instead.
+    loose = replace(wanted, fields=tuple((k, v) for k, v in wanted.fields if k not in ("result", "cache")))
     results: set[str] = set()
     for state, bound in found.stuck:
         for index, _ in compiled.steps(state):
             if compiled.system.actions[index].name not in wanted.actions:
                 continue
             labels = fields_of(index, state)
-            if any(labels.get(k) not in v for k, v in wanted.fields if k not in ("result", "cache")):
-                continue
-            if not all(any(lab == k and nm == name and v == labels.get(k) for lab, nm, v in bound)
-                       or not any(lab == k and nm == name for lab, nm, _ in bound) for k, name in wanted.names):
-                continue
-            results.add(str(labels.get("cache" if event.server else "result")))
+            if binds(loose, bound, labels, ONE_TO_ONE) is not None:
+                results.add(str(labels.get("cache" if event.server else "result")))
     after = f"after event {found.matched}" if found.matched else "from the start"
     if event.server:
         return (f"{after}, no call can fail its registration" if not results & MISMATCH

@@ -643,8 +643,7 @@ class DiagnosisView:
     def __repr__(self) -> str:
         d = self.diagnosis
         if d.explained:
-            count = len({o.setting.values for g in d.explained for o in g.outcomes})
-            return f"<diagnosis of {self.title}: explained by {count} setting(s), {len(d.ruled_out)} group(s) ruled out>"
+            return f"<diagnosis of {self.title}: explained by {d.explaining} setting(s), {len(d.ruled_out)} group(s) ruled out>"
         return f"<diagnosis of {self.title}: not explained; events 1 to {d.longest} are>"
 
     @property

@@ -152,13 +152,13 @@ def _advance(observed: Sequence[Observed], pos: int, bound: Bindings, labels: Ma
     """Where one step can take the matching: the observation at ``pos`` matched (and its neighbour that
     shares the step), or, where matching binds a new name, also not matched."""
     options: list[tuple[int, Bindings]] = []
-    first = _bind(observed[pos], bound, labels, one_to_one)
+    first = binds(observed[pos], bound, labels, one_to_one)
     if first is None:
         return [(pos, bound)]
     binding, fresh = first
     matched = pos + 1
     if matched < len(observed) and observed[matched].shares != observed[pos].shares:
-        second = _bind(observed[matched], binding, labels, one_to_one)
+        second = binds(observed[matched], binding, labels, one_to_one)
         if second is not None:
             if second[1]:
                 options.append((matched, binding))
@@ -169,7 +169,7 @@ def _advance(observed: Sequence[Observed], pos: int, bound: Bindings, labels: Ma
     return options
 
 
-def _bind(o: Observed, bound: Bindings, labels: Mapping[str, Value],
+def binds(o: Observed, bound: Bindings, labels: Mapping[str, Value],
           one_to_one: frozenset[str]) -> tuple[Bindings, bool] | None:
     """The bindings after matching ``o`` on a step with ``labels`` (and whether a name was new); None if it does not match."""
     for label, allowed in o.fields:
@@ -234,7 +234,7 @@ def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
         for bound in possible:
             for index in candidates[position]:
                 labels = {key: value for key, value in constant[index].items() if key in dict(o.names)}
-                matched = _bind(Observed(o.actions, (), tuple((k, n) for k, n in o.names if k in labels)),
+                matched = binds(Observed(o.actions, (), tuple((k, n) for k, n in o.names if k in labels)),
                                 bound, labels, one_to_one)
                 if matched is not None:
                     after.add(matched[0])

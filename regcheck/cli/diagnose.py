@@ -76,10 +76,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
 
 
 def _print(log: Path, d: Diagnosis) -> None:
-    settings = len({o.setting.values for g in d.explained for o in g.outcomes})  # the groups may overlap
-    total = 1
-    for _, values in d.varied:
-        total *= len(values)
+    settings, total = d.explaining, d.searched
     out.print(f"regcheck diagnose: {printable(str(log))}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)
     if d.facts:

@@ -28,10 +28,7 @@ def _marks(trace: Trace) -> dict[int, str]:
 
 
 def _summary(d: Diagnosis, timing: str = "{}") -> list[str]:
-    total = 1
-    for _, values in d.varied:
-        total *= len(values)
-    explained = len({o.setting.values for g in d.explained for o in g.outcomes})
+    total, explained = d.searched, d.explaining
     lines = [f"{len(d.events)} events; scenario {d.base.name}"
              + (f"; design facts from the log: {', '.join(d.facts)}" if d.facts else ""),
              "Varied: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
