@@ -462,6 +462,32 @@ def builtin_names() -> list[str]:
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def builtin_path(name: str) -> Path:
+    """The TOML file of a built-in scenario, where the installed package keeps it."""
+    if name not in builtin_names():
+        raise InvalidArgument(f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}")
+    return Path(str(resources.files("model") / "scenarios" / f"{name}.toml"))
+
+
+_TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*\]\s*(?:#.*)?")
+_KEY = re.compile(r"\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*[=.]")
+
+
+def key_line(text: str, key: str, table: str = "") -> int:
+    """The 1-based line of scenario TOML ``text`` where ``key`` is given (in ``table``, or at the top
+    level; a key that is a table, such as ``[mailbox_access]``, at its header); 0 where it is not."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := _TABLE.fullmatch(line):
+            current = header.group(1).strip('"')
+            if not table and current == key:
+                return number
+            continue
+        if (found := _KEY.match(line)) and current == table and found.group(1).strip('"') == key:
+            return number
+    return 0
+
+
 def load_builtin(name: str) -> Scenario:
     """A built-in scenario by name."""
     if name not in builtin_names():

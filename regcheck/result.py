@@ -135,6 +135,18 @@ class CheckResult:
     scope: Scope | None = None  # None: the one system checked, with no parameter
 
 
+def verdict_text(result: CheckResult) -> str:
+    """The verdict in words, with its bound and, for a parameterised check, the worker counts it covers."""
+    scope = scope_words(result)
+    if result.verdict is Verdict.BOUNDED:
+        return f"bounded (no violation in {result.depth} steps{', ' + scope if scope else ''})"
+    if result.verdict is Verdict.VIOLATED:
+        return f"violated ({result.depth} steps{', ' + scope if scope else ''})"
+    if result.verdict is Verdict.UNKNOWN:
+        return "unknown" + (f": {result.note}" if result.note else "")
+    return "proved" + (f" ({scope})" if scope else "")
+
+
 class Checked(Protocol):
     """What :func:`outcome` reads of a property (``regcheck.system.Property``): its name and kind."""
 

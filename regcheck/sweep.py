@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import scenario as scenarios
+from model import story
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
 from regcheck import children, compose
@@ -182,7 +183,7 @@ def check_configuration(
     """Check one configuration (its resolved switches) and return each verdict as plain data.
 
     The work unit of a sweep: runs in a pool process or on a Dask worker, so its arguments and
-    result are plain values only (no traces, no certificates).
+    result are plain values only (no traces, no certificates; a counterexample's cause in words).
     """
     scenario = scenarios.from_mapping(dict(switches), origin="sweep configuration")
     results = compose.run_checks(scenario, list(names), engine=engine, depth=depth, timeout=timeout)
@@ -193,6 +194,9 @@ def check_configuration(
             "steps": len(r.trace) if r.verdict is Verdict.VIOLATED and r.trace is not None else None,
             "depth": r.depth,
             "time_s": r.time_s,
+            **({"cause": story.cause(compose.scenario_of(scenario, r.trace), r.trace)}
+               if r.verdict is Verdict.VIOLATED and r.trace is not None else {}),
+            **({"note": r.note} if r.verdict is Verdict.UNKNOWN and r.note else {}),
         }
         for r in results
     ]

@@ -22,7 +22,7 @@ from regcheck.abstraction import counter_abstraction, verify_per_process, verify
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
-from regcheck.result import CheckResult, Scope, Trace, Verdict
+from regcheck.result import CheckResult, Scope, Trace, Verdict, verdict_text
 from regcheck.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
 from tests.clirun import run, run_json
 
@@ -70,7 +70,6 @@ def test_a_search_of_one_and_two_workers_is_no_verdict_for_every_n(monkeypatch: 
 
 
 def test_the_report_and_the_table_say_what_a_parameterised_verdict_covers() -> None:
-    from regcheck.cli.check import _verdict_text
     from regcheck.report.html import verdict_cell, verdict_words
 
     proved = _result("p", Verdict.PROVED, scope=Scope.every())
@@ -78,8 +77,8 @@ def test_the_report_and_the_table_say_what_a_parameterised_verdict_covers() -> N
     fixed = _result("p", Verdict.PROVED, scope=Scope.fixed(4))
     assert verdict_words(proved) == "proved for every number of workers"
     assert "for every number of workers" in verdict_cell(proved)
-    assert _verdict_text(violated) == "violated (5 steps, already with 1 worker)"
-    assert _verdict_text(fixed) == verdict_words(fixed) == "proved"
+    assert verdict_text(violated) == "violated (5 steps, already with 1 worker)"
+    assert verdict_text(fixed) == verdict_words(fixed) == "proved"
 
 
 def test_concrete_results_name_their_worker_count() -> None:

@@ -26,6 +26,7 @@ from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
 from regcheck.cli.inputs import DEFAULT_DEPTH, DEFAULT_TIMEOUT, PathType, load_scenario, validate_settings
 from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
+from regcheck.files import writable_target, write_atomic
 from regcheck.result import Verdict
 from regcheck.sweep import Sweep
 
@@ -123,6 +124,8 @@ def report_command(
 @click.option("--one-at-a-time", "one_at_a_time", is_flag=True,
               help="Vary one switch at a time from the base scenario instead of taking every combination.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
+@click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
+              help="Write a JUnit XML report: a suite per configuration, a case per property (docs/ci.md).")
 def sweep_command(
     target: str | None = None,
     vary: tuple[str, ...] = (),
@@ -135,6 +138,7 @@ def sweep_command(
     dask: str | None = None,
     one_at_a_time: bool = False,
     as_json: bool = False,
+    junit_file: Path | None = None,
 ) -> None:
     """Check properties of TARGET (default: seed) in every combination of the --vary values.
 
@@ -149,6 +153,8 @@ def sweep_command(
     validate_settings(engine, "z3", depth, timeout)
     if jobs < 0:
         raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    if junit_file is not None:
+        writable_target(junit_file)
     base = load_scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
@@ -161,6 +167,10 @@ def sweep_command(
             base, axes, list(prop), engine=engine, depth=depth, timeout=timeout, jobs=jobs or None, dask=dask,
             one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
         )
+    if junit_file is not None:
+        from regcheck import findings, junit
+
+        write_atomic(junit_file, junit.document(findings.sweep_suites(result, "seed" if target is None else target)))
     if as_json:
         sys.stdout.write(json.dumps(schema.sweep_document(result), indent=1) + "\n")
     else:

@@ -37,11 +37,11 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
-from regcheck.display import shown
+from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
-from regcheck.files import output_folder, write_atomic
-from regcheck.result import CheckResult, Kind, Trace, Verdict, scope_words
+from regcheck.files import output_folder, writable_target, write_atomic
+from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.trace import itf
 
 
@@ -79,18 +79,6 @@ def _exit_code(results: list[tuple[Scenario, CheckResult]], *, against_expectati
     if any(r.verdict is Verdict.UNKNOWN for _, r in results):
         return EXIT_UNKNOWN
     return EXIT_OK
-
-
-def _verdict_text(result: CheckResult) -> str:
-    """The verdict in words, with its bound and, for a parameterised check, the worker counts it covers."""
-    scope = scope_words(result)
-    if result.verdict is Verdict.BOUNDED:
-        return f"bounded (no violation in {result.depth} steps{', ' + scope if scope else ''})"
-    if result.verdict is Verdict.VIOLATED:
-        return f"violated ({result.depth} steps{', ' + scope if scope else ''})"
-    if result.verdict is Verdict.UNKNOWN:
-        return "unknown" + (f": {result.note}" if result.note else "")
-    return "proved" + (f" ({scope})" if scope else "")
 
 
 def _summary(results: list[CheckResult]) -> str:
@@ -151,6 +139,12 @@ def _style(result: CheckResult, expected: str | None) -> str:
     help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
 )
 @click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
+@click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
+              help="Write a JUnit XML report: a suite per scenario, a case per property (docs/ci.md).")
+@click.option("--sarif", "sarif_file", type=PathType(path_type=Path, dir_okay=False),
+              help="Write a SARIF 2.1.0 log: a result per violated property, with its steps as a code flow.")
+@click.option("--emit-tests", "emit_dir", type=PathType(path_type=Path, file_okay=False),
+              help="Write each counterexample and a pytest file that replays it into this folder (regression tests).")
 @click.option(
     "--cross-check",
     "cross",
@@ -171,6 +165,9 @@ def check_command(
     causes: int = 0,
     explain: bool = False,
     cross: str | None = None,
+    junit_file: Path | None = None,
+    sarif_file: Path | None = None,
+    emit_dir: Path | None = None,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
@@ -189,11 +186,23 @@ def check_command(
     if all_:
         if target is not None or sets:
             raise InvalidArgument("--all checks the built-in scenarios as they are; drop the scenario and --set")
-        chosen = [scenarios.load_builtin(name) for name in scenarios.builtin_names()]
+        targets = scenarios.builtin_names()
+        chosen = [scenarios.load_builtin(name) for name in targets]
     else:
-        chosen = [load_scenario("seed" if target is None else target, list(sets))]
+        targets = ["seed" if target is None else target]
+        chosen = [load_scenario(targets[0], list(sets))]
     if trace_out is not None:
         output_folder(trace_out, option="--trace-out")
+    if emit_dir is not None:
+        output_folder(emit_dir, option="--emit-tests")
+    for report in (junit_file, sarif_file):
+        if report is not None:
+            writable_target(report)
+    trace_dir = trace_out
+    if trace_dir is None and (junit_file or sarif_file):
+        trace_dir = (junit_file or sarif_file or Path()).parent / "traces"
+        output_folder(trace_dir, option="the traces folder of --junit and --sarif")
+    written: dict[tuple[str, str], Path] = {}
     runs: list[tuple[Scenario, list[CheckResult]]] = []
     extras: dict[tuple[str, str], counterexamples.Extras] = {}
     disagreements: list[tuple[Scenario, str]] = []
@@ -221,8 +230,11 @@ def check_command(
                     depth=depth,
                     timeout=timeout,
                 )
-        if trace_out is not None:
-            _write_traces(trace_out, scenario, results, extras)
+        if trace_dir is not None:
+            written.update(_write_traces(trace_dir, scenario, results, extras, charts=trace_out is not None))
+    if junit_file is not None or sarif_file is not None or emit_dir is not None:
+        _write_ci_files(targets, runs, written, against=all_, junit_file=junit_file, sarif_file=sarif_file,
+                        emit_dir=emit_dir)
     flat = [(s, r) for s, results in runs for r in results]
     if as_json:
         document = schema.check_document(
@@ -249,11 +261,49 @@ def check_command(
     raise click.exceptions.Exit(_exit_code(flat, against_expectations=all_))
 
 
-def _write_traces(
-    folder: Path, scenario: Scenario, results: list[CheckResult], extras: dict[tuple[str, str], counterexamples.Extras]
+def _write_ci_files(
+    targets: list[str],
+    runs: list[tuple[Scenario, list[CheckResult]]],
+    traces: dict[tuple[str, str], Path],
+    *,
+    against: bool,
+    junit_file: Path | None,
+    sarif_file: Path | None,
+    emit_dir: Path | None,
 ) -> None:
-    """Each counterexample as ITF JSON plus its sequence chart (SVG, PNG); distinct causes as ``.cause-K``."""
+    """The JUnit report, the SARIF log and the regression tests of a check, as asked for."""
+    from regcheck import findings, junit, regression
+
+    checked = [
+        findings.Checked(s, tuple(results), findings.source_of(t, s),
+                         {p: path for (name, p), path in traces.items() if name == s.name})
+        for t, (s, results) in zip(targets, runs)
+    ]
+    if junit_file is not None:
+        write_atomic(junit_file, junit.document(findings.check_suites(checked, against_expectations=against)))
+    if sarif_file is not None:
+        document = findings.sarif_document(checked, root=Path.cwd(), against_expectations=against,
+                                           command=["regcheck", *sys.argv[1:]])
+        write_atomic(sarif_file, json.dumps(document, indent=1) + "\n")
+    if emit_dir is not None:
+        tests = regression.emit(emit_dir, [(t, s, results) for t, (s, results) in zip(targets, runs)])
+        if tests:
+            err.print(f"wrote {len(tests)} regression test(s) to {printable(str(emit_dir))}; run them with "
+                      f"pytest {printable(str(emit_dir))}", markup=False)
+
+
+def _write_traces(
+    folder: Path,
+    scenario: Scenario,
+    results: list[CheckResult],
+    extras: dict[tuple[str, str], counterexamples.Extras],
+    *,
+    charts: bool = True,
+) -> dict[tuple[str, str], Path]:
+    """Each counterexample as ITF JSON plus (``charts``) its sequence chart (SVG, PNG); distinct causes as
+    ``.cause-K``. Returns where each verdict's own counterexample went, by (scenario, property)."""
     stem = _file_stem(scenario.name)
+    written: dict[tuple[str, str], Path] = {}
     for result in results:
         if result.trace is None:
             continue
@@ -267,7 +317,10 @@ def _write_traces(
             concrete = compose.scenario_of(scenario, trace)
             trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
             itf.write(trace, folder / f"{name}.itf.json")
-            write_chart(folder / name, concrete, trace)
+            written.setdefault((scenario.name, result.property), folder / f"{name}.itf.json")
+            if charts:
+                write_chart(folder / name, concrete, trace)
+    return written
 
 
 def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
@@ -303,7 +356,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
         expected = scenario.expected.get(result.property)
         table.add_row(
             result.property,
-            _verdict_text(result),
+            verdict_text(result),
             expected or "-",
             f"{result.time_s:.2f}s",
             style=_style(result, expected),
@@ -351,7 +404,7 @@ def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
             table.add_row(
                 scenario.name if index == 0 else "",
                 result.property,
-                _verdict_text(result),
+                verdict_text(result),
                 expected or "-",
                 "-" if met is None else ("yes" if met else "NO"),
                 style=_style(result, expected),

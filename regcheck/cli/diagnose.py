@@ -24,7 +24,7 @@ from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import printable
-from regcheck.files import output_folder
+from regcheck.files import output_folder, writable_target, write_atomic
 from regcheck.limits import check_timeout
 from regcheck.result import Trace
 from regcheck.trace import itf
@@ -51,22 +51,33 @@ def exit_code(diagnosis: Diagnosis) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
               help="Write each explaining execution here as ITF JSON, with its sequence chart as SVG and PNG.")
+@click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
+              help="Write a JUnit XML report: whether the log is explained, what it violates, what each fix does.")
 def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
-                     form: str | None, timeout: float, as_json: bool, trace_out: Path | None) -> None:
+                     form: str | None, timeout: float, as_json: bool, trace_out: Path | None,
+                     junit_file: Path | None = None) -> None:
     """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
     check_timeout(timeout)
     if trace_out is not None:
         output_folder(trace_out, option="--trace-out")
+    if junit_file is not None:
+        writable_target(junit_file)
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+    written: list[tuple[Trace, Path]] = []
     if trace_out is not None:
         for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
             itf.write(trace, trace_out / f"explanation-{number}.itf.json")
             write_chart(trace_out / f"explanation-{number}", scenario, trace)
+            written.append((trace, trace_out / f"explanation-{number}.itf.json"))
+    if junit_file is not None:
+        from regcheck import findings, junit
+
+        write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable(str(log)), diagnosis, written)]))
     if as_json:
         document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
         out.print_json(json.dumps(document), highlight=False)
