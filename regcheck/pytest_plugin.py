@@ -142,7 +142,7 @@ class PropertyItem(pytest.Item):
 
     def _out_folder(self) -> Path:
         given = self.config.getoption("regcheck_out")
-        return Path(given) if given else self.config.rootpath / "regcheck-out"
+        return (self.config.invocation_params.dir / given).resolve() if given else self.config.rootpath / "regcheck-out"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The story of a missed expectation; any other error as pytest tells it."""
