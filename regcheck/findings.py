@@ -27,8 +27,6 @@ from regcheck.errors import InvalidArgument, RegcheckError
 from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.system import Property
 
-INFORMATION_URI = "https://github.com/regcheck/regcheck"
-
 DEPENDENCE_ORDER = (
     "impersonate", "worker_impersonates", "connect_flags", "session_reuse", "notifier", "association_scope",
     "transport", "on_mismatch", "registration", "identity_tracking", "async_connect_by", "async_failure",
@@ -257,8 +255,8 @@ def sarif_document(checked: Sequence[Checked], *, root: Path, against_expectatio
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if command:
         invocation["commandLine"] = " ".join(shlex.quote(part) for part in command)
-    return sarif.document(tool="regcheck", version=regcheck.__version__, information_uri=INFORMATION_URI,
-                          rules=rules, results=results, root=root, invocation=invocation)
+    return sarif.document(tool="regcheck", version=regcheck.__version__, rules=rules, results=results, root=root,
+                          invocation=invocation)
 
 
 def _rule(name: str) -> sarif.Rule:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import copy
 import json
 import os
+from pathlib import Path
 
+import itf_py
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.scenario import load_builtin
+from regcheck import compose
 from regcheck.cli import run_checks
 from regcheck.errors import TraceFormatError
-from regcheck.result import Step, Trace, Verdict
+from regcheck.result import CheckResult, Step, Trace, Verdict
 from regcheck.trace import itf
 
 # --------------------------------------------------------------------------------------------
@@ -389,3 +392,90 @@ def test_checker_counterexamples_round_trip(seed_results, tmp_path) -> None:
         assert trace.meta.get("replayed") is True
         assert len(trace) == result.depth
     assert sorted(os.listdir(tmp_path)) == sorted(f"{r.property}.itf.json" for r in with_traces)
+
+
+# --------------------------------------------------------------------------------------------
+# Another reader: the Apalache/Quint ITF library (itf_py) reads what regcheck writes, and regcheck
+# reads back what itf_py writes of it. itf_py keeps each state's ``#meta`` as it is, so the steps
+# (action, params, labels) travel there; it adds ``"params": []`` and ``"loop": null`` at the top.
+
+
+def _itf_py_reads(text: str, want: Trace) -> itf_py.Trace:
+    """``text`` (regcheck's ITF of ``want``) read by itf_py: the same variables, states, values, steps and loop."""
+    got = itf_py.trace_from_json(json.loads(text))
+    assert list(got.vars) == list(want.vars)
+    assert got.loop == want.loop
+    assert list(got.params) == []
+    assert got.meta["format"] == "ITF"
+    assert {k: v for k, v in got.meta.items() if k not in ("format", "format-description")} == dict(want.meta)
+    assert len(got.states) == len(want.states)
+    for index, (state, values) in enumerate(zip(got.states, want.states)):
+        assert state.values == dict(values)
+        assert list(state.values) == list(want.vars), "itf_py sees the variables in the order of 'vars'"
+        # decoded to the same Python types: {"#bigint": ...} to int, booleans and strings as they are
+        assert {k: type(v) for k, v in state.values.items()} == {k: type(v) for k, v in values.items()}
+        assert state.meta["index"] == index
+        if index > 0:
+            step = want.steps[index - 1]
+            assert state.meta["action"] == step.action
+            assert tuple(state.meta["params"].items()) == step.params
+            assert state.meta["labels"] == dict(step.labels)
+        else:
+            assert set(state.meta) == {"index"}
+    return got
+
+
+def _back_through_itf_py(got: itf_py.Trace, want: Trace, tmp_path: Path | None = None) -> None:
+    """itf_py's JSON of ``got``, read by regcheck from text (and from a file in ``tmp_path``), is ``want``."""
+    data = itf_py.trace_to_json(got)
+    text = json.dumps(data)
+    assert_same(itf.loads(text), want)
+    assert_same(itf.from_itf(json.loads(text)), want)
+    if tmp_path is not None:
+        path = tmp_path / "from-itf-py.itf.json"
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        assert_same(itf.read(path), want)
+
+
+@pytest.fixture(scope="module")
+def seed_explicit() -> list[CheckResult]:
+    """The seed's verdicts by the explicit engine: safety counterexamples and liveness lassos."""
+    return run_checks(load_builtin("seed"), [], engine="explicit", depth=12, timeout=60)
+
+
+def test_itf_py_reads_the_checkers_counterexamples(seed_explicit: list[CheckResult], tmp_path: Path) -> None:
+    with_traces = [(r.property, r.trace) for r in seed_explicit if r.trace is not None]
+    assert len(with_traces) >= 2
+    assert any(t.loop is not None for _, t in with_traces), "the seed's liveness lassos are among them"
+    assert any(t.loop is None for _, t in with_traces)
+    seed = load_builtin("seed")
+    for prop, found in with_traces:
+        # as `check --trace-out` writes it: with the scenario and its switches in the trace's #meta
+        trace = found.with_meta(scenario=seed.name, switches=compose.scenario_of(seed, found).switches())
+        got = _itf_py_reads(itf.dumps(trace), trace)
+        _back_through_itf_py(got, trace, tmp_path)
+        path = tmp_path / f"{prop}.itf.json"
+        itf.write(trace, path)
+        from_file = _itf_py_reads(path.read_text(encoding="utf-8"), trace)
+        _back_through_itf_py(from_file, trace)
+        assert from_file == got
+
+
+def test_itf_py_reads_a_lasso_loop_as_a_state_index(seed_explicit: list[CheckResult]) -> None:
+    lasso = next(r.trace for r in seed_explicit if r.trace is not None and r.trace.loop is not None)
+    assert lasso is not None and lasso.loop is not None
+    got = _itf_py_reads(itf.dumps(lasso), lasso)
+    assert got.loop == lasso.loop and 0 <= got.loop < len(got.states)
+    assert got.states[got.loop].values == dict(lasso.states[lasso.loop])
+
+
+@settings(max_examples=60, deadline=None)
+@given(traces())
+def test_round_trip_through_itf_py(trace: Trace) -> None:
+    _back_through_itf_py(_itf_py_reads(itf.dumps(trace), trace), trace)
+
+
+def test_itf_py_null_loop_and_empty_params_are_read_as_no_loop() -> None:
+    data = itf_py.trace_to_json(itf_py.trace_from_json(itf.to_itf(small_trace())))
+    assert data["loop"] is None and data["params"] == []
+    assert_same(itf.from_itf(data), small_trace())

@@ -24,6 +24,8 @@ LAYERS: dict[str, int] = {
     "regcheck.children": 0,
     "regcheck.files": 1,
     "regcheck.limits": 1,
+    "regcheck.junit": 1,
+    "regcheck.sarif": 1,
     # 2-6: the language of systems, evidence and results
     "regcheck.expr": 2,
     "regcheck.evidence": 3,
@@ -69,7 +71,7 @@ LAYERS: dict[str, int] = {
 """Each core module's layer: it may import modules of lower layers only."""
 
 ROOTS = ("regcheck.compose", "regcheck.counterexamples", "regcheck.cli", "regcheck.notebook", "regcheck.sweep",
-         "regcheck.report", "regcheck.diagnosis")
+         "regcheck.report", "regcheck.diagnosis", "regcheck.findings", "regcheck.regression", "regcheck.pytest_plugin")
 """The composition roots: they alone put the core, the model and the properties together."""
 
 
