@@ -185,12 +185,35 @@ def test_sweep_junit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
 def test_diagnose_junit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     logs = Path(__file__).resolve().parent.parent / "examples" / "logs"
     xml = tmp_path / "d.xml"
-    code, _, _ = run(capsys, "diagnose", str(logs / "unexplained.jsonl"), "--junit", str(xml))
+    code, _, _ = run(capsys, "diagnose", str(logs / "unexplained.jsonl"), "--vary", "on_mismatch", "--junit", str(xml))
     assert code == 5
     (case,) = [case for suite in valid_junit(xml) for case in suite]
     assert case.name == "log is explained" and outcome(case) == "failure"
     assert case.result[0].message.startswith("no setting explains the log: event 3")
-    code, _, _ = run(capsys, "diagnose", str(logs / "notifications-off.jsonl"), "--junit", str(xml))
+    code, _, _ = run(capsys, "diagnose", str(logs / "notifications-off.jsonl"), "--vary", "on_mismatch", "--junit",
+                     str(xml))
     assert code == 0
     cases = {case.name: outcome(case) for suite in valid_junit(xml) for case in suite}
     assert cases["log is explained"] == "passed" and set(cases.values()) == {"passed"}
+
+
+def test_diagnose_junit_of_the_article_log(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    log = Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl"
+    xml = tmp_path / "d.xml"
+    code, _, _ = run(capsys, "diagnose", str(log), "--vary", "on_mismatch", "--junit", str(xml),
+                     "--trace-out", str(tmp_path / "t"))
+    assert code == 1
+    cases = {case.name: case for suite in valid_junit(xml) for case in suite}
+    assert {name: outcome(case) for name, case in cases.items()} == {
+        "log is explained": "passed",
+        "group 1: worker-never-gets-network-error": "failure",
+        "group 1: no-registration-mismatch": "failure",
+        "group 1: registration-in-use-never-evicted": "failure",
+        "group 1: fix A (no impersonation; the process runs as an account with rights to the mailboxes)": "passed",
+        "group 1: fix B (CONNECT_NO_NOTIFICATIONS, 0x20, in PR_PROFILE_CONNECT_FLAGS)": "passed",
+        "group 1: one association per MAPI session": "failure",
+    }
+    violated = cases["group 1: worker-never-gets-network-error"].result[0]
+    assert violated.message.startswith("under on_mismatch=evict, the explaining execution violates")
+    assert "Registration of the Association GUID failed" in violated.text
+    assert f"trace: {tmp_path / 't' / 'explanation-1.itf.json'}" in violated.text

@@ -144,8 +144,8 @@ def _hidden(events: list[Event], rng: random.Random) -> list[Event]:
     return parse_jsonl("".join(json.dumps(d) + "\n" for d in dropped)) if dropped else []
 
 
-def _generated(scenario: Scenario, seed: int) -> tuple[Scenario, dict[str, str], list[Event]]:
-    trace = _walk(scenario, seed, 30)
+def _generated(scenario: Scenario, seed: int, steps: int = 30) -> tuple[Scenario, dict[str, str], list[Event]]:
+    trace = _walk(scenario, seed, steps)
     events = _hidden(log_of(scenario, trace), random.Random(seed))
     setting = {key: str(getattr(scenario, key)) for key in VARIED}
     return scenario, setting, events
@@ -166,7 +166,9 @@ def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario
 @given(scenario=scenarios().filter(lambda s: int(s.workers) <= 2), seed=st.integers(0, 10_000),
        where=st.floats(0, 0.999))
 def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Scenario, seed: int, where: float) -> None:
-    base, setting, events = _generated(scenario, seed)
+    # Runs of at most 16 steps: refuting the other settings of a long log with retry loops can take a search of
+    # 300,000 states each (52 s for one log of 38 events), which says nothing more about where it fails.
+    base, setting, events = _generated(scenario, seed, 16)
     clients = [i for i, e in enumerate(events) if not e.server]
     if not clients:
         return
