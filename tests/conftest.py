@@ -1,5 +1,6 @@
 """Test selection: slow tests run in CI (``CI`` set) or when ``-m`` asks for them; a local run
-without ``-m`` leaves them out and says how many, so the everyday loop stays fast."""
+without ``-m`` leaves them out and says how many, so the everyday loop stays fast. Under
+pytest-xdist (``-n``) the workers select, and tell the controller how many they left out."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 _LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand the controller the number of slow tests left out."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["slow_left_out"] = session.config.stash.get(_LEFT_OUT, 0)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """On the xdist controller: every worker collects every test, so each reports the same number."""
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    left_out = getattr(node, "workeroutput", {}).get("slow_left_out", 0)
+    config.stash[_LEFT_OUT] = max(config.stash.get(_LEFT_OUT, 0), left_out)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
