@@ -192,12 +192,10 @@ def sweep_suites(result: Any, target: str) -> list[junit.Suite]:
 
 
 def _sweep_words(found: Mapping[str, Any]) -> str:
-    verdict = found["verdict"]
-    if verdict == Verdict.VIOLATED.value:
-        return f"violated ({found['steps']} steps)"
-    if verdict == Verdict.BOUNDED.value:
-        return f"bounded (no violation in {found['depth']} steps)"
-    return str(verdict) + (f": {found['note']}" if found.get("note") else "")
+    """A sweep's verdict as its matrix cell says it (``violated 5``, ``bounded 12``), with an unknown's reason."""
+    from regcheck.sweep import verdict_word
+
+    return verdict_word(found) + (f": {found['note']}" if found.get("note") else "")
 
 
 def diagnosis_suite(log: str, diagnosis: Any, traces: Sequence[tuple[Trace, Path]] = ()) -> junit.Suite:
