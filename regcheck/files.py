@@ -24,12 +24,13 @@ _KINDS = {
     stat.S_IFIFO: "a FIFO",
     stat.S_IFSOCK: "a socket",
     stat.S_IFLNK: "a symlink",
+    stat.S_IFREG: "a regular file",
 }
 
 
 def _kind(mode: int) -> str:
     """What a file of mode ``mode`` is, in words."""
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    return _KINDS.get(stat.S_IFMT(mode), "a special file")
 
 
 def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> bytes:
@@ -72,10 +73,28 @@ def writable_target(path: Path) -> None:
 
 
 def output_folder(path: Path, *, option: str) -> None:
-    """Refuse an output folder that exists as something else than a folder (a file, a device)."""
-    if path.exists() and not path.is_dir():
-        kind = _kind(os.stat(path).st_mode)
-        raise InvalidArgument(f"{option} {path}: it is {kind}, not a folder")
+    """Refuse an output folder that cannot be one, before anything is written: it exists as something else
+    (a file, a device, a symlink that leads to no folder), or the nearest existing folder above it is not one."""
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InvalidArgument(f"{option} {path}: {exc.strerror or exc}") from None
+    if mode is not None:
+        if not path.is_dir():
+            raise InvalidArgument(f"{option} {path}: it is {_kind(mode)}, not a folder")
+        return
+    for parent in path.parents:
+        try:
+            above = os.stat(parent).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InvalidArgument(f"{option} {path}: {exc.strerror or exc}") from None
+        if not stat.S_ISDIR(above):
+            raise InvalidArgument(f"{option} {path}: {parent} is {_kind(above)}, not a folder")
+        return
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

@@ -22,6 +22,10 @@ OUTCOMES = ("passed", "failure", "error", "skipped")
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters that XML 1.0 documents cannot hold, escaped or not."""
+_CR = "\ufffe"
+"""Stands for a carriage return in element text until the document is serialised: XML readers turn a raw CR
+into LF, so it must be written as ``&#13;``, which ElementTree does not do in text; U+FFFE cannot be in
+:func:`xml_text`'s output, so it stands for nothing else."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def document(suites: Sequence[Suite], *, name: str = "regcheck", timestamp: date
             _case(element, case)
     ET.indent(root, space="  ")
     text: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return text + b"\n"
+    return text.replace(_CR.encode("utf-8"), b"&#13;") + b"\n"
 
 
 def _attributes(name: str, suites: Sequence[Suite]) -> dict[str, str]:
@@ -109,9 +113,13 @@ def _case(parent: ET.Element, case: Case) -> None:
         attributes = {"message": xml_text(case.message)}
         if case.kind:
             attributes["type"] = xml_text(case.kind)
-        ET.SubElement(element, case.outcome, attributes).text = xml_text(case.body) or None
+        ET.SubElement(element, case.outcome, attributes).text = _element_text(case.body) or None
     if case.output:
-        ET.SubElement(element, "system-out").text = xml_text(case.output)
+        ET.SubElement(element, "system-out").text = _element_text(case.output)
+
+
+def _element_text(text: str) -> str:
+    return xml_text(text).replace("\r", _CR)
 
 
 __all__ = ["OUTCOMES", "Case", "Suite", "document", "xml_text"]

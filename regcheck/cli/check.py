@@ -198,6 +198,8 @@ def check_command(
     for report in (junit_file, sarif_file):
         if report is not None:
             writable_target(report)
+    if junit_file is not None and sarif_file is not None and junit_file.resolve() == sarif_file.resolve():
+        raise InvalidArgument(f"--junit and --sarif both name {printable(str(junit_file))}; give each its own file")
     trace_dir = trace_out
     if trace_dir is None and (junit_file or sarif_file):
         trace_dir = (junit_file or sarif_file or Path()).parent / "traces"
