@@ -51,22 +51,31 @@ def recorded(scenario: Scenario, result: CheckResult, target: str) -> Trace:
                            target=target, violated_at=at, regcheck=regcheck.__version__)
 
 
+def _named(runs: Sequence[tuple[str, Scenario, Sequence[CheckResult]]]
+           ) -> list[tuple[str, str, Scenario, CheckResult]]:
+    """Each counterexample of ``runs`` with the name its files take (unique, a Python identifier) and its target."""
+    taken: set[str] = set()
+    return [(_unique(_identifier(f"{scenario.name}_{r.property}"), taken), target, scenario, r)
+            for target, scenario, results in runs for r in results
+            if r.verdict is Verdict.VIOLATED and r.trace is not None]
+
+
+def planned(folder: Path, runs: Sequence[tuple[str, Scenario, Sequence[CheckResult]]]) -> list[Path]:
+    """Every file :func:`emit` would write into ``folder`` for ``runs``: its traces and its tests."""
+    return [folder / f"{prefix}{name}{suffix}" for name, *_ in _named(runs)
+            for prefix, suffix in (("", ".itf.json"), ("test_", ".py"))]
+
+
 def emit(folder: Path, runs: Sequence[tuple[str, Scenario, Sequence[CheckResult]]]) -> list[Path]:
     """Write, for each counterexample of ``runs`` (target, scenario, results), its ITF trace and its test file
     into ``folder``; return the test files."""
     written: list[Path] = []
-    taken: set[str] = set()
-    for target, scenario, results in runs:
-        for result in results:
-            if result.verdict is not Verdict.VIOLATED or result.trace is None:
-                continue
-            name = _unique(_identifier(f"{scenario.name}_{result.property}"), taken)
-            trace_file = folder / f"{name}.itf.json"
-            test_file = folder / f"test_{name}.py"
-            trace = recorded(scenario, result, target)
-            itf.write(trace, trace_file)
-            write_atomic(test_file, _test_source(name, trace_file.name, scenario, result, trace, target))
-            written.append(test_file)
+    for name, target, scenario, result in _named(runs):
+        trace_file, test_file = folder / f"{name}.itf.json", folder / f"test_{name}.py"
+        trace = recorded(scenario, result, target)
+        itf.write(trace, trace_file)
+        write_atomic(test_file, _test_source(name, trace_file.name, scenario, result, trace, target))
+        written.append(test_file)
     return written
 
 
@@ -158,4 +167,4 @@ def _lost_message(path: Path, trace: Trace, scenario: Scenario, name: str, probl
     )
 
 
-__all__ = ["CounterexampleLost", "assert_counterexample", "emit", "first_violation", "recorded"]
+__all__ = ["CounterexampleLost", "assert_counterexample", "emit", "first_violation", "planned", "recorded"]

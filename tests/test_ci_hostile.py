@@ -20,9 +20,11 @@ import signal
 import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import jsonschema
 import junitparser
@@ -58,7 +60,7 @@ class Hung(Exception):
     """The command did not finish within :data:`GUARD_S` seconds."""
 
 
-@pytest.fixture(autouse=True)
+@contextmanager
 def guard() -> Iterator[None]:
     """End a command that blocks (a FIFO opened for writing waits for a reader) with :class:`Hung`."""
 
@@ -72,6 +74,12 @@ def guard() -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``tests.clirun.run`` under :func:`guard`: exit code, stdout, stderr."""
+    with guard():
+        return run(capsys, *argv)
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +106,7 @@ def snapshot(folder: Path) -> list[tuple[str, str, bytes | str]]:
 def refused(capsys: pytest.CaptureFixture[str], folder: Path, *argv: str) -> str:
     """Run ``regcheck ARGV`` in ``folder``; it must be refused as bad input, having written nothing. Its error line."""
     before = snapshot(folder)
-    code, out, err = run(capsys, *argv)
+    code, out, err = cli(capsys, *argv)
     assert "Traceback" not in out + err, err[-2000:]
     lines = err.splitlines()
     assert code == 2, err[-2000:]
@@ -120,8 +128,8 @@ def valid_junit(data: bytes) -> junitparser.JUnitXml:
     return junitparser.JUnitXml.fromstring(data)
 
 
-def valid_sarif(path: Path) -> dict:
-    document = json.loads(path.read_text(encoding="utf-8"))
+def valid_sarif(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     errors = sorted(SARIF.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
     return document
@@ -301,7 +309,7 @@ def test_traces_folder_is_not_needed_with_trace_out(capsys: pytest.CaptureFixtur
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _traces_file(tmp_path)
-    code, out, err = run(capsys, "check", *FAST, "--junit", "out/r.xml", "--trace-out", "t")
+    code, out, err = cli(capsys, "check", *FAST, "--junit", "out/r.xml", "--trace-out", "t")
     assert code == 1, err
     assert (tmp_path / "out" / "traces").read_text(encoding="utf-8") == "mine\n"
     (case,) = [case for suite in valid_junit((tmp_path / "out" / "r.xml").read_bytes()) for case in suite]
@@ -314,7 +322,7 @@ def test_report_over_a_regular_file_replaces_it_whole(capsys: pytest.CaptureFixt
     monkeypatch.chdir(tmp_path)
     (tmp_path / "r.xml").write_text("old\n", encoding="utf-8")
     (tmp_path / "r.sarif").write_text("old\n", encoding="utf-8")
-    code, _, err = run(capsys, "check", *FAST, "--junit", "r.xml", "--sarif", "r.sarif")
+    code, _, err = cli(capsys, "check", *FAST, "--junit", "r.xml", "--sarif", "r.sarif")
     assert code == 1, err
     valid_junit((tmp_path / "r.xml").read_bytes())
     valid_sarif(tmp_path / "r.sarif")
@@ -375,7 +383,8 @@ def test_any_text_makes_a_valid_junit_document(suites: list[junit.Suite], name: 
     for got, suite in zip(read, suites):
         _same(got.name, suite.name)
         assert got.skipped == suite.count("skipped")
-        assert [(p.name, p.value) for p in got.properties()] == [(legal(k), legal(v)) for k, v in suite.properties]
+        read_properties = [(p.name, p.value) for p in got.properties()]  # type: ignore[no-untyped-call]
+        assert read_properties == [(legal(k), legal(v)) for k, v in suite.properties]
         read_cases = list(got)
         assert len(read_cases) == len(suite.cases)
         for case, want in zip(read_cases, suite.cases):
@@ -439,14 +448,15 @@ def test_markup_in_a_scenario_makes_valid_junit_and_sarif(name: str | None, file
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     source = _scenario_file(tmp_path, name=name, file=file)
-    code, _, err = run(capsys, "check", source.name, *FAST, "--junit", "out/r.xml", "--sarif", "out/r.sarif",
+    code, _, err = cli(capsys, "check", source.name, *FAST, "--junit", "out/r.xml", "--sarif", "out/r.sarif",
                        "--emit-tests", "out/tests")
     assert code == 1, err
     report = valid_junit((tmp_path / "out" / "r.xml").read_bytes())
     (suite,) = list(report)
     scenario_name = name if name is not None else "markup"
     assert suite.name == scenario_name
-    assert dict((p.name, p.value) for p in suite.properties())["description"] == MARKUP
+    switches = {p.name: p.value for p in suite.properties()}  # type: ignore[no-untyped-call]
+    assert switches["description"] == MARKUP
     (case,) = list(suite)
     assert outcome(case) == "failure" and case.classname == f"regcheck.{scenario_name}"
     document = valid_sarif(tmp_path / "out" / "r.sarif")
@@ -466,3 +476,38 @@ def test_markup_in_a_scenario_makes_valid_junit_and_sarif(name: str | None, file
     tests[0]()
     (trace_file,) = (tmp_path / "out" / "tests").glob("*.itf.json")
     assert_counterexample(trace_file)
+
+
+# An entry in the --emit-tests folder at a name it writes (a symlink, a folder) is refused before anything
+# is written; a report may not name the input it is made from.
+
+
+@pytest.mark.parametrize("entry", ["test_seed_no_registration_mismatch.py", "seed_no_registration_mismatch.itf.json"],
+                         ids=["test file", "trace"])
+@pytest.mark.parametrize("kind", ["symlink", "folder"])
+def test_emit_tests_folder_with_an_unusable_entry_is_refused_before_writing(
+    entry: str, kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "em").mkdir()
+    if kind == "symlink":
+        (tmp_path / "em" / entry).symlink_to("/dev/null")
+    else:
+        (tmp_path / "em" / entry).mkdir()
+    refused(capsys, tmp_path, "check", *FAST, "--junit", "r.xml", "--emit-tests", "em")
+
+
+def _input_as_report(folder: Path, option: str) -> tuple[str, ...]:
+    if option == "diagnose --junit":
+        (folder / "l.jsonl").write_bytes((LOGS / "unexplained.jsonl").read_bytes())
+        return ("diagnose", "l.jsonl", "--vary", "transport=rpc-http", "--junit", "l.jsonl")  # one setting: fast
+    _scenario_file(folder, file="s.toml")
+    return ("check", "s.toml", *FAST, option, "s.toml")
+
+
+@pytest.mark.parametrize("option", ["--junit", "--sarif", "diagnose --junit"])
+def test_report_may_not_replace_its_input(option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = _input_as_report(tmp_path, option)
+    refused(capsys, tmp_path, *argv)

@@ -479,3 +479,40 @@ def test_itf_py_null_loop_and_empty_params_are_read_as_no_loop() -> None:
     data = itf_py.trace_to_json(itf_py.trace_from_json(itf.to_itf(small_trace())))
     assert data["loop"] is None and data["params"] == []
     assert_same(itf.from_itf(data), small_trace())
+
+
+# The writer refuses what the reader would refuse or read back as another trace ("whatever the writer writes
+# the reader reads back unchanged"); the reader wants top-level 'params' to be a list of parameter names.
+
+_ONE = ({"x": 1},)
+WRITTEN_NOT_READ = {
+    "a string value with an ESC": Trace(vars=("x",), states=({"x": "a\x1bb"},), steps=()),
+    "a string value of 201 characters": Trace(vars=("x",), states=({"x": "a" * 201},), steps=()),
+    "a variable name of 201 characters": Trace(vars=("v" * 201,), states=({"v" * 201: 1},), steps=()),
+    "a label with an ESC": Trace(vars=("x",), states=({"x": 1}, {"x": 2}), steps=(Step("A", (), {"t": "\x1b[2J"}),)),
+    "a variable named twice": Trace(vars=("x", "x"), states=_ONE, steps=()),
+    "no states": Trace(vars=(), states=(), steps=()),
+    "a loop past the last state": Trace(vars=("x",), states=_ONE, steps=(), loop=3),
+    "a boolean parameter": Trace(vars=("x",), states=({"x": 1}, {"x": 2}), steps=(Step("A", (("w", True),)),)),
+    "a parameter named twice": Trace(vars=("x",), states=({"x": 1}, {"x": 2}),
+                                     steps=(Step("A", (("w", 1), ("w", 2))),)),
+    "'format' in the trace's meta": Trace(vars=("x",), states=_ONE, steps=(), meta={"format": "mine"}),
+}
+
+
+@pytest.mark.parametrize("trace", list(WRITTEN_NOT_READ.values()), ids=list(WRITTEN_NOT_READ))
+def test_the_writer_refuses_what_the_reader_would_not_read_back(trace: Trace) -> None:
+    try:
+        text = itf.dumps(trace)
+    except TraceFormatError:
+        return  # refusing to write is consistent
+    assert json.loads(text)["#meta"]["format"] == "ITF"
+    assert_same(itf.loads(text), trace)
+
+
+@pytest.mark.parametrize("params", [5, "worker", [1], {"worker": 1}, [None]])
+def test_top_level_params_must_be_a_list_of_names(params: object) -> None:
+    data = good()
+    data["params"] = params
+    with pytest.raises(TraceFormatError):
+        itf.from_itf(data)

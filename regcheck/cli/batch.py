@@ -23,7 +23,14 @@ from regcheck import compose
 from regcheck.cli import schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
-from regcheck.cli.inputs import DEFAULT_DEPTH, DEFAULT_TIMEOUT, PathType, load_scenario, validate_settings
+from regcheck.cli.inputs import (
+    DEFAULT_DEPTH,
+    DEFAULT_TIMEOUT,
+    PathType,
+    load_scenario,
+    not_an_input,
+    validate_settings,
+)
 from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import writable_target, write_atomic
@@ -155,6 +162,7 @@ def sweep_command(
         raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
     if junit_file is not None:
         writable_target(junit_file)
+        not_an_input(junit_file, "--junit", [Path(target)] if target is not None else [])
     base = load_scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))

@@ -25,7 +25,7 @@ from model.explain import Explanation
 from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
-from regcheck import compose, counterexamples, crosscheck
+from regcheck import compose, counterexamples, crosscheck, regression
 from regcheck.cli import schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -35,6 +35,7 @@ from regcheck.cli.inputs import (
     MAX_CAUSES,
     PathType,
     load_scenario,
+    not_an_input,
     validate_settings,
 )
 from regcheck.display import printable, shown
@@ -195,9 +196,10 @@ def check_command(
         output_folder(trace_out, option="--trace-out")
     if emit_dir is not None:
         output_folder(emit_dir, option="--emit-tests")
-    for report in (junit_file, sarif_file):
+    for report, option in ((junit_file, "--junit"), (sarif_file, "--sarif")):
         if report is not None:
             writable_target(report)
+            not_an_input(report, option, [Path(t) for t in targets])
     if junit_file is not None and sarif_file is not None and junit_file.resolve() == sarif_file.resolve():
         raise InvalidArgument(f"--junit and --sarif both name {printable(str(junit_file))}; give each its own file")
     trace_dir = trace_out
@@ -232,7 +234,11 @@ def check_command(
                     depth=depth,
                     timeout=timeout,
                 )
-        if trace_dir is not None:
+    if emit_dir is not None:  # every file the tests need can be written, before anything is
+        for path in regression.planned(emit_dir, [(t, s, results) for t, (s, results) in zip(targets, runs)]):
+            writable_target(path)
+    if trace_dir is not None:
+        for scenario, results in runs:
             written.update(_write_traces(trace_dir, scenario, results, extras, charts=trace_out is not None))
     if junit_file is not None or sarif_file is not None or emit_dir is not None:
         _write_ci_files(targets, runs, written, against=all_, junit_file=junit_file, sarif_file=sarif_file,
@@ -274,7 +280,7 @@ def _write_ci_files(
     emit_dir: Path | None,
 ) -> None:
     """The JUnit report, the SARIF log and the regression tests of a check, as asked for."""
-    from regcheck import findings, junit, regression
+    from regcheck import findings, junit
 
     checked = [
         findings.Checked(s, tuple(results), findings.source_of(t, s),

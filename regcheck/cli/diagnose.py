@@ -20,7 +20,7 @@ from regcheck import diagnosis as diagnoses
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
-from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario, not_an_input
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import printable
@@ -64,6 +64,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
         output_folder(trace_out, option="--trace-out")
     if junit_file is not None:
         writable_target(junit_file)
+        not_an_input(junit_file, "--junit", [log, Path(target)])
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
     with spinner(not as_json) as report:

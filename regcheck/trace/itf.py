@@ -54,7 +54,22 @@ def decode_value(raw: Any, where: str) -> Value:
 
 
 def to_itf(trace: Trace) -> dict[str, Any]:
-    """The trace as an ITF JSON object."""
+    """The trace as an ITF JSON object; a trace the reader would refuse or read back as another is refused here."""
+    data = _encoded(trace)
+    try:
+        back = from_itf(data)
+    except TraceFormatError as exc:
+        raise TraceFormatError(f"this trace cannot be written as ITF: {exc}") from None
+    if (back.vars, back.states, back.steps, back.loop, back.meta) != (
+        trace.vars, trace.states, trace.steps, trace.loop, trace.meta
+    ):
+        reserved = sorted(set(trace.meta) & {"format", "format-description"})
+        why = f"'#meta' may not use the ITF key {shown(reserved[0])}" if reserved else "it would read back otherwise"
+        raise TraceFormatError(f"this trace cannot be written as ITF: {why}")
+    return data
+
+
+def _encoded(trace: Trace) -> dict[str, Any]:
     states = []
     for index, state in enumerate(trace.states):
         meta: dict[str, Any] = {"index": index}
@@ -81,6 +96,9 @@ def from_itf(data: Any) -> Trace:
     unknown = set(data) - {"#meta", "vars", "states", "loop", "params"}
     if unknown:
         raise TraceFormatError(f"unknown top-level ITF field {shown(sorted(unknown)[0])}")
+    params = data.get("params", [])
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise TraceFormatError("'params' must be a list of parameter names")
     names = data.get("vars")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TraceFormatError("'vars' must be a list of variable names")
