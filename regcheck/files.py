@@ -57,15 +57,20 @@ def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> by
     return data[:limit]
 
 
+def _mode(path: Path, *, follow: bool, where: str) -> int | None:
+    """The file mode of ``path`` (of the symlink itself unless ``follow``), None if nothing is there."""
+    try:
+        return (os.stat if follow else os.lstat)(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InvalidArgument(f"{where}: {exc.strerror or exc}") from None
+
+
 def writable_target(path: Path) -> None:
     """Refuse an output path that exists and is not a regular file (a symlink, device, FIFO or folder)."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise InvalidArgument(f"cannot write {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
+    mode = _mode(path, follow=False, where=f"cannot write {path}")
+    if mode is not None and not stat.S_ISREG(mode):
         raise InvalidArgument(
             f"cannot write {path}: it is {_kind(mode)}; "
             "regcheck writes only new files or over regular files"
@@ -75,26 +80,18 @@ def writable_target(path: Path) -> None:
 def output_folder(path: Path, *, option: str) -> None:
     """Refuse an output folder that cannot be one, before anything is written: it exists as something else
     (a file, a device, a symlink that leads to no folder), or the nearest existing folder above it is not one."""
-    try:
-        mode: int | None = os.lstat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise InvalidArgument(f"{option} {path}: {exc.strerror or exc}") from None
+    where = f"{option} {path}"
+    mode = _mode(path, follow=False, where=where)
     if mode is not None:
         if not path.is_dir():
-            raise InvalidArgument(f"{option} {path}: it is {_kind(mode)}, not a folder")
+            raise InvalidArgument(f"{where}: it is {_kind(mode)}, not a folder")
         return
     for parent in path.parents:
-        try:
-            above = os.stat(parent).st_mode
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise InvalidArgument(f"{option} {path}: {exc.strerror or exc}") from None
-        if not stat.S_ISDIR(above):
-            raise InvalidArgument(f"{option} {path}: {parent} is {_kind(above)}, not a folder")
-        return
+        above = _mode(parent, follow=True, where=where)
+        if above is not None:
+            if not stat.S_ISDIR(above):
+                raise InvalidArgument(f"{where}: {parent} is {_kind(above)}, not a folder")
+            return
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
