@@ -496,15 +496,24 @@ def load_builtin(name: str) -> Scenario:
     return parse(text, origin=f"built-in scenario {name}", default_name=name)
 
 
+def read_source(path: Path) -> str:
+    """The text of the scenario file at ``path``: a regular file of UTF-8, at most MAX_FILE_BYTES."""
+    what = f"scenario file {shown(str(path))}"
+    try:
+        return read_limited(path, MAX_FILE_BYTES, what=what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{what} is not UTF-8 text") from None
+
+
 def load_file(path: str | Path) -> Scenario:
     """A scenario from a TOML file, parsed strictly and with a size bound."""
     path = Path(path)
-    what = f"scenario file {shown(str(path))}"
-    try:
-        text = read_limited(path, MAX_FILE_BYTES, what=what).decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidArgument(f"{what} is not UTF-8 text") from None
-    return parse(text, origin=what, default_name=path.stem)
+    return parse(read_source(path), origin=f"scenario file {shown(str(path))}", default_name=path.stem)
+
+
+def names_a_file(name_or_path: str) -> bool:
+    """Whether a scenario argument names a ``.toml`` file rather than a built-in scenario."""
+    return name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file()
 
 
 def load(name_or_path: str) -> Scenario:
@@ -513,9 +522,7 @@ def load(name_or_path: str) -> Scenario:
         raise InvalidArgument(
             f"empty scenario name; give a built-in scenario ({', '.join(builtin_names())}) or a .toml file"
         )
-    if name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file():
-        return load_file(name_or_path)
-    return load_builtin(name_or_path)
+    return load_file(name_or_path) if names_a_file(name_or_path) else load_builtin(name_or_path)
 
 
 def parse(text: str, *, origin: str, default_name: str) -> Scenario:

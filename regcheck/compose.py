@@ -84,11 +84,7 @@ def run_checks(
         raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
                               "check the initial states alone with --engine bmc --depth 0")
 
-    def replayer(trace: Trace, name: str) -> str | None:
-        concrete = scenario_of(scenario, trace)
-        report = replay(concrete, trace, catalogue.instantiate(name, concrete))
-        return None if report.ok else str(report)
-
+    replayer = partial(replay_failure, scenario)
     if scenario.parameterised:
         results = _check_any(scenario, names, engine, depth, timeout, recheck, progress, replayer)
     else:
@@ -97,6 +93,20 @@ def run_checks(
         results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress, replayer)
         results = [replace(r, scope=Scope.fixed(int(scenario.workers))) for r in results]
     return vet(results, replayer)
+
+
+def replay_failure(scenario: Scenario, trace: Trace, name: str) -> str | None:
+    """Why ``trace`` is not a counterexample to property ``name`` on the reference simulator of ``scenario``
+    (made concrete for the trace), or None when it is: the replay every counterexample passes."""
+    concrete = scenario_of(scenario, trace)
+    report = replay(concrete, trace, catalogue.instantiate(name, concrete))
+    return None if report.ok else str(report)
+
+
+def replayable(scenario: Scenario, trace: Trace) -> Trace:
+    """``trace`` naming its scenario and every switch of the concrete scenario, so that ``regcheck replay`` and
+    ``regcheck show`` can read it on its own."""
+    return trace.with_meta(scenario=scenario.name, switches=scenario_of(scenario, trace).switches())
 
 
 def scenario_of(scenario: Scenario, trace: Trace | None) -> Scenario:

@@ -475,8 +475,7 @@ def _verdict_words(verdict: Verdict, depth: int | None) -> str:
 def _with_switches(outcome: Outcome) -> Trace:
     """The outcome's execution, naming its scenario and every switch (so ``regcheck replay`` can check it)."""
     assert outcome.trace is not None
-    scenario = outcome.setting.scenario
-    return outcome.trace.with_meta(scenario=scenario.name, switches=scenario.switches())
+    return compose.replayable(outcome.setting.scenario, outcome.trace)
 
 
 def explanations(diagnosis: Diagnosis) -> list[tuple[Scenario, Trace]]:

@@ -14,18 +14,20 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regcheck
 from model import scenario as scenarios
-from model.replay import replay
 from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
 from regcheck import compose, junit, sarif
 from regcheck.errors import InvalidArgument, RegcheckError
-from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
-from regcheck.system import Property
+from regcheck.result import CheckResult, Trace, Verdict, verdict_text
+from regcheck.sweep import Sweep, verdict_word
+
+if TYPE_CHECKING:
+    from regcheck.diagnosis import Diagnosis
 
 DEPENDENCE_ORDER = (
     "impersonate", "worker_impersonates", "connect_flags", "session_reuse", "notifier", "association_scope",
@@ -51,7 +53,7 @@ class Checked:
 
 def source_of(target: str | None, scenario: Scenario) -> Path | None:
     """The TOML file a scenario was read from: the file named on the command line, or the built-in's."""
-    if target is not None and (target.endswith(".toml") or "/" in target or Path(target).is_file()):
+    if target is not None and scenarios.names_a_file(target):
         return Path(target)
     if scenario.name in scenarios.builtin_names():
         return scenarios.builtin_path(scenario.name)
@@ -68,17 +70,10 @@ def story_text(scenario: Scenario, trace: Trace) -> str:
     return "\n".join(lines) + "\n\nWhy: " + cause(scenario, trace)
 
 
-def claim(name: str, scenario: Scenario) -> Property:
-    """The property ``name`` of ``scenario``, as replay checks it."""
-    return catalogue.instantiate(name, scenario)
-
-
-def replays(scenario: Scenario, trace: Trace, prop: Property) -> bool:
-    """Whether ``trace`` is a counterexample to ``prop`` on ``scenario``'s reference simulator."""
+def replays(scenario: Scenario, trace: Trace, prop: str) -> bool:
+    """Whether ``trace`` is a counterexample to property ``prop`` on ``scenario``'s reference simulator."""
     try:
-        concrete = compose.scenario_of(scenario, trace)
-        claimed = claim(prop.name, concrete)
-        return replay(concrete, trace, claimed if claimed.kind is Kind.LIVENESS else claimed.formula).ok
+        return compose.replay_failure(scenario, trace, prop) is None
     except RegcheckError:
         return False
 
@@ -86,22 +81,18 @@ def replays(scenario: Scenario, trace: Trace, prop: Property) -> bool:
 def depends_on(scenario: Scenario, trace: Trace, prop: str) -> list[str]:
     """The switches of :data:`DEPENDENCE_ORDER` under whose every other value ``trace`` no longer
     replays as a counterexample to ``prop``: what the counterexample depends on."""
+    return [key for key in DEPENDENCE_ORDER
+            if _other_values(scenario, key) and not any(replays(c, trace, prop) for c in _variants(scenario, key))]
+
+
+def _variants(scenario: Scenario, key: str) -> list[Scenario]:
+    """``scenario`` with each other value of switch ``key`` that makes a valid scenario."""
     found = []
-    for key in DEPENDENCE_ORDER:
-        others = _other_values(scenario, key)
-        if not others:
+    for value in _other_values(scenario, key):
+        try:
+            found.append(scenarios.with_overrides(scenario, [f"{key}={value}"]))
+        except InvalidArgument:
             continue
-        alive = False
-        for value in others:
-            try:
-                changed = scenarios.with_overrides(scenario, [f"{key}={value}"])
-            except InvalidArgument:
-                continue
-            if replays(changed, trace, claim(prop, compose.scenario_of(changed, trace))):
-                alive = True
-                break
-        if not alive:
-            found.append(key)
     return found
 
 
@@ -165,8 +156,8 @@ def _check_case(checked: Checked, result: CheckResult, *, against_expectations: 
     return case
 
 
-def sweep_suites(result: Any, target: str) -> list[junit.Suite]:
-    """One suite per configuration of a sweep (``regcheck.sweep.Sweep``) of ``target``, one case per property."""
+def sweep_suites(result: Sweep, target: str) -> list[junit.Suite]:
+    """One suite per configuration of a sweep of ``target``, one case per property."""
     suites = []
     base = result.base
     for outcome in result.outcomes:
@@ -193,18 +184,15 @@ def sweep_suites(result: Any, target: str) -> list[junit.Suite]:
 
 def _sweep_words(found: Mapping[str, Any]) -> str:
     """A sweep's verdict as its matrix cell says it (``violated 5``, ``bounded 12``), with an unknown's reason."""
-    from regcheck.sweep import verdict_word
-
     return verdict_word(found) + (f": {found['note']}" if found.get("note") else "")
 
 
-def diagnosis_suite(log: str, diagnosis: Any, traces: Sequence[tuple[Trace, Path]] = ()) -> junit.Suite:
-    """A diagnosis (``regcheck.diagnosis.Diagnosis``) as one suite: whether the log is explained, what each
+def diagnosis_suite(log: str, d: Diagnosis, traces: Sequence[tuple[Trace, Path]] = ()) -> junit.Suite:
+    """A diagnosis as one suite: whether the log is explained, what each
     explaining group of settings violates, and whether each fix rules the observed failure out. ``traces``: the
     explaining executions as written (``--trace-out``), each with its file."""
     classname = "regcheck.diagnose"
-    d = diagnosis
-    seconds = float(d.seconds)
+    seconds = d.seconds
     if d.explained:
         head = junit.Case("log is explained", classname, time_s=seconds,
                           output=f"explained by {d.explaining} of {d.searched} settings")
@@ -246,10 +234,11 @@ def sarif_document(checked: Sequence[Checked], *, root: Path, against_expectatio
     """One SARIF run: a rule per property checked, a result per violated property, each with its code flow."""
     names = [n for n in catalogue.NAMES if any(r.property == n for c in checked for r in c.results)]
     rules = [_rule(name) for name in names]
-    results = [
-        _sarif_result(c, r, against_expectations=against_expectations)
-        for c in checked for r in c.results if r.verdict is Verdict.VIOLATED and r.trace is not None
-    ]
+    results = []
+    for c in checked:
+        violated = [r for r in c.results if r.verdict is Verdict.VIOLATED and r.trace is not None]
+        text = scenarios.read_source(c.source) if violated and c.source is not None else ""
+        results += [_sarif_result(c, r, text, against_expectations=against_expectations) for r in violated]
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if command:
         invocation["commandLine"] = " ".join(shlex.quote(part) for part in command)
@@ -263,12 +252,12 @@ def _rule(name: str) -> sarif.Rule:
                       full=f"{spec.description} Source: {spec.source}")
 
 
-def _sarif_result(checked: Checked, result: CheckResult, *, against_expectations: bool) -> sarif.Result:
+def _sarif_result(checked: Checked, result: CheckResult, text: str, *, against_expectations: bool) -> sarif.Result:
+    """The result of one violation; ``text``: the scenario's TOML, where its switches' lines are read."""
     trace = result.trace
     assert trace is not None
     scenario = checked.scenario
     concrete = compose.scenario_of(scenario, trace)
-    text = checked.source.read_text(encoding="utf-8") if checked.source is not None else ""
     path = checked.source if checked.source is not None else Path(f"{scenario.name}.toml")
     keys = depends_on(concrete, trace, result.property)
     placed = [(k, scenarios.key_line(text, k)) for k in keys]
@@ -302,6 +291,6 @@ def _sarif_result(checked: Checked, result: CheckResult, *, against_expectations
 
 
 __all__ = [
-    "DEPENDENCE_ORDER", "Checked", "check_suites", "claim", "depends_on", "diagnosis_suite", "replays",
+    "DEPENDENCE_ORDER", "Checked", "check_suites", "depends_on", "diagnosis_suite", "replays",
     "sarif_document", "source_of", "story_text", "sweep_suites",
 ]

@@ -53,14 +53,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"regcheck: {exc}") from None
 
 
-def _settings(config: pytest.Config) -> tuple[str, int, float]:
-    """The engine, depth and timeout the options give (``regcheck check``'s defaults), validated."""
-    from regcheck.cli.inputs import DEFAULT_DEPTH, DEFAULT_TIMEOUT, validate_settings
+_SETTINGS = pytest.StashKey[tuple[str, int, float]]()
 
-    engine, depth, timeout = (config.getoption(f"regcheck_{key}") for key in ("engine", "depth", "timeout"))
-    settings = (engine or "auto", DEFAULT_DEPTH if depth is None else depth, DEFAULT_TIMEOUT if timeout is None else timeout)
-    validate_settings(settings[0], "z3", settings[1], settings[2])
-    return settings
+
+def _settings(config: pytest.Config) -> tuple[str, int, float]:
+    """The engine, depth and timeout the options give (``regcheck check``'s defaults), validated once."""
+    if _SETTINGS not in config.stash:
+        from regcheck.cli.inputs import DEFAULT_DEPTH, DEFAULT_TIMEOUT, validate_settings
+
+        engine, depth, timeout = (config.getoption(f"regcheck_{key}") for key in ("engine", "depth", "timeout"))
+        engine, depth = engine or "auto", DEFAULT_DEPTH if depth is None else depth
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        validate_settings(engine, "z3", depth, timeout)
+        config.stash[_SETTINGS] = (engine, depth, timeout)
+    return config.stash[_SETTINGS]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
@@ -90,7 +96,7 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(str(self.path), [])
         except RegcheckError as exc:
             raise self.CollectError(f"{self.path}: {exc}") from None
-        text = self.path.read_text(encoding="utf-8")
+        text = scenarios.read_source(self.path)
         for name, expected in scenario.expected.items():
             line = scenarios.key_line(text, name, "expected")
             yield PropertyItem.from_parent(self, name=name, scenario=scenario, expected=expected, line=line)
@@ -123,7 +129,7 @@ class PropertyItem(pytest.Item):
 
     def _failure(self, result: CheckResult) -> str:
         from regcheck import compose, findings
-        from regcheck.cli.check import write_chart
+        from regcheck.cli.check import file_stem, write_chart
         from regcheck.result import verdict_text
         from regcheck.trace import itf
 
@@ -133,8 +139,8 @@ class PropertyItem(pytest.Item):
             lines += ["", "Counterexample (replayed on the reference simulator):",
                       findings.story_text(concrete, result.trace)]
             folder = self._out_folder()
-            stem = folder / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.scenario.name}.{self.name}")
-            trace = result.trace.with_meta(scenario=self.scenario.name, switches=concrete.switches())
+            stem = folder / f"{file_stem(self.scenario.name)}.{self.name}"
+            trace = compose.replayable(self.scenario, result.trace)
             itf.write(trace, stem.with_name(stem.name + ".itf.json"))
             write_chart(stem, concrete, trace)
             lines += ["", f"trace: {stem}.itf.json", f"chart: {stem}.svg"]

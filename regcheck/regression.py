@@ -18,7 +18,6 @@ from pathlib import Path
 
 import regcheck
 from model import scenario as scenarios
-from model.replay import replay
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import compose
@@ -47,8 +46,8 @@ def recorded(scenario: Scenario, result: CheckResult, target: str) -> Trace:
     assert trace is not None and result.verdict is Verdict.VIOLATED
     concrete = compose.scenario_of(scenario, trace)
     at = first_violation(concrete, trace, result.property) if result.kind is Kind.SAFETY else trace.loop
-    return trace.with_meta(scenario=scenario.name, switches=concrete.switches(), property=result.property,
-                           target=target, violated_at=at, regcheck=regcheck.__version__)
+    return compose.replayable(scenario, trace).with_meta(property=result.property, target=target, violated_at=at,
+                                                         regcheck=regcheck.__version__)
 
 
 def _named(runs: Sequence[tuple[str, Scenario, Sequence[CheckResult]]]
@@ -132,9 +131,8 @@ def assert_counterexample(path: Path) -> None:
     except RegcheckError as exc:
         raise CounterexampleLost(f"{path}: cannot be read as a recorded counterexample: {exc}") from None
     at = trace.meta.get("violated_at")
-    claim = prop if prop.kind is Kind.LIVENESS else prop.formula
-    report = replay(scenario, trace, claim)
-    problem = "" if report.ok else f"it no longer replays on the reference simulator: {report}"
+    failure = compose.replay_failure(scenario, trace, name)
+    problem = "" if failure is None else f"it no longer replays on the reference simulator: {failure}"
     if not problem and prop.kind is Kind.SAFETY:
         now = first_violation(scenario, trace, name)
         if now != at:

@@ -25,7 +25,7 @@ from model.explain import Explanation
 from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
-from regcheck import compose, counterexamples, crosscheck, regression
+from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
 from regcheck.cli import schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -196,15 +196,17 @@ def check_command(
         output_folder(trace_out, option="--trace-out")
     if emit_dir is not None:
         output_folder(emit_dir, option="--emit-tests")
+    sources = [findings.source_of(t, s) for t, s in zip(targets, chosen)]
     for report, option in ((junit_file, "--junit"), (sarif_file, "--sarif")):
         if report is not None:
             writable_target(report)
-            not_an_input(report, option, [Path(t) for t in targets])
+            not_an_input(report, option, [source for source in sources if source is not None])
     if junit_file is not None and sarif_file is not None and junit_file.resolve() == sarif_file.resolve():
         raise InvalidArgument(f"--junit and --sarif both name {printable(str(junit_file))}; give each its own file")
     trace_dir = trace_out
-    if trace_dir is None and (junit_file or sarif_file):
-        trace_dir = (junit_file or sarif_file or Path()).parent / "traces"
+    report_file = junit_file if junit_file is not None else sarif_file
+    if trace_dir is None and report_file is not None:
+        trace_dir = report_file.parent / "traces"
         output_folder(trace_dir, option="the traces folder of --junit and --sarif")
     written: dict[tuple[str, str], Path] = {}
     runs: list[tuple[Scenario, list[CheckResult]]] = []
@@ -234,14 +236,15 @@ def check_command(
                     depth=depth,
                     timeout=timeout,
                 )
+    targeted = [(t, s, results) for t, (s, results) in zip(targets, runs)]
     if emit_dir is not None:  # every file the tests need can be written, before anything is
-        for path in regression.planned(emit_dir, [(t, s, results) for t, (s, results) in zip(targets, runs)]):
+        for path in regression.planned(emit_dir, targeted):
             writable_target(path)
     if trace_dir is not None:
         for scenario, results in runs:
             written.update(_write_traces(trace_dir, scenario, results, extras, charts=trace_out is not None))
     if junit_file is not None or sarif_file is not None or emit_dir is not None:
-        _write_ci_files(targets, runs, written, against=all_, junit_file=junit_file, sarif_file=sarif_file,
+        _write_ci_files(targeted, sources, written, against=all_, junit_file=junit_file, sarif_file=sarif_file,
                         emit_dir=emit_dir)
     flat = [(s, r) for s, results in runs for r in results]
     if as_json:
@@ -270,8 +273,8 @@ def check_command(
 
 
 def _write_ci_files(
-    targets: list[str],
-    runs: list[tuple[Scenario, list[CheckResult]]],
+    targeted: list[tuple[str, Scenario, list[CheckResult]]],
+    sources: list[Path | None],
     traces: dict[tuple[str, str], Path],
     *,
     against: bool,
@@ -280,12 +283,9 @@ def _write_ci_files(
     emit_dir: Path | None,
 ) -> None:
     """The JUnit report, the SARIF log and the regression tests of a check, as asked for."""
-    from regcheck import findings, junit
-
     checked = [
-        findings.Checked(s, tuple(results), findings.source_of(t, s),
-                         {p: path for (name, p), path in traces.items() if name == s.name})
-        for t, (s, results) in zip(targets, runs)
+        findings.Checked(s, tuple(results), source, {p: path for (name, p), path in traces.items() if name == s.name})
+        for (_, s, results), source in zip(targeted, sources)
     ]
     if junit_file is not None:
         write_atomic(junit_file, junit.document(findings.check_suites(checked, against_expectations=against)))
@@ -294,7 +294,7 @@ def _write_ci_files(
                                            command=["regcheck", *sys.argv[1:]])
         write_atomic(sarif_file, json.dumps(document, indent=1) + "\n")
     if emit_dir is not None:
-        tests = regression.emit(emit_dir, [(t, s, results) for t, (s, results) in zip(targets, runs)])
+        tests = regression.emit(emit_dir, targeted)
         if tests:
             err.print(f"wrote {len(tests)} regression test(s) to {printable(str(emit_dir))}; run them with "
                       f"pytest {printable(str(emit_dir))}", markup=False)
@@ -310,7 +310,7 @@ def _write_traces(
 ) -> dict[tuple[str, str], Path]:
     """Each counterexample as ITF JSON plus (``charts``) its sequence chart (SVG, PNG); distinct causes as
     ``.cause-K``. Returns where each verdict's own counterexample went, by (scenario, property)."""
-    stem = _file_stem(scenario.name)
+    stem = file_stem(scenario.name)
     written: dict[tuple[str, str], Path] = {}
     for result in results:
         if result.trace is None:
@@ -323,7 +323,7 @@ def _write_traces(
             ]
         for name, trace in found:
             concrete = compose.scenario_of(scenario, trace)
-            trace = trace.with_meta(scenario=scenario.name, switches=concrete.switches())
+            trace = compose.replayable(scenario, trace)
             itf.write(trace, folder / f"{name}.itf.json")
             written.setdefault((scenario.name, result.property), folder / f"{name}.itf.json")
             if charts:
@@ -341,7 +341,7 @@ def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
         write_atomic(stem.with_name(f"{stem.name}.{fmt}"), draw.render(figure, fmt))
 
 
-def _file_stem(name: str) -> str:
+def file_stem(name: str) -> str:
     """A scenario name made safe as a file name inside the output folder (no separators, no dot-files)."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
     return stem or "scenario"
@@ -496,4 +496,4 @@ def _print_explanation(scenario: Scenario, explanation: Explanation, what: str, 
         out.print(f"[bold]Why:[/bold] {escape(explanation.cause)}")
 
 
-__all__ = ["check_command", "run_checks"]
+__all__ = ["check_command", "file_stem", "run_checks", "write_chart"]

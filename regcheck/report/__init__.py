@@ -88,7 +88,7 @@ def write(evidence: Evidence, folder: Path, *, replacing: Iterable[Path] = ()) -
                 continue
             anchor = ids[index, result.property]
             concrete = compose.scenario_of(run.scenario, result.trace)
-            trace = result.trace.with_meta(scenario=run.scenario.name, switches=concrete.switches())
+            trace = compose.replayable(run.scenario, result.trace)
             chart, trace_file = f"charts/{anchor}.svg", f"traces/{anchor}.itf.json"
             charts[anchor] = html.chart_bytes(concrete, trace)
             write_atomic(folder / chart, charts[anchor])
