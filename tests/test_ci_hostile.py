@@ -239,20 +239,14 @@ def test_unusable_emit_tests_folder_is_refused(bad: Bad, capsys: pytest.CaptureF
 # An --emit-tests folder that cannot be made is refused before the check runs and before any report is written.
 
 
-def test_emit_tests_under_a_regular_file_is_refused_before_writing(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("setup", "folder"), [(_under_a_file, "file/tests"), (_dangling_symlink, "target")],
+                         ids=["under a regular file", "onto a dangling symlink"])
+def test_emit_tests_folder_that_cannot_be_made_is_refused_before_writing(
+    setup: Setup, folder: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _under_a_file(tmp_path)
-    refused(capsys, tmp_path, "check", *FAST, "--junit", "r.xml", "--emit-tests", "file/tests")
-
-
-def test_emit_tests_onto_a_dangling_symlink_is_refused_before_writing(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    _dangling_symlink(tmp_path)
-    refused(capsys, tmp_path, "check", *FAST, "--junit", "r.xml", "--emit-tests", "target")
+    setup(tmp_path)
+    refused(capsys, tmp_path, "check", *FAST, "--junit", "r.xml", "--emit-tests", folder)
 
 
 def test_junit_and_sarif_to_one_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
