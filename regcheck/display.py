@@ -9,9 +9,11 @@ markup); every value echoed in an error message passes :func:`shown`.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 
-__all__ = ["brief", "is_printable", "printable", "shorten", "shown"]
+__all__ = ["brief", "did_you_mean", "is_printable", "printable", "shorten", "shown"]
 
 KEEP = 60
 """Characters of a long value that a message keeps."""
@@ -54,3 +56,9 @@ def brief(message: str) -> str:
     """An error message as one printable line, each overlong word (a value nobody cut before) cut."""
     line = " ".join(printable(message).split())
     return _WORD.sub(lambda m: shorten(m.group()), line)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to a mistyped ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
