@@ -8,6 +8,7 @@ accepts ``key=value`` overrides; every value is checked here so that the engines
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 import tomllib
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from regcheck.display import is_printable, shown
+from regcheck.display import did_you_mean, is_printable, printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
 
@@ -65,6 +66,15 @@ EXPECTATIONS = ("violated", "holds", "bounded")
 """What a scenario may expect of a property: "holds" is met by a proof alone; "bounded" (for a
 scenario that accepts a bound on purpose) by a proof or a bound; "violated" by a counterexample."""
 
+class SwitchError(InvalidArgument):
+    """A switch's value is refused; ``key`` names the switch, so a file's error can give its line."""
+
+    def __init__(self, key: str, message: str, *, table: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.table = table
+
+
 _MEETS = {"violated": ("violated",), "holds": ("proved",), "bounded": ("proved", "bounded")}
 
 
@@ -111,58 +121,57 @@ class Scenario:
         if self.workers != ANY and not (
             isinstance(self.workers, int) and not isinstance(self.workers, bool) and 1 <= self.workers <= MAX_WORKERS
         ):
-            raise InvalidArgument(
-                f'workers: expected a whole number from 1 to {MAX_WORKERS} or "any", got {shown(self.workers)}'
+            raise SwitchError("workers", f'workers: expected a whole number from 1 to {MAX_WORKERS} or "any", got {shown(self.workers)}'
             )
         _check_int("requests", self.requests, 1, MAX_REQUESTS)
         _check_int("connect_flags", self.connect_flags, 0, 0xFFFFFFFF)
         if not self.users or len(self.users) > MAX_USERS:
-            raise InvalidArgument(f"users: give 1 to {MAX_USERS} mailbox user names, got {len(self.users)}")
+            raise SwitchError("users", f"users: give 1 to {MAX_USERS} mailbox user names, got {len(self.users)}")
         for user in self.users:
             if user == SYSTEM or user in RESERVED_NAMES or not _USER_NAME.match(user):
-                raise InvalidArgument(
-                    f"users: {shown(user)} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
+                raise SwitchError("users", f"users: {shown(user)} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
                     f"not {SYSTEM}, {' or '.join(RESERVED_NAMES)})"
                 )
         if len(set(self.users)) != len(self.users):
-            raise InvalidArgument(f"users: names must be distinct, got {shown(list(self.users))}")
+            raise SwitchError("users", f"users: names must be distinct, got {shown(list(self.users))}")
         _check_int("jobs", self.jobs, 1, MAX_JOBS)
         self._check_mailbox_access()
         self._check_workers()
         if self.process_identity not in self.identities:
-            raise InvalidArgument(
-                f"process_identity: {shown(self.process_identity)} is neither {SYSTEM}, one of users "
+            raise SwitchError("process_identity", f"process_identity: {shown(self.process_identity)} is neither {SYSTEM}, one of users "
                 f"{list(self.users)}, nor a service account of mailbox_access"
             )
         for key, allowed in CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
-                raise InvalidArgument(f"{key}: {shown(value)} is not allowed; choose one of {', '.join(allowed)}")
+                raise SwitchError(
+                    key,
+                    f"{key}: {shown(value)} is not allowed; choose one of {', '.join(allowed)}"
+                    f"{did_you_mean(str(value), allowed)}",
+                )
         for key in _BOOL_KEYS:
             if not isinstance(getattr(self, key), bool):
-                raise InvalidArgument(f"{key}: expected true or false, got {shown(getattr(self, key))}")
+                raise SwitchError(key, f"{key}: expected true or false, got {shown(getattr(self, key))}")
         for prop, verdict in self.expected.items():
             if verdict not in EXPECTATIONS:
-                raise InvalidArgument(f"expected.{prop}: {shown(verdict)} is not one of {', '.join(EXPECTATIONS)}")
+                raise SwitchError(prop, table="expected", message=f"expected.{prop}: {shown(verdict)} is not one of {', '.join(EXPECTATIONS)}")
 
     def _check_mailbox_access(self) -> None:
         if not isinstance(self.mailbox_access, Mapping):
-            raise InvalidArgument(f"mailbox_access: expected a table of identity = [users], got {shown(self.mailbox_access)}")
+            raise SwitchError("mailbox_access", f"mailbox_access: expected a table of identity = [users], got {shown(self.mailbox_access)}")
         accounts = [a for a in self.mailbox_access if a not in self.users and a != SYSTEM]
         if len(accounts) > MAX_ACCOUNTS:
-            raise InvalidArgument(f"mailbox_access: at most {MAX_ACCOUNTS} service accounts, got {len(accounts)}")
+            raise SwitchError("mailbox_access", f"mailbox_access: at most {MAX_ACCOUNTS} service accounts, got {len(accounts)}")
         for account, mailboxes in self.mailbox_access.items():
             if account != SYSTEM and (account in RESERVED_NAMES or not _USER_NAME.match(str(account))):
-                raise InvalidArgument(
-                    f"mailbox_access: {shown(account)} is not a valid account name (lower-case letters, digits, "
+                raise SwitchError("mailbox_access", f"mailbox_access: {shown(account)} is not a valid account name (lower-case letters, digits, "
                     f"'_', '.', '-'; not {' or '.join(RESERVED_NAMES)})"
                 )
             if not isinstance(mailboxes, tuple) or not all(isinstance(m, str) for m in mailboxes):
-                raise InvalidArgument(f"mailbox_access.{account}: expected a list of user names, got {shown(mailboxes)}")
+                raise SwitchError("mailbox_access", f"mailbox_access.{account}: expected a list of user names, got {shown(mailboxes)}")
             for mailbox in mailboxes:
                 if mailbox not in self.users:
-                    raise InvalidArgument(
-                        f"mailbox_access.{account}: {shown(mailbox)} is not one of users {list(self.users)}"
+                    raise SwitchError("mailbox_access", f"mailbox_access.{account}: {shown(mailbox)} is not one of users {list(self.users)}"
                     )
 
     def _check_workers(self) -> None:
@@ -170,35 +179,32 @@ class Scenario:
         for entry in self.worker_users:
             jobs = (entry,) if isinstance(entry, str) else entry
             if not isinstance(jobs, tuple) or not 1 <= len(jobs) <= MAX_JOBS:
-                raise InvalidArgument(
-                    f"worker_users: a worker's jobs are a list of 1 to {MAX_JOBS} user names, got {shown(entry)}"
+                raise SwitchError("worker_users", f"worker_users: a worker's jobs are a list of 1 to {MAX_JOBS} user names, got {shown(entry)}"
                 )
             if len(jobs) > 1 and ANY_USER in jobs:
-                raise InvalidArgument(
-                    f'worker_users: "{ANY_USER}" stands alone (a worker that takes any user\'s jobs, `jobs` of them), '
+                raise SwitchError("worker_users", f'worker_users: "{ANY_USER}" stands alone (a worker that takes any user\'s jobs, `jobs` of them), '
                     f"not in a list of users, got {shown(entry)}"
                 )
             for user in jobs:
                 if user != ANY_USER and user not in self.users:
-                    raise InvalidArgument(
-                        f'worker_users: {shown(user)} is not one of users {list(self.users)} nor "{ANY_USER}"'
+                    raise SwitchError("worker_users", f'worker_users: {shown(user)} is not one of users {list(self.users)} nor "{ANY_USER}"'
+                        f"{did_you_mean(str(user), self.users)}"
                     )
         for flag in self.worker_impersonates:
             if not isinstance(flag, bool):
-                raise InvalidArgument(f"worker_impersonates: expected true or false, got {shown(flag)}")
+                raise SwitchError("worker_impersonates", f"worker_impersonates: expected true or false, got {shown(flag)}")
         if self.parameterised:
             if len(set(self.worker_users)) > 1 or (not self.worker_users and len(self.users) > 1):
-                raise InvalidArgument(
-                    "workers=any: the workers must be identical: give one user (users = [...]), "
+                raise SwitchError("workers", "workers=any: the workers must be identical: give one user (users = [...]), "
                     f'or one worker_users entry such as "{ANY_USER}", got {shown(_plain(self.worker_users or self.users))}'
                 )
             if len(set(self.worker_impersonates)) > 1:
-                raise InvalidArgument("workers=any: the workers must be identical; worker_impersonates differ")
+                raise SwitchError("workers", "workers=any: the workers must be identical; worker_impersonates differ")
             return
         for key in ("worker_users", "worker_impersonates"):
             given = getattr(self, key)
             if given and len(given) != self.workers:
-                raise InvalidArgument(f"{key}: give one entry per worker ({self.workers}), got {len(given)}")
+                raise SwitchError(key, f"{key}: give one entry per worker ({self.workers}), got {len(given)}")
 
     # Derived facts, named so that the model and the simulator read the same words.
 
@@ -325,86 +331,113 @@ def _check_text(key: str, value: object, limit: int) -> None:
     """A name or description: a string of at most ``limit`` characters, without control characters (an ESC
     would drive the terminal it is printed on and break the SVG chart it titles; a name is one line)."""
     if not isinstance(value, str) or len(value) > limit:
-        raise InvalidArgument(f"{key}: expected a text of at most {limit} characters, got {shown(value)}")
+        raise SwitchError(key, f"{key}: expected a text of at most {limit} characters, got {shown(value)}")
     if not is_printable(value) or (key == "name" and not value.isprintable()):
-        raise InvalidArgument(f"{key}: {shown(value)} holds control characters")
+        raise SwitchError(key, f"{key}: {shown(value)} holds control characters")
 
 
 def _check_int(key: str, value: object, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidArgument(f"{key}: expected a whole number from {low} to {high}, got {shown(value)}")
+        raise SwitchError(key, f"{key}: expected a whole number from {low} to {high}, got {shown(value)}")
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
+SETTABLE = tuple(sorted(k for k in _FIELDS if k not in ("name", "description", "expected")))
+"""The switches ``--set`` may change: every field but the name, the description and the expectations."""
 _BOOL_KEYS = ("impersonate", "server_async")
 _INT_KEYS = ("workers", "requests", "connect_flags", "jobs")
+_WHOLE_NUMBER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0|[1-9][0-9]*)", re.ASCII)
+"""A whole number as ``--set`` writes it: ASCII digits only (``int`` would also read other scripts' digits)."""
 
 
-def _coerce(key: str, value: object) -> object:
-    """Check the type of one TOML or override value, converting the few textual forms we accept."""
+def _coerce(key: str, value: object, *, text: bool) -> object:
+    """Check the type of one switch value. ``text``: the value is ``--set`` text, whose few textual forms
+    (``a,b`` lists, ``true``, ``0x20``) are read here; otherwise (TOML, JSON) each value has its own type."""
+    if text and isinstance(value, str):
+        value = _from_text(key, value)
+    if key in ("users", "worker_impersonates") and isinstance(value, list):
+        value = tuple(value)
     if key == "users":
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidArgument(f"{key}: expected a list of user names, got {shown(value)}")
-        return tuple(value)
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            raise SwitchError(key, f"{key}: expected a list of user names, got {shown(value)}")
+        return value
     if key == "worker_users":
-        if isinstance(value, str):  # --set worker_users=alice+bob,*: a worker's jobs joined by "+"
-            value = [[j.strip() for j in v.split("+")] if "+" in v else v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) or (isinstance(v, list) and all(isinstance(j, str) for j in v)) for v in value
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, str) or (isinstance(v, (list, tuple)) and all(isinstance(j, str) for j in v)) for v in value
         ):
-            raise InvalidArgument(
+            raise SwitchError(
+                key,
                 f'{key}: expected one entry per worker: a user name, a list of user names, or "{ANY_USER}"; '
-                f"got {shown(value)}"
+                f"got {shown(value)}",
             )
         return tuple(v if isinstance(v, str) else tuple(v) for v in value)
     if key == "worker_impersonates":
-        if isinstance(value, str):
-            words = [v.strip().lower() for v in value.split(",") if v.strip()]
-            value = [w == "true" if w in ("true", "false") else w for w in words]
-        if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
-            raise InvalidArgument(f"{key}: expected a list of true or false, one per worker, got {shown(value)}")
-        return tuple(value)
+        if not isinstance(value, tuple) or not all(isinstance(v, bool) for v in value):
+            raise SwitchError(key, f"{key}: expected a list of true or false, one per worker, got {shown(value)}")
+        return value
     if key == "mailbox_access":
-        if isinstance(value, str):  # --set mailbox_access=svc:alice+bob,ops:carol
-            table: dict[str, object] = {}
-            for part in (p.strip() for p in value.split(",") if p.strip()):
-                account, sep, mailboxes = part.partition(":")
-                if not sep:
-                    raise InvalidArgument(f"{key}: expected ACCOUNT:USER+USER,..., got {shown(part)}")
-                table[account.strip()] = [m.strip() for m in mailboxes.split("+") if m.strip()]
-            value = table
         if not isinstance(value, dict) or not all(
-            isinstance(v, list) and all(isinstance(m, str) for m in v) for v in value.values()
+            isinstance(v, (list, tuple)) and all(isinstance(m, str) for m in v) for v in value.values()
         ):
-            raise InvalidArgument(f"{key}: expected a table of identity = [user names], got {shown(value)}")
+            raise SwitchError(key, f"{key}: expected a table of identity = [user names], got {shown(value)}")
         return {k: tuple(v) for k, v in value.items()}
     if key in _BOOL_KEYS:
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
         if not isinstance(value, bool):
-            raise InvalidArgument(f"{key}: expected true or false, got {shown(value)}")
+            raise SwitchError(key, f"{key}: expected true or false, got {shown(value)}")
         return value
-    if key == "workers" and isinstance(value, str) and value.strip().lower() == ANY:
+    if key == "workers" and value == ANY:
         return ANY
     if key in _INT_KEYS:
-        if isinstance(value, str):
-            try:
-                value = int(value, 0)
-            except ValueError:
-                raise InvalidArgument(f"{key}: expected a whole number, got {shown(value)}") from None
         if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidArgument(f"{key}: expected a whole number, got {shown(value)}")
+            extra = ' or "any"' if key == "workers" else ""
+            raise SwitchError(key, f"{key}: expected a whole number{extra}, got {shown(value)}")
         return value
     if key == "expected":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise InvalidArgument(
-                f'expected: give a table of property = "violated" | "holds" | "bounded", got {shown(value)}'
+            raise SwitchError(
+                key, f'expected: give a table of property = "violated" | "holds" | "bounded", got {shown(value)}'
             )
         return dict(value)
     if not isinstance(value, str):
-        raise InvalidArgument(f"{key}: expected a string, got {shown(value)}")
+        raise SwitchError(key, f"{key}: expected a string, got {shown(value)}")
+    return value
+
+
+def _from_text(key: str, value: str) -> object:
+    """A ``--set`` value in the type its switch has: lists split at ``,`` (a worker's jobs joined by ``+``),
+    ``true``/``false``, whole numbers in ASCII digits (decimal, ``0x``, ``0o``, ``0b``), ``any`` workers."""
+    parts = [v.strip() for v in value.split(",") if v.strip()]
+    if key == "users":
+        return tuple(parts)
+    if key == "worker_users":  # --set worker_users=alice+bob,*
+        return tuple(tuple(j.strip() for j in v.split("+")) if "+" in v else v for v in parts)
+    if key == "worker_impersonates":
+        return tuple(w.lower() == "true" if w.lower() in ("true", "false") else w for w in parts)
+    if key == "mailbox_access":  # --set mailbox_access=svc:alice+bob,ops:carol
+        table: dict[str, tuple[str, ...]] = {}
+        for part in parts:
+            account, sep, mailboxes = part.partition(":")
+            account = account.strip()
+            if not sep:
+                raise SwitchError(key, f"{key}: expected ACCOUNT:USER+USER,..., got {shown(part)}")
+            if account in table:
+                raise SwitchError(
+                    key, f"{key}: account {shown(account)} is given twice; join its users with '+' "
+                    f"({account}:{'+'.join([*table[account], mailboxes.strip()])})"
+                )
+            table[account] = tuple(m.strip() for m in mailboxes.split("+") if m.strip())
+        return table
+    if key in _BOOL_KEYS and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if key == "workers" and value.lower() == ANY:
+        return ANY
+    if key in _INT_KEYS:
+        try:
+            if _WHOLE_NUMBER.fullmatch(value):
+                return int(value, 0)
+        except ValueError:  # more digits than Python converts
+            pass
+        raise SwitchError(key, f"{key}: expected a whole number in ASCII digits (e.g. 2 or 0x20), got {shown(value)}")
     return value
 
 
@@ -419,41 +452,107 @@ def as_text(key: str, value: object) -> str:
     return str(value)
 
 
-def from_mapping(data: Mapping[str, object], *, origin: str = "scenario") -> Scenario:
-    """Build a scenario from parsed TOML; unknown keys are errors that list the known ones."""
+def from_mapping(data: Mapping[str, object], *, origin: str = "scenario", source: str = "") -> Scenario:
+    """Build a scenario from parsed TOML or JSON, each value of its switch's own type; an error names
+    ``origin`` and, where ``source`` (the TOML text) is given, the line of the switch at fault."""
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise InvalidArgument(
-            f"{origin}: unknown switch {shown(unknown[0])}; known switches: {', '.join(sorted(_FIELDS))}"
+            f"{_at(origin, source, unknown[0])}: unknown switch {shown(unknown[0])}; "
+            f"known switches: {', '.join(sorted(_FIELDS))}{did_you_mean(unknown[0], _FIELDS)}"
         )
-    fields: dict[str, Any] = {key: _coerce(key, value) for key, value in data.items()}  # checked by Scenario
-    return Scenario(**fields)
+    try:
+        fields: dict[str, Any] = {key: _coerce(key, value, text=False) for key, value in data.items()}
+        return Scenario(**fields)
+    except SwitchError as exc:
+        raise InvalidArgument(f"{_at(origin, source, exc.key, exc.table)}: {exc}") from None
 
 
-def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
-    """Apply ``key=value`` overrides (the CLI's ``--set``); overriding clears stale expectations."""
-    changes: dict[str, Any] = {}  # each value coerced by its switch, then checked by Scenario
+def _at(origin: str, source: str, key: str, table: str = "") -> str:
+    """``origin``, and the line of ``source`` where ``key`` is given, when it can be found."""
+    line = key_line(source, key, table) if source else 0
+    return f"{origin}, line {line}" if line else origin
+
+
+def overrides(assignments: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` assignments as switch values of their types; each switch at most once."""
+    changes: dict[str, Any] = {}
     for text in assignments:
         key, sep, value = text.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             raise InvalidArgument(f"--set {shown(text)}: expected KEY=VALUE, e.g. --set workers=2")
-        if key not in _FIELDS or key in ("name", "description", "expected"):
-            settable = sorted(k for k in _FIELDS if k not in ("name", "description", "expected"))
-            raise InvalidArgument(f"--set: unknown switch {shown(key)}; known switches: {', '.join(settable)}")
-        changes[key] = _coerce(key, value.strip())
+        if key not in SETTABLE:
+            raise InvalidArgument(
+                f"--set: unknown switch {shown(key)}; known switches: {', '.join(SETTABLE)}{did_you_mean(key, SETTABLE)}"
+            )
+        if key in changes:
+            raise InvalidArgument(f"--set {key} is given twice; give each switch once")
+        changes[key] = _coerce(key, value.strip(), text=True)
+    return changes
+
+
+def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
+    """``scenario`` with ``--set`` overrides, each of which must change the design as it says: an override
+    that a more specific switch would shadow, or that would reshape a per-worker list, is refused
+    (SEMANTICS.md, "Switches"). Overriding clears the expectations, which describe the unchanged design."""
+    changes = overrides(assignments)
     if not changes:
         return scenario
-    if "workers" in changes:
-        # Per-worker lists follow a new number of workers when every worker is alike; else they are dropped.
-        workers = changes["workers"]
-        for key in ("worker_users", "worker_impersonates"):
-            given = getattr(scenario, key)
-            if key not in changes and given:
-                alike = len(set(given)) == 1 and (workers == ANY or isinstance(workers, int))
-                changes[key] = (given[0],) * (1 if workers == ANY else int(workers)) if alike else ()
-    # Expectations describe the built-in configuration; a changed one has none.
+    _refuse_shadowed(scenario, changes)
+    changes.update(_lists_for_workers(scenario, changes))
     return dataclasses.replace(scenario, expected={}, **changes)
+
+
+def _refuse_shadowed(scenario: Scenario, changes: Mapping[str, Any]) -> None:
+    """Refuse an override that a per-worker list, given in the scenario or beside it, would contradict: the
+    list decides for each worker, so the override would not take effect for some of them."""
+    def merged(key: str) -> Any:
+        return changes.get(key, getattr(scenario, key))
+
+    flags = merged("worker_impersonates")
+    if "impersonate" in changes and any(flag != changes["impersonate"] for flag in flags):
+        wanted = str(changes["impersonate"]).lower()
+        raise InvalidArgument(
+            f"--set impersonate={wanted} has no effect: worker_impersonates = {_listed(flags)} decides for each "
+            f"worker; say --set worker_impersonates={','.join([wanted] * len(flags))}"
+        )
+    if "jobs" in changes:
+        for worker, entry in enumerate(merged("worker_users"), start=1):
+            if isinstance(entry, tuple) and len(entry) != changes["jobs"]:
+                raise InvalidArgument(
+                    f"--set jobs={changes['jobs']} has no effect on worker {worker}: worker_users lists its "
+                    f"{len(entry)} jobs ({'+'.join(entry)}); change that list with --set worker_users=..."
+                )
+
+
+def _lists_for_workers(scenario: Scenario, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-worker lists for an overridden number of workers: kept at the same count, repeated where every
+    worker is alike, and refused where they give workers different entries (no list is dropped or cut)."""
+    workers = changes.get("workers")
+    if workers is None or not (workers == ANY or (isinstance(workers, int) and 1 <= workers <= MAX_WORKERS)):
+        return {}  # no new count, or one that Scenario refuses with its own message
+    followed: dict[str, Any] = {}
+    for key in ("worker_users", "worker_impersonates"):
+        given = getattr(scenario, key)
+        if key in changes or not given or (workers != ANY and len(given) == workers):
+            continue
+        if len(set(given)) > 1 and workers == ANY:
+            raise InvalidArgument(
+                f"--set workers=any needs identical workers, but {key} = {_listed(given)} gives them different entries"
+            )
+        if len(set(given)) > 1:
+            raise InvalidArgument(
+                f"--set workers={workers} would reshape {key} = {_listed(given)}, which gives the workers different "
+                f"entries; give one entry per worker too, e.g. --set {key}={as_text(key, _plain(given))}"
+            )
+        followed[key] = (given[0],) * (1 if workers == ANY else workers)
+    return followed
+
+
+def _listed(values: tuple[object, ...]) -> str:
+    """A per-worker list as the TOML of a scenario writes it."""
+    return "[" + ", ".join(str(v).lower() if isinstance(v, bool) else repr(_plain(v)) for v in values) + "]"
 
 
 def builtin_names() -> list[str]:
@@ -465,7 +564,10 @@ def builtin_names() -> list[str]:
 def builtin_path(name: str) -> Path:
     """The TOML file of a built-in scenario, where the installed package keeps it."""
     if name not in builtin_names():
-        raise InvalidArgument(f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}")
+        raise InvalidArgument(
+            f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}"
+            f"{did_you_mean(name, builtin_names())}"
+        )
     return Path(str(resources.files("model") / "scenarios" / f"{name}.toml"))
 
 
@@ -490,9 +592,7 @@ def key_line(text: str, key: str, table: str = "") -> int:
 
 def load_builtin(name: str) -> Scenario:
     """A built-in scenario by name."""
-    if name not in builtin_names():
-        raise InvalidArgument(f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}")
-    text = (resources.files("model") / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+    text = builtin_path(name).read_text(encoding="utf-8")
     return parse(text, origin=f"built-in scenario {name}", default_name=name)
 
 
@@ -512,21 +612,31 @@ def load_file(path: str | Path) -> Scenario:
 
 
 def names_a_file(name_or_path: str) -> bool:
-    """Whether a scenario argument names a ``.toml`` file rather than a built-in scenario."""
-    return name_or_path.endswith(".toml") or "/" in name_or_path or Path(name_or_path).is_file()
+    """Whether a scenario argument names a file (a ``.toml`` name, or a path with a folder such as ``./seed``)
+    rather than a built-in scenario; a bare name is always a built-in's, whatever files the folder holds."""
+    return name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path
 
 
 def load(name_or_path: str) -> Scenario:
-    """A built-in name, or a path to a ``.toml`` file."""
+    """A built-in scenario by its bare name, or the scenario file a path names."""
     if not name_or_path:
         raise InvalidArgument(
             f"empty scenario name; give a built-in scenario ({', '.join(builtin_names())}) or a .toml file"
         )
-    return load_file(name_or_path) if names_a_file(name_or_path) else load_builtin(name_or_path)
+    if names_a_file(name_or_path):
+        return load_file(name_or_path)
+    if name_or_path not in builtin_names() and Path(name_or_path).exists():
+        raise InvalidArgument(
+            f"{shown(name_or_path)} is not a built-in scenario; to check the file of that name, "
+            f"say ./{printable(name_or_path)}"
+        )
+    return load_builtin(name_or_path)
 
 
 def parse(text: str, *, origin: str, default_name: str) -> Scenario:
-    """Parse TOML text into a scenario; whatever the parser chokes on is bad input, never a traceback."""
+    """Parse TOML text (a leading byte-order mark allowed) into a scenario; whatever the parser chokes on is
+    bad input, never a traceback, and a bad switch is named with its line."""
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -538,4 +648,4 @@ def parse(text: str, *, origin: str, default_name: str) -> Scenario:
             f"{origin} is not a scenario: a number of more than {sys.get_int_max_str_digits()} digits"
         ) from None
     data.setdefault("name", default_name)
-    return from_mapping(data, origin=origin)
+    return from_mapping(data, origin=origin, source=text)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import regcheck
 from model import scenario as scenarios
+from model.design import design_of
 from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
@@ -124,7 +125,8 @@ def check_suites(checked: Sequence[Checked], *, against_expectations: bool) -> l
         junit.Suite(
             name=c.scenario.name,
             cases=tuple(_check_case(c, r, against_expectations=against_expectations) for r in c.results),
-            properties=tuple((k, scenarios.as_text(k, v)) for k, v in c.scenario.switches().items()),
+            properties=(*((k, scenarios.as_text(k, v)) for k, v in c.scenario.switches().items()),
+                        *((f"design.{n}", line) for n, line in enumerate(design_of(c.scenario).lines()))),
             file=str(c.source) if c.source is not None else "",
         )
         for c in checked
@@ -285,7 +287,8 @@ def _sarif_result(checked: Checked, result: CheckResult, text: str, *, against_e
     return sarif.Result(
         rule=result.property, message=message, place=where, steps=steps, related=tuple(related),
         level="note" if against_expectations and expected else "error",
-        properties={"scenario": scenario.name, "steps": len(trace), "engine": result.engine,
+        properties={"scenario": scenario.name, "design": design_of(scenario).as_json(), "steps": len(trace),
+                    "engine": result.engine,
                     "expected": scenario.expected.get(result.property, ""), "dependsOn": keys},
     )
 

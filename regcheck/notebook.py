@@ -428,8 +428,8 @@ def sweep(
     **switches: object,
 ) -> SweepView:
     """``regcheck sweep`` from a notebook: ``vary`` as ``--vary`` takes it (``"workers=1..3"``) or as Axis values."""
-    axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of(()))
     chosen = _resolve(target, switches)
+    axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of((), chosen))
     result = run_sweep(
         chosen, axes, list(properties), engine=engine, depth=depth, timeout=check_timeout(timeout), jobs=jobs,
         one_at_a_time=one_at_a_time,

@@ -367,9 +367,28 @@ def _on_dask(
     return results
 
 
-def axes_of(texts: Iterable[str]) -> tuple[Axis, ...]:
-    """The axes of ``--vary`` options, or :data:`DEFAULT_AXES` when none are given."""
-    return tuple(parse_axis(text) for text in (list(texts) or DEFAULT_AXES))
+def axes_of(texts: Iterable[str], base: Scenario) -> tuple[Axis, ...]:
+    """The axes of ``--vary`` options; when none are given, :data:`DEFAULT_AXES` but those that ``base``'s
+    per-worker lists would refuse (:func:`defaults_left_out`): a default never makes a sweep fail."""
+    given = list(texts)
+    if given:
+        return tuple(parse_axis(text) for text in given)
+    return tuple(axis for axis in map(parse_axis, DEFAULT_AXES) if not _refusal(base, axis))
+
+
+def defaults_left_out(base: Scenario) -> list[str]:
+    """The default axes that ``base`` does not let vary, each with the reason (a value it refuses)."""
+    return [f"{axis.key} ({why})" for axis in map(parse_axis, DEFAULT_AXES) if (why := _refusal(base, axis))]
+
+
+def _refusal(base: Scenario, axis: Axis) -> str:
+    """Why ``base`` refuses some value of ``axis`` (a per-worker list that would shadow it), or ``""``."""
+    for value in axis.values:
+        try:
+            scenarios.with_overrides(base, [f"{axis.key}={value}"])
+        except InvalidArgument as exc:
+            return str(exc)
+    return ""
 
 
 # --------------------------------------------------------------------------------------------

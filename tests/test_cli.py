@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from model import scenario as scenarios
+from model.design import design_of
 from model.replay import replay
 from model.scenario import Scenario
 from properties import catalogue
@@ -163,8 +164,11 @@ def test_json_header_and_scenario(seed_json: tuple[int, dict]) -> None:
     assert isinstance(doc["z3"], str) and doc["z3"]
     assert isinstance(doc["python"], str) and doc["python"]
     seed = scenarios.load_builtin("seed")
-    assert set(doc["scenario"]) == set(Scenario().switches()) | {"name", "description"}
-    assert doc["scenario"] == {"name": "seed", "description": seed.description, **seed.switches()}
+    assert set(doc["scenario"]) == set(Scenario().switches()) | {"name", "description", "design"}
+    assert doc["scenario"] == {"name": "seed", "description": seed.description, **seed.switches(),
+                               "design": design_of(seed).as_json()}
+    assert doc["scenario"]["design"]["workers"] == [
+        {"worker": 1, "jobs": ["alice"], "impersonates": True, "calls_as": "each job's user"}]
     assert doc["scenario"]["worker_users"] == ["alice"], "worker_users is resolved, not left empty"
 
 

@@ -96,5 +96,5 @@ def test_a_bad_scenario_is_one_collection_error(pytester: pytest.Pytester) -> No
     pytester.makefile(".toml", broken='workers = "many"\n\n[expected]\nno-registration-mismatch = "holds"\n')
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
-    assert "broken.toml: workers: expected a whole number, got 'many'" in result.stdout.str()
+    assert "broken.toml', line 1: workers: expected a whole number or \"any\", got 'many'" in result.stdout.str()
     assert "Traceback" not in result.stdout.str()

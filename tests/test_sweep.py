@@ -36,8 +36,10 @@ def test_axes() -> None:
     assert sweep.parse_axis("impersonate").values == ("true", "false")
     assert sweep.parse_axis("connect-flags").values == ("0", "0x20")
     assert sweep.parse_axis("async_failure").values == ("poll", "retry", "give-up")
-    assert [str(a) for a in sweep.axes_of([])] == [str(sweep.parse_axis(a)) for a in sweep.DEFAULT_AXES]
-    assert len(sweep.configurations(load_builtin("seed"), sweep.axes_of([]))) == 96
+    seed = load_builtin("seed")
+    assert [str(a) for a in sweep.axes_of([], seed)] == [str(sweep.parse_axis(a)) for a in sweep.DEFAULT_AXES]
+    assert len(sweep.configurations(seed, sweep.axes_of([], seed))) == 96
+    assert sweep.defaults_left_out(seed) == []
     for bad in ("workers", "workers=3..1", "transport=rpc-http,rpc-http", "workers="):
         with pytest.raises(InvalidArgument):
             sweep.parse_axis(bad)
@@ -45,7 +47,7 @@ def test_axes() -> None:
 
 def test_one_at_a_time_varies_each_switch_alone_from_the_base() -> None:
     base = load_builtin("fix-no-notifications")  # connect_flags = 0x20, written 32 in the scenario
-    axes = sweep.axes_of(["transport", "connect_flags", "async_failure"])
+    axes = sweep.axes_of(["transport", "connect_flags", "async_failure"], load_builtin("seed"))
     found = sweep.configurations(base, axes, one_at_a_time=True)
     assert [c.assignments() for c in found] == [
         ["transport=rpc-http", "connect_flags=0x20", "async_failure=poll"],
@@ -140,3 +142,15 @@ def test_the_readme_design_example_is_a_valid_scenario() -> None:
     design = scenarios.parse(example, origin="README", default_name="readme")
     assert design.jobs_of(1) == ("*", "*") and design.jobs_of(2) == ("alice", "bob")
     assert design.has_rights("svc", "bob") and not design.impersonates(2)
+
+
+def test_a_design_with_per_worker_lists_is_swept_without_the_axes_they_would_shadow() -> None:
+    """mixed-threads gives its two workers different impersonation: the default sweep leaves out
+    ``impersonate`` and ``workers`` and says why, and asking for them is refused (never a false "no failure")."""
+    mixed = load_builtin("mixed-threads")
+    assert [a.key for a in sweep.axes_of([], mixed)] == ["connect_flags", "transport", "association_scope"]
+    left_out = sweep.defaults_left_out(mixed)
+    assert [entry.split()[0] for entry in left_out] == ["impersonate", "workers"]
+    assert "worker_impersonates = [true, false]" in left_out[0]
+    with pytest.raises(InvalidArgument, match="would reshape worker_impersonates"):
+        sweep.configurations(mixed, sweep.axes_of(["workers=2,3"], mixed))

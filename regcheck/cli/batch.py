@@ -164,7 +164,10 @@ def sweep_command(
         writable_target(junit_file)
         not_an_input(junit_file, "--junit", [Path(target)] if target is not None else [])
     base = load_scenario("seed" if target is None else target, list(sets))
-    axes = sweep.axes_of(vary)
+    axes = sweep.axes_of(vary, base)
+    if not vary and not as_json:
+        for left_out in sweep.defaults_left_out(base):
+            err.print(f"not varied: {left_out}", markup=False)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
     where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
     bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -21,6 +21,7 @@ from rich.text import Text
 
 import regcheck
 from model import scenario as scenarios
+from model.design import design_of
 from model.explain import Explanation
 from model.scenario import Scenario
 from model.story import cause, rows
@@ -255,7 +256,7 @@ def check_command(
     elif all_:
         _print_matrix(runs)
     else:
-        _print_run(*runs[0], engine=engine, depth=depth)
+        _print_run(*runs[0], target=targets[0], engine=engine, depth=depth)
         scenario, results = runs[0]
         for result in results:
             if (scenario.name, result.property) in extras:
@@ -347,16 +348,18 @@ def file_stem(name: str) -> str:
     return stem or "scenario"
 
 
-def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int) -> None:
+def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, engine: str, depth: int) -> None:
+    origin = f"file {target}" if scenarios.names_a_file(target) else "built-in"
     out.print(
         Text.assemble(
             f"regcheck {regcheck.__version__}: scenario ",
             (scenario.name, "bold"),
-            f", engine {engine}, depth {depth}",
+            f" ({origin}), engine {engine}, depth {depth}",
         )
     )
     if scenario.description:
         out.print(Text(scenario.description, style="dim"))
+    out.print(Text("design: " + "\n        ".join(design_of(scenario).lines())))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import regcheck
+from model.design import design_of
 from model.explain import Explanation
 from model.scenario import Scenario
 from regcheck.counterexamples import Extras
@@ -46,8 +47,9 @@ def z3_version() -> str:
 
 
 def scenario_json(scenario: Scenario) -> dict[str, Any]:
-    """The scenario's name, description and every switch, resolved."""
-    return {"name": scenario.name, "description": scenario.description, **scenario.switches()}
+    """The scenario's name, description, every switch resolved, and the design they make, worker by worker."""
+    return {"name": scenario.name, "description": scenario.description, **scenario.switches(),
+            "design": design_of(scenario).as_json()}
 
 
 def result_json(scenario: Scenario, result: CheckResult, extra: Extras | None = None) -> dict[str, Any]:

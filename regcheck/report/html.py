@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
 from model import variants
+from model.design import design_of
 from model.scenario import Scenario, meets
 from model.story import cause, rows
 from properties import catalogue
@@ -307,6 +308,8 @@ def _scenario_section(
         f"<p>Reproduce every row: <code>{escape(run.command(evidence.settings))}</code><br>"
         f"Scenario fingerprint <code>{run.fingerprint[:16]}</code> "
         "<span class=\"muted\">(sha256 of the resolved switches)</span></p>",
+        "<p>The design checked:</p>",
+        _list(design_of(scenario).lines()),
         "<details open><summary>Switches</summary>",
         switches_html(scenario),
         "</details>",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from model.design import design_of
 from model.scenario import Scenario, meets
 from model.story import rows
 from properties import catalogue
@@ -105,6 +106,10 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
         out += [
             f"Reproduce every row: {code(run.command(evidence.settings))}  ",
             f"Scenario fingerprint: `{run.fingerprint}`",
+            "",
+            "The design checked:",
+            "",
+            *(f"- {_cell(line)}" for line in design_of(scenario).lines()),
             "",
             "| switch | value |",
             "|---|---|",
