@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.scenario import ANY, ANY_USER, CONNECT_NO_NOTIFICATIONS, MAX_WORKERS, SYSTEM, Scenario
+from regcheck.display import shown
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Design:
             raise ValueError(f"scenario {raw['name']!r} has {raw['workers']} workers, not {workers}")
         count = raw["workers"] if workers is None else workers
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_WORKERS:
-            raise ValueError(f"workers: expected a whole number from 1 to {MAX_WORKERS}, got {count!r}")
+            raise ValueError(f"workers: expected a whole number from 1 to {MAX_WORKERS}, got {shown(count)}")
         keep = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
         keep.update(workers=count, parameterised=parameterised)
         return cls(**keep)

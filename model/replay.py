@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from model import reference_properties as reference
 from model.scenario import ANY, Scenario
 from model.simulator import Simulator, StepRefused
+from regcheck.display import shown
 from regcheck.result import STUTTER, Trace
 
 Value = bool | int | str
@@ -44,7 +45,8 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
         raise ValueError(f"replay has no definition of property {prop!r}; it knows {', '.join(reference.NAMES)}")
     workers = trace.meta.get("workers") if scenario.workers == ANY else None
     if scenario.workers == ANY and (isinstance(workers, bool) or not isinstance(workers, int)):
-        return ReplayReport(False, 0, f"a workers=any counterexample must name its number of workers, got {workers!r}")
+        got = shown(workers)
+        return ReplayReport(False, 0, f"a workers=any counterexample must name its number of workers, got {got}")
     try:
         sim = Simulator(scenario, workers)
     except ValueError as exc:
@@ -77,8 +79,8 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
             return ReplayReport(False, index, f"{step.label} leads elsewhere: {diff}")
         wrong = {k: (v, labels.get(k)) for k, v in step.labels.items() if labels.get(k) != v}
         if wrong:
-            shown = ", ".join(f"{k} is {sim_v!r}, not {v!r}" for k, (v, sim_v) in sorted(wrong.items()))
-            return ReplayReport(False, index, f"{step.label}: {shown}")
+            told = ", ".join(f"{k} is {sim_v!r}, not {v!r}" for k, (v, sim_v) in sorted(wrong.items()))
+            return ReplayReport(False, index, f"{step.label}: {told}")
     if trace.loop is not None:
         diff = _differences(trace.states[trace.loop], state)
         if diff:
@@ -111,8 +113,8 @@ def _violates_liveness(
         if name in reference.NOT_FAIR or (name, params) in (taken[j] for j in cycle):
             continue
         if all((name, params) in sim.enabled(states[j]) for j in cycle):
-            shown = f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
-            return ReplayReport(False, end, f"unfair loop: {shown} is enabled throughout it and never taken")
+            call = f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
+            return ReplayReport(False, end, f"unfair loop: {call} is enabled throughout it and never taken")
     for duty in reference.LIVENESS[prop](sim.design):
         for j in range(end):
             if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):

@@ -60,6 +60,7 @@ ALLOWED_IMPORTS = {
     "model.simulator": None,
     "model": {"reference_properties"},
     "regcheck.result": {"STUTTER", "Trace"},
+    "regcheck.display": {"shown"},
 }
 
 

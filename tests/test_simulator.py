@@ -898,9 +898,10 @@ def test_replay_of_a_workers_any_counterexample_needs_its_count():
     state = Simulator(any_seed, 1).initial_state()
     trace = Trace(vars=tuple(state), states=(state,), steps=())
     assert replay(any_seed, trace.with_meta(workers=1)).ok
-    for bad in (None, "1", True, 0, 99):
+    for bad in (None, "1\x1b", True, 0, 99, 10**5000):
         report = replay(any_seed, trace if bad is None else trace.with_meta(workers=bad))
         assert not report.ok and report.step == 0, bad
+        assert "\x1b" not in str(report) and len(str(report)) < 300
     with pytest.raises(ValueError, match="no definition of property 'nonsense'"):
         replay(any_seed, trace.with_meta(workers=1), "nonsense")
     report = replay(any_seed, trace.with_meta(workers=1), "worker-never-gets-network-error")
