@@ -1,12 +1,15 @@
 """Replay a trace on the reference simulator: the independent check every counterexample passes.
 
 A trace conforms when the simulator starts in its first state, accepts every step, reaches the
-same state with the same labels after each one, and (if a property is given) violates it: a
-safety property is false in the final state; a liveness counterexample is a lasso (its last
-state is its ``loop`` state again) that is fair by the simulator's own account of which actions
-are enabled, and on which some obligation is triggered and never met. A ``Stutter`` step is
+same state with the same labels after each one, and (if a property is named) violates it by
+replay's own definition of that property (``model.reference_properties``), never by the formula
+the engines checked: a safety property's bad condition holds in the final state; a liveness
+counterexample is a lasso (its last state is its ``loop`` state again) that is fair by the
+simulator's own account of which actions are enabled (weak fairness on every action but
+ServerEvent), and on which some obligation is triggered and never met. A ``Stutter`` step is
 accepted only where the simulator has no enabled action. The first step that does not conform
-is reported with the reason.
+is reported with the reason. A ``workers = "any"`` scenario is replayed with the number of
+workers its counterexample names (``#meta.workers``), made concrete by the simulator itself.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from model.scenario import Scenario
+from model import reference_properties as reference
+from model.scenario import ANY, Scenario
 from model.simulator import Simulator, StepRefused
-from regcheck.expr import Expr, Value, evaluate
-from regcheck.result import STUTTER, Trace, call_label
-from regcheck.system import Kind, Property
+from regcheck.display import shown
+from regcheck.result import STUTTER, Trace
+
+Value = bool | int | str
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,18 @@ class ReplayReport:
         return f"{where}: {self.reason}"
 
 
-def replay(scenario: Scenario, trace: Trace, prop: Property | Expr | None = None) -> ReplayReport:
-    """Replay ``trace`` on the simulator of ``scenario``; if given, it must violate ``prop``
-    (a property, or a safety formula that must be false at its end)."""
-    sim = Simulator(scenario)
+def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayReport:
+    """Replay ``trace`` on the simulator of ``scenario``; if a property is named, the trace must violate it."""
+    if prop is not None and prop not in reference.NAMES:
+        raise ValueError(f"replay has no definition of property {prop!r}; it knows {', '.join(reference.NAMES)}")
+    workers = trace.meta.get("workers") if scenario.workers == ANY else None
+    if scenario.workers == ANY and (isinstance(workers, bool) or not isinstance(workers, int)):
+        got = shown(workers)
+        return ReplayReport(False, 0, f"a workers=any counterexample must name its number of workers, got {got}")
+    try:
+        sim = Simulator(scenario, workers)
+    except ValueError as exc:
+        return ReplayReport(False, 0, str(exc))
     state = sim.initial_state()
     if set(trace.vars) != set(state):
         extra, missing = sorted(set(trace.vars) - set(state)), sorted(set(state) - set(trace.vars))
@@ -46,60 +59,67 @@ def replay(scenario: Scenario, trace: Trace, prop: Property | Expr | None = None
     if diff:
         return ReplayReport(False, 0, f"not the initial state: {diff}")
     states = [state]
+    taken: list[tuple[str, dict[str, int]]] = []
     for index, step in enumerate(trace.steps, start=1):
         if step.action == STUTTER:
             if sim.enabled(state):
                 return ReplayReport(False, index, "a stutter step where actions are enabled")
             states.append(state)
+            taken.append((STUTTER, {}))
             continue
+        params = dict(step.params)
         try:
-            state, labels = sim.step(state, step.action, dict(step.params))
+            state, labels = sim.step(state, step.action, params)
         except StepRefused as exc:
             return ReplayReport(False, index, str(exc))
         states.append(state)
+        taken.append((step.action, params))
         diff = _differences(trace.states[index], state)
         if diff:
             return ReplayReport(False, index, f"{step.label} leads elsewhere: {diff}")
         wrong = {k: (v, labels.get(k)) for k, v in step.labels.items() if labels.get(k) != v}
         if wrong:
-            shown = ", ".join(f"{k} is {sim_v!r}, not {v!r}" for k, (v, sim_v) in sorted(wrong.items()))
-            return ReplayReport(False, index, f"{step.label}: {shown}")
+            told = ", ".join(f"{k} is {sim_v!r}, not {v!r}" for k, (v, sim_v) in sorted(wrong.items()))
+            return ReplayReport(False, index, f"{step.label}: {told}")
     if trace.loop is not None:
         diff = _differences(trace.states[trace.loop], state)
         if diff:
             return ReplayReport(False, len(trace.steps), f"the loop does not close on state {trace.loop}: {diff}")
-    if isinstance(prop, Property) and prop.kind is Kind.LIVENESS:
-        return _violates_liveness(sim, trace, states, prop)
-    formula = prop.formula if isinstance(prop, Property) else prop
-    if formula is not None and evaluate(formula, state):
-        return ReplayReport(False, len(trace.steps), "the property holds in the final state")
+    if prop is None:
+        return ReplayReport(True)
+    if prop in reference.LIVENESS:
+        return _violates_liveness(sim, trace.loop, states, taken, prop)
+    if reference.SAFETY[prop](sim.design, state) is None:
+        return ReplayReport(False, len(trace.steps), f"{prop} holds in the final state")
     return ReplayReport(True)
 
 
-def _violates_liveness(sim: Simulator, trace: Trace, states: list[dict[str, Value]], prop: Property) -> ReplayReport:
-    """The lasso is fair under the property's weak fairness, and some obligation is never met."""
-    end = len(trace.steps)
-    if trace.loop is None:
+def _violates_liveness(
+    sim: Simulator, loop: int | None, states: list[dict[str, Value]], taken: list[tuple[str, dict[str, int]]],
+    prop: str,
+) -> ReplayReport:
+    """The lasso is weakly fair by the simulator's account, and some obligation of ``prop`` is never met.
+
+    Positions 0..end-1 are the lasso's states (state ``end`` is state ``loop`` again); the infinite run
+    visits ``loop``..end-1 for ever, so an obligation triggered at j is met iff its goal holds at some
+    position in min(j, loop)..end-1."""
+    end = len(taken)
+    if loop is None:
         return ReplayReport(False, end, "a liveness counterexample must be a lasso (ITF 'loop')")
-    loop = range(trace.loop, end)  # positions on the loop; step j leads from state j to j+1
-    taken = {trace.steps[j].label for j in loop}
-    for j in loop:
-        for name, params in sim.enabled(states[j]):
-            if name not in prop.fairness:
-                continue
-            label = call_label(name, tuple(params.items()))
-            if label in taken:
-                continue
-            if all((name, params) in sim.enabled(states[m]) for m in loop):
-                return ReplayReport(False, end, f"unfair loop: {label} is enabled throughout it and never taken")
-    for obligation in prop.obligations:
-        unmet_on_loop = not any(evaluate(obligation.goal, states[m]) for m in loop)
+    cycle = range(loop, end)
+    if not cycle:
+        return ReplayReport(False, end, "the lasso's loop has no step")
+    for name, params in sim.enabled(states[loop]):
+        if name in reference.NOT_FAIR or (name, params) in (taken[j] for j in cycle):
+            continue
+        if all((name, params) in sim.enabled(states[j]) for j in cycle):
+            call = f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
+            return ReplayReport(False, end, f"unfair loop: {call} is enabled throughout it and never taken")
+    for duty in reference.LIVENESS[prop](sim.design):
         for j in range(end):
-            if evaluate(obligation.trigger, states[j]) and not any(
-                evaluate(obligation.goal, states[m]) for m in range(j, end)
-            ) and unmet_on_loop:
+            if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):
                 return ReplayReport(True)
-    return ReplayReport(False, end, "every obligation of the property is met on this lasso")
+    return ReplayReport(False, end, f"every obligation of {prop} is met on this lasso")
 
 
 def _differences(claimed: Mapping[str, Value], actual: Mapping[str, Value]) -> str:

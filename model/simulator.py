@@ -19,8 +19,15 @@ The code mirrors the parties of the protocol rather than a table of formulas:
 A classic design (one fixed user, one job, session w per worker) has no ``job``, ``user`` or
 ``owner`` variables; a tracked one (several jobs, ``*`` jobs, or per-user sessions) has them where
 SEMANTICS.md's table says. States are plain dicts keyed by the ITF variable names of SEMANTICS.md;
-``step`` never mutates its argument. Only ``model.scenario`` and the standard library are imported,
-on purpose.
+``step`` never mutates its argument.
+
+What it shares with the symbolic model is only what SEMANTICS.md names: action names and parameters,
+label names, ITF variable names and values. It reads a scenario's raw switches (the ``Scenario``
+fields) and derives every fact -- jobs, users served, impersonation, identities, rights, sessions,
+associations, a ``workers = "any"`` design made concrete -- itself, in ``model.reference_design``;
+it never calls a derived method of ``Scenario`` (``tests/test_replay_independence.py`` checks this).
+Only ``model.scenario`` (for its type and constants), ``model.reference_design`` and the standard
+library are imported, on purpose.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from model.reference_design import Design
 from model.scenario import ANY_USER, Scenario
 
 Value = bool | int | str
@@ -116,20 +124,20 @@ class Args:
 
 
 class _Model:
-    """Facts derived from the scenario that every party needs, named as in SEMANTICS.md."""
+    """Facts every party needs, named as in SEMANTICS.md, read from the simulator's own ``Design``."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.sc = scenario
-        self.async_ = scenario.notifications  # `async`: connect_flags & 0x20 == 0
-        self.rpc = scenario.transport in ("rpc-http", "rpc-tcp")
-        self.has_cache = scenario.transport == "rpc-http"
-        self.static = self.rpc and scenario.identity_tracking == "static"
-        self.tracked = scenario.tracks_sessions
-        self.per_user = scenario.session_reuse == "per-user"
-        self.per_job = scenario.session_reuse == "per-job"
-        self.workers = tuple(scenario.worker_ids)
-        self.sessions = tuple(scenario.session_ids)
-        self.jobs = {w: scenario.jobs_of(w) for w in self.workers}
+    def __init__(self, design: Design) -> None:
+        self.d = design
+        self.async_ = design.notifications  # `async`: connect_flags & 0x20 == 0
+        self.rpc = design.transport in ("rpc-http", "rpc-tcp")
+        self.has_cache = design.transport == "rpc-http"
+        self.static = self.rpc and design.identity_tracking == "static"
+        self.tracked = design.tracked
+        self.per_user = design.session_reuse == "per-user"
+        self.per_job = design.session_reuse == "per-job"
+        self.workers = tuple(design.worker_ids)
+        self.sessions = tuple(design.session_ids)
+        self.jobs = {w: design.jobs_of(w) for w in self.workers}
 
     # Jobs and the current user
 
@@ -160,11 +168,11 @@ class _Model:
 
     def serves(self, w: int) -> tuple[str, ...]:
         """The users worker w can serve, in the order of ``users``."""
-        return self.sc.serves(w)
+        return self.d.serves(w)
 
     def sessions_of(self, w: int) -> tuple[int, ...]:
         """The sessions worker w's session-using actions may name under per-user sessions."""
-        return tuple(self.sc.session_of_user(u) for u in self.serves(w))
+        return tuple(self.d.session_of_user(u) for u in self.serves(w))
 
     def has_disconnect(self, w: int) -> bool:
         """EcDoDisconnect exists for some job of worker w: per-job sessions and J(w) > 1."""
@@ -180,7 +188,7 @@ class _Model:
 
     def assoc(self, session: int) -> int:
         """Session s's association (RPC transports only)."""
-        return self.sc.association_of(session)
+        return self.d.association_of(session)
 
     def association_label(self, session: int) -> int:
         """The ``association`` label of an admitted-or-refused call for session s: 0 on MAPI/HTTP."""
@@ -195,7 +203,7 @@ class _Model:
 
     def message(self, rpc_name: str) -> str:
         """The ``message`` label: the RPC name, or the MAPI/HTTP request type on ``mapi-http``."""
-        if self.sc.transport == "mapi-http":
+        if self.d.transport == "mapi-http":
             return _MAPI_HTTP_MESSAGES.get(rpc_name, rpc_name)
         return rpc_name
 
@@ -204,11 +212,11 @@ class _Model:
         if self.tracked:
             return str(s[_v("owner", session)])
         w = session  # classic: session w is worker w's, for its one fixed user
-        return self.cu(s, w) if self.sc.impersonates(w) else self.sc.process_identity
+        return self.cu(s, w) if self.d.impersonates(w) else self.d.process_identity
 
     def react(self, s: State, session: int) -> None:
         """The notifier's reaction to a failed notification call (``async_failure``)."""
-        s[_v("notify", session)] = _REACTIONS[self.sc.async_failure]
+        s[_v("notify", session)] = _REACTIONS[self.d.async_failure]
 
     def close_session(self, s: State, session: int) -> None:
         """Tracked: a failed call kills the session (``owner[s] := none``)."""
@@ -275,7 +283,7 @@ class FrontEnd:
 
     def admit(self, s: State, session: int, identity: str, *, connect: bool) -> Admission:
         """Admit (or fail) a call for session s carrying ``identity``; updates ``s`` in place."""
-        transport = self.m.sc.transport
+        transport = self.m.d.transport
         if transport == "rpc-tcp":
             return Admission(True)
         if transport == "mapi-http":
@@ -292,7 +300,7 @@ class FrontEnd:
             s[reg] = identity
             outcome = Admission(True, "registered")
         elif current == EVICTED:
-            if self.m.sc.registration == "every-miss":
+            if self.m.d.registration == "every-miss":
                 s[reg] = identity
                 outcome = Admission(True, "re-registered")
             else:
@@ -301,7 +309,7 @@ class FrontEnd:
             outcome = Admission(True, "hit")
         else:
             s["mismatch_seen"] = True
-            if self.m.sc.on_mismatch == "evict":
+            if self.m.d.on_mismatch == "evict":
                 s[reg] = EVICTED
                 outcome = Admission(False, "mismatch-evicted", NETWORK_ERROR)
             else:
@@ -355,7 +363,7 @@ class Worker:
         takers = [w for w in m.workers if m.has_user_var(w)]
         if takers:
             instances = tuple(
-                (w, Args(worker=w, session=w, user=i)) for w in takers for i in range(1, len(m.sc.users) + 1)
+                (w, Args(worker=w, session=w, user=i)) for w in takers for i in range(1, len(m.d.users) + 1)
             )
             acts.append(
                 Action("TakeJob", ("worker", "user"), instances, self.why_not_take, self.take, self.no_take)
@@ -366,7 +374,7 @@ class Worker:
         ]
         if m.tracked:
             acts.append(Action("UseSession", session_params, using, self.why_not_use, self.use, self.no_session))
-        if m.sc.async_connect_by == "worker":
+        if m.d.async_connect_by == "worker":
             if m.per_user:
                 params, instances = session_params, using
             else:  # the worker's EcDoAsyncConnectEx is named by its session, s = w
@@ -394,7 +402,7 @@ class Worker:
 
     def thread_identity(self, s: State, w: int) -> str:
         """The worker's token: cu(w) while impersonating, else the process identity."""
-        return self.m.cu(s, w) if s[_v("imp", w)] else self.m.sc.process_identity
+        return self.m.cu(s, w) if s[_v("imp", w)] else self.m.d.process_identity
 
     def call(self, s: State, a: Args, *, connect: bool = False) -> tuple[str, Admission]:
         """Make a call from worker w for its session s: pick the carried identity, then go through admission."""
@@ -427,7 +435,7 @@ class Worker:
         if not self.m.per_user:
             return None
         user = self.m.cu(s, a.worker)
-        wanted = self.m.sc.users[a.session - 1]
+        wanted = self.m.d.users[a.session - 1]
         if user != wanted:
             return f"session {a.session} is {wanted}'s, and worker {a.worker}'s current user is {user}"
         return None
@@ -438,12 +446,12 @@ class Worker:
         why = self._pc_is(s, w, "start") or self._user_known(s, w) or self._session_matches(s, a)
         if why is not None:
             return why
-        if self.m.sc.impersonates(w) and not s[_v("imp", w)]:
+        if self.m.d.impersonates(w) and not s[_v("imp", w)]:
             return f"worker {w} has not impersonated {self.m.cu(s, w)} yet"
         return None
 
     def no_session(self, a: Args) -> str:
-        user = self.m.sc.users[a.session - 1]
+        user = self.m.d.users[a.session - 1]
         serves = ", ".join(self.m.serves(a.worker))
         return f"session {a.session} is {user}'s, and worker {a.worker} serves only {serves}"
 
@@ -465,7 +473,7 @@ class Worker:
         return None
 
     def take(self, s: State, a: Args) -> Labels:
-        user = self.m.sc.users[a.user - 1]
+        user = self.m.d.users[a.user - 1]
         s[_v("user", a.worker)] = user
         return _labels(self.thread(a.worker), "TakeJob", context=user)
 
@@ -473,8 +481,8 @@ class Worker:
 
     def why_not_impersonate(self, s: State, a: Args) -> str | None:
         w = a.worker
-        if not self.m.sc.impersonates(w):
-            if self.m.sc.worker_impersonates:
+        if not self.m.d.impersonates(w):
+            if self.m.d.worker_impersonates:
                 return f"worker {w} does not impersonate (worker_impersonates[{w}] = false)"
             return "the scenario does not impersonate (impersonate = false)"
         why = self._pc_is(s, w, "start")
@@ -501,16 +509,16 @@ class Worker:
         user = self.m.cu(s, w)  # before the call: the labels and rights are of the state before the step
         identity, adm = self.call(s, a, connect=True)
         pc = _v("pc", w)
-        mapi_http = self.m.sc.transport == "mapi-http"
+        mapi_http = self.m.d.transport == "mapi-http"
         if not adm.admitted:
             s[pc] = "failed"
             result = adm.failure
-        elif not self.m.sc.has_rights(identity, user):
+        elif not self.m.d.has_rights(identity, user):
             s[pc] = "denied"  # the identity has no rights on the job's mailbox
             result = ACCESS_DENIED
         else:
             result = "ok"
-            if self.m.async_ and self.m.sc.async_connect_by == "worker" and not mapi_http:
+            if self.m.async_ and self.m.d.async_connect_by == "worker" and not mapi_http:
                 s[pc] = "connected"  # the worker still owes EcDoAsyncConnectEx
             else:
                 s[pc] = "working"
@@ -546,7 +554,7 @@ class Worker:
             result = adm.failure
         else:
             s[_v("pc", a.worker)] = "working"
-            if self.m.sc.server_async:
+            if self.m.d.server_async:
                 s[_v("notify", a.session)] = "idle"
                 result = "ok"
             else:
@@ -559,8 +567,8 @@ class Worker:
     def why_not_rpc(self, s: State, a: Args) -> str | None:
         w = a.worker
         why = self._pc_is(s, w, "working") or self._session_matches(s, a)
-        if why is None and _count(s, _v("done", w)) >= self.m.sc.requests:
-            why = f"worker {w} has made all {self.m.sc.requests} of its requests"
+        if why is None and _count(s, _v("done", w)) >= self.m.d.requests:
+            why = f"worker {w} has made all {self.m.d.requests} of its requests"
         return why
 
     def rpc(self, s: State, a: Args) -> Labels:
@@ -586,8 +594,8 @@ class Worker:
         why = self._pc_is(s, w, "working")
         if why is not None:
             return why
-        if s[_v("done", w)] != self.m.sc.requests:
-            return f"worker {w} has made {s[_v('done', w)]} of its {self.m.sc.requests} requests"
+        if s[_v("done", w)] != self.m.d.requests:
+            return f"worker {w} has made {s[_v('done', w)]} of its {self.m.d.requests} requests"
         if not self.m.is_open(s, a.session):
             return f"session {a.session} is not logged on"
         return None
@@ -598,7 +606,7 @@ class Worker:
         # Whatever the outcome the session ends.
         s[_v("owner", session)] = NONE
         self.m.reset_notifications(s, session)
-        if self.m.sc.association_scope == "session" and self.m.rpc:
+        if self.m.d.association_scope == "session" and self.m.rpc:
             self.m.reset_association(s, session)  # its association closes with it
         if adm.admitted:
             result = "ok"
@@ -614,8 +622,8 @@ class Worker:
         why = self._pc_is(s, w, "working")
         if why is not None:
             return why
-        if s[_v("done", w)] != self.m.sc.requests:
-            return f"worker {w} has made {s[_v('done', w)]} of its {self.m.sc.requests} requests"
+        if s[_v("done", w)] != self.m.d.requests:
+            return f"worker {w} has made {s[_v('done', w)]} of its {self.m.d.requests} requests"
         last = self.m.job(s, w) >= self.m.job_count(w)
         if self.m.has_disconnect(w) and not last and self.m.is_open(s, a.session):
             return f"session {a.session} is still logged on: EcDoDisconnect first"
@@ -637,7 +645,7 @@ class Worker:
     # 9. Reconnect
 
     def why_not_reconnect(self, s: State, a: Args) -> str | None:
-        if self.m.sc.after_network_error == "fail":
+        if self.m.d.after_network_error == "fail":
             return "a failed worker stays failed (after_network_error = fail)"
         return self._pc_is(s, a.worker, "failed") or self._session_matches(s, a)
 
@@ -645,7 +653,7 @@ class Worker:
         s[_v("pc", a.worker)] = "start"
         if not self.m.is_open(s, a.session):
             self.m.reset_notifications(s, a.session)
-        if self.m.sc.after_network_error == "reconnect-new" and self.m.rpc:
+        if self.m.d.after_network_error == "reconnect-new" and self.m.rpc:
             self.m.reset_association(s, a.session)  # the association gets a new GUID
         return _labels(self.thread(a.worker), "Reconnect")
 
@@ -666,7 +674,7 @@ class Notifier:
         """The notifier's actions in numbered order: 5 (when it makes the async connect), 10-12 (when async)."""
         every = tuple((s, Args(session=s)) for s in self.m.sessions)
         acts = []
-        if self.m.sc.async_connect_by == "notifier":
+        if self.m.d.async_connect_by == "notifier":
             acts.append(
                 Action("EcDoAsyncConnectEx", ("session",), every, self.why_not_async_connect, self.async_connect)
             )
@@ -679,11 +687,11 @@ class Notifier:
         return acts
 
     def thread(self, session: int) -> str:
-        return "notifier" if self.m.sc.notifier == "per-process" else f"notifier {session}"
+        return "notifier" if self.m.d.notifier == "per-process" else f"notifier {session}"
 
     def call(self, s: State, session: int) -> tuple[str, Admission]:
         """Make a call for session s with the notifier's identity, through admission."""
-        identity = self.binding.carried_identity(s, session, self.m.sc.process_identity)
+        identity = self.binding.carried_identity(s, session, self.m.d.process_identity)
         return identity, self.front_end.admit(s, session, identity, connect=False)
 
     def _labels(self, session: int, rpc_name: str, identity: str, adm: Admission, result: str) -> Labels:
@@ -706,7 +714,7 @@ class Notifier:
         n = a.session
         if not self.m.async_:
             return "notifications are off (CONNECT_NO_NOTIFICATIONS is set in connect_flags)"
-        if self.m.sc.transport == "mapi-http":
+        if self.m.d.transport == "mapi-http":
             return "MAPI/HTTP has no EcDoAsyncConnectEx (transport = mapi-http)"
         why = self._notify_is(s, n, "off")
         if why is not None:
@@ -724,7 +732,7 @@ class Notifier:
         if not adm.admitted:
             self.m.react(s, n)
             result = adm.failure
-        elif self.m.sc.server_async:
+        elif self.m.d.server_async:
             s[_v("notify", n)] = "idle"
             result = "ok"
         else:
@@ -866,8 +874,10 @@ _NOT_HERE = {
 class Simulator:
     """Executes the model of SEMANTICS.md for one scenario: initial state, enabled actions, steps."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        for identity in scenario.identities:
+    def __init__(self, scenario: Scenario, workers: int | None = None) -> None:
+        """The simulator of ``scenario``; ``workers`` fixes the count of a ``workers = "any"`` scenario."""
+        design = Design.of(scenario, workers)
+        for identity in design.identities:
             if identity in (NONE, EVICTED):
                 # The ITF state spells "no registration" and "evicted" as these strings; an identity
                 # with the same name would be indistinguishable from them.
@@ -875,8 +885,8 @@ class Simulator:
                     f"users: {identity!r} cannot be simulated: it collides with the reg/admitted/bound "
                     f"value {identity!r}"
                 )
-        self.scenario = scenario
-        self._m = _Model(scenario)
+        self.design = design
+        self._m = _Model(design)
         binding = Binding(self._m)
         front_end = FrontEnd(self._m)
         parties = (
@@ -919,7 +929,7 @@ class Simulator:
             if m.async_:
                 s[_v("notify", n)] = "off"
                 s[_v("parked", n)] = False
-        for a in range(1, self.scenario.association_count + 1):
+        for a in self.design.association_ids:
             if m.has_cache:
                 s[_v("reg", a)] = NONE
                 s[_v("admitted", a)] = NONE
@@ -962,13 +972,13 @@ class Simulator:
         known = ", ".join(self._by_name)
         if name in ("EcDoAsyncWaitEx", "FetchNotifications", "Poll", "CompleteWait", "WaitTimeout"):
             why = "notifications are off (CONNECT_NO_NOTIFICATIONS is set in connect_flags)"
-            return f"{name} is not an action of scenario {self.scenario.name!r}: {why}; its actions: {known}"
+            return f"{name} is not an action of scenario {self.design.name!r}: {why}; its actions: {known}"
         if name in _NOT_HERE:
             return (
-                f"unknown action {name!r} for scenario {self.scenario.name!r}: {_NOT_HERE[name]}; "
+                f"unknown action {name!r} for scenario {self.design.name!r}: {_NOT_HERE[name]}; "
                 f"its actions: {known}"
             )
-        return f"unknown action {name!r} for scenario {self.scenario.name!r}; its actions: {known}"
+        return f"unknown action {name!r} for scenario {self.design.name!r}; its actions: {known}"
 
     def _range(self, param: str) -> int:
         """The largest value of a parameter: workers, sessions, or users (TakeJob's index)."""
@@ -976,7 +986,7 @@ class Simulator:
             return len(self._m.workers)
         if param == "session":
             return len(self._m.sessions)
-        return len(self.scenario.users)
+        return len(self.design.users)
 
     def _parameter(self, action: Action, params: Params) -> Args:
         """Check ``params`` against the action's parameters and instances; the instance's resolved Args."""
@@ -995,7 +1005,7 @@ class Simulator:
             given = Args(**{p: params[p] for p in action.params})
             shown = _call(action.name, {p: params[p] for p in action.params})
             why = action.no_instance(given)
-            raise StepRefused(f"{shown} is not an action of scenario {self.scenario.name!r}: {why}")
+            raise StepRefused(f"{shown} is not an action of scenario {self.design.name!r}: {why}")
         return args
 
     def _check_state(self, state: State) -> None:
@@ -1004,5 +1014,5 @@ class Simulator:
             missing = sorted(self._variables - state.keys())
             extra = sorted(state.keys() - self._variables)
             raise ValueError(
-                f"not a state of scenario {self.scenario.name!r}: missing {missing}, unexpected {extra}"
+                f"not a state of scenario {self.design.name!r}: missing {missing}, unexpected {extra}"
             )

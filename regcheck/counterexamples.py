@@ -78,7 +78,7 @@ def distinct_causes(
     )
     items, notes = [], [found.note] if found.note else []
     for number, (trace, signature) in enumerate(zip(found.traces, found.signatures), start=1):
-        report = replay(scenario, trace, prop.formula)
+        report = replay(scenario, trace, name)
         if not report.ok:
             notes.append(f"internal error: cause {number} did not replay on the reference simulator ({report})")
             continue

@@ -440,7 +440,7 @@ def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
         prop = catalogue.instantiate(spec.name, scenario)
         step = next((i for i, state in enumerate(trace.states) if not evaluate(prop.formula, state)), None)
         if step is not None:
-            report = replay(scenario, Trace(trace.vars, trace.states[: step + 1], trace.steps[:step]), prop)
+            report = replay(scenario, Trace(trace.vars, trace.states[: step + 1], trace.steps[:step]), spec.name)
             if not report.ok:
                 raise AssertionError(f"internal error: the explanation's violation of {spec.name} does not replay")
             found.append((spec.name, step))

@@ -63,7 +63,7 @@ def test_builtin_scenarios(name: str) -> None:
             assert result.verdict is Verdict.VIOLATED, prop.name
             assert result.trace is not None
             assert result.depth == len(result.trace) == min(distance[b] for b in bad), prop.name
-            report = replay(scenario, result.trace, prop.formula)
+            report = replay(scenario, result.trace, prop.name)
             assert report.ok, report
         else:
             assert result.verdict is Verdict.BOUNDED and result.depth == 12, prop.name
@@ -103,5 +103,5 @@ def test_a_replay_that_disagrees_is_caught() -> None:
     assert result.trace is not None
     steps = list(result.trace.steps)
     steps[3] = dataclasses.replace(steps[3], labels={**steps[3].labels, "cache": "hit"})
-    report = replay(scenario, dataclasses.replace(result.trace, steps=tuple(steps)), prop.formula)
+    report = replay(scenario, dataclasses.replace(result.trace, steps=tuple(steps)), prop.name)
     assert not report.ok and report.step == 4 and "cache" in report.reason

@@ -62,7 +62,7 @@ def test_shrinks_a_padded_counterexample_to_the_steps_that_matter() -> None:
     found = explain(seed, trace, formula)
     assert _calls(found.shrunk) == SHORTEST
     assert len(found.shrunk) <= len(trace)
-    assert replay(seed, found.shrunk, formula).ok, "the shrunk trace replays and still violates"
+    assert replay(seed, found.shrunk, PROPERTY).ok, "the shrunk trace replays and still violates"
     assert found.dropped_threads == ("server",)
     assert [n.step for n in found.needs] == [1, 2, 3, 4, 5]
     assert found.needs[0].reason == (
@@ -82,7 +82,7 @@ def test_drops_a_thread_that_plays_no_part() -> None:
     found = explain(two, trace, formula)
     assert "worker 2" in found.dropped_threads
     assert _calls(found.shrunk) == SHORTEST
-    assert replay(two, found.shrunk, formula).ok
+    assert replay(two, found.shrunk, PROPERTY).ok
 
 
 def test_a_shortest_counterexample_does_not_shrink() -> None:
@@ -166,7 +166,7 @@ def _check_distinct(scenario: Scenario, name: str, limit: int, depth: int) -> li
         assert b not in same(a), "no two causes are the same story with workers renamed"
     for trace, sig in zip(found.traces, found.signatures):
         assert signature(trace, CAUSE) == sig
-        assert replay(scenario, trace, prop.formula).ok
+        assert replay(scenario, trace, name).ok
         assert first_violation(trace, prop.formula) == len(trace), "the violating step is the last"
     return list(found.traces)
 

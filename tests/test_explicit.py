@@ -59,7 +59,7 @@ def test_builtin_scenarios(name: str) -> None:
             if scenario.expected[prop.name] == "violated":
                 assert result.verdict is Verdict.VIOLATED and result.trace is not None, prop.name
                 assert result.depth == len(result.trace) == min(bad), prop.name
-                report = replay(scenario, result.trace, prop.formula)
+                report = replay(scenario, result.trace, prop.name)
                 assert report.ok, report
             else:
                 assert result.verdict is Verdict.PROVED and not bad, prop.name
@@ -321,7 +321,7 @@ def _agree(scenario: Scenario, symmetry: bool) -> None:
             assert mine.verdict is Verdict.VIOLATED and mine.trace is not None
             assert theirs.verdict is Verdict.VIOLATED and theirs.trace is not None
             assert mine.depth == len(mine.trace) == len(theirs.trace) == min(bad)
-            report = replay(scenario, mine.trace, prop.formula)
+            report = replay(scenario, mine.trace, prop.name)
             assert report.ok, report
         else:
             assert mine.verdict is Verdict.PROVED and theirs.verdict is Verdict.BOUNDED

@@ -43,7 +43,7 @@ def _assert_lasso(scenario: Scenario, prop: Property, result: CheckResult) -> Tr
     assert 0 <= trace.loop < len(trace.states) - 1
     assert trace.states[-1] == trace.states[trace.loop]
     assert result.depth == len(trace)
-    report = replay(scenario, trace, prop)
+    report = replay(scenario, trace, prop.name)
     assert report.ok, report
     return trace
 

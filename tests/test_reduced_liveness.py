@@ -56,7 +56,7 @@ def _agree(reduced: CheckResult, unreduced: CheckResult) -> None:
 def _replays(scenario: Scenario, prop: Property, result: CheckResult) -> None:
     trace = result.trace
     assert trace is not None and trace.loop is not None and trace.states[-1] == trace.states[trace.loop]
-    report = replay(scenario, trace, prop)
+    report = replay(scenario, trace, prop.name)
     assert report.ok, report
 
 

@@ -871,3 +871,38 @@ def test_random_walks_stay_in_the_domains(scenario, data):
             assert labels["cache"] == "-"
         if scenario.transport == "mapi-http":
             assert labels["association"] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The simulator's own reading of a design, and workers = "any"
+
+
+def test_a_workers_any_design_is_simulated_with_the_count_it_is_given():
+    pool = load_builtin("thread-pool")
+    any_pool = dataclasses.replace(pool, workers="any", worker_users=("*",), worker_impersonates=(True,))
+    assert Simulator(any_pool, 2).initial_state() == Simulator(pool).initial_state()
+    assert len([k for k in Simulator(any_pool, 3).initial_state() if k.startswith("pc[")]) == 3
+    with pytest.raises(ValueError, match="fixed number of workers"):
+        Simulator(any_pool)
+    with pytest.raises(ValueError, match="has 2 workers, not 3"):
+        Simulator(pool, 3)
+    with pytest.raises(ValueError, match="from 1 to 16"):
+        Simulator(any_pool, 17)
+
+
+def test_replay_of_a_workers_any_counterexample_needs_its_count():
+    from model.replay import replay
+    from regcheck.result import Trace
+
+    any_seed = dataclasses.replace(load_builtin("seed"), workers="any")
+    state = Simulator(any_seed, 1).initial_state()
+    trace = Trace(vars=tuple(state), states=(state,), steps=())
+    assert replay(any_seed, trace.with_meta(workers=1)).ok
+    for bad in (None, "1\x1b", True, 0, 99, 10**5000):
+        report = replay(any_seed, trace if bad is None else trace.with_meta(workers=bad))
+        assert not report.ok and report.step == 0, bad
+        assert "\x1b" not in str(report) and len(str(report)) < 300
+    with pytest.raises(ValueError, match="no definition of property 'nonsense'"):
+        replay(any_seed, trace.with_meta(workers=1), "nonsense")
+    report = replay(any_seed, trace.with_meta(workers=1), "worker-never-gets-network-error")
+    assert str(report) == "the initial state: worker-never-gets-network-error holds in the final state"

@@ -27,7 +27,6 @@ from regcheck.cli.exits import EXIT_VIOLATED
 from regcheck.cli.inputs import PathType, expectations_known, load_scenario
 from regcheck.display import brief, printable, shown
 from regcheck.errors import InvalidArgument
-from regcheck.expr import Expr
 from regcheck.files import write_atomic
 from regcheck.result import Kind, Trace
 from regcheck.system import Property
@@ -81,11 +80,6 @@ def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: str | No
     return catalogue.instantiate(name, scenario)
 
 
-def _claim(prop: Property | None) -> Property | Expr | None:
-    """What a replay checks: a liveness property as a property (a fair lasso), a safety one as its formula."""
-    return None if prop is None else (prop if prop.kind is not Kind.SAFETY else prop.formula)
-
-
 def _replayed(
     path: Path, trace: Trace, scenario: Scenario, prop: Property | None, *, explain: bool
 ) -> tuple[Scenario | None, Property | None]:
@@ -93,7 +87,7 @@ def _replayed(
     (or, for ``--explain``, an error) and none: a trace that does not replay is shown as written."""
     reason = _off_domain(trace, scenario)
     if reason is None:
-        report = replay(scenario, trace, _claim(prop))
+        report = replay(scenario, trace, None if prop is None else prop.name)
         if report.ok:
             return scenario, prop
         reason = str(report)
@@ -272,7 +266,7 @@ def replay_command(
             f"{where}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"
         )
     prop = _trace_property(trace_file, trace, scenario, prop_name)
-    report = replay(scenario, trace, _claim(prop))
+    report = replay(scenario, trace, None if prop is None else prop.name)
     if not report.ok:
         out.print(brief(f"{where}: does not conform: {report}"), markup=False)
         raise click.exceptions.Exit(EXIT_VIOLATED)
