@@ -419,3 +419,60 @@ def test_switches_round_trip_through_textual_overrides(scenario: Scenario) -> No
     rebuilt = sc.with_overrides(Scenario(name=scenario.name, description=scenario.description), assignments)
     assert {k: v for k, v in rebuilt.switches().items() if k not in shadowed} == {
         k: v for k, v in switches.items() if k not in shadowed}
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario files name the line at fault; bare names are built-ins
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('workers = 2\n\ntransport = "rpc-htp"\n', ["line 3", "transport", "did you mean 'rpc-http'?"]),
+        ("workers = 1\nimpersonat = true\n", ["line 2", "unknown switch 'impersonat'", "did you mean 'impersonate'?"]),
+        ('workers = "3"\n', ["line 1", "workers: expected a whole number", "got '3'"]),
+        ('users = "alice,bob"\n', ["line 1", "users: expected a list of user names"]),
+        ('impersonate = "false"\n', ["line 1", "impersonate: expected true or false"]),
+        ('workers = 1\n[expected]\nno-registration-mismatch = "maybe"\n', ["line 3", "expected.no-registration-mismatch"]),
+        ('users = ["alice"]\nworker_users = ["alcie"]\n', ["line 2", "did you mean 'alice'?"]),
+    ],
+)
+def test_a_bad_switch_in_a_file_names_the_file_and_its_line(tmp_path, text: str, words: list[str]) -> None:
+    path = tmp_path / "design.toml"
+    path.write_text(text)
+    message = _refused(lambda: sc.load(str(path)))
+    assert f"scenario file '{path}'" in message
+    for word in words:
+        assert word in message
+
+
+def test_a_scenario_file_may_start_with_a_byte_order_mark(tmp_path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbfworkers = 2\n")
+    assert sc.load(str(path)).workers == 2
+
+
+@pytest.mark.parametrize(
+    ("assignment", "words"),
+    [
+        ("workers=\u0661\u0662", ["ASCII digits", "'\u0661\u0662'"]),
+        ("workers=" + "1" * 5000, ["ASCII digits", "(5002 characters)"]),
+        ("mailbox_access=svc:alice,svc:bob", ["'svc' is given twice", "svc:alice+bob"]),
+        ("transprot=rpc-tcp", ["unknown switch 'transprot'", "did you mean 'transport'?"]),
+    ],
+)
+def test_override_text_is_read_strictly(assignment: str, words: list[str]) -> None:
+    message = _refused(lambda: sc.with_overrides(sc.load_builtin("seed"), [assignment]))
+    for word in words:
+        assert word in message
+
+
+def test_a_bare_name_is_the_builtin_whatever_files_the_folder_holds(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seed").write_text('impersonate = false\nprocess_identity = "alice"\n')
+    assert sc.load("seed") == sc.load_builtin("seed")
+    assert sc.load("./seed").impersonate is False
+    (tmp_path / "mine").write_text("workers = 2\n")
+    message = _refused(lambda: sc.load("mine"))
+    assert "'mine' is not a built-in scenario" in message and "say ./mine" in message
+    assert "did you mean 'seed'?" in _refused(lambda: sc.load("sed"))
