@@ -129,7 +129,8 @@ class PropertyItem(pytest.Item):
 
     def _failure(self, result: CheckResult) -> str:
         from regcheck import compose, findings
-        from regcheck.cli.check import file_stem, write_chart
+        from regcheck.cli.check import write_chart
+        from regcheck.outputs import file_stem
         from regcheck.result import verdict_text
         from regcheck.trace import itf
 
