@@ -121,10 +121,6 @@ def plan_outputs(inputs: Iterable[tuple[str, Path | None]], files: Iterable[tupl
     given = [(what, path) for what, path in inputs if path is not None]
     outs = [(what, path) for what, path in files if path is not None]
     dirs = [(what, path) for what, path in folders if path is not None]
-    for _, path in outs:
-        writable_target(path)
-    for what, path in dirs:
-        output_folder(path, option=what)
     for index, (what, path) in enumerate(outs + dirs):
         for source, given_path in given:
             if _same(path, given_path):
@@ -143,6 +139,10 @@ def plan_outputs(inputs: Iterable[tuple[str, Path | None]], files: Iterable[tupl
                 if _inside(path, folder):
                     raise InvalidArgument(f"{what} {_shown(folder)} holds {source} {_shown(path)}, and is replaced "
                                           f"as a whole; give {what} another folder")
+    for _, path in outs:
+        writable_target(path)
+    for what, path in dirs:
+        output_folder(path, option=what)
     return Plan(tuple(given), tuple(outs), tuple(dirs))
 
 
@@ -206,8 +206,14 @@ def staged(folder: Path, *, whole: bool) -> Iterator[Path]:
     stage = parent / f"{_PREFIX}{secrets.token_hex(6)}.new"
     stage.mkdir(mode=0o777)  # the umask applies, as to any new folder
     try:
-        yield stage
-        _publish(stage, _resolved(folder), whole=whole)
+        try:
+            yield stage
+        except InvalidArgument as exc:  # a write into the stage failed: the message names the target, not the stage
+            raise InvalidArgument(str(exc).replace(_shown(stage), _shown(folder))) from None
+        try:
+            _publish(stage, _resolved(folder), whole=whole)
+        except OSError as exc:
+            raise InvalidArgument(f"cannot write {_shown(folder)}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
