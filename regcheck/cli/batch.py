@@ -87,8 +87,8 @@ def report_command(
     sources = [*names, diagnose_target] if logs else names
     plan = plan_outputs([*(("the scenario file", _file(t)) for t in sources), *(("the log", log) for log in logs)],
                         [], [("--out", out_dir)], whole=["--out"])
-    replacing = reports.earlier(out_dir)
     click.get_current_context().with_resource(plan.locked())
+    replacing = reports.earlier(out_dir)  # read under the lock: no other report is being written there
     settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
     with spinner(True) as status:
         evidence = reports.collect(
