@@ -1,8 +1,9 @@
 """regcheck's pytest plugin: every regcheck scenario TOML is a test file, one item per property of its ``[expected]``.
 
 A ``.toml`` file is a regcheck scenario when it carries a top-level ``[regcheck]`` table (empty: a
-marker), or when its path, relative to the rootdir, matches a glob of the ``regcheck_scenarios`` ini
-option; no other TOML file is collected, whatever tables it has. ``pytest designs/`` collects
+marker), when its path, relative to the rootdir, matches a glob of the ``regcheck_scenarios`` ini
+option, or when it is named on pytest's command line; no other TOML file is collected, whatever
+tables it has. ``pytest designs/`` collects
 ``designs/my-service.toml::worker-never-gets-network-error`` and the like; each item checks its one
 property (``regcheck.compose``, every counterexample replayed) and passes when the verdict meets the
 expectation, as ``regcheck check --all`` judges it. A failure prints the verdict, the counterexample as
@@ -83,7 +84,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFi
     """A ``.toml`` file that is a regcheck scenario (see the module's docstring); any other is left alone."""
     if file_path.suffix != ".toml" or not file_path.is_file():
         return None
-    if not _named_by_glob(file_path, parent.config) and not _marked(file_path):
+    named = parent.session.isinitpath(file_path) or _named_by_glob(file_path, parent.config)
+    if not named and not _marked(file_path):
         return None
     found: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
     return found

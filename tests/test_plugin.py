@@ -119,7 +119,7 @@ def test_unrelated_toml_files_are_not_collected(pytester: pytest.Pytester) -> No
     assert "error" not in result.stdout.str().lower()
 
 
-def test_a_glob_names_scenario_files_without_the_marker(pytester: pytest.Pytester) -> None:
+def test_a_glob_or_the_command_line_names_scenario_files_without_the_marker(pytester: pytest.Pytester) -> None:
     plain = ONE_EXPECTATION.replace("[regcheck]\n", "")
     (pytester.mkdir("designs") / "plain.toml").write_text(plain, encoding="utf-8")
     (pytester.mkdir("elsewhere") / "plain.toml").write_text(plain, encoding="utf-8")
@@ -129,6 +129,8 @@ def test_a_glob_names_scenario_files_without_the_marker(pytester: pytest.Pyteste
     found = pytester.runpytest_subprocess("--collect-only", "-q")
     ids = [line for line in found.outlines if "::" in line]
     assert ids == ["designs/plain.toml::no-registration-mismatch"]
+    named = pytester.runpytest_subprocess("--collect-only", "-q", "elsewhere/plain.toml")
+    assert [line for line in named.outlines if "::" in line] == ["elsewhere/plain.toml::no-registration-mismatch"]
 
 
 def test_the_marker_holds_nothing(pytester: pytest.Pytester) -> None:
