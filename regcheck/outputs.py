@@ -146,10 +146,19 @@ def plan_outputs(inputs: Iterable[tuple[str, Path | None]], files: Iterable[tupl
     return Plan(tuple(given), tuple(outs), tuple(dirs))
 
 
+def _home(folder: Path) -> Path:
+    """Where the lock and the temporary folder of ``folder`` live: beside it, or inside it when it exists and
+    the folder above may not be written (``--trace-out .`` where the parent is another user's)."""
+    resolved = _resolved(folder)
+    if resolved.is_dir() and not os.access(resolved.parent, os.W_OK | os.X_OK):
+        return resolved
+    return resolved.parent
+
+
 def _lock_path(folder: Path) -> Path:
     resolved = _resolved(folder)
     digest = hashlib.sha256(resolved.name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return resolved.parent / f"{_PREFIX}{digest}.lock"
+    return _home(folder) / f"{_PREFIX}{digest}.lock"
 
 
 @contextmanager
@@ -196,15 +205,19 @@ def locked(folder: Path, *, option: str) -> Iterator[None]:
 
 @contextmanager
 def staged(folder: Path, *, whole: bool) -> Iterator[Path]:
-    """A new, empty temporary folder beside ``folder`` to write into; when the block ends without error,
+    """A new, empty temporary folder beside ``folder`` (or inside it: :func:`_home`) to write into; when the
+    block ends without error,
     its files take their place. A new ``folder`` (or, with ``whole``, any) is replaced as one: the old
     folder is renamed aside, the new one renamed in, the old one deleted. Else (a folder that may hold the
     user's own files) each new file is renamed over its target, the rest left as it was. On error the
     temporary folder is deleted and ``folder`` is as it was."""
-    parent = _resolved(folder).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = parent / f"{_PREFIX}{secrets.token_hex(6)}.new"
-    stage.mkdir(mode=0o777)  # the umask applies, as to any new folder
+    home = _resolved(folder).parent if whole else _home(folder)  # a whole folder is renamed: its parent is written
+    stage = home / f"{_PREFIX}{secrets.token_hex(6)}.new"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        stage.mkdir(mode=0o777)  # the umask applies, as to any new folder
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {_shown(folder)}: {exc.strerror or exc}") from None
     try:
         try:
             yield stage

@@ -214,6 +214,30 @@ def test_staged_files_join_a_folder_of_the_users_own(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
 
 
+def test_a_folder_whose_parent_may_not_be_written_holds_its_own_lock_and_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--trace-out .`` where the folder above is another user's (root may write anywhere: access is faked)."""
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    real = os.access
+    monkeypatch.setattr("regcheck.outputs.os.access",
+                        lambda path, mode: False if Path(path) == tmp_path else real(path, mode))
+    places: list[Path] = []
+    publish, open_ = outputs._publish, os.open
+    monkeypatch.setattr("regcheck.outputs._publish",
+                        lambda stage, folder, *, whole: (places.append(stage.parent), publish(stage, folder, whole=whole)))
+    monkeypatch.setattr("regcheck.outputs.os.open",
+                        lambda path, *args, **kwargs: (str(path).endswith(".lock") and places.append(Path(path).parent),
+                                                       open_(path, *args, **kwargs))[1])
+    code, _, err = run(capsys, "check", *FAST, "--trace-out", ".")
+    assert code == 1, err
+    assert len(places) == 2 and set(places) == {tmp_path / "here"}, places  # the lock, then the stage
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"], "something was written above the folder"
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == [
+        f"seed.no-registration-mismatch.{end}" for end in ("itf.json", "png", "svg")]
+
+
 # --------------------------------------------------------------------------------------------
 # One writer at a time
 

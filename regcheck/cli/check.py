@@ -45,6 +45,8 @@ from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.trace import itf
 
 IMPLICIT_TRACES = "the traces folder of --junit and --sarif"
+"""How messages name ``traces/`` beside the JUnit or SARIF file, where traces go without ``--trace-out``."""
+
 
 def run_checks(
     scenario: Scenario,
