@@ -4,8 +4,10 @@ The rule (:func:`plan_outputs`, called by every command once, before it writes a
 may not be an input of the same command, nor another of its outputs, nor lie inside another of its
 output folders; paths are compared by ``samefile`` where both exist, else by their resolved paths.
 A folder of outputs is filled in a temporary sibling folder and then put in place (:func:`staged`):
-a failure part way (a full disk) leaves the target as it was. One writer at a time: a folder is
-locked with ``fcntl.flock`` on a lock file beside it (:func:`locked`); a second writer is refused.
+as a whole (a report: the old folder renamed aside, the new renamed in, the old deleted), or file by
+file into a folder that may hold the user's own files (traces, regression tests); a failure part way
+(a full disk) leaves the target as it was. One writer at a time: a folder is locked with
+``fcntl.flock`` on a lock file beside it (:func:`locked`); a second writer is refused.
 ``flock`` rather than a lock file made with ``O_EXCL``: the kernel drops the lock when its process
 dies, so a killed run never leaves a stale lock that refuses every later one. Names from scenarios
 become file names through :func:`file_stem`, shortened with a stable hash past :data:`NAME_LIMIT`.
@@ -121,6 +123,7 @@ def plan_outputs(inputs: Iterable[tuple[str, Path | None]], files: Iterable[tupl
     given = [(what, path) for what, path in inputs if path is not None]
     outs = [(what, path) for what, path in files if path is not None]
     dirs = [(what, path) for what, path in folders if path is not None]
+    replaced = frozenset(whole)
     for index, (what, path) in enumerate(outs + dirs):
         for source, given_path in given:
             if _same(path, given_path):
@@ -134,7 +137,7 @@ def plan_outputs(inputs: Iterable[tuple[str, Path | None]], files: Iterable[tupl
             if other != what and not _same(path, folder) and _inside(path, folder):
                 raise InvalidArgument(f"{other} {_shown(path)} is inside the {what} folder {_shown(folder)}; "
                                       f"give {other} a path outside it")
-        if what in set(whole):
+        if what in replaced:
             for source, path in given:
                 if _inside(path, folder):
                     raise InvalidArgument(f"{what} {_shown(folder)} holds {source} {_shown(path)}, and is replaced "
