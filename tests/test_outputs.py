@@ -264,8 +264,14 @@ def test_a_second_writer_to_a_folder_is_refused(tmp_path: Path, monkeypatch: pyt
     finally:
         holder.communicate("", timeout=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "the lock file outlived its holder"
+    killed = subprocess.Popen(holder.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    assert killed.stdout is not None and killed.stdout.readline() == "held\n"
+    killed.kill()  # SIGKILL: no cleanup runs, the lock file stays, and the kernel drops the lock
+    killed.communicate(timeout=30)
+    assert [p.name for p in tmp_path.iterdir()][0].endswith(".lock")
     code, out, err = run(capsys, *REPORT)
     assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 def test_the_lock_is_held_once_and_released(tmp_path: Path) -> None:
