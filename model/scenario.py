@@ -647,5 +647,10 @@ def parse(text: str, *, origin: str, default_name: str) -> Scenario:
         raise InvalidArgument(
             f"{origin} is not a scenario: a number of more than {sys.get_int_max_str_digits()} digits"
         ) from None
+    marker = data.pop("regcheck", {})  # [regcheck] marks a scenario file for regcheck's pytest plugin
+    if not isinstance(marker, dict) or marker:
+        raise InvalidArgument(
+            f"{_at(origin, text, 'regcheck')}: [regcheck] marks a scenario file and holds nothing; got {shown(marker)}"
+        )
     data.setdefault("name", default_name)
     return from_mapping(data, origin=origin, source=text)

@@ -15,6 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from regcheck.display import printable
 from regcheck.errors import InvalidArgument
 
 _KINDS = {
@@ -97,14 +98,21 @@ def output_folder(path: Path, *, option: str) -> None:
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` so that readers see the old file or the whole new one."""
     writable_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A short prefix: the target's own name may already be as long as a file name can be.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".regcheck-", suffix=".tmp")
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
     try:
         # mkstemp makes the file private; an output file gets the permissions of any new file.
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise InvalidArgument(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
     except BaseException:
         os.unlink(tmp)
         raise

@@ -1,18 +1,23 @@
-"""regcheck's pytest plugin: every scenario TOML with an ``[expected]`` table is a test file, one item per property.
+"""regcheck's pytest plugin: every regcheck scenario TOML is a test file, one item per property of its ``[expected]``.
 
-``pytest designs/`` collects ``designs/my-service.toml::worker-never-gets-network-error`` and the
-like; each item checks its one property (``regcheck.compose``, every counterexample replayed) and
-passes when the verdict meets the expectation, as ``regcheck check --all`` judges it. A failure
-prints the verdict, the counterexample as a story, and where its ITF trace and sequence chart were
-written. Options: ``--regcheck-engine``, ``--regcheck-depth``, ``--regcheck-timeout`` and
-``--regcheck-out``. Installed with regcheck (the ``pytest11`` entry point ``regcheck``); ``-p
-no:regcheck`` turns it off. Nothing heavy is imported until a scenario file is collected, so the
-plugin costs other test runs nothing.
+A ``.toml`` file is a regcheck scenario when it carries a top-level ``[regcheck]`` table (empty: a
+marker), when its path, relative to the rootdir, matches a glob of the ``regcheck_scenarios`` ini
+option, or when it is named on pytest's command line; no other TOML file is collected, whatever
+tables it has. ``pytest designs/`` collects
+``designs/my-service.toml::worker-never-gets-network-error`` and the like; each item checks its one
+property (``regcheck.compose``, every counterexample replayed) and passes when the verdict meets the
+expectation, as ``regcheck check --all`` judges it. A failure prints the verdict, the counterexample as
+a story, and where its ITF trace and sequence chart were written. A scenario file that is not valid is
+one failed item of that file, and the rest of the run goes on. Options: ``--regcheck-engine``,
+``--regcheck-depth``, ``--regcheck-timeout`` and ``--regcheck-out``. Installed with regcheck (the
+``pytest11`` entry point ``regcheck``); ``-p no:regcheck`` turns it off. Nothing heavy is imported
+until a scenario file is collected, so the plugin costs other test runs nothing.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +28,12 @@ if TYPE_CHECKING:
     from model.scenario import Scenario
     from regcheck.result import CheckResult
 
-_EXPECTED_TABLE = re.compile(rb"^\s*\[\s*expected\s*\]", re.MULTILINE)
+_MARKER = re.compile(rb"^[ \t]*\[[ \t]*regcheck[ \t]*\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
+"""The ``[regcheck]`` table header that marks a TOML file as a regcheck scenario."""
 _SNIFF_BYTES = 64 * 1024 + 1
-"""How much of a ``.toml`` file is read to see whether it is a scenario with expectations."""
+"""How much of a ``.toml`` file is read to see whether it is marked (a scenario file is at most 64 KiB)."""
+_GLOBS = "regcheck_scenarios"
+"""The ini option: globs of scenario files, relative to the rootdir, collected without the marker."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Seconds per scenario item before its verdict is unknown (default: regcheck check's).")
     group.addoption("--regcheck-out", default=None, metavar="DIR",
                     help="Where a failing item's trace and chart go (default: regcheck-out in the rootdir).")
+    parser.addini(_GLOBS, type="linelist", default=[],
+                  help="Globs (relative to the rootdir) of regcheck scenario files to collect without a [regcheck] "
+                       "table, e.g. designs/*.toml.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,24 +81,51 @@ def _settings(config: pytest.Config) -> tuple[str, int, float]:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
-    """A ``.toml`` file whose text has an ``[expected]`` table; any other file is left to other plugins."""
+    """A ``.toml`` file that is a regcheck scenario (see the module's docstring); any other is left alone."""
     if file_path.suffix != ".toml" or not file_path.is_file():
         return None
-    try:
-        with file_path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return None
-    if not _EXPECTED_TABLE.search(head):
+    named = parent.session.isinitpath(file_path) or _named_by_glob(file_path, parent.config)
+    if not named and not _marked(file_path):
         return None
     found: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
     return found
 
 
-class ScenarioFile(pytest.File):
-    """A scenario TOML file: its items are the properties its ``[expected]`` table names, in that order."""
+def _named_by_glob(path: Path, config: pytest.Config) -> bool:
+    """Whether ``path``, relative to the rootdir, matches a glob of the ``regcheck_scenarios`` ini option
+    (``designs/*.toml``: the ``.toml`` files directly in ``designs/``)."""
+    globs: list[str] = config.getini(_GLOBS)
+    if not globs:
+        return False
+    try:
+        relative = path.resolve().relative_to(config.rootpath.resolve())
+    except ValueError:
+        return False
+    # PurePath.match reads a relative glob from the right: as many parts as the glob has anchor it at the rootdir.
+    return any(len(relative.parts) == len(Path(glob).parts) and relative.match(glob) for glob in globs)
 
-    def collect(self) -> Iterator[PropertyItem]:
+
+def _marked(path: Path) -> bool:
+    """Whether the file at ``path`` has a top-level ``[regcheck]`` table; one that looks marked but is not TOML
+    counts as marked, so that its error is reported (a ``[regcheck]`` line inside a string does not count)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    if _MARKER.search(head) is None:
+        return False
+    try:
+        return "regcheck" in tomllib.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return True
+
+
+class ScenarioFile(pytest.File):
+    """A scenario TOML file: its items are the properties its ``[expected]`` table names, in that order; a file
+    that is not a valid scenario has one item, which fails with the reason."""
+
+    def collect(self) -> Iterator[pytest.Item]:
         from model import scenario as scenarios
         from regcheck.cli.inputs import load_scenario
         from regcheck.errors import RegcheckError
@@ -95,11 +133,32 @@ class ScenarioFile(pytest.File):
         try:
             scenario = load_scenario(str(self.path), [])
         except RegcheckError as exc:
-            raise self.CollectError(f"{self.path}: {exc}") from None
+            yield InvalidScenario.from_parent(self, name="scenario", reason=str(exc))
+            return
         text = scenarios.read_source(self.path)
         for name, expected in scenario.expected.items():
             line = scenarios.key_line(text, name, "expected")
             yield PropertyItem.from_parent(self, name=name, scenario=scenario, expected=expected, line=line)
+
+
+class InvalidScenario(pytest.Item):
+    """The one item of a scenario file that regcheck cannot read: it fails with the reason, and only it."""
+
+    def __init__(self, *, reason: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+
+    def runtest(self) -> None:
+        from regcheck.errors import InvalidArgument
+
+        raise InvalidArgument(self.reason)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """The reason, in one line: no traceback of regcheck's own."""
+        return f"regcheck: {self.path}: not a valid scenario: {excinfo.value}"
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.path.name}: not a valid scenario"
 
 
 class ExpectationMissed(Exception):
@@ -129,7 +188,8 @@ class PropertyItem(pytest.Item):
 
     def _failure(self, result: CheckResult) -> str:
         from regcheck import compose, findings
-        from regcheck.cli.check import file_stem, write_chart
+        from regcheck.cli.check import write_chart
+        from regcheck.outputs import file_stem
         from regcheck.result import verdict_text
         from regcheck.trace import itf
 
@@ -164,4 +224,4 @@ class PropertyItem(pytest.Item):
         return self.path, (self.line - 1 if self.line else None), f"{self.scenario.name}: {self.name}"
 
 
-__all__ = ["PropertyItem", "ScenarioFile"]
+__all__ = ["InvalidScenario", "PropertyItem", "ScenarioFile"]

@@ -25,6 +25,7 @@ from regcheck.display import shown
 from regcheck.errors import RegcheckError
 from regcheck.expr import evaluate
 from regcheck.files import write_atomic
+from regcheck.outputs import shortened
 from regcheck.result import CheckResult, Kind, Trace, Verdict
 from regcheck.trace import itf
 
@@ -54,7 +55,7 @@ def _named(runs: Sequence[tuple[str, Scenario, Sequence[CheckResult]]]
            ) -> list[tuple[str, str, Scenario, CheckResult]]:
     """Each counterexample of ``runs`` with the name its files take (unique, a Python identifier) and its target."""
     taken: set[str] = set()
-    return [(_unique(_identifier(f"{scenario.name}_{r.property}"), taken), target, scenario, r)
+    return [(_unique(_identifier(f"{shortened(scenario.name)}_{r.property}"), taken), target, scenario, r)
             for target, scenario, results in runs for r in results
             if r.verdict is Verdict.VIOLATED and r.trace is not None]
 

@@ -225,6 +225,14 @@ def _replaced(folder: Path, out: str, err: str) -> None:
     assert "removing the 2" in out
 
 
+def _long_names(folder: Path, out: str, err: str) -> None:
+    """A 255-character scenario name gives a trace and its charts under a shortened name, and the report cites it."""
+    names = sorted(p.name for p in (folder / "out").iterdir())
+    assert len(names) == 3 and all(len(n) < 255 and n.startswith("n" * 80 + "-") for n in names), names
+    assert names[0] in (folder / "r.xml").read_text(encoding="utf-8")
+    assert "Counterexample to worker-never-gets-network-error" in out
+
+
 def _in_stdout(word: str) -> Check:
     """``word`` is in the standard output."""
 
@@ -285,6 +293,19 @@ CASES: dict[str, Case] = {
         ("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "out"),
         (_folder("out"), _symlink("out/seed.worker-never-gets-network-error.itf.json", "/dev/null")),
         word="symlink", check=_still_symlink("out/seed.worker-never-gets-network-error.itf.json"),
+    ),
+    "export -o its own scenario": Case(("export", "s.toml", "-o", "s.toml"), (_text("s.toml", "mine\n"),),
+                                       word="is the scenario file", check=_kept("s.toml")),
+    "show -o its own trace": Case(("show", "t.itf.json", "-o", "t.itf.json"), (_text("t.itf.json", "mine\n"),),
+                                  word="is the trace", check=_kept("t.itf.json")),
+    "--junit inside --trace-out": Case(
+        ("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "out", "--junit", "out/x.itf.json"),
+        (_folder("out", "x.itf.json"),), word="inside the --trace-out folder", check=_kept("out/x.itf.json"),
+    ),
+    "a scenario name of 255 characters": Case(
+        ("check", "long.toml", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "out",
+         "--junit", "r.xml"),
+        (_text("long.toml", f'name = "{"n" * 255}"\n'),), code=1, check=_long_names,
     ),
     "--trace-out /dev/full": Case(
         ("check", "-p", "worker-never-gets-network-error", *VIOLATED, "--trace-out", "/dev/full"), word="not a folder"),

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "regcheck.limits": 1,
     "regcheck.junit": 1,
     "regcheck.sarif": 1,
+    "regcheck.outputs": 2,
     # 2-6: the language of systems, evidence and results
     "regcheck.expr": 2,
     "regcheck.evidence": 3,

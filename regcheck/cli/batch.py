@@ -28,12 +28,12 @@ from regcheck.cli.inputs import (
     DEFAULT_TIMEOUT,
     PathType,
     load_scenario,
-    not_an_input,
     validate_settings,
 )
 from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
-from regcheck.files import writable_target, write_atomic
+from regcheck.files import write_atomic
+from regcheck.outputs import plan_outputs
 from regcheck.result import Verdict
 from regcheck.sweep import Sweep
 
@@ -84,7 +84,11 @@ def report_command(
         catalogue.spec(name)
     names = list(targets) or scenarios.builtin_names()
     chosen = [(target, load_scenario(target, list(sets))) for target in names]
-    replacing = reports.earlier(out_dir)
+    sources = [*names, diagnose_target] if logs else names
+    plan = plan_outputs([*(("the scenario file", _file(t)) for t in sources), *(("the log", log) for log in logs)],
+                        [], [("--out", out_dir)], whole=["--out"])
+    click.get_current_context().with_resource(plan.locked())
+    replacing = reports.earlier(out_dir)  # read under the lock: no other report is being written there
     settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
     with spinner(True) as status:
         evidence = reports.collect(
@@ -100,7 +104,7 @@ def report_command(
             for log in logs:
                 diagnosed.append((printable(str(log)), diagnose(read_log(log), base, timeout=timeout, progress=status)))
         evidence = replace(evidence, diagnoses=tuple(diagnosed))
-    written = reports.write(evidence, out_dir, replacing=replacing)
+    written = reports.write(evidence, out_dir)
     for run in evidence.runs:
         counts: dict[str, int] = {}
         for result in run.results:
@@ -110,7 +114,7 @@ def report_command(
     where = printable(str(out_dir))
     out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
     if replacing:
-        stale = len(set(replacing) - set(written))
+        stale = len({p.relative_to(out_dir) for p in replacing} - {p.relative_to(out_dir) for p in written})
         out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",
                   markup=False)
 
@@ -160,9 +164,7 @@ def sweep_command(
     validate_settings(engine, "z3", depth, timeout)
     if jobs < 0:
         raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
-    if junit_file is not None:
-        writable_target(junit_file)
-        not_an_input(junit_file, "--junit", [Path(target)] if target is not None else [])
+    plan_outputs([("the scenario file", _file(target))], [("--junit", junit_file)])
     base = load_scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary, base)
     if not vary and not as_json:
@@ -191,6 +193,11 @@ def sweep_command(
                   f"in {result.elapsed_s:.1f}s", markup=False)
     unknown = any(r["verdict"] == Verdict.UNKNOWN.value for o in result.outcomes for r in o.results)
     raise click.exceptions.Exit(EXIT_UNKNOWN if unknown else EXIT_OK)
+
+
+def _file(target: str | None) -> Path | None:
+    """The file a scenario argument names, if it names one (not a built-in scenario)."""
+    return Path(target) if target is not None and scenarios.names_a_file(target) else None
 
 
 def _print_sweep(result: Sweep) -> None:

@@ -10,7 +10,6 @@ second engine and reports where the two disagree.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -36,15 +35,18 @@ from regcheck.cli.inputs import (
     MAX_CAUSES,
     PathType,
     load_scenario,
-    not_an_input,
     validate_settings,
 )
 from regcheck.display import printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
-from regcheck.files import output_folder, writable_target, write_atomic
+from regcheck.files import write_atomic
+from regcheck.outputs import file_stem, plan_outputs, staged
 from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.trace import itf
+
+IMPLICIT_TRACES = "the traces folder of --junit and --sarif"
+"""How messages name ``traces/`` beside the JUnit or SARIF file, where traces go without ``--trace-out``."""
 
 
 def run_checks(
@@ -193,22 +195,16 @@ def check_command(
     else:
         targets = ["seed" if target is None else target]
         chosen = [load_scenario(targets[0], list(sets))]
-    if trace_out is not None:
-        output_folder(trace_out, option="--trace-out")
-    if emit_dir is not None:
-        output_folder(emit_dir, option="--emit-tests")
     sources = [findings.source_of(t, s) for t, s in zip(targets, chosen)]
-    for report, option in ((junit_file, "--junit"), (sarif_file, "--sarif")):
-        if report is not None:
-            writable_target(report)
-            not_an_input(report, option, [source for source in sources if source is not None])
-    if junit_file is not None and sarif_file is not None and junit_file.resolve() == sarif_file.resolve():
-        raise InvalidArgument(f"--junit and --sarif both name {printable(str(junit_file))}; give each its own file")
-    trace_dir = trace_out
     report_file = junit_file if junit_file is not None else sarif_file
-    if trace_dir is None and report_file is not None:
-        trace_dir = report_file.parent / "traces"
-        output_folder(trace_dir, option="the traces folder of --junit and --sarif")
+    implicit = report_file.parent / "traces" if trace_out is None and report_file is not None else None
+    plan = plan_outputs(
+        [("the scenario file", source) for source in sources],
+        [("--junit", junit_file), ("--sarif", sarif_file)],
+        [("--trace-out", trace_out), ("--emit-tests", emit_dir), (IMPLICIT_TRACES, implicit)],
+    )
+    click.get_current_context().with_resource(plan.locked())
+    trace_dir = trace_out if trace_out is not None else implicit
     written: dict[tuple[str, str], Path] = {}
     runs: list[tuple[Scenario, list[CheckResult]]] = []
     extras: dict[tuple[str, str], counterexamples.Extras] = {}
@@ -239,11 +235,14 @@ def check_command(
                 )
     targeted = [(t, s, results) for t, (s, results) in zip(targets, runs)]
     if emit_dir is not None:  # every file the tests need can be written, before anything is
-        for path in regression.planned(emit_dir, targeted):
-            writable_target(path)
+        plan.check_files("--emit-tests", regression.planned(emit_dir, targeted))
     if trace_dir is not None:
-        for scenario, results in runs:
-            written.update(_write_traces(trace_dir, scenario, results, extras, charts=trace_out is not None))
+        option = "--trace-out" if trace_out is not None else IMPLICIT_TRACES
+        with staged(trace_dir, whole=False) as stage:
+            for scenario, results in runs:
+                found = _write_traces(stage, scenario, results, extras, charts=trace_out is not None)
+                written.update({key: trace_dir / path.relative_to(stage) for key, path in found.items()})
+            plan.check_files(option, [trace_dir / p.relative_to(stage) for p in sorted(stage.iterdir())])
     if junit_file is not None or sarif_file is not None or emit_dir is not None:
         _write_ci_files(targeted, sources, written, against=all_, junit_file=junit_file, sarif_file=sarif_file,
                         emit_dir=emit_dir)
@@ -295,7 +294,8 @@ def _write_ci_files(
                                            command=["regcheck", *sys.argv[1:]])
         write_atomic(sarif_file, json.dumps(document, indent=1) + "\n")
     if emit_dir is not None:
-        tests = regression.emit(emit_dir, targeted)
+        with staged(emit_dir, whole=False) as stage:
+            tests = regression.emit(stage, targeted)
         if tests:
             err.print(f"wrote {len(tests)} regression test(s) to {printable(str(emit_dir))}; run them with "
                       f"pytest {printable(str(emit_dir))}", markup=False)
@@ -340,12 +340,6 @@ def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
     figure = draw.chart_figure(views.chart(scenario, trace))
     for fmt in draw.FORMATS:
         write_atomic(stem.with_name(f"{stem.name}.{fmt}"), draw.render(figure, fmt))
-
-
-def file_stem(name: str) -> str:
-    """A scenario name made safe as a file name inside the output folder (no separators, no dot-files)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
-    return stem or "scenario"
 
 
 def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, engine: str, depth: int) -> None:
@@ -499,4 +493,4 @@ def _print_explanation(scenario: Scenario, explanation: Explanation, what: str, 
         out.print(f"[bold]Why:[/bold] {escape(explanation.cause)}")
 
 
-__all__ = ["check_command", "file_stem", "run_checks", "write_chart"]
+__all__ = ["check_command", "run_checks", "write_chart"]

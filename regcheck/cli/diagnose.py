@@ -15,17 +15,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from model.observations import parse_columns, read_log
+from model.scenario import names_a_file
 from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
-from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario, not_an_input
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import printable
-from regcheck.files import output_folder, writable_target, write_atomic
+from regcheck.files import write_atomic
 from regcheck.limits import check_timeout
+from regcheck.outputs import plan_outputs, staged
 from regcheck.result import Trace
 from regcheck.trace import itf
 
@@ -60,21 +62,21 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
     check_timeout(timeout)
-    if trace_out is not None:
-        output_folder(trace_out, option="--trace-out")
-    if junit_file is not None:
-        writable_target(junit_file)
-        not_an_input(junit_file, "--junit", [log, Path(target)])
+    plan = plan_outputs([("the log", log), ("the scenario file", Path(target) if names_a_file(target) else None)],
+                        [("--junit", junit_file)], [("--trace-out", trace_out)])
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
+    click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
     written: list[tuple[Trace, Path]] = []
     if trace_out is not None:
-        for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
-            itf.write(trace, trace_out / f"explanation-{number}.itf.json")
-            write_chart(trace_out / f"explanation-{number}", scenario, trace)
-            written.append((trace, trace_out / f"explanation-{number}.itf.json"))
+        with staged(trace_out, whole=False) as stage:
+            for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
+                itf.write(trace, stage / f"explanation-{number}.itf.json")
+                write_chart(stage / f"explanation-{number}", scenario, trace)
+                written.append((trace, trace_out / f"explanation-{number}.itf.json"))
+            plan.check_files("--trace-out", [trace_out / p.name for p in sorted(stage.iterdir())])
     if junit_file is not None:
         from regcheck import findings, junit
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import click
 
+from model.scenario import names_a_file
 from model.system import build
 from properties import catalogue
 from regcheck import promela
 from regcheck.cli.inputs import PathType, load_scenario
 from regcheck.errors import InvalidArgument, InvalidModel
-from regcheck.files import writable_target, write_atomic
+from regcheck.files import write_atomic
+from regcheck.outputs import plan_outputs
 
 FORMATS = ("promela",)
 
@@ -51,8 +53,7 @@ def export_command(
     names = list(dict.fromkeys(prop or catalogue.NAMES))
     for name in names:
         catalogue.spec(name)
-    if output is not None:
-        writable_target(output)
+    plan_outputs([("the scenario file", Path(target) if names_a_file(target) else None)], [("--output", output)])
     scenario = load_scenario(target, list(sets))
     if scenario.parameterised:
         raise InvalidArgument(

@@ -6,8 +6,6 @@ refuse the same bad value with the same one-line message.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import click
@@ -50,13 +48,6 @@ def expectations_known(scenario: Scenario, origin: str) -> Scenario:
                 f"properties: {', '.join(catalogue.NAMES)}"
             )
     return scenario
-
-
-def not_an_input(report: Path, option: str, inputs: list[Path]) -> None:
-    """Refuse a report file that is one of the command's input files: writing it would replace the user's input."""
-    for given in inputs:
-        if given.is_file() and report.exists() and os.path.samefile(report, given):
-            raise InvalidArgument(f"{option} {shown(str(report))} is an input of this command; give the report its own file")
 
 
 def validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:

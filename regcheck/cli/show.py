@@ -28,6 +28,7 @@ from regcheck.cli.inputs import PathType, expectations_known, load_scenario
 from regcheck.display import brief, printable, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
+from regcheck.outputs import plan_outputs
 from regcheck.result import Kind, Trace
 from regcheck.system import Property
 from regcheck.trace import itf
@@ -171,6 +172,8 @@ def show_command(
     from regcheck.trace import chart as charts
     from regcheck.trace import draw, states
 
+    scenario_file = Path(target) if target and scenarios.names_a_file(target) else None
+    plan_outputs([("the trace", trace_file), ("the scenario file", scenario_file)], [("--output", output)])
     trace, scenario = _load_trace(trace_file, target, list(sets))
     prop = _trace_property(trace_file, trace, scenario, None) if scenario is not None else None
     view = view or ("states" if fmt in ("dot", "graphml") else "chart")

@@ -8,20 +8,20 @@ properties. :func:`evidence.collect` runs the checks; :func:`write` puts the bun
 - ``charts/ANCHOR.svg`` and ``traces/ANCHOR.itf.json``: each counterexample's chart and its ITF
   trace, which records its scenario so that ``regcheck replay`` needs nothing else.
 
-Every file is written atomically. The same evidence gives the same bytes, apart from run times.
-The folder must be new, empty, or hold an earlier report and nothing else (:func:`earlier`): the
-earlier report's files that the new one does not write again are removed, so that no stale chart
-or trace sits beside the new page.
+The same evidence gives the same bytes, apart from run times. The folder must be new, empty, or
+hold an earlier report and nothing else (:func:`earlier`). The bundle is written into a temporary
+folder beside it, which then replaces it as a whole: no stale chart or trace of the earlier report
+sits beside the new page, and a failure part way (a full disk) leaves the earlier report as it was.
 """
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
 from regcheck.errors import InvalidArgument
-from regcheck.files import output_folder, read_limited, write_atomic
+from regcheck.files import read_limited, write_atomic
+from regcheck.outputs import staged
 from regcheck.report import html, markdown
 from regcheck.report.evidence import Evidence, Run, Settings, collect
 from regcheck.result import Verdict
@@ -40,7 +40,6 @@ PAGES = ("index.html", "report.md")
 
 def earlier(folder: Path) -> list[Path]:
     """The files of an earlier report in ``folder`` (none if it is new or empty); anything else there is refused."""
-    output_folder(folder, option="--out")
     if not folder.exists():
         return []
     files = []
@@ -71,15 +70,22 @@ def _in_layout(folder: Path, path: Path) -> bool:
     return len(parts) == 2 and parts[0] in FOLDERS and parts[1].endswith(FOLDERS[parts[0]]) and stat.S_ISREG(mode)
 
 
-def write(evidence: Evidence, folder: Path, *, replacing: Iterable[Path] = ()) -> list[Path]:
-    """Write the report bundle into ``folder``; returns the files written, the HTML page first.
+def write(evidence: Evidence, folder: Path) -> list[Path]:
+    """Write the report bundle as ``folder``; returns the files written, the HTML page first.
 
-    ``replacing``: the files of an earlier report there (see :func:`earlier`); those not written again are removed.
-    """
+    The bundle is written into a temporary folder beside ``folder`` and then takes its place as a whole
+    (:func:`regcheck.outputs.staged`): an earlier report there is replaced at once, never mixed with the new."""
+    with staged(folder, whole=True) as stage:
+        written = _write_into(evidence, stage)
+    return [folder / path for path in written]
+
+
+def _write_into(evidence: Evidence, folder: Path) -> list[Path]:
+    """Write the bundle into the empty ``folder``; the files written, relative to it, the HTML page first."""
     from regcheck import compose
 
     ids = html.anchors(evidence)
-    written = [folder / "index.html", folder / "report.md"]
+    written = [Path("index.html"), Path("report.md")]
     files: dict[str, tuple[str, str]] = {}
     charts: dict[str, bytes] = {}
     for index, run in enumerate(evidence.runs):
@@ -94,9 +100,7 @@ def write(evidence: Evidence, folder: Path, *, replacing: Iterable[Path] = ()) -
             write_atomic(folder / chart, charts[anchor])
             itf.write(trace, folder / trace_file)
             files[anchor] = (chart, trace_file)
-            written += [folder / chart, folder / trace_file]
+            written += [Path(chart), Path(trace_file)]
     write_atomic(folder / "report.md", markdown.document(evidence, files))
     write_atomic(folder / "index.html", html.page(evidence, charts))
-    for stale in set(replacing) - set(written):
-        stale.unlink(missing_ok=True)
     return written

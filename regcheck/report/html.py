@@ -25,6 +25,7 @@ from properties import catalogue
 from regcheck import evidence as proofs
 from regcheck.display import printable
 from regcheck.evidence import Certificate
+from regcheck.outputs import shortened
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
@@ -193,7 +194,8 @@ def anchors(evidence: Evidence) -> dict[tuple[int, str], str]:
     found: dict[tuple[int, str], str] = {}
     seen: dict[str, int] = {}
     for index, run in enumerate(evidence.runs):
-        base = re.sub(r"[^A-Za-z0-9_-]+", "-", run.scenario.name).strip("-") or "scenario"
+        base = shortened(re.sub(r"[^A-Za-z0-9_-]+", "-", run.scenario.name).strip("-") or "scenario",
+                         key=run.scenario.name)  # an anchor is a file name too: charts/ANCHOR.svg
         seen[base] = seen.get(base, 0) + 1
         stem = base if seen[base] == 1 else f"{base}-{seen[base]}"
         found[index, ""] = stem
