@@ -161,8 +161,8 @@ def design_facts(events: Sequence[Event], base: Scenario) -> list[str]:
     if len(identities) > len(known):
         extra = [f"user{k}" for k in range(2, 2 + len(identities)) if f"user{k}" not in known]
         facts.append("users=" + ",".join([*base.users, *extra[: len(identities) - len(known)]]))
-    if any(e.call == "ImpersonateLoggedOnUser" for e in events) and not base.impersonate:
-        facts.append("impersonate=true")
+    if any(e.call == "ImpersonateLoggedOnUser" for e in events) and not base.impersonate and not base.worker_impersonates:
+        facts.append("impersonate=true")  # where worker_impersonates is given, it decides for each worker
     return facts
 
 
