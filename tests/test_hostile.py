@@ -400,7 +400,37 @@ CASES: dict[str, Case] = {
     "a 1 MB string in a trace's switches": Case(("show", "s.itf.json"),
                                                 (_edited("s.itf.json", _switch("transport", "y" * 1_000_000)),),
                                                 word="(1000002 characters)"),
+    # The design checked is the design named: an override takes effect as it says, or is refused.
+    "--set workers=any over workers that differ": Case(("check", "mixed-threads", "--set", "workers=any"),
+                                                       word="needs identical workers"),
+    "--vary workers over workers that differ": Case(
+        ("sweep", "mixed-threads", "--vary", "workers=2,3", "-p", "worker-never-gets-network-error"),
+        word="would reshape worker_impersonates"),
+    "--set impersonate under worker_impersonates": Case(("check", "mixed-threads", "--set", "impersonate=false"),
+                                                        word="--set worker_impersonates=false,false"),
+    "--set jobs under a worker's list of jobs": Case(("check", "mailbox-walker", "--set", "jobs=3"),
+                                                     word="has no effect on worker 1"),
+    "--set a switch twice": Case(("check", "--set", "workers=2", "--set", "workers=3"), word="given twice"),
+    "--set workers in Arabic-Indic digits": Case(("check", "--set", "workers=\u0661\u0662"), word="ASCII digits"),
+    "--set an account twice in mailbox_access": Case(("check", "--set", "mailbox_access=svc:alice,svc:bob"),
+                                                     word="'svc' is given twice"),
+    "a file named seed beside a bare seed": Case(("check", "seed", *VIOLATED),
+                                                 (_text("seed", 'impersonate = false\nprocess_identity = "alice"\n'),),
+                                                 code=1, check=lambda folder, out, err: _says(out, "seed (built-in)")),
+    "a bare name that is a file, not a built-in": Case(("check", "mine"), (_text("mine", "workers = 2\n"),),
+                                                      word="say ./mine"),
+    "a scenario with a byte-order mark": Case(("check", "b.toml", *BMC), (_text("b.toml", "\ufeffworkers = 2\n"),),
+                                              code=0, check=lambda folder, out, err: _says(out, "scenario b (file")),
+    "a string where a number belongs": Case(("check", "s.toml"), (_text("s.toml", 'workers = "3"\n'),),
+                                            word="line 1: workers: expected a whole number"),
+    "a misspelt switch in a scenario": Case(("check", "s.toml"), (_text("s.toml", 'requests = 1\ntransprot = "x"\n'),),
+                                            word="did you mean 'transport'?"),
 }
+
+
+def _says(text: str, words: str) -> None:
+    """Standard output says ``words``."""
+    assert words in text, text[:500]
 
 
 @pytest.fixture(scope="module")
