@@ -394,3 +394,14 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     for option in ("--property", "--engine", "--depth", "--set", "--json", "--trace-out", "--all"):
         assert option in out
 
+
+
+def test_the_header_names_the_design_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    """Built-in or file, the overrides given, and each worker's part: what the verdicts below are about."""
+    code, out, _ = run(capsys, "check", "mixed-threads", "--set", "workers=2", "--engine", "bmc", "--depth", "3")
+    assert code == 1
+    header = out.splitlines()
+    assert "scenario mixed-threads (built-in, with --set workers=2), engine bmc, depth 3" in header[0]
+    text = flat(out)
+    assert "worker 1: 1 job for alice; impersonates each job's user" in text
+    assert "worker 2: 1 job for alice; does not impersonate: calls as svc" in text

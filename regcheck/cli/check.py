@@ -255,7 +255,7 @@ def check_command(
     elif all_:
         _print_matrix(runs)
     else:
-        _print_run(*runs[0], target=targets[0], engine=engine, depth=depth)
+        _print_run(*runs[0], target=targets[0], sets=sets, engine=engine, depth=depth)
         scenario, results = runs[0]
         for result in results:
             if (scenario.name, result.property) in extras:
@@ -342,8 +342,11 @@ def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
         write_atomic(stem.with_name(f"{stem.name}.{fmt}"), draw.render(figure, fmt))
 
 
-def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, engine: str, depth: int) -> None:
-    origin = f"file {target}" if scenarios.names_a_file(target) else "built-in"
+def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, sets: tuple[str, ...], engine: str,
+               depth: int) -> None:
+    origin = f"file {printable(target)}" if scenarios.names_a_file(target) else "built-in"
+    if sets:
+        origin += ", with " + " ".join(f"--set {printable(s)}" for s in sets)
     out.print(
         Text.assemble(
             f"regcheck {regcheck.__version__}: scenario ",
