@@ -15,6 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 
 _KINDS = {
@@ -69,10 +70,10 @@ def _mode(path: Path, *, follow: bool, where: str) -> int | None:
 
 def writable_target(path: Path) -> None:
     """Refuse an output path that exists and is not a regular file (a symlink, device, FIFO or folder)."""
-    mode = _mode(path, follow=False, where=f"cannot write {path}")
+    mode = _mode(path, follow=False, where=f"cannot write {printable_path(path)}")
     if mode is not None and not stat.S_ISREG(mode):
         raise InvalidArgument(
-            f"cannot write {path}: it is {_kind(mode)}; "
+            f"cannot write {printable_path(path)}: it is {_kind(mode)}; "
             "regcheck writes only new files or over regular files"
         )
 
@@ -80,7 +81,7 @@ def writable_target(path: Path) -> None:
 def output_folder(path: Path, *, option: str) -> None:
     """Refuse an output folder that cannot be one, before anything is written: it exists as something else
     (a file, a device, a symlink that leads to no folder), or the nearest existing folder above it is not one."""
-    where = f"{option} {path}"
+    where = f"{option} {printable_path(path)}"
     mode = _mode(path, follow=False, where=where)
     if mode is not None:
         if not path.is_dir():
@@ -90,7 +91,7 @@ def output_folder(path: Path, *, option: str) -> None:
         above = _mode(parent, follow=True, where=where)
         if above is not None:
             if not stat.S_ISDIR(above):
-                raise InvalidArgument(f"{where}: {parent} is {_kind(above)}, not a folder")
+                raise InvalidArgument(f"{where}: {printable_path(parent)} is {_kind(above)}, not a folder")
             return
 
 
@@ -98,16 +99,26 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` so that readers see the old file or the whole new one."""
     writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _about(path, exc) from None
     try:
         # mkstemp makes the file private; an output file gets the permissions of any new file.
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _about(path, exc) from None
         raise
+
+
+def _about(path: Path, exc: OSError) -> OSError:
+    """A write error that names the target ``path``, never the temp file beside it that regcheck made."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def _umask() -> int:

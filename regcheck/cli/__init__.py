@@ -34,7 +34,7 @@ from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
 from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
 from regcheck.cli.show import replay_command, show_command
-from regcheck.display import brief
+from regcheck.display import brief, printable_path
 from regcheck.errors import EngineDisagreement, RegcheckError
 
 
@@ -102,7 +102,7 @@ def _run(argv: list[str] | None) -> int:
     except RegcheckError as exc:
         return _error(str(exc))
     except OSError as exc:
-        where = f" {exc.filename}" if exc.filename else ""
+        where = f" {printable_path(exc.filename)}" if exc.filename else ""
         return _error(f"cannot write{where}: {exc.strerror or exc}")
     return code if isinstance(code, int) else EXIT_OK
 

@@ -31,7 +31,7 @@ from regcheck.cli.inputs import (
     not_an_input,
     validate_settings,
 )
-from regcheck.display import printable, shown
+from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import writable_target, write_atomic
 from regcheck.result import Verdict
@@ -98,7 +98,7 @@ def report_command(
         diagnosed = []
         with spinner(True) as status:
             for log in logs:
-                diagnosed.append((printable(str(log)), diagnose(read_log(log), base, timeout=timeout, progress=status)))
+                diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=timeout, progress=status)))
         evidence = replace(evidence, diagnoses=tuple(diagnosed))
     written = reports.write(evidence, out_dir, replacing=replacing)
     for run in evidence.runs:
@@ -107,8 +107,8 @@ def report_command(
             counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in counts.items())
         out.print(f"{run.scenario.name}: {summary}", markup=False)
-    where = printable(str(out_dir))
-    out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
+    where = printable_path(out_dir)
+    out.print(f"wrote {printable_path(written[0])} and {len(written) - 1} more file(s) in {where}", markup=False)
     if replacing:
         stale = len(set(replacing) - set(written))
         out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",

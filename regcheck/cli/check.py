@@ -38,7 +38,7 @@ from regcheck.cli.inputs import (
     not_an_input,
     validate_settings,
 )
-from regcheck.display import printable, shown
+from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
 from regcheck.files import output_folder, writable_target, write_atomic
@@ -202,7 +202,7 @@ def check_command(
             writable_target(report)
             not_an_input(report, option, [source for source in sources if source is not None])
     if junit_file is not None and sarif_file is not None and junit_file.resolve() == sarif_file.resolve():
-        raise InvalidArgument(f"--junit and --sarif both name {printable(str(junit_file))}; give each its own file")
+        raise InvalidArgument(f"--junit and --sarif both name {printable_path(junit_file)}; give each its own file")
     trace_dir = trace_out
     report_file = junit_file if junit_file is not None else sarif_file
     if trace_dir is None and report_file is not None:
@@ -296,8 +296,8 @@ def _write_ci_files(
     if emit_dir is not None:
         tests = regression.emit(emit_dir, targeted)
         if tests:
-            err.print(f"wrote {len(tests)} regression test(s) to {printable(str(emit_dir))}; run them with "
-                      f"pytest {printable(str(emit_dir))}", markup=False)
+            err.print(f"wrote {len(tests)} regression test(s) to {printable_path(emit_dir)}; run them with "
+                      f"pytest {printable_path(emit_dir)}", markup=False)
 
 
 def _write_traces(

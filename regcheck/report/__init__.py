@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.files import output_folder, read_limited, write_atomic
 from regcheck.report import html, markdown
@@ -58,8 +59,8 @@ def earlier(folder: Path) -> list[Path]:
 def _not_a_report(folder: Path, example: Path) -> InvalidArgument:
     """The error for an output folder that holds ``example``, which no report of regcheck's wrote."""
     return InvalidArgument(
-        f"--out {folder}: the folder holds files that are not an earlier regcheck report "
-        f"(such as {example}); give a new or empty folder"
+        f"--out {printable_path(folder)}: the folder holds files that are not an earlier regcheck report "
+        f"(such as {printable_path(example)}); give a new or empty folder"
     )
 
 
