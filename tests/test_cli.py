@@ -366,6 +366,9 @@ def test_scenarios_lists_every_builtin(capsys: pytest.CaptureFixture[str]) -> No
     assert err == ""
     for name in scenarios.builtin_names():
         assert name in out
+    column = " ".join(line.split("│", 1)[1].strip() for line in out.splitlines() if "│" in line)
+    for name in scenarios.builtin_names():  # every word of it, "[true, false]" too: text, never markup
+        assert scenarios.load_builtin(name).description in column
 
 
 def test_properties_lists_every_property(capsys: pytest.CaptureFixture[str]) -> None:

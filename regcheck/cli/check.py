@@ -38,7 +38,7 @@ from regcheck.cli.inputs import (
     not_an_input,
     validate_settings,
 )
-from regcheck.display import printable_path, shown
+from regcheck.display import printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
 from regcheck.files import output_folder, writable_target, write_atomic
@@ -356,7 +356,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
         )
     )
     if scenario.description:
-        out.print(Text(scenario.description, style="dim"))
+        out.print(Text(printable(scenario.description), style="dim"))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)

@@ -120,7 +120,7 @@ def _print(log: Path, d: Diagnosis) -> None:
                       markup=False, highlight=False)
     if d.unknown:
         out.print()
-        out.print(f"[yellow]Not decided[/yellow] for {len(d.unknown)} settings: {d.unknown[0].reason}")
+        out.print(f"[yellow]Not decided[/yellow] for {len(d.unknown)} settings: {escape(brief(d.unknown[0].reason))}")
     if d.invalid:
         out.print(brief(f"Not valid scenarios: {len(d.invalid)} settings ({d.invalid[0].reason})"), markup=False,
                   highlight=False)
