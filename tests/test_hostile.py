@@ -19,9 +19,11 @@ import os
 import re
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,3 +427,70 @@ def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
         assert err == ""
     if case.check is not None:
         case.check(tmp_path, out, err)
+
+
+# --------------------------------------------------------------------------------------------
+# SIGTERM: our own line and exit code, no child left behind, no warning of Python's
+
+MANY_EVENTS = "".join(
+    json.dumps({"thread": f"T{i % 5}", "as": "CONTOSO\\alice", "call": "EcDoRpcExt2", "result": "ok"}) + "\n"
+    for i in range(60)
+)
+BUSY: dict[str, tuple[str, ...]] = {
+    "sweep": ("sweep", "thread-pool", "--vary", "workers=2..5", "--vary", "transport", "--vary", "on_mismatch"),
+    "report": ("report", "--out", "r"),
+    "diagnose": ("diagnose", "many.jsonl"),
+}
+"""Commands that run for many seconds, on a pool of processes."""
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for SIGTERM (Linux: the SigCgt mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (15 - 1)))
+
+
+def _session(sid: int) -> list[int]:
+    """The processes left in session ``sid``."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == sid:
+                left.append(int(entry.name))
+        except OSError:
+            continue
+    return left
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("command", list(BUSY))
+def test_sigterm_ends_a_command_with_its_own_line(command: str, tmp_path: Path) -> None:
+    (tmp_path / "many.jsonl").write_text(MANY_EVENTS, encoding="utf-8")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    process = subprocess.Popen([*_command(), *BUSY[command], "--timeout", "60"], cwd=tmp_path, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True, preexec_fn=_limit)
+    try:
+        for _ in range(200):  # until regcheck's handler is in place, then a moment of work
+            if _handles_sigterm(process.pid) or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        time.sleep(1.5)
+        assert process.poll() is None, "the command ended before SIGTERM"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert err.decode("utf-8", "replace") == "interrupted by SIGTERM\n"
+    for _ in range(100):  # every child stopped with it
+        if not _session(process.pid):
+            break
+        time.sleep(0.05)
+    assert _session(process.pid) == []
