@@ -394,3 +394,32 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     for option in ("--property", "--engine", "--depth", "--set", "--json", "--trace-out", "--all"):
         assert option in out
 
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates: a long one summarised on the terminal, whole with --show-certificate and in --json
+
+PROOF = ("check", "fix-run-as-user", "-p", "no-registration-mismatch", "--engine", "houdini")
+"""A proof whose certificate is one (the largest inductive subset of the candidates) and over 200 characters."""
+
+
+def test_a_long_certificate_is_summarised_and_shown_whole_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(capsys, *PROOF)
+    assert code == 0
+    invariant = document["results"][0]["evidence"]["invariant"]
+    assert len(invariant) >= 200
+    code, out, _ = run(capsys, *PROOF)
+    assert code == 0
+    conjuncts = invariant.count(" /\\ ") + 1  # no conjunction inside a conjunct of this one
+    assert (f"Proved no-registration-mismatch: inductive invariant: {conjuncts} conjuncts, {len(invariant):,} "
+            "characters; print it with --show-certificate (--json has it too)") in flat(out)
+    assert invariant not in flat(out)
+    code, out, _ = run(capsys, *PROOF, "--show-certificate")
+    assert code == 0
+    assert f"Proved no-registration-mismatch: inductive invariant: {invariant}" in flat(out)
+
+
+def test_a_short_certificate_is_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "fix-run-as-user", "-p", "no-registration-mismatch", "--engine", "kinduction")
+    assert code == 0
+    assert "Proved no-registration-mismatch: 5-inductive" in out

@@ -140,6 +140,8 @@ def _style(result: CheckResult, expected: str | None) -> str:
     help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
 )
 @click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
+@click.option("--show-certificate", "whole_certificates", is_flag=True,
+              help="Print each proof's certificate in full (a long one is otherwise summarised; --json has it whole).")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
               help="Write a JUnit XML report: a suite per scenario, a case per property (docs/ci.md).")
 @click.option("--sarif", "sarif_file", type=PathType(path_type=Path, dir_okay=False),
@@ -169,6 +171,7 @@ def check_command(
     junit_file: Path | None = None,
     sarif_file: Path | None = None,
     emit_dir: Path | None = None,
+    whole_certificates: bool = False,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
@@ -255,7 +258,7 @@ def check_command(
     elif all_:
         _print_matrix(runs)
     else:
-        _print_run(*runs[0], engine=engine, depth=depth)
+        _print_run(*runs[0], engine=engine, depth=depth, whole_certificates=whole_certificates)
         scenario, results = runs[0]
         for result in results:
             if (scenario.name, result.property) in extras:
@@ -347,7 +350,8 @@ def file_stem(name: str) -> str:
     return stem or "scenario"
 
 
-def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int) -> None:
+def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, depth: int,
+               whole_certificates: bool = False) -> None:
     out.print(
         Text.assemble(
             f"regcheck {regcheck.__version__}: scenario ",
@@ -371,15 +375,20 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, engine: str, d
         )
     out.print(table)
     out.print(_summary(results))
-    _print_certificates(results)
+    _print_certificates(results, whole=whole_certificates)
     violated = [r for r in results if r.verdict is Verdict.VIOLATED]
     if violated:
         _print_story(scenario, violated[0], violated[1:])
 
 
-def _print_certificates(results: list[CheckResult]) -> None:
-    """Each proof's certificate once (properties proved together share one), in the model's names;
-    proofs by exhaustive search (no certificate) say what was searched."""
+CERTIFICATE_SHOWN = 200
+"""Characters from which a certificate is summarised on the terminal (its size), unless ``--show-certificate``."""
+
+
+def _print_certificates(results: list[CheckResult], *, whole: bool = False) -> None:
+    """Each proof's certificate once (properties proved together share one), in the model's names, in full
+    if it is short or ``whole``, else its size; proofs by exhaustive search (no certificate) say what was
+    searched."""
     for result in results:
         evidence = result.evidence
         if result.verdict is Verdict.PROVED and evidence is not None and not isinstance(evidence, Certificate):
@@ -391,7 +400,11 @@ def _print_certificates(results: list[CheckResult]) -> None:
             shown.setdefault(result.evidence.describe(), (result.evidence, []))[1].append(result.property)
     for text, (certificate, props) in shown.items():
         out.print()
-        out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        if whole or len(text) < CERTIFICATE_SHOWN:
+            out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        else:
+            out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(certificate.summary())}; "
+                      "print it with --show-certificate (--json has it too)", soft_wrap=True)
         notes = certificate.notes
         if notes.get("parameterised"):
             out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")
