@@ -95,6 +95,11 @@ def _fifo(name: str) -> Setup:
     return lambda folder: os.mkfifo(folder / name)
 
 
+def _copy(source: str, name: str) -> Setup:
+    """A copy of the case's file ``source``."""
+    return lambda folder: shutil.copy(folder / source, folder / name)
+
+
 def _folder(name: str, *files: str) -> Setup:
     """A folder holding files of the user's own (``files`` are paths inside it), each ``mine``."""
 
@@ -266,6 +271,11 @@ class Case:
     closed_stdout: bool = False
 
 
+ARTICLE = (Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl").read_text(
+    encoding="utf-8")
+"""The article's customer log: five events, explained (with a violation) by eviction on a mismatch."""
+WIDE_HEADER = ",".join(["x" * 10_000, *(f"c{i}" for i in range(100_000))]) + "\n1\n"
+
 DESCRIPTION_HTML = 'name = "<b>n</b>"\ndescription = "<script>alert(1)</script> *x* [a](b) | c"\n'
 ESCAPES = 'description = "\\u001b]8;;http://evil.example\\u001b\\\\click\\u001b]8;;\\u001b\\\\ \\u001b[31mred"\n'
 
@@ -381,6 +391,29 @@ CASES: dict[str, Case] = {
     "a 1 MB string in a trace's switches": Case(("show", "s.itf.json"),
                                                 (_edited("s.itf.json", _switch("transport", "y" * 1_000_000)),),
                                                 word="(1000002 characters)"),
+    # Messages a person can act on: values cut, invisible and lookalike characters made visible
+    "a CSV header of 100,000 columns": Case(("diagnose", "wide.csv", "--columns", "call=Operation"),
+                                            (_text("wide.csv", WIDE_HEADER),), word="'c10' and 99989 more"),
+    "CSV columns call,Call": Case(("diagnose", "dup.csv"), (_text("dup.csv", "call,Call\nConnect,x\n"),),
+                                  word="the columns 'call' and 'Call' have one name"),
+    "a null JSONL line": Case(("diagnose", "n.jsonl"), (_text("n.jsonl", ARTICLE + "null\n"),),
+                              word="line 6: expected a JSON object, got null"),
+    "an ESC byte in --vary": Case(("diagnose", "log.jsonl", "--vary", "connect_flags=0,\x1b[31m"),
+                                  (_text("log.jsonl", ARTICLE),), word="'\\x1b[31m' is not a whole number"),
+    "a Cyrillic letter in an identity": Case(
+        ("diagnose", "log.jsonl", "--vary", "on_mismatch"), (_text("log.jsonl", ARTICLE.replace("alice", "\u0430lice")),),
+        code=1, word="'CONTOSO\\\\аlice' mixes scripts (Latin, Cyrillic): 'а' is U+0430 CYRILLIC SMALL LETTER A"),
+    "a zero-width space in a thread name": Case(
+        ("diagnose", "log.jsonl", "--vary", "on_mismatch"), (_text("log.jsonl", ARTICLE.replace("4412", "4412\u200b")),),
+        code=1, word="'4412\\u200b' holds invisible characters"),
+    "a newline in a trace's file name": Case(("replay", "a\nerror: forged.itf.json"),
+                                             (_copy(SEED, "a\nerror: forged.itf.json"),), code=0,
+                                             check=_in_stdout("a\\nerror: forged.itf.json: conforms")),
+    "an unknown property": Case(("check", "-p", "no-registration-mismatc"),
+                                word="did you mean 'no-registration-mismatch'?"),
+    "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
+    "an unknown --format": Case(("show", SEED, "--format", "svgg"), word="did you mean 'svg'?"),
+    "an ESC byte as a --format": Case(("show", SEED, "--format", "\x1b[2J"), word="'\\x1b[2J' is not one of"),
 }
 
 

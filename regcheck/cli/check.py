@@ -38,7 +38,7 @@ from regcheck.cli.inputs import (
     not_an_input,
     validate_settings,
 )
-from regcheck.display import printable, printable_path, shown
+from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
 from regcheck.files import output_folder, writable_target, write_atomic
@@ -184,7 +184,8 @@ def check_command(
             f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
         )
     if cross is not None and cross not in compose.ENGINES:
-        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}"
+                              f"{did_you_mean(cross, compose.ENGINES)}")
     for name in names:
         catalogue.spec(name)
     if all_:

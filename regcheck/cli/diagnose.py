@@ -20,7 +20,7 @@ from regcheck import diagnosis as diagnoses
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
-from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario, not_an_input
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, load_scenario, not_an_input
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import brief, printable, printable_path
@@ -45,7 +45,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="A switch to vary (repeatable); default: every protocol variant the log does not fix.")
 @click.option("--columns", default=None, metavar="FIELD=COLUMN,...",
               help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
-@click.option("--format", "form", type=click.Choice(["jsonl", "csv"]), default=None,
+@click.option("--format", "form", type=Choice(["jsonl", "csv"]), default=None,
               help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

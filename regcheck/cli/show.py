@@ -24,7 +24,7 @@ from properties import catalogue
 from regcheck import counterexamples
 from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
-from regcheck.cli.inputs import PathType, expectations_known, load_scenario
+from regcheck.cli.inputs import Choice, PathType, expectations_known, load_scenario
 from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Expr
@@ -150,10 +150,10 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 
 @click.command("show")
 @click.argument("trace_file", metavar="TRACE", type=PathType(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(SHOW_FORMATS), default="text", show_default=True)
 @click.option(
     "--view",
-    type=click.Choice(VIEWS),
+    type=Choice(VIEWS),
     help="chart: the message sequence chart; states: the state graph around the trace. "
     "Default: chart for mermaid, svg and png; states for dot and graphml.",
 )
