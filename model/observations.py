@@ -201,16 +201,23 @@ def parse_csv(text: str, columns: Mapping[str, str], *, what: str = "log") -> li
 
 
 HEADS = 12
-"""Columns of a CSV header that a message names; the others are counted."""
+"""Columns of a CSV header that a message names, at most; the others are counted."""
+HEAD_CHARACTERS = 300
+"""Characters of column names that a message holds, at most (a long name is cut before it is counted)."""
 MAX_GUESSES = 1_000
 """Columns of a CSV header compared with a column name that is not there, for a "did you mean"."""
 
 
 def _header_words(header: Sequence[str]) -> str:
-    """``the header has 3 columns: 'a', 'b', 'c'``, each name cut and made printable, at most :data:`HEADS`."""
-    names = ", ".join(shown(h) for h in header[:HEADS])
-    more = f" and {len(header) - HEADS} more" if len(header) > HEADS else ""
-    return f"the header has {len(header)} column{'s' if len(header) != 1 else ''}: {names}{more}"
+    """``the header has 3 columns: 'a', 'b', 'c'``: the first names, each cut and made printable, as many as
+    :data:`HEADS` and :data:`HEAD_CHARACTERS` allow; the others counted."""
+    names: list[str] = []
+    for name in header[:HEADS]:
+        if names and sum(map(len, names)) + len(shown(name)) > HEAD_CHARACTERS:
+            break
+        names.append(shown(name))
+    more = f" and {len(header) - len(names)} more" if len(header) > len(names) else ""
+    return f"the header has {len(header)} column{'s' if len(header) != 1 else ''}: {', '.join(names)}{more}"
 
 
 def _json_kind(value: object) -> str:

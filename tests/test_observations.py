@@ -366,6 +366,13 @@ def test_a_wide_header_is_echoed_cut() -> None:
     assert "(10002 characters)" in error and len(error) < 600
 
 
+def test_a_header_of_long_names_with_spaces_is_echoed_cut() -> None:
+    header = ",".join(f"{i} " + "ab " * 40_000 for i in range(20))  # words too short for brief() to cut
+    error = csv_error(header + "\n1\n", parse_columns("call=Operation"))
+    assert error.startswith("log: no column 'Operation' (for call); the header has 20 columns: '0 ab ab")
+    assert error.endswith("(120004 characters) and 17 more") and len(error) < 600
+
+
 @pytest.mark.parametrize("header", ["call,Call", "Call,thread, call "])
 def test_a_column_named_twice_whatever_its_case_is_refused(header: str) -> None:
     first, second = [h for h in header.split(",") if h.strip().lower() == "call"]
