@@ -488,12 +488,14 @@ def _handles_sigterm(pid: int) -> bool:
 
 
 def _session(sid: int) -> list[int]:
-    """The processes left in session ``sid``."""
+    """The processes left running in session ``sid`` (a zombie, dead and not yet reaped, is not one)."""
     left = []
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and os.getsid(int(entry.name)) == sid:
-                left.append(int(entry.name))
+                state = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    left.append(int(entry.name))
         except OSError:
             continue
     return left
