@@ -127,7 +127,7 @@ def _setting(key: str, value: object) -> str:
             return [plain(x) for x in v]
         if isinstance(v, dict) and all(isinstance(k, str) for k in v):
             return {k: plain(x) for k, x in v.items()}
-        if isinstance(v, (bool, int, str)):
+        if isinstance(v, (bool, int, float, str)):  # a number of the wrong kind is the switch's own error
             return v
         raise InvalidArgument(f"{key}: expected true or false, a whole number, a word, or a list or table of them; "
                               f"got {_kind(v)}")

@@ -130,8 +130,9 @@ NOT_A_SCENARIO = "scenario: expected a built-in scenario's name, a path to a .to
     (lambda: check(3), NOT_A_SCENARIO + "got int 3"),
     (lambda: check(None), NOT_A_SCENARIO + "got NoneType None"),
     (lambda: check("seed", 5), "properties: expected text or a list of texts, got tuple (5,)"),
-    (lambda: check("seed", workers=2.5), "workers: expected true or false, a whole number, a word, or a list or "
-                                         "table of them; got float 2.5"),
+    (lambda: check("seed", workers=2.5), "workers: expected a whole number, got '2.5'"),
+    (lambda: check("seed", workers=None), "workers: expected true or false, a whole number, a word, or a list or "
+                                          "table of them; got NoneType None"),
     (lambda: check("seed", users={"alice"}), "users: expected true or false, a whole number, a word, or a list or "
                                              "table of them; got set {'alice'}"),
     (lambda: what_if("run", transport="rpc-tcp"), "what_if: expected the Run that check() returned, got str 'run'"),
@@ -145,7 +146,7 @@ NOT_A_SCENARIO = "scenario: expected a built-in scenario's name, a path to a .to
     (lambda: diagnose([{"call": "Connect"}], vary=[1]), "vary: expected text or a list of texts, got list [1]"),
     (lambda: diagnose([{"call": "Connect"}], columns=["call=Op"]),
      "columns: expected FIELD=COLUMN,... as text, got list ['call=Op']"),
-], ids=["int", "None", "property", "float switch", "set switch", "what_if", "show", "sweep vary", "log", "event",
+], ids=["int", "None", "property", "float switch", "None switch", "set switch", "what_if", "show", "sweep vary", "log", "event",
         "event value", "diagnose vary", "columns"])
 def test_a_value_of_another_type_is_one_clear_error(call: Callable[[], object], message: str) -> None:
     with pytest.raises(InvalidArgument) as info:
