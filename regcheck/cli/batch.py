@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
@@ -31,7 +32,7 @@ from regcheck.cli.inputs import (
     not_an_input,
     validate_settings,
 )
-from regcheck.display import printable_path, shown
+from regcheck.display import printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import writable_target, write_atomic
 from regcheck.result import Verdict
@@ -201,8 +202,8 @@ def _print_sweep(result: Sweep) -> None:
         table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
     colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}
     for row in result.matrix():
-        cells = row[: len(result.axes)] + [
-            f"[{colours[cell.split()[0]]}]{cell}[/]" for cell in row[len(result.axes):]
+        cells = [Text(printable(cell)) for cell in row[: len(result.axes)]] + [
+            Text(cell, style=colours[cell.split()[0]]) for cell in row[len(result.axes):]
         ]
         table.add_row(*cells)
     out.print(table)
