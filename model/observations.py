@@ -126,7 +126,8 @@ def parse_columns(text: str) -> dict[str, str]:
         if not sep or not key or not column:
             raise InvalidArgument(f"--columns: {shown(part)} is not FIELD=COLUMN (e.g. call=Operation)")
         if key not in FIELDS:
-            raise InvalidArgument(f"--columns: unknown field {shown(key)}; fields: {', '.join(FIELDS)}")
+            raise InvalidArgument(f"--columns: unknown field {shown(key)}; fields: {', '.join(FIELDS)}"
+                                  f"{did_you_mean(key, FIELDS)}")
         if key in mapping:
             raise InvalidArgument(f"--columns: {key} is named twice")
         mapping[key] = column
@@ -232,7 +233,8 @@ def _json_kind(value: object) -> str:
 def _event(record: Mapping[str, Any], number: int, line: int, where: str) -> Event:
     unknown = [k for k in record if k not in FIELDS]
     if unknown:
-        raise InvalidArgument(f"{where}: unknown field {shown(unknown[0])}; fields: {', '.join(FIELDS)}")
+        raise InvalidArgument(f"{where}: unknown field {shown(unknown[0])}; fields: {', '.join(FIELDS)}"
+                              f"{did_you_mean(str(unknown[0]), FIELDS)}")
     if "call" not in record:
         raise InvalidArgument(f"{where}: no call (every event names the call it logs)")
     texts = {key: _text(record[key], key, where) for key in FIELDS if key in record}
@@ -256,7 +258,7 @@ def _call(text: str, where: str) -> str:
             return known
     raise InvalidArgument(
         f"{where}: unknown call {shown(text)}; calls: {', '.join(CLIENT_CALLS)}, or the server event "
-        f"{REGISTRATION_FAILED!r}"
+        f"{REGISTRATION_FAILED!r}{did_you_mean(text, (*CLIENT_CALLS, *SERVER_EVENTS))}"
     )
 
 

@@ -337,6 +337,7 @@ def test_csv_lines_count_quoted_line_breaks() -> None:
     ("", "--columns: '' is not FIELD=COLUMN (e.g. call=Operation)"),
     ("call=Operation,", "--columns: '' is not FIELD=COLUMN (e.g. call=Operation)"),
     ("call=Operation,user=User", f"--columns: unknown field 'user'; fields: {FIELD_LIST}"),
+    ("call=Operation,thraed=Tid", f"--columns: unknown field 'thraed'; fields: {FIELD_LIST}; did you mean 'thread'?"),
     ("call=Operation,thread=Tid,call=Op", "--columns: call is named twice"),
     ("thread=Tid,as=User", "--columns must name the column of call (e.g. call=Operation)"),
     ("call=a\x1bb,x\x1by=1", "--columns: unknown field " + shown("x\x1by") + "; fields: " + FIELD_LIST),
@@ -725,3 +726,12 @@ def test_names_that_mix_scripts_or_hide_characters_are_warned_of() -> None:
 def test_names_in_one_script_are_not_warned_of() -> None:
     events = parse_jsonl('{"call": "Connect", "thread": "Поток 7", "as": "CONTOSO\\\\alice", "session": "会話ひとつ"}\n')
     assert name_warnings(events) == []
+
+
+@pytest.mark.parametrize("line, closest", [
+    ('{"Call": "Connect"}', "unknown field 'Call'; fields: " + FIELD_LIST + "; did you mean 'call'?"),
+    ('{"call": "EcDoRpcExt"}', "; did you mean 'EcDoRpcExt2'?"),
+    ('{"call": "NotificationWiat"}', "; did you mean 'NotificationWait'?"),
+])
+def test_an_unknown_field_or_call_offers_the_closest(line: str, closest: str) -> None:
+    assert jsonl_error(line).endswith(closest)
