@@ -40,6 +40,9 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202
 
 _WORD = re.compile(r"\S{%d,}" % LONG)
 
+SCRIPTS_READ = 1_000
+"""Characters of a value that :func:`shown` reads for letters of mixed scripts (a value is shown cut anyway)."""
+
 _MAYBE = re.compile("[^\t\n\x20-\x7e]")
 """Characters that may need an escape: every one but tab, newline and printable ASCII."""
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
@@ -94,10 +97,10 @@ def script_warning(what: str, name: str) -> str | None:
         letters = [s for s in map(_script, name) if s is not None]
         usual = max(scripts, key=letters.count)
         odd = next(c for c in name if _script(c) not in (None, usual))
-        return (f"warning: {what} {shown(name)} mixes scripts ({', '.join(s.title() for s in scripts)}): "
+        return (f"warning: {what} {shorten(printable(repr(name)))} mixes scripts ({', '.join(s.title() for s in scripts)}): "
                 f"{odd!r} is U+{ord(odd):04X} {unicodedata.name(odd, 'unnamed')}, so it is not the name it looks like")
     if printable(name) != name:
-        return f"warning: {what} {printable(shown(name))} holds invisible characters, so it is not the name it looks like"
+        return f"warning: {what} {shorten(printable(repr(name)))} holds invisible characters, so it is not the name it looks like"
     return None
 
 
@@ -112,10 +115,13 @@ def shorten(text: str) -> str:
 
 
 def shown(value: object) -> str:
-    """A bad value as an error message echoes it: ``repr``, made printable and cut to a readable length."""
+    """A bad value as an error message echoes it: ``repr``, made printable and cut to a readable length; a
+    text whose letters mix scripts (a Cyrillic ``а`` among Latin letters) says so, as it looks like another."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() >= MAX_BITS:
         return f"a {value.bit_length()}-bit number"
-    return shorten(printable(repr(value)))
+    text = shorten(printable(repr(value)))
+    scripts = mixed_scripts(value[:SCRIPTS_READ]) if isinstance(value, str) else ()
+    return f"{text} (its letters mix scripts: {', '.join(s.title() for s in scripts)})" if scripts else text
 
 
 def brief(message: str) -> str:

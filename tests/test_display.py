@@ -69,3 +69,8 @@ def test_the_warning_names_the_odd_letter() -> None:
         "warning: thread 'T1\\u200b' holds invisible characters, so it is not the name it looks like"
     )
     assert script_warning("thread", "T1") is None
+
+
+def test_shown_says_that_a_value_mixes_scripts() -> None:
+    assert shown("\u0455eed") == "'ѕeed' (its letters mix scripts: Cyrillic, Latin)"
+    assert shown("seed") == "'seed'"

@@ -409,6 +409,8 @@ CASES: dict[str, Case] = {
     "a newline in a trace's file name": Case(("replay", "a\nerror: forged.itf.json"),
                                              (_copy(SEED, "a\nerror: forged.itf.json"),), code=0,
                                              check=_in_stdout("a\\nerror: forged.itf.json: conforms")),
+    "a built-in name with a Cyrillic letter": Case(("check", "\u0455eed"),
+                                                   word="'ѕeed' (its letters mix scripts: Cyrillic, Latin)"),
     "an unknown property": Case(("check", "-p", "no-registration-mismatc"),
                                 word="did you mean 'no-registration-mismatch'?"),
     "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
