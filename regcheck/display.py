@@ -97,10 +97,10 @@ def script_warning(what: str, name: str) -> str | None:
         letters = [s for s in map(_script, name) if s is not None]
         usual = max(scripts, key=letters.count)
         odd = next(c for c in name if _script(c) not in (None, usual))
-        return (f"warning: {what} {shorten(printable(repr(name)))} mixes scripts ({', '.join(s.title() for s in scripts)}): "
-                f"{odd!r} is U+{ord(odd):04X} {unicodedata.name(odd, 'unnamed')}, so it is not the name it looks like")
+        return (f"warning: {what} {_echo(name)} mixes scripts ({', '.join(s.title() for s in scripts)}): {odd!r} is "
+                f"U+{ord(odd):04X} {unicodedata.name(odd, 'unnamed')}, so it is not the name it looks like")
     if printable(name) != name:
-        return f"warning: {what} {shorten(printable(repr(name)))} holds invisible characters, so it is not the name it looks like"
+        return f"warning: {what} {_echo(name)} holds invisible characters, so it is not the name it looks like"
     return None
 
 
@@ -119,9 +119,14 @@ def shown(value: object) -> str:
     text whose letters mix scripts (a Cyrillic ``а`` among Latin letters) says so, as it looks like another."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() >= MAX_BITS:
         return f"a {value.bit_length()}-bit number"
-    text = shorten(printable(repr(value)))
+    text = _echo(value)
     scripts = mixed_scripts(value[:SCRIPTS_READ]) if isinstance(value, str) else ()
     return f"{text} (its letters mix scripts: {', '.join(s.title() for s in scripts)})" if scripts else text
+
+
+def _echo(value: object) -> str:
+    """``repr(value)``, made printable and cut."""
+    return shorten(printable(repr(value)))
 
 
 def brief(message: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr and exit 2, never a traceback; standard output
     closed early (``regcheck check | head``) ends the run quietly with exit 141; Ctrl-C or SIGTERM ends it
     with ``interrupted`` and exit 130, its child processes stopped."""
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may handle a signal
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         code = _run(argv)
         sys.stdout.flush()
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     return code
 
 
