@@ -53,9 +53,12 @@ Setup = Callable[[Path], None]
 Check = Callable[[Path, str, str], None]
 
 
-def _limit() -> None:
-    """In the child: cap the address space, so that an unbounded read fails instead of eating the machine."""
+def _limit(file_size: int | None = None) -> None:
+    """In the child: cap the address space, so that an unbounded read fails instead of eating the machine, and
+    (``file_size``) the bytes a file may have, so that a write fails as on a full disk."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    if file_size is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
 
 def _command() -> list[str]:
@@ -64,13 +67,14 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "regcheck.cli"]
 
 
-def _cli(folder: Path, argv: tuple[str, ...], stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+def _cli(folder: Path, argv: tuple[str, ...], stdout: Any = subprocess.PIPE,
+         file_size: int | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``regcheck ARGV`` in ``folder``, bounded in time and memory; a hang fails the test, naming the case."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     try:
         return subprocess.run(
             [*_command(), *argv], cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=_limit,
+            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=lambda: _limit(file_size),
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"regcheck {' '.join(argv)[:200]} did not finish in {TIMEOUT} s")
@@ -269,6 +273,8 @@ class Case:
     word: str = ""
     check: Check | None = None
     closed_stdout: bool = False
+    file_size: int | None = None
+    """Bytes a file written may have (RLIMIT_FSIZE): a larger write fails, as on a full disk."""
 
 
 ARTICLE = (Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl").read_text(
@@ -411,6 +417,8 @@ CASES: dict[str, Case] = {
                                              check=_in_stdout("a\\nerror: forged.itf.json: conforms")),
     "a built-in name with a Cyrillic letter": Case(("check", "\u0455eed"),
                                                    word="'ѕeed' (its letters mix scripts: Cyrillic, Latin)"),
+    "a write that fails": Case(("show", SEED, "--format", "svg", "-o", "out.svg"), file_size=4096,
+                               word="error: cannot write out.svg: File too large", check=_nothing_written),
     "an unknown property": Case(("check", "-p", "no-registration-mismatc"),
                                 word="did you mean 'no-registration-mismatch'?"),
     "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
@@ -447,7 +455,7 @@ def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
             os.close(write)
         out = ""
     else:
-        done = _cli(tmp_path, case.argv)
+        done = _cli(tmp_path, case.argv, file_size=case.file_size)
         out = done.stdout.decode("utf-8", "replace")
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err, err[-2000:]
