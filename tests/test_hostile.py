@@ -419,6 +419,8 @@ CASES: dict[str, Case] = {
                                                    word="'ѕeed' (its letters mix scripts: Cyrillic, Latin)"),
     "a write that fails": Case(("show", SEED, "--format", "svg", "-o", "out.svg"), file_size=4096,
                                word="error: cannot write out.svg: File too large", check=_nothing_written),
+    "a user name with a trailing newline": Case(("check", "nl.toml"), (_text("nl.toml", 'users = ["alice\\n"]\n'),),
+                                                word="'alice\\n' is not a valid user name"),
     "an unknown property": Case(("check", "-p", "no-registration-mismatc"),
                                 word="did you mean 'no-registration-mismatch'?"),
     "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
