@@ -53,8 +53,8 @@ CODES = {
 SUCCEEDED = ("ok", "parked", "flags=0", "NotificationPending")
 """Step results that an observed ``ok`` matches: the call did not fail."""
 SYSTEM_NAMES = ("system", "nt authority\\system", "localsystem", "local system")
-_CODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_CODE_HEX = re.compile(r"^0[xX][0-9A-Fa-f]{1,8}$")
+_CODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_CODE_HEX = re.compile(r"0[xX][0-9A-Fa-f]{1,8}")
 
 
 @dataclass(frozen=True)
@@ -278,10 +278,10 @@ def _result(text: str | None, where: str) -> str | None:
     for name in CODES:
         if lowered == name.lower():
             return name
-    if _CODE_HEX.match(text):
+    if _CODE_HEX.fullmatch(text):
         value = int(text, 16)
         return next((name for name, code in CODES.items() if code == value), f"0x{value:08X}")
-    if _CODE_NAME.match(text):
+    if _CODE_NAME.fullmatch(text):
         return text
     raise InvalidArgument(f"{where}: result {shown(text)} is neither ok, a code's name nor a hex code")
 
