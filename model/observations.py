@@ -20,7 +20,7 @@ from typing import Any
 
 from model.scenario import SYSTEM, Scenario
 from model.story import association_guids
-from regcheck.display import printable, shown
+from regcheck.display import did_you_mean, printable, printable_path, script_warning, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
 from regcheck.result import Trace
@@ -53,8 +53,8 @@ CODES = {
 SUCCEEDED = ("ok", "parked", "flags=0", "NotificationPending")
 """Step results that an observed ``ok`` matches: the call did not fail."""
 SYSTEM_NAMES = ("system", "nt authority\\system", "localsystem", "local system")
-_CODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_CODE_HEX = re.compile(r"^0[xX][0-9A-Fa-f]{1,8}$")
+_CODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_CODE_HEX = re.compile(r"0[xX][0-9A-Fa-f]{1,8}")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Event:
 def read_log(path: Path, *, columns: Mapping[str, str] | None = None, form: str | None = None) -> list[Event]:
     """The events of the log at ``path``: CSV if ``form`` is ``csv`` or the name ends in ``.csv`` (or
     ``columns`` is given), else JSON Lines."""
-    what = f"log {printable(str(path))}"
+    what = f"log {printable_path(path)}"
     data = read_limited(path, MAX_LOG_BYTES, what=what)
     try:
         text = data.decode("utf-8-sig")
@@ -126,7 +126,8 @@ def parse_columns(text: str) -> dict[str, str]:
         if not sep or not key or not column:
             raise InvalidArgument(f"--columns: {shown(part)} is not FIELD=COLUMN (e.g. call=Operation)")
         if key not in FIELDS:
-            raise InvalidArgument(f"--columns: unknown field {shown(key)}; fields: {', '.join(FIELDS)}")
+            raise InvalidArgument(f"--columns: unknown field {shown(key)}; fields: {', '.join(FIELDS)}"
+                                  f"{did_you_mean(key, FIELDS)}")
         if key in mapping:
             raise InvalidArgument(f"--columns: {key} is named twice")
         mapping[key] = column
@@ -151,7 +152,7 @@ def parse_jsonl(text: str, *, what: str = "log") -> list[Event]:
             why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise InvalidArgument(f"{where}: not JSON ({printable(why)})") from None
         if not isinstance(record, dict):
-            raise InvalidArgument(f"{where}: an event is a JSON object, not {type(record).__name__}")
+            raise InvalidArgument(f"{where}: expected a JSON object, got {_json_kind(record)}")
         events.append(_event(record, len(events) + 1, number, where))
         _check_count(events, what)
     return _nonempty(events, what)
@@ -165,14 +166,21 @@ def parse_csv(text: str, columns: Mapping[str, str], *, what: str = "log") -> li
     except StopIteration:
         raise InvalidArgument(f"{what}: empty; a CSV log starts with a header row") from None
     except csv.Error as exc:
-        raise InvalidArgument(f"{what}, line 1: not CSV ({printable(str(exc))})") from None
-    positions = {name.strip().lower(): index for index, name in enumerate(header)}
+        raise InvalidArgument(f"{what}, line 1: not CSV ({printable_path(exc)})") from None
+    positions: dict[str, int] = {}
+    for number, name in enumerate(header):
+        folded = name.strip().lower()
+        if folded in positions:
+            first = header[positions[folded]]
+            raise InvalidArgument(f"{what}, line 1: the columns {shown(first)} and {shown(name)} have one name "
+                                  "(column names are compared without case); rename one")
+        positions[folded] = number
     wanted = dict(columns) or {f: f for f in FIELDS if f in positions}
     index: dict[str, int] = {}
     for key, column in wanted.items():
         if column.strip().lower() not in positions:
-            heads = ", ".join(printable(h) for h in header[:20])
-            raise InvalidArgument(f"{what}: no column {shown(column)} (for {key}); the header has: {heads}")
+            raise InvalidArgument(f"{what}: no column {shown(column)} (for {key}); {_header_words(header)}"
+                                  f"{did_you_mean(column.strip(), header[:MAX_GUESSES])}")
         index[key] = positions[column.strip().lower()]
     if "call" not in index:
         raise InvalidArgument(f"{what}: no call column; name it with --columns call=COLUMN")
@@ -189,14 +197,44 @@ def parse_csv(text: str, columns: Mapping[str, str], *, what: str = "log") -> li
             events.append(_event(record, len(events) + 1, number, where))
             _check_count(events, what)
     except csv.Error as exc:
-        raise InvalidArgument(f"{what}, line {reader.line_num}: not CSV ({printable(str(exc))})") from None
+        raise InvalidArgument(f"{what}, line {reader.line_num}: not CSV ({printable_path(exc)})") from None
     return _nonempty(events, what)
+
+
+HEADS = 12
+"""Columns of a CSV header that a message names, at most; the others are counted."""
+HEAD_CHARACTERS = 300
+"""Characters of column names that a message holds, at most (a long name is cut before it is counted)."""
+MAX_GUESSES = 1_000
+"""Columns of a CSV header compared with a column name that is not there, for a "did you mean"."""
+
+
+def _header_words(header: Sequence[str]) -> str:
+    """``the header has 3 columns: 'a', 'b', 'c'``: the first names, each cut and made printable, as many as
+    :data:`HEADS` and :data:`HEAD_CHARACTERS` allow; the others counted."""
+    names: list[str] = []
+    for name in header[:HEADS]:
+        if names and sum(map(len, names)) + len(shown(name)) > HEAD_CHARACTERS:
+            break
+        names.append(shown(name))
+    more = f" and {len(header) - len(names)} more" if len(header) > len(names) else ""
+    return f"the header has {len(header)} column{'s' if len(header) != 1 else ''}: {', '.join(names)}{more}"
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words: ``null``, ``an array``, ``a string``, ``a number``, ``true``."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a number"
 
 
 def _event(record: Mapping[str, Any], number: int, line: int, where: str) -> Event:
     unknown = [k for k in record if k not in FIELDS]
     if unknown:
-        raise InvalidArgument(f"{where}: unknown field {shown(unknown[0])}; fields: {', '.join(FIELDS)}")
+        raise InvalidArgument(f"{where}: unknown field {shown(unknown[0])}; fields: {', '.join(FIELDS)}"
+                              f"{did_you_mean(str(unknown[0]), FIELDS)}")
     if "call" not in record:
         raise InvalidArgument(f"{where}: no call (every event names the call it logs)")
     texts = {key: _text(record[key], key, where) for key in FIELDS if key in record}
@@ -220,7 +258,7 @@ def _call(text: str, where: str) -> str:
             return known
     raise InvalidArgument(
         f"{where}: unknown call {shown(text)}; calls: {', '.join(CLIENT_CALLS)}, or the server event "
-        f"{REGISTRATION_FAILED!r}"
+        f"{REGISTRATION_FAILED!r}{did_you_mean(text, (*CLIENT_CALLS, *SERVER_EVENTS))}"
     )
 
 
@@ -240,10 +278,10 @@ def _result(text: str | None, where: str) -> str | None:
     for name in CODES:
         if lowered == name.lower():
             return name
-    if _CODE_HEX.match(text):
+    if _CODE_HEX.fullmatch(text):
         value = int(text, 16)
         return next((name for name, code in CODES.items() if code == value), f"0x{value:08X}")
-    if _CODE_NAME.match(text):
+    if _CODE_NAME.fullmatch(text):
         return text
     raise InvalidArgument(f"{where}: result {shown(text)} is neither ok, a code's name nor a hex code")
 
@@ -270,6 +308,28 @@ def _nonempty(events: list[Event], what: str) -> list[Event]:
     if not events:
         raise InvalidArgument(f"{what}: no events")
     return events
+
+
+NAMED = (("thread", "thread"), ("identity", "identity"), ("association", "association"), ("session", "session"))
+"""The fields of an event that name something, with their words in a warning."""
+
+
+def name_warnings(events: Sequence[Event]) -> list[str]:
+    """A warning for each name in the log (thread, identity, association, session) that mixes scripts or
+    holds invisible characters: ``аlice`` with a Cyrillic ``а`` is another identity than ``alice``, and
+    binds to another name of the model, which changes the diagnosis."""
+    warnings: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for event in events:
+        for field, words in NAMED:
+            value = getattr(event, field)
+            if value is None or (field, value) in seen:
+                continue
+            seen.add((field, value))
+            warning = script_warning(f"{words} of event {event.number} (line {event.line})", value)
+            if warning is not None:
+                warnings.append(warning)
+    return warnings
 
 
 def log_of(scenario: Scenario, trace: Trace) -> list[Event]:

@@ -44,7 +44,8 @@ MAX_NAME = 255
 MAX_DESCRIPTION = 2000
 """Characters in a scenario's name and description: shown in tables, headings, charts and file names."""
 
-_USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+_USER_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
+"""A user or account name, matched whole (``fullmatch``: ``$`` would let a trailing newline through)."""
 RESERVED_NAMES = ("none", "evicted")
 """Values the model's registration variables use for "no identity"; no user may be called so."""
 
@@ -128,7 +129,7 @@ class Scenario:
         if not self.users or len(self.users) > MAX_USERS:
             raise SwitchError("users", f"users: give 1 to {MAX_USERS} mailbox user names, got {len(self.users)}")
         for user in self.users:
-            if user == SYSTEM or user in RESERVED_NAMES or not _USER_NAME.match(user):
+            if user == SYSTEM or user in RESERVED_NAMES or not _USER_NAME.fullmatch(user):
                 raise SwitchError("users", f"users: {shown(user)} is not a valid user name (lower-case letters, digits, '_', '.', '-'; "
                     f"not {SYSTEM}, {' or '.join(RESERVED_NAMES)})"
                 )
@@ -163,7 +164,7 @@ class Scenario:
         if len(accounts) > MAX_ACCOUNTS:
             raise SwitchError("mailbox_access", f"mailbox_access: at most {MAX_ACCOUNTS} service accounts, got {len(accounts)}")
         for account, mailboxes in self.mailbox_access.items():
-            if account != SYSTEM and (account in RESERVED_NAMES or not _USER_NAME.match(str(account))):
+            if account != SYSTEM and (account in RESERVED_NAMES or not _USER_NAME.fullmatch(str(account))):
                 raise SwitchError("mailbox_access", f"mailbox_access: {shown(account)} is not a valid account name (lower-case letters, digits, "
                     f"'_', '.', '-'; not {' or '.join(RESERVED_NAMES)})"
                 )

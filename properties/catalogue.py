@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from model import system as m
 from model.scenario import Scenario
-from regcheck.display import shown
+from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
 from regcheck.system import Kind, Obligation, Property
@@ -179,7 +179,7 @@ def spec(name: str) -> PropertySpec:
     for p in CATALOGUE:
         if p.name == name:
             return p
-    raise InvalidArgument(f"unknown property {shown(name)}; properties: {', '.join(NAMES)}")
+    raise InvalidArgument(f"unknown property {shown(name)}; properties: {', '.join(NAMES)}{did_you_mean(name, NAMES)}")
 
 
 def instantiate(name: str, scenario: Scenario) -> Property:

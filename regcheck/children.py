@@ -20,10 +20,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def guard(parent: int) -> None:
-    """In a child of process ``parent``: ask the kernel for SIGKILL when the parent dies, and
-    ignore SIGINT (the parent handles an interrupt, and stops its children itself). A parent that
+    """In a child of process ``parent``: ask the kernel for SIGKILL when the parent dies, ignore SIGINT
+    (the parent handles an interrupt, and stops its children itself), and die of SIGTERM. A parent that
     died before the request was made leaves no one to wait for: the child ends at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a fork must not inherit the command's handler: it just dies
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a parent may fork with it blocked
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -37,6 +37,7 @@ from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import of_reachable_states, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
+from regcheck.display import did_you_mean, shown
 from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.evidence import Certificate, LassoFreedom
@@ -74,7 +75,8 @@ def run_checks(
 ) -> list[CheckResult]:
     """Check ``names`` (all properties if empty) on ``scenario``; every counterexample is replayed."""
     if engine not in ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(ENGINES)}"
+                              f"{did_you_mean(engine, ENGINES)}")
     if recheck not in RECHECK_SOLVERS:
         raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
     names = list(dict.fromkeys(names or catalogue.NAMES))

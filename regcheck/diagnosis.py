@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import as_completed
@@ -21,14 +22,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from model import variants
-from model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event
+from model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
 from model.replay import replay
 from model.scenario import CHOICES, MAX_REQUESTS, MAX_WORKERS, SYSTEM, Scenario, with_overrides
 from model.system import build
 from properties import catalogue
 from regcheck import children, compose, sweep
 from regcheck.compile import CompiledSystem, Packed, compile_system
-from regcheck.display import shown
+from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value, evaluate
 from regcheck.result import Step, Trace, Verdict
@@ -41,6 +42,8 @@ MAX_SETTINGS = 4_096
 MAX_NODES = 400_000
 """Pairs (state, events matched) one setting's search may visit before it gives up (unknown)."""
 _BOOLEAN = ("true", "false")
+_FLAGS = re.compile(r"[0-9]{1,10}|0[xX][0-9A-Fa-f]{1,8}")
+"""A value of ``--vary connect_flags``: ASCII digits, decimal or hexadecimal, of a size a flag word can have."""
 ONE_TO_ONE = frozenset({"thread", "context"})
 """Labels whose names a log binds one to one: a log's thread is one model thread, an identity one identity."""
 
@@ -124,6 +127,7 @@ class Diagnosis:
     invalid: tuple[Outcome, ...]
     seconds: float
     longest: int = 0  # events that some setting explains in order, when none explains them all
+    warnings: tuple[str, ...] = ()  # names in the log that look like other names (observations.name_warnings)
 
     @property
     def violated(self) -> bool:
@@ -191,7 +195,8 @@ def vary_of(keys: Iterable[str], events: Sequence[Event]) -> list[tuple[str, tup
     for text in keys:
         key, sep, values = (part.strip() for part in text.partition("="))
         if key not in known:
-            raise InvalidArgument(f"--vary {shown(key)}: not a switch diagnose can vary; switches: {', '.join(known)}")
+            raise InvalidArgument(f"--vary {shown(key)}: not a switch diagnose can vary; switches: {', '.join(known)}"
+                                  f"{did_you_mean(key, known)}")
         if key in chosen:
             raise InvalidArgument(f"--vary {key}: given twice")
         if not sep:
@@ -200,9 +205,16 @@ def vary_of(keys: Iterable[str], events: Sequence[Event]) -> list[tuple[str, tup
         listed = tuple(dict.fromkeys(v.strip() for v in values.split(",") if v.strip()))
         if not listed:
             raise InvalidArgument(f"--vary {key}=: give at least one value, e.g. {key}={known[key][0]}")
-        wrong = [v for v in listed if v.lower() not in {k.lower() for k in known[key]}]
-        if wrong and key != "connect_flags":
-            raise InvalidArgument(f"--vary {key}: {shown(wrong[0])} is not one of {', '.join(known[key])}")
+        if key == "connect_flags":
+            wrong = [v for v in listed if not _FLAGS.fullmatch(v)]
+            if wrong:
+                raise InvalidArgument(f"--vary connect_flags: {shown(wrong[0])} is not a whole number "
+                                      "(decimal, or hexadecimal as 0x20)")
+        else:
+            wrong = [v for v in listed if v.lower() not in {k.lower() for k in known[key]}]
+            if wrong:
+                raise InvalidArgument(f"--vary {key}: {shown(wrong[0])} is not one of {', '.join(known[key])}"
+                                      f"{did_you_mean(wrong[0], known[key])}")
         chosen[key] = listed
     return list(chosen.items())
 
@@ -250,7 +262,7 @@ def diagnose(
     invalid = tuple(o for o in outcomes if o.found is None)
     longest = max((o.found.matched for o in outcomes if o.found is not None), default=0)
     return Diagnosis(tuple(events), base, tuple(facts), tuple(varied), tuple(groups), tuple(ruled), unknown, invalid,
-                     round(time.monotonic() - start, 3), longest)
+                     round(time.monotonic() - start, 3), longest, tuple(name_warnings(events)))
 
 
 PARALLEL_FROM = 64
@@ -514,6 +526,7 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
         "unknown": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.unknown],
         "invalid": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.invalid],
         "longest_explained_prefix": diagnosis.longest if not diagnosis.explained else len(diagnosis.events),
+        "warnings": list(diagnosis.warnings),
         "seconds": diagnosis.seconds,
     }
 

@@ -58,6 +58,16 @@ class Certificate:
         ]
         return " and ".join(words)
 
+    def summary(self) -> str:
+        """The certificate's size, for a terminal: ``inductive invariant, in counter form: 97 conjuncts,
+        6,160 characters``; :meth:`describe` says it in full."""
+        text = self.describe()
+        head, _, formula = text.partition(": ")
+        if not formula:
+            return text
+        count = conjuncts(formula)
+        return f"{head}: {count} conjunct{'s' if count != 1 else ''}, {len(formula):,} characters"
+
     def describe(self) -> str:
         if self.kind == "k-induction":
             return f"{self.k}-inductive"
@@ -67,6 +77,19 @@ class Certificate:
         if "counter_invariant" in self.notes:  # the instantiated form is long; its counter form says the same
             return f"inductive invariant, in counter form: {self.notes['counter_invariant']}"
         return f"inductive invariant: {render(self.invariant)}"
+
+
+def conjuncts(formula: str) -> int:
+    """How many conjuncts a rendered formula has at its top level (``a /\\ (b \\/ c)`` has 2)."""
+    depth, count = 0, 1
+    for index, char in enumerate(formula):
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif depth == 0 and formula.startswith(" /\\ ", index):
+            count += 1
+    return count
 
 
 class _Search:
@@ -139,4 +162,4 @@ Evidence = Union[Certificate, ExhaustiveSearch, LassoFreedom]
 """What a proof rests on; ``CheckResult.evidence`` is one of these, or None for any other verdict."""
 
 
-__all__ = ["REACHABLE_LABEL", "Certificate", "Evidence", "ExhaustiveSearch", "LassoFreedom"]
+__all__ = ["REACHABLE_LABEL", "Certificate", "Evidence", "ExhaustiveSearch", "LassoFreedom", "conjuncts"]

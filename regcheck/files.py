@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from regcheck.display import printable
+from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 
 _KINDS = {
@@ -70,10 +70,10 @@ def _mode(path: Path, *, follow: bool, where: str) -> int | None:
 
 def writable_target(path: Path) -> None:
     """Refuse an output path that exists and is not a regular file (a symlink, device, FIFO or folder)."""
-    mode = _mode(path, follow=False, where=f"cannot write {path}")
+    mode = _mode(path, follow=False, where=f"cannot write {printable_path(path)}")
     if mode is not None and not stat.S_ISREG(mode):
         raise InvalidArgument(
-            f"cannot write {path}: it is {_kind(mode)}; "
+            f"cannot write {printable_path(path)}: it is {_kind(mode)}; "
             "regcheck writes only new files or over regular files"
         )
 
@@ -81,7 +81,7 @@ def writable_target(path: Path) -> None:
 def output_folder(path: Path, *, option: str) -> None:
     """Refuse an output folder that cannot be one, before anything is written: it exists as something else
     (a file, a device, a symlink that leads to no folder), or the nearest existing folder above it is not one."""
-    where = f"{option} {path}"
+    where = f"{option} {printable_path(path)}"
     mode = _mode(path, follow=False, where=where)
     if mode is not None:
         if not path.is_dir():
@@ -91,7 +91,7 @@ def output_folder(path: Path, *, option: str) -> None:
         above = _mode(parent, follow=True, where=where)
         if above is not None:
             if not stat.S_ISDIR(above):
-                raise InvalidArgument(f"{where}: {parent} is {_kind(above)}, not a folder")
+                raise InvalidArgument(f"{where}: {printable_path(parent)} is {_kind(above)}, not a folder")
             return
 
 
@@ -103,19 +103,23 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         # A short prefix: the target's own name may already be as long as a file name can be.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".regcheck-", suffix=".tmp")
     except OSError as exc:
-        raise InvalidArgument(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
+        raise _cannot_write(path, exc) from None
     try:
         # mkstemp makes the file private; an output file gets the permissions of any new file.
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         os.unlink(tmp)
-        raise InvalidArgument(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
-    except BaseException:
-        os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> InvalidArgument:
+    """A write error that names the target ``path``, never the temp file beside it that regcheck made."""
+    return InvalidArgument(f"cannot write {printable_path(path)}: {exc.strerror or exc}")
 
 
 def _umask() -> int:

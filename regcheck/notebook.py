@@ -24,9 +24,10 @@ distinct causes and explanations it shows come from ``regcheck.counterexamples``
 from __future__ import annotations
 
 import builtins
+import datetime
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -44,6 +45,7 @@ from regcheck.constraints import describe as describe_shape
 from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.diagnosis import Diagnosis
 from regcheck.diagnosis import diagnose as run_diagnosis
+from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import check_timeout
 from regcheck.report.html import (
@@ -60,6 +62,7 @@ from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.sweep import DESIGNS, Axis, DesignTable, Sweep, axes_of, parse_axis
 from regcheck.sweep import design_table as run_design_table
 from regcheck.sweep import run as run_sweep
+from regcheck.trace import itf
 
 __all__ = [
     "Chart",
@@ -94,34 +97,58 @@ STYLE = (
 )
 _charts = itertools.count(1)
 
-Target = Union[str, Scenario, "ScenarioView"]
+Target = Union[str, Path, Scenario, "ScenarioView"]
 """What names a scenario: a built-in name, a TOML path, a Scenario, or a :class:`ScenarioView`."""
+
+
+def _words(what: str, values: object) -> list[str]:
+    """Names given as one string or a sequence of strings (``vary="on_mismatch"`` is one switch, not 11)."""
+    if isinstance(values, str):
+        return [values]
+    if not isinstance(values, Sequence) or not all(isinstance(v, str) for v in values):
+        raise InvalidArgument(f"{what}: expected text or a list of texts, got {_kind(values)}")
+    return list(values)
 
 
 def _html(body: str) -> str:
     return f'{STYLE}<div class="regcheck">{body}</div>'
 
 
+def _kind(value: object) -> str:
+    """A value of the wrong type as a message names it: its type and its value, shown."""
+    return f"{type(value).__name__} {shown(value)}"
+
+
 def _setting(key: str, value: object) -> str:
-    """A Python value as ``--set`` writes it: ``worker_users=[["alice", "bob"]]`` is ``alice+bob``."""
+    """A Python value as ``--set`` writes it: ``worker_users=[["alice", "bob"]]`` is ``alice+bob``; a value of
+    another type than a switch takes (true or false, a whole number, a word, lists and tables of them) is an error."""
     def plain(v: object) -> object:
         if isinstance(v, (list, tuple)):
             return [plain(x) for x in v]
-        if isinstance(v, dict):
+        if isinstance(v, dict) and all(isinstance(k, str) for k in v):
             return {k: plain(x) for k, x in v.items()}
-        return v
+        if isinstance(v, (bool, int, float, str)):  # a number of the wrong kind is the switch's own error
+            return v
+        raise InvalidArgument(f"{key}: expected true or false, a whole number, a word, or a list or table of them; "
+                              f"got {_kind(v)}")
 
     return scenarios.as_text(key, plain(value))
 
 
 def _resolve(target: Target, switches: dict[str, object]) -> Scenario:
-    """A scenario from a built-in name, a TOML path, a Scenario or a view, with ``switches`` changed."""
+    """A scenario from a built-in name, a TOML path (a ``Path`` is always a file), a Scenario or a view, with
+    ``switches`` changed."""
     if isinstance(target, ScenarioView):
         base = target.scenario
     elif isinstance(target, Scenario):
         base = target
-    else:
+    elif isinstance(target, Path):
+        base = scenarios.load_file(target)
+    elif isinstance(target, str):
         base = scenarios.load(target)
+    else:
+        raise InvalidArgument("scenario: expected a built-in scenario's name, a path to a .toml file, a Scenario or "
+                              f"a ScenarioView; got {_kind(target)}")
     return scenarios.with_overrides(base, [f"{key}={_setting(key, value)}" for key, value in switches.items()])
 
 
@@ -323,7 +350,7 @@ def check(
     """
     chosen = _resolve(target, switches)
     results = compose.run_checks(
-        chosen, list(properties), engine=engine, depth=depth, timeout=check_timeout(timeout)
+        chosen, _words("properties", properties), engine=engine, depth=depth, timeout=check_timeout(timeout)
     )
     return Run(chosen, tuple(results), engine, depth, timeout)
 
@@ -361,6 +388,8 @@ class Comparison:
 
 def what_if(run: Run, **switches: object) -> Comparison:
     """Re-check ``run``'s properties with ``switches`` changed (same engine, depth and timeout)."""
+    if not isinstance(run, Run):
+        raise InvalidArgument(f"what_if: expected the Run that check() returned, got {_kind(run)}")
     if not switches:
         raise InvalidArgument("what_if: name the switch to change, e.g. what_if(run, transport='rpc-tcp')")
     names = [r.property for r in run.results]
@@ -428,6 +457,12 @@ def sweep(
     **switches: object,
 ) -> SweepView:
     """``regcheck sweep`` from a notebook: ``vary`` as ``--vary`` takes it (``"workers=1..3"``) or as Axis values."""
+    if isinstance(vary, str):
+        vary = [vary]
+    wrong = [a for a in vary if not isinstance(a, (Axis, str))]
+    if wrong:
+        raise InvalidArgument(f"vary: expected switches as --vary takes them (\"workers=1..3\") or Axis values, "
+                              f"got {_kind(wrong[0])}")
     chosen = _resolve(target, switches)
     axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of((), chosen))
     result = run_sweep(
@@ -536,14 +571,19 @@ def explore(
 # Showing and explaining one counterexample
 
 
-def _counterexample(x: Finding | Counterexample | Trace, target: Target | None) -> tuple[Scenario, Trace, str]:
-    """The scenario, trace and property name of anything that holds a counterexample."""
+def _counterexample(x: Finding | Counterexample | Trace | str | Path, target: Target | None
+                    ) -> tuple[Scenario, Trace, str]:
+    """The scenario, trace and property name of anything that holds a counterexample (a trace file too)."""
+    if isinstance(x, (str, Path)):
+        x = itf.read(x)
     if isinstance(x, Finding):
         if x.trace is None:
             raise InvalidArgument(f"{x.property} is {x.verdict}: there is no counterexample")
         return x.concrete, x.trace, x.property
     if isinstance(x, Counterexample):
         return x.scenario, x.trace, x.property
+    if not isinstance(x, Trace):
+        raise InvalidArgument(f"expected a Finding, a Counterexample, a Trace or a trace file, got {_kind(x)}")
     if target is not None:
         chosen = _resolve(target, {})
     elif "switches" in x.meta:
@@ -553,7 +593,7 @@ def _counterexample(x: Finding | Counterexample | Trace, target: Target | None) 
     return compose.scenario_of(chosen, x), x, str(x.meta.get("property", ""))
 
 
-def show(x: Finding | Counterexample | Trace, scenario: Target | None = None) -> Chart:
+def show(x: Finding | Counterexample | Trace | str | Path, scenario: Target | None = None) -> Chart:
     """The sequence chart and step table of a counterexample (a trace needs its scenario, unless it records one)."""
     chosen, trace, _ = _counterexample(x, scenario)
     return Chart(chosen, trace)
@@ -580,7 +620,7 @@ class ExplanationView:
         )
 
 
-def explain(x: Finding | Counterexample | Trace, scenario: Target | None = None) -> ExplanationView:
+def explain(x: Finding | Counterexample | Trace | str | Path, scenario: Target | None = None) -> ExplanationView:
     """Shrink a safety counterexample by replay and say why each remaining step matters."""
     chosen, trace, name = _counterexample(x, scenario)
     if not name:
@@ -662,15 +702,36 @@ class DiagnosisView:
 
 
 def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "seed", *,
-             vary: Sequence[str] = (), columns: str | None = None, timeout: float = 120.0,
+             vary: Sequence[str] | str = (), columns: str | None = None, timeout: float = 120.0,
              **switches: object) -> DiagnosisView:
-    """Diagnose ``log`` (a path to a JSON Lines or CSV file, or the events as dictionaries) against
-    ``scenario`` with ``switches`` changed, as ``regcheck diagnose`` does."""
+    """Diagnose ``log`` (a path to a JSON Lines or CSV file, or the events as dictionaries, a ``datetime``
+    standing for its ISO 8601 text) against ``scenario`` with ``switches`` changed, as ``regcheck diagnose`` does."""
     check_timeout(timeout)
+    if columns is not None and not isinstance(columns, str):
+        raise InvalidArgument(f"columns: expected FIELD=COLUMN,... as text, got {_kind(columns)}")
     if isinstance(log, (str, Path)):
         events = read_log(Path(log), columns=parse_columns(columns) if columns is not None else None)
-        title = str(log)
-    else:
-        events = parse_jsonl("".join(json.dumps(record) + "\n" for record in log), what="the events")
+        title = printable_path(log)
+    elif isinstance(log, Sequence):
+        events = parse_jsonl("".join(_event_line(number, record) for number, record in enumerate(log, start=1)),
+                             what="the events")
         title = f"{len(events)} events"
-    return DiagnosisView(title, run_diagnosis(events, _resolve(scenario, dict(switches)), vary, timeout=timeout))
+    else:
+        raise InvalidArgument(f"log: expected a path to a log, or the events as a list of dictionaries; got {_kind(log)}")
+    varied = _words("vary", vary)
+    return DiagnosisView(title, run_diagnosis(events, _resolve(scenario, dict(switches)), varied, timeout=timeout))
+
+
+def _event_line(number: int, record: object) -> str:
+    """One event given as a dictionary, as a line of JSON Lines: a ``datetime`` (or date, or time) is its ISO
+    8601 text; any value JSON cannot hold is an error naming the event."""
+    if not isinstance(record, Mapping):
+        raise InvalidArgument(f"the events, event {number}: expected a dictionary of fields, got {_kind(record)}")
+
+    def value(v: object) -> object:
+        if isinstance(v, (datetime.datetime, datetime.date, datetime.time)):
+            return v.isoformat()
+        raise InvalidArgument(f"the events, event {number}: {_kind(v)} is not a value of a log (text, a whole "
+                              "number, or a datetime)")
+
+    return json.dumps(dict(record), default=value) + "\n"

@@ -26,7 +26,7 @@ from model import story
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
 from regcheck import children, compose
-from regcheck.display import shown
+from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.result import Verdict
 from regcheck.system import Kind
@@ -289,7 +289,8 @@ def run(
     ``one_at_a_time``: vary one axis at a time from the base (see :func:`configurations`).
     """
     if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {engine!r}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}"
+                              f"{did_you_mean(engine, compose.ENGINES)}")
     names = list(dict.fromkeys(names)) or list(catalogue.NAMES)
     for name in names:
         catalogue.spec(name)

@@ -369,6 +369,9 @@ def test_scenarios_lists_every_builtin(capsys: pytest.CaptureFixture[str]) -> No
     assert err == ""
     for name in scenarios.builtin_names():
         assert name in out
+    column = " ".join(line.split("│", 1)[1].strip() for line in out.splitlines() if "│" in line)
+    for name in scenarios.builtin_names():  # every word of it, "[true, false]" too: text, never markup
+        assert scenarios.load_builtin(name).description in column
 
 
 def test_properties_lists_every_property(capsys: pytest.CaptureFixture[str]) -> None:
@@ -405,3 +408,32 @@ def test_the_header_names_the_design_checked(capsys: pytest.CaptureFixture[str])
     text = flat(out)
     assert "worker 1: 1 job for alice; impersonates each job's user" in text
     assert "worker 2: 1 job for alice; does not impersonate: calls as svc" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates: a long one summarised on the terminal, whole with --show-certificate and in --json
+
+PROOF = ("check", "fix-run-as-user", "-p", "no-registration-mismatch", "--engine", "houdini")
+"""A proof whose certificate is one (the largest inductive subset of the candidates) and over 200 characters."""
+
+
+def test_a_long_certificate_is_summarised_and_shown_whole_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(capsys, *PROOF)
+    assert code == 0
+    invariant = document["results"][0]["evidence"]["invariant"]
+    assert len(invariant) >= 200
+    code, out, _ = run(capsys, *PROOF)
+    assert code == 0
+    conjuncts = invariant.count(" /\\ ") + 1  # no conjunction inside a conjunct of this one
+    assert (f"Proved no-registration-mismatch: inductive invariant: {conjuncts} conjuncts, {len(invariant):,} "
+            "characters; print it with --show-certificate (--json has it too)") in flat(out)
+    assert invariant not in flat(out)
+    code, out, _ = run(capsys, *PROOF, "--show-certificate")
+    assert code == 0
+    assert f"Proved no-registration-mismatch: inductive invariant: {invariant}" in flat(out)
+
+
+def test_a_short_certificate_is_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "fix-run-as-user", "-p", "no-registration-mismatch", "--engine", "kinduction")
+    assert code == 0
+    assert "Proved no-registration-mismatch: 5-inductive" in out

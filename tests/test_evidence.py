@@ -59,3 +59,13 @@ def test_the_cli_renders_evidence_in_words_and_as_json(capsys: pytest.CaptureFix
     for result in document["results"]:
         keys = LASSO_KEYS if result["kind"] == "liveness" else SEARCH_KEYS
         assert list(result["evidence"]) == keys
+
+
+def test_a_certificate_summary_counts_top_level_conjuncts_and_characters() -> None:
+    from regcheck.evidence import conjuncts
+
+    assert conjuncts("a /\\ (b \\/ c) /\\ ~(x /\\ y) /\\ (r \\in {p, q})") == 4
+    assert conjuncts("x") == 1
+    certificate = Certificate("inductive-invariant", invariant=TRUE, notes={"counter_invariant": "a /\\ (b /\\ c)"})
+    assert certificate.summary() == "inductive invariant, in counter form: 2 conjuncts, 13 characters"
+    assert Certificate("k-induction", k=3).summary() == "3-inductive"

@@ -19,9 +19,11 @@ import os
 import re
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +53,12 @@ Setup = Callable[[Path], None]
 Check = Callable[[Path, str, str], None]
 
 
-def _limit() -> None:
-    """In the child: cap the address space, so that an unbounded read fails instead of eating the machine."""
+def _limit(file_size: int | None = None) -> None:
+    """In the child: cap the address space, so that an unbounded read fails instead of eating the machine, and
+    (``file_size``) the bytes a file may have, so that a write fails as on a full disk."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    if file_size is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
 
 def _command() -> list[str]:
@@ -62,13 +67,14 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "regcheck.cli"]
 
 
-def _cli(folder: Path, argv: tuple[str, ...], stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+def _cli(folder: Path, argv: tuple[str, ...], stdout: Any = subprocess.PIPE,
+         file_size: int | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``regcheck ARGV`` in ``folder``, bounded in time and memory; a hang fails the test, naming the case."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     try:
         return subprocess.run(
             [*_command(), *argv], cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=_limit,
+            stderr=subprocess.PIPE, timeout=TIMEOUT, preexec_fn=lambda: _limit(file_size),
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"regcheck {' '.join(argv)[:200]} did not finish in {TIMEOUT} s")
@@ -91,6 +97,11 @@ def _symlink(name: str, target: str) -> Setup:
 def _fifo(name: str) -> Setup:
     """A FIFO: opened for reading, it blocks until someone writes."""
     return lambda folder: os.mkfifo(folder / name)
+
+
+def _copy(source: str, name: str) -> Setup:
+    """A copy of the case's file ``source``."""
+    return lambda folder: shutil.copy(folder / source, folder / name)
 
 
 def _folder(name: str, *files: str) -> Setup:
@@ -270,7 +281,14 @@ class Case:
     word: str = ""
     check: Check | None = None
     closed_stdout: bool = False
+    file_size: int | None = None
+    """Bytes a file written may have (RLIMIT_FSIZE): a larger write fails, as on a full disk."""
 
+
+ARTICLE = (Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl").read_text(
+    encoding="utf-8")
+"""The article's customer log: five events, explained (with a violation) by eviction on a mismatch."""
+WIDE_HEADER = ",".join(["x" * 10_000, *(f"c{i}" for i in range(100_000))]) + "\n1\n"
 
 DESCRIPTION_HTML = 'name = "<b>n</b>"\ndescription = "<script>alert(1)</script> *x* [a](b) | c"\n'
 ESCAPES = 'description = "\\u001b]8;;http://evil.example\\u001b\\\\click\\u001b]8;;\\u001b\\\\ \\u001b[31mred"\n'
@@ -425,6 +443,35 @@ CASES: dict[str, Case] = {
                                             word="line 1: workers: expected a whole number"),
     "a misspelt switch in a scenario": Case(("check", "s.toml"), (_text("s.toml", 'requests = 1\ntransprot = "x"\n'),),
                                             word="did you mean 'transport'?"),
+    # Messages a person can act on: values cut, invisible and lookalike characters made visible
+    "a CSV header of 100,000 columns": Case(("diagnose", "wide.csv", "--columns", "call=Operation"),
+                                            (_text("wide.csv", WIDE_HEADER),), word="'c10' and 99989 more"),
+    "CSV columns call,Call": Case(("diagnose", "dup.csv"), (_text("dup.csv", "call,Call\nConnect,x\n"),),
+                                  word="the columns 'call' and 'Call' have one name"),
+    "a null JSONL line": Case(("diagnose", "n.jsonl"), (_text("n.jsonl", ARTICLE + "null\n"),),
+                              word="line 6: expected a JSON object, got null"),
+    "an ESC byte in --vary": Case(("diagnose", "log.jsonl", "--vary", "connect_flags=0,\x1b[31m"),
+                                  (_text("log.jsonl", ARTICLE),), word="'\\x1b[31m' is not a whole number"),
+    "a Cyrillic letter in an identity": Case(
+        ("diagnose", "log.jsonl", "--vary", "on_mismatch"), (_text("log.jsonl", ARTICLE.replace("alice", "\u0430lice")),),
+        code=1, word="'CONTOSO\\\\аlice' mixes scripts (Latin, Cyrillic): 'а' is U+0430 CYRILLIC SMALL LETTER A"),
+    "a zero-width space in a thread name": Case(
+        ("diagnose", "log.jsonl", "--vary", "on_mismatch"), (_text("log.jsonl", ARTICLE.replace("4412", "4412\u200b")),),
+        code=1, word="'4412\\u200b' holds invisible characters"),
+    "a newline in a trace's file name": Case(("replay", "a\nerror: forged.itf.json"),
+                                             (_copy(SEED, "a\nerror: forged.itf.json"),), code=0,
+                                             check=_in_stdout("a\\nerror: forged.itf.json: conforms")),
+    "a built-in name with a Cyrillic letter": Case(("check", "\u0455eed"),
+                                                   word="'ѕeed' (its letters mix scripts: Cyrillic, Latin)"),
+    "a write that fails": Case(("show", SEED, "--format", "svg", "-o", "out.svg"), file_size=4096,
+                               word="error: cannot write out.svg: File too large", check=_nothing_written),
+    "a user name with a trailing newline": Case(("check", "nl.toml"), (_text("nl.toml", 'users = ["alice\\n"]\n'),),
+                                                word="'alice\\n' is not a valid user name"),
+    "an unknown property": Case(("check", "-p", "no-registration-mismatc"),
+                                word="did you mean 'no-registration-mismatch'?"),
+    "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
+    "an unknown --format": Case(("show", SEED, "--format", "svgg"), word="did you mean 'svg'?"),
+    "an ESC byte as a --format": Case(("show", SEED, "--format", "\x1b[2J"), word="'\\x1b[2J' is not one of"),
 }
 
 
@@ -461,7 +508,7 @@ def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
             os.close(write)
         out = ""
     else:
-        done = _cli(tmp_path, case.argv)
+        done = _cli(tmp_path, case.argv, file_size=case.file_size)
         out = done.stdout.decode("utf-8", "replace")
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err, err[-2000:]
@@ -476,3 +523,72 @@ def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
         assert err == ""
     if case.check is not None:
         case.check(tmp_path, out, err)
+
+
+# --------------------------------------------------------------------------------------------
+# SIGTERM: our own line and exit code, no child left behind, no warning of Python's
+
+MANY_EVENTS = "".join(
+    json.dumps({"thread": f"T{i % 5}", "as": "CONTOSO\\alice", "call": "EcDoRpcExt2", "result": "ok"}) + "\n"
+    for i in range(60)
+)
+BUSY: dict[str, tuple[str, ...]] = {
+    "sweep": ("sweep", "thread-pool", "--vary", "workers=2..5", "--vary", "transport", "--vary", "on_mismatch"),
+    "report": ("report", "--out", "r"),
+    "diagnose": ("diagnose", "many.jsonl"),
+}
+"""Commands that run for many seconds, on a pool of processes."""
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for SIGTERM (Linux: the SigCgt mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (15 - 1)))
+
+
+def _session(sid: int) -> list[int]:
+    """The processes left running in session ``sid`` (a zombie, dead and not yet reaped, is not one)."""
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == sid:
+                state = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    left.append(int(entry.name))
+        except OSError:
+            continue
+    return left
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("command", list(BUSY))
+def test_sigterm_ends_a_command_with_its_own_line(command: str, tmp_path: Path) -> None:
+    (tmp_path / "many.jsonl").write_text(MANY_EVENTS, encoding="utf-8")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    process = subprocess.Popen([*_command(), *BUSY[command], "--timeout", "60"], cwd=tmp_path, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True, preexec_fn=_limit)
+    try:
+        for _ in range(200):  # until regcheck's handler is in place, then a moment of work
+            if _handles_sigterm(process.pid) or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        time.sleep(1.5)
+        assert process.poll() is None, "the command ended before SIGTERM"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert err.decode("utf-8", "replace") == "interrupted by SIGTERM\n"
+    for _ in range(100):  # every child stopped with it
+        if not _session(process.pid):
+            break
+        time.sleep(0.05)
+    assert _session(process.pid) == []

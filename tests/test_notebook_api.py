@@ -7,6 +7,10 @@ below also tests that the readings agree. Searches use BMC to small depths.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from model import shapes
@@ -14,10 +18,12 @@ from model.explain import CAUSE, same_cause
 from model.scenario import load_builtin, with_overrides
 from model.system import build
 from properties import catalogue
+from regcheck import compose
 from regcheck.constraints import Before, Constraint, First, Happens, Never, all_hold
 from regcheck.engines.distinct import Enumeration, counterexamples
 from regcheck.errors import InvalidArgument
-from regcheck.notebook import Comparison, check, explain, explore, scenario, show, what_if
+from regcheck.notebook import Comparison, check, diagnose, explain, explore, scenario, show, sweep, what_if
+from regcheck.trace import itf
 
 PROP = "worker-never-gets-network-error"
 
@@ -96,3 +102,61 @@ def test_explore_with_a_shape() -> None:
     assert len(none) == 0 and "No counterexample" in none._repr_html_()
     with pytest.raises(InvalidArgument):
         explore("seed", "notifications-delivered")  # liveness: lassos are not enumerated by cause
+
+
+# --------------------------------------------------------------------------------------------
+# Ordinary inputs of another type: accepted as what they mean, or one clear InvalidArgument
+
+
+def test_a_path_is_a_scenario_file(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text('name = "mine"\nworkers = 2\n', encoding="utf-8")
+    run = check(tmp_path / "s.toml", PROP, engine="bmc", depth=6)
+    assert run.scenario.name == "mine" and run.scenario.workers == 2
+    assert run.verdicts == {PROP: "violated"}
+    assert scenario(tmp_path / "s.toml").scenario.name == "mine"
+
+
+def test_a_trace_file_can_be_shown(tmp_path: Path) -> None:
+    trace = check("seed", PROP, engine="bmc", depth=6)[PROP].trace
+    assert trace is not None
+    itf.write(compose.replayable(load_builtin("seed"), trace), tmp_path / "t.itf.json")
+    assert "<svg" in show(tmp_path / "t.itf.json")._repr_html_()
+
+
+NOT_A_SCENARIO = "scenario: expected a built-in scenario's name, a path to a .toml file, a Scenario or a ScenarioView; "
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: check(3), NOT_A_SCENARIO + "got int 3"),
+    (lambda: check(None), NOT_A_SCENARIO + "got NoneType None"),
+    (lambda: check("seed", 5), "properties: expected text or a list of texts, got tuple (5,)"),
+    (lambda: check("seed", workers=2.5), "workers: expected a whole number, got '2.5'"),
+    (lambda: check("seed", workers=None), "workers: expected true or false, a whole number, a word, or a list or "
+                                          "table of them; got NoneType None"),
+    (lambda: check("seed", users={"alice"}), "users: expected true or false, a whole number, a word, or a list or "
+                                             "table of them; got set {'alice'}"),
+    (lambda: what_if("run", transport="rpc-tcp"), "what_if: expected the Run that check() returned, got str 'run'"),
+    (lambda: show(17), "expected a Finding, a Counterexample, a Trace or a trace file, got int 17"),
+    (lambda: sweep("seed", vary=[3]), 'vary: expected switches as --vary takes them ("workers=1..3") or Axis values, '
+                                      "got int 3"),
+    (lambda: diagnose(17), "log: expected a path to a log, or the events as a list of dictionaries; got int 17"),
+    (lambda: diagnose(["Connect"]), "the events, event 1: expected a dictionary of fields, got str 'Connect'"),
+    (lambda: diagnose([{"call": "Connect", "thread": object}]),
+     "the events, event 1: type <class 'object'> is not a value of a log (text, a whole number, or a datetime)"),
+    (lambda: diagnose([{"call": "Connect"}], vary=[1]), "vary: expected text or a list of texts, got list [1]"),
+    (lambda: diagnose([{"call": "Connect"}], columns=["call=Op"]),
+     "columns: expected FIELD=COLUMN,... as text, got list ['call=Op']"),
+], ids=["int", "None", "property", "float switch", "None switch", "set switch", "what_if", "show", "sweep vary", "log", "event",
+        "event value", "diagnose vary", "columns"])
+def test_a_value_of_another_type_is_one_clear_error(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_a_datetime_in_an_event_is_its_time() -> None:
+    when = datetime.datetime(2013, 11, 4, 9, 12, 1, 114000, tzinfo=datetime.UTC)
+    events = [{"time": when, "thread": "4412", "as": "CONTOSO\\alice", "call": "EcDoConnectEx", "result": "ok"}]
+    view = diagnose(events, vary="on_mismatch")
+    assert view.diagnosis.events[0].time == "2013-11-04T09:12:01.114000+00:00"
+    assert view.explained

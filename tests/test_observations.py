@@ -30,6 +30,7 @@ from model.observations import (
     REGISTRATION_FAILED,
     SERVER_EVENTS,
     Event,
+    name_warnings,
     parse_columns,
     parse_csv,
     parse_jsonl,
@@ -207,9 +208,11 @@ def test_what_names_the_log() -> None:
 BAD_LINES = {
     "not JSON": ('{"call": ', "not JSON (Expecting value: line 1 column 10 (char 9))"),
     "trailing garbage": (GOOD + " x", "not JSON (Extra data"),
-    "an array": ('["Connect"]', "an event is a JSON object, not list"),
-    "a string": ('"Connect"', "an event is a JSON object, not str"),
-    "a number": ("17", "an event is a JSON object, not int"),
+    "an array": ('["Connect"]', "expected a JSON object, got an array"),
+    "a string": ('"Connect"', "expected a JSON object, got a string"),
+    "a number": ("17", "expected a JSON object, got a number"),
+    "null": ("null", "expected a JSON object, got null"),
+    "false": ("false", "expected a JSON object, got false"),
     "duplicate key": ('{"call": "Connect", "call": "Execute"}', "not JSON (the field 'call' appears twice)"),
     "unknown field": ('{"call": "Connect", "user": "alice"}', f"unknown field 'user'; fields: {FIELD_LIST}"),
     "a field's case": ('{"Call": "Connect"}', f"unknown field 'Call'; fields: {FIELD_LIST}"),
@@ -270,7 +273,7 @@ def test_a_log_without_events(text: str) -> None:
 def test_nested_json_is_an_ordinary_error() -> None:
     # Only nesting the decoder can handle: "[" * 4000 + "]" * 4000 fits in MAX_LINE but raises
     # RecursionError out of json.loads, which parse_jsonl does not turn into InvalidArgument.
-    assert jsonl_error("[" * 100 + "]" * 100) == "log, line 1: an event is a JSON object, not list"
+    assert jsonl_error("[" * 100 + "]" * 100) == "log, line 1: expected a JSON object, got an array"
     assert jsonl_error('{"call": ' * 100 + "1" + "}" * 100).startswith("log, line 1: call must be text")
 
 
@@ -334,6 +337,7 @@ def test_csv_lines_count_quoted_line_breaks() -> None:
     ("", "--columns: '' is not FIELD=COLUMN (e.g. call=Operation)"),
     ("call=Operation,", "--columns: '' is not FIELD=COLUMN (e.g. call=Operation)"),
     ("call=Operation,user=User", f"--columns: unknown field 'user'; fields: {FIELD_LIST}"),
+    ("call=Operation,thraed=Tid", f"--columns: unknown field 'thraed'; fields: {FIELD_LIST}; did you mean 'thread'?"),
     ("call=Operation,thread=Tid,call=Op", "--columns: call is named twice"),
     ("thread=Tid,as=User", "--columns must name the column of call (e.g. call=Operation)"),
     ("call=a\x1bb,x\x1by=1", "--columns: unknown field " + shown("x\x1by") + "; fields: " + FIELD_LIST),
@@ -346,7 +350,37 @@ def test_parse_columns_errors(text: str, message: str) -> None:
 
 def test_a_mapped_column_missing_from_the_header() -> None:
     error = csv_error("Operation,Tid\nConnect,1\n", parse_columns("call=Operation,as=User"))
-    assert error == "log: no column 'User' (for as); the header has: Operation, Tid"
+    assert error == "log: no column 'User' (for as); the header has 2 columns: 'Operation', 'Tid'"
+
+
+def test_a_missing_column_offers_the_closest_one() -> None:
+    error = csv_error("Operation,Tid\nConnect,1\n", parse_columns("call=Operatoin"))
+    assert error == "log: no column 'Operatoin' (for call); the header has 2 columns: 'Operation', 'Tid'; " \
+                    "did you mean 'Operation'?"
+
+
+def test_a_wide_header_is_echoed_cut() -> None:
+    header = ",".join(["x" * 10_000, *(f"c{i}" for i in range(100_000))])
+    error = csv_error(header + "\n1\n", parse_columns("call=Operation"))
+    assert error.startswith("log: no column 'Operation' (for call); the header has 100001 columns: 'xxx")
+    assert error.endswith("'c10' and 99989 more")
+    assert "(10002 characters)" in error and len(error) < 600
+
+
+def test_a_header_of_long_names_with_spaces_is_echoed_cut() -> None:
+    header = ",".join(f"{i} " + "ab " * 40_000 for i in range(20))  # words too short for brief() to cut
+    error = csv_error(header + "\n1\n", parse_columns("call=Operation"))
+    assert error.startswith("log: no column 'Operation' (for call); the header has 20 columns: '0 ab ab")
+    assert error.endswith("(120004 characters) and 17 more") and len(error) < 600
+
+
+@pytest.mark.parametrize("header", ["call,Call", "Call,thread, call "])
+def test_a_column_named_twice_whatever_its_case_is_refused(header: str) -> None:
+    first, second = [h for h in header.split(",") if h.strip().lower() == "call"]
+    assert csv_error(header + "\nConnect,1\n") == (
+        f"log, line 1: the columns {first!r} and {second!r} have one name (column names are compared without "
+        "case); rename one"
+    )
 
 
 def test_no_call_column() -> None:
@@ -479,7 +513,9 @@ def diagnose_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 BAD_LOGS = {
     "not JSON": ("log.jsonl", GOOD + "\n{\n", "line 2: not JSON"),
-    "array": ("log.jsonl", '["Connect"]\n', "line 1: an event is a JSON object, not list"),
+    "array": ("log.jsonl", '["Connect"]\n', "line 1: expected a JSON object, got an array"),
+    "null": ("log.jsonl", GOOD + "\nnull\n", "line 2: expected a JSON object, got null"),
+    "CSV columns call,Call": ("log.csv", "call,Call\nConnect,x\n", "line 1: the columns 'call' and 'Call' have one name"),
     "unknown field": ("log.jsonl", '{"call": "Connect", "pid": 4}\n', "line 1: unknown field 'pid'"),
     "unknown call": ("log.jsonl", GOOD + '\n{"call": "Frobnicate"}\n', "line 2: unknown call 'Frobnicate'"),
     "bad result": ("log.jsonl", '{"call": "Connect", "result": "foo bar"}\n', "line 1: result 'foo bar' is neither"),
@@ -556,7 +592,7 @@ def test_cli_bad_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path, col
 def test_cli_columns_naming_a_missing_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = write(tmp_path, "log.txt", "Operation,Tid\nConnect,1\n")
     line = diagnose_error(capsys, str(path), "--columns", "call=Operation,as=User")
-    assert line == f"error: log {path}: no column 'User' (for as); the header has: Operation, Tid"
+    assert line == f"error: log {path}: no column 'User' (for as); the header has 2 columns: 'Operation', 'Tid'"
 
 
 def test_cli_unknown_vary_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -666,3 +702,36 @@ def test_cli_vary_values_are_checked(capsys: pytest.CaptureFixture[str], tmp_pat
     log.write_text('{"call": "EcDoConnectEx"}\n')
     code, out, err = run(capsys, "diagnose", str(log), "--vary", vary)
     assert code == 2 and out == "" and err.startswith(message), err
+
+
+# --------------------------------------------------------------------------------------------
+# Names that look like other names
+
+
+def test_names_that_mix_scripts_or_hide_characters_are_warned_of() -> None:
+    events = parse_jsonl(
+        '{"call": "Connect", "thread": "T1\\u200b", "as": "CONTOSO\\\\\\u0430lice"}\n'
+        '{"call": "Execute", "thread": "T1\\u200b", "as": "CONTOSO\\\\alice", "session": "S\\u00a01"}\n'
+    )
+    assert name_warnings(events) == [
+        "warning: thread of event 1 (line 1) 'T1\\u200b' holds invisible characters, so it is not the name it "
+        "looks like",
+        "warning: identity of event 1 (line 1) 'CONTOSO\\\\аlice' mixes scripts (Latin, Cyrillic): 'а' is U+0430 "
+        "CYRILLIC SMALL LETTER A, so it is not the name it looks like",
+        "warning: session of event 2 (line 2) 'S\\xa01' holds invisible characters, so it is not the name it "
+        "looks like",
+    ]
+
+
+def test_names_in_one_script_are_not_warned_of() -> None:
+    events = parse_jsonl('{"call": "Connect", "thread": "Поток 7", "as": "CONTOSO\\\\alice", "session": "会話ひとつ"}\n')
+    assert name_warnings(events) == []
+
+
+@pytest.mark.parametrize("line, closest", [
+    ('{"Call": "Connect"}', "unknown field 'Call'; fields: " + FIELD_LIST + "; did you mean 'call'?"),
+    ('{"call": "EcDoRpcExt"}', "; did you mean 'EcDoRpcExt2'?"),
+    ('{"call": "NotificationWiat"}', "; did you mean 'NotificationWait'?"),
+])
+def test_an_unknown_field_or_call_offers_the_closest(line: str, closest: str) -> None:
+    assert jsonl_error(line).endswith(closest)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -34,7 +35,7 @@ from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
 from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
 from regcheck.cli.show import replay_command, show_command
-from regcheck.display import brief
+from regcheck.display import brief, printable_path
 from regcheck.errors import EngineDisagreement, RegcheckError
 
 
@@ -42,15 +43,33 @@ class _OutputClosed(Exception):
     """Standard output was closed before the command finished writing."""
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an interrupt: every clean-up that Ctrl-C runs (pools stopped, their workers killed,
+    no file left half-written) runs for it too."""
+
+
+class _TerminatedRun(Exception):
+    """A command that SIGTERM ended; click lets it through (an interrupt would become click's Abort)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """The SIGTERM handler of the ``regcheck`` command."""
+    raise _Terminated
+
+
 class _Group(click.Group):
-    """The command group; it keeps a closed pipe from click, which would end the run with exit 1."""
+    """The command group; it keeps a closed pipe and SIGTERM from click, which would end the run with exit 1
+    or print a line of its own."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; a closed pipe becomes :class:`_OutputClosed`, which click does not catch."""
+        """Run the command; a closed pipe becomes :class:`_OutputClosed` and SIGTERM :class:`_TerminatedRun`,
+        which click does not catch."""
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
             raise _OutputClosed from None
+        except _Terminated:
+            raise _TerminatedRun from None
 
 
 @click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,13 +91,19 @@ for _command in (check_command, show_command, replay_command, list_scenarios, li
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr and exit 2, never a traceback; standard output
-    closed early (``regcheck check | head``) ends the run quietly with exit 141."""
+    closed early (``regcheck check | head``) ends the run quietly with exit 141; Ctrl-C or SIGTERM ends it
+    with ``interrupted`` and exit 130, its child processes stopped."""
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may handle a signal
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         code = _run(argv)
         sys.stdout.flush()
     except (_OutputClosed, BrokenPipeError):
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     return code
 
 
@@ -90,11 +115,13 @@ def _run(argv: list[str] | None) -> int:
         return exc.exit_code
     except click.UsageError as exc:
         return _error(exc.format_message())
-    except (click.Abort, KeyboardInterrupt):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+    except (click.Abort, KeyboardInterrupt, _TerminatedRun) as exc:
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not interrupt the goodbye
+            signal.signal(number, signal.SIG_IGN)
         # An object the interrupt left half-built (a z3 context) may fail in its finalizer at exit: not news.
         sys.unraisablehook = lambda unraisable: None
-        err.print("interrupted", markup=False)
+        terminated = isinstance(exc, (_Terminated, _TerminatedRun)) or isinstance(exc.__cause__, _Terminated)
+        err.print("interrupted by SIGTERM" if terminated else "interrupted", markup=False)
         return EXIT_INTERRUPTED
     except EngineDisagreement as exc:
         err.print(f"error: {exc}", markup=False)
@@ -102,7 +129,7 @@ def _run(argv: list[str] | None) -> int:
     except RegcheckError as exc:
         return _error(str(exc))
     except OSError as exc:
-        where = f" {exc.filename}" if exc.filename else ""
+        where = f" {printable_path(exc.filename)}" if exc.filename else ""
         return _error(f"cannot write{where}: {exc.strerror or exc}")
     return code if isinstance(code, int) else EXIT_OK
 

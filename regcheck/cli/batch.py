@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
@@ -30,7 +31,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
-from regcheck.display import printable, shown
+from regcheck.display import printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.outputs import plan_outputs
@@ -102,7 +103,7 @@ def report_command(
         diagnosed = []
         with spinner(True) as status:
             for log in logs:
-                diagnosed.append((printable(str(log)), diagnose(read_log(log), base, timeout=timeout, progress=status)))
+                diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=timeout, progress=status)))
         evidence = replace(evidence, diagnoses=tuple(diagnosed))
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:
@@ -111,8 +112,8 @@ def report_command(
             counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
         summary = ", ".join(f"{n} {v}" for v, n in counts.items())
         out.print(f"{run.scenario.name}: {summary}", markup=False)
-    where = printable(str(out_dir))
-    out.print(f"wrote {printable(str(written[0]))} and {len(written) - 1} more file(s) in {where}", markup=False)
+    where = printable_path(out_dir)
+    out.print(f"wrote {printable_path(written[0])} and {len(written) - 1} more file(s) in {where}", markup=False)
     if replacing:
         stale = len({p.relative_to(out_dir) for p in replacing} - {p.relative_to(out_dir) for p in written})
         out.print(f"replaced the earlier report in {where}, removing the {stale} of its file(s) not written again",
@@ -211,8 +212,8 @@ def _print_sweep(result: Sweep) -> None:
         table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
     colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}
     for row in result.matrix():
-        cells = row[: len(result.axes)] + [
-            f"[{colours[cell.split()[0]]}]{cell}[/]" for cell in row[len(result.axes):]
+        cells = [Text(printable(cell)) for cell in row[: len(result.axes)]] + [
+            Text(cell, style=colours[cell.split()[0]]) for cell in row[len(result.axes):]
         ]
         table.add_row(*cells)
     out.print(table)

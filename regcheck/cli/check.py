@@ -37,7 +37,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
-from regcheck.display import printable, shown
+from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
 from regcheck.files import write_atomic
@@ -143,6 +143,8 @@ def _style(result: CheckResult, expected: str | None) -> str:
     help="Up to N counterexamples per violated property that differ in their cause (not in step order).",
 )
 @click.option("--explain", is_flag=True, help="Shrink each counterexample by replay; say which steps matter and why.")
+@click.option("--show-certificate", "whole_certificates", is_flag=True,
+              help="Print each proof's certificate in full (a long one is otherwise summarised; --json has it whole).")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
               help="Write a JUnit XML report: a suite per scenario, a case per property (docs/ci.md).")
 @click.option("--sarif", "sarif_file", type=PathType(path_type=Path, dir_okay=False),
@@ -172,6 +174,7 @@ def check_command(
     junit_file: Path | None = None,
     sarif_file: Path | None = None,
     emit_dir: Path | None = None,
+    whole_certificates: bool = False,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
@@ -184,7 +187,8 @@ def check_command(
             f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
         )
     if cross is not None and cross not in compose.ENGINES:
-        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--cross-check: unknown engine {shown(cross)}; engines: {', '.join(compose.ENGINES)}"
+                              f"{did_you_mean(cross, compose.ENGINES)}")
     for name in names:
         catalogue.spec(name)
     if all_:
@@ -255,7 +259,8 @@ def check_command(
     elif all_:
         _print_matrix(runs)
     else:
-        _print_run(*runs[0], target=targets[0], sets=sets, engine=engine, depth=depth)
+        _print_run(*runs[0], target=targets[0], sets=sets, engine=engine, depth=depth,
+                   whole_certificates=whole_certificates)
         scenario, results = runs[0]
         for result in results:
             if (scenario.name, result.property) in extras:
@@ -297,8 +302,8 @@ def _write_ci_files(
         with staged(emit_dir, whole=False) as stage:
             tests = regression.emit(stage, targeted)
         if tests:
-            err.print(f"wrote {len(tests)} regression test(s) to {printable(str(emit_dir))}; run them with "
-                      f"pytest {printable(str(emit_dir))}", markup=False)
+            err.print(f"wrote {len(tests)} regression test(s) to {printable_path(emit_dir)}; run them with "
+                      f"pytest {printable_path(emit_dir)}", markup=False)
 
 
 def _write_traces(
@@ -343,8 +348,8 @@ def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
 
 
 def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, sets: tuple[str, ...], engine: str,
-               depth: int) -> None:
-    origin = f"file {printable(target)}" if scenarios.names_a_file(target) else "built-in"
+               depth: int, whole_certificates: bool = False) -> None:
+    origin = f"file {printable_path(target)}" if scenarios.names_a_file(target) else "built-in"
     if sets:
         origin += ", with " + " ".join(f"--set {printable(s)}" for s in sets)
     out.print(
@@ -355,7 +360,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, s
         )
     )
     if scenario.description:
-        out.print(Text(scenario.description, style="dim"))
+        out.print(Text(printable(scenario.description), style="dim"))
     out.print(Text("design: " + "\n        ".join(design_of(scenario).lines())))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
@@ -371,15 +376,20 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, s
         )
     out.print(table)
     out.print(_summary(results))
-    _print_certificates(results)
+    _print_certificates(results, whole=whole_certificates)
     violated = [r for r in results if r.verdict is Verdict.VIOLATED]
     if violated:
         _print_story(scenario, violated[0], violated[1:])
 
 
-def _print_certificates(results: list[CheckResult]) -> None:
-    """Each proof's certificate once (properties proved together share one), in the model's names;
-    proofs by exhaustive search (no certificate) say what was searched."""
+CERTIFICATE_SHOWN = 200
+"""Characters from which a certificate is summarised on the terminal (its size), unless ``--show-certificate``."""
+
+
+def _print_certificates(results: list[CheckResult], *, whole: bool = False) -> None:
+    """Each proof's certificate once (properties proved together share one), in the model's names, in full
+    if it is short or ``whole``, else its size; proofs by exhaustive search (no certificate) say what was
+    searched."""
     for result in results:
         evidence = result.evidence
         if result.verdict is Verdict.PROVED and evidence is not None and not isinstance(evidence, Certificate):
@@ -391,7 +401,11 @@ def _print_certificates(results: list[CheckResult]) -> None:
             shown.setdefault(result.evidence.describe(), (result.evidence, []))[1].append(result.property)
     for text, (certificate, props) in shown.items():
         out.print()
-        out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        if whole or len(text) < CERTIFICATE_SHOWN:
+            out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(text)}", soft_wrap=True)
+        else:
+            out.print(f"[bold]Proved[/bold] {', '.join(props)}: {escape(certificate.summary())}; "
+                      "print it with --show-certificate (--json has it too)", soft_wrap=True)
         notes = certificate.notes
         if notes.get("parameterised"):
             out.print(f"  for every number of workers ({escape(str(notes['abstraction']))})")

@@ -19,12 +19,12 @@ from model.scenario import names_a_file
 from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
 from regcheck.cli.check import write_chart
-from regcheck.cli.console import out, spinner
+from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
-from regcheck.cli.inputs import DEFAULT_TIMEOUT, PathType, load_scenario
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
 from regcheck.diagnosis import Diagnosis, Group
-from regcheck.display import printable
+from regcheck.display import brief, printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_timeout
 from regcheck.outputs import plan_outputs, staged
@@ -47,7 +47,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="A switch to vary (repeatable); default: every protocol variant the log does not fix.")
 @click.option("--columns", default=None, metavar="FIELD=COLUMN,...",
               help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
-@click.option("--format", "form", type=click.Choice(["jsonl", "csv"]), default=None,
+@click.option("--format", "form", type=Choice(["jsonl", "csv"]), default=None,
               help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -69,6 +69,8 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+    for warning in diagnosis.warnings:
+        err.print(warning, markup=False, highlight=False)
     written: list[tuple[Trace, Path]] = []
     if trace_out is not None:
         with staged(trace_out, whole=False) as stage:
@@ -80,7 +82,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     if junit_file is not None:
         from regcheck import findings, junit
 
-        write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable(str(log)), diagnosis, written)]))
+        write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable_path(log), diagnosis, written)]))
     if as_json:
         document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
         out.print_json(json.dumps(document), highlight=False)
@@ -91,12 +93,13 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
 
 def _print(log: Path, d: Diagnosis) -> None:
     settings, total = d.explaining, d.searched
-    out.print(f"regcheck diagnose: {printable(str(log))}, {len(d.events)} events, scenario {d.base.name}",
+    out.print(f"regcheck diagnose: {printable_path(log)}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)
     if d.facts:
         out.print(f"Design facts from the log: {', '.join(d.facts)}", markup=False, highlight=False)
     varied = "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
-    out.print(f"Varied: {varied}: {total} settings, searched in {d.seconds:.1f} s", markup=False, highlight=False)
+    out.print(printable(f"Varied: {varied}: {total} settings, searched in {d.seconds:.1f} s"), markup=False,
+              highlight=False)
     out.print()
     shown: list[Trace] = []
     if d.explained:
@@ -119,9 +122,9 @@ def _print(log: Path, d: Diagnosis) -> None:
                       markup=False, highlight=False)
     if d.unknown:
         out.print()
-        out.print(f"[yellow]Not decided[/yellow] for {len(d.unknown)} settings: {d.unknown[0].reason}")
+        out.print(f"[yellow]Not decided[/yellow] for {len(d.unknown)} settings: {escape(brief(d.unknown[0].reason))}")
     if d.invalid:
-        out.print(f"Not valid scenarios: {len(d.invalid)} settings ({d.invalid[0].reason})", markup=False,
+        out.print(brief(f"Not valid scenarios: {len(d.invalid)} settings ({d.invalid[0].reason})"), markup=False,
                   highlight=False)
 
 

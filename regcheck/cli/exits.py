@@ -6,7 +6,7 @@ counterexample was found (with ``--all``: a verdict differs from its expectation
 ``diagnose``: the log is explained by an execution that violates a property); 2 bad input or usage;
 3 a verdict is unknown; 4 an internal error (two engines contradict each other); 5 (``diagnose``)
 no setting of the model explains the log; 130
-interrupted; 141 standard output was closed before regcheck finished writing (``regcheck check |
+interrupted (Ctrl-C or SIGTERM); 141 standard output was closed before regcheck finished writing (``regcheck check |
 head``), as a shell reports a command killed by SIGPIPE, and without a message.
 """
 

@@ -15,7 +15,7 @@ from model.scenario import names_a_file
 from model.system import build
 from properties import catalogue
 from regcheck import promela
-from regcheck.cli.inputs import PathType, load_scenario
+from regcheck.cli.inputs import Choice, PathType, load_scenario
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.files import write_atomic
 from regcheck.outputs import plan_outputs
@@ -26,7 +26,7 @@ FORMATS = ("promela",)
 @click.command("export")
 @click.argument("target")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="promela", show_default=True,
+@click.option("--format", "fmt", type=Choice(FORMATS), default="promela", show_default=True,
               help="What to write: promela, a model for the SPIN model checker.")
 @click.option("--property", "-p", "prop", multiple=True, help="Property to include (repeatable); default: all.")
 @click.option("--output", "-o", type=PathType(path_type=Path, dir_okay=False), help="Write here instead of stdout.")

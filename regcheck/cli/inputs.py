@@ -14,7 +14,7 @@ from model import scenario as scenarios
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import compose
-from regcheck.display import shown
+from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import check_timeout
 
@@ -32,6 +32,17 @@ class PathType(click.Path):
         if isinstance(value, str) and not value:
             self.fail("expected a path, got an empty string", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class Choice(click.Choice):  # type: ignore[type-arg]
+    """An option that takes one of a few words; a wrong one is echoed escaped, with the closest word."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The word, or a usage error that lists the words and offers the closest."""
+        if value in self.choices:
+            return value
+        words = [str(c) for c in self.choices]
+        self.fail(f"{shown(value)} is not one of {', '.join(words)}{did_you_mean(str(value), words)}", param, ctx)
 
 
 def load_scenario(target: str, overrides: list[str]) -> Scenario:
@@ -53,10 +64,12 @@ def expectations_known(scenario: Scenario, origin: str) -> Scenario:
 def validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
     """The checks ``check`` makes of its engine options, for the commands that run many checks."""
     if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}")
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}"
+                              f"{did_you_mean(engine, compose.ENGINES)}")
     if recheck not in compose.RECHECK_SOLVERS:
         raise InvalidArgument(
             f"--recheck: unknown solver {shown(recheck)}; choose {' or '.join(compose.RECHECK_SOLVERS)}"
+            f"{did_you_mean(recheck, compose.RECHECK_SOLVERS)}"
         )
     if not 0 <= depth <= MAX_DEPTH:
         raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {shown(depth)}")
@@ -64,6 +77,7 @@ def validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> 
 
 
 __all__ = [
+    "Choice",
     "DEFAULT_DEPTH",
     "DEFAULT_TIMEOUT",
     "MAX_CAUSES",

@@ -1,13 +1,18 @@
-"""``regcheck scenarios`` and ``regcheck properties``: what there is to check."""
+"""``regcheck scenarios`` and ``regcheck properties``: what there is to check.
+
+Every cell is literal text (rich ``Text``), never markup: ``[true, false]`` in a description is words.
+"""
 
 from __future__ import annotations
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
 from regcheck.cli.console import out
+from regcheck.display import printable
 
 
 @click.command("scenarios")
@@ -17,7 +22,7 @@ def list_scenarios() -> None:
     table.add_column("scenario")
     table.add_column("description", overflow="fold")
     for name in scenarios.builtin_names():
-        table.add_row(name, scenarios.load_builtin(name).description)
+        table.add_row(Text(printable(name)), Text(printable(scenarios.load_builtin(name).description)))
     out.print(table)
 
 
@@ -28,7 +33,7 @@ def list_properties() -> None:
     for column in ("property", "kind", "description", "source"):
         table.add_column(column, overflow="fold")
     for spec in catalogue.CATALOGUE:
-        table.add_row(spec.name, spec.kind.value, spec.description, spec.source)
+        table.add_row(*(Text(printable(cell)) for cell in (spec.name, spec.kind.value, spec.description, spec.source)))
     out.print(table)
 
 

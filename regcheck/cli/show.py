@@ -24,8 +24,8 @@ from properties import catalogue
 from regcheck import counterexamples
 from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
-from regcheck.cli.inputs import PathType, expectations_known, load_scenario
-from regcheck.display import brief, printable, shown
+from regcheck.cli.inputs import Choice, PathType, expectations_known, load_scenario
+from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.outputs import plan_outputs
@@ -49,11 +49,11 @@ def _load_trace(path: Path, target: str | None, sets: list[str]) -> tuple[Trace,
     switches = trace.meta.get("switches")
     if switches is None:
         if sets:
-            raise InvalidArgument(f"{path}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
+            raise InvalidArgument(f"{printable_path(path)}: the trace does not record its scenario; --set needs --scenario NAME|FILE")
         return trace, None
     if not isinstance(switches, dict):
-        raise InvalidArgument(f"{path}: '#meta.switches' must be an object of scenario switches")
-    origin = f"{path} #meta.switches"
+        raise InvalidArgument(f"{printable_path(path)}: '#meta.switches' must be an object of scenario switches")
+    origin = f"{printable_path(path)} #meta.switches"
     recorded = expectations_known(scenarios.from_mapping(switches, origin=origin), origin)
     return trace, _concrete(path, trace, scenarios.with_overrides(recorded, sets))
 
@@ -65,7 +65,7 @@ def _concrete(path: Path, trace: Trace, scenario: Scenario) -> Scenario:
     workers = trace.meta.get("workers")
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= scenarios.MAX_WORKERS:
         raise InvalidArgument(
-            f"{path}: for a workers=any scenario, the trace must record its number of workers "
+            f"{printable_path(path)}: for a workers=any scenario, the trace must record its number of workers "
             f"(#meta.workers, 1 to {scenarios.MAX_WORKERS}), got {shown(workers)}"
         )
     return scenario.with_workers(workers)
@@ -77,7 +77,7 @@ def _trace_property(path: Path, trace: Trace, scenario: Scenario, name: str | No
     if name is None:
         return None
     if not isinstance(name, str):
-        raise InvalidArgument(f"{path}: '#meta.property' must be a property name, got {shown(name)}")
+        raise InvalidArgument(f"{printable_path(path)}: '#meta.property' must be a property name, got {shown(name)}")
     return catalogue.instantiate(name, scenario)
 
 
@@ -92,7 +92,7 @@ def _replayed(
         if report.ok:
             return scenario, prop
         reason = str(report)
-    what = f"{path} does not replay on the reference simulator of scenario {scenario.name}"
+    what = f"{printable_path(path)} does not replay on the reference simulator of scenario {scenario.name}"
     if explain:
         raise InvalidArgument(f"--explain: {what}: {reason}")
     err.print(brief(f"warning: {what}: {reason}; shown as written, without its scenario's reading"), markup=False)
@@ -145,10 +145,10 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 
 @click.command("show")
 @click.argument("trace_file", metavar="TRACE", type=PathType(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(SHOW_FORMATS), default="text", show_default=True)
 @click.option(
     "--view",
-    type=click.Choice(VIEWS),
+    type=Choice(VIEWS),
     help="chart: the message sequence chart; states: the state graph around the trace. "
     "Default: chart for mermaid, svg and png; states for dot and graphml.",
 )
@@ -215,7 +215,7 @@ def _check_show(
         )
     if fmt in draw.FORMATS and len(trace) > MAX_DRAWN_STEPS:
         raise InvalidArgument(
-            f"{path}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
+            f"{printable_path(path)}: {len(trace)} steps are too many to draw (the limit is {MAX_DRAWN_STEPS}); "
             "show it as text: --format text, with --full for every state"
         )
 
@@ -227,7 +227,7 @@ def _trace_text(
     from model.story import association_guids
     from regcheck.trace import text
 
-    head = f"{path}: {len(trace)} steps"
+    head = f"{printable_path(path)}: {len(trace)} steps"
     if scenario is None:
         return head + " (labels as written)\n" + text.step_table(trace, full=full)
     guids = association_guids(scenario, trace)
@@ -263,7 +263,7 @@ def replay_command(
 ) -> None:
     """Replay the trace in TRACE on the reference simulator; exit 1, naming the step, if it does not conform."""
     trace, scenario = _load_trace(trace_file, target, list(sets))
-    where = printable(str(trace_file))
+    where = printable_path(trace_file)
     if scenario is None:
         raise InvalidArgument(
             f"{where}: the trace does not record its scenario (#meta.switches); give --scenario NAME|FILE"

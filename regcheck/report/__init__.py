@@ -19,6 +19,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited, write_atomic
 from regcheck.outputs import staged
@@ -57,8 +58,8 @@ def earlier(folder: Path) -> list[Path]:
 def _not_a_report(folder: Path, example: Path) -> InvalidArgument:
     """The error for an output folder that holds ``example``, which no report of regcheck's wrote."""
     return InvalidArgument(
-        f"--out {folder}: the folder holds files that are not an earlier regcheck report "
-        f"(such as {example}); give a new or empty folder"
+        f"--out {printable_path(folder)}: the folder holds files that are not an earlier regcheck report "
+        f"(such as {printable_path(example)}); give a new or empty folder"
     )
 
 

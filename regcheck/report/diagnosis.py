@@ -39,7 +39,7 @@ def _summary(d: Diagnosis, timing: str = "{}") -> list[str]:
         first = d.events[d.longest].describe() if d.longest < len(d.events) else ""
         lines.append(f"No setting explains the log. The longest prefix some setting explains: events 1 to "
                      f"{d.longest}; the first event none can reach: {first}")
-    return lines
+    return [*d.warnings, *lines]
 
 
 def _fixes(group: Group) -> list[str]:

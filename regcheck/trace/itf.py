@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from regcheck.display import is_printable, shown
+from regcheck.display import is_printable, printable_path, shown
 from regcheck.errors import InvalidArgument, TraceFormatError
 from regcheck.expr import Value
 from regcheck.files import read_limited, write_atomic
@@ -190,15 +190,15 @@ def read(path: str | Path) -> Trace:
     """Read a trace file: a regular file of at most :data:`MAX_BYTES` bytes of UTF-8 ITF JSON."""
     path = Path(path)
     try:
-        data = read_limited(path, MAX_BYTES, what=str(path))
+        data = read_limited(path, MAX_BYTES, what=printable_path(path))
     except InvalidArgument as exc:
         raise TraceFormatError(str(exc)) from None
     try:
         return loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise TraceFormatError(f"{path}: not UTF-8 text") from None
+        raise TraceFormatError(f"{printable_path(path)}: not UTF-8 text") from None
     except TraceFormatError as exc:
-        raise TraceFormatError(f"{path}: {exc}") from None
+        raise TraceFormatError(f"{printable_path(path)}: {exc}") from None
 
 
 def write(trace: Trace, path: str | Path) -> None:
