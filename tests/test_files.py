@@ -10,6 +10,7 @@ import pytest
 
 from regcheck import files
 from regcheck.cli import main
+from regcheck.errors import InvalidArgument
 
 
 def test_a_failed_write_names_its_target_and_leaves_no_temp_file(tmp_path: Path,
@@ -18,9 +19,9 @@ def test_a_failed_write_names_its_target_and_leaves_no_temp_file(tmp_path: Path,
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), source, None, target)
 
     monkeypatch.setattr(files.os, "replace", full)
-    with pytest.raises(OSError) as info:
+    with pytest.raises(InvalidArgument) as info:
         files.write_atomic(tmp_path / "report.xml", "<x/>")
-    assert info.value.filename == str(tmp_path / "report.xml")
+    assert str(info.value) == f"cannot write {tmp_path / 'report.xml'}: No space left on device"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -130,7 +130,7 @@ NOT_A_SCENARIO = "scenario: expected a built-in scenario's name, a path to a .to
     (lambda: check(3), NOT_A_SCENARIO + "got int 3"),
     (lambda: check(None), NOT_A_SCENARIO + "got NoneType None"),
     (lambda: check("seed", 5), "properties: expected text or a list of texts, got tuple (5,)"),
-    (lambda: check("seed", workers=2.5), "workers: expected a whole number, got '2.5'"),
+    (lambda: check("seed", workers=2.5), "workers: expected a whole number in ASCII digits (e.g. 2 or 0x20), got '2.5'"),
     (lambda: check("seed", workers=None), "workers: expected true or false, a whole number, a word, or a list or "
                                           "table of them; got NoneType None"),
     (lambda: check("seed", users={"alice"}), "users: expected true or false, a whole number, a word, or a list or "
