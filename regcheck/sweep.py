@@ -62,6 +62,11 @@ def parse_axis(text: str) -> Axis:
     """
     key, sep, raw = text.partition("=")
     key = key.strip().replace("-", "_")
+    if key not in scenarios.SETTABLE:
+        raise InvalidArgument(
+            f"--vary: unknown switch {shown(key)}; switches: {', '.join(scenarios.SETTABLE)}"
+            f"{did_you_mean(key, scenarios.SETTABLE)}"
+        )
     if not sep:
         values = _all_values(key)
     else:

@@ -154,3 +154,8 @@ def test_a_design_with_per_worker_lists_is_swept_without_the_axes_they_would_sha
     assert "worker_impersonates = [true, false]" in left_out[0]
     with pytest.raises(InvalidArgument, match="would reshape worker_impersonates"):
         sweep.configurations(mixed, sweep.axes_of(["workers=2,3"], mixed))
+
+
+def test_an_unknown_switch_to_vary_is_named_with_the_closest() -> None:
+    with pytest.raises(InvalidArgument, match=r"--vary: unknown switch 'workrs'.*did you mean 'workers'\?"):
+        sweep.parse_axis("workrs=1,2")
