@@ -17,6 +17,7 @@ from rich.table import Table
 from model.observations import parse_columns, read_log
 from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
+from regcheck.cli import clock
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -47,7 +48,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
 @click.option("--format", "form", type=click.Choice(["jsonl", "csv"]), default=None,
               help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
               help="Write each explaining execution here as ITF JSON, with its sequence chart as SVG and PNG.")
@@ -59,7 +60,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
-    check_timeout(timeout)
+    deadline = clock.start(check_timeout(timeout, "--timeout"))
     if trace_out is not None:
         output_folder(trace_out, option="--trace-out")
     if junit_file is not None:
@@ -68,7 +69,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
     with spinner(not as_json) as report:
-        diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+        diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report)
     written: list[tuple[Trace, Path]] = []
     if trace_out is not None:
         for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
