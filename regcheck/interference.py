@@ -44,7 +44,7 @@ from regcheck.system import Obligation, Property, TransitionSystem
 
 MAX_STATES = 1_000_000
 """Abstract states explored before the search gives up (unknown)."""
-_CLOCK_EVERY = 2048
+_CLOCK_EVERY = 64
 _PROGRESS_EVERY_S = 0.5
 
 Shared = tuple[Value, ...]
