@@ -37,7 +37,7 @@ from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import of_reachable_states, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
-from regcheck.deadline import REASON, Deadline
+from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.evidence import Certificate, LassoFreedom
@@ -90,7 +90,10 @@ def run_checks(
         return timed_out(names, "the command's time ran out before this check started")
     replayer = partial(replay_failure, scenario)
     if scenario.parameterised:
-        results = _check_any(scenario, names, engine, depth, deadline, recheck, progress, replayer)
+        try:
+            results = _check_any(scenario, names, engine, depth, deadline, recheck, progress, replayer)
+        except OutOfTime as exc:  # the counter abstraction, which every workers=any verdict needs, was not built
+            return timed_out(names, str(exc).removeprefix(f"{REASON}: "))
     else:
         system = build(scenario)
         props = [catalogue.instantiate(name, scenario) for name in names]
@@ -435,7 +438,10 @@ def _prove_by_symmetry(
 ) -> list[CheckResult]:
     """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked
     (and, should the instantiated invariant be false in a reachable state, those properties as ``unknown``)."""
-    abstract = parameterised.abstraction(scenario)
+    try:
+        abstract = parameterised.abstraction(scenario, deadline.at)
+    except OutOfTime:
+        return []  # no proof by symmetry in time: what is left goes to the provers on the concrete system
     template = scenario.with_workers(1)
     lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
     if not lifted:
@@ -517,7 +523,7 @@ def _check_any(
     if liveness and engine not in ("auto", "pdr"):
         raise InvalidArgument(f"{liveness[0]} is a liveness property: for workers=any it is checked by auto or pdr, "
                               f"not {engine}")
-    abstract = parameterised.abstraction(scenario)
+    abstract = parameterised.abstraction(scenario, deadline.at)
     template = scenario.with_workers(1)
     props = [_lifted(abstract, template, name) for name in names if name not in liveness]
     system = abstract.system

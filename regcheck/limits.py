@@ -49,7 +49,7 @@ def check_choice(value: object, choices: Sequence[str], name: str, what: str) ->
     """``value`` if it is one of ``choices`` (a ``what``: "engine", "solver"), else one line naming them."""
     if not isinstance(value, str) or value not in choices:
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        raise InvalidArgument(f"{name}: unknown {what} {shown(value)}{hint}; choose one of {', '.join(choices)}")
+        raise InvalidArgument(f"{name}: unknown {what} {shown(value)}; choose one of {', '.join(choices)}{hint}")
     return value
 
 
@@ -71,8 +71,11 @@ def cores() -> int:
 def check_jobs(jobs: object, name: str = "--jobs") -> int | None:
     """``jobs`` processes, at most one per core (:func:`cores`); 0 means one per core (None is returned).
     More processes than cores only share them, each with its own interpreter's memory."""
-    count = check_whole(jobs, name, 0, cores())
-    return count or None
+    most = cores()
+    if not (isinstance(jobs, int) and not isinstance(jobs, bool) and 0 <= jobs <= most):
+        raise InvalidArgument(f"{name}: expected a whole number of processes from 0 (one per core) to {most} (the "
+                              f"cores regcheck may use here), got {shown(jobs)}")
+    return jobs or None
 
 
 __all__ = ["MAX_CAUSES", "MAX_DEPTH", "MAX_TIMEOUT", "check_choice", "check_depth", "check_jobs", "check_settings",

@@ -15,7 +15,7 @@ import click
 from regcheck.cli.exits import EXIT_UNKNOWN
 from regcheck.deadline import GRACE_S, REASON, Deadline, backstop
 
-MARGIN_S = 1.0
+MARGIN_S = 1.5
 """The backstop fires this long before the grace ends: time for the process and its children to exit."""
 HELP = f"Seconds for the whole command; what is not decided by then is unknown (it ends within T + {GRACE_S:g} s)."
 """The ``--timeout`` help of every command that it bounds."""
