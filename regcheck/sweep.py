@@ -17,7 +17,6 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from model import story
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
 from regcheck import children, compose
-from regcheck.deadline import Deadline, time_left
+from regcheck.deadline import REASON, Deadline, time_left
 from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import cores
@@ -357,11 +356,18 @@ def _on_pool(
             pool.submit(check_configuration, switches, names, engine, depth, timeout, until): index
             for index, switches in enumerate(work)
         }
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
+        for done, future in enumerate(children.by(futures, until), start=1):
+            results[futures[future]] = late(names) if future.cancelled() else future.result()
             if progress is not None:
                 progress(done, len(work))
     return results
+
+
+def late(names: Sequence[str]) -> list[dict[str, Any]]:
+    """The verdicts of a configuration not started by the sweep's deadline: unknown, with the reason."""
+    why = f"{REASON}: the sweep's time ran out before this configuration was checked"
+    return [{"property": name, "verdict": Verdict.UNKNOWN.value, "steps": None, "depth": None, "time_s": 0.0,
+             "note": why} for name in names]
 
 
 def _on_dask(

@@ -15,7 +15,6 @@ import platform
 import shlex
 import time
 from collections.abc import Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -183,10 +182,14 @@ def collect(
         futures = [pool.submit(check_scenario, scenario, list(requested), settings, until) for _, scenario in targets]
         if progress is not None:
             progress(f"checking {len(targets)} scenario(s), {workers} at a time")
-            for done, _ in enumerate(as_completed(futures), start=1):
+        for done, _ in enumerate(children.by(futures, until), start=1):
+            if progress is not None:
                 progress(f"{done} of {len(targets)} scenario(s) checked")
-        outcomes = [list(future.result()) for future in futures]
-        retold = {
+        why = "the report's time ran out before this scenario was checked"
+        outcomes = [compose.timed_out(names, why) if future.cancelled() else list(future.result())
+                    for future in futures]
+        late = until is not None and time.time() >= until  # no time to find the counterexamples again
+        retold = {} if late else {
             (i, j): pool.submit(
                 first_counterexample, compose.scenario_of(scenario, r.trace), r.property, len(r.trace), settings.timeout,
                 until,
