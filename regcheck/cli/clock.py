@@ -17,7 +17,8 @@ from regcheck.deadline import GRACE_S, REASON, Deadline, backstop
 
 MARGIN_S = 1.5
 """The backstop fires this long before the grace ends: time for the process and its children to exit."""
-HELP = f"Seconds for the whole command; what is not decided by then is unknown (it ends within T + {GRACE_S:g} s)."
+HELP = (f"Seconds T for the whole command: what is not decided by then is unknown (timeout); it ends within "
+        f"T + {GRACE_S:g} s.")
 """The ``--timeout`` help of every command that it bounds."""
 
 
