@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from model.scenario import Scenario
-from model.simulator import Simulator, StepRefused
+from model.simulator import Simulator, State, StepRefused
 from model.story import cause
 from regcheck.causes import Moment, Signature
+from regcheck.deadline import Deadline
 from regcheck.expr import Expr, Value, evaluate
 from regcheck.result import Step, Trace
 
@@ -149,8 +150,9 @@ def first_violation(trace: Trace, formula: Expr) -> int | None:
     return next((i for i, state in enumerate(trace.states) if not evaluate(formula, state)), None)
 
 
-def explain(scenario: Scenario, trace: Trace, formula: Expr) -> Explanation:
-    """Shrink a counterexample to ``formula`` by replay and say why each remaining step is needed."""
+def explain(scenario: Scenario, trace: Trace, formula: Expr, deadline: Deadline | None = None) -> Explanation:
+    """Shrink a counterexample to ``formula`` by replay and say why each remaining step is needed; raise
+    :class:`regcheck.deadline.OutOfTime` once ``deadline`` passes (a shrinking cut short is not 1-minimal)."""
     names = trace.vars
     calls = _calls(trace)
     shrunk = _attempt(scenario, calls, names, formula)
@@ -161,23 +163,31 @@ def explain(scenario: Scenario, trace: Trace, formula: Expr) -> Explanation:
     while changed:  # drop whole threads first: the big cuts
         changed = False
         for thread in dict.fromkeys(str(s.labels.get("thread", "")) for s in shrunk.steps):
+            _on_time(deadline)
             candidate = [c for c, s in zip(_calls(shrunk), shrunk.steps) if s.labels.get("thread") != thread]
             smaller = _attempt(scenario, candidate, names, formula)
             if smaller is not None:
                 shrunk, changed = smaller, True
                 dropped.append(thread)
                 break
-    index = 0
-    while index < len(shrunk.steps):  # then single steps, until none can go
-        candidate = _calls(shrunk)
-        del candidate[index]
-        smaller = _attempt(scenario, candidate, names, formula)
-        if smaller is None:
-            index += 1
-        else:
-            shrunk = smaller
-    shrunk = shrunk.with_meta(**trace.meta, shrunk_from=len(trace))
-    return Explanation(trace, shrunk, tuple(dropped), _needs(scenario, shrunk, formula), cause(scenario, shrunk))
+    run = _Run.of(scenario, _calls(shrunk), formula)
+    size = max(len(run.calls) // 2, 1)
+    while True:  # then runs of steps, halved in turn down to single steps, until none can go
+        index = 0
+        while index < len(run.calls):
+            _on_time(deadline)
+            if not run.drop(index, size):
+                index += size
+        if size == 1:
+            break
+        size //= 2
+    shrunk = run.trace(names).with_meta(**trace.meta, shrunk_from=len(trace))
+    return Explanation(trace, shrunk, tuple(dropped), _needs(run, shrunk, deadline), cause(scenario, shrunk))
+
+
+def _on_time(deadline: Deadline | None) -> None:
+    if deadline is not None:
+        deadline.check("the explanation (shrinking by replay)")
 
 
 def _calls(trace: Trace) -> list[Call]:
@@ -195,16 +205,71 @@ def _attempt(scenario: Scenario, calls: Sequence[Call], names: Sequence[str], fo
     return Trace(vars=trace.vars, states=trace.states[: end + 1], steps=trace.steps[:end])
 
 
-def _needs(scenario: Scenario, trace: Trace, formula: Expr) -> tuple[Need, ...]:
+@dataclass
+class _Run:
+    """A violating run on the simulator, kept with every state, so that dropping step ``i`` replays only the
+    steps after it (the states before it are unchanged): shrinking costs the steps each drop replays, mostly
+    few (a dropped step usually makes the next one of its thread impossible), not the whole trace each time."""
+
+    sim: Simulator
+    formula: Expr
+    calls: list[Call]
+    states: list[State]  # states[i] is the state before calls[i]; the last one violates the formula
+    steps: list[Step]
+
+    @classmethod
+    def of(cls, scenario: Scenario, calls: list[Call], formula: Expr) -> _Run:
+        sim = Simulator(scenario)
+        state = sim.initial_state()
+        states, steps = [state], []
+        for action, params in calls:
+            state, labels = sim.step(state, action, params)
+            states.append(state)
+            steps.append(Step(action, tuple(params.items()), labels))
+        return cls(sim, formula, list(calls), states, steps)
+
+    def resume(self, index: int, calls: Sequence[Call]) -> tuple[list[State], list[Step]] | tuple[int, str]:
+        """``calls`` from the state before step ``index``, cut at the first violation: their states and steps,
+        or (1-based step of the whole run, reason) of a refusal; a run that never violates ends at its last."""
+        state, states, steps = self.states[index], [], []
+        for offset, (action, params) in enumerate(calls):
+            try:
+                state, labels = self.sim.step(state, action, params)
+            except StepRefused as exc:
+                return index + offset + 1, str(exc)
+            states.append(state)
+            steps.append(Step(action, tuple(params.items()), labels))
+            if not evaluate(self.formula, state):
+                break
+        return states, steps
+
+    def drop(self, index: int, size: int = 1) -> bool:
+        """Drop ``size`` steps from ``index`` if the rest still replays to a violation; whether they were."""
+        after = self.resume(index, self.calls[index + size:])
+        if not isinstance(after[0], list) or not after[0] or evaluate(self.formula, after[0][-1]):
+            return False
+        states, steps = after
+        assert isinstance(steps, list)
+        self.calls = self.calls[:index] + self.calls[index + size: index + size + len(steps)]
+        self.states = self.states[: index + 1] + states
+        self.steps = self.steps[:index] + steps
+        return True
+
+    def trace(self, names: Sequence[str]) -> Trace:
+        return Trace(vars=tuple(names), states=tuple({n: s[n] for n in names} for s in self.states),
+                     steps=tuple(self.steps))
+
+
+def _needs(run: _Run, trace: Trace, deadline: Deadline | None) -> tuple[Need, ...]:
     needs = []
     for index, step in enumerate(trace.steps):
-        calls = _calls(trace)
-        del calls[index]
-        outcome = simulate(scenario, calls, trace.vars)
-        if isinstance(outcome, Trace):
+        _on_time(deadline)
+        outcome = run.resume(index, run.calls[index + 1:])
+        if isinstance(outcome[0], list):
             reason = "without it, the property holds"
         else:
             later, why = outcome
+            assert isinstance(later, int) and isinstance(why, str)  # later: 0-based in the trace, 1-based without it
             label = trace.steps[later].label
             what = why if why.startswith(label) else f"{label} cannot happen: {why}"
             reason = f"without it, step {later + 1} {what}"

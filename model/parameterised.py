@@ -41,8 +41,9 @@ def symmetric(scenario: Scenario) -> bool:
     return len({(scenario.jobs_of(w), scenario.impersonates(w)) for w in scenario.worker_ids}) == 1
 
 
-def abstraction(scenario: Scenario) -> CounterAbstraction:
-    """The counter system of ``scenario``'s worker, for any number of workers."""
+def abstraction(scenario: Scenario, deadline: float | None = None) -> CounterAbstraction:
+    """The counter system of ``scenario``'s worker, for any number of workers (by ``deadline``, a
+    ``time.monotonic()`` reading, else ``regcheck.deadline.OutOfTime``)."""
     if not symmetric(scenario):
         raise InvalidArgument("a counter abstraction needs identical workers (the same jobs and impersonation)")
     template = scenario.with_workers(1)
@@ -51,7 +52,7 @@ def abstraction(scenario: Scenario) -> CounterAbstraction:
     for workers in CHECKED_FOR:
         concrete = template.with_workers(workers)
         verify_product(system, local, build(concrete), _processes(concrete))
-    return counter_abstraction(system, local)
+    return counter_abstraction(system, local, deadline)
 
 
 def verify_per_worker(scenario: Scenario, name: str, formula_for: Callable[[Scenario], Expr]) -> None:

@@ -21,10 +21,12 @@ process ever leaves L, so restricting the counters to L loses nothing.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
+from regcheck.deadline import REASON, OutOfTime
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.expr import (
     TRUE,
@@ -125,8 +127,10 @@ class CounterAbstraction:
         return {name: Const(value) for name, value in zip(self.local, ls)}
 
 
-def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> CounterAbstraction:
-    """Build the counter system of ``template`` whose process owns the variables ``local``."""
+def counter_abstraction(template: TransitionSystem, local: Sequence[str],
+                        deadline: float | None = None) -> CounterAbstraction:
+    """Build the counter system of ``template`` whose process owns the variables ``local`` (by ``deadline``,
+    a ``time.monotonic()`` reading, else :class:`OutOfTime`)."""
     local = tuple(local)
     domains = template.domains
     unknown = [name for name in local if name not in domains]
@@ -138,7 +142,7 @@ def counter_abstraction(template: TransitionSystem, local: Sequence[str]) -> Cou
             if target not in domains:
                 raise InvalidModel(f"{action.label} updates unknown {target!r}")
     initial = template.initial_state()
-    local_states = saturated(template, local)
+    local_states = saturated(template, local, deadline)
     counters = tuple(_counter_name(local, ls) for ls in local_states)
     index = {ls: i for i, ls in enumerate(local_states)}
 
@@ -206,10 +210,12 @@ def is_global(action: Action, local: Sequence[str]) -> bool:
     return not used & set(local)
 
 
-def saturated(template: TransitionSystem, local: Sequence[str]) -> tuple[LocalState, ...]:
+def saturated(template: TransitionSystem, local: Sequence[str],
+              deadline: float | None = None) -> tuple[LocalState, ...]:
     """Thread-modular saturation: the local states reachable when any known local state may meet any
     known shared state, with the initial local state first. Every local state any process of any N
-    reaches is among them (see the module docstring)."""
+    reaches is among them (see the module docstring). :class:`OutOfTime` once ``deadline``
+    (``time.monotonic()``) passes: a saturation cut short would miss local states."""
     local = tuple(local)
     shared = tuple(n for n in template.names if n not in local)
     initial = template.initial_state()
@@ -220,6 +226,8 @@ def saturated(template: TransitionSystem, local: Sequence[str]) -> tuple[LocalSt
     while changed:
         changed = False
         for ls in list(locals_seen):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise OutOfTime(f"{REASON}: the counter abstraction's local states were not all found in time")
             for g in list(shared_seen):
                 state = {**dict(zip(shared, g)), **dict(zip(local, ls))}
                 for action in template.enabled(state):

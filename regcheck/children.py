@@ -12,9 +12,13 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Collection, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,3 +57,19 @@ def pool(workers: int, *, max_tasks_per_child: int | None = None) -> Iterator[Pr
             process.kill()
         raise
     executor.shutdown(wait=True)
+
+
+def by(futures: Collection[Future[T]], wall: float | None) -> Iterator[Future[T]]:
+    """Each of ``futures`` as it completes. Once ``wall`` (a ``time.time()`` reading; None: never) passes, the
+    tasks not yet started are cancelled (they come out ``cancelled()``: the caller reports them unknown), and
+    those running are waited for: they end by the same deadline themselves. A fresh interpreter is not started
+    for work that could only say "timeout"."""
+    pending = set(futures)
+    try:
+        for future in as_completed(futures, timeout=None if wall is None else max(wall - time.time(), 0.0)):
+            pending.discard(future)
+            yield future
+    except TimeoutError:
+        for future in pending:
+            future.cancel()
+        yield from as_completed(pending)

@@ -37,6 +37,7 @@ from regcheck import engines, portfolio
 from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import of_reachable_states, on_reachable_states, recheck_invariant
 from regcheck.checking import Replayer, vet
+from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.display import did_you_mean, shown
 from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
@@ -86,15 +87,29 @@ def run_checks(
         raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
                               "check the initial states alone with --engine bmc --depth 0")
 
+    deadline = Deadline(timeout)
+    if deadline.expired():
+        return timed_out(names, "the command's time ran out before this check started")
     replayer = partial(replay_failure, scenario)
     if scenario.parameterised:
-        results = _check_any(scenario, names, engine, depth, timeout, recheck, progress, replayer)
+        try:
+            results = _check_any(scenario, names, engine, depth, deadline, recheck, progress, replayer)
+        except OutOfTime as exc:  # the counter abstraction, which every workers=any verdict needs, was not built
+            return timed_out(names, str(exc).removeprefix(f"{REASON}: "))
     else:
         system = build(scenario)
         props = [catalogue.instantiate(name, scenario) for name in names]
-        results = _check_concrete(scenario, system, props, engine, depth, timeout, recheck, progress, replayer)
+        results = _check_concrete(scenario, system, props, engine, depth, deadline, recheck, progress, replayer)
         results = [replace(r, scope=Scope.fixed(int(scenario.workers))) for r in results]
     return vet(results, replayer)
+
+
+def timed_out(names: Sequence[str], why: str, engine: str = "none") -> list[CheckResult]:
+    """``unknown`` for each property of ``names``, with the reason :data:`regcheck.deadline.REASON` and ``why``:
+    what a stage that the command's deadline did not let run reports, so that nothing is silently dropped."""
+    start = time.monotonic()
+    return [outcome(catalogue.spec(name), engine, Verdict.UNKNOWN, None, start, note=f"{REASON}: {why}")
+            for name in names]
 
 
 def replay_failure(scenario: Scenario, trace: Trace, name: str) -> str | None:
@@ -124,16 +139,16 @@ def _check_concrete(
     props: list[Property],
     engine: str,
     depth: int,
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     replayer: Replayer,
 ) -> list[CheckResult]:
     if engine == "pdr":
-        return _prove(scenario, system, props, timeout, recheck, progress)
+        return _prove(scenario, system, props, deadline, recheck, progress)
     if engine != "auto":
         return engines.get(engine)(
-            system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
+            system, props, Options(depth=depth, timeout=deadline.left(), progress=progress, recheck=recheck))
     by_name = {p.name: p for p in props}
 
     def quick(names: list[str], budget: float | None, watch: Progress | None) -> list[CheckResult]:
@@ -144,10 +159,10 @@ def _check_concrete(
         chosen = [by_name[n] for n in names]
         safety = [p for p in chosen if p.kind is Kind.SAFETY]
         if safety:
-            yield from bmc.check(system, safety, Options(depth=depth, timeout=timeout))
+            yield from bmc.check(system, safety, Options(depth=depth, timeout=deadline.left()))
         for prop in chosen:
             if prop.kind is not Kind.SAFETY:
-                yield from bmc.check(system, [prop], Options(depth=depth, timeout=timeout))
+                yield from bmc.check(system, [prop], Options(depth=depth, timeout=deadline.left()))
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
         """Liveness for every N where the workers are identical; Houdini then PDR for safety, each result
@@ -155,19 +170,19 @@ def _check_concrete(
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
         proved = []
-        for result in _live_for_every_n(scenario, liveness, timeout):  # a fraction of a second where it applies
+        for result in _live_for_every_n(scenario, liveness, deadline):  # a fraction of a second where it applies
             proved.append(result.property)
             yield result
         if safety:
-            yield from _proving(scenario, system, safety, timeout, recheck, None, PROVERS)
+            yield from _proving(scenario, system, safety, deadline, recheck, None, PROVERS)
         rest = [p for p in liveness if p.name not in proved]
         if rest:
-            yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=timeout))
+            yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=deadline.left()))
 
     label = "prove (houdini, then pdr; liveness for every N, then explicit)"
     # Many identical workers: the quick pass rarely finishes, the proofs for every N usually decide first.
     at_once = parameterised.symmetric(scenario) and int(scenario.workers) >= AT_ONCE_WORKERS
-    return _auto(props, quick, {HUNT: hunt, label: prove}, timeout, progress, replayer, early=(label,),
+    return _auto(props, quick, {HUNT: hunt, label: prove}, deadline, progress, replayer, early=(label,),
                  early_after=0.0 if at_once else EARLY_AFTER_S)
 
 
@@ -202,7 +217,7 @@ def _auto(
     props: list[Property],
     quick: Callable[[list[str], float | None, Progress | None], list[CheckResult]],
     runners: dict[str, portfolio.Runner],
-    timeout: float | None,
+    deadline: Deadline,
     progress: Progress | None,
     replayer: Replayer,
     early: Sequence[str] = (),
@@ -253,17 +268,16 @@ def _auto(
         if early_after <= 0:
             start_early()
         try:
-            first = {r.property: r for r in vet(quick(names, timeout, watch if early else None), replayer)}
+            first = {r.property: r for r in vet(quick(names, deadline.left(), watch if early else None), replayer)}
         except _Decided:
             stopped = "the quick pass was stopped: the proofs beside it decided every property"
             first = {p.name: outcome(p, "explicit", Verdict.UNKNOWN, None, time.monotonic(), note=stopped)
                      for p in props}
         open_names = [n for n in names if not final(first[n])]
         pool.poll(announce)  # what the early runners have sent already is resolved with the quick pass's
-        quick_time = pool.elapsed()
         if progress:
             progress(f"auto: {len(names) - len(open_names)} decided by the quick pass; {len(open_names)} left")
-        remaining = None if timeout is None else max(timeout - quick_time, 0.0)
+        remaining = deadline.left()
         if open_names and (remaining is None or remaining > 0):
             if len(open_names) < len(names):  # the early runners work on decided properties too: start afresh
                 for label in started:
@@ -286,7 +300,7 @@ def _auto(
         # Decided by the quick pass and by an early proof too: resolved together, so a contradiction is seen.
         times = gathered.arrived.get(name, [])
         later = list(zip(vet(gathered.results.get(name, []), replayer), times))
-        merged.append(_resolve(first[name], later, gathered, elapsed, timeout))
+        merged.append(_resolve(first[name], later, gathered, elapsed, deadline.seconds))
     return merged
 
 
@@ -357,21 +371,20 @@ def _prove_with(
     provers: Sequence[str],
     system: TransitionSystem,
     props: list[Property],
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
 ) -> Iterator[CheckResult]:
     """Each prover in turn on what the ones before left open, each decision sent as soon as its prover
     is done; the last one's answer stands for the rest."""
-    deadline = None if timeout is None else time.monotonic() + timeout
     decided: set[str] = set()
     for index, name in enumerate(provers):
         rest = [p for p in props if p.name not in decided]
         if not rest:
             break
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         last = index == len(provers) - 1
-        for result in engines.get(name)(system, rest, Options(timeout=remaining, progress=progress, recheck=recheck)):
+        options = Options(timeout=deadline.left(), progress=progress, recheck=recheck)
+        for result in engines.get(name)(system, rest, options):
             if last or result.verdict in portfolio.DECISIVE:
                 decided.add(result.property)
                 yield result
@@ -381,14 +394,14 @@ def _prove(
     scenario: Scenario,
     system: TransitionSystem,
     props: list[Property],
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     provers: Sequence[str] = ("pdr",),
 ) -> list[CheckResult]:
     """``provers`` (PDR alone for ``--engine pdr``), through the abstractions first when the workers are
     identical; one result per property, in their order."""
-    found = {r.property: r for r in _proving(scenario, system, props, timeout, recheck, progress, provers)}
+    found = {r.property: r for r in _proving(scenario, system, props, deadline, recheck, progress, provers)}
     return [found[p.name] for p in props]
 
 
@@ -396,40 +409,41 @@ def _proving(
     scenario: Scenario,
     system: TransitionSystem,
     props: list[Property],
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     provers: Sequence[str],
 ) -> Iterator[CheckResult]:
     """What :func:`_prove` decides, each result sent as soon as it is known."""
-    deadline = None if timeout is None else time.monotonic() + timeout
     done: set[str] = set()
     if parameterised.symmetric(scenario) and int(scenario.workers) > 1:
         liveness = [p for p in props if p.kind is not Kind.SAFETY]
-        for result in _live_for_every_n(scenario, liveness, timeout):
+        for result in _live_for_every_n(scenario, liveness, deadline):
             done.add(result.property)
             yield result
-        for result in _prove_by_symmetry(scenario, system, props, timeout, recheck, progress, provers):
+        for result in _prove_by_symmetry(scenario, system, props, deadline, recheck, progress, provers):
             done.add(result.property)
             yield result
     rest = [p for p in props if p.name not in done]
     if rest:
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        yield from _prove_with(provers, system, rest, remaining, recheck, progress)
+        yield from _prove_with(provers, system, rest, deadline, recheck, progress)
 
 
 def _prove_by_symmetry(
     scenario: Scenario,
     system: TransitionSystem,
     props: list[Property],
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     provers: Sequence[str],
 ) -> list[CheckResult]:
     """The proved subset of ``props``, each certificate instantiated for the concrete workers and re-checked
     (and, should the instantiated invariant be false in a reachable state, those properties as ``unknown``)."""
-    abstract = parameterised.abstraction(scenario)
+    try:
+        abstract = parameterised.abstraction(scenario, deadline.at)
+    except OutOfTime:
+        return []  # no proof by symmetry in time: what is left goes to the provers on the concrete system
     template = scenario.with_workers(1)
     lifted = [_lifted(abstract, template, p.name) for p in props if catalogue.spec(p.name).per_worker]
     if not lifted:
@@ -437,7 +451,7 @@ def _prove_by_symmetry(
     by_name = {p.name: p for p in props}
     results = [
         (r, r.evidence)
-        for r in list(_prove_with(provers, abstract.system, lifted, timeout, recheck, progress))
+        for r in list(_prove_with(provers, abstract.system, lifted, deadline, recheck, progress))
         if r.verdict is Verdict.PROVED and isinstance(r.evidence, Certificate)
     ]
     # Properties proved together share one invariant: instantiate and re-check it once for all of them.
@@ -469,14 +483,14 @@ def _prove_by_symmetry(
     return proved
 
 
-def _live_for_every_n(scenario: Scenario, props: Sequence[Property], timeout: float | None) -> list[CheckResult]:
+def _live_for_every_n(scenario: Scenario, props: Sequence[Property], deadline: Deadline) -> list[CheckResult]:
     """The liveness properties of ``props`` proved for every number of workers (so for this one) by the
     interference abstraction, where the workers are identical; a fixed-N scenario says for which N it was asked."""
     if not props or not parameterised.symmetric(scenario) or (not scenario.parameterised and int(scenario.workers) < 2):
         return []
     proved = []
     builders = [partial(catalogue.instantiate, prop.name) for prop in props]
-    for result in parameterised.liveness(scenario, builders, timeout=timeout):
+    for result in parameterised.liveness(scenario, builders, timeout=deadline.left()):
         if result.verdict is Verdict.PROVED and isinstance(result.evidence, LassoFreedom):
             notes = "proved for every number of workers, so for this one" if not scenario.parameterised else ""
             proved.append(replace(result, note=notes))
@@ -495,7 +509,7 @@ def _check_any(
     names: list[str],
     engine: str,
     depth: int,
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     replayer: Replayer,
@@ -511,21 +525,21 @@ def _check_any(
     if liveness and engine not in ("auto", "pdr"):
         raise InvalidArgument(f"{liveness[0]} is a liveness property: for workers=any it is checked by auto or pdr, "
                               f"not {engine}")
-    abstract = parameterised.abstraction(scenario)
+    abstract = parameterised.abstraction(scenario, deadline.at)
     template = scenario.with_workers(1)
     props = [_lifted(abstract, template, name) for name in names if name not in liveness]
     system = abstract.system
     by_name: dict[str, CheckResult] = {}
     if props and engine == "auto":
-        by_name.update((r.property, r) for r in _auto_any(scenario, abstract, props, depth, timeout, recheck, progress,
+        by_name.update((r.property, r) for r in _auto_any(scenario, abstract, props, depth, deadline, recheck, progress,
                                                           replayer))
     elif props:
         found = engines.get(engine)(
-            system, props, Options(depth=depth, timeout=timeout, progress=progress, recheck=recheck))
-        by_name.update((r.property, _concretised(scenario, abstract, r, timeout)) for r in found)
+            system, props, Options(depth=depth, timeout=deadline.left(), progress=progress, recheck=recheck))
+        by_name.update((r.property, _concretised(scenario, abstract, r, deadline)) for r in found)
     prefix = "auto:" if engine == "auto" else ""
     by_name.update((r.property, replace(r, engine=prefix + r.engine))
-                   for r in _liveness_any(scenario, liveness, timeout, progress))
+                   for r in _liveness_any(scenario, liveness, deadline, progress))
     results = [by_name[name] for name in names]
     note = f"parameterised: {parameterised.ABSTRACTION} ({len(abstract.local_states)} local states)"
     out = []
@@ -545,18 +559,18 @@ def _check_any(
     return out
 
 
-def _liveness_any(scenario: Scenario, names: list[str], timeout: float | None,
+def _liveness_any(scenario: Scenario, names: list[str], deadline: Deadline,
                   progress: Progress | None) -> list[CheckResult]:
     """workers=any liveness: proofs from the interference abstraction; where it finds a loop (perhaps
     spurious), a lasso hunted on 1, 2 then 3 concrete workers, so one is found for the fewest workers."""
-    deadline = None if timeout is None else time.monotonic() + timeout
     builders = [partial(catalogue.instantiate, name) for name in names]
-    found = {r.property: r for r in parameterised.liveness(scenario, builders, timeout=timeout, progress=progress)}
+    found = {r.property: r for r in parameterised.liveness(scenario, builders, timeout=deadline.left(),
+                                                           progress=progress)}
     searched: list[int] = []
     for workers in LIVENESS_HUNT:
         todo = [n for n in names if found[n].verdict is Verdict.UNKNOWN]
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if not todo or (remaining is not None and remaining <= 0):
+        remaining = deadline.left()
+        if not todo or deadline.expired():
             break
         concrete = scenario.with_workers(workers)
         props = [catalogue.instantiate(n, concrete) for n in todo]
@@ -571,7 +585,7 @@ def _liveness_any(scenario: Scenario, names: list[str], timeout: float | None,
 
 
 def _concretised(
-    scenario: Scenario, abstract: CounterAbstraction, result: CheckResult, timeout: float | None
+    scenario: Scenario, abstract: CounterAbstraction, result: CheckResult, deadline: Deadline
 ) -> CheckResult:
     """A counter-system violation as a shortest trace of the fewest workers that show it."""
     if result.verdict is not Verdict.VIOLATED or result.trace is None or "workers" in result.trace.meta:
@@ -579,7 +593,7 @@ def _concretised(
     workers, _ = abstract.concretise([step.label for step in result.trace.steps])
     concrete = scenario.with_workers(workers)
     prop = catalogue.instantiate(result.property, concrete)
-    (found,) = bmc.check(build(concrete), [prop], Options(depth=len(result.trace), timeout=timeout))
+    (found,) = bmc.check(build(concrete), [prop], Options(depth=len(result.trace), timeout=deadline.left()))
     if found.verdict is not Verdict.VIOLATED or found.trace is None:
         return replace(result, verdict=Verdict.UNKNOWN, trace=None,
                        note="internal error: the abstract counterexample did not concretise")
@@ -592,7 +606,7 @@ def _auto_any(
     abstract: CounterAbstraction,
     props: list[Property],
     depth: int,
-    timeout: float | None,
+    deadline: Deadline,
     recheck: str,
     progress: Progress | None,
     replayer: Replayer,
@@ -607,8 +621,8 @@ def _auto_any(
         for workers in HUNT_WORKERS:
             concrete = scenario.with_workers(workers)
             todo = [n for n in names if n not in found or found[n].verdict is not Verdict.VIOLATED]
-            for result in _quick(build(concrete), [catalogue.instantiate(n, concrete) for n in todo], depth, budget,
-                                 watch):
+            for result in _quick(build(concrete), [catalogue.instantiate(n, concrete) for n in todo], depth,
+                                 deadline.within(budget), watch):
                 if result.verdict is Verdict.VIOLATED and result.trace is not None:
                     result = replace(result, trace=result.trace.with_meta(workers=workers))
                 else:  # a search of a few fixed N is no verdict about every N
@@ -619,12 +633,12 @@ def _auto_any(
         return [found[n] for n in names]
 
     def hunt(names: list[str]) -> Iterator[CheckResult]:
-        for result in bmc.check(system, [by_name[n] for n in names], Options(depth=depth, timeout=timeout)):
-            yield _concretised(scenario, abstract, result, timeout)
+        for result in bmc.check(system, [by_name[n] for n in names], Options(depth=depth, timeout=deadline.left())):
+            yield _concretised(scenario, abstract, result, deadline)
 
     def prove(names: list[str]) -> Iterator[CheckResult]:
-        yield from _prove_with(PROVERS, system, [by_name[n] for n in names], timeout, recheck, None)
+        yield from _prove_with(PROVERS, system, [by_name[n] for n in names], deadline, recheck, None)
 
     label = "prove (houdini, then pdr, on the counter system)"
-    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, label: prove}, timeout, progress, replayer,
+    return _auto(props, quick, {"hunt (bmc on the counter system)": hunt, label: prove}, deadline, progress, replayer,
                  early=(label,))

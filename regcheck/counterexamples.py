@@ -25,6 +25,7 @@ from model.scenario import Scenario
 from model.system import build
 from properties import catalogue
 from regcheck.constraints import Constraint
+from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.engines.distinct import counterexamples
 from regcheck.result import CheckResult, Trace
 
@@ -54,9 +55,10 @@ class Causes:
         return len(self.found)
 
 
-def explanation(scenario: Scenario, trace: Trace, name: str) -> Explanation:
-    """``trace`` (a counterexample to safety property ``name`` in ``scenario``) shrunk by replay, explained."""
-    return shrink(scenario, trace, catalogue.instantiate(name, scenario).formula)
+def explanation(scenario: Scenario, trace: Trace, name: str, deadline: Deadline | None = None) -> Explanation:
+    """``trace`` (a counterexample to safety property ``name`` in ``scenario``) shrunk by replay, explained;
+    :class:`regcheck.deadline.OutOfTime` once ``deadline`` passes first."""
+    return shrink(scenario, trace, catalogue.instantiate(name, scenario).formula, deadline)
 
 
 def distinct_causes(
@@ -70,13 +72,16 @@ def distinct_causes(
     explain: bool = False,
 ) -> Causes:
     """Up to ``limit`` counterexamples to safety property ``name`` in ``scenario`` (a fixed number of
-    workers) that differ in their cause, each of shape ``where`` and replayed; ``explain``: each explained."""
+    workers) that differ in their cause, each of shape ``where`` and replayed; ``explain``: each explained.
+    ``timeout`` bounds the search and the explanations together; one not finished in time says so in the note."""
+    deadline = Deadline(timeout)
     prop = catalogue.instantiate(name, scenario)
     found = counterexamples(
-        build(scenario), prop, CAUSE, depth=depth, limit=limit, timeout=timeout, same=same_cause(scenario),
+        build(scenario), prop, CAUSE, depth=depth, limit=limit, timeout=deadline.left(), same=same_cause(scenario),
         where=where,
     )
     items, notes = [], [found.note] if found.note else []
+    unexplained = 0
     for number, (trace, signature) in enumerate(zip(found.traces, found.signatures), start=1):
         report = replay(scenario, trace, name)
         if not report.ok:
@@ -84,7 +89,15 @@ def distinct_causes(
             continue
         description = describe(signature)
         trace = trace.with_meta(replayed=True, cause=description)
-        items.append(Cause(description, trace, explanation(scenario, trace, name) if explain else None))
+        told = None
+        if explain:
+            try:
+                told = explanation(scenario, trace, name, deadline)
+            except OutOfTime:
+                unexplained += 1
+        items.append(Cause(description, trace, told))
+    if unexplained:
+        notes.append(f"{REASON}: {unexplained} of the causes found were not explained in time")
     return Causes(name, tuple(items), found.exhausted, found.depth, "; ".join(notes))
 
 
@@ -96,20 +109,30 @@ class Extras:
     """N, the number of distinct causes asked for (0: none)."""
     causes: Causes | None
     explanation: Explanation | None
-    """The explanation of the result's own counterexample (None unless asked for)."""
+    """The explanation of the result's own counterexample (None unless asked for, or not finished in time)."""
+    note: str = ""
+    """What was asked for but not finished, and why (the command's deadline)."""
 
 
 def extras(
-    scenario: Scenario, result: CheckResult, *, causes: int, explain: bool, depth: int, timeout: float | None
+    scenario: Scenario, result: CheckResult, *, causes: int, explain: bool, depth: int, deadline: Deadline
 ) -> Extras:
     """Distinct causes (up to ``causes``) and explanations for one violated safety result in ``scenario``
-    (the concrete scenario its counterexample runs in)."""
+    (the concrete scenario its counterexample runs in), within the command's ``deadline``."""
     assert result.trace is not None
-    own = explanation(scenario, result.trace, result.property) if explain else None
+    if deadline.expired():
+        asked = " and ".join(w for w, on in (("distinct causes", causes), ("the explanation", explain)) if on)
+        return Extras(causes, None, None, f"{REASON}: the command's time ran out before {asked} were sought")
+    own, note = None, ""
+    if explain:
+        try:
+            own = explanation(scenario, result.trace, result.property, deadline)
+        except OutOfTime:
+            note = f"{REASON}: the explanation was not finished in time"
     if not causes:
-        return Extras(0, None, own)
-    found = distinct_causes(scenario, result.property, causes, depth=depth, timeout=timeout, explain=explain)
-    return Extras(causes, found, own)
+        return Extras(0, None, own, note)
+    found = distinct_causes(scenario, result.property, causes, depth=depth, timeout=deadline.left(), explain=explain)
+    return Extras(causes, found, own, note)
 
 
 __all__ = ["Cause", "Causes", "Extras", "distinct_causes", "explanation", "extras"]

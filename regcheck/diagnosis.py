@@ -29,9 +29,11 @@ from model.system import build
 from properties import catalogue
 from regcheck import children, compose, sweep
 from regcheck.compile import CompiledSystem, Packed, compile_system
+from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Value, evaluate
+from regcheck.limits import cores
 from regcheck.result import Step, Trace, Verdict
 from regcheck.subsequence import Found, Observed, binds, first_impossible, search
 from regcheck.system import Kind
@@ -274,7 +276,7 @@ CHUNK = 48
 def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
                 deadline: float, progress: Callable[[str], None] | None) -> list[Outcome]:
     """Every setting's outcome, in order: on a pool of fresh interpreters where there are many settings and cores."""
-    workers = min(sweep.cores(), (len(settings) + CHUNK - 1) // CHUNK)
+    workers = min(cores(), (len(settings) + CHUNK - 1) // CHUNK)
     if len(settings) < PARALLEL_FROM or workers < 2:
         outcomes = []
         for number, values in enumerate(settings, start=1):
@@ -300,6 +302,9 @@ def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
+    if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
+        return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
+                       reason=f"{REASON}: the search's time ran out before this setting was searched")
     try:
         concrete = with_overrides(scenario, [f"{k}={v}" for k, v in values])
     except InvalidArgument as exc:
@@ -469,8 +474,7 @@ def _fixes(scenario: Scenario, violated: Sequence[tuple[str, int]], deadline: fl
         except InvalidArgument as exc:
             checks.append(FixCheck(fix, (("-", f"does not apply: {exc}"),), False))
             continue
-        remaining = max(deadline - time.monotonic(), 5.0)
-        results = compose.run_checks(fixed, names, timeout=remaining)
+        results = compose.run_checks(fixed, names, timeout=max(deadline - time.monotonic(), 0.0))
         verdicts = tuple((r.property, _verdict_words(r.verdict, r.depth)) for r in results)
         checks.append(FixCheck(fix, verdicts, all(r.verdict is Verdict.PROVED for r in results)))
     return tuple(checks)

@@ -47,8 +47,9 @@ class Watcher(Protocol):
     def sees(self, graph: StateGraph, node: int) -> bool: ...
 
 
-_CLOCK_EVERY = 2048
-"""Expanded states between looks at the clock (timeout and progress)."""
+_CLOCK_EVERY = 64
+"""Expanded states between looks at the clock (timeout and progress): few, as one state of many workers
+can take a millisecond to expand, and a look takes well under a microsecond."""
 _PROGRESS_EVERY_S = 0.1
 """Seconds between progress reports: often, because a portfolio stops its quick pass on one once the
 proofs beside it have decided everything, so a long period is time lost (model/SOUNDNESS.md)."""

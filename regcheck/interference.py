@@ -35,6 +35,7 @@ from collections.abc import Hashable, Sequence
 
 from regcheck.abstraction import is_global, saturated
 from regcheck.compile import compile_expr, compile_system, fingerprint
+from regcheck.deadline import OutOfTime
 from regcheck.engines.liveness import components
 from regcheck.errors import InvalidModel
 from regcheck.evidence import LassoFreedom
@@ -44,7 +45,7 @@ from regcheck.system import Obligation, Property, TransitionSystem
 
 MAX_STATES = 1_000_000
 """Abstract states explored before the search gives up (unknown)."""
-_CLOCK_EVERY = 2048
+_CLOCK_EVERY = 64
 _PROGRESS_EVERY_S = 0.5
 
 Shared = tuple[Value, ...]
@@ -60,7 +61,7 @@ STUTTER: Tag = ("s",)
 class _Moves:
     """The template's steps from a (shared, local) pair, memoised: the only place the model is evaluated."""
 
-    def __init__(self, template: TransitionSystem, local: Sequence[str]) -> None:
+    def __init__(self, template: TransitionSystem, local: Sequence[str], deadline: float | None = None) -> None:
         self.compiled = compile_system(template)
         names = template.names
         self.names = names
@@ -68,7 +69,7 @@ class _Moves:
         self.local_at = [names.index(n) for n in self.local]
         self.shared_at = [i for i, n in enumerate(names) if n not in self.local]
         self.globals = frozenset(i for i, a in enumerate(template.actions) if is_global(a, self.local))
-        self.local_states = list(saturated(template, self.local))
+        self.local_states = list(saturated(template, self.local, deadline))
         self.locals = {ls: i for i, ls in enumerate(self.local_states)}
         self._memo: dict[Node, tuple[Move, ...]] = {}
         initial = self.compiled.layout.unpack(self.compiled.initial)
@@ -172,7 +173,10 @@ def check(
         for obligation in prop.obligations:
             template.check_formula(obligation.trigger, f"property {prop.name}: trigger")
             template.check_formula(obligation.goal, f"property {prop.name}: goal")
-    moves = _Moves(template, local)
+    try:
+        moves = _Moves(template, local, deadline)
+    except OutOfTime as exc:
+        return [outcome(prop, NAME, Verdict.UNKNOWN, None, start, note=str(exc)) for prop in props]
     graphs: dict[frozenset[int], _Graph | str] = {}
     results = []
     for prop in props:

@@ -47,7 +47,7 @@ from regcheck.diagnosis import Diagnosis
 from regcheck.diagnosis import diagnose as run_diagnosis
 from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
-from regcheck.limits import check_timeout
+from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings, check_timeout, check_whole
 from regcheck.report.html import (
     chart_bytes,
     evidence_html,
@@ -336,6 +336,11 @@ class Run:
         return _html("".join(parts))
 
 
+def _settings(engine: object, depth: object, timeout: object) -> None:
+    """The checks ``regcheck check`` makes of the same settings (``regcheck.limits``), named as keywords."""
+    check_settings(engine, "z3", depth, timeout, engines=compose.ENGINES, solvers=compose.RECHECK_SOLVERS, prefix="")
+
+
 def check(
     target: Target = "seed",
     *properties: str,
@@ -348,10 +353,9 @@ def check(
 
     ``check("seed", "worker-never-gets-network-error", workers=2, engine="bmc", depth=10)``
     """
+    _settings(engine, depth, timeout)
     chosen = _resolve(target, switches)
-    results = compose.run_checks(
-        chosen, _words("properties", properties), engine=engine, depth=depth, timeout=check_timeout(timeout)
-    )
+    results = compose.run_checks(chosen, _words("properties", properties), engine=engine, depth=depth, timeout=timeout)
     return Run(chosen, tuple(results), engine, depth, timeout)
 
 
@@ -463,10 +467,12 @@ def sweep(
     if wrong:
         raise InvalidArgument(f"vary: expected switches as --vary takes them (\"workers=1..3\") or Axis values, "
                               f"got {_kind(wrong[0])}")
+    _settings(engine, depth, timeout)
+    jobs = check_jobs(0 if jobs is None else jobs, "jobs")
     chosen = _resolve(target, switches)
     axes = [a if isinstance(a, Axis) else parse_axis(a) for a in vary] or list(axes_of((), chosen))
     result = run_sweep(
-        chosen, axes, list(properties), engine=engine, depth=depth, timeout=check_timeout(timeout), jobs=jobs,
+        chosen, axes, list(properties), engine=engine, depth=depth, timeout=timeout, jobs=jobs,
         one_at_a_time=one_at_a_time,
     )
     return SweepView(result)
@@ -559,10 +565,13 @@ def explore(
 
     ``explore("multi-user", "worker-never-gets-network-error", where=[shapes.registers_first("worker 2")])``
     """
+    check_whole(n, "n", 1, MAX_CAUSES)
+    check_depth(depth)
+    check_timeout(timeout)
     chosen = _resolve(target, switches)
     if chosen.parameterised:
         raise InvalidArgument("explore needs a fixed number of workers; set workers=N")
-    found = distinct_causes(chosen, prop, n, depth=depth, timeout=check_timeout(timeout), where=where)
+    found = distinct_causes(chosen, prop, n, depth=depth, timeout=timeout, where=where)
     items = tuple(Counterexample(chosen, prop, c.trace, c.description) for c in found.found)
     return Exploration(chosen, prop, items, found.complete, found.depth, describe_shape(where), found.note)
 

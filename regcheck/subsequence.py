@@ -86,7 +86,7 @@ def search(
         if most[(state, bound)] > pos:
             continue  # reached since with more matched
         explored += 1
-        if explored % 4096 == 0 and deadline is not None and time.monotonic() > deadline:
+        if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
         for index, successor in compiled.steps(state):
             options = [(pos, bound)]

@@ -14,10 +14,9 @@ Dask cluster unchanged and the two give the same matrix.
 from __future__ import annotations
 
 import itertools
-import os
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +25,10 @@ from model import story
 from model.scenario import ANY, CHOICES, Scenario
 from properties import catalogue
 from regcheck import children, compose
+from regcheck.deadline import REASON, Deadline, time_left
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
+from regcheck.limits import cores
 from regcheck.result import Verdict
 from regcheck.system import Kind
 
@@ -70,7 +71,12 @@ def parse_axis(text: str) -> Axis:
     if not sep:
         values = _all_values(key)
     else:
-        values = tuple(v for part in raw.split(",") if part.strip() for v in _expand(key, part.strip()))
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        count = sum(_span(key, part) for part in parts)  # counted before anything is expanded
+        if count > MAX_CONFIGURATIONS:
+            raise InvalidArgument(f"--vary {shown(text)}: {count} values; a switch may take at most "
+                                  f"{MAX_CONFIGURATIONS}")
+        values = tuple(v for part in parts for v in _expand(key, part))
     if not values:
         raise InvalidArgument(f"--vary {shown(text)}: no values; write KEY=V1,V2 or KEY=LOW..HIGH")
     if len(set(values)) != len(values):
@@ -91,10 +97,27 @@ def _all_values(key: str) -> tuple[str, ...]:
     )
 
 
+def _span(key: str, part: str) -> int:
+    """How many values ``part`` (one value, or ``LOW..HIGH``) stands for, found without listing them."""
+    bounds = _range(key, part)
+    return 1 if bounds is None else bounds[1] - bounds[0] + 1
+
+
 def _expand(key: str, part: str) -> tuple[str, ...]:
+    bounds = _range(key, part)
+    if bounds is None:
+        return (part,)
+    first, last = bounds
+    if last - first >= MAX_CONFIGURATIONS:
+        raise InvalidArgument(f"--vary {shown(f'{key}={part}')}: a range may have at most {MAX_CONFIGURATIONS} values")
+    return tuple(str(n) for n in range(first, last + 1))
+
+
+def _range(key: str, part: str) -> tuple[int, int] | None:
+    """The bounds of ``LOW..HIGH`` (whole numbers, LOW <= HIGH), or None for a single value."""
     low, dots, high = part.partition("..")
     if not dots:
-        return (part,)
+        return None
     try:
         first, last = int(low, 0), int(high, 0)
     except ValueError:
@@ -103,9 +126,7 @@ def _expand(key: str, part: str) -> tuple[str, ...]:
         ) from None
     if not first <= last:
         raise InvalidArgument(f"--vary {shown(f'{key}={part}')}: expected LOW..HIGH with LOW <= HIGH")
-    if last - first >= MAX_CONFIGURATIONS:
-        raise InvalidArgument(f"--vary {shown(f'{key}={part}')}: a range may have at most {MAX_CONFIGURATIONS} values")
-    return tuple(str(n) for n in range(first, last + 1))
+    return first, last
 
 
 @dataclass(frozen=True)
@@ -138,14 +159,12 @@ def configurations(base: Scenario, axes: Sequence[Axis], *, one_at_a_time: bool 
     keys = [axis.key for axis in axes]
     if len(set(keys)) != len(keys):
         raise InvalidArgument(f"--vary: switch {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    count = size(axes, one_at_a_time=one_at_a_time)  # counted before any configuration is made
+    if count > MAX_CONFIGURATIONS:
+        raise InvalidArgument(f"--vary: {count} configurations; the limit is {MAX_CONFIGURATIONS}")
     if one_at_a_time:
         points: Iterable[tuple[str, ...]] = _one_at_a_time(base, axes)
     else:
-        count = 1
-        for axis in axes:
-            count *= len(axis.values)
-        if count > MAX_CONFIGURATIONS:
-            raise InvalidArgument(f"--vary: {count} configurations; the limit is {MAX_CONFIGURATIONS}")
         points = itertools.product(*(axis.values for axis in axes))
     found = []
     for index, values in enumerate(points):
@@ -157,6 +176,14 @@ def configurations(base: Scenario, axes: Sequence[Axis], *, one_at_a_time: bool 
             raise InvalidArgument(f"configuration {' '.join(assignments)}: {exc}") from None
         found.append(Configuration(index, pairs, scenario))
     return found
+
+
+def size(axes: Sequence[Axis], *, one_at_a_time: bool = False) -> int:
+    """How many configurations ``axes`` make, computed without making them: the product of the axes' sizes,
+    or (``one_at_a_time``) the base and each axis's other values (at most, if the base has none of them)."""
+    if one_at_a_time:
+        return 1 + sum(len(axis.values) for axis in axes)
+    return math.prod(len(axis.values) for axis in axes)
 
 
 def _one_at_a_time(base: Scenario, axes: Sequence[Axis]) -> list[tuple[str, ...]]:
@@ -183,15 +210,18 @@ def _base_value(base: Scenario, axis: Axis) -> str:
 
 
 def check_configuration(
-    switches: Mapping[str, Any], names: Sequence[str], engine: str, depth: int, timeout: float
+    switches: Mapping[str, Any], names: Sequence[str], engine: str, depth: int, timeout: float,
+    until: float | None = None,
 ) -> list[dict[str, Any]]:
     """Check one configuration (its resolved switches) and return each verdict as plain data.
 
     The work unit of a sweep: runs in a pool process or on a Dask worker, so its arguments and
     result are plain values only (no traces, no certificates; a counterexample's cause in words).
+    ``until`` is the sweep's deadline (wall clock): a configuration gets what is left of it, and one
+    started after it is ``unknown`` with the reason "timeout".
     """
     scenario = scenarios.from_mapping(dict(switches), origin="sweep configuration")
-    results = compose.run_checks(scenario, list(names), engine=engine, depth=depth, timeout=timeout)
+    results = compose.run_checks(scenario, list(names), engine=engine, depth=depth, timeout=time_left(until, timeout))
     return [
         {
             "property": r.property,
@@ -266,11 +296,6 @@ def verdict_word(result: Mapping[str, Any]) -> str:
     return str(verdict)
 
 
-def cores() -> int:
-    """The cores this process may run on (fewer than the machine's when it is confined)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 Progress = Callable[[int, int], None]
 """(configurations done, configurations in all)."""
 
@@ -292,7 +317,9 @@ def run(
 
     Locally on ``jobs`` processes (default: one per core), or on the Dask scheduler at ``dask``;
     ``one_at_a_time``: vary one axis at a time from the base (see :func:`configurations`).
+    ``timeout`` bounds the whole sweep: each configuration gets what is left of it.
     """
+    until = Deadline(timeout).wall()
     if engine not in compose.ENGINES:
         raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}"
                               f"{did_you_mean(engine, compose.ENGINES)}")
@@ -303,9 +330,9 @@ def run(
     work = [dict(c.scenario.switches()) for c in found]
     start = time.monotonic()
     if dask is not None:
-        results = _on_dask(dask, work, names, engine, depth, timeout, progress)
+        results = _on_dask(dask, work, names, engine, depth, timeout, until, progress)
     else:
-        results = _on_pool(work, names, engine, depth, timeout, jobs, progress)
+        results = _on_pool(work, names, engine, depth, timeout, until, jobs, progress)
     return Sweep(
         base=base,
         axes=tuple(axes),
@@ -323,6 +350,7 @@ def _on_pool(
     engine: str,
     depth: int,
     timeout: float,
+    until: float | None,
     jobs: int | None,
     progress: Progress | None,
 ) -> list[list[dict[str, Any]]]:
@@ -331,14 +359,21 @@ def _on_pool(
     results: list[list[dict[str, Any]]] = [[] for _ in work]
     with children.pool(workers) as pool:
         futures = {
-            pool.submit(check_configuration, switches, names, engine, depth, timeout): index
+            pool.submit(check_configuration, switches, names, engine, depth, timeout, until): index
             for index, switches in enumerate(work)
         }
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
+        for done, future in enumerate(children.by(futures, until), start=1):
+            results[futures[future]] = late(names) if future.cancelled() else future.result()
             if progress is not None:
                 progress(done, len(work))
     return results
+
+
+def late(names: Sequence[str]) -> list[dict[str, Any]]:
+    """The verdicts of a configuration not started by the sweep's deadline: unknown, with the reason."""
+    why = f"{REASON}: the sweep's time ran out before this configuration was checked"
+    return [{"property": name, "verdict": Verdict.UNKNOWN.value, "steps": None, "depth": None, "time_s": 0.0,
+             "note": why} for name in names]
 
 
 def _on_dask(
@@ -348,6 +383,7 @@ def _on_dask(
     engine: str,
     depth: int,
     timeout: float,
+    until: float | None,
     progress: Progress | None,
 ) -> list[list[dict[str, Any]]]:
     """The configurations on an existing Dask cluster (its workers need regcheck installed)."""
@@ -362,7 +398,8 @@ def _on_dask(
         raise InvalidArgument(f"--dask: cannot reach a Dask scheduler at {address!r} ({exc})") from None
     with client:
         futures = client.map(
-            check_configuration, work, names=names, engine=engine, depth=depth, timeout=timeout, pure=False
+            check_configuration, work, names=names, engine=engine, depth=depth, timeout=timeout, until=until,
+            pure=False,
         )
         index = {future.key: i for i, future in enumerate(futures)}
         results: list[list[dict[str, Any]]] = [[] for _ in work]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 
@@ -116,10 +117,13 @@ def generators(system: TransitionSystem) -> Iterator[Renaming]:
             yield Renaming(variables, _swap([one.value], [other.value]), f"swapping {one.value} and {other.value}")
 
 
-def verify(system: TransitionSystem) -> None:
-    """Raise InvalidModel unless every generator maps the initial states and the actions onto themselves."""
+def verify(system: TransitionSystem, deadline: float | None = None) -> bool:
+    """Raise InvalidModel unless every generator maps the initial states and the actions onto themselves;
+    False if ``deadline`` (``time.monotonic()``) passed first (nothing verified: no reduction may be used)."""
     actions = {_action_key(a) for a in system.actions}
     for renaming in generators(system):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
         for value, other in renaming.values.items():
             for variable in system.variables:
                 members = variable.domain.members
@@ -130,6 +134,7 @@ def verify(system: TransitionSystem) -> None:
         for action in system.actions:
             if _action_key(action, renaming) not in actions:
                 raise InvalidModel(f"symmetry: {renaming.what} maps {action.label} to no action of the system")
+    return True
 
 
 def invariant(system: TransitionSystem, formula: Expr) -> bool:
@@ -151,11 +156,14 @@ class Reduction:
     description: str
 
 
-def reduction(system: TransitionSystem, layout: Layout, properties: Sequence[tuple[str, Expr]]) -> Reduction:
-    """The reduction for checking ``properties`` (name, formula) on ``system``, verified first."""
+def reduction(system: TransitionSystem, layout: Layout, properties: Sequence[tuple[str, Expr]],
+              deadline: float | None = None) -> Reduction:
+    """The reduction for checking ``properties`` (name, formula) on ``system``, verified first (by ``deadline``,
+    a ``time.monotonic()`` reading: a verification the deadline cuts short leaves the reduction off)."""
     if not any(len(g.blocks) > 1 for g in system.symmetry) and not _classes(system):
         return Reduction(None, 1, "off: the system declares no interchangeable processes")
-    verify(system)
+    if not verify(system, deadline):
+        return Reduction(None, 1, "off: the timeout came before the symmetry was verified")
     for name, formula in properties:
         if not invariant(system, formula):
             return Reduction(None, 1, f"off: property {name} is not symmetric in the interchangeable processes")

@@ -14,6 +14,7 @@ from model.system import build
 from properties.catalogue import instantiate
 from regcheck.causes import Moment, signature
 from regcheck.constraints import has_signature, lacks_signatures
+from regcheck.deadline import Deadline, OutOfTime
 from regcheck.engines import Options, bmc
 from regcheck.engines.distinct import counterexamples
 from regcheck.errors import InvalidArgument
@@ -277,3 +278,10 @@ def test_same_cause_keeps_the_notifier_of_a_per_user_session() -> None:
         None if mark is None else tuple((k, "notifier" if v == "notifier 1" else v) for k, v in mark) for mark in sig
     )
     assert len(same_cause(one)(shared)) == 2
+
+
+def test_an_explanation_that_runs_out_of_time_says_so_instead_of_answering() -> None:
+    """A shrinking cut short is not 1-minimal: past its deadline it raises, never returns a partial answer."""
+    seed = load_builtin("seed")
+    with pytest.raises(OutOfTime, match="timeout: the explanation"):
+        explain(seed, _trace(seed, SHORTEST), instantiate(PROPERTY, seed).formula, Deadline(0.0))

@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from regcheck.deadline import GRACE_S
+
 TIMEOUT = 60
 """Seconds any one case may take."""
 
@@ -161,6 +163,76 @@ def _long_trace(name: str, steps: int, label: str = "") -> Setup:
     return make
 
 
+def _walk_to_violation(name: str, steps: int) -> Setup:
+    """A counterexample of the seed to worker-never-gets-network-error of about ``steps`` steps, as ``check``
+    writes one: a random walk that keeps clear of the violation, then the shortest way from there to it."""
+
+    def make(folder: Path) -> None:
+        import random
+        from collections import deque
+
+        from model.scenario import load_builtin
+        from model.system import build
+        from properties import catalogue
+        from regcheck import compose
+        from regcheck.compile import compile_all, compile_system
+        from regcheck.result import Step, Trace
+        from regcheck.trace import itf
+
+        prop = "worker-never-gets-network-error"
+        seed = load_builtin("seed")
+        system = build(seed)
+        compiled = compile_system(system)
+        holds = compile_all([catalogue.instantiate(prop, seed).formula], compiled.layout)
+        rng = random.Random(1)
+        states, moves = [compiled.initial], []
+        while len(moves) < steps:
+            index, after = rng.choice([(i, a) for i, a in compiled.steps(states[-1]) if holds(a)])
+            moves.append(index)
+            states.append(after)
+        came: dict[Any, tuple[Any, int]] = {}
+        queue, end = deque([states[-1]]), None
+        while end is None:
+            current = queue.popleft()
+            for index, after in compiled.steps(current):
+                if after not in came and after != states[-1]:
+                    came[after] = (current, index)
+                    queue.append(after)
+                    end = end if holds(after) else after
+        tail = []
+        while end != states[-1]:
+            tail.append((end, came[end][1]))
+            end = came[end][0]
+        for after, index in reversed(tail):
+            moves.append(index)
+            states.append(after)
+        taken = [Step(system.actions[i].name, system.actions[i].params, compiled.labels(i, before))
+                 for i, before in zip(moves, states)]
+        trace = Trace(vars=compiled.names, states=tuple(compiled.state(x) for x in states), steps=tuple(taken))
+        itf.write(compose.replayable(seed, trace.with_meta(property=prop)), folder / name)
+
+    return make
+
+
+def _random_log(name: str, steps: int) -> Setup:
+    """A JSON Lines log of a random run of the seed of ``steps`` steps (its calls, as a client logs them)."""
+
+    def make(folder: Path) -> None:
+        import random
+
+        from model.observations import log_of, to_jsonl
+        from model.scenario import load_builtin
+        from model.system import build
+        from regcheck.compile import compile_system
+        from regcheck.explore import random_run
+
+        seed = load_builtin("seed")
+        trace = random_run(compile_system(build(seed)), random.Random(3), steps)
+        (folder / name).write_text(to_jsonl(log_of(seed, trace)), encoding="utf-8")
+
+    return make
+
+
 def _switch(key: str, value: object) -> Callable[[dict[str, Any]], None]:
     """An edit of the scenario switches a trace records."""
     return lambda data: data["#meta"]["switches"].__setitem__(key, value)
@@ -283,6 +355,10 @@ class Case:
     closed_stdout: bool = False
     file_size: int | None = None
     """Bytes a file written may have (RLIMIT_FSIZE): a larger write fails, as on a full disk."""
+    within: float | None = None
+    """The command's --timeout: it must end within that plus the stated grace (``regcheck.deadline.GRACE_S``)."""
+    or_code: int | None = None
+    """Another exit code the case may end with: a verdict the time allowed on one run and not on another."""
 
 
 ARTICLE = (Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl").read_text(
@@ -472,6 +548,32 @@ CASES: dict[str, Case] = {
     "an unknown engine": Case(("check", "--engine", "pdrr"), word="did you mean 'pdr'?"),
     "an unknown --format": Case(("show", SEED, "--format", "svgg"), word="did you mean 'svg'?"),
     "an ESC byte as a --format": Case(("show", SEED, "--format", "\x1b[2J"), word="'\\x1b[2J' is not one of"),
+    # Limits that hold: --timeout T bounds the whole command (T + the grace), whatever would run long in it.
+    "check --timeout 1 on 16 workers": Case(("check", "session-cache", "--set", "workers=16", "--timeout", "1"),
+                                            code=3, within=1, check=_in_stdout("timeout")),
+    "check workers=any --timeout 2": Case(("check", "session-cache", "--set", "workers=any", "--timeout", "2"),
+                                          code=3, within=2, check=_in_stdout("timeout")),
+    "--counterexamples 20 --explain --timeout 2": Case(
+        ("check", "multi-user", "--counterexamples", "20", "--explain", "--depth", "30", "--timeout", "2"),
+        code=1, or_code=3, within=2, check=_in_stdout("timeout")),
+    "diagnose a 129-event log --timeout 1": Case(("diagnose", "log.jsonl", "--timeout", "1"),
+                                                 (_random_log("log.jsonl", 129),), code=3, or_code=1, within=1,
+                                                 check=_in_stdout("timeout")),
+    "show --explain of 20,000 steps --timeout 1": Case(("show", "--explain", "long.itf.json", "--timeout", "1"),
+                                                       (_walk_to_violation("long.itf.json", 20_000),), code=3,
+                                                       within=1, word="timeout"),
+    "sweep --timeout 1 over 96 configurations": Case(("sweep", "--timeout", "1"), code=3, within=1,
+                                                     check=_in_stdout("unknown")),
+    "report --timeout 1 over every built-in scenario": Case(("report", "--timeout", "1", "--out", "r"), code=0,
+                                                            within=1, check=_in_stdout("unknown")),
+    "sweep --jobs beyond the cores": Case(("sweep", "--jobs", "1000", "--vary", "workers=1..2"), word="cores"),
+    "report --jobs beyond the cores": Case(("report", "seed", "--jobs", "1000", "--out", "r"), word="cores",
+                                           check=_nothing_written),
+    "sweep over 2,000 ranges of connect_flags": Case(
+        ("sweep", "--vary", "connect_flags=" + ",".join(f"{i * 10_000}..{i * 10_000 + 9_999}" for i in range(2_000))),
+        word="at most 10000"),
+    "sweep --one-at-a-time over 19,998 values": Case(
+        ("sweep", "--one-at-a-time", "--vary", "connect_flags=0..9998,10000..19998"), word="10000"),
 }
 
 
@@ -508,11 +610,15 @@ def test_hostile_input(case: Case, traces: Path, tmp_path: Path) -> None:
             os.close(write)
         out = ""
     else:
+        start = time.monotonic()
         done = _cli(tmp_path, case.argv, file_size=case.file_size)
+        elapsed = time.monotonic() - start
         out = done.stdout.decode("utf-8", "replace")
+        if case.within is not None:
+            assert elapsed <= case.within + GRACE_S, f"{elapsed:.1f} s for --timeout {case.within:g}"
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err, err[-2000:]
-    assert done.returncode == case.code, err[-2000:]
+    assert done.returncode in (case.code, case.or_code), err[-2000:]
     assert "\x1b" not in out + err, "an escape sequence reached the terminal"
     if case.code == 2:
         lines = err.splitlines()

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "regcheck.errors": 0,
     "regcheck.display": 0,
     "regcheck.children": 0,
+    "regcheck.deadline": 0,
     "regcheck.files": 1,
     "regcheck.limits": 1,
     "regcheck.junit": 1,

@@ -160,3 +160,33 @@ def test_a_datetime_in_an_event_is_its_time() -> None:
     view = diagnose(events, vary="on_mismatch")
     assert view.diagnosis.events[0].time == "2013-11-04T09:12:01.114000+00:00"
     assert view.explained
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"depth": -3}, ["depth", "0 to 500", "-3"]),
+        ({"depth": "3"}, ["depth", "'3'"]),
+        ({"depth": True}, ["depth", "True"]),
+        ({"depth": 100_000}, ["depth", "100000"]),
+        ({"timeout": 0}, ["timeout", "positive"]),
+        ({"timeout": float("inf")}, ["timeout", "inf"]),
+        ({"timeout": "5"}, ["timeout", "'5'"]),
+        ({"engine": "bcm"}, ["engine", "'bcm'", "did you mean 'bmc'"]),
+    ],
+)
+def test_the_notebook_refuses_what_the_command_line_refuses(settings: dict[str, object], words: list[str]) -> None:
+    """The notebook's settings are checked by the CLI's own code (regcheck.limits), before any work."""
+    with pytest.raises(InvalidArgument) as refused:
+        check("seed", PROP, **settings)  # type: ignore[arg-type]
+    for word in words:
+        assert word in str(refused.value)
+
+
+def test_explore_and_sweep_check_their_counts_too() -> None:
+    with pytest.raises(InvalidArgument, match="n: expected a whole number from 1 to 20"):
+        explore("seed", PROP, 1000)
+    with pytest.raises(InvalidArgument, match=r"jobs: .* \(the cores"):
+        from regcheck.notebook import sweep
+
+        sweep("seed", PROP, vary=["workers=1..2"], jobs=10_000)

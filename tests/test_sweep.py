@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model import scenario as scenarios
 from model.scenario import load_builtin
@@ -159,3 +161,21 @@ def test_a_design_with_per_worker_lists_is_swept_without_the_axes_they_would_sha
 def test_an_unknown_switch_to_vary_is_named_with_the_closest() -> None:
     with pytest.raises(InvalidArgument, match=r"--vary: unknown switch 'workrs'.*did you mean 'workers'\?"):
         sweep.parse_axis("workrs=1,2")
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 5), min_size=1, max_size=3), one_at_a_time=st.booleans())
+def test_the_size_of_a_sweep_is_counted_before_it_is_made(sizes: list[int], one_at_a_time: bool) -> None:
+    """``sweep.size`` (what the limit is checked against) is at least the number of configurations made,
+    and exactly it for the product."""
+    keys = ["requests", "workers", "connect_flags"]
+    axes = [sweep.Axis(key, tuple(str(v) for v in range(1, n + 1))) for key, n in zip(keys, sizes)]
+    made = sweep.configurations(load_builtin("seed"), axes, one_at_a_time=one_at_a_time)
+    counted = sweep.size(axes, one_at_a_time=one_at_a_time)
+    assert counted >= len(made) and (one_at_a_time or counted == len(made))
+
+
+def test_ranges_are_counted_before_they_are_listed() -> None:
+    many = ",".join(f"{i * 10_000}..{i * 10_000 + 9_999}" for i in range(100_000))  # 10^9 values, never listed
+    with pytest.raises(InvalidArgument, match="1000000000 values; a switch may take at most 10000"):
+        sweep.parse_axis(f"connect_flags={many}")

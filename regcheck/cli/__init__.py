@@ -31,10 +31,11 @@ from regcheck.cli.batch import report_command, sweep_command
 from regcheck.cli.check import check_command, run_checks
 from regcheck.cli.console import err
 from regcheck.cli.diagnose import diagnose_command
-from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
 from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
 from regcheck.cli.show import replay_command, show_command
+from regcheck.deadline import OutOfTime
 from regcheck.display import brief, printable_path
 from regcheck.errors import EngineDisagreement, RegcheckError
 
@@ -126,6 +127,9 @@ def _run(argv: list[str] | None) -> int:
     except EngineDisagreement as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_INTERNAL
+    except OutOfTime as exc:  # a stage with no partial answer ran out of the command's time: unknown
+        err.print(brief(f"error: {exc}"), markup=False)
+        return EXIT_UNKNOWN
     except RegcheckError as exc:
         return _error(str(exc))
     except OSError as exc:

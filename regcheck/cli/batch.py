@@ -21,7 +21,7 @@ from rich.text import Text
 from model import scenario as scenarios
 from properties import catalogue
 from regcheck import compose
-from regcheck.cli import schema
+from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
 from regcheck.cli.inputs import (
@@ -31,9 +31,9 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
-from regcheck.display import printable, printable_path, shown
-from regcheck.errors import InvalidArgument
+from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
+from regcheck.limits import check_jobs, cores
 from regcheck.outputs import plan_outputs
 from regcheck.result import Verdict
 from regcheck.sweep import Sweep
@@ -47,10 +47,10 @@ from regcheck.sweep import Sweep
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
 @click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks certificates: z3 or cvc5.")
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
-              help="Seconds per scenario before giving up (unknown).")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of every scenario.")
-@click.option("--jobs", "-j", type=int, default=0, help="Scenarios checked at once (default: one per core).")
+@click.option("--jobs", "-j", type=int, default=0,
+              help="Scenarios checked at once, at most one per core (default: one per core).")
 @click.option("--diagnose", "logs", multiple=True, type=PathType(dir_okay=False, path_type=Path), metavar="LOG",
               help="Also diagnose LOG (JSON Lines; repeatable) against --diagnose-scenario, as `regcheck diagnose` does.")
 @click.option("--diagnose-scenario", "diagnose_target", default="seed", show_default=True,
@@ -79,8 +79,8 @@ def report_command(
     from regcheck import report as reports
 
     validate_settings(engine, recheck, depth, timeout)
-    if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    check_jobs(jobs)
+    deadline = clock.start(timeout)
     for name in prop:
         catalogue.spec(name)
     names = list(targets) or scenarios.builtin_names()
@@ -93,7 +93,8 @@ def report_command(
     settings = reports.Settings(engine=engine, depth=depth, timeout=timeout, recheck=recheck)
     with spinner(True) as status:
         evidence = reports.collect(
-            chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status
+            chosen, list(prop), settings, overrides=list(sets), out=str(out_dir), jobs=jobs or None, progress=status,
+            until=deadline.wall(),
         )
     if logs:
         from model.observations import read_log
@@ -103,7 +104,8 @@ def report_command(
         diagnosed = []
         with spinner(True) as status:
             for log in logs:
-                diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=timeout, progress=status)))
+                diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=deadline.left() or 0.0,
+                                                                progress=status)))
         evidence = replace(evidence, diagnoses=tuple(diagnosed))
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:
@@ -128,10 +130,9 @@ def report_command(
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float,
-              help="Seconds per configuration before giving up (unknown).")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the base scenario.")
-@click.option("--jobs", "-j", type=int, default=0, help="Local processes (default: one per core).")
+@click.option("--jobs", "-j", type=int, default=0, help="Local processes, at most one per core (default: one per core).")
 @click.option("--dask", "dask", metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS instead (tcp://host:8786).")
 @click.option("--one-at-a-time", "one_at_a_time", is_flag=True,
               help="Vary one switch at a time from the base scenario instead of taking every combination.")
@@ -163,8 +164,8 @@ def sweep_command(
     from regcheck import sweep
 
     validate_settings(engine, "z3", depth, timeout)
-    if jobs < 0:
-        raise InvalidArgument(f"--jobs: expected a whole number of processes (0: one per core), got {shown(jobs)}")
+    check_jobs(jobs)
+    deadline = clock.start(timeout)
     plan_outputs([("the scenario file", _file(target))], [("--junit", junit_file)])
     base = load_scenario("seed" if target is None else target, list(sets))
     axes = sweep.axes_of(vary, base)
@@ -172,13 +173,14 @@ def sweep_command(
         for left_out in sweep.defaults_left_out(base):
             err.print(f"not varied: {left_out}", markup=False)
     count = len(sweep.configurations(base, axes, one_at_a_time=one_at_a_time))
-    where = f"Dask at {dask}" if dask else f"{min(count, jobs or sweep.cores())} local process(es)"
+    where = f"Dask at {dask}" if dask else f"{min(count, jobs or cores())} local process(es)"
     bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True, disable=as_json or not err.is_terminal)
     with bar:
         task = bar.add_task("sweep", total=count)
         result = sweep.run(
-            base, axes, list(prop), engine=engine, depth=depth, timeout=timeout, jobs=jobs or None, dask=dask,
+            base, axes, list(prop), engine=engine, depth=depth, timeout=deadline.left() or 0.0, jobs=jobs or None,
+            dask=dask,
             one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
         )
     if junit_file is not None:

@@ -26,7 +26,7 @@ from model.scenario import Scenario
 from model.story import cause, rows
 from properties import catalogue
 from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
-from regcheck.cli import schema
+from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import (
@@ -55,7 +55,7 @@ def run_checks(
     *,
     engine: str,
     depth: int,
-    timeout: float,
+    timeout: float | None,
     recheck: str = "z3",
     progress: bool = False,
 ) -> list[CheckResult]:
@@ -123,9 +123,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
     help="Solver that re-checks every proof certificate: z3 (a fresh instance) or cvc5.",
 )
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
-@click.option(
-    "--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds before giving up (unknown)."
-)
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
 @click.option(
@@ -182,6 +180,7 @@ def check_command(
     """
     names = list(prop)
     validate_settings(engine, recheck, depth, timeout)
+    deadline = clock.start(timeout)
     if not 0 <= causes <= MAX_CAUSES:
         raise InvalidArgument(
             f"--counterexamples: expected a whole number from 0 to {MAX_CAUSES}, got {shown(causes)}"
@@ -217,12 +216,14 @@ def check_command(
     decided = 0
     for scenario in chosen:
         results = run_checks(
-            scenario, names, engine=engine, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+            scenario, names, engine=engine, depth=depth, timeout=deadline.left(), recheck=recheck,
+            progress=not as_json,
         )
         runs.append((scenario, results))
         if cross is not None:
             others = run_checks(
-                scenario, names, engine=cross, depth=depth, timeout=timeout, recheck=recheck, progress=not as_json
+                scenario, names, engine=cross, depth=depth, timeout=deadline.left(), recheck=recheck,
+                progress=not as_json,
             )
             disagreements += [(scenario, d) for d in crosscheck.disagreements(results, others)]
             skipped += [(scenario, d) for d in crosscheck.not_compared(results, others)]
@@ -235,7 +236,7 @@ def check_command(
                     causes=causes,
                     explain=explain,
                     depth=depth,
-                    timeout=timeout,
+                    deadline=deadline,
                 )
     targeted = [(t, s, results) for t, (s, results) in zip(targets, runs)]
     if emit_dir is not None:  # every file the tests need can be written, before anything is
@@ -469,6 +470,9 @@ def _print_extras(scenario: Scenario, result: CheckResult, extra: counterexample
 
     ``told``: the verdict's counterexample was just told as a story, so its table and cause need no repeat.
     """
+    if extra.note:
+        out.print()
+        out.print(f"{result.property}: {extra.note}", style="yellow", markup=False)
     found = extra.causes
     if found is None:
         if extra.explanation is not None:

@@ -18,6 +18,7 @@ from model.observations import parse_columns, read_log
 from model.scenario import names_a_file
 from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
+from regcheck.cli import clock
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -49,7 +50,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
 @click.option("--format", "form", type=Choice(["jsonl", "csv"]), default=None,
               help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds for the whole search.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
               help="Write each explaining execution here as ITF JSON, with its sequence chart as SVG and PNG.")
@@ -61,14 +62,14 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
-    check_timeout(timeout)
+    deadline = clock.start(check_timeout(timeout, "--timeout"))
     plan = plan_outputs([("the log", log), ("the scenario file", Path(target) if names_a_file(target) else None)],
                         [("--junit", junit_file)], [("--trace-out", trace_out)])
     events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
     click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
-        diagnosis = diagnoses.diagnose(events, base, vary, timeout=timeout, progress=report)
+        diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report)
     for warning in diagnosis.warnings:
         err.print(warning, markup=False, highlight=False)
     written: list[tuple[Trace, Path]] = []

@@ -16,12 +16,10 @@ from properties import catalogue
 from regcheck import compose
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
-from regcheck.limits import check_timeout
+from regcheck.limits import MAX_CAUSES, MAX_DEPTH, check_settings
 
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
-MAX_DEPTH = 500
-MAX_CAUSES = 20
 
 
 class PathType(click.Path):
@@ -62,18 +60,8 @@ def expectations_known(scenario: Scenario, origin: str) -> Scenario:
 
 
 def validate_settings(engine: str, recheck: str, depth: int, timeout: float) -> None:
-    """The checks ``check`` makes of its engine options, for the commands that run many checks."""
-    if engine not in compose.ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(compose.ENGINES)}"
-                              f"{did_you_mean(engine, compose.ENGINES)}")
-    if recheck not in compose.RECHECK_SOLVERS:
-        raise InvalidArgument(
-            f"--recheck: unknown solver {shown(recheck)}; choose {' or '.join(compose.RECHECK_SOLVERS)}"
-            f"{did_you_mean(recheck, compose.RECHECK_SOLVERS)}"
-        )
-    if not 0 <= depth <= MAX_DEPTH:
-        raise InvalidArgument(f"--depth: expected a whole number from 0 to {MAX_DEPTH}, got {shown(depth)}")
-    check_timeout(timeout, "--timeout")
+    """The checks ``check`` makes of its engine options (``regcheck.limits``, shared with the notebook)."""
+    check_settings(engine, recheck, depth, timeout, engines=compose.ENGINES, solvers=compose.RECHECK_SOLVERS)
 
 
 __all__ = [

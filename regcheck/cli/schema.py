@@ -69,6 +69,8 @@ def result_json(scenario: Scenario, result: CheckResult, extra: Extras | None = 
     }
     if extra is not None and extra.explanation is not None:
         data["explanation"] = explanation_json(extra.explanation)
+    if extra is not None and extra.note:
+        data["extras_note"] = extra.note  # what --counterexamples or --explain could not finish, and why
     if extra is not None and extra.causes is not None:
         found = extra.causes
         data["causes"] = {

@@ -22,12 +22,15 @@ from model.story import cause
 from model.system import build
 from properties import catalogue
 from regcheck import counterexamples
+from regcheck.cli import clock
 from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
-from regcheck.cli.inputs import Choice, PathType, expectations_known, load_scenario
+from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, expectations_known, load_scenario
+from regcheck.deadline import Deadline
 from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
+from regcheck.limits import check_timeout
 from regcheck.outputs import plan_outputs
 from regcheck.result import Kind, Trace
 from regcheck.system import Property
@@ -157,6 +160,7 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 @click.option("--scenario", "target", metavar="NAME|FILE", help="The trace's scenario (default: the one it records).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
 @click.option("--explain", is_flag=True, help="text: shrink the trace by replay; say which steps matter and why.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 def show_command(
     trace_file: Path,
     fmt: str = "text",
@@ -166,12 +170,14 @@ def show_command(
     target: str | None = None,
     sets: tuple[str, ...] = (),
     explain: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> None:
     """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
     from model import views
     from regcheck.trace import chart as charts
     from regcheck.trace import draw, states
 
+    deadline = clock.start(check_timeout(timeout, "--timeout"))
     scenario_file = Path(target) if target and scenarios.names_a_file(target) else None
     plan_outputs([("the trace", trace_file), ("the scenario file", scenario_file)], [("--output", output)])
     trace, scenario = _load_trace(trace_file, target, list(sets))
@@ -181,7 +187,8 @@ def show_command(
     if scenario is not None:
         scenario, prop = _replayed(trace_file, trace, scenario, prop, explain=explain)
     if fmt == "text":
-        _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain), output)
+        _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain, deadline=deadline),
+              output)
         return
     if view == "chart":
         graph = views.chart(scenario, trace) if scenario is not None else charts.sequence_chart(trace)
@@ -221,7 +228,8 @@ def _check_show(
 
 
 def _trace_text(
-    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, full: bool, explain: bool,
+    deadline: Deadline | None = None,
 ) -> str:
     """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
     from model.story import association_guids
@@ -240,7 +248,7 @@ def _trace_text(
     if prop is not None and trace.steps:
         lines.append(f"Why: {cause(scenario, trace)}")
     if explain and prop is not None:
-        found = counterexamples.explanation(scenario, trace, prop.name)
+        found = counterexamples.explanation(scenario, trace, prop.name, deadline)
         lines.append(
             f"Explanation: shrunk by replay on the reference simulator from {len(trace)} to {len(found.shrunk)} steps"
             + (f", dropping every step of {', '.join(found.dropped_threads)}" if found.dropped_threads else "")

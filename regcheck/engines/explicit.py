@@ -104,7 +104,8 @@ def _evidence(search: StateGraph, reduced: Reduction) -> ExhaustiveSearch:
 
 
 def _prepare(
-    system: TransitionSystem, properties: Sequence[Property], symmetry: bool, max_states: int, max_depth: int | None
+    system: TransitionSystem, properties: Sequence[Property], symmetry: bool, max_states: int, max_depth: int | None,
+    deadline: float | None = None,
 ) -> tuple[CompiledSystem, Reduction]:
     if max_states < 1:
         raise InvalidArgument(f"max_states: expected a positive number of states, got {max_states}")
@@ -116,7 +117,7 @@ def _prepare(
     compiled = compile_system(system)
     if not symmetry:
         return compiled, Reduction(None, 1, "off (not requested)")
-    return compiled, reduction(system, compiled.layout, [(p.name, p.formula) for p in properties])
+    return compiled, reduction(system, compiled.layout, [(p.name, p.formula) for p in properties], deadline)
 
 
 def check(system: TransitionSystem, properties: Sequence[Property], options: Options) -> list[CheckResult]:
@@ -128,13 +129,13 @@ def check(system: TransitionSystem, properties: Sequence[Property], options: Opt
     start = time.monotonic()
     deadline = None if timeout is None else start + timeout
     safety = [p for p in properties if p.kind is Kind.SAFETY]
-    compiled, reduced = _prepare(system, safety, symmetry and bool(safety), max_states, max_depth)
+    compiled, reduced = _prepare(system, safety, symmetry and bool(safety), max_states, max_depth, deadline)
     results = _check_safety(compiled, reduced, safety, start, deadline, progress, max_states, max_depth)
     others = [p for p in properties if p.kind is not Kind.SAFETY]
     if others:
         group, description = None, "off (not requested)"
         if symmetry:
-            live = reduction(system, compiled.layout, [(p.name, p.formula) for p in others])
+            live = reduction(system, compiled.layout, [(p.name, p.formula) for p in others], deadline)
             description = live.description
             if live.canonical is not None:
                 group = SymmetryGroup(system, compiled.layout)

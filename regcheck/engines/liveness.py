@@ -98,7 +98,7 @@ EXACT_BUDGET = 500_000
 """(state, witnesses) pairs the shortest-loop searches may visit for one property before falling back to greedy."""
 
 _INFINITY = float("inf")
-_CLOCK_EVERY = 2048
+_CLOCK_EVERY = 64
 """Components examined between looks at the clock."""
 
 

@@ -15,7 +15,6 @@ import platform
 import shlex
 import time
 from collections.abc import Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,9 +24,10 @@ import regcheck
 from model.scenario import Scenario
 from properties import catalogue
 from regcheck import children, compose
+from regcheck.deadline import time_left
 from regcheck.diagnosis import Diagnosis
+from regcheck.limits import cores
 from regcheck.result import CheckResult, Progress, Verdict
-from regcheck.sweep import cores
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")
 """The files whose bytes make up the model fingerprint: the protocol model, its scenarios and properties."""
@@ -122,22 +122,25 @@ def report_command(targets: Sequence[str], out: str, requested: Sequence[str], s
     return shlex.join(argv)
 
 
-def check_scenario(scenario: Scenario, requested: Sequence[str], settings: Settings) -> tuple[CheckResult, ...]:
-    """One scenario's checks, as a report runs them: in a worker process of its own (see ``collect``)."""
+def check_scenario(scenario: Scenario, requested: Sequence[str], settings: Settings,
+                   until: float | None = None) -> tuple[CheckResult, ...]:
+    """One scenario's checks, as a report runs them: in a worker process of its own (see ``collect``), by the
+    report's deadline ``until`` (wall clock)."""
     results = compose.run_checks(
         scenario,
         list(requested),
         engine=settings.engine,
         depth=settings.depth,
-        timeout=settings.timeout,
+        timeout=time_left(until, settings.timeout),
         recheck=settings.recheck,
     )
     return tuple(results)
 
 
-def first_counterexample(scenario: Scenario, prop: str, depth: int, timeout: float) -> CheckResult:
+def first_counterexample(scenario: Scenario, prop: str, depth: int, timeout: float,
+                         until: float | None = None) -> CheckResult:
     """The counterexample of ``depth`` steps that BMC finds first for ``prop``, replayed (see ``collect``)."""
-    return compose.run_checks(scenario, [prop], engine="bmc", depth=depth, timeout=timeout)[0]
+    return compose.run_checks(scenario, [prop], engine="bmc", depth=depth, timeout=time_left(until, timeout))[0]
 
 
 def _canonical(result: CheckResult, found: CheckResult) -> CheckResult:
@@ -158,6 +161,7 @@ def collect(
     out: str = "report",
     jobs: int | None = None,
     progress: Progress | None = None,
+    until: float | None = None,
 ) -> Evidence:
     """Check every ``(target, scenario)`` pair, ``jobs`` scenarios at a time (default: one per core).
 
@@ -168,21 +172,27 @@ def collect(
     process), and each counterexample shown is then the one BMC finds first at the same length,
     each found in a fresh interpreter of its own: it depends on the scenario, the property and
     the length alone. The verdict and its length are the check's; only the interleaving shown
-    is chosen this way, and it is replayed like every counterexample.
+    is chosen this way, and it is replayed like every counterexample. ``until`` (wall clock) is the
+    command's deadline: a scenario started late gets what is left, one started after it is ``unknown``.
     """
     start = time.monotonic()
     names = tuple(dict.fromkeys(requested)) or catalogue.NAMES
     workers = max(1, min(len(targets), jobs or cores()))
     with children.pool(workers, max_tasks_per_child=1) as pool:
-        futures = [pool.submit(check_scenario, scenario, list(requested), settings) for _, scenario in targets]
+        futures = [pool.submit(check_scenario, scenario, list(requested), settings, until) for _, scenario in targets]
         if progress is not None:
             progress(f"checking {len(targets)} scenario(s), {workers} at a time")
-            for done, _ in enumerate(as_completed(futures), start=1):
+        for done, _ in enumerate(children.by(futures, until), start=1):
+            if progress is not None:
                 progress(f"{done} of {len(targets)} scenario(s) checked")
-        outcomes = [list(future.result()) for future in futures]
-        retold = {
+        why = "the report's time ran out before this scenario was checked"
+        outcomes = [compose.timed_out(names, why) if future.cancelled() else list(future.result())
+                    for future in futures]
+        late = until is not None and time.time() >= until  # no time to find the counterexamples again
+        retold = {} if late else {
             (i, j): pool.submit(
-                first_counterexample, compose.scenario_of(scenario, r.trace), r.property, len(r.trace), settings.timeout
+                first_counterexample, compose.scenario_of(scenario, r.trace), r.property, len(r.trace), settings.timeout,
+                until,
             )
             for i, (_, scenario) in enumerate(targets)
             for j, r in enumerate(outcomes[i])
