@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario
+from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, as_text
 
 
 @st.composite
@@ -33,3 +33,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         server_async=draw(st.booleans()),
         **{key: draw(st.sampled_from(values)) for key, values in CHOICES.items()},
     )
+
+
+def resized(scenario: Scenario, workers: int) -> list[str]:
+    """``--set`` overrides that give ``scenario`` ``workers`` workers: where its per-worker lists differ
+    (which a bare ``workers=N`` may not reshape), each list's entries repeated in turn."""
+    sets = [f"workers={workers}"]
+    for key in ("worker_users", "worker_impersonates"):
+        given = getattr(scenario, key)
+        if len(set(given)) > 1 and len(given) != workers:
+            cycled = [given[i % len(given)] for i in range(workers)]
+            sets.append(f"{key}={as_text(key, [list(e) if isinstance(e, tuple) else e for e in cycled])}")
+    return sets

@@ -34,6 +34,7 @@ from regcheck.system import (
     naturals,
 )
 from tests.catalogue import EXAMPLES, counter
+from tests.strategies import resized
 
 X = var("x")
 
@@ -126,7 +127,8 @@ def test_the_answer_is_computed_once_per_system(monkeypatch: pytest.MonkeyPatch)
 def test_the_protocol_model_stays_in_its_domains(name: str, workers: int) -> None:
     """Every built-in scenario, and the counter abstraction of its identical workers (one worker
     alone is no evidence that more would be identical: the product check refuses multi-user's)."""
-    scenario = with_overrides(load_builtin(name), [f"workers={workers}"])
+    base = load_builtin(name)
+    scenario = with_overrides(base, resized(base, workers))
     domains.check_domains(build(scenario))
     if parameterised.symmetric(scenario) and workers > 1:
         domains.check_domains(parameterised.abstraction(scenario).system)

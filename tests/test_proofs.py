@@ -127,7 +127,7 @@ def test_a_thread_pool_counterexample_is_concretised_to_two_workers() -> None:
 
 
 def test_parameterised_counterexample_is_concretised_and_replayed() -> None:
-    scenario = with_overrides(load_builtin("multi-user"), ["users=alice", "connect_flags=0", "workers=any"])
+    scenario = with_overrides(load_builtin("multi-user"), ["users=alice", "worker_users=alice", "connect_flags=0", "workers=any"])
     (result,) = compose.run_checks(scenario, ["worker-never-gets-network-error"], engine="bmc", depth=8, timeout=120)
     assert result.verdict is Verdict.VIOLATED
     assert result.trace is not None and result.trace.meta["replayed"] is True

@@ -36,7 +36,7 @@ from regcheck.system import (
     int_range,
 )
 from tests.lassos import LIVENESS, fair_violating
-from tests.strategies import scenarios
+from tests.strategies import resized, scenarios
 
 
 def _both(system: TransitionSystem, props: list[Property], **limits: int) -> tuple[list[CheckResult], ...]:
@@ -70,7 +70,7 @@ def _reduced(system: TransitionSystem) -> bool:
 
 HEAVY = {"service-account", "session-cache", "re-register-on-miss"}  # 3 workers: several seconds unreduced
 BUILTINS = [
-    pytest.param(name, (f"workers={workers}",), marks=[pytest.mark.slow] if workers == 3 and name in HEAVY else [],
+    pytest.param(name, tuple(resized(load_builtin(name), workers)), marks=[pytest.mark.slow] if workers == 3 and name in HEAVY else [],
                  id=f"{name}-{workers}")
     for name in builtin_names() for workers in (2, 3)
 ]

@@ -19,6 +19,7 @@ from model.scenario import load_builtin, with_overrides
 from properties import catalogue
 from regcheck import compose, portfolio
 from regcheck.abstraction import counter_abstraction, verify_per_process, verify_product
+from regcheck.deadline import Deadline
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
@@ -162,7 +163,7 @@ def _auto(quick: CheckResult, runner_results: list[CheckResult], replays: bool =
         return [quick]
 
     (result,) = compose._auto(
-        [PROP], slow, {"prove": runner}, 30, None,
+        [PROP], slow, {"prove": runner}, Deadline(30), None,
         lambda trace, name: None if replays else "step 1 is not enabled", early=("prove",),
     )
     return result
@@ -188,7 +189,7 @@ def test_a_crashed_runner_is_shown_in_the_verdict() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         yield _result("p", Verdict.PROVED)
 
-    (result,) = compose._auto([PROP], lambda names, budget, watch: [_result("p", Verdict.UNKNOWN)], {"prove": dies}, 30,
+    (result,) = compose._auto([PROP], lambda names, budget, watch: [_result("p", Verdict.UNKNOWN)], {"prove": dies}, Deadline(30),
                               None, lambda trace, name: None)
     assert result.verdict is Verdict.UNKNOWN
     assert "internal error: the prove runner died with signal SIGKILL" in result.note
@@ -208,7 +209,7 @@ def test_a_slow_quick_pass_has_the_proof_started_beside_it_and_is_stopped_by_it(
     def prove(names: list[str]) -> Iterator[CheckResult]:
         yield certified
 
-    (result,) = compose._auto([PROP], endless, {"prove": prove}, 30, None, lambda trace, name: None,
+    (result,) = compose._auto([PROP], endless, {"prove": prove}, Deadline(30), None, lambda trace, name: None,
                               early=("prove",), early_after=0.2)
     assert result.verdict is Verdict.PROVED and result.engine == "auto:pdr"
 
@@ -225,7 +226,7 @@ def test_an_early_proof_against_the_quick_pass_violation_is_an_internal_error() 
         return [violated]
 
     with pytest.raises(EngineDisagreement, match="pdr proved it"):
-        compose._auto([PROP], quick, {"prove": prove}, 30, None, lambda trace, name: None, early=("prove",))
+        compose._auto([PROP], quick, {"prove": prove}, Deadline(30), None, lambda trace, name: None, early=("prove",))
 
 
 def test_a_certificate_wins_over_an_exhaustive_proof() -> None:
