@@ -205,7 +205,8 @@ def _jobs(evs: Sequence[Event]) -> list[list[Event]]:
 def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     """The log's per-thread facts as overrides of ``base`` (model/SEMANTICS.md, "Observations"): one worker
     per thread that logs a client call and no wait; whether it impersonates, its jobs and their users in
-    order; the requests one job's EcDoRpcExt2 calls need (each is sent with fewer successes before it than
+    order (a call's identity is its thread's only under dynamic tracking or MAPI/HTTP; a named list
+    shorter than the jobs becomes any user's); the requests one job's EcDoRpcExt2 calls need (each is sent with fewer successes before it than
     ``requests``); a user for every identity named."""
     by_thread: dict[str, list[Event]] = {}
     for e in events:
@@ -216,6 +217,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     polling = [t for t in threads if t not in named]  # a worker, or a notifier that polls: given a worker of its own
     names = model_names(events, base)
     process = base.process_identity
+    carries_thread = base.identity_tracking == "dynamic" or base.transport == "mapi-http"  # else bound[a]
     current = 1 if base.parameterised else int(base.workers)
     workers = max(current, len(named)) + len(polling)
     if workers > MAX_WORKERS:
@@ -230,7 +232,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     for number, thread in enumerate(threads, start=1):
         evs = by_thread[thread]
         tokens = [e for e in evs if e.call in TOKEN_CALLS and e.identity is not None]
-        calls = [e for e in evs if e.identity is not None and e.call not in TOKEN_CALLS]
+        calls = [e for e in evs if e.identity is not None and e.call not in TOKEN_CALLS and carries_thread]
         if any(e.call == "ImpersonateLoggedOnUser" for e in evs) or any(
                 names[e.identity] != process for e in tokens + calls if e.identity is not None):
             flag = True
@@ -241,7 +243,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         served: list[str | None] = []
         for job in _jobs(evs):
             said = [names[e.identity] for e in job if e.identity is not None and names[e.identity] != process
-                    and (e.call in TOKEN_CALLS or not any(x.call in TOKEN_CALLS and x.identity for x in job))]
+                    and (e.call in TOKEN_CALLS or carries_thread)]
             served.append(said[0] if flag and said else None)
             rpcs = [e for e in job if e.call in RPCS]  # each needs done < requests: the successes before it, + 1
             ok = max((sum(1 for x in rpcs[:i] if x.result in (None, OK)) + 1 for i in range(len(rpcs))), default=0)
@@ -264,6 +266,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     count = max([jobs, *(len(e) for e in entries if e is not None)])
     if count > MAX_JOBS:
         return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
+    entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
     texts = []
     for entry in entries:
         if entry is None:
@@ -271,7 +274,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         elif len(set(entry)) == 1:
             texts.append(entry[0])
         else:
-            texts.append("+".join([*entry, *[entry[-1]] * (count - len(entry))]))
+            texts.append("+".join(entry))
     facts = []
     if base.parameterised or workers != current:
         facts.append(f"workers={workers}")
@@ -345,30 +348,28 @@ def diagnose(
     """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
     start = time.monotonic()
     deadline = start + timeout
-    found = design_facts(events, base)
-    facts = found.overrides
-    scenario = with_overrides(base, list(facts)) if facts else base
+    facts = design_facts(events, base).overrides  # shown; each setting reads the log again (its tracking)
     varied = vary_of(vary, events) if vary else default_vary(events)
     count = math.prod(len(values) for _, values in varied)
     if count > MAX_SETTINGS:
         raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
     keys = [k for k, _ in varied]
     settings = [tuple(zip(keys, combination)) for combination in itertools.product(*(values for _, values in varied))]
-    if found.beyond:  # no design of the model carries the log: nothing is decided
-        cut = Found(0, False, stopped=f"bound of the model: {found.beyond}")
-        outcomes = [Outcome(Setting(values, scenario), cut, reason=f"not searched: the log needs more than the "
-                            f"model's bound on {found.beyond}") for values in settings]
-    else:
-        outcomes = _search_all(scenario, settings, events, deadline, progress)
+    outcomes = _search_all(base, settings, events, deadline, progress)
     domains = dict(varied)
     explaining = [o for o in outcomes if o.explains]
     groups = []
-    for cube, members in _cover(explaining, keys, domains):
-        representative = members[0]
-        assert representative.trace is not None
-        violated = _violations(representative.setting.scenario, representative.trace)
-        fixes = _fixes(representative.setting.scenario, violated, deadline) if check_fixes and violated else ()
-        groups.append(Group(cube, tuple(members), tuple(violated), fixes))
+    violations: dict[tuple[tuple[str, str], ...], list[tuple[str, int]]] = {}
+    by_violated: dict[tuple[str, ...], list[Outcome]] = {}  # each member's own violations: groups never mix them
+    for outcome in explaining:
+        assert outcome.trace is not None
+        violations[outcome.setting.values] = _violations(outcome.setting.scenario, outcome.trace)
+        by_violated.setdefault(tuple(name for name, _ in violations[outcome.setting.values]), []).append(outcome)
+    for names, part in by_violated.items():
+        for cube, members in _cover(part, keys, domains):
+            violated = violations[members[0].setting.values]
+            fixes = _fixes(members, names, deadline) if check_fixes and violated else ()
+            groups.append(Group(cube, tuple(members), tuple(violated), fixes))
     refuted = [o for o in outcomes if not o.explains and o.found is not None and o.found.complete]
     ruled = []
     by_event: dict[tuple[int, str], list[Outcome]] = {}
@@ -422,6 +423,12 @@ def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]]
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
     try:
         concrete = with_overrides(scenario, [f"{k}={v}" for k, v in values])
+        facts = design_facts(events, concrete)
+        if facts.beyond:  # no design of the model carries the log: not decided
+            cut = Found(0, False, stopped=f"bound of the model: {facts.beyond}")
+            return Outcome(Setting(values, concrete), cut, reason=f"not searched: the log needs more than the model's "
+                                                                  f"bound on {facts.beyond}")
+        concrete = with_overrides(concrete, list(facts.overrides))
     except InvalidArgument as exc:
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     setting = Setting(values, concrete)
@@ -606,21 +613,51 @@ def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
     return found
 
 
-def _fixes(scenario: Scenario, violated: Sequence[tuple[str, int]], deadline: float) -> tuple[FixCheck, ...]:
-    """For each fix: the verdicts of the violated properties on the fixed scenario (it rules them out if all proved)."""
-    names = [name for name, _ in violated]
+def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) -> tuple[FixCheck, ...]:
+    """For each fix: the verdicts of the violated properties on every member's fixed scenario; it rules the
+    failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided)."""
     checks = []
     for fix, change in FIXES.items():
-        try:
-            fixed = with_overrides(scenario, change(scenario))
-        except InvalidArgument as exc:
-            checks.append(FixCheck(fix, (("-", f"does not apply: {exc}"),), False))
+        words: dict[str, dict[str, int]] = {}
+        proved, refused = True, ""
+        for member in members:
+            scenario = member.setting.scenario
+            try:
+                fixed = with_overrides(scenario, change(scenario))
+            except InvalidArgument as exc:
+                refused, proved = str(exc), False
+                continue
+            if time.monotonic() > deadline and _FIXED.get((repr(fixed), tuple(names))) is None:
+                proved = False
+                for name in names:
+                    words.setdefault(name, {}).setdefault("not decided (timeout)", 0)
+                    words[name]["not decided (timeout)"] += 1
+                continue
+            for name, (verdict, said) in _checked(fixed, names, deadline).items():
+                proved = proved and verdict is Verdict.PROVED
+                words.setdefault(name, {}).setdefault(said, 0)
+                words[name][said] += 1
+        if not words:
+            checks.append(FixCheck(fix, (("-", f"does not apply: {refused}"),), False))
             continue
-        remaining = max(deadline - time.monotonic(), 5.0)
-        results = compose.run_checks(fixed, names, timeout=remaining)
-        verdicts = tuple((r.property, _verdict_words(r.verdict, r.depth)) for r in results)
-        checks.append(FixCheck(fix, verdicts, all(r.verdict is Verdict.PROVED for r in results)))
+        verdicts = tuple((name, next(iter(said)) if len(said) == 1 else
+                          "; ".join(f"{w} for {n} of {len(members)} settings" for w, n in said.items()))
+                         for name, said in words.items())
+        checks.append(FixCheck(fix, verdicts, proved))
     return tuple(checks)
+
+
+_FIXED: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Verdict, str]]] = {}
+
+
+def _checked(fixed: Scenario, names: Sequence[str], deadline: float) -> dict[str, tuple[Verdict, str]]:
+    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run: members share fixes)."""
+    key = (repr(fixed), tuple(names))
+    if key not in _FIXED:
+        remaining = max(deadline - time.monotonic(), 5.0)
+        results = compose.run_checks(fixed, list(names), timeout=remaining)
+        _FIXED[key] = {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
+    return _FIXED[key]
 
 
 def _verdict_words(verdict: Verdict, depth: int | None) -> str:
