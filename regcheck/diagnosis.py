@@ -167,6 +167,41 @@ class Facts:
 
     overrides: tuple[str, ...]
     beyond: str = ""
+    flags: tuple[bool, ...] = ()  # per worker: impersonates (the base's where the log does not tell)
+    open: tuple[int, ...] = ()  # the workers (0-based) whose impersonation the log does not tell
+    base_flags: tuple[bool, ...] = ()
+
+    def members(self) -> list[tuple[str, ...]]:
+        """The family's designs as overrides: each way of impersonating or not for the workers whose
+        impersonation the log does not tell (the first ``OPEN_WORKERS`` of them; the rest as the base)."""
+        designs = []
+        for choice in itertools.product((True, False), repeat=min(len(self.open), OPEN_WORKERS)):
+            flags = list(self.flags)
+            for w, flag in zip(self.open, choice, strict=False):
+                flags[w] = flag
+            listed = (f"worker_impersonates={','.join(str(f).lower() for f in flags)}",)
+            designs.append(self.overrides + (listed if tuple(flags) != self.base_flags else ()))
+        return designs
+
+    def shown(self) -> tuple[str, ...]:
+        """The facts as the diagnosis prints them: the overrides, and each worker's impersonation (``either``
+        where the log does not tell, so both are searched)."""
+        words = ["either" if w in self.open else str(f).lower() for w, f in enumerate(self.flags)]
+        if tuple(self.flags) == self.base_flags and not self.open:
+            return self.overrides
+        return (*self.overrides, "worker_impersonates=" + ",".join(words))
+
+    @property
+    def cut(self) -> str:
+        """The bound of the family that cut the search ("": none)."""
+        if len(self.open) <= OPEN_WORKERS:
+            return ""
+        return (f"design family: {len(self.open)} workers whose impersonation the log does not tell; both ways "
+                f"are searched for {OPEN_WORKERS} of them")
+
+
+OPEN_WORKERS = 3
+"""Workers whose impersonation the log does not tell, searched both ways (2**3 designs per setting at most)."""
 
 
 def _short(identity: str) -> str:
@@ -229,6 +264,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         return Facts((), f"users: the log names {len(users)} users; the model has at most {MAX_USERS}")
     derived: dict[str, tuple[tuple[str, ...] | None, bool]] = {}  # per thread: its jobs' users (None: any), impersonates
     requests, jobs = base.requests, max(len(base.jobs_of(w)) for w in range(1, current + 1))
+    silent: set[str] = set()  # threads whose impersonation the log does not tell
     for number, thread in enumerate(threads, start=1):
         evs = by_thread[thread]
         tokens = [e for e in evs if e.call in TOKEN_CALLS and e.identity is not None]
@@ -240,6 +276,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
             flag = False
         else:
             flag = base.impersonates(min(number, current))
+            silent.add(thread)
         served: list[str | None] = []
         for job in _jobs(evs):
             said = [names[e.identity] for e in job if e.identity is not None and names[e.identity] != process
@@ -257,16 +294,21 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         jobs = max(jobs, len(served))
     entries = [derived[t][0] for t in named]
     flags = [derived[t][1] for t in named]
+    opened = [i for i, t in enumerate(named) if t in silent]
     for w in range(len(named) + 1, current + 1):  # the base's workers no line names keep their entries
         given = base.jobs_of(w)
         entries.append(None if given[0] == ANY_USER else given)
+        opened.append(len(flags))
         flags.append(base.impersonates(w))
+    opened += [len(flags) + i for i, t in enumerate(polling) if t in silent]
     entries += [derived[t][0] for t in polling]
     flags += [derived[t][1] for t in polling]
     count = max([jobs, *(len(e) for e in entries if e is not None)])
     if count > MAX_JOBS:
         return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
     entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
+    if None in entries and len(users) < MAX_USERS:  # a job the log names no user for may serve one it never names
+        users.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*users, *base.service_accounts}))
     texts = []
     for entry in entries:
         if entry is None:
@@ -287,12 +329,11 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
                 for w in range(1, workers + 1)]
     if texts != resolved or base.parameterised or workers != current or count != base.jobs:
         facts.append("worker_users=" + ",".join(texts))
-    if flags != [base.impersonates(min(w, current)) for w in range(1, workers + 1)] or base.parameterised or (
-            workers != current):
-        facts.append("worker_impersonates=" + ",".join(str(f).lower() for f in flags))
     if requests != base.requests:
         facts.append(f"requests={requests}")
-    return Facts(tuple(facts))
+    unchanged = not base.parameterised and workers == current
+    base_flags = tuple(base.impersonates(w) for w in range(1, workers + 1)) if unchanged else ()
+    return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)
 
 
 def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
@@ -348,7 +389,7 @@ def diagnose(
     """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
     start = time.monotonic()
     deadline = start + timeout
-    facts = design_facts(events, base).overrides  # shown; each setting reads the log again (its tracking)
+    facts = design_facts(events, base).shown()  # each setting reads the log again (its tracking)
     varied = vary_of(vary, events) if vary else default_vary(events)
     count = math.prod(len(values) for _, values in varied)
     if count > MAX_SETTINGS:
@@ -421,16 +462,38 @@ def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
+    """The setting's outcome over the log's design family: explained by any member, ruled out only when
+    every member is and no bound cut the family, else not decided."""
     try:
-        concrete = with_overrides(scenario, [f"{k}={v}" for k, v in values])
-        facts = design_facts(events, concrete)
+        chosen = with_overrides(scenario, [f"{k}={v}" for k, v in values])
+        facts = design_facts(events, chosen)
         if facts.beyond:  # no design of the model carries the log: not decided
             cut = Found(0, False, stopped=f"bound of the model: {facts.beyond}")
-            return Outcome(Setting(values, concrete), cut, reason=f"not searched: the log needs more than the model's "
-                                                                  f"bound on {facts.beyond}")
-        concrete = with_overrides(concrete, list(facts.overrides))
+            return Outcome(Setting(values, chosen), cut, reason=f"not searched: the log needs more than the model's "
+                                                                f"bound on {facts.beyond}")
+        family = [with_overrides(chosen, list(member)) for member in facts.members()]
     except InvalidArgument as exc:
         return Outcome(Setting(values, scenario), None, reason=str(exc))
+    outcomes = []
+    for concrete in family:
+        outcome = _search_one(concrete, values, events, deadline)
+        if outcome.explains:
+            return outcome
+        outcomes.append(outcome)
+    deepest = max(outcomes, key=lambda o: o.found.matched if o.found is not None else -1)
+    undecided = [o for o in outcomes if o.found is not None and not o.found.complete]
+    if undecided:
+        return undecided[0]
+    if facts.cut:
+        assert deepest.found is not None
+        return Outcome(deepest.setting, replace(deepest.found, complete=False, stopped=facts.cut),
+                       reason=f"not decided: {facts.cut}")
+    return deepest
+
+
+def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
+                deadline: float) -> Outcome:
+    """One design's outcome: the execution that explains the log, or the first event it cannot reach."""
     setting = Setting(values, concrete)
     compiled = _compiled(concrete)
     observed = [observed_of(e, compiled) for e in events]

@@ -5,15 +5,22 @@ and the answer is "explained", or "not decided" naming the bound, never a false 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-from model.observations import Event, parse_jsonl
+from model.observations import Event, log_of, parse_jsonl
 from model.observed import check
-from model.scenario import load_builtin, with_overrides
-from regcheck.diagnosis import Diagnosis, diagnose
+from model.scenario import ANY_USER, CHOICES, Scenario, builtin_names, load_builtin, with_overrides
+from model.system import build
+from regcheck.compile import compile_system
+from regcheck.diagnosis import WORKER_ONLY, Diagnosis, diagnose
+from regcheck.errors import InvalidArgument
+from regcheck.explore import random_run
 from tests.clirun import run
 
 GUID = "6f1c2a0e-91d4-4c3b-8a57-0d2e9b7f4c11"
@@ -119,3 +126,75 @@ def test_the_independent_check_refuses_what_the_log_does_not_say() -> None:
     assert "not after" in (check(scenario, trace, events, [at[0], at[0], *at[2:]]) or "")
     two = _log(*_job("T1", "CONTOSO\\alice")[:2], {**_job("T2", "CONTOSO\\alice")[2]})
     assert "thread" in (check(scenario, trace, two, at) or "")
+
+
+# The generating setting is never ruled out ---------------------------------------------------------------------
+
+PROTOCOL = ("transport", "on_mismatch", "registration", "identity_tracking", "association_scope",
+            "after_network_error", "async_failure", "async_connect_by", "session_reuse", "notifier")
+"""The switches diagnose varies: the property diagnoses with the generating design's value of each."""
+
+
+@st.composite
+def designs(draw: st.DrawFn) -> tuple[Scenario, Scenario]:
+    """A built-in (the base) and a design drawn from it: 1-4 workers, 1-3 jobs, 1-3 users, "*" workers, mixed
+    impersonation, each session_reuse, association_scope and notifier."""
+    base = load_builtin(draw(st.sampled_from(builtin_names())))
+    workers = draw(st.integers(1, 4))
+    users = ("alice", "bob", "carol")[: draw(st.integers(1, 3))]
+    jobs = draw(st.integers(1, 3))
+    entries = draw(st.lists(st.sampled_from((*users, ANY_USER)), min_size=workers, max_size=workers))
+    flags = draw(st.lists(st.booleans(), min_size=workers, max_size=workers))
+    overrides = [f"workers={workers}", f"users={','.join(users)}", f"jobs={jobs}",
+                 f"worker_users={','.join(entries)}", f"worker_impersonates={','.join(str(f).lower() for f in flags)}",
+                 f"session_reuse={draw(st.sampled_from(CHOICES['session_reuse']))}",
+                 f"association_scope={draw(st.sampled_from(CHOICES['association_scope']))}",
+                 f"notifier={draw(st.sampled_from(CHOICES['notifier']))}"]
+    try:
+        design = with_overrides(base, overrides)
+        build(design)
+    except (InvalidArgument, ValueError):
+        assume(False)
+    return base, design
+
+
+def _real_log(events: list[Event], rng: random.Random) -> list[Event]:
+    """Events hidden at random, and each field a real log carries kept or dropped at random (the thread id,
+    which every real log line carries, is kept: the design is read from the log's threads)."""
+    lines = []
+    for event in events:
+        if rng.random() < 0.3:
+            continue
+        fields = {k: v for k, v in event.to_json().items() if k not in ("event", "line")}
+        for key in ("as", "result", "association", "session"):
+            if key in fields and rng.random() < 0.3:
+                del fields[key]
+        lines.append(fields)
+    return _log(*lines) if lines else []
+
+
+def _never_ruled_out(pair: tuple[Scenario, Scenario], seed: int) -> None:
+    base, design = pair
+    rng = random.Random(seed)
+    trace = random_run(compile_system(build(design)), rng, 14)
+    full = log_of(design, trace)
+    events = _real_log(full, rng)
+    threads = {e.thread for e in events}
+    if not events or any(e.thread not in threads for e in full if e.call in WORKER_ONLY):
+        return  # a worker no line names: beyond the family's bound (no worker beyond the log's and the base's)
+    vary = [f"{k}={getattr(design, k)}" for k in PROTOCOL]
+    result = diagnose(events, base, vary, check_fixes=False, timeout=4)
+    assert not result.ruled_out, (design, [e.describe() for e in events], [why for _, why, _ in result.ruled_out])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(pair=designs(), seed=st.integers(0, 10_000))
+def test_the_setting_that_made_a_log_is_never_ruled_out(pair: tuple[Scenario, Scenario], seed: int) -> None:
+    _never_ruled_out(pair, seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pair=designs(), seed=st.integers(0, 10_000))
+def test_the_setting_that_made_a_log_is_never_ruled_out_many(pair: tuple[Scenario, Scenario], seed: int) -> None:
+    _never_ruled_out(pair, seed)
