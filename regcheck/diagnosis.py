@@ -226,10 +226,10 @@ def model_names(events: Sequence[Event], base: Scenario) -> dict[str, str]:
 
 def _jobs(evs: Sequence[Event]) -> list[list[Event]]:
     """A worker thread's events cut into jobs: a job ends with RevertToSelf or EcDoDisconnect (only
-    per-job sessions log off, between jobs), and a second ImpersonateLoggedOnUser starts a new one."""
+    per-job sessions log off, between jobs), and ImpersonateLoggedOnUser after any line starts a new one."""
     jobs: list[list[Event]] = [[]]
     for e in evs:
-        if e.call == "ImpersonateLoggedOnUser" and any(x.call == "ImpersonateLoggedOnUser" for x in jobs[-1]):
+        if e.call == "ImpersonateLoggedOnUser" and jobs[-1]:  # a job starts by impersonating
             jobs.append([])
         jobs[-1].append(e)
         if e.call in ("RevertToSelf", "EcDoDisconnect", "Disconnect"):
@@ -281,7 +281,11 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         for job in _jobs(evs):
             said = [names[e.identity] for e in job if e.identity is not None and names[e.identity] != process
                     and (e.call in TOKEN_CALLS or carries_thread)]
-            served.append(said[0] if flag and said else None)
+            distinct = list(dict.fromkeys(said))
+            if flag and len(distinct) == 1:
+                served.append(distinct[0])
+            else:  # nobody named, or several (the lines between jobs are missing): any user, a job each
+                served += [None] * max(1, len(distinct))
             rpcs = [e for e in job if e.call in RPCS]  # each needs done < requests: the successes before it, + 1
             ok = max((sum(1 for x in rpcs[:i] if x.result in (None, OK)) + 1 for i in range(len(rpcs))), default=0)
             if thread in polling and base.notifications:
