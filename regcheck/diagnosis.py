@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import as_completed
@@ -31,6 +32,7 @@ from model.scenario import (
     MAX_REQUESTS,
     MAX_USERS,
     MAX_WORKERS,
+    RESERVED_NAMES,
     SYSTEM,
     Scenario,
     with_overrides,
@@ -209,30 +211,39 @@ def _short(identity: str) -> str:
     return identity.rsplit("\\", 1)[-1].split("@", 1)[0].lower()
 
 
+_USER = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+"""A user name the model accepts (model.scenario checks it again)."""
+
+
 def model_names(events: Sequence[Event], base: Scenario) -> dict[str, str]:
-    """Each identity the log names, as a model identity: SYSTEM is SYSTEM; a name the model knows (by its
-    short form) is that identity; the rest take the base's unclaimed users in order, then new users."""
+    """Each identity the log names, as a model identity: SYSTEM is SYSTEM; a name is the model identity of
+    its short form (``CONTOSO\\bob`` is ``bob``), a new user where the base has none of that name (no base
+    user is taken for another name: mailbox rights tell users apart); a short form that is no valid user
+    name is a new ``userN``."""
     known = {*base.users, *base.service_accounts, base.process_identity} - {SYSTEM}
     names = list(dict.fromkeys(e.identity for e in events if e.identity is not None and e.identity != SYSTEM))
-    claimed = {_short(n) for n in names if _short(n) in known}
-    free = [u for u in base.users if u not in claimed]
-    fresh = (f"user{k}" for k in itertools.count(2) if f"user{k}" not in known)
+    taken = {*known, *(_short(n) for n in names)}
+    fresh = (f"user{k}" for k in itertools.count(2) if f"user{k}" not in taken)
     mapping = {SYSTEM: SYSTEM}
     for name in names:
         short = _short(name)
-        mapping[name] = short if short in known else (free.pop(0) if free else next(fresh))
+        valid = short in known or (_USER.match(short) is not None and short not in RESERVED_NAMES)
+        mapping[name] = short if valid else next(fresh)
     return mapping
 
 
 def _jobs(evs: Sequence[Event]) -> list[list[Event]]:
-    """A worker thread's events cut into jobs: a job ends with RevertToSelf or EcDoDisconnect (only
-    per-job sessions log off, between jobs), and ImpersonateLoggedOnUser after any line starts a new one."""
+    """A worker thread's events cut into jobs: a job ends with RevertToSelf, or with EcDoDisconnect and the
+    RevertToSelf after it if logged (only per-job sessions log off, between jobs); ImpersonateLoggedOnUser
+    after any line starts a new one."""
     jobs: list[list[Event]] = [[]]
+    closed = False  # the job logged off: only its RevertToSelf may follow in it
     for e in evs:
-        if e.call == "ImpersonateLoggedOnUser" and jobs[-1]:  # a job starts by impersonating
+        if (e.call == "ImpersonateLoggedOnUser" and jobs[-1]) or (closed and e.call != "RevertToSelf"):
             jobs.append([])
         jobs[-1].append(e)
-        if e.call in ("RevertToSelf", "EcDoDisconnect", "Disconnect"):
+        closed = e.call in ("EcDoDisconnect", "Disconnect")
+        if e.call == "RevertToSelf":
             jobs.append([])
     return [job for job in jobs if job] or [[]]
 
@@ -294,6 +305,8 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
                 return Facts((), f"requests: thread {shown(thread)} needs {ok} EcDoRpcExt2 requests in one "
                                  f"job; the model has at most {MAX_REQUESTS}")
             requests = max(requests, ok)
+        if any(e.call in ("EcDoDisconnect", "Disconnect") for e in _jobs(evs)[-1]):
+            served.append(None)  # a session is logged off only between jobs: another job follows
         derived[thread] = (None if None in served else tuple(u for u in served if u is not None), flag)
         jobs = max(jobs, len(served))
     entries = [derived[t][0] for t in named]
