@@ -161,7 +161,9 @@ def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario
         return
     result = diagnose(events, base, list(VARIED), check_fixes=False, timeout=60)
     explaining = [dict(o.setting.values) for g in result.explained for o in g.outcomes]
-    assert setting in explaining, (setting, [e.describe() for e in events])
+    undecided = [dict(o.setting.values) for o in result.unknown]  # the log's design family may be too large
+    assert setting in explaining or setting in undecided, (setting, [e.describe() for e in events])
+    assert all(setting not in [dict(o.setting.values) for o in g.outcomes] for _, _, g in result.ruled_out)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -181,6 +183,8 @@ def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Sc
                            events[index].identity, "0x8004010F")  # MAPI_E_NOT_FOUND: no step returns it
     result = diagnose(mutated, base, list(VARIED), check_fixes=False, timeout=60)
     assert not result.explained
+    if any(dict(o.setting.values) == setting for o in result.unknown):
+        return  # the log's design family was too large to decide within the limits: nothing is claimed
     assert result.longest == index  # every event before it is explained, by the run that logged them
     assert result.ruled_out, [o.reason for o in result.unknown]
     assert max(event for event, _, _ in result.ruled_out) == index + 1  # other settings may fail sooner
