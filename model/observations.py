@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from model.scenario import SYSTEM, Scenario
-from model.story import association_guids
+from model.story import association_guids, current_user, worker_identity
 from regcheck.display import did_you_mean, printable, printable_path, script_warning, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
@@ -334,7 +334,8 @@ def name_warnings(events: Sequence[Event]) -> list[str]:
 
 def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
     """The full log of an execution, as a client and a server would write it: every client call a log
-    may name, then a registration failure after each call the cache refused. Thread, identity,
+    may name, then a registration failure after each call the cache refused; a thread-token call names
+    the identity it takes or leaves and its job's session (model/SEMANTICS.md). Thread, identity,
     association and session names are spelled as a log spells them (``T1``, ``CONTOSO\\alice``, a GUID),
     not as the model does, so reading the log back has to bind them."""
     guids = association_guids(scenario, trace)
@@ -357,6 +358,13 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
         result = str(labels.get("result", "ok"))
         params = dict(step.params)
         session = params.get("session", params.get("worker"))
+        if step.action in ("Impersonate", "RevertToSelf"):  # the identity taken or left; the job's session
+            w, before = int(params["worker"]), trace.states[index]
+            user = current_user(scenario, before, w)
+            context = user if step.action == "Impersonate" else worker_identity(scenario, before, w)
+            identity = "NT AUTHORITY\\SYSTEM" if context == SYSTEM else f"CONTOSO\\{context}"
+            per_user = scenario.session_reuse == "per-user" and user in scenario.users
+            session = scenario.session_of_user(user) if per_user else w
         add(call=_call(message, "a trace"), thread=thread, identity=_identity(identity),
             result=OK if result in SUCCEEDED else result, association=guid,
             session=None if session is None else f"S{session}")

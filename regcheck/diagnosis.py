@@ -21,10 +21,22 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from typing import Any
 
-from model import variants
+from model import system, variants
 from model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
+from model.observed import check as check_match
 from model.replay import replay
-from model.scenario import CHOICES, MAX_REQUESTS, MAX_WORKERS, SYSTEM, Scenario, with_overrides
+from model.scenario import (
+    ANY_USER,
+    CHOICES,
+    MAX_JOBS,
+    MAX_REQUESTS,
+    MAX_USERS,
+    MAX_WORKERS,
+    RESERVED_NAMES,
+    SYSTEM,
+    Scenario,
+    with_overrides,
+)
 from model.system import build
 from properties import catalogue
 from regcheck import children, compose, sweep
@@ -32,10 +44,10 @@ from regcheck.compile import CompiledSystem, Packed, compile_system
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
-from regcheck.expr import Value, evaluate
+from regcheck.expr import Const, Expr, Value, evaluate
 from regcheck.limits import cores
 from regcheck.result import Step, Trace, Verdict
-from regcheck.subsequence import Found, Observed, binds, first_impossible, search
+from regcheck.subsequence import Bindings, Found, Observed, binds, first_impossible, search
 from regcheck.system import Kind
 from regcheck.trace import itf
 
@@ -146,30 +158,204 @@ class Diagnosis:
         return len({o.setting.values for g in self.explained for o in g.outcomes})
 
 
-def design_facts(events: Sequence[Event], base: Scenario) -> list[str]:
-    """What the log says of the design, as lower bounds: as many workers as threads that log worker
-    calls (where the scenario has no per-worker lists), as many requests as the most EcDoRpcExt2
-    calls one of them logs, as many identities as the log names besides SYSTEM (new users are
-    added for the rest), impersonation if it logs any."""
-    waiting = {e.thread for e in events if e.call in ("EcDoAsyncWaitEx", "NotificationWait") and e.thread}
-    threads = {e.thread for e in events if e.thread and not e.server} - waiting
-    facts = []
+WAITS = ("EcDoAsyncWaitEx", "NotificationWait")
+RPCS = ("EcDoRpcExt2", "Execute")
+WORKER_ONLY = frozenset({"ImpersonateLoggedOnUser", "RevertToSelf", "EcDoConnectEx", "Connect", "EcDoDisconnect",
+                         "Disconnect"})
+"""Calls only a worker thread makes: a thread that logs none of them and no wait may be a notifier that polls."""
+TOKEN_CALLS = frozenset({"ImpersonateLoggedOnUser", "RevertToSelf"})
+"""Thread-token calls: they reach no server, so a log's association on them means nothing (SEMANTICS.md)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the log says of the design (model/SEMANTICS.md, "Observations"), as ``--set`` overrides, and
+    the bound of the model it needs more than ("": none), which leaves every setting not decided."""
+
+    overrides: tuple[str, ...]
+    beyond: str = ""
+    flags: tuple[bool, ...] = ()  # per worker: impersonates (the base's where the log does not tell)
+    open: tuple[int, ...] = ()  # the workers (0-based) whose impersonation the log does not tell
+    base_flags: tuple[bool, ...] = ()
+
+    def members(self) -> list[tuple[str, ...]]:
+        """The family's designs as overrides: each way of impersonating or not for the workers whose
+        impersonation the log does not tell (the first ``OPEN_WORKERS`` of them; the rest as the base)."""
+        designs = []
+        for choice in itertools.product((True, False), repeat=min(len(self.open), OPEN_WORKERS)):
+            flags = list(self.flags)
+            for w, flag in zip(self.open, choice, strict=False):
+                flags[w] = flag
+            listed = (f"worker_impersonates={','.join(str(f).lower() for f in flags)}",)
+            designs.append(self.overrides + (listed if tuple(flags) != self.base_flags else ()))
+        return designs
+
+    def shown(self) -> tuple[str, ...]:
+        """The facts as the diagnosis prints them: the overrides, and each worker's impersonation (``either``
+        where the log does not tell, so both are searched)."""
+        words = ["either" if w in self.open else str(f).lower() for w, f in enumerate(self.flags)]
+        if tuple(self.flags) == self.base_flags and not self.open:
+            return self.overrides
+        return (*self.overrides, "worker_impersonates=" + ",".join(words))
+
+    @property
+    def cut(self) -> str:
+        """The bound of the family that cut the search ("": none)."""
+        if len(self.open) <= OPEN_WORKERS:
+            return ""
+        return (f"design family: {len(self.open)} workers whose impersonation the log does not tell; both ways "
+                f"are searched for {OPEN_WORKERS} of them")
+
+
+OPEN_WORKERS = 3
+"""Workers whose impersonation the log does not tell, searched both ways (2**3 designs per setting at most)."""
+
+
+def _short(identity: str) -> str:
+    """``CONTOSO\\alice`` or ``alice@contoso.com`` as the model would name the user: ``alice``."""
+    return identity.rsplit("\\", 1)[-1].split("@", 1)[0].lower()
+
+
+_USER = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+"""A user name the model accepts (model.scenario checks it again)."""
+
+
+def model_names(events: Sequence[Event], base: Scenario) -> dict[str, str]:
+    """Each identity the log names, as a model identity: SYSTEM is SYSTEM; a name is the model identity of
+    its short form (``CONTOSO\\bob`` is ``bob``), a new user where the base has none of that name (no base
+    user is taken for another name: mailbox rights tell users apart); a short form that is no valid user
+    name is a new ``userN``."""
+    known = {*base.users, *base.service_accounts, base.process_identity} - {SYSTEM}
+    names = list(dict.fromkeys(e.identity for e in events if e.identity is not None and e.identity != SYSTEM))
+    taken = {*known, *(_short(n) for n in names)}
+    fresh = (f"user{k}" for k in itertools.count(2) if f"user{k}" not in taken)
+    mapping = {SYSTEM: SYSTEM}
+    for name in names:
+        short = _short(name)
+        valid = short in known or (_USER.match(short) is not None and short not in RESERVED_NAMES)
+        mapping[name] = short if valid else next(fresh)
+    return mapping
+
+
+def _jobs(evs: Sequence[Event]) -> list[list[Event]]:
+    """A worker thread's events cut into jobs: a job ends with RevertToSelf, or with EcDoDisconnect and the
+    RevertToSelf after it if logged (only per-job sessions log off, between jobs); ImpersonateLoggedOnUser
+    after any line starts a new one."""
+    jobs: list[list[Event]] = [[]]
+    closed = False  # the job logged off: only its RevertToSelf may follow in it
+    for e in evs:
+        if (e.call == "ImpersonateLoggedOnUser" and jobs[-1]) or (closed and e.call != "RevertToSelf"):
+            jobs.append([])
+        jobs[-1].append(e)
+        closed = e.call in ("EcDoDisconnect", "Disconnect")
+        if e.call == "RevertToSelf":
+            jobs.append([])
+    return [job for job in jobs if job] or [[]]
+
+
+def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
+    """The log's per-thread facts as overrides of ``base`` (model/SEMANTICS.md, "Observations"): one worker
+    per thread that logs a client call and no wait; whether it impersonates, its jobs and their users in
+    order (a call's identity is its thread's only under dynamic tracking or MAPI/HTTP; a named list
+    shorter than the jobs becomes any user's); the requests one job's EcDoRpcExt2 calls need (each is sent with fewer successes before it than
+    ``requests``); a user for every identity named."""
+    by_thread: dict[str, list[Event]] = {}
+    for e in events:
+        if e.thread is not None and not e.server:
+            by_thread.setdefault(e.thread, []).append(e)
+    threads = [t for t, evs in by_thread.items() if not any(e.call in WAITS for e in evs)]
+    named = [t for t in threads if any(e.call in WORKER_ONLY for e in by_thread[t])]
+    polling = [t for t in threads if t not in named]  # a worker, or a notifier that polls: given a worker of its own
+    names = model_names(events, base)
+    process = base.process_identity
+    carries_thread = base.identity_tracking == "dynamic" or base.transport == "mapi-http"  # else bound[a]
     current = 1 if base.parameterised else int(base.workers)
-    workers = min(max(current, len(threads)), MAX_WORKERS)
-    if base.parameterised or (workers != current and not base.worker_users and not base.worker_impersonates):
+    workers = max(current, len(named)) + len(polling)
+    if workers > MAX_WORKERS:
+        return Facts((), f"workers: the log needs {workers} workers (its threads, and the scenario's {current}); "
+                         f"the model has at most {MAX_WORKERS}")
+    users = [*base.users, *dict.fromkeys(n for n in names.values() if n != SYSTEM and n not in
+                                        {*base.users, *base.service_accounts, process})]
+    if len(users) > MAX_USERS:
+        return Facts((), f"users: the log names {len(users)} users; the model has at most {MAX_USERS}")
+    derived: dict[str, tuple[tuple[str, ...] | None, bool]] = {}  # per thread: its jobs' users (None: any), impersonates
+    requests, jobs = base.requests, max(len(base.jobs_of(w)) for w in range(1, current + 1))
+    silent: set[str] = set()  # threads whose impersonation the log does not tell
+    for number, thread in enumerate(threads, start=1):
+        evs = by_thread[thread]
+        tokens = [e for e in evs if e.call in TOKEN_CALLS and e.identity is not None]
+        calls = [e for e in evs if e.identity is not None and e.call not in TOKEN_CALLS and carries_thread]
+        if any(e.call == "ImpersonateLoggedOnUser" for e in evs) or any(
+                names[e.identity] != process for e in tokens + calls if e.identity is not None):
+            flag = True
+        elif (tokens or calls) and process not in users:  # as the process identity: it does not impersonate
+            flag = False
+        else:
+            flag = base.impersonates(min(number, current))
+            silent.add(thread)
+        served: list[str | None] = []
+        for job in _jobs(evs):
+            said = [names[e.identity] for e in job if e.identity is not None and names[e.identity] != process
+                    and (e.call in TOKEN_CALLS or carries_thread)]
+            distinct = list(dict.fromkeys(said))
+            if flag and len(distinct) == 1:
+                served.append(distinct[0])
+            else:  # nobody named, or several (the lines between jobs are missing): any user, a job each
+                served += [None] * max(1, len(distinct))
+            rpcs = [e for e in job if e.call in RPCS]  # each needs done < requests: the successes before it, + 1
+            ok = max((sum(1 for x in rpcs[:i] if x.result in (None, OK)) + 1 for i in range(len(rpcs))), default=0)
+            if thread in polling and base.notifications:
+                continue  # a notifier's fetches and polls need no requests
+            if ok > MAX_REQUESTS:
+                return Facts((), f"requests: thread {shown(thread)} needs {ok} EcDoRpcExt2 requests in one "
+                                 f"job; the model has at most {MAX_REQUESTS}")
+            requests = max(requests, ok)
+        if any(e.call in ("EcDoDisconnect", "Disconnect") for e in _jobs(evs)[-1]):
+            served.append(None)  # a session is logged off only between jobs: another job follows
+        derived[thread] = (None if None in served else tuple(u for u in served if u is not None), flag)
+        jobs = max(jobs, len(served))
+    entries = [derived[t][0] for t in named]
+    flags = [derived[t][1] for t in named]
+    opened = [i for i, t in enumerate(named) if t in silent]
+    for w in range(len(named) + 1, current + 1):  # the base's workers no line names keep their entries
+        given = base.jobs_of(w)
+        entries.append(None if given[0] == ANY_USER else given)
+        opened.append(len(flags))
+        flags.append(base.impersonates(w))
+    opened += [len(flags) + i for i, t in enumerate(polling) if t in silent]
+    entries += [derived[t][0] for t in polling]
+    flags += [derived[t][1] for t in polling]
+    count = max([jobs, *(len(e) for e in entries if e is not None)])
+    if count > MAX_JOBS:
+        return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
+    entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
+    if None in entries and len(users) < MAX_USERS:  # a job the log names no user for may serve one it never names
+        users.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*users, *base.service_accounts}))
+    texts = []
+    for entry in entries:
+        if entry is None:
+            texts.append(ANY_USER)
+        elif len(set(entry)) == 1:
+            texts.append(entry[0])
+        else:
+            texts.append("+".join(entry))
+    facts = []
+    if base.parameterised or workers != current:
         facts.append(f"workers={workers}")
-    calls = [sum(1 for e in events if e.thread == t and e.call in ("EcDoRpcExt2", "Execute")) for t in threads]
-    requests = min(max([base.requests, *calls]), MAX_REQUESTS)
+    if len(users) != len(base.users):
+        facts.append("users=" + ",".join(users))
+    if count != base.jobs:
+        facts.append(f"jobs={count}")
+    resolved = [ANY_USER if base.takes_any(min(w, current)) else "+".join(base.jobs_of(min(w, current)))
+                if len(set(base.jobs_of(min(w, current)))) > 1 else base.jobs_of(min(w, current))[0]
+                for w in range(1, workers + 1)]
+    if texts != resolved or base.parameterised or workers != current or count != base.jobs:
+        facts.append("worker_users=" + ",".join(texts))
     if requests != base.requests:
         facts.append(f"requests={requests}")
-    identities = {e.identity for e in events if e.identity and e.identity != SYSTEM}
-    known = ({*base.users, base.process_identity, *base.mailbox_access} - {SYSTEM})
-    if len(identities) > len(known):
-        extra = [f"user{k}" for k in range(2, 2 + len(identities)) if f"user{k}" not in known]
-        facts.append("users=" + ",".join([*base.users, *extra[: len(identities) - len(known)]]))
-    if any(e.call == "ImpersonateLoggedOnUser" for e in events) and not base.impersonate and not base.worker_impersonates:
-        facts.append("impersonate=true")  # where worker_impersonates is given, it decides for each worker
-    return facts
+    unchanged = not base.parameterised and workers == current
+    base_flags = tuple(base.impersonates(w) for w in range(1, workers + 1)) if unchanged else ()
+    return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)
 
 
 def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
@@ -233,24 +419,28 @@ def diagnose(
     """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
     start = time.monotonic()
     deadline = start + timeout
-    facts = design_facts(events, base)
-    scenario = with_overrides(base, facts) if facts else base
+    facts = design_facts(events, base).shown()  # each setting reads the log again (its tracking)
     varied = vary_of(vary, events) if vary else default_vary(events)
     count = math.prod(len(values) for _, values in varied)
     if count > MAX_SETTINGS:
         raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
     keys = [k for k, _ in varied]
     settings = [tuple(zip(keys, combination)) for combination in itertools.product(*(values for _, values in varied))]
-    outcomes = _search_all(scenario, settings, events, deadline, progress)
+    outcomes = _search_all(base, settings, events, deadline, progress)
     domains = dict(varied)
     explaining = [o for o in outcomes if o.explains]
     groups = []
-    for cube, members in _cover(explaining, keys, domains):
-        representative = members[0]
-        assert representative.trace is not None
-        violated = _violations(representative.setting.scenario, representative.trace)
-        fixes = _fixes(representative.setting.scenario, violated, deadline) if check_fixes and violated else ()
-        groups.append(Group(cube, tuple(members), tuple(violated), fixes))
+    violations: dict[tuple[tuple[str, str], ...], list[tuple[str, int]]] = {}
+    by_violated: dict[tuple[str, ...], list[Outcome]] = {}  # each member's own violations: groups never mix them
+    for outcome in explaining:
+        assert outcome.trace is not None
+        violations[outcome.setting.values] = _violations(outcome.setting.scenario, outcome.trace)
+        by_violated.setdefault(tuple(name for name, _ in violations[outcome.setting.values]), []).append(outcome)
+    for names, part in by_violated.items():
+        for cube, members in _cover(part, keys, domains):
+            violated = violations[members[0].setting.values]
+            fixes = _fixes(members, names, deadline) if check_fixes and violated else ()
+            groups.append(Group(cube, tuple(members), tuple(violated), fixes))
     refuted = [o for o in outcomes if not o.explains and o.found is not None and o.found.complete]
     ruled = []
     by_event: dict[tuple[int, str], list[Outcome]] = {}
@@ -302,38 +492,72 @@ def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
+    """The setting's outcome over the log's design family: explained by any member, ruled out only when
+    every member is and no bound cut the family, else not decided."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
     try:
-        concrete = with_overrides(scenario, [f"{k}={v}" for k, v in values])
+        chosen = with_overrides(scenario, [f"{k}={v}" for k, v in values])
+        facts = design_facts(events, chosen)
+        if facts.beyond:  # no design of the model carries the log: not decided
+            cut = Found(0, False, stopped=f"bound of the model: {facts.beyond}")
+            return Outcome(Setting(values, chosen), cut, reason=f"not searched: the log needs more than the model's "
+                                                                f"bound on {facts.beyond}")
+        family = [with_overrides(chosen, list(member)) for member in facts.members()]
     except InvalidArgument as exc:
         return Outcome(Setting(values, scenario), None, reason=str(exc))
+    outcomes = []
+    for concrete in family:
+        outcome = _search_one(concrete, values, events, deadline)
+        if outcome.explains:
+            return outcome
+        outcomes.append(outcome)
+    deepest = max(outcomes, key=lambda o: o.found.matched if o.found is not None else -1)
+    undecided = [o for o in outcomes if o.found is not None and not o.found.complete]
+    if undecided:
+        return undecided[0]
+    if facts.cut:
+        assert deepest.found is not None
+        return Outcome(deepest.setting, replace(deepest.found, complete=False, stopped=facts.cut),
+                       reason=f"not decided: {facts.cut}")
+    return deepest
+
+
+def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
+                deadline: float) -> Outcome:
+    """One design's outcome: the execution that explains the log, or the first event it cannot reach."""
     setting = Setting(values, concrete)
     compiled = _compiled(concrete)
     observed = [observed_of(e, compiled) for e in events]
-    impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE)
+    derived = frozenset((i, "context") for i, a in enumerate(compiled.system.actions) if a.name == "RevertToSelf")
+    impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
-        found = search(compiled, observed[:impossible], _fields_of(compiled), one_to_one=ONE_TO_ONE,
-                       max_nodes=MAX_NODES, deadline=deadline)
+        found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
+                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
         if found.matched == impossible:
             after = f"after event {impossible}" if impossible else "from the start"
             event = events[impossible]
-            returning = f" that returns {event.result}" if event.result is not None and not event.server else ""
+            returning = (f" that returns {event.result}" if event.result is not None and not event.server
+                         and event.call not in TOKEN_CALLS else "")
             why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
             return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why)
         observed = observed[:impossible]
-    found = search(compiled, observed, _fields_of(compiled), one_to_one=ONE_TO_ONE,
-                   max_nodes=MAX_NODES, deadline=deadline)
+    found = search(compiled, observed, _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
+                   max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
     if found.matched == len(events) and len(observed) == len(events):
         trace = _trace(compiled, found)
         report = replay(concrete, trace)
         if not report.ok:
             raise AssertionError(f"internal error: the explanation does not replay on the reference simulator: {report}")
+        mismatch = check_match(concrete, trace, events, found.at)
+        if mismatch is not None:
+            raise AssertionError(f"internal error: the explanation does not match the log on the reference simulator: "
+                                 f"{mismatch}")
         return Outcome(setting, found, trace)
     if not found.complete:
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
-    return Outcome(setting, found, reason=_why_not(compiled, observed, events, found))
+    return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found))
 
 
 _COMPILED: dict[str, CompiledSystem] = {}
@@ -350,7 +574,8 @@ def _compiled(scenario: Scenario) -> CompiledSystem:
 
 
 def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
-    """What ``event`` asks of the step it is (model/SEMANTICS.md, "Observations")."""
+    """What ``event`` asks of the step it is (model/SEMANTICS.md, "Observations"): the fields its call
+    defines; an association on a thread-token call, or on MAPI/HTTP (which has none), is free."""
     names: list[tuple[str, str]] = []
     fields: list[tuple[str, frozenset[Value]]] = []
     if event.server:
@@ -359,28 +584,47 @@ def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
     else:
         actions = frozenset(ACTIONS_OF[event.call])
         fields.append(("message", frozenset({event.call})))
-        if event.result is not None:
+        if event.result is not None and event.call not in TOKEN_CALLS:
             fields.append(("result", frozenset(SUCCEEDED) if event.result == OK else frozenset({event.result})))
     if event.thread is not None:
         names.append(("thread", event.thread))
-    if event.identity == SYSTEM:
-        fields.append(("context", frozenset({SYSTEM})))
-    elif event.identity is not None:
-        names.append(("context", event.identity))
-    if event.association is not None:
+    if event.identity is not None:
+        names.append(("context", event.identity))  # SYSTEM is given bound to SYSTEM (``GIVEN``)
+    associations = any(a.name == "EcDoConnectEx" and dict(a.labels).get("association") != Const(0)
+                       for a in compiled.system.actions)
+    if event.association is not None and event.call not in TOKEN_CALLS and associations:
         names.append(("association", event.association))
     if event.session is not None:
         names.append(("session", event.session))
     return Observed(actions, tuple(fields), tuple(names), shares=event.server)
 
 
-def _fields_of(compiled: CompiledSystem) -> Callable[[int, Packed], Mapping[str, Value]]:
+GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
+"""The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it."""
+
+
+def _fields_of(compiled: CompiledSystem, scenario: Scenario) -> Callable[[int, Packed], Mapping[str, Value]]:
+    """The fields each step defines (model/SEMANTICS.md's table): its labels, its session, and on a
+    thread-token call the identity it takes or leaves and the session of the job it serves."""
     actions = compiled.system.actions
+    extra: dict[int, tuple[int, Expr]] = {}  # thread-token action -> (worker, cu(w))
+    for index, action in enumerate(actions):
+        if action.name in ("Impersonate", "RevertToSelf"):
+            w = int(dict(action.params)["worker"])
+            extra[index] = (w, system.current_user(scenario, w))
+    per_user = scenario.session_reuse == "per-user"
 
     def fields(index: int, state: Packed) -> Mapping[str, Value]:
         labels = compiled.labels(index, state)
         params = dict(actions[index].params)
         session = params.get("session", params.get("worker"))
+        if index in extra:
+            w, cu = extra[index]
+            values = compiled.state(state)
+            user = str(evaluate(cu, values))
+            session = scenario.session_of_user(user) if per_user and user in scenario.users else w
+            if actions[index].name == "RevertToSelf":
+                labels["context"] = user if values[system.imp(w)] else scenario.process_identity
         if session is not None:
             labels["session"] = session
         return labels
@@ -400,10 +644,11 @@ def _trace(compiled: CompiledSystem, found: Found) -> Trace:
                  meta={"observed": {str(k): v for k, v in sorted(observed.items())}})
 
 
-def _why_not(compiled: CompiledSystem, observed: Sequence[Observed], events: Sequence[Event], found: Found) -> str:
+def _why_not(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
+             found: Found) -> str:
     """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
     event, wanted = events[found.matched], observed[found.matched]
-    fields_of = _fields_of(compiled)
+    fields_of = _fields_of(compiled, concrete)
     # The same event with any result (any cache event, for a server event): what the model does there instead.
     loose = replace(wanted, fields=tuple((k, v) for k, v in wanted.fields if k not in ("result", "cache")))
     results: set[str] = set()
@@ -464,20 +709,51 @@ def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
     return found
 
 
-def _fixes(scenario: Scenario, violated: Sequence[tuple[str, int]], deadline: float) -> tuple[FixCheck, ...]:
-    """For each fix: the verdicts of the violated properties on the fixed scenario (it rules them out if all proved)."""
-    names = [name for name, _ in violated]
+def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) -> tuple[FixCheck, ...]:
+    """For each fix: the verdicts of the violated properties on every member's fixed scenario; it rules the
+    failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided)."""
     checks = []
     for fix, change in FIXES.items():
-        try:
-            fixed = with_overrides(scenario, change(scenario))
-        except InvalidArgument as exc:
-            checks.append(FixCheck(fix, (("-", f"does not apply: {exc}"),), False))
+        words: dict[str, dict[str, int]] = {}
+        proved, refused = True, ""
+        for member in members:
+            scenario = member.setting.scenario
+            try:
+                fixed = with_overrides(scenario, change(scenario))
+            except InvalidArgument as exc:
+                refused, proved = str(exc), False
+                continue
+            if time.monotonic() > deadline and _FIXED.get((repr(fixed), tuple(names))) is None:
+                proved = False
+                for name in names:
+                    words.setdefault(name, {}).setdefault("not decided (timeout)", 0)
+                    words[name]["not decided (timeout)"] += 1
+                continue
+            for name, (verdict, said) in _checked(fixed, names, deadline).items():
+                proved = proved and verdict is Verdict.PROVED
+                words.setdefault(name, {}).setdefault(said, 0)
+                words[name][said] += 1
+        if not words:
+            checks.append(FixCheck(fix, (("-", f"does not apply: {refused}"),), False))
             continue
-        results = compose.run_checks(fixed, names, timeout=max(deadline - time.monotonic(), 0.0))
-        verdicts = tuple((r.property, _verdict_words(r.verdict, r.depth)) for r in results)
-        checks.append(FixCheck(fix, verdicts, all(r.verdict is Verdict.PROVED for r in results)))
+        verdicts = tuple((name, next(iter(said)) if len(said) == 1 else
+                          "; ".join(f"{w} for {n} of {len(members)} settings" for w, n in said.items()))
+                         for name, said in words.items())
+        checks.append(FixCheck(fix, verdicts, proved))
     return tuple(checks)
+
+
+_FIXED: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Verdict, str]]] = {}
+
+
+def _checked(fixed: Scenario, names: Sequence[str], deadline: float) -> dict[str, tuple[Verdict, str]]:
+    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run: members share fixes)."""
+    key = (repr(fixed), tuple(names))
+    if key not in _FIXED:
+        remaining = max(deadline - time.monotonic(), 0.0)
+        results = compose.run_checks(fixed, list(names), timeout=remaining)
+        _FIXED[key] = {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
+    return _FIXED[key]
 
 
 def _verdict_words(verdict: Verdict, depth: int | None) -> str:

@@ -67,16 +67,18 @@ def search(
     one_to_one: frozenset[str] = frozenset(),
     max_nodes: int = 500_000,
     deadline: float | None = None,
+    given: Bindings = frozenset(),
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
     ``fields_of(i, s)`` gives the labels of action ``i`` in state ``s``; a label in ``one_to_one``
-    binds names to values one to one (else as a function: two names may share a value)."""
+    binds names to values one to one (else as a function: two names may share a value). ``given`` are
+    bindings fixed before the first observation (no other name may take their values, one to one)."""
     candidates = _candidates(compiled, observed)
     n = len(observed)
-    start: Node = (compiled.initial, 0, frozenset())
+    start: Node = (compiled.initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
-    most: dict[tuple[Packed, Bindings], int] = {(compiled.initial, frozenset()): 0}  # the most matched per pair
+    most: dict[tuple[Packed, Bindings], int] = {(compiled.initial, given): 0}  # the most matched per pair
     heap: list[tuple[int, int, Node]] = [(0, 0, start)]
     best, stuck = 0, [start]
     explored = pushed = 0
@@ -218,17 +220,20 @@ STATIC_SETS = 64
 
 
 def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
-                     one_to_one: frozenset[str] = frozenset()) -> int | None:
+                     one_to_one: frozenset[str] = frozenset(), given: Bindings = frozenset(),
+                     derived: frozenset[tuple[int, str]] = frozenset()) -> int | None:
     """The first observation that no action can be, whatever the states, given the values the actions'
     labels can take and the names the observations before bind; None if there is none (or
-    the bindings to follow grew too many).
+    the bindings to follow grew too many). ``derived`` (action index, label): labels whose value the
+    search's ``fields_of`` computes otherwise than the action's expression, so they are free here.
 
     It over-approximates the search (states are ignored, non-constant labels are free, a shared
     step is not required), so no execution matches that observation in order: the search need only
     look at the observations before it."""
-    constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1} for labels in _label_values(compiled)]
+    constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
+                for i, labels in enumerate(_label_values(compiled))]
     candidates = _candidates(compiled, observed)
-    possible: set[Bindings] = {frozenset()}
+    possible: set[Bindings] = {given}
     for position, o in enumerate(observed):
         after: set[Bindings] = set()
         for bound in possible:

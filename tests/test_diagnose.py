@@ -112,15 +112,17 @@ def test_a_log_no_setting_explains_names_the_first_event_none_can_reach(capsys: 
     assert "event 3 (line 3): thread 4412 as CONTOSO\\alice EcDoConnectEx -> ok" in out
 
 
-def test_a_swapped_pair_of_dependent_events_is_unexplained_at_the_second() -> None:
-    """Impersonation after the logon it allows: the logon can be explained (by an impersonation nobody
-    logged), the impersonation that follows cannot (the thread already impersonates)."""
+def test_a_swapped_pair_of_dependent_events_is_a_second_job() -> None:
+    """Impersonation after the logon: the thread's lines say a second job starts there (a job starts by
+    impersonating; model/SEMANTICS.md, "Observations"), so the design read from the log has two jobs and
+    explains it, where one job could not."""
     events = parse_jsonl((LOGS / "article-customer.jsonl").read_text())
     swapped = parse_jsonl(to_jsonl([events[1], events[0], *events[2:]]))
     result = diagnose(swapped, load_builtin("seed"), ["on_mismatch", "registration", "after_network_error"],
                       check_fixes=False)
-    assert not result.explained and result.longest == 1
-    assert {event for event, _, _ in result.ruled_out} == {2}
+    assert result.explained and "jobs=2" in result.facts
+    one_job = diagnose(swapped, load_builtin("seed"), ["on_mismatch"], check_fixes=False)
+    assert all(o.setting.scenario.jobs_of(1) == ("alice", "alice") for g in one_job.explained for o in g.outcomes)
 
 
 # Logs of random runs ---------------------------------------------------------------------------------
@@ -159,7 +161,9 @@ def test_a_log_of_a_random_run_is_explained_by_the_setting_that_made_it(scenario
         return
     result = diagnose(events, base, list(VARIED), check_fixes=False, timeout=60)
     explaining = [dict(o.setting.values) for g in result.explained for o in g.outcomes]
-    assert setting in explaining, (setting, [e.describe() for e in events])
+    undecided = [dict(o.setting.values) for o in result.unknown]  # the log's design family may be too large
+    assert setting in explaining or setting in undecided, (setting, [e.describe() for e in events])
+    assert all(setting not in [dict(o.setting.values) for o in g.outcomes] for _, _, g in result.ruled_out)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -169,7 +173,8 @@ def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Sc
     # Runs of at most 16 steps: refuting the other settings of a long log with retry loops can take a search of
     # 300,000 states each (52 s for one log of 38 events), which says nothing more about where it fails.
     base, setting, events = _generated(scenario, seed, 16)
-    clients = [i for i, e in enumerate(events) if not e.server]
+    token = ("ImpersonateLoggedOnUser", "RevertToSelf")  # their result is free (model/SEMANTICS.md, "Observations")
+    clients = [i for i, e in enumerate(events) if not e.server and e.call not in token]
     if not clients:
         return
     index = clients[int(where * len(clients))]
@@ -178,6 +183,8 @@ def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Sc
                            events[index].identity, "0x8004010F")  # MAPI_E_NOT_FOUND: no step returns it
     result = diagnose(mutated, base, list(VARIED), check_fixes=False, timeout=60)
     assert not result.explained
+    if any(dict(o.setting.values) == setting for o in result.unknown):
+        return  # the log's design family was too large to decide within the limits: nothing is claimed
     assert result.longest == index  # every event before it is explained, by the run that logged them
     assert result.ruled_out, [o.reason for o in result.unknown]
     assert max(event for event, _, _ in result.ruled_out) == index + 1  # other settings may fail sooner

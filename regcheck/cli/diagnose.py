@@ -1,8 +1,9 @@
 """``regcheck diagnose LOG``: which settings of the model explain an observed log, and what happened in between.
 
 Exit codes: 0 explained and the explaining executions violate nothing; 1 explained with a
-violation; 2 bad input; 3 no setting explains the log, but some searches stopped short (unknown);
-5 no setting explains the log.
+violation; 2 bad input; 3 no setting explains the log, but some searches stopped short (unknown, or a
+bound of the model the log exceeds) or none was searched (every setting an invalid scenario); 5 every
+setting searched was ruled out.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from regcheck.trace import itf
 def exit_code(diagnosis: Diagnosis) -> int:
     if diagnosis.explained:
         return EXIT_VIOLATED if diagnosis.violated else EXIT_OK
-    return EXIT_UNKNOWN if diagnosis.unknown else EXIT_UNEXPLAINED
+    return EXIT_UNKNOWN if diagnosis.unknown or not diagnosis.ruled_out else EXIT_UNEXPLAINED
 
 
 @click.command("diagnose")
@@ -111,6 +112,8 @@ def _print(log: Path, d: Diagnosis) -> None:
                   f"[bold]Explained[/bold] by {settings} of {total} settings:")
         for number, group in enumerate(d.explained, start=1):
             _print_group(number, group, shown, common)
+    elif not d.ruled_out:
+        out.print("[bold]Not decided:[/bold] no setting was searched to its end, so none is ruled out.")
     else:
         out.print(f"[bold]No setting explains the log.[/bold] The longest prefix some setting explains: "
                   f"events 1 to {d.longest}; event {d.longest + 1} is the first none can reach.")
