@@ -231,3 +231,17 @@ def test_each_explanation_is_written_as_a_trace_that_replays(capsys: pytest.Capt
     assert doc["explained"][0]["execution"]["trace"]["#meta"]["switches"]["requests"] == 2
     code, out, _ = run(capsys, "replay", str(tmp_path / "explanation-1.itf.json"))
     assert code == 0 and "conforms: all 6 steps replay on the reference simulator" in " ".join(out.split())
+
+
+def test_the_first_lines_conclude_in_the_protocols_words(capsys: pytest.CaptureFixture[str]) -> None:
+    """A support engineer reads the conclusion first: the conflict, how many settings explain it, what each fix does."""
+    code, out, _ = run(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch")
+    assert code == 1
+    conclusion = " ".join(out.split("Design facts")[0].split("\n", 1)[1].split())
+    assert conclusion.startswith("Conclusion: explained by 1 of 2 settings. Step 5: notifier 1")
+    assert '"Registration of the Association GUID failed"' in conclusion
+    assert conclusion.endswith("Fix A rules it out; fix B rules it out; one association per MAPI session does not "
+                               "rule it out.")
+    code, out, _ = run(capsys, "diagnose", str(LOGS / "unexplained.jsonl"), "--vary", "on_mismatch")
+    assert code == 5
+    assert out.splitlines()[1].startswith("Conclusion: no setting explains the log; event 3 is the first none can reach")

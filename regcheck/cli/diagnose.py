@@ -97,6 +97,7 @@ def _print(log: Path, d: Diagnosis) -> None:
     settings, total = d.explaining, d.searched
     out.print(f"regcheck diagnose: {printable_path(log)}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)
+    out.print(conclusion(d), markup=False, highlight=False)
     if d.facts:
         out.print(f"Design facts from the log: {', '.join(d.facts)}", markup=False, highlight=False)
     varied = "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
@@ -130,6 +131,33 @@ def _print(log: Path, d: Diagnosis) -> None:
     if d.invalid:
         out.print(brief(f"Not valid scenarios: {len(d.invalid)} settings ({d.invalid[0].reason})"), markup=False,
                   highlight=False)
+
+
+def conclusion(d: Diagnosis) -> str:
+    """The one line a support engineer reads first: what explains the log, in the protocol's words, and what
+    each fix does to it (over every explaining setting), or why nothing is concluded."""
+    if not d.explained:
+        if d.ruled_out and not d.unknown:
+            return (f"Conclusion: no setting explains the log; event {d.longest + 1} is the first none can reach "
+                    f"(ruled out within the bounds below).")
+        return f"Conclusion: not decided; {len(d.unknown) + len(d.invalid)} settings were not searched to their end."
+    first = next((g for g in d.explained if g.violated), d.explained[0])
+    representative = first.outcomes[0]
+    assert representative.trace is not None
+    what = (cause(representative.setting.scenario, representative.trace) if first.violated
+            else "An execution in which no safety property is violated.")
+    fixes: dict[str, list[bool]] = {}
+    for group in d.explained:
+        for fix in group.fixes:
+            fixes.setdefault(fix.fix.split(" (")[0], []).append(fix.rules_out)
+    verdicts = "; ".join(f"{name} {_rules(said)}" for name, said in fixes.items())
+    return (f"Conclusion: explained by {d.explaining} of {d.searched} settings. {what}"
+            + (f" {verdicts[0].upper()}{verdicts[1:]}." if verdicts else ""))
+
+
+def _rules(said: list[bool]) -> str:
+    """What a fix does to the failure, over the groups that explain it."""
+    return "rules it out" if all(said) else "does not rule it out" if not any(said) else "rules it out in some settings"
 
 
 def _print_group(number: int, group: Group, shown: list[Trace], common: list[tuple[str, tuple[str, ...]]]) -> None:
