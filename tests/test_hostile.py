@@ -670,7 +670,6 @@ def _session(sid: int) -> list[int]:
     return left
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize("command", list(BUSY))
 def test_sigterm_ends_a_command_with_its_own_line(command: str, tmp_path: Path) -> None:
     (tmp_path / "many.jsonl").write_text(MANY_EVENTS, encoding="utf-8")
