@@ -747,13 +747,16 @@ _FIXED: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Verdict, str]]] = {}
 
 
 def _checked(fixed: Scenario, names: Sequence[str], deadline: float) -> dict[str, tuple[Verdict, str]]:
-    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run: members share fixes)."""
+    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run: members share fixes).
+    Only decided verdicts are kept: an answer cut by this run's deadline says nothing to a later run."""
     key = (repr(fixed), tuple(names))
-    if key not in _FIXED:
-        remaining = max(deadline - time.monotonic(), 0.0)
-        results = compose.run_checks(fixed, list(names), timeout=remaining)
-        _FIXED[key] = {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
-    return _FIXED[key]
+    if key in _FIXED:
+        return _FIXED[key]
+    results = compose.run_checks(fixed, list(names), timeout=max(deadline - time.monotonic(), 0.0))
+    verdicts = {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
+    if all(r.verdict is not Verdict.UNKNOWN for r in results):
+        _FIXED[key] = verdicts
+    return verdicts
 
 
 def _verdict_words(verdict: Verdict, depth: int | None) -> str:
