@@ -351,11 +351,9 @@ _WHOLE_NUMBER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0|
 """A whole number as ``--set`` writes it: ASCII digits only (``int`` would also read other scripts' digits)."""
 
 
-def _coerce(key: str, value: object, *, text: bool) -> object:
-    """Check the type of one switch value. ``text``: the value is ``--set`` text, whose few textual forms
-    (``a,b`` lists, ``true``, ``0x20``) are read here; otherwise (TOML, JSON) each value has its own type."""
-    if text and isinstance(value, str):
-        value = _from_text(key, value)
+def _coerce(key: str, value: object) -> object:
+    """Check the type of one switch value: each has its own type (TOML, JSON, or ``--set`` text once
+    :func:`_from_text` has read it)."""
     if key in ("users", "worker_impersonates") and isinstance(value, list):
         value = tuple(value)
     if key == "users":
@@ -463,7 +461,7 @@ def from_mapping(data: Mapping[str, object], *, origin: str = "scenario", source
             f"known switches: {', '.join(sorted(_FIELDS))}{did_you_mean(unknown[0], _FIELDS)}"
         )
     try:
-        fields: dict[str, Any] = {key: _coerce(key, value, text=False) for key, value in data.items()}
+        fields: dict[str, Any] = {key: _coerce(key, value) for key, value in data.items()}
         return Scenario(**fields)
     except SwitchError as exc:
         raise InvalidArgument(f"{_at(origin, source, exc.key, exc.table)}: {exc}") from None
@@ -489,7 +487,7 @@ def overrides(assignments: list[str]) -> dict[str, Any]:
             )
         if key in changes:
             raise InvalidArgument(f"--set {key} is given twice; give each switch once")
-        changes[key] = _coerce(key, value.strip(), text=True)
+        changes[key] = _coerce(key, _from_text(key, value.strip()))
     return changes
 
 
