@@ -188,6 +188,22 @@ def has_binding_snapshot(scenario: Scenario) -> bool:
     return scenario.identity_tracking == "static" and scenario.transport != "mapi-http"
 
 
+SERVER_THREAD = "server"
+"""The ``thread`` label of the server's own steps (ServerEvent, CompleteWait, WaitTimeout): no client thread."""
+
+
+def association_variables(scenario: Scenario) -> frozenset[str]:
+    """The variables every session on an association sees: the registration cache entry, who it last
+    admitted, the binding's identity snapshot, and the history flag of a mismatch."""
+    names = {MISMATCH_SEEN} if has_cache(scenario) else set()
+    for a in range(1, scenario.association_count + 1):
+        if has_cache(scenario):
+            names |= {reg(a), admitted(a)}
+        if has_binding_snapshot(scenario):
+            names.add(bound(a))
+    return frozenset(names)
+
+
 STUTTER_LABELS: tuple[tuple[str, Value], ...] = (
     ("thread", "-"), ("message", STUTTER), ("context", "-"), ("association", 0), ("cache", "-"), ("result", "-"),
 )
@@ -563,14 +579,14 @@ class _Builder:
                 on_ok={pending(sid): FALSE}, on_fail={}, params=params, message="EcDoRpcExt2",
             ))
         out.append(_local("ServerEvent", params, and_(session_open(s, sid), not_(var(pending(sid)))),
-                          {pending(sid): TRUE}, thread="server", message="ServerEvent"))
+                          {pending(sid): TRUE}, thread=SERVER_THREAD, message="ServerEvent"))
         if s.notifications:
             out.append(_local("CompleteWait", params, and_(var(parked(sid)), var(pending(sid))),
                               {parked(sid): FALSE, notify(sid): Const("fetch")},
-                              thread="server", message="CompleteWait", result="NotificationPending"))
+                              thread=SERVER_THREAD, message="CompleteWait", result="NotificationPending"))
             out.append(_local("WaitTimeout", params, and_(var(parked(sid)), not_(var(pending(sid)))),
                               {parked(sid): FALSE, notify(sid): Const("idle")},
-                              thread="server", message="WaitTimeout", result="flags=0"))
+                              thread=SERVER_THREAD, message="WaitTimeout", result="flags=0"))
         return out
 
 

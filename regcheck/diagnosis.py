@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,11 +44,12 @@ from regcheck.compile import CompiledSystem, Packed, compile_system
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
-from regcheck.expr import Const, Expr, Value, evaluate
+from regcheck.expr import Const, Expr, Value, evaluate, variables
 from regcheck.limits import cores
+from regcheck.projection import Refutation, Units, refute
 from regcheck.result import Step, Trace, Verdict
 from regcheck.subsequence import Bindings, Found, Observed, binds, first_impossible, search
-from regcheck.system import Kind
+from regcheck.system import Kind, TransitionSystem
 from regcheck.trace import itf
 
 MAX_SETTINGS = 4_096
@@ -100,6 +101,8 @@ class Outcome:
     found: Found | None  # None: the setting is not a valid scenario (``reason`` says why)
     trace: Trace | None = None
     reason: str = ""
+    unreached: int = 0  # ruled out: an event (1-based) no execution of the setting reaches in order
+    first: bool = True  # ... and it is the first such event (every one before it is explained)
 
     @property
     def explains(self) -> bool:
@@ -140,8 +143,9 @@ class Diagnosis:
     unknown: tuple[Outcome, ...]
     invalid: tuple[Outcome, ...]
     seconds: float
-    longest: int = 0  # events that some setting explains in order, when none explains them all
+    longest: int = 0  # events that some setting explains in order, when none explains them all (see ``exact``)
     warnings: tuple[str, ...] = ()  # names in the log that look like other names (observations.name_warnings)
+    exact: bool = True  # ``longest`` is the longest prefix some setting explains; else no setting reaches event longest + 1
 
     @property
     def violated(self) -> bool:
@@ -177,10 +181,13 @@ class Facts:
     flags: tuple[bool, ...] = ()  # per worker: impersonates (the base's where the log does not tell)
     open: tuple[int, ...] = ()  # the workers (0-based) whose impersonation the log does not tell
     base_flags: tuple[bool, ...] = ()
+    others: tuple[Facts, ...] = ()  # the family's other designs: other base workers left unnamed
+    cut_by: str = ""  # a bound of the family that cut the search beyond ``OPEN_WORKERS`` ("": none)
 
     def members(self) -> list[tuple[str, ...]]:
         """The family's designs as overrides: each way of impersonating or not for the workers whose
-        impersonation the log does not tell (the first ``OPEN_WORKERS`` of them; the rest as the base)."""
+        impersonation the log does not tell (the first ``OPEN_WORKERS`` of them; the rest as the base), and
+        the same for each other choice of the base's workers that no line names."""
         designs = []
         for choice in itertools.product((True, False), repeat=min(len(self.open), OPEN_WORKERS)):
             flags = list(self.flags)
@@ -188,21 +195,28 @@ class Facts:
                 flags[w] = flag
             listed = (f"worker_impersonates={','.join(str(f).lower() for f in flags)}",)
             designs.append(self.overrides + (listed if tuple(flags) != self.base_flags else ()))
-        return designs
+        return list(dict.fromkeys([*designs, *(d for other in self.others for d in other.members())]))
 
     def shown(self) -> tuple[str, ...]:
         """The facts as the diagnosis prints them: the overrides, and each worker's impersonation (``either``
         where the log does not tell, so both are searched)."""
         words = ["either" if w in self.open else str(f).lower() for w, f in enumerate(self.flags)]
-        if tuple(self.flags) == self.base_flags and not self.open:
-            return self.overrides
-        return (*self.overrides, "worker_impersonates=" + ",".join(words))
+        shown = self.overrides
+        if tuple(self.flags) != self.base_flags or self.open:
+            shown = (*shown, "worker_impersonates=" + ",".join(words))
+        if self.others:
+            shown = (*shown, f"or {len(self.others)} other choice(s) of the scenario's workers no line names")
+        return shown
 
     @property
     def cut(self) -> str:
         """The bound of the family that cut the search ("": none)."""
-        if len(self.open) <= OPEN_WORKERS:
+        if self.cut_by:
+            return self.cut_by
+        if len(self.open) <= OPEN_WORKERS and not any(other.cut for other in self.others):
             return ""
+        if len(self.open) <= OPEN_WORKERS:
+            return next(other.cut for other in self.others if other.cut)
         return (f"design family: {len(self.open)} workers whose impersonation the log does not tell; both ways "
                 f"are searched for {OPEN_WORKERS} of them")
 
@@ -314,48 +328,69 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
             served.append(None)  # a session is logged off only between jobs: another job follows
         derived[thread] = (None if None in served else tuple(u for u in served if u is not None), flag)
         jobs = max(jobs, len(served))
-    entries = [derived[t][0] for t in named]
-    flags = [derived[t][1] for t in named]
-    opened = [i for i, t in enumerate(named) if t in silent]
-    for w in range(len(named) + 1, current + 1):  # the base's workers no line names keep their entries
-        given = base.jobs_of(w)
-        entries.append(None if given[0] == ANY_USER else given)
-        opened.append(len(flags))
-        flags.append(base.impersonates(w))
-    opened += [len(flags) + i for i, t in enumerate(polling) if t in silent]
-    entries += [derived[t][0] for t in polling]
-    flags += [derived[t][1] for t in polling]
-    count = max([jobs, *(len(e) for e in entries if e is not None)])
-    if count > MAX_JOBS:
-        return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
-    entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
-    if None in entries and len(users) < MAX_USERS:  # a job the log names no user for may serve one it never names
-        users.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*users, *base.service_accounts}))
-    texts = []
-    for entry in entries:
-        if entry is None:
-            texts.append(ANY_USER)
-        elif len(set(entry)) == 1:
-            texts.append(entry[0])
-        else:
-            texts.append("+".join(entry))
-    facts = []
-    if base.parameterised or workers != current:
-        facts.append(f"workers={workers}")
-    if len(users) != len(base.users):
-        facts.append("users=" + ",".join(users))
-    if count != base.jobs:
-        facts.append(f"jobs={count}")
-    resolved = [ANY_USER if base.takes_any(min(w, current)) else "+".join(base.jobs_of(min(w, current)))
-                if len(set(base.jobs_of(min(w, current)))) > 1 else base.jobs_of(min(w, current))[0]
-                for w in range(1, workers + 1)]
-    if texts != resolved or base.parameterised or workers != current or count != base.jobs:
-        facts.append("worker_users=" + ",".join(texts))
-    if requests != base.requests:
-        facts.append(f"requests={requests}")
-    unchanged = not base.parameterised and workers == current
-    base_flags = tuple(base.impersonates(w) for w in range(1, workers + 1)) if unchanged else ()
-    return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)
+    def assemble(kept: Sequence[int]) -> Facts:
+        """The facts when the base's workers ``kept`` are the ones no line names."""
+        entries = [derived[t][0] for t in named]
+        flags = [derived[t][1] for t in named]
+        opened = [i for i, t in enumerate(named) if t in silent]
+        for w in kept:  # the base's workers no line names keep their entries
+            given = base.jobs_of(w)
+            entries.append(None if given[0] == ANY_USER else given)
+            opened.append(len(flags))
+            flags.append(base.impersonates(w))
+        opened += [len(flags) + i for i, t in enumerate(polling) if t in silent]
+        entries += [derived[t][0] for t in polling]
+        flags += [derived[t][1] for t in polling]
+        count = max([jobs, *(len(e) for e in entries if e is not None)])
+        if count > MAX_JOBS:
+            return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
+        entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
+        if None in entries and len(users) < MAX_USERS:  # a job the log names no user for may serve one it never names
+            users.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*users, *base.service_accounts}))
+        texts = []
+        for entry in entries:
+            if entry is None:
+                texts.append(ANY_USER)
+            elif len(set(entry)) == 1:
+                texts.append(entry[0])
+            else:
+                texts.append("+".join(entry))
+        facts = []
+        if base.parameterised or workers != current:
+            facts.append(f"workers={workers}")
+        if len(users) != len(base.users):
+            facts.append("users=" + ",".join(users))
+        if count != base.jobs:
+            facts.append(f"jobs={count}")
+        resolved = [ANY_USER if base.takes_any(min(w, current)) else "+".join(base.jobs_of(min(w, current)))
+                    if len(set(base.jobs_of(min(w, current)))) > 1 else base.jobs_of(min(w, current))[0]
+                    for w in range(1, workers + 1)]
+        if texts != resolved or base.parameterised or workers != current or count != base.jobs:
+            facts.append("worker_users=" + ",".join(texts))
+        if requests != base.requests:
+            facts.append(f"requests={requests}")
+        unchanged = not base.parameterised and workers == current
+        base_flags = tuple(base.impersonates(w) for w in range(1, workers + 1)) if unchanged else ()
+        return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)
+
+    if current <= len(named):
+        return assemble(())
+    # Which of the base's workers the log's threads stand for is not told: each choice that leaves different
+    # workers unnamed is a design of the family (the first is the base's last workers).
+    choices: dict[tuple[tuple[str, ...], ...], tuple[int, ...]] = {}
+    for kept in sorted(itertools.combinations(range(1, current + 1), current - len(named)), key=lambda k: k[::-1],
+                       reverse=True):
+        shape = tuple(sorted((*base.jobs_of(w), str(base.impersonates(w))) for w in kept))
+        choices.setdefault(shape, kept)
+    alternatives = [assemble(kept) for kept in choices.values()]
+    first, others = alternatives[0], tuple(alternatives[1:KEPT_CHOICES])
+    cut = (f"design family: {len(alternatives)} ways to choose which of the scenario's {current} workers no line "
+           f"names; {KEPT_CHOICES} are searched") if len(alternatives) > KEPT_CHOICES else first.cut_by
+    return replace(first, others=others, cut_by=cut)
+
+
+KEPT_CHOICES = 6
+"""Ways of choosing which of the base's workers no line names that are searched (each a design of the family)."""
 
 
 def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
@@ -446,15 +481,18 @@ def diagnose(
     by_event: dict[tuple[int, str], list[Outcome]] = {}
     for outcome in refuted:
         assert outcome.found is not None
-        by_event.setdefault((outcome.found.matched + 1, outcome.reason), []).append(outcome)
+        by_event.setdefault((outcome.unreached, outcome.reason), []).append(outcome)
     for (event, why), members in sorted(by_event.items()):
         for cube, part in _cover(members, keys, domains):
             ruled.append((event, why, Group(cube, tuple(part))))
     unknown = tuple(o for o in outcomes if not o.explains and o.found is not None and not o.found.complete)
     invalid = tuple(o for o in outcomes if o.found is None)
     longest = max((o.found.matched for o in outcomes if o.found is not None), default=0)
+    exact = all(o.first for o in refuted)
+    if not exact:  # no prefix is claimed explained: the event no setting reaches is what is known
+        longest = max(o.unreached for o in refuted) - 1
     return Diagnosis(tuple(events), base, tuple(facts), tuple(varied), tuple(groups), tuple(ruled), unknown, invalid,
-                     round(time.monotonic() - start, 3), longest, tuple(name_warnings(events)))
+                     round(time.monotonic() - start, 3), longest, tuple(name_warnings(events)), exact)
 
 
 PARALLEL_FROM = 64
@@ -465,33 +503,57 @@ CHUNK = 48
 
 def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
                 deadline: float, progress: Callable[[str], None] | None) -> list[Outcome]:
-    """Every setting's outcome, in order: on a pool of fresh interpreters where there are many settings and cores."""
+    """Every setting's outcome, in order. A first pass gives each setting a short search (``FIRST_NODES``, then
+    thread by thread), so what is quickly explained or ruled out is known for every setting; the time left goes
+    to the settings that pass left open. On a pool of fresh interpreters where there are many settings and cores."""
     workers = min(cores(), (len(settings) + CHUNK - 1) // CHUNK)
     if len(settings) < PARALLEL_FROM or workers < 2:
+        return _passes(scenario, settings, events, deadline, progress, None)
+    with children.pool(workers) as pool:
+        return _passes(scenario, settings, events, deadline, progress, pool)
+
+
+def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
+            deadline: float, progress: Callable[[str], None] | None, pool: Executor | None) -> list[Outcome]:
+    outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
+    again = [i for i, o in enumerate(outcomes) if o.found is not None and o.found.stopped == "state limit"]
+    if again and time.monotonic() < deadline:
+        deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, MAX_NODES, 1,
+                       "deeper search")
+        for i, outcome in zip(again, deeper, strict=True):
+            outcomes[i] = outcome
+    return outcomes
+
+
+def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
+          deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
+          what: str) -> list[Outcome]:
+    """The settings' outcomes with searches of at most ``budget`` states, in order."""
+    if pool is None:
         outcomes = []
         for number, values in enumerate(settings, start=1):
             if progress and number % 16 == 1:
-                progress(f"diagnose: setting {number} of {len(settings)}")
-            outcomes.append(_try(scenario, values, events, deadline))
+                progress(f"diagnose ({what}): setting {number} of {len(settings)}")
+            outcomes.append(_try(scenario, values, events, deadline, budget))
         return outcomes
-    chunks = [list(settings[i:i + CHUNK]) for i in range(0, len(settings), CHUNK)]
+    chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
-    with children.pool(workers) as pool:
-        futures = {pool.submit(_try_all, scenario, chunk, list(events), deadline): i for i, chunk in enumerate(chunks)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
-            if progress:
-                progress(f"diagnose: {min(done * CHUNK, len(settings))} of {len(settings)} settings")
-    return [outcome for chunk in results for outcome in chunk]
+    futures = {pool.submit(_try_all, scenario, part, list(events), deadline, budget): i for i, part in enumerate(chunks)}
+    for done, future in enumerate(as_completed(futures), start=1):
+        results[futures[future]] = future.result()
+        if progress:
+            progress(f"diagnose ({what}): {min(done * chunk, len(settings))} of {len(settings)} settings")
+    return [outcome for part in results for outcome in part]
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             deadline: float) -> list[Outcome]:
+             deadline: float, budget: int = MAX_NODES) -> list[Outcome]:
     """One task of the pool: its settings' outcomes, in order."""
-    return [_try(scenario, values, events, deadline) for values in settings]
+    return [_try(scenario, values, events, deadline, budget) for values in settings]
 
 
-def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float) -> Outcome:
+def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
+         budget: int = MAX_NODES) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
     every member is and no bound cut the family, else not decided."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
@@ -509,26 +571,71 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     outcomes = []
     for concrete in family:
-        outcome = _search_one(concrete, values, events, deadline)
+        outcome = _search_one(concrete, values, events, deadline, budget)
         if outcome.explains:
             return outcome
         outcomes.append(outcome)
-    deepest = max(outcomes, key=lambda o: o.found.matched if o.found is not None else -1)
     undecided = [o for o in outcomes if o.found is not None and not o.found.complete]
     if undecided:
         return undecided[0]
+    latest = max(outcomes, key=lambda o: o.unreached)  # no member reaches this event: the setting does not
+    latest = replace(latest, first=all(o.first for o in outcomes))
     if facts.cut:
-        assert deepest.found is not None
-        return Outcome(deepest.setting, replace(deepest.found, complete=False, stopped=facts.cut),
+        assert latest.found is not None
+        return Outcome(latest.setting, replace(latest.found, complete=False, stopped=facts.cut),
                        reason=f"not decided: {facts.cut}")
-    return deepest
+    return latest
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float) -> Outcome:
-    """One design's outcome: the execution that explains the log, or the first event it cannot reach."""
+                deadline: float, budget: int = MAX_NODES) -> Outcome:
+    """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
+    whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
-    compiled = _compiled(concrete)
+    system_of = build(concrete)
+    key = (_key(system_of, concrete), budget)
+    log, known_outcome = _OUTCOMES.get(key, ((), None))
+    if known_outcome is not None and (log is events or log == tuple(events)):
+        known = replace(known_outcome, setting=setting)
+        if known.trace is not None:
+            _vet(concrete, known.trace, events, known.found)
+        return known
+    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, key[0])
+    if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
+        if len(_OUTCOMES) > MAX_SETTINGS:
+            _OUTCOMES.clear()
+        _OUTCOMES[key] = (tuple(events), outcome)
+    return outcome
+
+
+_OUTCOMES: dict[tuple[object, int], tuple[tuple[Event, ...], Outcome]] = {}
+"""Outcomes by design (``_key``) and budget, with the log they are of: settings a log's facts make alike are
+searched once."""
+
+
+def _key(system_of: TransitionSystem, scenario: Scenario) -> object:
+    """What a design's outcome depends on: its system, and what ``_fields_of`` reads of its scenario."""
+    users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
+    return (system_of.variables, system_of.init, system_of.actions, scenario.session_reuse, scenario.users,
+            scenario.process_identity, users)
+
+
+def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found | None) -> None:
+    """An explanation replays on the reference simulator and matches the log there, or it is an internal error."""
+    assert found is not None
+    report = replay(concrete, trace)
+    if not report.ok:
+        raise AssertionError(f"internal error: the explanation does not replay on the reference simulator: {report}")
+    mismatch = check_match(concrete, trace, events, found.at)
+    if mismatch is not None:
+        raise AssertionError(f"internal error: the explanation does not match the log on the reference simulator: "
+                             f"{mismatch}")
+
+
+def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
+                   deadline: float, budget: int, key: object) -> Outcome:
+    """The search of one design (see ``_search_one``)."""
+    compiled = _compiled(system_of)
     observed = [observed_of(e, compiled) for e in events]
     derived = frozenset((i, "context") for i, a in enumerate(compiled.system.actions) if a.name == "RevertToSelf")
     impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
@@ -541,35 +648,78 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
             returning = (f" that returns {event.result}" if event.result is not None and not event.server
                          and event.call not in TOKEN_CALLS else "")
             why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
-            return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why)
+            return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why,
+                           unreached=impossible + 1)
         observed = observed[:impossible]
-    found = search(compiled, observed, _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
-                   max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
+    fields_of = _fields_of(compiled, concrete)
+    found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, FIRST_NODES),
+                   deadline=deadline, given=GIVEN)
+    if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
+        refuted = refute(_units(compiled, concrete, key), observed, lambda unit: _fields_of(unit, concrete),
+                         one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=UNIT_NODES, deadline=deadline)
+        if refuted is not None:
+            return Outcome(setting, replace(found, complete=True, steps=(), at=()),
+                           reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
+                           first=False)
+        if budget > FIRST_NODES:
+            found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
+                           given=GIVEN)
     if found.matched == len(events) and len(observed) == len(events):
         trace = _trace(compiled, found)
-        report = replay(concrete, trace)
-        if not report.ok:
-            raise AssertionError(f"internal error: the explanation does not replay on the reference simulator: {report}")
-        mismatch = check_match(concrete, trace, events, found.at)
-        if mismatch is not None:
-            raise AssertionError(f"internal error: the explanation does not match the log on the reference simulator: "
-                                 f"{mismatch}")
+        _vet(concrete, trace, events, found)
         return Outcome(setting, found, trace)
     if not found.complete:
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
-    return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found))
+    return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found),
+                   unreached=found.matched + 1)
 
 
-_COMPILED: dict[str, CompiledSystem] = {}
+FIRST_NODES = 20_000
+"""States the search of the whole system visits first; a log it neither explains nor refutes within them is
+tried thread by thread (``regcheck.projection``) before the search goes on to ``MAX_NODES``."""
+UNIT_NODES = 200_000
+"""States one thread's unit may visit before that thread refutes nothing."""
 
 
-def _compiled(scenario: Scenario) -> CompiledSystem:
-    """The compiled system of ``scenario``, kept for the run (the fixes and the groups ask again)."""
-    key = repr(scenario)
+def _units(compiled: CompiledSystem, scenario: Scenario, key: object) -> Units:
+    """The system's units (``regcheck.projection``): the association's shared state is havoc'd; a thread-token
+    call's fields also read the worker's current user and impersonation (``_fields_of``)."""
+    extra = {}
+    for index, action in enumerate(compiled.system.actions):
+        if action.name in ("Impersonate", "RevertToSelf"):
+            w = int(dict(action.params)["worker"])
+            extra[index] = frozenset(variables(system.current_user(scenario, w))) | {system.imp(w)}
+    if key not in _UNITS:
+        if len(_UNITS) > MAX_SETTINGS:
+            _UNITS.clear()
+        _UNITS[key] = Units(compiled.system, system.association_variables(scenario), extra,
+                            frozenset({system.SERVER_THREAD}))
+    return _UNITS[key]
+
+
+_UNITS: dict[object, Units] = {}
+
+
+def _why_thread(concrete: Scenario, refuted: Refutation, observed: Sequence[Observed], events: Sequence[Event]) -> str:
+    """Why no execution reaches the refuted event: what the thread's call does there instead, in its unit."""
+    positions = [i for i, o in enumerate(observed) if ("thread", refuted.thread) in o.names and not o.shares]
+    thread, found, unit = max(refuted.found, key=lambda item: item[1].matched)
+    lines = [events[i] for i in positions]
+    instead = _instead(unit, concrete, [observed[i] for i in positions], lines, found)
+    return (f"thread {shown(refuted.thread)} cannot make it after its own earlier lines ({instead}), whatever the "
+            f"other sessions do on the association")
+
+
+_COMPILED: dict[object, CompiledSystem] = {}
+
+
+def _compiled(system_of: TransitionSystem) -> CompiledSystem:
+    """The compiled system, kept for the run (designs alike, the fixes and the groups ask again)."""
+    key = (system_of.variables, system_of.init, system_of.actions)
     if key not in _COMPILED:
         if len(_COMPILED) > MAX_SETTINGS:
             _COMPILED.clear()
-        _COMPILED[key] = compile_system(build(scenario))
+        _COMPILED[key] = compile_system(system_of)
     return _COMPILED[key]
 
 
@@ -647,6 +797,13 @@ def _trace(compiled: CompiledSystem, found: Found) -> Trace:
 def _why_not(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
              found: Found) -> str:
     """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
+    after = f"after event {found.matched}" if found.matched else "from the start"
+    return f"{after}, {_instead(compiled, concrete, observed, events, found)}"
+
+
+def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
+             found: Found) -> str:
+    """What the call of the event after ``found``'s longest match does there instead of what the event says."""
     event, wanted = events[found.matched], observed[found.matched]
     fields_of = _fields_of(compiled, concrete)
     # The same event with any result (any cache event, for a server event): what the model does there instead.
@@ -659,16 +816,15 @@ def _why_not(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Ob
             labels = fields_of(index, state)
             if binds(loose, bound, labels, ONE_TO_ONE) is not None:
                 results.add(str(labels.get("cache" if event.server else "result")))
-    after = f"after event {found.matched}" if found.matched else "from the start"
     if event.server:
-        return (f"{after}, no call can fail its registration" if not results & MISMATCH
-                else f"{after}, no mismatch fits the event's names")
+        return ("no call can fail its registration" if not results & MISMATCH
+                else "no mismatch fits the event's names")
     if not results:
-        return f"{after}, {event.call} cannot be sent by that thread with those names"
+        return f"{event.call} cannot be sent by that thread with those names"
     if event.result is not None:
         said = ", ".join(sorted(results))
-        return f"{after}, {event.call} there returns only {said}, never {event.result}"
-    return f"{after}, no {event.call} fits the event's names"
+        return f"{event.call} there returns only {said}, never {event.result}"
+    return f"no {event.call} fits the event's names"
 
 
 def _cover(outcomes: Sequence[Outcome], keys: Sequence[str],
@@ -808,7 +964,9 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
         "ruled_out": [{**group(g), "event": event, "why": why} for event, why, g in diagnosis.ruled_out],
         "unknown": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.unknown],
         "invalid": [{"setting": dict(o.setting.values), "why": o.reason} for o in diagnosis.invalid],
-        "longest_explained_prefix": diagnosis.longest if not diagnosis.explained else len(diagnosis.events),
+        "longest_explained_prefix": (len(diagnosis.events) if diagnosis.explained else
+                                     diagnosis.longest if diagnosis.exact else None),
+        "unreached_event": None if diagnosis.explained else diagnosis.longest + 1,
         "warnings": list(diagnosis.warnings),
         "seconds": diagnosis.seconds,
     }

@@ -693,6 +693,8 @@ class DiagnosisView:
         d = self.diagnosis
         if d.explained:
             return f"<diagnosis of {self.title}: explained by {d.explaining} setting(s), {len(d.ruled_out)} group(s) ruled out>"
+        if not d.exact:
+            return f"<diagnosis of {self.title}: not explained; no setting reaches event {d.longest + 1}>"
         return f"<diagnosis of {self.title}: not explained; events 1 to {d.longest} are>"
 
     @property

@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "regcheck.abstraction": 10,
     "regcheck.promela": 9,
     "regcheck.subsequence": 9,
+    "regcheck.projection": 10,
     "regcheck.spin": 10,
     # 11-13: the engines
     "regcheck.engines": 11,

@@ -116,8 +116,7 @@ def _print(log: Path, d: Diagnosis) -> None:
     elif not d.ruled_out:
         out.print("[bold]Not decided:[/bold] no setting was searched to its end, so none is ruled out.")
     else:
-        out.print(f"[bold]No setting explains the log.[/bold] The longest prefix some setting explains: "
-                  f"events 1 to {d.longest}; event {d.longest + 1} is the first none can reach.")
+        out.print(f"[bold]No setting explains the log.[/bold] {escape(reach(d))}.")
         out.print(d.events[d.longest].describe() if d.longest < len(d.events) else "", markup=False, highlight=False)
     if d.ruled_out:
         out.print()
@@ -138,8 +137,9 @@ def conclusion(d: Diagnosis) -> str:
     each fix does to it (over every explaining setting), or why nothing is concluded."""
     if not d.explained:
         if d.ruled_out and not d.unknown:
-            return (f"Conclusion: no setting explains the log; event {d.longest + 1} is the first none can reach "
-                    f"(ruled out within the bounds below).")
+            where = f"event {d.longest + 1} is the first none can reach" if d.exact else \
+                f"none reaches event {d.longest + 1} in order"
+            return f"Conclusion: no setting explains the log; {where} (ruled out within the bounds below)."
         return f"Conclusion: not decided; {len(d.unknown) + len(d.invalid)} settings were not searched to their end."
     first = next((g for g in d.explained if g.violated), d.explained[0])
     representative = first.outcomes[0]
@@ -153,6 +153,15 @@ def conclusion(d: Diagnosis) -> str:
     verdicts = "; ".join(f"{name} {_rules(said)}" for name, said in fixes.items())
     return (f"Conclusion: explained by {d.explaining} of {d.searched} settings. {what}"
             + (f" {verdicts[0].upper()}{verdicts[1:]}." if verdicts else ""))
+
+
+def reach(d: Diagnosis) -> str:
+    """How far the log is explained when no setting explains it all: the longest prefix some setting explains,
+    or, where a setting was ruled out thread by thread, the event none reaches."""
+    if d.exact:
+        return (f"The longest prefix some setting explains: events 1 to {d.longest}; event {d.longest + 1} is the "
+                "first none can reach")
+    return f"No setting reaches event {d.longest + 1} in order; each setting's event out of reach is below"
 
 
 def _rules(said: list[bool]) -> str:

@@ -38,7 +38,8 @@ def _summary(d: Diagnosis, timing: str = "{}") -> list[str]:
     else:
         first = d.events[d.longest].describe() if d.longest < len(d.events) else ""
         lines.append(f"No setting explains the log. The longest prefix some setting explains: events 1 to "
-                     f"{d.longest}; the first event none can reach: {first}")
+                     f"{d.longest}; the first event none can reach: {first}" if d.exact else
+                     f"No setting explains the log. No setting reaches this event in order: {first}")
     return [*d.warnings, *lines]
 
 
