@@ -613,11 +613,26 @@ _OUTCOMES: dict[tuple[object, int], tuple[tuple[Event, ...], Outcome]] = {}
 searched once."""
 
 
-def _key(system_of: TransitionSystem, scenario: Scenario) -> object:
-    """What a design's outcome depends on: its system, and what ``_fields_of`` reads of its scenario."""
-    users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
-    return (system_of.variables, system_of.init, system_of.actions, scenario.session_reuse, scenario.users,
-            scenario.process_identity, users)
+class _Design:
+    """What a design's outcome depends on: its system, and what ``_fields_of`` reads of its scenario. Hashed
+    once (the expressions are deep); equal only when every part is equal."""
+
+    def __init__(self, system_of: TransitionSystem, scenario: Scenario) -> None:
+        users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
+        self.system = (system_of.variables, system_of.init, system_of.actions)
+        self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users)
+        self._hash = hash((self.system, self.fields))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Design) and self._hash == other._hash and self.fields == other.fields and \
+            self.system == other.system
+
+
+def _key(system_of: TransitionSystem, scenario: Scenario) -> _Design:
+    return _Design(system_of, scenario)
 
 
 def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found | None) -> None:
@@ -633,9 +648,9 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
 
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
-                   deadline: float, budget: int, key: object) -> Outcome:
+                   deadline: float, budget: int, key: _Design) -> Outcome:
     """The search of one design (see ``_search_one``)."""
-    compiled = _compiled(system_of)
+    compiled = _compiled(system_of, key)
     observed = [observed_of(e, compiled) for e in events]
     derived = frozenset((i, "context") for i, a in enumerate(compiled.system.actions) if a.name == "RevertToSelf")
     impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
@@ -710,17 +725,16 @@ def _why_thread(concrete: Scenario, refuted: Refutation, observed: Sequence[Obse
             f"other sessions do on the association")
 
 
-_COMPILED: dict[object, CompiledSystem] = {}
+_COMPILED: dict[_Design, CompiledSystem] = {}
 
 
-def _compiled(system_of: TransitionSystem) -> CompiledSystem:
+def _compiled(system_of: TransitionSystem, design: _Design) -> CompiledSystem:
     """The compiled system, kept for the run (designs alike, the fixes and the groups ask again)."""
-    key = (system_of.variables, system_of.init, system_of.actions)
-    if key not in _COMPILED:
+    if design not in _COMPILED:
         if len(_COMPILED) > MAX_SETTINGS:
             _COMPILED.clear()
-        _COMPILED[key] = compile_system(system_of)
-    return _COMPILED[key]
+        _COMPILED[design] = compile_system(system_of)
+    return _COMPILED[design]
 
 
 def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
