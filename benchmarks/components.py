@@ -16,11 +16,11 @@ import time
 
 import networkx as nx
 
-from model.scenario import load_builtin, with_overrides
-from model.system import build
 from regcheck.compile import compile_system
 from regcheck.engines.liveness import components
 from regcheck.explore import explore
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 
 
 def main() -> None:

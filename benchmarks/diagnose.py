@@ -15,12 +15,12 @@ import argparse
 import random
 import time
 
-from model.observations import log_of
-from model.scenario import load_builtin, with_overrides
-from model.system import build
 from regcheck import diagnosis
 from regcheck.compile import compile_system
 from regcheck.explore import random_run
+from regcheck.model.observations import log_of
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 from regcheck.result import Trace
 
 DESIGN = ["workers=2", "requests=8", "after_network_error=reconnect-same"]

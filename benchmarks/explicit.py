@@ -16,10 +16,10 @@ import argparse
 import math
 import time
 
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
 from regcheck.engines import Options, explicit
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from regcheck.result import Verdict
 from regcheck.system import Kind
 

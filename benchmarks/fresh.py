@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from properties.catalogue import CATALOGUE
+from regcheck.properties.catalogue import CATALOGUE
 from regcheck.system import Kind
 
 SAFETY = [p.name for p in CATALOGUE if p.kind is Kind.SAFETY]

@@ -37,10 +37,10 @@ from typing import Any
 
 from fresh import check
 
-from model import scenario as scenarios
-from model.system import build
-from properties import catalogue
 from regcheck import promela, spin
+from regcheck.model import scenario as scenarios
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 
 SCENARIOS = ("seed", "fix-run-as-user", "fix-no-notifications")
 LETTERS = {"holds": "H", "proved": "H", "violated": "V", "bounded": "B", "unknown": "?"}

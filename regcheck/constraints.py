@@ -6,7 +6,7 @@ matches, the first step of one kind also matches more fields, or a step of one k
 any of another. Each constraint is data with two readings that must agree: :meth:`holds` checks
 a decoded trace, :meth:`encode` states the same over an unrolling of ``k`` steps for z3, where
 engines pass it as an assumption (``regcheck.engines.distinct``). Nothing here knows a protocol:
-the model names the labels and values (``model/shapes.py``).
+the model names the labels and values (``regcheck/model/shapes.py``).
 
 A counterexample is read up to and including its violating step, so a constraint is about what
 happens before the property first fails, never after.

@@ -18,15 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from model.explain import CAUSE, Explanation, describe, same_cause
-from model.explain import explain as shrink
-from model.replay import replay
-from model.scenario import Scenario
-from model.system import build
-from properties import catalogue
 from regcheck.constraints import Constraint
 from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.engines.distinct import counterexamples
+from regcheck.model.explain import CAUSE, Explanation, describe, same_cause
+from regcheck.model.explain import explain as shrink
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Trace
 
 

@@ -52,7 +52,7 @@ _CLOCK_EVERY = 64
 can take a millisecond to expand, and a look takes well under a microsecond."""
 _PROGRESS_EVERY_S = 0.1
 """Seconds between progress reports: often, because a portfolio stops its quick pass on one once the
-proofs beside it have decided everything, so a long period is time lost (model/SOUNDNESS.md)."""
+proofs beside it have decided everything, so a long period is time lost (regcheck/model/SOUNDNESS.md)."""
 
 
 @dataclass

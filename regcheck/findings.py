@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import regcheck
-from model import scenario as scenarios
-from model.design import design_of
-from model.scenario import Scenario
-from model.story import cause, rows
-from properties import catalogue
 from regcheck import compose, junit, sarif
 from regcheck.errors import InvalidArgument, RegcheckError
+from regcheck.model import scenario as scenarios
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause, rows
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Trace, Verdict, verdict_text
 from regcheck.sweep import Sweep, verdict_word
 

@@ -10,7 +10,7 @@ are pairs (shared, p's local), few and finite, so they are searched explicitly, 
 engine searches the concrete graph (fair strongly connected components of the goal-false states
 reached after the trigger).
 
-Why it is sound (model/SOUNDNESS.md, "Liveness for every number of workers", gives the argument
+Why it is sound (regcheck/model/SOUNDNESS.md, "Liveness for every number of workers", gives the argument
 and its premises):
 
 - Every concrete step is an abstract step: a move of p, a global action, or a move of another
@@ -164,7 +164,7 @@ def check(
     violates an obligation, else ``unknown`` with the reason (a loop found may be spurious). Properties
     with the same fairness share one abstract graph.
 
-    The caller has checked the premises (model/SOUNDNESS.md): the concrete systems are products of the
+    The caller has checked the premises (regcheck/model/SOUNDNESS.md): the concrete systems are products of the
     template's process, and the concrete obligations are these, renamed for each process, or shared.
     """
     start = time.monotonic()

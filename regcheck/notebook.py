@@ -33,12 +33,6 @@ from html import escape
 from pathlib import Path
 from typing import Union
 
-from model import scenario as scenarios
-from model import shapes
-from model.explain import Explanation
-from model.observations import parse_columns, parse_jsonl, read_log
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck import compose
 from regcheck.constraints import Constraint
 from regcheck.constraints import describe as describe_shape
@@ -48,6 +42,12 @@ from regcheck.diagnosis import diagnose as run_diagnosis
 from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings, check_timeout, check_whole
+from regcheck.model import scenario as scenarios
+from regcheck.model import shapes
+from regcheck.model.explain import Explanation
+from regcheck.model.observations import parse_columns, parse_jsonl, read_log
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 from regcheck.report.html import (
     chart_bytes,
     evidence_html,
@@ -200,7 +200,7 @@ class Chart:
 
     def mermaid(self) -> str:
         """The chart as Mermaid ``sequenceDiagram`` text."""
-        from model import views
+        from regcheck.model import views
         from regcheck.trace.chart import to_mermaid
 
         return to_mermaid(views.chart(self.scenario, self.trace))

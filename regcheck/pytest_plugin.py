@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from model.scenario import Scenario
+    from regcheck.model.scenario import Scenario
     from regcheck.result import CheckResult
 
 _MARKER = re.compile(rb"^[ \t]*\[[ \t]*regcheck[ \t]*\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
@@ -126,9 +126,9 @@ class ScenarioFile(pytest.File):
     that is not a valid scenario has one item, which fails with the reason."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from model import scenario as scenarios
         from regcheck.cli.inputs import load_scenario
         from regcheck.errors import RegcheckError
+        from regcheck.model import scenario as scenarios
 
         try:
             scenario = load_scenario(str(self.path), [])
@@ -175,8 +175,8 @@ class PropertyItem(pytest.Item):
         self.line = line
 
     def runtest(self) -> None:
-        from model import scenario as scenarios
         from regcheck import compose
+        from regcheck.model import scenario as scenarios
         from regcheck.result import verdict_text
 
         engine, depth, timeout = _settings(self.config)

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import regcheck
-from model import scenario as scenarios
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck import compose
 from regcheck.display import shown
 from regcheck.errors import RegcheckError
 from regcheck.expr import evaluate
 from regcheck.files import write_atomic
+from regcheck.model import scenario as scenarios
+from regcheck.model.scenario import Scenario
 from regcheck.outputs import shortened
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Kind, Trace, Verdict
 from regcheck.trace import itf
 

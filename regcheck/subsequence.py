@@ -11,7 +11,7 @@ observations matched: whatever completes the log from it completes it from that 
 observations left there are a suffix of those left here). An observation marked ``shares`` may match the step of its neighbour when one of
 the two shares and the other does not (a server event and the client call it belongs to).
 
-Nothing here knows the protocol: the model says what an observation is (``model/observations``).
+Nothing here knows the protocol: the model says what an observation is (``regcheck/model/observations``).
 """
 
 from __future__ import annotations

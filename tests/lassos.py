@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from properties.catalogue import CATALOGUE
 from regcheck.expr import evaluate
+from regcheck.properties.catalogue import CATALOGUE
 from regcheck.result import STUTTER, Trace
 from regcheck.system import Kind, Property, TransitionSystem
 

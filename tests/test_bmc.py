@@ -7,12 +7,12 @@ import dataclasses
 import networkx as nx
 import pytest
 
-from model.replay import replay
-from model.scenario import builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
 from regcheck.engines import Options, bmc
 from regcheck.expr import evaluate
+from regcheck.model.replay import replay
+from regcheck.model.scenario import builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from regcheck.result import Verdict
 from regcheck.system import Kind, TransitionSystem
 from tests.catalogue import EXAMPLES

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import Scenario
-from model.system import build
 from regcheck.compile import Layout, compile_expr, compile_system
 from regcheck.errors import InvalidModel
 from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Var, add, evaluate, var
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build
 from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 from tests.strategies import scenarios
 

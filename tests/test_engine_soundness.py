@@ -8,10 +8,6 @@ import weakref
 
 import pytest
 
-from model import parameterised
-from model.scenario import builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
 from regcheck import certificate, domains
 from regcheck.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
 from regcheck.compile import compile_system, fingerprint
@@ -19,6 +15,10 @@ from regcheck.engines import Options, bmc, distinct, explicit, houdini, kinducti
 from regcheck.errors import InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import TRUE, Expr, add, and_, eq, le, mul, ne, var
+from regcheck.model import parameterised
+from regcheck.model.scenario import builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from regcheck.result import Verdict
 from regcheck.smt import HornAnswer, HornProblem
 from regcheck.system import (

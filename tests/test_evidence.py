@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.scenario import load_builtin
-from model.system import build
-from properties.catalogue import instantiate
 from regcheck.engines import Options, explicit
 from regcheck.evidence import Certificate, ExhaustiveSearch, LassoFreedom
 from regcheck.expr import TRUE
+from regcheck.model.scenario import load_builtin
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from regcheck.result import Kind, Verdict
 from tests.catalogue import counter
 from tests.clirun import flat, run, run_json

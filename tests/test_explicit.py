@@ -11,10 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
 from regcheck import symmetry as sym
 from regcheck.cli import main
 from regcheck.compile import compile_system
@@ -22,6 +18,10 @@ from regcheck.crosscheck import disagreement, disagreements
 from regcheck.engines import Options, bmc, explicit
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.expr import evaluate
+from regcheck.model.replay import replay
+from regcheck.model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from regcheck.result import CheckResult, Step, Trace, Verdict
 from regcheck.system import Kind, ProcessGroup, Property, TransitionSystem
 from tests.catalogue import EXAMPLES, mutex

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
 from regcheck.engines import Options, bmc, explicit, liveness
 from regcheck.evidence import LassoFreedom
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, not_, var
+from regcheck.model.replay import replay
+from regcheck.model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from regcheck.result import STUTTER, CheckResult, Trace, Verdict, call_label
 from regcheck.system import (
     Action,

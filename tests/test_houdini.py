@@ -11,17 +11,17 @@ import time
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 
-from model import parameterised
-from model.scenario import Scenario, load_builtin
-from model.system import build
-from properties import catalogue
-from properties.catalogue import NAMES, instantiate, spec
 from regcheck import engines
 from regcheck.abstraction import CounterAbstraction
 from regcheck.certificate import recheck_invariant
 from regcheck.engines import Options, houdini
 from regcheck.evidence import Certificate
 from regcheck.expr import And, Expr, and_, ne, var, variables
+from regcheck.model import parameterised
+from regcheck.model.scenario import Scenario, load_builtin
+from regcheck.model.system import build
+from regcheck.properties import catalogue
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from regcheck.result import CheckResult, Verdict
 from regcheck.system import Kind, Property
 from tests.catalogue import EXAMPLES

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import parameterised
-from model.scenario import Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
 from regcheck import compose, engines, interference
 from regcheck.engines import Options
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import LassoFreedom
 from regcheck.expr import and_, var
+from regcheck.model import parameterised
+from regcheck.model.scenario import Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from regcheck.result import Verdict
 from regcheck.system import Obligation
 from tests.lassos import LIVENESS, fair_violating

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import load_builtin
 from regcheck import compose
 from regcheck.cli import run_checks
 from regcheck.errors import TraceFormatError
+from regcheck.model.scenario import load_builtin
 from regcheck.result import CheckResult, Step, Trace, Verdict
 from regcheck.trace import itf
 

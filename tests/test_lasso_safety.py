@@ -12,12 +12,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
 from regcheck.engines import Options, bmc, explicit, pdr
 from regcheck.errors import InvalidArgument
 from regcheck.lasso_safety import translate
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from regcheck.result import Verdict
 from tests.lassos import LIVENESS
 from tests.strategies import scenarios

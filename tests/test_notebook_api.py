@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from model import shapes
-from model.explain import CAUSE, same_cause
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
 from regcheck import compose
 from regcheck.constraints import Before, Constraint, First, Happens, Never, all_hold
 from regcheck.engines.distinct import Enumeration, counterexamples
 from regcheck.errors import InvalidArgument
+from regcheck.model import shapes
+from regcheck.model.explain import CAUSE, same_cause
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 from regcheck.notebook import Comparison, check, diagnose, explain, explore, scenario, show, sweep, what_if
+from regcheck.properties import catalogue
 from regcheck.trace import itf
 
 PROP = "worker-never-gets-network-error"

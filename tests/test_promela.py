@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from model import scenario as scenarios
-from model.system import build
-from properties import catalogue
 from regcheck import engines, promela, spin
 from regcheck.engines import Options
 from regcheck.errors import InvalidModel
 from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, lt, ne, not_, var
+from regcheck.model import scenario as scenarios
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from regcheck.result import Verdict
 from regcheck.system import (
     Action,

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from model import parameterised
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
-from properties.catalogue import NAMES, instantiate
 from regcheck import compose
 from regcheck.certificate import of_reachable_states, recheck_invariant, recheck_kinduction
 from regcheck.engines import Options, bmc, kinduction, pdr
 from regcheck.evidence import Certificate, ExhaustiveSearch
 from regcheck.expr import TRUE, and_, ne, var
+from regcheck.model import parameterised
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
+from regcheck.properties.catalogue import NAMES, instantiate
 from regcheck.result import Verdict, outcome
 from regcheck.system import Kind
 from tests.catalogue import EXAMPLES

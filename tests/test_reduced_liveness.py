@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
 from regcheck.compile import compile_system
 from regcheck.engines import Options, explicit, liveness
 from regcheck.explore import StateGraph, explore
 from regcheck.expr import TRUE, Const, Expr, and_, eq, ite, ne, not_, or_, var
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from regcheck.result import CheckResult, Verdict
 from regcheck.symmetry import SymmetryGroup, reduction
 from regcheck.system import (

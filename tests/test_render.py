@@ -20,12 +20,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from model import story, views
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
 from regcheck.engines import Options, bmc
 from regcheck.expr import evaluate
+from regcheck.model import story, views
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from regcheck.result import Trace
 from regcheck.trace import chart as charts
 from regcheck.trace import draw, states, text
@@ -156,7 +156,7 @@ def test_default_views_need_no_protocol(seed_trace: Trace) -> None:
 
 def test_server_moves_answer_the_notification_thread() -> None:
     """CompleteWait is drawn as the server's reply to the notifier's parked wait."""
-    from model.explain import simulate
+    from regcheck.model.explain import simulate
 
     scenario = load_builtin("fix-run-as-user")
     calls = [
@@ -178,7 +178,7 @@ def test_a_lasso_marks_its_loop_not_a_violation(seed_trace: Trace) -> None:
     """A liveness counterexample: the notifier polls for ever after the eviction; a stutter draws nothing."""
     from dataclasses import replace
 
-    from model.explain import simulate
+    from regcheck.model.explain import simulate
     from regcheck.result import Step
 
     scenario = load_builtin("seed")
@@ -439,7 +439,7 @@ def test_changes(seed_trace: Trace) -> None:
 
 
 def _simulated(scenario: Scenario, calls: list[tuple[str, dict[str, int]]]) -> Trace:
-    from model.explain import simulate
+    from regcheck.model.explain import simulate
 
     trace = simulate(scenario, calls, build(scenario).names)
     assert isinstance(trace, Trace), trace

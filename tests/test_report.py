@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from model import variants
-from model.scenario import load_builtin
 from regcheck.cli import main
+from regcheck.model import variants
+from regcheck.model.scenario import load_builtin
 
 SCENARIOS = ("seed", "fix-run-as-user", "fix-no-notifications")
 PROPS = ("worker-never-gets-network-error", "notifications-delivered")

@@ -11,9 +11,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from model import scenario as scenarios
-from model.replay import replay
 from regcheck.cli import main
+from regcheck.model import scenario as scenarios
+from regcheck.model.replay import replay
 from regcheck.trace import itf
 from tests import mermaid
 from tests.clirun import flat, run, run_json

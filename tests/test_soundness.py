@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from model import parameterised
-from model.scenario import load_builtin, with_overrides
-from properties import catalogue
 from regcheck import compose, portfolio
 from regcheck.abstraction import counter_abstraction, verify_per_process, verify_product
 from regcheck.deadline import Deadline
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
 from regcheck.evidence import Certificate
 from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
+from regcheck.model import parameterised
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Scope, Trace, Verdict, verdict_text
 from regcheck.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
 from tests.clirun import run, run_json

@@ -18,8 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from model import scenario as scenarios
-from properties import catalogue
 from regcheck import compose
 from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
@@ -34,7 +32,9 @@ from regcheck.cli.inputs import (
 from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_jobs, cores
+from regcheck.model import scenario as scenarios
 from regcheck.outputs import plan_outputs
+from regcheck.properties import catalogue
 from regcheck.result import Verdict
 from regcheck.sweep import Sweep
 
@@ -97,8 +97,8 @@ def report_command(
             until=deadline.wall(),
         )
     if logs:
-        from model.observations import read_log
         from regcheck.diagnosis import diagnose
+        from regcheck.model.observations import read_log
 
         base = load_scenario(diagnose_target, [])
         diagnosed = []

@@ -19,12 +19,6 @@ from rich.table import Table
 from rich.text import Text
 
 import regcheck
-from model import scenario as scenarios
-from model.design import design_of
-from model.explain import Explanation
-from model.scenario import Scenario
-from model.story import cause, rows
-from properties import catalogue
 from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
 from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
@@ -41,7 +35,13 @@ from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate
 from regcheck.files import write_atomic
+from regcheck.model import scenario as scenarios
+from regcheck.model.design import design_of
+from regcheck.model.explain import Explanation
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause, rows
 from regcheck.outputs import file_stem, plan_outputs, staged
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.trace import itf
 
@@ -340,7 +340,7 @@ def _write_traces(
 
 def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
     """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
-    from model import views
+    from regcheck.model import views
     from regcheck.trace import draw
 
     figure = draw.chart_figure(views.chart(scenario, trace))

@@ -15,9 +15,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from model.observations import parse_columns, read_log
-from model.scenario import names_a_file
-from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
 from regcheck.cli import clock
 from regcheck.cli.check import write_chart
@@ -29,6 +26,9 @@ from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import brief, printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_timeout
+from regcheck.model.observations import parse_columns, read_log
+from regcheck.model.scenario import names_a_file
+from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
 from regcheck.result import Trace
 from regcheck.trace import itf

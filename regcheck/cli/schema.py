@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import regcheck
-from model.design import design_of
-from model.explain import Explanation
-from model.scenario import Scenario
 from regcheck.counterexamples import Extras
+from regcheck.model.design import design_of
+from regcheck.model.explain import Explanation
+from regcheck.model.scenario import Scenario
 from regcheck.result import CheckResult
 from regcheck.sweep import Sweep
 from regcheck.trace import itf

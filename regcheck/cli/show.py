@@ -15,12 +15,6 @@ from typing import Any
 
 import click
 
-from model import scenario as scenarios
-from model.replay import replay
-from model.scenario import Scenario
-from model.story import cause
-from model.system import build
-from properties import catalogue
 from regcheck import counterexamples
 from regcheck.cli import clock
 from regcheck.cli.console import err, out
@@ -31,7 +25,13 @@ from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.limits import check_timeout
+from regcheck.model import scenario as scenarios
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause
+from regcheck.model.system import build
 from regcheck.outputs import plan_outputs
+from regcheck.properties import catalogue
 from regcheck.result import Kind, Trace
 from regcheck.system import Property
 from regcheck.trace import itf
@@ -173,7 +173,7 @@ def show_command(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> None:
     """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
-    from model import views
+    from regcheck.model import views
     from regcheck.trace import chart as charts
     from regcheck.trace import draw, states
 
@@ -232,7 +232,7 @@ def _trace_text(
     deadline: Deadline | None = None,
 ) -> str:
     """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
-    from model.story import association_guids
+    from regcheck.model.story import association_guids
     from regcheck.trace import text
 
     head = f"{printable_path(path)}: {len(trace)} steps"

@@ -67,7 +67,7 @@ off canonical states as they stand; what makes the quotient exact is the *frame*
   the pair graph are the concrete ones (one pair per orbit), so a lasso said to be shortest is
   as short as the unreduced search's.
 
-The argument, its premises and its tests are in model/SOUNDNESS.md ("Liveness on the reduced
+The argument, its premises and its tests are in regcheck/model/SOUNDNESS.md ("Liveness on the reduced
 graph"). Without a group, or where the group's action on the action instances is not a
 bijection of named instances (:class:`regcheck.symmetry.Asymmetric`), the search runs unreduced.
 

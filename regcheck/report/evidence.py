@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import model
-import properties
 import regcheck
-from model.scenario import Scenario
-from properties import catalogue
+import regcheck.model
+import regcheck.properties
 from regcheck import children, compose
 from regcheck.deadline import time_left
 from regcheck.diagnosis import Diagnosis
 from regcheck.limits import cores
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 from regcheck.result import CheckResult, Progress, Verdict
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")
@@ -96,7 +96,7 @@ def versions() -> dict[str, str]:
 def model_fingerprint() -> str:
     """sha256 over the source of the protocol model and its properties (paths and bytes, in a fixed order)."""
     digest = hashlib.sha256()
-    for package in (model, properties):
+    for package in (regcheck.model, regcheck.properties):
         root = Path(next(iter(package.__path__))).resolve()
         files = sorted({p for pattern in MODEL_SOURCES for p in root.rglob(pattern) if "__pycache__" not in p.parts})
         for path in files:

@@ -17,15 +17,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
-from model import variants
-from model.design import design_of
-from model.scenario import Scenario, meets
-from model.story import cause, rows
-from properties import catalogue
 from regcheck import evidence as proofs
 from regcheck.display import printable
 from regcheck.evidence import Certificate
+from regcheck.model import variants
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario, meets
+from regcheck.model.story import cause, rows
 from regcheck.outputs import shortened
+from regcheck.properties import catalogue
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
@@ -125,7 +125,7 @@ def why(scenario: Scenario, result: CheckResult) -> str:
 
 def chart_bytes(scenario: Scenario, trace: Trace) -> bytes:
     """The counterexample's sequence chart as an SVG document."""
-    from model import views
+    from regcheck.model import views
     from regcheck.trace import draw
 
     return draw.render(draw.chart_figure(views.chart(scenario, trace)), "svg")
@@ -245,7 +245,7 @@ def _meta(evidence: Evidence) -> str:
                             f"certificates re-checked by {s.recheck}")),
         ("versions", escape(", ".join(f"{k} {v}" for k, v in evidence.versions.items()))),
         ("model fingerprint", f"<code>{evidence.model_fingerprint[:16]}</code> "
-                              "<span class=\"muted\">(sha256 of model/ and properties/, see provenance)</span>"),
+                              "<span class=\"muted\">(sha256 of regcheck/model/ and regcheck/properties/, see provenance)</span>"),
     ]
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows_) + "</dl>"
 
@@ -396,7 +396,7 @@ def not_checked(evidence: Evidence, name: Callable[[str], str] = str) -> list[tu
     groups.append(("Protocol variants not explored (PROTOCOL.md 7.4)", unexplored))
     groups.append(("Protocol variants the model cannot express",
                    [f"{v.id} {v.title}: {v.question}" for v in variants.not_modelled()]))
-    groups.append(("Deliberate simplifications of the model (model/SEMANTICS.md)", variants.simplifications()))
+    groups.append(("Deliberate simplifications of the model (regcheck/model/SEMANTICS.md)", variants.simplifications()))
     return groups
 
 
@@ -413,7 +413,7 @@ def _provenance(evidence: Evidence) -> str:
     lines = ['<section id="provenance"><h2>Provenance</h2>', "<dl class=\"meta\">"]
     lines += [f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in evidence.versions.items()]
     lines.append(f"<dt>model fingerprint</dt><dd><code>{evidence.model_fingerprint}</code> (sha256 over the "
-                 "source of model/ and properties/)</dd>")
+                 "source of regcheck/model/ and regcheck/properties/)</dd>")
     for run in evidence.runs:
         lines.append(f"<dt>scenario {escape(run.scenario.name)}</dt><dd><code>{run.fingerprint}</code> "
                      "(sha256 of its resolved switches)</dd>")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from model.design import design_of
-from model.scenario import Scenario, meets
-from model.story import rows
-from properties import catalogue
 from regcheck.display import printable
 from regcheck.evidence import Certificate
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario, meets
+from regcheck.model.story import rows
+from regcheck.properties import catalogue
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
 from regcheck.result import Trace, Verdict
@@ -73,7 +73,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
         f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
         f"certificates re-checked by {s.recheck}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
-        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of model/ and properties/)",
+        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of regcheck/model/ and regcheck/properties/)",
         "",
         "## Verdicts",
         "",

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from model import reference_properties as reference
-from model.scenario import ANY, Scenario
-from model.simulator import Simulator, StepRefused
 from regcheck.display import shown
+from regcheck.model import reference_properties as reference
+from regcheck.model.scenario import ANY, Scenario
+from regcheck.model.simulator import Simulator, StepRefused
 from regcheck.result import STUTTER, Trace
 
 Value = bool | int | str

@@ -1,6 +1,6 @@
 """Why a counterexample fails: the steps that matter, its cause in the protocol's words, and its signature.
 
-Shrinking replays candidate traces on the reference simulator (``model/simulator.py``), never on
+Shrinking replays candidate traces on the reference simulator (``regcheck/model/simulator.py``), never on
 the engine that found them: a candidate drops one thread's steps or one step, is re-simulated
 from the initial state (so its states and labels are the simulator's own), is cut at its first
 violation, and is kept if the property still fails. The result is 1-minimal: dropping any single
@@ -18,12 +18,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from model.scenario import Scenario
-from model.simulator import Simulator, State, StepRefused
-from model.story import cause
 from regcheck.causes import Moment, Signature
 from regcheck.deadline import Deadline
 from regcheck.expr import Expr, Value, evaluate
+from regcheck.model.scenario import Scenario
+from regcheck.model.simulator import Simulator, State, StepRefused
+from regcheck.model.story import cause
 from regcheck.result import Step, Trace
 
 CAUSE: tuple[Moment, ...] = (

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from model import system as m
-from model.scenario import Scenario
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
+from regcheck.model import system as m
+from regcheck.model.scenario import Scenario
 from regcheck.system import Kind, Obligation, Property
 
 

@@ -2,7 +2,7 @@
 
 Replay must share nothing it checks with the symbolic model, so the simulator does not ask ``Scenario``
 for its derived facts (``jobs_of``, ``serves``, ``has_rights``, ``identities``, ``with_workers``, ...),
-which ``model/system.py`` also uses: it copies the dataclass fields once, here, and derives every fact
+which ``regcheck/model/system.py`` also uses: it copies the dataclass fields once, here, and derives every fact
 again from SEMANTICS.md's "Entities" section. ``tests/test_replay_independence.py`` checks both halves.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from model.scenario import ANY, ANY_USER, CONNECT_NO_NOTIFICATIONS, MAX_WORKERS, SYSTEM, Scenario
 from regcheck.display import shown
+from regcheck.model.scenario import ANY, ANY_USER, CONNECT_NO_NOTIFICATIONS, MAX_WORKERS, SYSTEM, Scenario
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from model import system
-from model.scenario import Scenario
 from regcheck.expr import Value, evaluate
+from regcheck.model import system
+from regcheck.model.scenario import Scenario
 from regcheck.result import STUTTER, Step, Trace
 
 RESULT_CODES = {

@@ -3,7 +3,7 @@
 "Find a counterexample in which the notification thread registers first" becomes
 ``registers_first("notifier 1")``: the first step whose registration-cache event is
 ``registered`` is sent by notifier 1. The labels named here (``thread``, ``message``, ``context``,
-``cache``, ``result``) are the ones ``model/system.py`` puts on every action (SEMANTICS.md,
+``cache``, ``result``) are the ones ``regcheck/model/system.py`` puts on every action (SEMANTICS.md,
 "Actions"); a value no action can carry simply matches no step.
 """
 

@@ -556,7 +556,7 @@ def _listed(values: tuple[object, ...]) -> str:
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios, in a stable order."""
-    folder = resources.files("model") / "scenarios"
+    folder = resources.files("regcheck.model") / "scenarios"
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
@@ -567,7 +567,7 @@ def builtin_path(name: str) -> Path:
             f"unknown scenario {shown(name)}; built-in scenarios: {', '.join(builtin_names())}"
             f"{did_you_mean(name, builtin_names())}"
         )
-    return Path(str(resources.files("model") / "scenarios" / f"{name}.toml"))
+    return Path(str(resources.files("regcheck.model") / "scenarios" / f"{name}.toml"))
 
 
 _TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*\]\s*(?:#.*)?")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from model.scenario import CHOICES, Scenario
+from regcheck.model.scenario import CHOICES, Scenario
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def unexplored(scenarios: list[Scenario]) -> list[tuple[Variant, tuple[str, ...]
 
 
 def simplifications() -> list[str]:
-    """The model's deliberate simplifications, as listed in ``model/SEMANTICS.md`` (one sentence each)."""
-    text = (resources.files("model") / "SEMANTICS.md").read_text(encoding="utf-8")
+    """The model's deliberate simplifications, as listed in ``regcheck/model/SEMANTICS.md`` (one sentence each)."""
+    text = (resources.files("regcheck.model") / "SEMANTICS.md").read_text(encoding="utf-8")
     section = text.split("## Deliberate simplifications", 1)[1].split("\n## ", 1)[0]
     items = re.split(r"^- ", section.strip(), flags=re.MULTILINE)
     return [" ".join(item.split()) for item in items if item.strip()]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.scenario import Scenario
 from regcheck.errors import InvalidArgument
 from regcheck.expr import (
     FALSE,
@@ -32,6 +31,7 @@ from regcheck.expr import (
     or_,
     var,
 )
+from regcheck.model.scenario import Scenario
 from regcheck.result import STUTTER
 from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 

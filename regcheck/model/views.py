@@ -15,8 +15,9 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from model.scenario import Scenario
-from model.story import (
+from regcheck.expr import Value
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import (
     RESULT_CODES,
     association_guids,
     cause,
@@ -28,7 +29,6 @@ from model.story import (
     worker_identity,
     worker_of,
 )
-from regcheck.expr import Value
 from regcheck.result import Trace
 from regcheck.trace.chart import StepView, sequence_chart
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from model.scenario import Scenario
-from model.system import build, local_variables
 from regcheck.abstraction import (
     CounterAbstraction,
     counter_abstraction,
@@ -25,6 +23,8 @@ from regcheck.abstraction import (
 )
 from regcheck.errors import InvalidArgument
 from regcheck.expr import Expr
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build, local_variables
 from regcheck.result import CheckResult, Progress
 from regcheck.system import Property
 

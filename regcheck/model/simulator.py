@@ -1,6 +1,6 @@
 """The reference simulator: SEMANTICS.md executed as plain Python, one action at a time.
 
-Why a second implementation: the symbolic transition system (``model/system.py``) is what the
+Why a second implementation: the symbolic transition system (``regcheck/model/system.py``) is what the
 engines check, and a wrong encoding would give wrong verdicts with a straight face. This module
 implements the same written semantics again, independently and imperatively, so that every
 counterexample can be replayed step by step here; a disagreement is a bug report against one of
@@ -35,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from model.reference_design import Design
-from model.scenario import ANY_USER, Scenario
+from regcheck.model.reference_design import Design
+from regcheck.model.scenario import ANY_USER, Scenario
 
 Value = bool | int | str
 State = dict[str, Value]

@@ -1,6 +1,6 @@
 """Replay's own definition of every property, written from SEMANTICS.md ("Properties") and each one's prose.
 
-The engines check the formulas ``properties/catalogue.py`` builds from ``model/system.py``; replay must not
+The engines check the formulas ``regcheck/properties/catalogue.py`` builds from ``regcheck/model/system.py``; replay must not
 trust them, so each property is defined again here as plain Python over the simulator's states (ITF
 variable -> value) and the simulator's ``Design``. The catalogue stays the index: the same names and kinds
 (``tests/test_replay_independence.py`` holds the two lists together and mutates the formulas to show that
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from model.reference_design import Design
-from model.scenario import ANY_USER
+from regcheck.model.reference_design import Design
+from regcheck.model.scenario import ANY_USER
 
 Value = bool | int | str
 State = Mapping[str, Value]

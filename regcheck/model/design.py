@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from model.scenario import ANY_USER, Scenario
+from regcheck.model.scenario import ANY_USER, Scenario
 
 
 @dataclass(frozen=True)

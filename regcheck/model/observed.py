@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from model.observations import OK, SUCCEEDED, Event
-from model.reference_design import Design
-from model.scenario import ANY_USER, SYSTEM, Scenario
-from model.simulator import Simulator, StepRefused
+from regcheck.model.observations import OK, SUCCEEDED, Event
+from regcheck.model.reference_design import Design
+from regcheck.model.scenario import ANY_USER, SYSTEM, Scenario
+from regcheck.model.simulator import Simulator, StepRefused
 from regcheck.result import Trace
 
 Value = bool | int | str

@@ -2,7 +2,7 @@
 
 A log is JSON Lines (one object per line) or CSV (a header row, and ``--columns`` naming which
 column holds which field). Every event has a ``call``; ``thread``, ``as``, ``result``,
-``association``, ``session`` and ``time`` are optional (model/SEMANTICS.md, "Observations"). Logs
+``association``, ``session`` and ``time`` are optional (regcheck/model/SEMANTICS.md, "Observations"). Logs
 come from strangers: the file is read bounded, every line is checked, unknown fields and calls are
 errors naming the line, and nothing in a log is ever executed or interpreted beyond these fields.
 """
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.scenario import SYSTEM, Scenario
-from model.story import association_guids, current_user, worker_identity
 from regcheck.display import did_you_mean, printable, printable_path, script_warning, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
+from regcheck.model.scenario import SYSTEM, Scenario
+from regcheck.model.story import association_guids, current_user, worker_identity
 from regcheck.result import Trace
 
 MAX_LOG_BYTES = 4 * 1024 * 1024
@@ -335,7 +335,7 @@ def name_warnings(events: Sequence[Event]) -> list[str]:
 def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
     """The full log of an execution, as a client and a server would write it: every client call a log
     may name, then a registration failure after each call the cache refused; a thread-token call names
-    the identity it takes or leaves and its job's session (model/SEMANTICS.md). Thread, identity,
+    the identity it takes or leaves and its job's session (regcheck/model/SEMANTICS.md). Thread, identity,
     association and session names are spelled as a log spells them (``T1``, ``CONTOSO\\alice``, a GUID),
     not as the model does, so reading the log back has to bind them."""
     guids = association_guids(scenario, trace)
