@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import distribution
+
 ROOT = Path(__file__).resolve().parent.parent
 LEFT_OUT = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "node_modules", "__pycache__",
                                   ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "out")
@@ -40,18 +42,35 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     place = tmp_path_factory.mktemp("build")
     source = place / "source"
     shutil.copytree(ROOT, source, ignore=LEFT_OUT)
-    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(place / "dist"), str(source)], place)
+    done = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(place / "dist"), str(source)],
+                place)
     assert done.returncode == 0, done.stdout + done.stderr
     (built,) = (place / "dist").glob("regcheck-*.whl")
     return built
 
 
-def test_the_wheel_claims_the_one_import_name_regcheck(wheel: Path) -> None:
+def test_the_wheel_is_complete_and_claims_the_one_import_name_regcheck(wheel: Path) -> None:
+    assert distribution.wheel_problems(wheel) == []
     with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
+        (top_level,) = [n for n in archive.namelist() if n.endswith(".dist-info/top_level.txt")]
         assert archive.read(top_level).decode().split() == ["regcheck"]
-    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"regcheck"}
+
+
+def test_the_completeness_check_knows_what_the_package_reads() -> None:
+    assert distribution.resource_patterns() >= {"regcheck/model/scenarios", "regcheck/model/scenarios/*.toml",
+                                                 "regcheck/model/SEMANTICS.md"}
+    data = distribution.data_files()
+    assert {"regcheck/py.typed", "regcheck/model/SEMANTICS.md", "regcheck/model/scenarios/seed.toml"} <= data
+
+
+def test_a_wheel_without_a_scenario_is_refused(wheel: Path, tmp_path: Path) -> None:
+    lacking = tmp_path / wheel.name
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(lacking, "w") as target:
+        for item in source.infolist():
+            if not item.filename.endswith("/seed.toml"):
+                target.writestr(item, source.read(item))
+    lacks = ["regcheck/model/scenarios/seed.toml is package data the wheel lacks"]
+    assert distribution.wheel_problems(lacking) == lacks
 
 
 @pytest.mark.slow
@@ -91,3 +110,12 @@ def test_a_fresh_install_works_beside_the_users_own_model_and_properties(wheel: 
     plugin = _run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "design.toml"], user)
     assert plugin.returncode == 0, plugin.stdout + plugin.stderr
     assert "7 passed" in plugin.stdout
+
+
+def test_ci_checks_the_distribution_then_runs_the_readmes_test_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    steps = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    test_command = next(line for line in readme.splitlines() if line.endswith("-m pytest -n auto"))
+    assert steps[-1] == test_command
+    assert any("-m build" in s and "twine check --strict" in s for s in steps)
+    assert any(s.endswith("-m tests.distribution dist") for s in steps)
