@@ -1,4 +1,4 @@
-"""End-to-end tests of the ``regcheck`` command (regcheck/cli/) against DESIGN.md sections 5-6.
+"""End-to-end tests of the ``regcheck`` command (regcheck/cli/): verdicts, exit codes and ``--json`` documents.
 
 Most tests call ``regcheck.cli.main`` in-process; one runs the installed command as a fresh process
 to see the real exit code. Depths stay small (at most 20) so the whole file runs in seconds.

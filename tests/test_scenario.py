@@ -1,7 +1,7 @@
 """Scenario configuration (regcheck/model/scenario.py): built-ins, TOML files, ``--set`` overrides, and errors.
 
 A scenario is data from strangers: every bad value must be refused with ``InvalidArgument`` and a
-message that names the bad value and says what is allowed (DESIGN.md section 6).
+message that names the bad value and says what is allowed.
 """
 
 from __future__ import annotations

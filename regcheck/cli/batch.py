@@ -42,7 +42,7 @@ from regcheck.sweep import Sweep
 @click.command("report")
 @click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
 @click.option("--out", "-o", "out_dir", required=True, type=PathType(path_type=Path, file_okay=False),
-              help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
+              help="Folder for index.html, report.md, charts/, traces/ and sources/ (created if missing).")
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
 @click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks certificates: z3 or cvc5.")
@@ -138,7 +138,7 @@ def report_command(
               help="Vary one switch at a time from the base scenario instead of taking every combination.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
-              help="Write a JUnit XML report: a suite per configuration, a case per property (docs/ci.md).")
+              help="Write a JUnit XML report: a suite per configuration, a case per property.")
 def sweep_command(
     target: str | None = None,
     vary: tuple[str, ...] = (),

@@ -125,7 +125,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (its format is versioned by its schema field).")
 @click.option(
     "--trace-out",
     type=PathType(path_type=Path),
@@ -144,7 +144,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
 @click.option("--show-certificate", "whole_certificates", is_flag=True,
               help="Print each proof's certificate in full (a long one is otherwise summarised; --json has it whole).")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
-              help="Write a JUnit XML report: a suite per scenario, a case per property (docs/ci.md).")
+              help="Write a JUnit XML report: a suite per scenario, a case per property.")
 @click.option("--sarif", "sarif_file", type=PathType(path_type=Path, dir_okay=False),
               help="Write a SARIF 2.1.0 log: a result per violated property, with its steps as a code flow.")
 @click.option("--emit-tests", "emit_dir", type=PathType(path_type=Path, file_okay=False),

@@ -8,7 +8,7 @@ state stands for each orbit of interchangeable processes (``regcheck.symmetry``,
 the model's declaration first); a counterexample found among canonical states is turned back
 into a concrete execution of the real system before it is reported.
 
-Verdicts (DESIGN.md section 5):
+Verdicts (``regcheck.result.Verdict``):
 
 - ``violated``: a shortest counterexample, as a concrete trace.
 - ``proved``: only when the whole reachable graph was explored and the property holds in every

@@ -1,7 +1,7 @@
 """Scenario: one frozen, validated configuration of the registration protocol model.
 
 A scenario fixes the client design (threads, identities, profile flags) and the protocol variants
-that the article leaves open (PROTOCOL.md section 7.4). It loads from TOML or a built-in name, and
+that the article leaves open (regcheck/model/PROTOCOL.md, "What no source decides"). It loads from TOML or a built-in name, and
 accepts ``key=value`` overrides; every value is checked here so that the engines never see a bad one.
 """
 
@@ -89,7 +89,7 @@ def meets(verdict: str, expected: str | None) -> bool | None:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A client design plus protocol variants; see DESIGN.md section 3 for every switch."""
+    """A client design plus protocol variants; regcheck/model/SEMANTICS.md, "Switches", says what every switch means."""
 
     name: str = "custom"
     description: str = ""

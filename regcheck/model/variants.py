@@ -1,4 +1,4 @@
-"""The protocol's uncertain points (PROTOCOL.md section 7.4) and how far the model covers them.
+"""The protocol's uncertain points (regcheck/model/PROTOCOL.md, "What no source decides") and how far the model covers them.
 
 The article leaves several behaviours of Exchange and of MAPI open. Each is a *variant*: where
 the model can express it, a switch of :class:`model.scenario.Scenario` with its values (the
@@ -18,7 +18,7 @@ from regcheck.model.scenario import CHOICES, Scenario
 
 @dataclass(frozen=True)
 class Variant:
-    """One uncertain point: its PROTOCOL.md id, the switch that expresses it (if any), and why it is open."""
+    """One uncertain point: its id in PROTOCOL.md, the switch that expresses it (if any), and why it is open."""
 
     id: str
     title: str
@@ -64,7 +64,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("V9", "client reaction to a failed async call", "async_failure", CHOICES["async_failure"],
             "Fall back to polling (MS-OXCNOTIF SHOULD), retry the wait, or give up."),
 )
-"""Every uncertain point of PROTOCOL.md 7.4 (the design choices C1-C3 are ordinary switches)."""
+"""Every open point of regcheck/model/PROTOCOL.md, "What no source decides" (the design's own choices are ordinary switches)."""
 
 
 def modelled() -> tuple[Variant, ...]:

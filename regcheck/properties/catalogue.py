@@ -71,12 +71,18 @@ def _one_parked_wait(s: Scenario) -> Expr:
     )
 
 
+FAILURE = 'regcheck/model/PROTOCOL.md, "The failure, as the article tells it"'
+DOCUMENTED = 'regcheck/model/PROTOCOL.md, "Facts from public documentation"'
+UNDECIDED = 'regcheck/model/PROTOCOL.md, "What no source decides"'
+"""The sections of the protocol's sources (shipped with the package) that the properties cite."""
+
 CATALOGUE: tuple[PropertySpec, ...] = (
     PropertySpec(
         "worker-never-gets-network-error",
         Kind.SAFETY,
         "No worker thread's call fails with MAPI_E_NETWORK_ERROR (0x80040115).",
-        'Article: "you start receiving MAPI_E_NETWORK_ERROR on the client side"; PROTOCOL.md B6-B7.',
+        'Article: "you start receiving MAPI_E_NETWORK_ERROR on the client side"; '
+        f'{FAILURE}.',
         _no_worker_fails,
     ),
     PropertySpec(
@@ -84,7 +90,8 @@ CATALOGUE: tuple[PropertySpec, ...] = (
         Kind.SAFETY,
         '"Registration of the Association GUID failed" never happens.',
         'Article: "When the security contexts don\'t match between requests, but the RPC Associations do, '
-        'you get the error Registration of the Association GUID failed"; PROTOCOL.md B6.',
+        'you get the error Registration of the Association GUID failed"; '
+        f'{FAILURE}.',
         _no_mismatch,
     ),
     PropertySpec(
@@ -92,7 +99,8 @@ CATALOGUE: tuple[PropertySpec, ...] = (
         Kind.SAFETY,
         "A registration is never evicted while a session on its association is still working.",
         'Article: "It also removes the registration from its cache ... impersonated threads ... no longer '
-        'have a registration on the server"; PROTOCOL.md B6-B7.',
+        'have a registration on the server"; '
+        f'{FAILURE}.',
         _in_use_never_evicted,
     ),
     PropertySpec(
@@ -100,7 +108,7 @@ CATALOGUE: tuple[PropertySpec, ...] = (
         Kind.SAFETY,
         "A cached registration always matches the security context of the calls it admitted.",
         'Article: "the RPC Association and the security context are used to identify the client connection"; '
-        "PROTOCOL.md 7.5 P4.",
+        f"{FAILURE}.",
         _matches_admitted,
     ),
     PropertySpec(
@@ -108,7 +116,7 @@ CATALOGUE: tuple[PropertySpec, ...] = (
         Kind.SAFETY,
         "At most one EcDoAsyncWaitEx is parked per session, and only for a notifier waiting on it.",
         "MS-OXCRPC 3.3.4.1 / MS-OXCNOTIF 3.1.5.3: a second wait while one is outstanding is completed with "
-        "ecRejected; PROTOCOL.md 7.5 P5.",
+        f"ecRejected; {DOCUMENTED}.",
         _one_parked_wait,
     ),
 )
@@ -163,7 +171,8 @@ CATALOGUE += (
         "Every worker's requests eventually all succeed "
         "(weak fairness on every client and server action but ServerEvent).",
         'Article: "the thread responsible for Async notification causes impersonated threads to fail because '
-        'they no longer have a registration on the server"; PROTOCOL.md B7 and V3.',
+        'they no longer have a registration on the server"; '
+        f'{FAILURE}; V3 in {UNDECIDED}.',
         lambda s: TRUE,
         per_worker=False,
         obligations=_worker_done,

@@ -26,6 +26,7 @@ from regcheck.model.scenario import Scenario, meets
 from regcheck.model.story import cause, rows
 from regcheck.outputs import shortened
 from regcheck.properties import catalogue
+from regcheck.report import sources
 from regcheck.report.evidence import Evidence, Run
 from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
@@ -292,7 +293,7 @@ def _properties(evidence: Evidence) -> str:
     for name in evidence.properties:
         spec = catalogue.spec(name)
         lines.append(f"<tr><td><code>{escape(name)}</code></td><td>{spec.kind.value}</td>"
-                     f"<td>{escape(spec.description)}</td><td>{escape(spec.source)}</td></tr>")
+                     f"<td>{escape(spec.description)}</td><td>{sources.cite_html(spec.source)}</td></tr>")
     lines.append("</table></section>")
     return "\n".join(lines)
 
@@ -393,10 +394,11 @@ def not_checked(evidence: Evidence, name: Callable[[str], str] = str) -> list[tu
         for v, values in variants.unexplored(scenarios)
     ]
     unexplored = unexplored or ["Every modelled value was used."]
-    groups.append(("Protocol variants not explored (PROTOCOL.md 7.4)", unexplored))
+    groups.append(('Protocol variants not explored (regcheck/model/PROTOCOL.md, "What no source decides")', unexplored))
     groups.append(("Protocol variants the model cannot express",
                    [f"{v.id} {v.title}: {v.question}" for v in variants.not_modelled()]))
-    groups.append(("Deliberate simplifications of the model (regcheck/model/SEMANTICS.md)", variants.simplifications()))
+    groups.append(('Deliberate simplifications of the model (regcheck/model/SEMANTICS.md, "Deliberate simplifications")',
+                   variants.simplifications()))
     return groups
 
 
@@ -404,7 +406,7 @@ def _not_checked(evidence: Evidence) -> str:
     lines = ['<section id="not-checked"><h2>What was not checked</h2>']
     for heading, items in not_checked(evidence):
         code = [_CODE.sub(r"<code>\1</code>", escape(item)) for item in items]
-        lines += [f"<h3>{escape(heading)}</h3>", "<ul>" + "".join(f"<li>{c}</li>" for c in code) + "</ul>"]
+        lines += [f"<h3>{sources.cite_html(heading)}</h3>", "<ul>" + "".join(f"<li>{c}</li>" for c in code) + "</ul>"]
     lines.append("</section>")
     return "\n".join(lines)
 

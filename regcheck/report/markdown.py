@@ -16,6 +16,7 @@ from regcheck.model.design import design_of
 from regcheck.model.scenario import Scenario, meets
 from regcheck.model.story import rows
 from regcheck.properties import catalogue
+from regcheck.report import sources
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
 from regcheck.result import Trace, Verdict
@@ -97,7 +98,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
     out += ["", "## Properties", "", "| property | kind | meaning | source |", "|---|---|---|---|"]
     for name in evidence.properties:
         spec = catalogue.spec(name)
-        out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {_cell(spec.source)} |")
+        out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {sources.cite_markdown(_cell(spec.source))} |")
     for index, run in enumerate(evidence.runs):
         scenario = run.scenario
         out += ["", f'<a id="{ids[index, ""]}"></a>', "", f"## Scenario {literal(scenario.name)}", ""]
@@ -162,7 +163,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
             out += ["", diagnosis_markdown(title, diagnosed).rstrip("\n")]
     out += ["", "## What was not checked"]
     for heading, items in not_checked(evidence, literal):
-        out += ["", f"### {heading}", ""] + [f"- {item}" for item in items]
+        out += ["", f"### {sources.cite_markdown(heading)}", ""] + [f"- {item}" for item in items]
     out += ["", "## Provenance", ""]
     out += [f"- {k}: {v}" for k, v in evidence.versions.items()]
     out.append(f"- model fingerprint: `{evidence.model_fingerprint}`")
