@@ -16,12 +16,12 @@ import random
 import time
 
 from regcheck import diagnosis
-from regcheck.compile import compile_system
-from regcheck.explore import random_run
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.core.result import Trace
 from regcheck.model.observations import log_of
 from regcheck.model.scenario import load_builtin, with_overrides
 from regcheck.model.system import build
-from regcheck.result import Trace
 
 DESIGN = ["workers=2", "requests=8", "after_network_error=reconnect-same"]
 

@@ -1,7 +1,7 @@
 """``regcheck diagnose``: which settings of the model's uncertain switches explain an observed log.
 
 For every setting of the varied switches (by default each modelled protocol variant the log does
-not fix), the explicit search of ``regcheck.subsequence`` asks whether the log is a behaviour of
+not fix), the explicit search of ``regcheck.core.subsequence`` asks whether the log is a behaviour of
 the scenario with that setting (regcheck/model/SEMANTICS.md, "Observations"). The settings that explain it
 are grouped into the fewest descriptions ("on_mismatch=evict and registration=first-request");
 those that do not are grouped by the first event they cannot reach, with what the model does there
@@ -22,11 +22,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from regcheck import children, compose, sweep
-from regcheck.compile import CompiledSystem, Packed, compile_system
+from regcheck.core.compile import CompiledSystem, Packed, compile_system
+from regcheck.core.expr import Const, Expr, Value, evaluate
+from regcheck.core.result import Step, Trace, Verdict
+from regcheck.core.subsequence import Bindings, Found, Observed, binds, first_impossible, search
+from regcheck.core.system import Kind
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
-from regcheck.expr import Const, Expr, Value, evaluate
+from regcheck.formats import itf
 from regcheck.limits import cores
 from regcheck.model import system, variants
 from regcheck.model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
@@ -46,10 +50,6 @@ from regcheck.model.scenario import (
 )
 from regcheck.model.system import build
 from regcheck.properties import catalogue
-from regcheck.result import Step, Trace, Verdict
-from regcheck.subsequence import Bindings, Found, Observed, binds, first_impossible, search
-from regcheck.system import Kind
-from regcheck.trace import itf
 
 MAX_SETTINGS = 4_096
 """At most this many settings are searched (the product of the varied switches' values)."""

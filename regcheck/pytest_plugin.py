@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from regcheck.core.result import CheckResult
     from regcheck.model.scenario import Scenario
-    from regcheck.result import CheckResult
 
 _MARKER = re.compile(rb"^[ \t]*\[[ \t]*regcheck[ \t]*\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 """The ``[regcheck]`` table header that marks a TOML file as a regcheck scenario."""
@@ -176,8 +176,8 @@ class PropertyItem(pytest.Item):
 
     def runtest(self) -> None:
         from regcheck import compose
+        from regcheck.core.result import verdict_text
         from regcheck.model import scenario as scenarios
-        from regcheck.result import verdict_text
 
         engine, depth, timeout = _settings(self.config)
         result = compose.run_checks(self.scenario, [self.name], engine=engine, depth=depth, timeout=timeout)[0]
@@ -189,9 +189,9 @@ class PropertyItem(pytest.Item):
     def _failure(self, result: CheckResult) -> str:
         from regcheck import compose, findings
         from regcheck.cli.check import write_chart
+        from regcheck.core.result import verdict_text
+        from regcheck.formats import itf
         from regcheck.outputs import file_stem
-        from regcheck.result import verdict_text
-        from regcheck.trace import itf
 
         lines = [f"{self.name}: expected {self.expected}, got {verdict_text(result)}"]
         if result.trace is not None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from regcheck import children, compose
+from regcheck.core.result import Verdict
+from regcheck.core.system import Kind
 from regcheck.deadline import REASON, Deadline, time_left
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
@@ -29,8 +31,6 @@ from regcheck.model import scenario as scenarios
 from regcheck.model import story
 from regcheck.model.scenario import ANY, CHOICES, Scenario
 from regcheck.properties import catalogue
-from regcheck.result import Verdict
-from regcheck.system import Kind
 
 DEFAULT_AXES = ("impersonate", "connect_flags=0,0x20", "transport", "association_scope", "workers=1..4")
 """The design choices and deployments a sweep varies when none are given: 2 x 2 x 3 x 2 x 4 = 96."""

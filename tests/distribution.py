@@ -1,7 +1,7 @@
 """What a built regcheck distribution must hold, checked on the files themselves.
 
-The wheel claims the one import name ``regcheck``, carries the LICENSE, and holds every file the
-package reads at run time: each ``importlib.resources`` path written in its source (a part computed at
+The wheel claims the one import name ``regcheck``, carries the LICENSE, and holds every module of
+``regcheck/`` and every file the package reads at run time: each ``importlib.resources`` path written in its source (a part computed at
 run time matches any name) and every file beside the modules in ``regcheck/`` (scenarios, the model's
 documents, ``py.typed``). The sdist is the wheel's source and its documentation: the tests stay in the
 repository, which holds their fixtures. ``tests/test_install.py`` checks a wheel pip builds; CI runs
@@ -49,6 +49,11 @@ def data_files(root: Path = ROOT) -> set[str]:
     }
 
 
+def modules(root: Path = ROOT) -> set[str]:
+    """Every Python module of ``regcheck/`` in the source tree (a folder without ``__init__.py`` is not shipped)."""
+    return {p.relative_to(root).as_posix() for p in (root / "regcheck").rglob("*.py") if "__pycache__" not in p.parts}
+
+
 def wheel_problems(wheel: Path, root: Path = ROOT) -> list[str]:
     """What ``wheel`` lacks or holds beyond the one import name; empty when it is complete."""
     with zipfile.ZipFile(wheel) as archive:
@@ -70,6 +75,7 @@ def wheel_problems(wheel: Path, root: Path = ROOT) -> list[str]:
         if not fnmatch.filter(names, pattern) + fnmatch.filter(names, f"{pattern}/*"):
             problems.append(f"the package reads {pattern}, which the wheel lacks")
     problems += [f"{f} is package data the wheel lacks" for f in sorted(data_files(root) - set(names))]
+    problems += [f"{f} is a module the wheel lacks" for f in sorted(modules(root) - set(names))]
     return problems
 
 

@@ -16,10 +16,11 @@ import junitparser
 import pytest
 import xmlschema
 
-from regcheck import findings, junit
+from regcheck import findings
 from regcheck.cli import main
+from regcheck.core.result import CheckResult, Kind, Verdict
+from regcheck.formats import junit
 from regcheck.model.scenario import builtin_names, builtin_path, key_line, load_builtin
-from regcheck.result import CheckResult, Kind, Verdict
 from tests.clirun import run
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from regcheck.cli import main
+from regcheck.formats import itf
 from regcheck.model import scenario as scenarios
 from regcheck.model.design import design_of
 from regcheck.model.replay import replay
 from regcheck.model.scenario import Scenario
 from regcheck.properties import catalogue
-from regcheck.trace import itf
 from tests.clirun import flat, run, run_json
 
 SHORTEST = "worker-never-gets-network-error"

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regcheck.cli import main
-from regcheck.compile import compile_system
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.core.result import Trace
 from regcheck.diagnosis import diagnose
-from regcheck.explore import random_run
 from regcheck.model.observations import Event, log_of, parse_jsonl, to_jsonl
 from regcheck.model.scenario import Scenario, load_builtin
 from regcheck.model.system import build
-from regcheck.result import Trace
 from tests.clirun import run, run_json
 from tests.strategies import scenarios
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from regcheck.compile import compile_system
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
 from regcheck.diagnosis import WORKER_ONLY, Diagnosis, diagnose
 from regcheck.errors import InvalidArgument
-from regcheck.explore import random_run
 from regcheck.model.observations import Event, log_of, parse_jsonl
 from regcheck.model.observed import check
 from regcheck.model.scenario import ANY_USER, CHOICES, Scenario, builtin_names, load_builtin, with_overrides

@@ -172,12 +172,12 @@ def _walk_to_violation(name: str, steps: int) -> Setup:
         from collections import deque
 
         from regcheck import compose
-        from regcheck.compile import compile_all, compile_system
+        from regcheck.core.compile import compile_all, compile_system
+        from regcheck.core.result import Step, Trace
+        from regcheck.formats import itf
         from regcheck.model.scenario import load_builtin
         from regcheck.model.system import build
         from regcheck.properties import catalogue
-        from regcheck.result import Step, Trace
-        from regcheck.trace import itf
 
         prop = "worker-never-gets-network-error"
         seed = load_builtin("seed")
@@ -220,8 +220,8 @@ def _random_log(name: str, steps: int) -> Setup:
     def make(folder: Path) -> None:
         import random
 
-        from regcheck.compile import compile_system
-        from regcheck.explore import random_run
+        from regcheck.core.compile import compile_system
+        from regcheck.core.explore import random_run
         from regcheck.model.observations import log_of, to_jsonl
         from regcheck.model.scenario import load_builtin
         from regcheck.model.system import build

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import regcheck
+from regcheck.formats import itf
 from regcheck.regression import CounterexampleLost, assert_counterexample
-from regcheck.trace import itf
 from tests.clirun import run
 
 ADMISSION = "        elif current == identity:\n"

@@ -30,8 +30,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regcheck.engines import Options, explicit
-from regcheck.expr import TRUE, eq, evaluate, not_, var
+from regcheck.core.engines import Options, explicit
+from regcheck.core.expr import TRUE, eq, evaluate, not_, var
+from regcheck.core.result import STUTTER, Trace
+from regcheck.core.system import Kind, Obligation
+from regcheck.formats import itf
 from regcheck.model import reference_properties, story
 from regcheck.model import system as model_system
 from regcheck.model.reference_design import Design
@@ -40,9 +43,6 @@ from regcheck.model.scenario import ANY, Scenario, load_builtin, with_overrides
 from regcheck.model.simulator import Simulator
 from regcheck.model.system import build
 from regcheck.properties import catalogue
-from regcheck.result import STUTTER, Trace
-from regcheck.system import Kind, Obligation
-from regcheck.trace import itf
 from tests.strategies import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ ALLOWED_IMPORTS = {
     "regcheck.model.reference_properties": None,
     "regcheck.model.simulator": None,
     "regcheck.model": {"reference_properties"},
-    "regcheck.result": {"STUTTER", "Trace"},
+    "regcheck.core.result": {"STUTTER", "Trace"},
     "regcheck.display": {"shown"},
 }
 

@@ -891,8 +891,8 @@ def test_a_workers_any_design_is_simulated_with_the_count_it_is_given():
 
 
 def test_replay_of_a_workers_any_counterexample_needs_its_count():
+    from regcheck.core.result import Trace
     from regcheck.model.replay import replay
-    from regcheck.result import Trace
 
     any_seed = dataclasses.replace(load_builtin("seed"), workers="any")
     state = Simulator(any_seed, 1).initial_state()

@@ -29,13 +29,13 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.core.result import Verdict
 from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_jobs, cores
 from regcheck.model import scenario as scenarios
 from regcheck.outputs import plan_outputs
 from regcheck.properties import catalogue
-from regcheck.result import Verdict
 from regcheck.sweep import Sweep
 
 
@@ -184,7 +184,8 @@ def sweep_command(
             one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
         )
     if junit_file is not None:
-        from regcheck import findings, junit
+        from regcheck import findings
+        from regcheck.formats import junit
 
         write_atomic(junit_file, junit.document(findings.sweep_suites(result, "seed" if target is None else target)))
     if as_json:

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 import regcheck
-from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
+from regcheck import compose, counterexamples, findings, regression
 from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -31,10 +31,13 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.core import crosscheck
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
-from regcheck.evidence import Certificate
 from regcheck.files import write_atomic
+from regcheck.formats import itf, junit
 from regcheck.model import scenario as scenarios
 from regcheck.model.design import design_of
 from regcheck.model.explain import Explanation
@@ -42,8 +45,6 @@ from regcheck.model.scenario import Scenario
 from regcheck.model.story import cause, rows
 from regcheck.outputs import file_stem, plan_outputs, staged
 from regcheck.properties import catalogue
-from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
-from regcheck.trace import itf
 
 IMPLICIT_TRACES = "the traces folder of --junit and --sarif"
 """How messages name ``traces/`` beside the JUnit or SARIF file, where traces go without ``--trace-out``."""
@@ -341,7 +342,7 @@ def _write_traces(
 def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
     """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
     from regcheck.model import views
-    from regcheck.trace import draw
+    from regcheck.render import draw
 
     figure = draw.chart_figure(views.chart(scenario, trace))
     for fmt in draw.FORMATS:

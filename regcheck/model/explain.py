@@ -18,20 +18,20 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from regcheck.causes import Moment, Signature
+from regcheck.core.causes import Moment, Signature
+from regcheck.core.expr import Expr, Value, evaluate
+from regcheck.core.result import Step, Trace
 from regcheck.deadline import Deadline
-from regcheck.expr import Expr, Value, evaluate
 from regcheck.model.scenario import Scenario
 from regcheck.model.simulator import Simulator, State, StepRefused
 from regcheck.model.story import cause
-from regcheck.result import Step, Trace
 
 CAUSE: tuple[Moment, ...] = (
     Moment("registered first", ("thread", "message", "context"), (("cache", ("registered",)),)),
     Moment("first mismatch", ("thread", "action", "context", "cache"), (("cache", ("mismatch", "mismatch-evicted")),)),
     Moment("violating call", ("thread", "action", "cache", "result")),
 )
-"""The moments whose labels make up a counterexample's cause (see ``regcheck.causes``)."""
+"""The moments whose labels make up a counterexample's cause (see ``regcheck.core.causes``)."""
 
 CACHE_EVENTS = {
     "registered": "registered",

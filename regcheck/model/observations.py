@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from regcheck.core.result import Trace
 from regcheck.display import did_you_mean, printable, printable_path, script_warning, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited
 from regcheck.model.scenario import SYSTEM, Scenario
 from regcheck.model.story import association_guids, current_user, worker_identity
-from regcheck.result import Trace
 
 MAX_LOG_BYTES = 4 * 1024 * 1024
 MAX_EVENTS = 5_000

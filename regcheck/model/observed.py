@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from regcheck.core.result import Trace
 from regcheck.model.observations import OK, SUCCEEDED, Event
 from regcheck.model.reference_design import Design
 from regcheck.model.scenario import ANY_USER, SYSTEM, Scenario
 from regcheck.model.simulator import Simulator, StepRefused
-from regcheck.result import Trace
 
 Value = bool | int | str
 TOKEN_CALLS = ("ImpersonateLoggedOnUser", "RevertToSelf")

@@ -1,7 +1,7 @@
 """The registration model for any number of identical workers, by counter abstraction.
 
 Identical workers (the same jobs and impersonation) are interchangeable, so the model with N workers
-is simulated by its counter system (``regcheck.abstraction``): the shared state (the
+is simulated by its counter system (``regcheck.core.abstraction``): the shared state (the
 registration cache of the one association) plus, for each local state of a worker and its
 session, the number of workers in it. A proof there holds for every N >= 1. A counterexample
 found there is concretised (by ``regcheck.compose``) to the fewest workers that can run it and
@@ -14,19 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from regcheck.abstraction import (
+from regcheck.core.abstraction import (
     CounterAbstraction,
     counter_abstraction,
     verify_obligations,
     verify_per_process,
     verify_product,
 )
+from regcheck.core.expr import Expr
+from regcheck.core.result import CheckResult, Progress
+from regcheck.core.system import Property
 from regcheck.errors import InvalidArgument
-from regcheck.expr import Expr
 from regcheck.model.scenario import Scenario
 from regcheck.model.system import build, local_variables
-from regcheck.result import CheckResult, Progress
-from regcheck.system import Property
 
 ABSTRACTION = "counter abstraction over identical workers: one counter per local state of a worker and its session"
 INTERFERENCE = "interference abstraction for liveness: one worker kept whole, the others' moves as interference"
@@ -76,11 +76,11 @@ property of a run need not check it again (the model is built deterministically 
 def liveness(scenario: Scenario, properties_for: Sequence[Callable[[Scenario], Property]], *,
              timeout: float | None, progress: Progress | None = None) -> list[CheckResult]:
     """Liveness properties for every number of workers, by the interference abstraction of one worker
-    (``regcheck.interference``), once their premises are checked for 2 and 3 workers and for the scenario's
+    (``regcheck.core.interference``), once their premises are checked for 2 and 3 workers and for the scenario's
     own number: each system is the product of the one-worker template, and each property's obligations are
     the template's, renamed for every worker or shared. ``proved`` holds for every N; anything else decides
     nothing. One result per property, in order."""
-    from regcheck import interference  # here, not at the top: only liveness checks pay for its imports
+    from regcheck.core import interference  # here, not at the top: only liveness checks pay for its imports
 
     if not symmetric(scenario):
         raise InvalidArgument("liveness for every number of workers needs identical workers "

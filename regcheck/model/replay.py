@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from regcheck.core.result import STUTTER, Trace
 from regcheck.display import shown
 from regcheck.model import reference_properties as reference
 from regcheck.model.scenario import ANY, Scenario
 from regcheck.model.simulator import Simulator, StepRefused
-from regcheck.result import STUTTER, Trace
 
 Value = bool | int | str
 

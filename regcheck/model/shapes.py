@@ -1,4 +1,4 @@
-"""Shapes of counterexamples in the protocol's words, as trace constraints (``regcheck.constraints``).
+"""Shapes of counterexamples in the protocol's words, as trace constraints (``regcheck.core.constraints``).
 
 "Find a counterexample in which the notification thread registers first" becomes
 ``registers_first("notifier 1")``: the first step whose registration-cache event is
@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from regcheck.constraints import Before, Fields, First, Happens, Never
+from regcheck.core.constraints import Before, Fields, First, Happens, Never
 
 MISMATCH_EVENTS = ("mismatch", "mismatch-evicted")
 """Cache events of "Registration of the Association GUID failed"."""

@@ -16,10 +16,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from regcheck.expr import Value, evaluate
+from regcheck.core.expr import Value, evaluate
+from regcheck.core.result import STUTTER, Step, Trace
 from regcheck.model import system
 from regcheck.model.scenario import Scenario
-from regcheck.result import STUTTER, Step, Trace
 
 RESULT_CODES = {
     "MAPI_E_NETWORK_ERROR": "MAPI_E_NETWORK_ERROR (0x80040115)",

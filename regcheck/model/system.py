@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from regcheck.errors import InvalidArgument
-from regcheck.expr import (
+from regcheck.core.expr import (
     FALSE,
     TRUE,
     Const,
@@ -31,9 +30,10 @@ from regcheck.expr import (
     or_,
     var,
 )
+from regcheck.core.result import STUTTER
+from regcheck.core.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.errors import InvalidArgument
 from regcheck.model.scenario import Scenario
-from regcheck.result import STUTTER
-from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 
 PC = ("start", "connected", "working", "finished", "failed", "denied")
 NOTIFY = ("off", "idle", "waiting", "fetch", "polling", "stopped")
@@ -279,7 +279,7 @@ class _Builder:
         A worker's block is its local variables (its session's and association's too, when they are
         its own). A classic group is named by its user, so that two users with as many workers may be
         swapped, unless the user is the process identity (which every notifier carries) or mailbox
-        rights or mixed threads tell users apart. regcheck.symmetry verifies the claim against the
+        rights or mixed threads tell users apart. regcheck.core.symmetry verifies the claim against the
         actions before using it.
         """
         s = self.s

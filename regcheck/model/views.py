@@ -1,4 +1,4 @@
-"""The registration protocol's words for the generic trace renderers (``regcheck.trace``).
+"""The registration protocol's words for the generic trace renderers (``regcheck.render``).
 
 The renderers know threads, messages and a gateway in front of a server; this module tells them
 that the gateway is the Exchange 2013 front end with its registration cache, what the cache did
@@ -15,7 +15,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from regcheck.expr import Value
+from regcheck.core.expr import Value
+from regcheck.core.result import Trace
 from regcheck.model.scenario import Scenario
 from regcheck.model.story import (
     RESULT_CODES,
@@ -29,8 +30,7 @@ from regcheck.model.story import (
     worker_identity,
     worker_of,
 )
-from regcheck.result import Trace
-from regcheck.trace.chart import StepView, sequence_chart
+from regcheck.render.chart import StepView, sequence_chart
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -1,7 +1,7 @@
 """The named properties of the registration model, each with its kind, meaning and source.
 
 A property is defined once here as a function of the scenario; :func:`instantiate` turns it into
-a ``regcheck.system.Property`` over the variables of one built system.
+a ``regcheck.core.system.Property`` over the variables of one built system.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from regcheck.core.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
+from regcheck.core.system import Kind, Obligation, Property
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
-from regcheck.expr import TRUE, Expr, and_, eq, implies, in_, ne, not_, or_, var
 from regcheck.model import system as m
 from regcheck.model.scenario import Scenario
-from regcheck.system import Kind, Obligation, Property
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from regcheck.core.result import Verdict
 from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited, write_atomic
+from regcheck.formats import itf
 from regcheck.outputs import staged
 from regcheck.report import html, markdown, sources
 from regcheck.report.evidence import Evidence, Run, Settings, collect
-from regcheck.result import Verdict
-from regcheck.trace import itf
 
 __all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "write"]
 

@@ -22,12 +22,12 @@ import regcheck
 import regcheck.model
 import regcheck.properties
 from regcheck import children, compose
+from regcheck.core.result import CheckResult, Progress, Verdict
 from regcheck.deadline import time_left
 from regcheck.diagnosis import Diagnosis
 from regcheck.limits import cores
 from regcheck.model.scenario import Scenario
 from regcheck.properties import catalogue
-from regcheck.result import CheckResult, Progress, Verdict
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")
 """The files whose bytes make up the model fingerprint: the protocol model, its scenarios and properties."""
@@ -88,7 +88,7 @@ class Evidence:
 
 def versions() -> dict[str, str]:
     """The tool, z3 and Python versions that produced a result."""
-    from regcheck.smt import z3_version
+    from regcheck.core.smt import z3_version
 
     return {"regcheck": regcheck.__version__, "z3": z3_version(), "python": platform.python_version()}
 

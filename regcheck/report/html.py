@@ -17,9 +17,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
-from regcheck import evidence as proofs
+from regcheck.core import evidence as proofs
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import CheckResult, Trace, Verdict, scope_words
 from regcheck.display import printable
-from regcheck.evidence import Certificate
 from regcheck.model import variants
 from regcheck.model.design import design_of
 from regcheck.model.scenario import Scenario, meets
@@ -28,7 +29,6 @@ from regcheck.outputs import shortened
 from regcheck.properties import catalogue
 from regcheck.report import sources
 from regcheck.report.evidence import Evidence, Run
-from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0 auto;
@@ -127,7 +127,7 @@ def why(scenario: Scenario, result: CheckResult) -> str:
 def chart_bytes(scenario: Scenario, trace: Trace) -> bytes:
     """The counterexample's sequence chart as an SVG document."""
     from regcheck.model import views
-    from regcheck.trace import draw
+    from regcheck.render import draw
 
     return draw.render(draw.chart_figure(views.chart(scenario, trace)), "svg")
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import Trace, Verdict
 from regcheck.display import printable
-from regcheck.evidence import Certificate
 from regcheck.model.design import design_of
 from regcheck.model.scenario import Scenario, meets
 from regcheck.model.story import rows
@@ -19,7 +20,6 @@ from regcheck.properties import catalogue
 from regcheck.report import sources
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
-from regcheck.result import Trace, Verdict
 
 _SPECIAL = re.compile(r"[\\`*_\[\]<>|&~#!]")
 """Characters that Markdown or the HTML inside it reads, anywhere in a line."""
