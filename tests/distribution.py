@@ -1,11 +1,11 @@
 """What a built regcheck distribution must hold, checked on the files themselves.
 
 The wheel claims the one import name ``regcheck``, carries the LICENSE, and holds every module of
-``regcheck/`` and every file the package reads at run time: each ``importlib.resources`` path written in its source (a part computed at
-run time matches any name) and every file beside the modules in ``regcheck/`` (scenarios, the model's
-documents, ``py.typed``). The sdist is the wheel's source and its documentation: the tests stay in the
-repository, which holds their fixtures. ``tests/test_install.py`` checks a wheel pip builds; CI runs
-``python -m tests.distribution dist/`` on what ``python -m build`` wrote.
+``regcheck/`` and every file the package reads at run time: each ``importlib.resources`` path written
+in its source (a part computed at run time matches any name) and every file beside the modules in
+``regcheck/`` (scenarios, the model's documents, ``py.typed``). The sdist is the wheel's source and its
+documentation: the tests stay in the repository, which holds their fixtures. ``tests/test_install.py``
+checks a wheel pip builds; CI runs ``python -m tests.distribution dist/`` on what ``python -m build`` wrote.
 """
 
 from __future__ import annotations
