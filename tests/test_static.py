@@ -1,4 +1,4 @@
-"""The habits that keep the house in order, checked with the tests: mypy in strict mode over the
+"""The habits that keep the house in order, checked with the tests: mypy in strict mode over
 the package (with the z3 stub in ``stubs/``), and ruff with the project's rule set."""
 
 from __future__ import annotations
