@@ -3,7 +3,7 @@ Tarjan against networkx (building its graph, then ``strongly_connected_component
 
 The liveness search needs the components of the unreduced reachable graph, whose states are
 numbered ints with edge lists already in memory. This table says what networkx's graph objects
-cost there, which is why ``regcheck.engines.liveness.components`` is written out. Both must find
+cost there, which is why ``regcheck.core.engines.liveness.components`` is written out. Both must find
 the same components (checked). Asserts nothing about time. Run:
 
     python benchmarks/components.py [--workers 2 3 4]
@@ -16,11 +16,11 @@ import time
 
 import networkx as nx
 
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from regcheck.compile import compile_system
-from regcheck.engines.liveness import components
-from regcheck.explore import explore
+from regcheck.core.compile import compile_system
+from regcheck.core.engines.liveness import components
+from regcheck.core.explore import explore
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ import argparse
 import random
 import time
 
-from model.observations import Event, log_of
-from model.scenario import load_builtin, with_overrides
-from model.system import build
 from regcheck import diagnosis
-from regcheck.compile import compile_system
-from regcheck.explore import random_run
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.model.observations import Event, log_of
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 
 CASES: dict[str, tuple[str, list[str], tuple[int, ...]]] = {
     "seed4": ("seed", ["workers=4", "requests=4"], (100, 200, 400, 600)),

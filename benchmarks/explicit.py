@@ -16,12 +16,12 @@ import argparse
 import math
 import time
 
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
-from regcheck.engines import Options, explicit
-from regcheck.result import Verdict
-from regcheck.system import Kind
+from regcheck.core.engines import Options, explicit
+from regcheck.core.result import Verdict
+from regcheck.core.system import Kind
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 
 
 def search(scenario_name: str, workers: int, *, symmetry: bool, max_states: int) -> tuple[int, bool, float]:

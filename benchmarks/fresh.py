@@ -8,8 +8,8 @@ import sys
 import time
 from typing import Any
 
-from properties.catalogue import CATALOGUE
-from regcheck.system import Kind
+from regcheck.core.system import Kind
+from regcheck.properties.catalogue import CATALOGUE
 
 SAFETY = [p.name for p in CATALOGUE if p.kind is Kind.SAFETY]
 

@@ -22,11 +22,11 @@ import subprocess
 import sys
 import time
 
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
-from regcheck.engines import Options, explicit
-from regcheck.system import Kind
+from regcheck.core.engines import Options, explicit
+from regcheck.core.system import Kind
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 
 LIVENESS = [name for name in NAMES if spec(name).kind is Kind.LIVENESS]
 SCENARIOS = ("fix-run-as-user", "fix-no-notifications")

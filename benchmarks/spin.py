@@ -2,7 +2,7 @@
 
 For each scenario and number of workers N: regcheck as a fresh process with its default engine
 (``regcheck check SCENARIO --set workers=N --json``), and SPIN's whole pipeline on the Promela
-model that ``regcheck export`` writes for the same system (``regcheck.spin``: ``spin -a``, a
+model that ``regcheck export`` writes for the same system (``regcheck.formats.spin``: ``spin -a``, a
 ``-DSAFETY`` compile for the asserts, a ``-DNFAIR`` compile for the ``ltl`` blocks, ``pan -E``
 until every violated assert is found, ``pan -a -f`` per liveness property). Prints one table:
 
@@ -37,10 +37,10 @@ from typing import Any
 
 from fresh import check
 
-from model import scenario as scenarios
-from model.system import build
-from properties import catalogue
-from regcheck import promela, spin
+from regcheck.formats import promela, spin
+from regcheck.model import scenario as scenarios
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 
 SCENARIOS = ("seed", "fix-run-as-user", "fix-no-notifications")
 LETTERS = {"holds": "H", "proved": "H", "violated": "V", "bounded": "B", "unknown": "?"}

@@ -13,10 +13,10 @@ docs/ARCHITECTURE.md) call to check a scenario.
   processes: liveness for every N where the workers are identical, Houdini's one-variable
   invariants, then ``pdr`` for what they leave open. A quick pass that runs long (or, from
   AT_ONCE_WORKERS identical workers, every one) has the proof started beside it, and is stopped
-  once the proof has decided everything. Every result is kept and resolved (model/SOUNDNESS.md,
+  once the proof has decided everything. Every result is kept and resolved (regcheck/model/SOUNDNESS.md,
   "The portfolio").
 - ``workers = "any"``: safety proofs and bounds come from the counter system, liveness proofs from
-  the interference abstraction (``regcheck.interference``); both hold for every number of workers.
+  the interference abstraction (``regcheck.core.interference``); both hold for every number of workers.
   Counterexamples are hunted on one and two concrete workers first (``auto``; for liveness one to
   three), or found on the counter system and concretised to the fewest workers that show them.
 """
@@ -28,23 +28,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 
-from model import parameterised, story
-from model.replay import replay
-from model.scenario import Scenario
-from model.system import build
-from properties import catalogue
-from regcheck import engines, portfolio
-from regcheck.abstraction import CounterAbstraction
-from regcheck.certificate import of_reachable_states, on_reachable_states, recheck_invariant
-from regcheck.checking import Replayer, vet
+from regcheck.core import engines, portfolio
+from regcheck.core.abstraction import CounterAbstraction
+from regcheck.core.certificate import of_reachable_states, on_reachable_states, recheck_invariant
+from regcheck.core.checking import Replayer, vet
+from regcheck.core.engines import Options, bmc
+from regcheck.core.evidence import Certificate, LassoFreedom
+from regcheck.core.expr import Expr, render
+from regcheck.core.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
+from regcheck.core.system import Kind, Property, TransitionSystem
 from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.display import did_you_mean, shown
-from regcheck.engines import Options, bmc
 from regcheck.errors import EngineDisagreement, InvalidArgument
-from regcheck.evidence import Certificate, LassoFreedom
-from regcheck.expr import Expr, render
-from regcheck.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
-from regcheck.system import Kind, Property, TransitionSystem
+from regcheck.model import parameterised, story
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 
 ENGINES = ("auto", *engines.NAMES)
 QUICK_STATES = 50_000

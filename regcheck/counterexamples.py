@@ -6,7 +6,7 @@ knows the protocol model (the cause signature, the reference simulator, the shri
 and its properties.
 
 - :func:`distinct_causes`: up to N counterexamples to a safety property whose causes differ
-  (``regcheck.engines.distinct``, blocking each cause found, and the causes that interchangeable
+  (``regcheck.core.engines.distinct``, blocking each cause found, and the causes that interchangeable
   workers make the same), optionally of a given shape; each is replayed on the reference
   simulator before it is kept, and one that does not replay is named in the note instead.
 - :func:`explanation`: a counterexample shrunk by replay, with why each remaining step is needed.
@@ -18,16 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from model.explain import CAUSE, Explanation, describe, same_cause
-from model.explain import explain as shrink
-from model.replay import replay
-from model.scenario import Scenario
-from model.system import build
-from properties import catalogue
-from regcheck.constraints import Constraint
+from regcheck.core.constraints import Constraint
+from regcheck.core.engines.distinct import counterexamples
+from regcheck.core.result import CheckResult, Trace
 from regcheck.deadline import REASON, Deadline, OutOfTime
-from regcheck.engines.distinct import counterexamples
-from regcheck.result import CheckResult, Trace
+from regcheck.model.explain import CAUSE, Explanation, describe, same_cause
+from regcheck.model.explain import explain as shrink
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """``regcheck diagnose``: which settings of the model's uncertain switches explain an observed log.
 
 For every setting of the varied switches (by default each modelled protocol variant the log does
-not fix), the explicit search of ``regcheck.subsequence`` asks whether the log is a behaviour of
-the scenario with that setting (model/SEMANTICS.md, "Observations"). The settings that explain it
+not fix), the explicit search of ``regcheck.core.subsequence`` asks whether the log is a behaviour of
+the scenario with that setting (regcheck/model/SEMANTICS.md, "Observations"). The settings that explain it
 are grouped into the fewest descriptions ("on_mismatch=evict and registration=first-request");
 those that do not are grouped by the first event they cannot reach, with what the model does there
 instead. For each group that explains the log: the completed execution (replayed on the reference
@@ -21,11 +21,23 @@ from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any
 
-from model import system, variants
-from model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
-from model.observed import check as check_match
-from model.replay import replay
-from model.scenario import (
+from regcheck import children, compose, sweep
+from regcheck.core.compile import CompiledSystem, Packed, compile_system
+from regcheck.core.expr import Const, Expr, Value, evaluate, variables
+from regcheck.core.projection import Refutation, Units, refute
+from regcheck.core.result import Step, Trace, Verdict
+from regcheck.core.subsequence import Bindings, Found, Observed, binds, first_impossible, search
+from regcheck.core.system import Kind, TransitionSystem
+from regcheck.deadline import REASON
+from regcheck.display import did_you_mean, shown
+from regcheck.errors import InvalidArgument
+from regcheck.formats import itf
+from regcheck.limits import cores
+from regcheck.model import system, variants
+from regcheck.model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
+from regcheck.model.observed import check as check_match
+from regcheck.model.replay import replay
+from regcheck.model.scenario import (
     ANY_USER,
     CHOICES,
     MAX_JOBS,
@@ -37,20 +49,8 @@ from model.scenario import (
     Scenario,
     with_overrides,
 )
-from model.system import build
-from properties import catalogue
-from regcheck import children, compose, sweep
-from regcheck.compile import CompiledSystem, Packed, compile_system
-from regcheck.deadline import REASON
-from regcheck.display import did_you_mean, shown
-from regcheck.errors import InvalidArgument
-from regcheck.expr import Const, Expr, Value, evaluate, variables
-from regcheck.limits import cores
-from regcheck.projection import Refutation, Units, refute
-from regcheck.result import Step, Trace, Verdict
-from regcheck.subsequence import Bindings, Found, Observed, binds, first_impossible, search
-from regcheck.system import Kind, TransitionSystem
-from regcheck.trace import itf
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 
 MAX_SETTINGS = 4_096
 """At most this many settings are searched (the product of the varied switches' values)."""
@@ -173,7 +173,7 @@ TOKEN_CALLS = frozenset({"ImpersonateLoggedOnUser", "RevertToSelf"})
 
 @dataclass(frozen=True)
 class Facts:
-    """What the log says of the design (model/SEMANTICS.md, "Observations"), as ``--set`` overrides, and
+    """What the log says of the design (regcheck/model/SEMANTICS.md, "Observations"), as ``--set`` overrides, and
     the bound of the model it needs more than ("": none), which leaves every setting not decided."""
 
     overrides: tuple[str, ...]
@@ -268,7 +268,7 @@ def _jobs(evs: Sequence[Event]) -> list[list[Event]]:
 
 
 def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
-    """The log's per-thread facts as overrides of ``base`` (model/SEMANTICS.md, "Observations"): one worker
+    """The log's per-thread facts as overrides of ``base`` (regcheck/model/SEMANTICS.md, "Observations"): one worker
     per thread that logs a client call and no wait; whether it impersonates, its jobs and their users in
     order (a call's identity is its thread's only under dynamic tracking or MAPI/HTTP; a named list
     shorter than the jobs becomes any user's); the requests one job's EcDoRpcExt2 calls need (each is sent with fewer successes before it than
@@ -691,13 +691,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
 
 FIRST_NODES = 20_000
 """States the search of the whole system visits first; a log it neither explains nor refutes within them is
-tried thread by thread (``regcheck.projection``) before the search goes on to ``MAX_NODES``."""
+tried thread by thread (``regcheck.core.projection``) before the search goes on to ``MAX_NODES``."""
 UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
 
 def _units(compiled: CompiledSystem, scenario: Scenario, key: object) -> Units:
-    """The system's units (``regcheck.projection``): the association's shared state is havoc'd; a thread-token
+    """The system's units (``regcheck.core.projection``): the association's shared state is havoc'd; a thread-token
     call's fields also read the worker's current user and impersonation (``_fields_of``)."""
     extra = {}
     for index, action in enumerate(compiled.system.actions):
@@ -738,7 +738,7 @@ def _compiled(system_of: TransitionSystem, design: _Design) -> CompiledSystem:
 
 
 def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
-    """What ``event`` asks of the step it is (model/SEMANTICS.md, "Observations"): the fields its call
+    """What ``event`` asks of the step it is (regcheck/model/SEMANTICS.md, "Observations"): the fields its call
     defines; an association on a thread-token call, or on MAPI/HTTP (which has none), is free."""
     names: list[tuple[str, str]] = []
     fields: list[tuple[str, frozenset[Value]]] = []
@@ -768,7 +768,7 @@ GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
 
 
 def _fields_of(compiled: CompiledSystem, scenario: Scenario) -> Callable[[int, Packed], Mapping[str, Value]]:
-    """The fields each step defines (model/SEMANTICS.md's table): its labels, its session, and on a
+    """The fields each step defines (regcheck/model/SEMANTICS.md's table): its labels, its session, and on a
     thread-token call the identity it takes or leaves and the session of the job it serves."""
     actions = compiled.system.actions
     extra: dict[int, tuple[int, Expr]] = {}  # thread-token action -> (worker, cu(w))

@@ -1,7 +1,7 @@
 """Verdicts as CI findings: JUnit cases and SARIF results, told in the protocol's words.
 
 A composition root beside ``cli``: it turns checked scenarios (and sweeps and diagnoses) into the
-neutral cases of ``regcheck.junit`` and results of ``regcheck.sarif``, with each counterexample's
+neutral cases of ``regcheck.formats.junit`` and results of ``regcheck.formats.sarif``, with each counterexample's
 story (``model.story``). A SARIF result sits at the line of the scenario's TOML file that holds the
 switch the counterexample depends on: the first switch, of those a design sets, under whose every
 other value the counterexample no longer replays on the reference simulator (a dependence checked
@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import regcheck
-from model import scenario as scenarios
-from model.design import design_of
-from model.scenario import Scenario
-from model.story import cause, rows
-from properties import catalogue
-from regcheck import compose, junit, sarif
+from regcheck import compose
+from regcheck.core.result import CheckResult, Trace, Verdict, verdict_text
 from regcheck.errors import InvalidArgument, RegcheckError
-from regcheck.result import CheckResult, Trace, Verdict, verdict_text
+from regcheck.formats import junit, sarif
+from regcheck.model import scenario as scenarios
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause, rows
+from regcheck.properties import catalogue
 from regcheck.sweep import Sweep, verdict_word
 
 if TYPE_CHECKING:

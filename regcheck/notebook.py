@@ -33,21 +33,23 @@ from html import escape
 from pathlib import Path
 from typing import Union
 
-from model import scenario as scenarios
-from model import shapes
-from model.explain import Explanation
-from model.observations import parse_columns, parse_jsonl, read_log
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck import compose
-from regcheck.constraints import Constraint
-from regcheck.constraints import describe as describe_shape
+from regcheck.core.constraints import Constraint
+from regcheck.core.constraints import describe as describe_shape
+from regcheck.core.result import CheckResult, Trace, Verdict
 from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.diagnosis import Diagnosis
 from regcheck.diagnosis import diagnose as run_diagnosis
 from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
+from regcheck.formats import itf
 from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings, check_timeout, check_whole
+from regcheck.model import scenario as scenarios
+from regcheck.model import shapes
+from regcheck.model.explain import Explanation
+from regcheck.model.observations import parse_columns, parse_jsonl, read_log
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 from regcheck.report.html import (
     chart_bytes,
     evidence_html,
@@ -58,11 +60,9 @@ from regcheck.report.html import (
     verdict_words,
     why,
 )
-from regcheck.result import CheckResult, Trace, Verdict
 from regcheck.sweep import DESIGNS, Axis, DesignTable, Sweep, axes_of, parse_axis
 from regcheck.sweep import design_table as run_design_table
 from regcheck.sweep import run as run_sweep
-from regcheck.trace import itf
 
 __all__ = [
     "Chart",
@@ -200,8 +200,8 @@ class Chart:
 
     def mermaid(self) -> str:
         """The chart as Mermaid ``sequenceDiagram`` text."""
-        from model import views
-        from regcheck.trace.chart import to_mermaid
+        from regcheck.formats.mermaid import to_mermaid
+        from regcheck.model import views
 
         return to_mermaid(views.chart(self.scenario, self.trace))
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from model.scenario import Scenario
-    from regcheck.result import CheckResult
+    from regcheck.core.result import CheckResult
+    from regcheck.model.scenario import Scenario
 
 _MARKER = re.compile(rb"^[ \t]*\[[ \t]*regcheck[ \t]*\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 """The ``[regcheck]`` table header that marks a TOML file as a regcheck scenario."""
@@ -126,9 +126,9 @@ class ScenarioFile(pytest.File):
     that is not a valid scenario has one item, which fails with the reason."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from model import scenario as scenarios
         from regcheck.cli.inputs import load_scenario
         from regcheck.errors import RegcheckError
+        from regcheck.model import scenario as scenarios
 
         try:
             scenario = load_scenario(str(self.path), [])
@@ -175,9 +175,9 @@ class PropertyItem(pytest.Item):
         self.line = line
 
     def runtest(self) -> None:
-        from model import scenario as scenarios
         from regcheck import compose
-        from regcheck.result import verdict_text
+        from regcheck.core.result import verdict_text
+        from regcheck.model import scenario as scenarios
 
         engine, depth, timeout = _settings(self.config)
         result = compose.run_checks(self.scenario, [self.name], engine=engine, depth=depth, timeout=timeout)[0]
@@ -189,9 +189,9 @@ class PropertyItem(pytest.Item):
     def _failure(self, result: CheckResult) -> str:
         from regcheck import compose, findings
         from regcheck.cli.check import write_chart
+        from regcheck.core.result import verdict_text
+        from regcheck.formats import itf
         from regcheck.outputs import file_stem
-        from regcheck.result import verdict_text
-        from regcheck.trace import itf
 
         lines = [f"{self.name}: expected {self.expected}, got {verdict_text(result)}"]
         if result.trace is not None:

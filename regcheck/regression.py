@@ -17,17 +17,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import regcheck
-from model import scenario as scenarios
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck import compose
+from regcheck.core.expr import evaluate
+from regcheck.core.result import CheckResult, Kind, Trace, Verdict
 from regcheck.display import shown
 from regcheck.errors import RegcheckError
-from regcheck.expr import evaluate
 from regcheck.files import write_atomic
+from regcheck.formats import itf
+from regcheck.model import scenario as scenarios
+from regcheck.model.scenario import Scenario
 from regcheck.outputs import shortened
-from regcheck.result import CheckResult, Kind, Trace, Verdict
-from regcheck.trace import itf
+from regcheck.properties import catalogue
 
 
 class CounterexampleLost(AssertionError):

@@ -20,17 +20,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from model import scenario as scenarios
-from model import story
-from model.scenario import ANY, CHOICES, Scenario
-from properties import catalogue
 from regcheck import children, compose
+from regcheck.core.result import Verdict
+from regcheck.core.system import Kind
 from regcheck.deadline import REASON, Deadline, time_left
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import cores
-from regcheck.result import Verdict
-from regcheck.system import Kind
+from regcheck.model import scenario as scenarios
+from regcheck.model import story
+from regcheck.model.scenario import ANY, CHOICES, Scenario
+from regcheck.properties import catalogue
 
 DEFAULT_AXES = ("impersonate", "connect_flags=0,0x20", "transport", "association_scope", "workers=1..4")
 """The design choices and deployments a sweep varies when none are given: 2 x 2 x 3 x 2 x 4 = 96."""
@@ -438,7 +438,7 @@ def _refusal(base: Scenario, axis: Axis) -> str:
 # Which designs are safe under which fixes: one sweep per design and fix
 
 DESIGNS = ("mailbox-walker", "thread-pool", "session-cache", "service-account", "mixed-threads")
-"""The built-in client designs (model/scenarios), in the order the README's table lists them."""
+"""The built-in client designs (regcheck/model/scenarios), in the order the README's table lists them."""
 
 
 def _fix_a(scenario: Scenario) -> list[str]:

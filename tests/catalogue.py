@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, ne, not_, var
-from regcheck.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.core.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, ne, not_, var
+from regcheck.core.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
 
 
 @dataclass(frozen=True)

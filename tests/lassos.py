@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from properties.catalogue import CATALOGUE
-from regcheck.expr import evaluate
-from regcheck.result import STUTTER, Trace
-from regcheck.system import Kind, Property, TransitionSystem
+from regcheck.core.expr import evaluate
+from regcheck.core.result import STUTTER, Trace
+from regcheck.core.system import Kind, Property, TransitionSystem
+from regcheck.properties.catalogue import CATALOGUE
 
 LIVENESS = [p.name for p in CATALOGUE if p.kind is Kind.LIVENESS]
 """The catalogue's liveness properties, by name."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, as_text
+from regcheck.model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, as_text
 
 
 @st.composite

@@ -7,14 +7,14 @@ import dataclasses
 import networkx as nx
 import pytest
 
-from model.replay import replay
-from model.scenario import builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
-from regcheck.engines import Options, bmc
-from regcheck.expr import evaluate
-from regcheck.result import Verdict
-from regcheck.system import Kind, TransitionSystem
+from regcheck.core.engines import Options, bmc
+from regcheck.core.expr import evaluate
+from regcheck.core.result import Verdict
+from regcheck.core.system import Kind, TransitionSystem
+from regcheck.model.replay import replay
+from regcheck.model.scenario import builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from tests.catalogue import EXAMPLES
 
 

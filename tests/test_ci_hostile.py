@@ -33,8 +33,8 @@ import xmlschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.scenario import builtin_path
-from regcheck import junit
+from regcheck.formats import junit
+from regcheck.model.scenario import builtin_path
 from regcheck.regression import assert_counterexample
 from tests.clirun import run
 

@@ -16,10 +16,11 @@ import junitparser
 import pytest
 import xmlschema
 
-from model.scenario import builtin_names, builtin_path, key_line, load_builtin
-from regcheck import findings, junit
+from regcheck import findings
 from regcheck.cli import main
-from regcheck.result import CheckResult, Kind, Verdict
+from regcheck.core.result import CheckResult, Kind, Verdict
+from regcheck.formats import junit
+from regcheck.model.scenario import builtin_names, builtin_path, key_line, load_builtin
 from tests.clirun import run
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -100,7 +101,7 @@ def test_check_all_sarif_has_the_seed_violation_with_a_code_flow_of_five_steps(c
     place = seed["locations"][0]["physicalLocation"]
     seed_toml = builtin_path("seed")
     assert place["region"]["startLine"] == key_line(seed_toml.read_text(), "impersonate") > 0
-    assert place["artifactLocation"]["uri"].endswith("model/scenarios/seed.toml")
+    assert place["artifactLocation"]["uri"].endswith("regcheck/model/scenarios/seed.toml")
     assert "depends on impersonate = true" in seed["message"]["text"]
     assert seed["level"] == "note", "under --all an expected violation is a note, not an alert"
     related = [loc["message"]["text"] for loc in seed["relatedLocations"]]

@@ -1,4 +1,4 @@
-"""End-to-end tests of the ``regcheck`` command (regcheck/cli/) against DESIGN.md sections 5-6.
+"""End-to-end tests of the ``regcheck`` command (regcheck/cli/): verdicts, exit codes and ``--json`` documents.
 
 Most tests call ``regcheck.cli.main`` in-process; one runs the installed command as a fresh process
 to see the real exit code. Depths stay small (at most 20) so the whole file runs in seconds.
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from model import scenario as scenarios
-from model.design import design_of
-from model.replay import replay
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck.cli import main
-from regcheck.trace import itf
+from regcheck.formats import itf
+from regcheck.model import scenario as scenarios
+from regcheck.model.design import design_of
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 from tests.clirun import flat, run, run_json
 
 SHORTEST = "worker-never-gets-network-error"

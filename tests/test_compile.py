@@ -1,4 +1,4 @@
-"""Compiled evaluation (regcheck/compile.py) must equal the reference evaluator, value for value and type for type."""
+"""Compiled evaluation (regcheck/core/compile.py) must equal the reference evaluator, value for value and type for type."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import Scenario
-from model.system import build
-from regcheck.compile import Layout, compile_expr, compile_system
+from regcheck.core.compile import Layout, compile_expr, compile_system
+from regcheck.core.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Var, add, evaluate, var
+from regcheck.core.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
 from regcheck.errors import InvalidModel
-from regcheck.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Var, add, evaluate, var
-from regcheck.system import Action, ProcessGroup, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.model.scenario import Scenario
+from regcheck.model.system import build
 from tests.strategies import scenarios
 
 ODD = "x') or True or ('"
@@ -126,7 +126,7 @@ def test_an_update_that_leaves_its_domain_is_a_model_error() -> None:
 
 
 def test_infinite_domains_are_refused() -> None:
-    from regcheck.system import naturals
+    from regcheck.core.system import naturals
 
     system = TransitionSystem("counter", (Variable("n", naturals()),), Eq(var("n"), Const(0)), ())
     with pytest.raises(InvalidModel, match="finite domains"):

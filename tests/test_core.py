@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from regcheck.core.expr import Const, add, and_, case, eq, evaluate, in_, ite, lt, ne, not_, or_, render, var
+from regcheck.core.system import Action, TransitionSystem, Variable, boolean, enum, int_range
 from regcheck.errors import InvalidModel
-from regcheck.expr import Const, add, and_, case, eq, evaluate, in_, ite, lt, ne, not_, or_, render, var
-from regcheck.system import Action, TransitionSystem, Variable, boolean, enum, int_range
 from tests.catalogue import counter, mutex
 
 

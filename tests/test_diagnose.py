@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.observations import Event, log_of, parse_jsonl, to_jsonl
-from model.scenario import Scenario, load_builtin
-from model.system import build
 from regcheck.cli import main
-from regcheck.compile import compile_system
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.core.result import Trace
 from regcheck.diagnosis import diagnose
-from regcheck.explore import random_run
-from regcheck.result import Trace
+from regcheck.model.observations import Event, log_of, parse_jsonl, to_jsonl
+from regcheck.model.scenario import Scenario, load_builtin
+from regcheck.model.system import build
 from tests.clirun import run, run_json
 from tests.strategies import scenarios
 
@@ -114,7 +114,7 @@ def test_a_log_no_setting_explains_names_the_first_event_none_can_reach(capsys: 
 
 def test_a_swapped_pair_of_dependent_events_is_a_second_job() -> None:
     """Impersonation after the logon: the thread's lines say a second job starts there (a job starts by
-    impersonating; model/SEMANTICS.md, "Observations"), so the design read from the log has two jobs and
+    impersonating; regcheck/model/SEMANTICS.md, "Observations"), so the design read from the log has two jobs and
     explains it, where one job could not."""
     events = parse_jsonl((LOGS / "article-customer.jsonl").read_text())
     swapped = parse_jsonl(to_jsonl([events[1], events[0], *events[2:]]))
@@ -174,7 +174,7 @@ def test_a_result_the_model_cannot_give_is_unexplained_at_its_event(scenario: Sc
     # Runs of at most 16 steps: refuting the other settings of a long log with retry loops can take a search of
     # 300,000 states each (52 s for one log of 38 events), which says nothing more about where it fails.
     base, setting, events = _generated(scenario, seed, 16)
-    token = ("ImpersonateLoggedOnUser", "RevertToSelf")  # their result is free (model/SEMANTICS.md, "Observations")
+    token = ("ImpersonateLoggedOnUser", "RevertToSelf")  # their result is free (regcheck/model/SEMANTICS.md, "Observations")
     clients = [i for i, e in enumerate(events) if not e.server and e.call not in token]
     if not clients:
         return

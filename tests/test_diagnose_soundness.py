@@ -1,6 +1,6 @@
 """`regcheck diagnose` makes no false claim: each log here is a behaviour of the model (or, for SYSTEM, is not),
 and the answer is "explained", or "not decided" naming the bound, never a false "ruled out" or "explained"
-(model/SEMANTICS.md "Observations", model/SOUNDNESS.md "Diagnosis")."""
+(regcheck/model/SEMANTICS.md "Observations", regcheck/model/SOUNDNESS.md "Diagnosis")."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from model.observations import Event, log_of, parse_jsonl
-from model.observed import check
-from model.scenario import ANY_USER, CHOICES, Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from regcheck.compile import compile_system
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
 from regcheck.diagnosis import WORKER_ONLY, Diagnosis, diagnose
 from regcheck.errors import InvalidArgument
-from regcheck.explore import random_run
+from regcheck.model.observations import Event, log_of, parse_jsonl
+from regcheck.model.observed import check
+from regcheck.model.scenario import ANY_USER, CHOICES, Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
 from tests.clirun import run
 
 GUID = "6f1c2a0e-91d4-4c3b-8a57-0d2e9b7f4c11"

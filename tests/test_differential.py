@@ -3,7 +3,7 @@
 Each drawn system has 1..3 variables (bool, small int ranges that may be negative, enums whose
 members overlap), a random initial state, 1..4 actions with random guards and updates (some of
 which leave their variable's domain), and a random safety property. An independent oracle over
-``regcheck.expr.evaluate`` (no engine code) says whether the model is invalid (an enabled action
+``regcheck.core.expr.evaluate`` (no engine code) says whether the model is invalid (an enabled action
 takes a variable out of its domain, from some state within every domain) and, if it is valid,
 how far the nearest violating state is. Then: an invalid model is rejected by every engine with
 InvalidModel; a valid one gets no two contradictory verdicts (``proved`` against ``violated``),
@@ -20,10 +20,9 @@ from collections.abc import Callable, Mapping
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from regcheck.crosscheck import disagreement
-from regcheck.engines import Options, bmc, explicit, houdini, kinduction, pdr
-from regcheck.errors import InvalidModel
-from regcheck.expr import (
+from regcheck.core.crosscheck import disagreement
+from regcheck.core.engines import Options, bmc, explicit, houdini, kinduction, pdr
+from regcheck.core.expr import (
     Const,
     Expr,
     State,
@@ -40,8 +39,9 @@ from regcheck.expr import (
     or_,
     var,
 )
-from regcheck.result import CheckResult, Trace, Verdict
-from regcheck.system import Action, Domain, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.core.result import CheckResult, Trace, Verdict
+from regcheck.core.system import Action, Domain, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.errors import InvalidModel
 
 DEPTH = 6
 """The bound of bmc and the limit on k of kinduction."""

@@ -8,20 +8,15 @@ import weakref
 
 import pytest
 
-from model import parameterised
-from model.scenario import builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck import certificate, domains
-from regcheck.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
-from regcheck.compile import compile_system, fingerprint
-from regcheck.engines import Options, bmc, distinct, explicit, houdini, kinduction, pdr
-from regcheck.errors import InvalidModel
-from regcheck.evidence import Certificate
-from regcheck.expr import TRUE, Expr, add, and_, eq, le, mul, ne, var
-from regcheck.result import Verdict
-from regcheck.smt import HornAnswer, HornProblem
-from regcheck.system import (
+from regcheck.core import certificate, domains
+from regcheck.core.certificate import on_reachable_states, recheck_invariant, recheck_kinduction
+from regcheck.core.compile import compile_system, fingerprint
+from regcheck.core.engines import Options, bmc, distinct, explicit, houdini, kinduction, pdr
+from regcheck.core.evidence import Certificate
+from regcheck.core.expr import TRUE, Expr, add, and_, eq, le, mul, ne, var
+from regcheck.core.result import Verdict
+from regcheck.core.smt import HornAnswer, HornProblem
+from regcheck.core.system import (
     Action,
     Domain,
     Kind,
@@ -33,6 +28,11 @@ from regcheck.system import (
     int_range,
     naturals,
 )
+from regcheck.errors import InvalidModel
+from regcheck.model import parameterised
+from regcheck.model.scenario import builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from tests.catalogue import EXAMPLES, counter
 from tests.strategies import resized
 
@@ -157,7 +157,7 @@ def test_a_certificate_false_in_a_reachable_state_is_an_internal_error(monkeypat
     example = counter()
     wrong = ne(X, 2)  # x = 2 is reachable
     monkeypatch.setattr(HornProblem, "query", lambda self, formula, timeout=None: HornAnswer("unsat", invariant=wrong))
-    monkeypatch.setattr("regcheck.engines.pdr.recheck_invariant", lambda *args, **kwargs: None)
+    monkeypatch.setattr("regcheck.core.engines.pdr.recheck_invariant", lambda *args, **kwargs: None)
     (result,) = pdr.check(example.system, [example.holds], Options())
     assert result.verdict is Verdict.UNKNOWN
     assert result.note == "internal error: Spacer's invariant is wrong (it is false in the reachable state x=2)"

@@ -1,16 +1,16 @@
-"""What a proof rests on (``regcheck.evidence``): one closed set of types, each said in words and as JSON."""
+"""What a proof rests on (``regcheck.core.evidence``): one closed set of types, each said in words and as JSON."""
 
 from __future__ import annotations
 
 import pytest
 
-from model.scenario import load_builtin
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck.engines import Options, explicit
-from regcheck.evidence import Certificate, ExhaustiveSearch, LassoFreedom
-from regcheck.expr import TRUE
-from regcheck.result import Kind, Verdict
+from regcheck.core.engines import Options, explicit
+from regcheck.core.evidence import Certificate, ExhaustiveSearch, LassoFreedom
+from regcheck.core.expr import TRUE
+from regcheck.core.result import Kind, Verdict
+from regcheck.model.scenario import load_builtin
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from tests.catalogue import counter
 from tests.clirun import flat, run, run_json
 
@@ -62,7 +62,7 @@ def test_the_cli_renders_evidence_in_words_and_as_json(capsys: pytest.CaptureFix
 
 
 def test_a_certificate_summary_counts_top_level_conjuncts_and_characters() -> None:
-    from regcheck.evidence import conjuncts
+    from regcheck.core.evidence import conjuncts
 
     assert conjuncts("a /\\ (b \\/ c) /\\ ~(x /\\ y) /\\ (r \\in {p, q})") == 4
     assert conjuncts("x") == 1

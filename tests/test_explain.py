@@ -1,5 +1,5 @@
-"""Explanations and distinct causes: shrinking by replay (model/explain.py), cause signatures
-(regcheck/causes.py), their z3 encoding (regcheck/smt.py) and the enumeration (regcheck/engines/distinct.py)."""
+"""Explanations and distinct causes: shrinking by replay (regcheck/model/explain.py), cause signatures
+(regcheck/core/causes.py), their z3 encoding (regcheck/core/smt.py) and the enumeration (regcheck/core/engines/distinct.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ import itertools
 
 import pytest
 
-from model.explain import CAUSE, describe, explain, first_violation, same_cause, simulate
-from model.replay import replay
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck.causes import Moment, signature
-from regcheck.constraints import has_signature, lacks_signatures
+from regcheck.core.causes import Moment, signature
+from regcheck.core.constraints import has_signature, lacks_signatures
+from regcheck.core.engines import Options, bmc
+from regcheck.core.engines.distinct import counterexamples
+from regcheck.core.result import Trace
+from regcheck.core.smt import SAT, UNSAT, Solver, Unrolling
+from regcheck.core.system import Kind, Property
 from regcheck.deadline import Deadline, OutOfTime
-from regcheck.engines import Options, bmc
-from regcheck.engines.distinct import counterexamples
 from regcheck.errors import InvalidArgument
-from regcheck.result import Trace
-from regcheck.smt import SAT, UNSAT, Solver, Unrolling
-from regcheck.system import Kind, Property
+from regcheck.model.explain import CAUSE, describe, explain, first_violation, same_cause, simulate
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 
 PROPERTY = "worker-never-gets-network-error"
 SHORTEST = [
@@ -248,7 +248,7 @@ def test_mailbox_walker_explained() -> None:
 
 
 def test_same_cause_groups_workers_by_their_jobs_and_impersonation() -> None:
-    from model import parameterised
+    from regcheck.model import parameterised
 
     trace = _trace(load_builtin("seed"), SHORTEST)
     sig = signature(trace, CAUSE)

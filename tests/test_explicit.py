@@ -11,19 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import NAMES, instantiate, spec
-from regcheck import symmetry as sym
 from regcheck.cli import main
-from regcheck.compile import compile_system
-from regcheck.crosscheck import disagreement, disagreements
-from regcheck.engines import Options, bmc, explicit
+from regcheck.core import symmetry as sym
+from regcheck.core.compile import compile_system
+from regcheck.core.crosscheck import disagreement, disagreements
+from regcheck.core.engines import Options, bmc, explicit
+from regcheck.core.expr import evaluate
+from regcheck.core.result import CheckResult, Step, Trace, Verdict
+from regcheck.core.system import Kind, ProcessGroup, Property, TransitionSystem
 from regcheck.errors import InvalidArgument, InvalidModel
-from regcheck.expr import evaluate
-from regcheck.result import CheckResult, Step, Trace, Verdict
-from regcheck.system import Kind, ProcessGroup, Property, TransitionSystem
+from regcheck.model.replay import replay
+from regcheck.model.scenario import ANY_USER, CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from tests.catalogue import EXAMPLES, mutex
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

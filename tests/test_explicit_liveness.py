@@ -7,15 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck.engines import Options, bmc, explicit, liveness
-from regcheck.evidence import LassoFreedom
-from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, not_, var
-from regcheck.result import STUTTER, CheckResult, Trace, Verdict, call_label
-from regcheck.system import (
+from regcheck.core.engines import Options, bmc, explicit, liveness
+from regcheck.core.evidence import LassoFreedom
+from regcheck.core.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, le, not_, var
+from regcheck.core.result import STUTTER, CheckResult, Trace, Verdict, call_label
+from regcheck.core.system import (
     Action,
     Kind,
     Obligation,
@@ -26,6 +22,10 @@ from regcheck.system import (
     boolean,
     int_range,
 )
+from regcheck.model.replay import replay
+from regcheck.model.scenario import CHOICES, SYSTEM, Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from tests.lassos import LIVENESS, fair_violating
 
 STUTTER_LABELS = {"thread": "-", "message": "Stutter", "context": "-", "association": 0, "cache": "-", "result": "-"}

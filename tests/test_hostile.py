@@ -171,13 +171,13 @@ def _walk_to_violation(name: str, steps: int) -> Setup:
         import random
         from collections import deque
 
-        from model.scenario import load_builtin
-        from model.system import build
-        from properties import catalogue
         from regcheck import compose
-        from regcheck.compile import compile_all, compile_system
-        from regcheck.result import Step, Trace
-        from regcheck.trace import itf
+        from regcheck.core.compile import compile_all, compile_system
+        from regcheck.core.result import Step, Trace
+        from regcheck.formats import itf
+        from regcheck.model.scenario import load_builtin
+        from regcheck.model.system import build
+        from regcheck.properties import catalogue
 
         prop = "worker-never-gets-network-error"
         seed = load_builtin("seed")
@@ -220,11 +220,11 @@ def _random_log(name: str, steps: int) -> Setup:
     def make(folder: Path) -> None:
         import random
 
-        from model.observations import log_of, to_jsonl
-        from model.scenario import load_builtin
-        from model.system import build
-        from regcheck.compile import compile_system
-        from regcheck.explore import random_run
+        from regcheck.core.compile import compile_system
+        from regcheck.core.explore import random_run
+        from regcheck.model.observations import log_of, to_jsonl
+        from regcheck.model.scenario import load_builtin
+        from regcheck.model.system import build
 
         seed = load_builtin("seed")
         trace = random_run(compile_system(build(seed)), random.Random(3), steps)

@@ -11,19 +11,19 @@ import time
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 
-from model import parameterised
-from model.scenario import Scenario, load_builtin
-from model.system import build
-from properties import catalogue
-from properties.catalogue import NAMES, instantiate, spec
-from regcheck import engines
-from regcheck.abstraction import CounterAbstraction
-from regcheck.certificate import recheck_invariant
-from regcheck.engines import Options, houdini
-from regcheck.evidence import Certificate
-from regcheck.expr import And, Expr, and_, ne, var, variables
-from regcheck.result import CheckResult, Verdict
-from regcheck.system import Kind, Property
+from regcheck.core import engines
+from regcheck.core.abstraction import CounterAbstraction
+from regcheck.core.certificate import recheck_invariant
+from regcheck.core.engines import Options, houdini
+from regcheck.core.evidence import Certificate
+from regcheck.core.expr import And, Expr, and_, ne, var, variables
+from regcheck.core.result import CheckResult, Verdict
+from regcheck.core.system import Kind, Property
+from regcheck.model import parameterised
+from regcheck.model.scenario import Scenario, load_builtin
+from regcheck.model.system import build
+from regcheck.properties import catalogue
+from regcheck.properties.catalogue import NAMES, instantiate, spec
 from tests.catalogue import EXAMPLES
 from tests.clirun import run_json
 from tests.strategies import scenarios

@@ -1,4 +1,4 @@
-"""Liveness for every number of workers (regcheck.interference): its verdicts against the explicit engine's
+"""Liveness for every number of workers (regcheck.core.interference): its verdicts against the explicit engine's
 at fixed N, its counterexamples for the fewest workers, and its premises refused where they fail."""
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import parameterised
-from model.scenario import Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
-from regcheck import compose, engines, interference
-from regcheck.engines import Options
+from regcheck import compose
+from regcheck.core import engines, interference
+from regcheck.core.engines import Options
+from regcheck.core.evidence import LassoFreedom
+from regcheck.core.expr import and_, var
+from regcheck.core.result import Verdict
+from regcheck.core.system import Obligation
 from regcheck.errors import InvalidArgument
-from regcheck.evidence import LassoFreedom
-from regcheck.expr import and_, var
-from regcheck.result import Verdict
-from regcheck.system import Obligation
+from regcheck.model import parameterised
+from regcheck.model.scenario import Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from tests.lassos import LIVENESS, fair_violating
 from tests.strategies import scenarios
 

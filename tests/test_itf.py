@@ -1,4 +1,4 @@
-"""The Informal Trace Format (regcheck/trace/itf.py): exact round trips, strict reading, atomic writing.
+"""The Informal Trace Format (regcheck/formats/itf.py): exact round trips, strict reading, atomic writing.
 
 Trace files are data from strangers: everything malformed must be refused with
 ``TraceFormatError`` (never another exception), and whatever the writer writes the reader reads
@@ -17,12 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import load_builtin
 from regcheck import compose
 from regcheck.cli import run_checks
+from regcheck.core.result import CheckResult, Step, Trace, Verdict
 from regcheck.errors import TraceFormatError
-from regcheck.result import CheckResult, Step, Trace, Verdict
-from regcheck.trace import itf
+from regcheck.formats import itf
+from regcheck.model.scenario import load_builtin
 
 # --------------------------------------------------------------------------------------------
 # Strategies

@@ -12,13 +12,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
-from regcheck.engines import Options, bmc, explicit, pdr
+from regcheck.core.engines import Options, bmc, explicit, pdr
+from regcheck.core.lasso_safety import translate
+from regcheck.core.result import Verdict
 from regcheck.errors import InvalidArgument
-from regcheck.lasso_safety import translate
-from regcheck.result import Verdict
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from tests.lassos import LIVENESS
 from tests.strategies import scenarios
 

@@ -11,9 +11,9 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.scenario import Scenario
-from model.simulator import Simulator
-from model.system import build
+from regcheck.model.scenario import Scenario
+from regcheck.model.simulator import Simulator
+from regcheck.model.system import build
 from tests.strategies import scenarios
 
 
@@ -44,7 +44,7 @@ def test_random_walks_agree(scenario: Scenario, choices: list[int]) -> None:
 
 def test_every_builtin_reachable_graph_agrees() -> None:
     """Exhaustively, for the small built-in scenarios: the same reachable states, the same edges."""
-    from model.scenario import builtin_names, load_builtin
+    from regcheck.model.scenario import builtin_names, load_builtin
 
     for name in builtin_names():
         scenario = load_builtin(name)

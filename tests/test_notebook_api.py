@@ -1,4 +1,4 @@
-"""Tests of the notebook API (regcheck/notebook.py) and of trace constraints (regcheck/constraints.py).
+"""Tests of the notebook API (regcheck/notebook.py) and of trace constraints (regcheck/core/constraints.py).
 
 Constraints have two readings, a check of a decoded trace and a z3 encoding passed as an
 assumption; the enumerator asserts that every trace it returns passes the check, so each search
@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from model import shapes
-from model.explain import CAUSE, same_cause
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
 from regcheck import compose
-from regcheck.constraints import Before, Constraint, First, Happens, Never, all_hold
-from regcheck.engines.distinct import Enumeration, counterexamples
+from regcheck.core.constraints import Before, Constraint, First, Happens, Never, all_hold
+from regcheck.core.engines.distinct import Enumeration, counterexamples
 from regcheck.errors import InvalidArgument
+from regcheck.formats import itf
+from regcheck.model import shapes
+from regcheck.model.explain import CAUSE, same_cause
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
 from regcheck.notebook import Comparison, check, diagnose, explain, explore, scenario, show, sweep, what_if
-from regcheck.trace import itf
+from regcheck.properties import catalogue
 
 PROP = "worker-never-gets-network-error"
 

@@ -1,4 +1,4 @@
-"""Observation logs (model/observations.py) and the error paths of ``regcheck diagnose``.
+"""Observation logs (regcheck/model/observations.py) and the error paths of ``regcheck diagnose``.
 
 Logs come from strangers: every bad line is an :class:`InvalidArgument` naming its line, files are
 read bounded and only if regular, and the CLI turns each error into one line on stderr with exit 2,
@@ -20,8 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import observations
-from model.observations import (
+from regcheck.display import shown
+from regcheck.errors import InvalidArgument
+from regcheck.model import observations
+from regcheck.model.observations import (
     CLIENT_CALLS,
     FIELDS,
     MAX_LINE,
@@ -37,9 +39,7 @@ from model.observations import (
     read_log,
     to_jsonl,
 )
-from model.scenario import SYSTEM
-from regcheck.display import shown
-from regcheck.errors import InvalidArgument
+from regcheck.model.scenario import SYSTEM
 from tests.clirun import run
 
 CALL_LIST = ", ".join(CLIENT_CALLS)

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model.scenario import builtin_path
 from regcheck import outputs
 from regcheck.errors import InvalidArgument
+from regcheck.model.scenario import builtin_path
 from regcheck.outputs import NAME_LIMIT, file_stem, locked, plan_outputs, staged
 from tests.clirun import run
 

@@ -1,4 +1,4 @@
-"""``--set`` overrides change the design as they say, or are refused (model/SEMANTICS.md, "Switches").
+"""``--set`` overrides change the design as they say, or are refused (regcheck/model/SEMANTICS.md, "Switches").
 
 The oracle here reads a scenario's raw fields only, the way SEMANTICS.md defines the per-worker
 design (who each worker serves, whether it impersonates), so that a resolution that drops or
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import scenario as sc
-from model.scenario import ANY, ANY_USER, CHOICES, SETTABLE, Scenario
 from regcheck.errors import InvalidArgument
+from regcheck.model import scenario as sc
+from regcheck.model.scenario import ANY, ANY_USER, CHOICES, SETTABLE, Scenario
 
 BUILTINS = sc.builtin_names()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from model.scenario import builtin_path
+from regcheck.model.scenario import builtin_path
 
 pytest_plugins = ("pytester",)
 

@@ -1,5 +1,5 @@
-"""Thread-by-thread refutation (`regcheck/projection.py`): it never refutes a log the model wrote, and it
-refutes the logs whose impossibility is a thread's own (model/SOUNDNESS.md, "Diagnosis")."""
+"""Thread-by-thread refutation (`regcheck/core/projection.py`): it never refutes a log the model wrote, and it
+refutes the logs whose impossibility is a thread's own (regcheck/model/SOUNDNESS.md, "Diagnosis")."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.observations import Event, log_of, parse_jsonl
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
 from regcheck import diagnosis
-from regcheck.compile import compile_system
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.core.projection import HAVOC, Units, refute, thread_of, units
 from regcheck.diagnosis import GIVEN, ONE_TO_ONE, diagnose, observed_of
-from regcheck.explore import random_run
-from regcheck.projection import HAVOC, Units, refute, thread_of, units
+from regcheck.model.observations import Event, log_of, parse_jsonl
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
 from tests.strategies import scenarios
 
 

@@ -1,7 +1,7 @@
-"""The Promela export (regcheck/promela.py, ``regcheck export``) and SPIN's verdicts against regcheck's.
+"""The Promela export (regcheck/formats/promela.py, ``regcheck export``) and SPIN's verdicts against regcheck's.
 
 The first tests read the text alone and need no SPIN. The slow ones run SPIN's whole pipeline
-(``regcheck.spin``) and ask that its verdict on every property equal the explicit engine's on the
+(``regcheck.formats.spin``) and ask that its verdict on every property equal the explicit engine's on the
 same system: on built-in scenarios, on ``--set`` variants, and on small systems made to tell
 fairness apart (an unfair action enabled for ever, a deadlock after a trigger, simultaneous
 updates). They need ``spin`` and ``gcc`` on PATH: CI installs SPIN (.ci/run); a local run leaves
@@ -15,15 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from model import scenario as scenarios
-from model.system import build
-from properties import catalogue
-from regcheck import engines, promela, spin
-from regcheck.engines import Options
-from regcheck.errors import InvalidModel
-from regcheck.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, lt, ne, not_, var
-from regcheck.result import Verdict
-from regcheck.system import (
+from regcheck.core import engines
+from regcheck.core.engines import Options
+from regcheck.core.expr import FALSE, TRUE, Const, Expr, add, and_, eq, ite, lt, ne, not_, var
+from regcheck.core.result import Verdict
+from regcheck.core.system import (
     Action,
     Kind,
     Obligation,
@@ -35,6 +31,11 @@ from regcheck.system import (
     int_range,
     naturals,
 )
+from regcheck.errors import InvalidModel
+from regcheck.formats import promela, spin
+from regcheck.model import scenario as scenarios
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from tests.clirun import run
 
 HOSTILE = 'x */ "q" \\ ??/ \'a\'\n#define'

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from model import parameterised
-from model.scenario import load_builtin, with_overrides
-from model.system import build
-from properties import catalogue
-from properties.catalogue import NAMES, instantiate
 from regcheck import compose
-from regcheck.certificate import of_reachable_states, recheck_invariant, recheck_kinduction
-from regcheck.engines import Options, bmc, kinduction, pdr
-from regcheck.evidence import Certificate, ExhaustiveSearch
-from regcheck.expr import TRUE, and_, ne, var
-from regcheck.result import Verdict, outcome
-from regcheck.system import Kind
+from regcheck.core.certificate import of_reachable_states, recheck_invariant, recheck_kinduction
+from regcheck.core.engines import Options, bmc, kinduction, pdr
+from regcheck.core.evidence import Certificate, ExhaustiveSearch
+from regcheck.core.expr import TRUE, and_, ne, var
+from regcheck.core.result import Verdict, outcome
+from regcheck.core.system import Kind
+from regcheck.model import parameterised
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties import catalogue
+from regcheck.properties.catalogue import NAMES, instantiate
 from tests.catalogue import EXAMPLES
 
 ENGINES = {"bmc": bmc.check, "kinduction": kinduction.check, "pdr": pdr.check}
@@ -109,7 +109,7 @@ def test_parameterised_proof_agrees_with_fixed_n(workers: int) -> None:
 
 
 def _lifted(abstract, scenario):  # type: ignore[no-untyped-def]
-    from regcheck.system import Kind, Property
+    from regcheck.core.system import Kind, Property
 
     template = scenario.with_workers(1)
     formula = abstract.lift(instantiate("worker-never-gets-network-error", template).formula)

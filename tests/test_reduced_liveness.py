@@ -1,6 +1,6 @@
 """Liveness on the symmetry-reduced graph: the same verdicts as the unreduced search, and lassos that replay.
 
-The explicit engine searches fair loops on the quotient by symmetry (``regcheck.engines.liveness``,
+The explicit engine searches fair loops on the quotient by symmetry (``regcheck.core.engines.liveness``,
 NOTE(fair-quotient)); ``Options(symmetry=False)`` searches the unreduced graph. Both must give the same
 verdict on every property, and the same (shortest) lasso length; every lasso found on the quotient is a
 concrete execution that replays on the reference simulator with its own account of fairness.
@@ -14,17 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.replay import replay
-from model.scenario import Scenario, builtin_names, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck.compile import compile_system
-from regcheck.engines import Options, explicit, liveness
-from regcheck.explore import StateGraph, explore
-from regcheck.expr import TRUE, Const, Expr, and_, eq, ite, ne, not_, or_, var
-from regcheck.result import CheckResult, Verdict
-from regcheck.symmetry import SymmetryGroup, reduction
-from regcheck.system import (
+from regcheck.core.compile import compile_system
+from regcheck.core.engines import Options, explicit, liveness
+from regcheck.core.explore import StateGraph, explore
+from regcheck.core.expr import TRUE, Const, Expr, and_, eq, ite, ne, not_, or_, var
+from regcheck.core.result import CheckResult, Verdict
+from regcheck.core.symmetry import SymmetryGroup, reduction
+from regcheck.core.system import (
     Action,
     Kind,
     Obligation,
@@ -35,6 +31,10 @@ from regcheck.system import (
     boolean,
     int_range,
 )
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario, builtin_names, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
 from tests.lassos import LIVENESS, fair_violating
 from tests.strategies import resized, scenarios
 

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import model
-import properties
 import regcheck
+from regcheck.formats import itf
 from regcheck.regression import CounterexampleLost, assert_counterexample
-from regcheck.trace import itf
 from tests.clirun import run
 
 ADMISSION = "        elif current == identity:\n"
@@ -64,10 +62,8 @@ def test_the_emitted_tests_pass_and_fail_when_the_admission_rule_changes(emitted
     assert "5 passed" in passed.stdout
     # A copy of the installed packages, with the cache hit turned into a mismatch.
     copy = tmp_path / "site"
-    for package in (model, properties, regcheck):
-        shutil.copytree(Path(package.__file__).parent, copy / package.__name__,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    simulator = copy / "model" / "simulator.py"
+    shutil.copytree(Path(regcheck.__file__).parent, copy / "regcheck", ignore=shutil.ignore_patterns("__pycache__"))
+    simulator = copy / "regcheck" / "model" / "simulator.py"
     source = simulator.read_text(encoding="utf-8")
     assert source.count(ADMISSION) == 1
     simulator.write_text(source.replace(ADMISSION, "        elif current == identity and False:\n"),

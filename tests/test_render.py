@@ -1,4 +1,4 @@
-"""Renderers (regcheck/trace/): the sequence chart graph, Mermaid text, the state graph, DOT, GraphML, SVG, PNG, text.
+"""Renderers (regcheck/render/): the sequence chart graph, Mermaid text, the state graph, DOT, GraphML, SVG, PNG, text.
 
 The seed's shortest counterexample (5 steps: impersonate, connect, async connect, the notifier's
 wait under SYSTEM meets the mismatch and evicts, the worker's call finds no registration) is
@@ -20,15 +20,16 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from model import story, views
-from model.scenario import Scenario, load_builtin, with_overrides
-from model.system import build
-from properties.catalogue import instantiate
-from regcheck.engines import Options, bmc
-from regcheck.expr import evaluate
-from regcheck.result import Trace
-from regcheck.trace import chart as charts
-from regcheck.trace import draw, states, text
+from regcheck.core.engines import Options, bmc
+from regcheck.core.expr import evaluate
+from regcheck.core.result import Trace
+from regcheck.formats.mermaid import mermaid_text, to_mermaid
+from regcheck.model import story, views
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+from regcheck.properties.catalogue import instantiate
+from regcheck.render import chart as charts
+from regcheck.render import draw, states, text
 from tests import mermaid
 
 PROPERTY = "worker-never-gets-network-error"
@@ -156,7 +157,7 @@ def test_default_views_need_no_protocol(seed_trace: Trace) -> None:
 
 def test_server_moves_answer_the_notification_thread() -> None:
     """CompleteWait is drawn as the server's reply to the notifier's parked wait."""
-    from model.explain import simulate
+    from regcheck.model.explain import simulate
 
     scenario = load_builtin("fix-run-as-user")
     calls = [
@@ -178,8 +179,8 @@ def test_a_lasso_marks_its_loop_not_a_violation(seed_trace: Trace) -> None:
     """A liveness counterexample: the notifier polls for ever after the eviction; a stutter draws nothing."""
     from dataclasses import replace
 
-    from model.explain import simulate
-    from regcheck.result import Step
+    from regcheck.core.result import Step
+    from regcheck.model.explain import simulate
 
     scenario = load_builtin("seed")
     calls = [(s.action, dict(s.params)) for s in seed_trace.steps[:4]] + [("Poll", {"session": 1})]
@@ -193,7 +194,7 @@ def test_a_lasso_marks_its_loop_not_a_violation(seed_trace: Trace) -> None:
     assert {d["step"] for _, d in graph.nodes(data=True) if d["emphasis"] == "loop"} == {5}
     assert not any(d["step"] == 6 for _, d in graph.nodes(data=True)), "the stutter draws nothing"
     assert "-" not in [name for name, _ in charts.lifelines(graph)]
-    diagram = mermaid.parse(charts.to_mermaid(graph))
+    diagram = mermaid.parse(to_mermaid(graph))
     assert any(text == "from step 5 on, the run repeats for ever" for _, text in diagram.notes)
 
 
@@ -202,7 +203,7 @@ def test_a_lasso_marks_its_loop_not_a_violation(seed_trace: Trace) -> None:
 
 
 def test_mermaid_is_a_valid_sequence_diagram(chart: nx.DiGraph) -> None:
-    source = charts.to_mermaid(chart)
+    source = to_mermaid(chart)
     diagram = mermaid.parse(source)
     names = {alias.split(" (")[0]: pid for pid, alias in diagram.participants.items()}
     assert list(names) == [name for name, _ in charts.lifelines(chart)]
@@ -226,8 +227,8 @@ def test_mermaid_checker_rejects(bad: str) -> None:
 
 
 def test_mermaid_text_escapes_reserved_characters() -> None:
-    assert charts.mermaid_text("a;b#c%d") == "a#59;b#35;c#37;d"
-    assert charts.mermaid_text("  ") == "-"
+    assert mermaid_text("a;b#c%d") == "a#59;b#35;c#37;d"
+    assert mermaid_text("  ") == "-"
 
 
 MERMAID_MODULES = Path(__file__).resolve().parent.parent / ".ci" / "node_modules"
@@ -237,7 +238,7 @@ MERMAID_MODULES = Path(__file__).resolve().parent.parent / ".ci" / "node_modules
 @pytest.mark.slow
 def test_mermaid_parses_with_mermaid_itself(chart: nx.DiGraph, tmp_path: Path) -> None:
     source = tmp_path / "chart.mmd"
-    source.write_text(charts.to_mermaid(chart), encoding="utf-8")
+    source.write_text(to_mermaid(chart), encoding="utf-8")
     script = tmp_path / "parse.mjs"
     script.write_text(
         "import { JSDOM } from 'jsdom'; import fs from 'fs';\n"
@@ -304,7 +305,7 @@ def test_graph_successors_read_an_explored_graph(seed_trace: Trace) -> None:
 
 
 def test_explicit_engine_graph_gives_the_same_neighbourhood(seed_trace: Trace) -> None:
-    from regcheck.engines import explicit
+    from regcheck.core.engines import explicit
     system = build(load_builtin("seed"))
     explored = explicit.explore(system, symmetry=False)
     assert explored.complete
@@ -439,7 +440,7 @@ def test_changes(seed_trace: Trace) -> None:
 
 
 def _simulated(scenario: Scenario, calls: list[tuple[str, dict[str, int]]]) -> Trace:
-    from model.explain import simulate
+    from regcheck.model.explain import simulate
 
     trace = simulate(scenario, calls, build(scenario).names)
     assert isinstance(trace, Trace), trace

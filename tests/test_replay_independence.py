@@ -1,8 +1,8 @@
 """Replay shares nothing it checks with the symbolic model, and a mutation of the model shows it.
 
-Replay (``model/replay.py`` on ``model/simulator.py``) must catch a wrong derived fact of a scenario or a
+Replay (``regcheck/model/replay.py`` on ``regcheck/model/simulator.py``) must catch a wrong derived fact of a scenario or a
 wrong property formula in the model: it reads only the scenario's raw switches and judges each property
-by its own definition (``model/reference_design.py``, ``model/reference_properties.py``). Here:
+by its own definition (``regcheck/model/reference_design.py``, ``regcheck/model/reference_properties.py``). Here:
 
 * the reference modules touch a ``Scenario`` only through its dataclass fields (read from the source with
   ``ast``), and import nothing of the model's facts or formulas;
@@ -30,23 +30,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import reference_properties, story
-from model import system as model_system
-from model.reference_design import Design
-from model.replay import replay
-from model.scenario import ANY, Scenario, load_builtin, with_overrides
-from model.simulator import Simulator
-from model.system import build
-from properties import catalogue
-from regcheck.engines import Options, explicit
-from regcheck.expr import TRUE, eq, evaluate, not_, var
-from regcheck.result import STUTTER, Trace
-from regcheck.system import Kind, Obligation
-from regcheck.trace import itf
+from regcheck.core.engines import Options, explicit
+from regcheck.core.expr import TRUE, eq, evaluate, not_, var
+from regcheck.core.result import STUTTER, Trace
+from regcheck.core.system import Kind, Obligation
+from regcheck.formats import itf
+from regcheck.model import reference_properties, story
+from regcheck.model import system as model_system
+from regcheck.model.reference_design import Design
+from regcheck.model.replay import replay
+from regcheck.model.scenario import ANY, Scenario, load_builtin, with_overrides
+from regcheck.model.simulator import Simulator
+from regcheck.model.system import build
+from regcheck.properties import catalogue
 from tests.strategies import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ("model/simulator.py", "model/replay.py", "model/reference_design.py", "model/reference_properties.py")
+REFERENCE = tuple(f"regcheck/model/{name}.py" for name in ("simulator", "replay", "reference_design", "reference_properties"))
 """The modules replay runs: the second implementation of SEMANTICS.md."""
 FIELDS = frozenset(f.name for f in dataclasses.fields(Scenario))
 DERIVED = frozenset(
@@ -54,12 +54,12 @@ DERIVED = frozenset(
 )
 """Every method and property of ``Scenario`` that is not one of its raw switches."""
 ALLOWED_IMPORTS = {
-    "model.scenario": None,  # the type and its constants (upper-case names) only: checked below
-    "model.reference_design": None,
-    "model.reference_properties": None,
-    "model.simulator": None,
-    "model": {"reference_properties"},
-    "regcheck.result": {"STUTTER", "Trace"},
+    "regcheck.model.scenario": None,  # the type and its constants (upper-case names) only: checked below
+    "regcheck.model.reference_design": None,
+    "regcheck.model.reference_properties": None,
+    "regcheck.model.simulator": None,
+    "regcheck.model": {"reference_properties"},
+    "regcheck.core.result": {"STUTTER", "Trace"},
     "regcheck.display": {"shown"},
 }
 
@@ -153,14 +153,12 @@ def test_reference_modules_import_no_model_fact_or_formula(path: str) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                assert alias.name.split(".")[0] not in ("model", "properties", "regcheck"), (path, alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in (
-            "model", "properties", "regcheck"
-        ):
+                assert alias.name.split(".")[0] != "regcheck", (path, alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "regcheck":
             assert node.module in ALLOWED_IMPORTS, f"{path} imports {node.module}"
             names = {a.name for a in node.names}
             allowed = ALLOWED_IMPORTS[node.module]
-            if node.module == "model.scenario":
+            if node.module == "regcheck.model.scenario":
                 assert all(n == "Scenario" or n.isupper() or n == "ANY_USER" for n in names), (path, names)
             elif allowed is not None:
                 assert names <= allowed, (path, names)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from model import variants
-from model.scenario import load_builtin
 from regcheck.cli import main
+from regcheck.model import variants
+from regcheck.model.scenario import load_builtin
+from regcheck.report.sources import headings, slug
 
 SCENARIOS = ("seed", "fix-run-as-user", "fix-no-notifications")
 PROPS = ("worker-never-gets-network-error", "notifications-delivered")
@@ -165,6 +166,23 @@ def test_markdown_twin_and_trace_files(report: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.slow
+def test_every_link_of_the_report_leads_into_it(report: Path) -> None:
+    """The citations are links to the report's copies of the package's documents, at the headings they name."""
+    page = (report / "index.html").read_text(encoding="utf-8")
+    markdown = (report / "report.md").read_text(encoding="utf-8")
+    links = re.findall(r'href="([^"#][^"]*)"', page) + re.findall(r"\]\(([^)#\s][^)\s]*)\)", markdown)
+    links = [link.replace("&amp;", "&") for link in links if not re.match(r"[a-z]+:", link)]
+    cited = {link for link in links if link.startswith("sources/")}
+    assert {"sources/PROTOCOL.md#what-no-source-decides", "sources/PROTOCOL.md#the-failure-as-the-article-tells-it",
+            "sources/SEMANTICS.md#deliberate-simplifications"} <= cited
+    for link in links:
+        name, _, anchor = link.partition("#")
+        assert (report / name).is_file(), link
+        if anchor:
+            assert anchor in {slug(h) for h in headings((report / name).read_text(encoding="utf-8"))}, link
+    assert "PROTOCOL.md 7" not in page + markdown
+
+
 def test_the_same_inputs_give_the_same_report_apart_from_timings(tmp_path: Path) -> None:
     # These systems are small: auto's quick pass (a budget of states, not seconds) decides every
     # property before any proof is started beside it, so load cannot change what it reports.
@@ -173,12 +191,12 @@ def test_the_same_inputs_give_the_same_report_apart_from_timings(tmp_path: Path)
         assert main(["report", *ARGS, "--out", str(folder)]) == 0
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
-    # The page, the Markdown, and three counterexamples (chart, trace): seed's to both properties,
-    # fix-no-notifications' to notifications-delivered.
-    assert len(files) == 2 + 2 * 3
+    # The page, the Markdown, the three documents it cites, and three counterexamples (chart, trace):
+    # seed's to both properties, fix-no-notifications' to notifications-delivered.
+    assert len(files) == 2 + 3 + 2 * 3
     for name in files:
         a, b = (first / name).read_bytes(), (second / name).read_bytes()
-        if name.suffix in (".html", ".md"):
+        if name.suffix in (".html", ".md") and name.parts[0] != "sources":
             # The regenerate command names the output folder, which differs between the two runs.
             a, b = (TIMING.sub("", x.decode().replace(str(f), "OUT")) for x, f in ((a, first), (b, second)))
             assert "inductive invariant" in a

@@ -1,7 +1,7 @@
-"""Scenario configuration (model/scenario.py): built-ins, TOML files, ``--set`` overrides, and errors.
+"""Scenario configuration (regcheck/model/scenario.py): built-ins, TOML files, ``--set`` overrides, and errors.
 
 A scenario is data from strangers: every bad value must be refused with ``InvalidArgument`` and a
-message that names the bad value and says what is allowed (DESIGN.md section 6).
+message that names the bad value and says what is allowed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import scenario as sc
-from model.scenario import CHOICES, EXPECTATIONS, MAX_FILE_BYTES, SYSTEM, Scenario
 from regcheck.errors import InvalidArgument, RegcheckError
+from regcheck.model import scenario as sc
+from regcheck.model.scenario import CHOICES, EXPECTATIONS, MAX_FILE_BYTES, SYSTEM, Scenario
 
 BUILTINS = sc.builtin_names()
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from model import scenario as scenarios
-from model.replay import replay
 from regcheck.cli import main
-from regcheck.trace import itf
+from regcheck.formats import itf
+from regcheck.model import scenario as scenarios
+from regcheck.model.replay import replay
 from tests import mermaid
 from tests.clirun import flat, run, run_json
 
@@ -212,7 +212,7 @@ def test_check_without_charts_does_not_load_matplotlib(tmp_path: Path) -> None:
     """Start-up stays fast: drawing libraries load only when a chart is asked for."""
     probe = (
         "import sys\nfrom regcheck.cli import main\ncode = main(['check', '--engine', 'bmc', '--json'])\n"
-        "print(code, 'matplotlib' in sys.modules, 'regcheck.trace.chart' in sys.modules)\n"
+        "print(code, 'matplotlib' in sys.modules, 'regcheck.render.chart' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.stdout.split()[-3:] == ["1", "False", "False"], done.stderr

@@ -1,4 +1,4 @@
-"""Tests of the reference simulator alone (model/simulator.py) against SEMANTICS.md.
+"""Tests of the reference simulator alone (regcheck/model/simulator.py) against SEMANTICS.md.
 
 The simulator is the oracle every counterexample is replayed on, so these tests pin real outcomes:
 the article's seed path label by label, the fixes that must never fail a worker (explored
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.scenario import SYSTEM, Scenario, load_builtin
-from model.simulator import Simulator, State, StepRefused
+from regcheck.model.scenario import SYSTEM, Scenario, load_builtin
+from regcheck.model.simulator import Simulator, State, StepRefused
 from tests.strategies import scenarios
 
 # --------------------------------------------------------------------------------------------
@@ -891,8 +891,8 @@ def test_a_workers_any_design_is_simulated_with_the_count_it_is_given():
 
 
 def test_replay_of_a_workers_any_counterexample_needs_its_count():
-    from model.replay import replay
-    from regcheck.result import Trace
+    from regcheck.core.result import Trace
+    from regcheck.model.replay import replay
 
     any_seed = dataclasses.replace(load_builtin("seed"), workers="any")
     state = Simulator(any_seed, 1).initial_state()

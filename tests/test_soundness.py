@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from model import parameterised
-from model.scenario import load_builtin, with_overrides
-from properties import catalogue
-from regcheck import compose, portfolio
-from regcheck.abstraction import counter_abstraction, verify_per_process, verify_product
+from regcheck import compose
+from regcheck.core import portfolio
+from regcheck.core.abstraction import counter_abstraction, verify_per_process, verify_product
+from regcheck.core.evidence import Certificate
+from regcheck.core.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
+from regcheck.core.result import CheckResult, Scope, Trace, Verdict, verdict_text
+from regcheck.core.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
 from regcheck.deadline import Deadline
 from regcheck.errors import EngineDisagreement, InvalidArgument, InvalidModel
-from regcheck.evidence import Certificate
-from regcheck.expr import FALSE, TRUE, Const, add, and_, eq, le, not_, var
-from regcheck.result import CheckResult, Scope, Trace, Verdict, verdict_text
-from regcheck.system import Action, Kind, Property, TransitionSystem, Variable, boolean, enum, int_range
+from regcheck.model import parameterised
+from regcheck.model.scenario import load_builtin, with_overrides
+from regcheck.properties import catalogue
 from tests.clirun import run, run_json
 
 
@@ -34,7 +35,7 @@ def _result(name: str, verdict: Verdict, engine: str = "fake", **extra: object) 
 
 def _trace(steps: int) -> Trace:
     states = tuple({"x": i} for i in range(steps + 1))
-    from regcheck.result import Step
+    from regcheck.core.result import Step
 
     return Trace(("x",), states, tuple(Step("Tick", ()) for _ in range(steps)))
 
@@ -252,7 +253,7 @@ def test_the_verdict_line_counts_proofs_and_bounds(capsys: pytest.CaptureFixture
 
 def test_cross_check_counts_a_counterexample_that_fails_replay(capsys: pytest.CaptureFixture[str],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from regcheck.engines import explicit
+    from regcheck.core.engines import explicit
 
     real = explicit.check
 
@@ -276,7 +277,7 @@ def test_cross_check_counts_a_counterexample_that_fails_replay(capsys: pytest.Ca
 
 def test_cross_check_lists_what_it_could_not_compare(capsys: pytest.CaptureFixture[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from regcheck.engines import bmc
+    from regcheck.core.engines import bmc
 
     def undecided(system, properties, options):  # type: ignore[no-untyped-def]
         return [_result(p.name, Verdict.UNKNOWN, "bmc", note="timeout") for p in properties]

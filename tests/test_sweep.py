@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model import scenario as scenarios
-from model.scenario import load_builtin
 from regcheck import sweep
 from regcheck.cli import main
 from regcheck.errors import InvalidArgument
+from regcheck.model import scenario as scenarios
+from regcheck.model.scenario import load_builtin
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 PROP = "worker-never-gets-network-error"

@@ -1,4 +1,4 @@
-"""The ``regcheck`` command: the composition root, and with ``compose`` the only code that knows model/ and properties/.
+"""The ``regcheck`` command: the composition root, and with ``compose`` the only code that knows regcheck/model/ and regcheck/properties/.
 
 The command group :data:`app` and :func:`main`, which turns every error regcheck expects into one
 line on stderr and its exit code (``regcheck.cli.exits``), never a traceback. The commands live one

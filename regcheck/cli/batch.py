@@ -18,8 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from model import scenario as scenarios
-from properties import catalogue
 from regcheck import compose
 from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
@@ -31,18 +29,20 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.core.result import Verdict
 from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_jobs, cores
+from regcheck.model import scenario as scenarios
 from regcheck.outputs import plan_outputs
-from regcheck.result import Verdict
+from regcheck.properties import catalogue
 from regcheck.sweep import Sweep
 
 
 @click.command("report")
 @click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
 @click.option("--out", "-o", "out_dir", required=True, type=PathType(path_type=Path, file_okay=False),
-              help="Folder for index.html, report.md, charts/ and traces/ (created if missing).")
+              help="Folder for index.html, report.md, charts/, traces/ and sources/ (created if missing).")
 @click.option("--property", "-p", "prop", multiple=True, help="Property to check (repeatable); default: all.")
 @click.option("--engine", default="auto", show_default=True, help=f"Engine: {', '.join(compose.ENGINES)}.")
 @click.option("--recheck", default="z3", show_default=True, help="Solver that re-checks certificates: z3 or cvc5.")
@@ -97,8 +97,8 @@ def report_command(
             until=deadline.wall(),
         )
     if logs:
-        from model.observations import read_log
         from regcheck.diagnosis import diagnose
+        from regcheck.model.observations import read_log
 
         base = load_scenario(diagnose_target, [])
         diagnosed = []
@@ -138,7 +138,7 @@ def report_command(
               help="Vary one switch at a time from the base scenario instead of taking every combination.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every configuration and its verdicts.")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
-              help="Write a JUnit XML report: a suite per configuration, a case per property (docs/ci.md).")
+              help="Write a JUnit XML report: a suite per configuration, a case per property.")
 def sweep_command(
     target: str | None = None,
     vary: tuple[str, ...] = (),
@@ -184,7 +184,8 @@ def sweep_command(
             one_at_a_time=one_at_a_time, progress=lambda done, total: bar.update(task, completed=done),
         )
     if junit_file is not None:
-        from regcheck import findings, junit
+        from regcheck import findings
+        from regcheck.formats import junit
 
         write_atomic(junit_file, junit.document(findings.sweep_suites(result, "seed" if target is None else target)))
     if as_json:

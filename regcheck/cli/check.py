@@ -19,13 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 import regcheck
-from model import scenario as scenarios
-from model.design import design_of
-from model.explain import Explanation
-from model.scenario import Scenario
-from model.story import cause, rows
-from properties import catalogue
-from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
+from regcheck import compose, counterexamples, findings, regression
 from regcheck.cli import clock, schema
 from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
@@ -37,13 +31,20 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.core import crosscheck
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
-from regcheck.evidence import Certificate
 from regcheck.files import write_atomic
+from regcheck.formats import itf, junit
+from regcheck.model import scenario as scenarios
+from regcheck.model.design import design_of
+from regcheck.model.explain import Explanation
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause, rows
 from regcheck.outputs import file_stem, plan_outputs, staged
-from regcheck.result import CheckResult, Kind, Trace, Verdict, verdict_text
-from regcheck.trace import itf
+from regcheck.properties import catalogue
 
 IMPLICIT_TRACES = "the traces folder of --junit and --sarif"
 """How messages name ``traces/`` beside the JUnit or SARIF file, where traces go without ``--trace-out``."""
@@ -125,7 +126,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
 @click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=int, help="Bound on the number of steps.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (DESIGN.md section 6).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (its format is versioned by its schema field).")
 @click.option(
     "--trace-out",
     type=PathType(path_type=Path),
@@ -144,7 +145,7 @@ def _style(result: CheckResult, expected: str | None) -> str:
 @click.option("--show-certificate", "whole_certificates", is_flag=True,
               help="Print each proof's certificate in full (a long one is otherwise summarised; --json has it whole).")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
-              help="Write a JUnit XML report: a suite per scenario, a case per property (docs/ci.md).")
+              help="Write a JUnit XML report: a suite per scenario, a case per property.")
 @click.option("--sarif", "sarif_file", type=PathType(path_type=Path, dir_okay=False),
               help="Write a SARIF 2.1.0 log: a result per violated property, with its steps as a code flow.")
 @click.option("--emit-tests", "emit_dir", type=PathType(path_type=Path, file_okay=False),
@@ -340,8 +341,8 @@ def _write_traces(
 
 def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
     """The trace's sequence chart next to it, as ``stem.svg`` and ``stem.png``."""
-    from model import views
-    from regcheck.trace import draw
+    from regcheck.model import views
+    from regcheck.render import draw
 
     figure = draw.chart_figure(views.chart(scenario, trace))
     for fmt in draw.FORMATS:

@@ -15,9 +15,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from model.observations import parse_columns, read_log
-from model.scenario import names_a_file
-from model.story import cause, rows
 from regcheck import diagnosis as diagnoses
 from regcheck.cli import clock
 from regcheck.cli.check import write_chart
@@ -25,13 +22,16 @@ from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
+from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group
 from regcheck.display import brief, printable, printable_path
 from regcheck.files import write_atomic
+from regcheck.formats import itf
 from regcheck.limits import check_timeout
+from regcheck.model.observations import parse_columns, read_log
+from regcheck.model.scenario import names_a_file
+from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
-from regcheck.result import Trace
-from regcheck.trace import itf
 
 
 def exit_code(diagnosis: Diagnosis) -> int:
@@ -82,7 +82,8 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
                 written.append((trace, trace_out / f"explanation-{number}.itf.json"))
             plan.check_files("--trace-out", [trace_out / p.name for p in sorted(stage.iterdir())])
     if junit_file is not None:
-        from regcheck import findings, junit
+        from regcheck import findings
+        from regcheck.formats import junit
 
         write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable_path(log), diagnosis, written)]))
     if as_json:

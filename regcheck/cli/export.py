@@ -1,6 +1,6 @@
 """``regcheck export``: a scenario's transition system and properties as a model for another checker.
 
-The one format is Promela, for SPIN (``regcheck.promela``): translated from the system that
+The one format is Promela, for SPIN (``regcheck.formats.promela``): translated from the system that
 ``model.system.build`` makes and every engine checks, never written by hand.
 """
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
-from model.scenario import names_a_file
-from model.system import build
-from properties import catalogue
-from regcheck import promela
 from regcheck.cli.inputs import Choice, PathType, load_scenario
 from regcheck.errors import InvalidArgument, InvalidModel
 from regcheck.files import write_atomic
+from regcheck.formats import promela
+from regcheck.model.scenario import names_a_file
+from regcheck.model.system import build
 from regcheck.outputs import plan_outputs
+from regcheck.properties import catalogue
 
 FORMATS = ("promela",)
 

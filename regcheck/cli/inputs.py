@@ -10,13 +10,13 @@ from typing import Any
 
 import click
 
-from model import scenario as scenarios
-from model.scenario import Scenario
-from properties import catalogue
 from regcheck import compose
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.limits import MAX_CAUSES, MAX_DEPTH, check_settings
+from regcheck.model import scenario as scenarios
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 
 DEFAULT_DEPTH = 12
 DEFAULT_TIMEOUT = 120.0
@@ -49,7 +49,7 @@ def load_scenario(target: str, overrides: list[str]) -> Scenario:
 
 
 def expectations_known(scenario: Scenario, origin: str) -> Scenario:
-    """``scenario``, once every property its ``[expected]`` table names is known (model/ cannot know them)."""
+    """``scenario``, once every property its ``[expected]`` table names is known (regcheck/model/ cannot know them)."""
     for name in scenario.expected:
         if name not in catalogue.NAMES:
             raise InvalidArgument(

@@ -9,10 +9,10 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from model import scenario as scenarios
-from properties import catalogue
 from regcheck.cli.console import out
 from regcheck.display import printable
+from regcheck.model import scenario as scenarios
+from regcheck.properties import catalogue
 
 
 @click.command("scenarios")

@@ -5,7 +5,7 @@ and ``python``. ``check`` adds ``scenario`` (every switch resolved) and ``result
 property (:func:`result_json`), or with ``--all`` ``runs``, one ``{scenario, results}`` per
 scenario; ``--cross-check`` adds ``cross_check``. A result's ``trace`` is ITF (the Informal Trace
 Format of Apalache and Quint), its ``evidence`` the proof's own JSON form
-(``regcheck.evidence``), ``causes`` and ``explanation`` what ``--counterexamples`` and
+(``regcheck.core.evidence``), ``causes`` and ``explanation`` what ``--counterexamples`` and
 ``--explain`` found. README.md, section JSON, names every key; a change to any of them that a
 reader could notice raises :data:`SCHEMA_VERSION`.
 """
@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import regcheck
-from model.design import design_of
-from model.explain import Explanation
-from model.scenario import Scenario
+from regcheck.core.result import CheckResult
 from regcheck.counterexamples import Extras
-from regcheck.result import CheckResult
+from regcheck.formats import itf
+from regcheck.model.design import design_of
+from regcheck.model.explain import Explanation
+from regcheck.model.scenario import Scenario
 from regcheck.sweep import Sweep
-from regcheck.trace import itf
 
 SCHEMA_VERSION = 1
 """The version of the ``--json`` documents, written as their ``version``."""
@@ -41,7 +41,7 @@ def header() -> dict[str, Any]:
 
 def z3_version() -> str:
     """z3's version (imported only when a document is written)."""
-    from regcheck.smt import z3_version as version
+    from regcheck.core.smt import z3_version as version
 
     return version()
 

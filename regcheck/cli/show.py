@@ -15,26 +15,26 @@ from typing import Any
 
 import click
 
-from model import scenario as scenarios
-from model.replay import replay
-from model.scenario import Scenario
-from model.story import cause
-from model.system import build
-from properties import catalogue
 from regcheck import counterexamples
 from regcheck.cli import clock
 from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, expectations_known, load_scenario
+from regcheck.core.result import Kind, Trace
+from regcheck.core.system import Property
 from regcheck.deadline import Deadline
 from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
+from regcheck.formats import itf
 from regcheck.limits import check_timeout
+from regcheck.model import scenario as scenarios
+from regcheck.model.replay import replay
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause
+from regcheck.model.system import build
 from regcheck.outputs import plan_outputs
-from regcheck.result import Kind, Trace
-from regcheck.system import Property
-from regcheck.trace import itf
+from regcheck.properties import catalogue
 
 SHOW_FORMATS = ("text", "mermaid", "svg", "png", "dot", "graphml")
 VIEWS = ("chart", "states")
@@ -130,9 +130,9 @@ def _emit(data: str | bytes, output: Path | None) -> None:
 def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None) -> Any:
     """The counterexample's path and the states one step off it (from the explicit engine's graph
     when the whole state space is small enough to explore, else from the system's own steps)."""
-    from regcheck.engines import explicit
-    from regcheck.expr import evaluate
-    from regcheck.trace import states
+    from regcheck.core.engines import explicit
+    from regcheck.core.expr import evaluate
+    from regcheck.render import states
 
     if scenario is None:
         return states.state_graph(trace)
@@ -173,9 +173,10 @@ def show_command(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> None:
     """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
-    from model import views
-    from regcheck.trace import chart as charts
-    from regcheck.trace import draw, states
+    from regcheck.formats import mermaid
+    from regcheck.model import views
+    from regcheck.render import chart as charts
+    from regcheck.render import draw, states
 
     deadline = clock.start(check_timeout(timeout, "--timeout"))
     scenario_file = Path(target) if target and scenarios.names_a_file(target) else None
@@ -195,7 +196,7 @@ def show_command(
     else:
         graph = _state_graph(trace, scenario, prop)
     if fmt == "mermaid":
-        _emit(charts.to_mermaid(graph), output)
+        _emit(mermaid.to_mermaid(graph), output)
     elif fmt == "dot":
         _emit(states.to_dot(graph), output)
     elif fmt == "graphml":
@@ -209,7 +210,7 @@ def _check_show(
     path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, fmt: str, view: str, explain: bool
 ) -> None:
     """Refuse what ``show`` cannot do: a mermaid state graph, an explanation without a safety claim, a huge drawing."""
-    from regcheck.trace import draw
+    from regcheck.render import draw
 
     if fmt == "mermaid" and view != "chart":
         raise InvalidArgument("--format mermaid draws the sequence chart; drop --view states")
@@ -232,8 +233,8 @@ def _trace_text(
     deadline: Deadline | None = None,
 ) -> str:
     """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
-    from model.story import association_guids
-    from regcheck.trace import text
+    from regcheck.model.story import association_guids
+    from regcheck.render import text
 
     head = f"{printable_path(path)}: {len(trace)} steps"
     if scenario is None:

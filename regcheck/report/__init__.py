@@ -6,7 +6,9 @@ properties. :func:`evidence.collect` runs the checks; :func:`write` puts the bun
 - ``index.html``: one self-contained page (inline styles and SVG charts; see ``html``);
 - ``report.md``: the same content as Markdown (see ``markdown``);
 - ``charts/ANCHOR.svg`` and ``traces/ANCHOR.itf.json``: each counterexample's chart and its ITF
-  trace, which records its scenario so that ``regcheck replay`` needs nothing else.
+  trace, which records its scenario so that ``regcheck replay`` needs nothing else;
+- ``sources/``: the protocol's sources, the model's semantics and what its verdicts rest on, as the
+  installed package holds them; the pages' citations link there (see ``sources``).
 
 The same evidence gives the same bytes, apart from run times. The folder must be new, empty, or
 hold an earlier report and nothing else (:func:`earlier`). The bundle is written into a temporary
@@ -19,21 +21,21 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from regcheck.core.result import Verdict
 from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited, write_atomic
+from regcheck.formats import itf
 from regcheck.outputs import staged
-from regcheck.report import html, markdown
+from regcheck.report import html, markdown, sources
 from regcheck.report.evidence import Evidence, Run, Settings, collect
-from regcheck.result import Verdict
-from regcheck.trace import itf
 
 __all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "write"]
 
 MARK = b"<title>regcheck evidence"
 """What the head of a report's ``index.html`` says: the page is regcheck's."""
 
-FOLDERS = {"charts": ".svg", "traces": ".itf.json"}
+FOLDERS = {"charts": ".svg", "traces": ".itf.json", sources.FOLDER: ".md"}
 """A report's folders, with the ending of the files each holds; beside them it writes only :data:`PAGES`."""
 
 PAGES = ("index.html", "report.md")
@@ -102,6 +104,9 @@ def _write_into(evidence: Evidence, folder: Path) -> list[Path]:
             itf.write(trace, folder / trace_file)
             files[anchor] = (chart, trace_file)
             written += [Path(chart), Path(trace_file)]
+    for document in sources.DOCUMENTS:
+        write_atomic(folder / sources.FOLDER / document, sources.text(document))
+        written.append(Path(sources.FOLDER, document))
     write_atomic(folder / "report.md", markdown.document(evidence, files))
     write_atomic(folder / "index.html", html.page(evidence, charts))
     return written

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 from html import escape
 
-from model.scenario import Scenario
-from model.story import cause, rows
+from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group
+from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause, rows
 from regcheck.report.html import chart_bytes, inline_svg
 from regcheck.report.markdown import literal
-from regcheck.result import Trace
 
 _charts = itertools.count(1)
 

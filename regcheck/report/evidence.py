@@ -18,16 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import model
-import properties
 import regcheck
-from model.scenario import Scenario
-from properties import catalogue
+import regcheck.model
+import regcheck.properties
 from regcheck import children, compose
+from regcheck.core.result import CheckResult, Progress, Verdict
 from regcheck.deadline import time_left
 from regcheck.diagnosis import Diagnosis
 from regcheck.limits import cores
-from regcheck.result import CheckResult, Progress, Verdict
+from regcheck.model.scenario import Scenario
+from regcheck.properties import catalogue
 
 MODEL_SOURCES = ("*.py", "*.md", "*.toml")
 """The files whose bytes make up the model fingerprint: the protocol model, its scenarios and properties."""
@@ -88,7 +88,7 @@ class Evidence:
 
 def versions() -> dict[str, str]:
     """The tool, z3 and Python versions that produced a result."""
-    from regcheck.smt import z3_version
+    from regcheck.core.smt import z3_version
 
     return {"regcheck": regcheck.__version__, "z3": z3_version(), "python": platform.python_version()}
 
@@ -96,7 +96,7 @@ def versions() -> dict[str, str]:
 def model_fingerprint() -> str:
     """sha256 over the source of the protocol model and its properties (paths and bytes, in a fixed order)."""
     digest = hashlib.sha256()
-    for package in (model, properties):
+    for package in (regcheck.model, regcheck.properties):
         root = Path(next(iter(package.__path__))).resolve()
         files = sorted({p for pattern in MODEL_SOURCES for p in root.rglob(pattern) if "__pycache__" not in p.parts})
         for path in files:

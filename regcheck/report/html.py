@@ -17,17 +17,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
-from model import variants
-from model.design import design_of
-from model.scenario import Scenario, meets
-from model.story import cause, rows
-from properties import catalogue
-from regcheck import evidence as proofs
+from regcheck.core import evidence as proofs
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import CheckResult, Trace, Verdict, scope_words
 from regcheck.display import printable
-from regcheck.evidence import Certificate
+from regcheck.model import variants
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario, meets
+from regcheck.model.story import cause, rows
 from regcheck.outputs import shortened
+from regcheck.properties import catalogue
+from regcheck.report import sources
 from regcheck.report.evidence import Evidence, Run
-from regcheck.result import CheckResult, Trace, Verdict, scope_words
 
 STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0 auto;
@@ -125,8 +126,8 @@ def why(scenario: Scenario, result: CheckResult) -> str:
 
 def chart_bytes(scenario: Scenario, trace: Trace) -> bytes:
     """The counterexample's sequence chart as an SVG document."""
-    from model import views
-    from regcheck.trace import draw
+    from regcheck.model import views
+    from regcheck.render import draw
 
     return draw.render(draw.chart_figure(views.chart(scenario, trace)), "svg")
 
@@ -245,7 +246,7 @@ def _meta(evidence: Evidence) -> str:
                             f"certificates re-checked by {s.recheck}")),
         ("versions", escape(", ".join(f"{k} {v}" for k, v in evidence.versions.items()))),
         ("model fingerprint", f"<code>{evidence.model_fingerprint[:16]}</code> "
-                              "<span class=\"muted\">(sha256 of model/ and properties/, see provenance)</span>"),
+                              "<span class=\"muted\">(sha256 of regcheck/model/ and regcheck/properties/, see provenance)</span>"),
     ]
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows_) + "</dl>"
 
@@ -292,7 +293,7 @@ def _properties(evidence: Evidence) -> str:
     for name in evidence.properties:
         spec = catalogue.spec(name)
         lines.append(f"<tr><td><code>{escape(name)}</code></td><td>{spec.kind.value}</td>"
-                     f"<td>{escape(spec.description)}</td><td>{escape(spec.source)}</td></tr>")
+                     f"<td>{escape(spec.description)}</td><td>{sources.cite_html(spec.source)}</td></tr>")
     lines.append("</table></section>")
     return "\n".join(lines)
 
@@ -393,10 +394,11 @@ def not_checked(evidence: Evidence, name: Callable[[str], str] = str) -> list[tu
         for v, values in variants.unexplored(scenarios)
     ]
     unexplored = unexplored or ["Every modelled value was used."]
-    groups.append(("Protocol variants not explored (PROTOCOL.md 7.4)", unexplored))
+    groups.append(('Protocol variants not explored (regcheck/model/PROTOCOL.md, "What no source decides")', unexplored))
     groups.append(("Protocol variants the model cannot express",
                    [f"{v.id} {v.title}: {v.question}" for v in variants.not_modelled()]))
-    groups.append(("Deliberate simplifications of the model (model/SEMANTICS.md)", variants.simplifications()))
+    groups.append(('Deliberate simplifications of the model (regcheck/model/SEMANTICS.md, "Deliberate simplifications")',
+                   variants.simplifications()))
     return groups
 
 
@@ -404,7 +406,7 @@ def _not_checked(evidence: Evidence) -> str:
     lines = ['<section id="not-checked"><h2>What was not checked</h2>']
     for heading, items in not_checked(evidence):
         code = [_CODE.sub(r"<code>\1</code>", escape(item)) for item in items]
-        lines += [f"<h3>{escape(heading)}</h3>", "<ul>" + "".join(f"<li>{c}</li>" for c in code) + "</ul>"]
+        lines += [f"<h3>{sources.cite_html(heading)}</h3>", "<ul>" + "".join(f"<li>{c}</li>" for c in code) + "</ul>"]
     lines.append("</section>")
     return "\n".join(lines)
 
@@ -413,7 +415,7 @@ def _provenance(evidence: Evidence) -> str:
     lines = ['<section id="provenance"><h2>Provenance</h2>', "<dl class=\"meta\">"]
     lines += [f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in evidence.versions.items()]
     lines.append(f"<dt>model fingerprint</dt><dd><code>{evidence.model_fingerprint}</code> (sha256 over the "
-                 "source of model/ and properties/)</dd>")
+                 "source of regcheck/model/ and regcheck/properties/)</dd>")
     for run in evidence.runs:
         lines.append(f"<dt>scenario {escape(run.scenario.name)}</dt><dd><code>{run.fingerprint}</code> "
                      "(sha256 of its resolved switches)</dd>")

@@ -10,15 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from model.design import design_of
-from model.scenario import Scenario, meets
-from model.story import rows
-from properties import catalogue
+from regcheck.core.evidence import Certificate
+from regcheck.core.result import Trace, Verdict
 from regcheck.display import printable
-from regcheck.evidence import Certificate
+from regcheck.model.design import design_of
+from regcheck.model.scenario import Scenario, meets
+from regcheck.model.story import rows
+from regcheck.properties import catalogue
+from regcheck.report import sources
 from regcheck.report.evidence import Evidence
 from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
-from regcheck.result import Trace, Verdict
 
 _SPECIAL = re.compile(r"[\\`*_\[\]<>|&~#!]")
 """Characters that Markdown or the HTML inside it reads, anywhere in a line."""
@@ -73,7 +74,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
         f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
         f"certificates re-checked by {s.recheck}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
-        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of model/ and properties/)",
+        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of regcheck/model/ and regcheck/properties/)",
         "",
         "## Verdicts",
         "",
@@ -97,7 +98,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
     out += ["", "## Properties", "", "| property | kind | meaning | source |", "|---|---|---|---|"]
     for name in evidence.properties:
         spec = catalogue.spec(name)
-        out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {_cell(spec.source)} |")
+        out.append(f"| `{name}` | {spec.kind.value} | {_cell(spec.description)} | {sources.cite_markdown(_cell(spec.source))} |")
     for index, run in enumerate(evidence.runs):
         scenario = run.scenario
         out += ["", f'<a id="{ids[index, ""]}"></a>', "", f"## Scenario {literal(scenario.name)}", ""]
@@ -162,7 +163,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
             out += ["", diagnosis_markdown(title, diagnosed).rstrip("\n")]
     out += ["", "## What was not checked"]
     for heading, items in not_checked(evidence, literal):
-        out += ["", f"### {heading}", ""] + [f"- {item}" for item in items]
+        out += ["", f"### {sources.cite_markdown(heading)}", ""] + [f"- {item}" for item in items]
     out += ["", "## Provenance", ""]
     out += [f"- {k}: {v}" for k, v in evidence.versions.items()]
     out.append(f"- model fingerprint: `{evidence.model_fingerprint}`")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.scenario import builtin_names
+from regcheck.model.scenario import builtin_names
 
 GOLDEN = Path(__file__).resolve().parent
 REPO = GOLDEN.parents[1]

@@ -1,0 +1,251 @@
+"""Is a sequence of observations a subsequence of the steps of some execution? An explicit search.
+
+Each observation says which actions it may be, which label values it needs, and which of its names
+must be bound to the model's values (once, for the whole sequence: a log's thread id to a
+``thread`` label, say). The search walks the triples (state, names bound, observations matched)
+from the initial state, those with the most observations matched first. Matching the next
+observation as soon as a step can, with the names already bound, loses no explanation (any later
+step matching it could be swapped for this one); a step that would bind a new name is taken both
+ways. A triple is dropped when the same state and names were reached with at least as many
+observations matched: whatever completes the log from it completes it from that one too (the
+observations left there are a suffix of those left here). An observation marked ``shares`` may match the step of its neighbour when one of
+the two shares and the other does not (a server event and the client call it belongs to).
+
+Nothing here knows the protocol: the model says what an observation is (``regcheck/model/observations``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from regcheck.core.compile import CompiledSystem, Packed
+from regcheck.core.expr import Const, Expr, Ite, Value
+
+Bindings = frozenset[tuple[str, str, Value]]  # (label, name in the observations, model value)
+Node = tuple[Packed, int, Bindings]
+FieldsOf = Callable[[int, Packed], Mapping[str, Value]]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one observation asks of the step it is: one of ``actions``, each of ``fields`` (label,
+    allowed values), and each of ``names`` (label, name) with the label's value bound to that name."""
+
+    actions: frozenset[str]
+    fields: tuple[tuple[str, frozenset[Value]], ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
+    shares: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    """The outcome of a search: ``steps`` (action index and the state after it, from the initial state)
+    and at which step each observation matched, when ``matched`` reached every observation; else the
+    most observations any execution matched, and the states where they stood (at most ``WHERE``)."""
+
+    matched: int
+    complete: bool  # every pair was explored (so a shortfall is a fact, not a limit)
+    steps: tuple[tuple[int, Packed], ...] = ()
+    at: tuple[int, ...] = ()  # observation i matched at step at[i] (0-based)
+    stuck: tuple[tuple[Packed, Bindings], ...] = ()
+    explored: int = 0
+    stopped: str = ""  # "state limit" or "timeout" when not complete
+
+
+WHERE = 200
+"""At most this many of the states where the search stood with the most observations matched are kept."""
+
+
+def search(
+    compiled: CompiledSystem,
+    observed: Sequence[Observed],
+    fields_of: FieldsOf,
+    *,
+    one_to_one: frozenset[str] = frozenset(),
+    max_nodes: int = 500_000,
+    deadline: float | None = None,
+    given: Bindings = frozenset(),
+) -> Found:
+    """Find an execution of which ``observed`` is a subsequence (see the module docstring).
+
+    ``fields_of(i, s)`` gives the labels of action ``i`` in state ``s``; a label in ``one_to_one``
+    binds names to values one to one (else as a function: two names may share a value). ``given`` are
+    bindings fixed before the first observation (no other name may take their values, one to one)."""
+    candidates = _candidates(compiled, observed)
+    n = len(observed)
+    start: Node = (compiled.initial, 0, given)
+    parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
+    most: dict[tuple[Packed, Bindings], int] = {(compiled.initial, given): 0}  # the most matched per pair
+    heap: list[tuple[int, int, Node]] = [(0, 0, start)]
+    best, stuck = 0, [start]
+    explored = pushed = 0
+    while heap:
+        _, _, node = heapq.heappop(heap)
+        state, pos, bound = node
+        if most[(state, bound)] > pos:
+            continue  # reached since with more matched
+        explored += 1
+        if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+            return _short(best, stuck, explored, "timeout")
+        for index, successor in compiled.steps(state):
+            options = [(pos, bound)]
+            if pos < n and index in candidates[pos]:
+                options = _advance(observed, pos, bound, fields_of(index, state), one_to_one)
+            for matched, binding in options:
+                if most.get((successor, binding), -1) >= matched:
+                    continue
+                most[(successor, binding)] = matched
+                child = (successor, matched, binding)
+                parent[child] = (node, index, pos)
+                if matched == n:
+                    return _found(parent, child, n)
+                if matched > best:
+                    best, stuck = matched, []
+                if matched == best and len(stuck) < WHERE:
+                    stuck.append(child)
+                if len(parent) > max_nodes:
+                    return _short(best, stuck, explored, "state limit")
+                pushed += 1
+                heapq.heappush(heap, (-matched, pushed, child))
+    return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
+
+
+def _candidates(compiled: CompiledSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
+    """For each observation, the actions it may be: of a wanted name, and with every label it asks
+    for able to take one of the values it allows (as far as the label's expression tells)."""
+    possible = _label_values(compiled)
+    return [
+        frozenset(
+            i for i, a in enumerate(compiled.system.actions)
+            if a.name in o.actions and all(possible[i][k] & allowed for k, allowed in o.fields if k in possible[i])
+        )
+        for o in observed
+    ]
+
+
+def _label_values(compiled: CompiledSystem) -> list[dict[str, frozenset[Value]]]:
+    """Per action, the values each label can take, for the labels whose expression says (constants and
+    if-then-else trees of them)."""
+    out = []
+    for action in compiled.system.actions:
+        known = {}
+        for key, expr in action.labels:
+            values = _values(expr)
+            if values is not None:
+                known[key] = values
+        out.append(known)
+    return out
+
+
+def _values(expr: Expr) -> frozenset[Value] | None:
+    if isinstance(expr, Const):
+        return frozenset({expr.value})
+    if isinstance(expr, Ite):
+        then, other = _values(expr.then), _values(expr.other)
+        return None if then is None or other is None else then | other
+    return None
+
+
+def _advance(observed: Sequence[Observed], pos: int, bound: Bindings, labels: Mapping[str, Value],
+             one_to_one: frozenset[str]) -> list[tuple[int, Bindings]]:
+    """Where one step can take the matching: the observation at ``pos`` matched (and its neighbour that
+    shares the step), or, where matching binds a new name, also not matched."""
+    options: list[tuple[int, Bindings]] = []
+    first = binds(observed[pos], bound, labels, one_to_one)
+    if first is None:
+        return [(pos, bound)]
+    binding, fresh = first
+    matched = pos + 1
+    if matched < len(observed) and observed[matched].shares != observed[pos].shares:
+        second = binds(observed[matched], binding, labels, one_to_one)
+        if second is not None:
+            if second[1]:
+                options.append((matched, binding))
+            binding, matched, fresh = second[0], matched + 1, fresh or second[1]
+    options.append((matched, binding))
+    if fresh:
+        options.append((pos, bound))
+    return options
+
+
+def binds(o: Observed, bound: Bindings, labels: Mapping[str, Value],
+          one_to_one: frozenset[str]) -> tuple[Bindings, bool] | None:
+    """The bindings after matching ``o`` on a step with ``labels`` (and whether a name was new); None if it does not match."""
+    for label, allowed in o.fields:
+        if labels.get(label) not in allowed:
+            return None
+    added: list[tuple[str, str, Value]] = []
+    for label, name in o.names:
+        value = labels.get(label)
+        if value is None:
+            return None
+        known = [v for lab, nm, v in bound if lab == label and nm == name]
+        if known:
+            if known[0] != value:
+                return None
+            continue
+        if label in one_to_one and any(lab == label and v == value for lab, _, v in (*bound, *added)):
+            return None
+        added.append((label, name, value))
+    return (bound | frozenset(added), bool(added)) if added else (bound, False)
+
+
+def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: int) -> Found:
+    steps: list[tuple[int, Packed]] = []
+    marks: list[tuple[int, int]] = []  # (matched before, matched after) per step, in reverse
+    node = last
+    while (link := parent[node]) is not None:
+        previous, index, before = link
+        steps.append((index, node[0]))
+        marks.append((before, node[1]))
+        node = previous
+    steps.reverse()
+    marks.reverse()
+    at = [0] * n
+    for step, (before, after) in enumerate(marks):
+        for i in range(before, after):
+            at[i] = step
+    return Found(n, True, tuple(steps), tuple(at), explored=len(parent))
+
+
+def _short(best: int, stuck: list[Node], explored: int, why: str) -> Found:
+    return Found(best, False, stuck=tuple((s, b) for s, _, b in stuck), explored=explored, stopped=why)
+
+
+STATIC_SETS = 64
+"""The most sets of bindings :func:`first_impossible` follows before it stops deciding (and says nothing)."""
+
+
+def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
+                     one_to_one: frozenset[str] = frozenset(), given: Bindings = frozenset(),
+                     derived: frozenset[tuple[int, str]] = frozenset()) -> int | None:
+    """The first observation that no action can be, whatever the states, given the values the actions'
+    labels can take and the names the observations before bind; None if there is none (or
+    the bindings to follow grew too many). ``derived`` (action index, label): labels whose value the
+    search's ``fields_of`` computes otherwise than the action's expression, so they are free here.
+
+    It over-approximates the search (states are ignored, non-constant labels are free, a shared
+    step is not required), so no execution matches that observation in order: the search need only
+    look at the observations before it."""
+    constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
+                for i, labels in enumerate(_label_values(compiled))]
+    candidates = _candidates(compiled, observed)
+    possible: set[Bindings] = {given}
+    for position, o in enumerate(observed):
+        after: set[Bindings] = set()
+        for bound in possible:
+            for index in candidates[position]:
+                labels = {key: value for key, value in constant[index].items() if key in dict(o.names)}
+                matched = binds(Observed(o.actions, (), tuple((k, n) for k, n in o.names if k in labels)),
+                                bound, labels, one_to_one)
+                if matched is not None:
+                    after.add(matched[0])
+        if not after:
+            return position
+        if len(after) > STATIC_SETS:
+            return None
+        possible = after
+    return None

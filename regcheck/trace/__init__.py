@@ -1,1 +1,0 @@
-"""Trace formats and renderers; every one of them consumes ``regcheck.result.Trace``."""
