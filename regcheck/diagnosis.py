@@ -146,6 +146,7 @@ class Diagnosis:
     longest: int = 0  # events that some setting explains in order, when none explains them all (see ``exact``)
     warnings: tuple[str, ...] = ()  # names in the log that look like other names (observations.name_warnings)
     exact: bool = True  # ``longest`` is the longest prefix some setting explains; else no setting reaches event longest + 1
+    implied: tuple[str, ...] = ()  # the design the log implies, a line per log thread
 
     @property
     def violated(self) -> bool:
@@ -182,6 +183,7 @@ class Facts:
     open: tuple[int, ...] = ()  # the workers (0-based) whose impersonation the log does not tell
     base_flags: tuple[bool, ...] = ()
     others: tuple[Facts, ...] = ()  # the family's other designs: other base workers left unnamed
+    threads: tuple[str, ...] = ()  # the design the log implies, a line per log thread (``_implied``)
     cut_by: str = ""  # a bound of the family that cut the search beyond ``OPEN_WORKERS`` ("": none)
 
     def members(self) -> list[tuple[str, ...]]:
@@ -328,6 +330,8 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
             served.append(None)  # a session is logged off only between jobs: another job follows
         derived[thread] = (None if None in served else tuple(u for u in served if u is not None), flag)
         jobs = max(jobs, len(served))
+    implied = _implied(by_thread, named, polling, derived, silent, max(current - len(named), 0))
+
     def assemble(kept: Sequence[int]) -> Facts:
         """The facts when the base's workers ``kept`` are the ones no line names."""
         entries = [derived[t][0] for t in named]
@@ -374,7 +378,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)
 
     if current <= len(named):
-        return assemble(())
+        return replace(assemble(()), threads=implied)
     # Which of the base's workers the log's threads stand for is not told: each choice that leaves different
     # workers unnamed is a design of the family (the first is the base's last workers).
     choices: dict[tuple[tuple[str, ...], ...], tuple[int, ...]] = {}
@@ -386,7 +390,25 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     first, others = alternatives[0], tuple(alternatives[1:KEPT_CHOICES])
     cut = (f"design family: {len(alternatives)} ways to choose which of the scenario's {current} workers no line "
            f"names; {KEPT_CHOICES} are searched") if len(alternatives) > KEPT_CHOICES else first.cut_by
-    return replace(first, others=others, cut_by=cut)
+    return replace(first, others=others, cut_by=cut, threads=implied)
+
+
+def _implied(by_thread: Mapping[str, Sequence[Event]], named: Sequence[str], polling: Sequence[str],
+             derived: Mapping[str, tuple[tuple[str, ...] | None, bool]], silent: set[str], unnamed: int) -> tuple[str, ...]:
+    """The design the log implies, a line per log thread: its role, whom it serves, whether it impersonates."""
+    def serves(thread: str) -> str:
+        users, flag = derived[thread]
+        whom = "any user" if users is None else " then ".join(users)
+        how = "impersonation not told" if thread in silent else "impersonates" if flag else "runs as the process"
+        return f"serves {whom}, {how}"
+
+    lines = [f"thread {shown(t)}: worker {n}, {serves(t)}" for n, t in enumerate(named, start=1)]
+    lines += [f"thread {shown(t)}: worker {len(named) + unnamed + n} (or a notifier that polls), {serves(t)}"
+              for n, t in enumerate(polling, start=1)]
+    lines += [f"thread {shown(t)}: a notification thread" for t in by_thread if t not in (*named, *polling)]
+    if unnamed:
+        lines.append(f"{unnamed} more of the scenario's workers, named by no line")
+    return tuple(lines)
 
 
 KEPT_CHOICES = 6
@@ -454,7 +476,8 @@ def diagnose(
     """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
     start = time.monotonic()
     deadline = start + timeout
-    facts = design_facts(events, base).shown()  # each setting reads the log again (its tracking)
+    read = design_facts(events, base)  # each setting reads the log again (its tracking)
+    facts = read.shown()
     varied = vary_of(vary, events) if vary else default_vary(events)
     count = math.prod(len(values) for _, values in varied)
     if count > MAX_SETTINGS:
@@ -492,7 +515,7 @@ def diagnose(
     if not exact:  # no prefix is claimed explained: the event no setting reaches is what is known
         longest = max(o.unreached for o in refuted) - 1
     return Diagnosis(tuple(events), base, tuple(facts), tuple(varied), tuple(groups), tuple(ruled), unknown, invalid,
-                     round(time.monotonic() - start, 3), longest, tuple(name_warnings(events)), exact)
+                     round(time.monotonic() - start, 3), longest, tuple(name_warnings(events)), exact, read.threads)
 
 
 PARALLEL_FROM = 64
@@ -943,6 +966,20 @@ def _with_switches(outcome: Outcome) -> Trace:
     return compose.replayable(outcome.setting.scenario, outcome.trace)
 
 
+def stories(diagnosis: Diagnosis) -> list[list[Group]]:
+    """The explaining groups merged where they tell one story: the same steps, the same violations and the
+    same verdict of every fix (the groups of a cover overlap, and settings that differ only in a switch the
+    execution never meets have one execution)."""
+    merged: dict[object, list[Group]] = {}
+    for group in diagnosis.explained:
+        trace = group.outcomes[0].trace
+        assert trace is not None
+        key = (tuple((s.action, s.params) for s in trace.steps), tuple(p for p, _ in group.violated),
+               tuple((f.fix, f.rules_out, f.verdicts) for f in group.fixes))
+        merged.setdefault(key, []).append(group)
+    return list(merged.values())
+
+
 def explanations(diagnosis: Diagnosis) -> list[tuple[Scenario, Trace]]:
     """Each explaining group's scenario and execution, once per distinct execution, ready to be written as ITF."""
     found: list[tuple[Scenario, Trace]] = []
@@ -973,6 +1010,7 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
         "events": [e.to_json() for e in diagnosis.events],
         "scenario": diagnosis.base.name,
         "design_facts": list(diagnosis.facts),
+        "design_implied": list(diagnosis.implied),
         "varied": {k: list(v) for k, v in diagnosis.varied},
         "explained": explained,
         "ruled_out": [{**group(g), "event": event, "why": why} for event, why, g in diagnosis.ruled_out],
@@ -986,4 +1024,4 @@ def to_json(diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
-__all__ = ["Diagnosis", "diagnose", "design_facts", "explanations", "observed_of", "to_json"]
+__all__ = ["Diagnosis", "diagnose", "design_facts", "explanations", "observed_of", "stories", "to_json"]

@@ -8,6 +8,7 @@ import io
 import json
 import random
 from contextlib import redirect_stdout
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from regcheck.cli import main
 from regcheck.core.compile import compile_system
 from regcheck.core.explore import random_run
 from regcheck.core.result import Trace
-from regcheck.diagnosis import diagnose
+from regcheck.diagnosis import diagnose, stories
 from regcheck.model.observations import Event, log_of, parse_jsonl, to_jsonl
 from regcheck.model.scenario import Scenario, load_builtin
 from regcheck.model.system import build
@@ -237,7 +238,7 @@ def test_the_first_lines_conclude_in_the_protocols_words(capsys: pytest.CaptureF
     """A support engineer reads the conclusion first: the conflict, how many settings explain it, what each fix does."""
     code, out, _ = run(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch")
     assert code == 1
-    conclusion = " ".join(out.split("Design facts")[0].split("\n", 1)[1].split())
+    conclusion = " ".join(out.split("The design the log implies")[0].split("\n", 1)[1].split())
     assert conclusion.startswith("Conclusion: explained by 1 of 2 settings. Step 5: notifier 1")
     assert '"Registration of the Association GUID failed"' in conclusion
     assert conclusion.endswith("Fix A rules it out; fix B rules it out; one association per MAPI session does not "
@@ -245,3 +246,21 @@ def test_the_first_lines_conclude_in_the_protocols_words(capsys: pytest.CaptureF
     code, out, _ = run(capsys, "diagnose", str(LOGS / "unexplained.jsonl"), "--vary", "on_mismatch")
     assert code == 5
     assert out.splitlines()[1].startswith("Conclusion: no setting explains the log; event 3 is the first none can reach")
+
+
+def test_the_output_says_the_design_the_log_implies_and_tells_each_story_once(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Thread by thread, whom each serves and how; settings whose executions are the same are one story."""
+    code, out, _ = run(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch",
+                       "--vary", "async_failure")
+    assert code == 1
+    implied = out.split("The design the log implies:\n")[1].split("Design facts")[0]
+    assert implied == "  thread '4412': worker 1, serves alice, impersonates\n"
+    result = diagnose(parse_jsonl((LOGS / "article-customer.jsonl").read_text()), load_builtin("seed"),
+                      ["on_mismatch", "async_failure"], check_fixes=False)
+    [group] = result.explained
+    halves = [replace(group, description=(("async_failure", (v,)),), outcomes=tuple(
+        o for o in group.outcomes if dict(o.setting.values)["async_failure"] == v)) for v in ("poll", "retry")]
+    assert stories(replace(result, explained=tuple(halves))) == [halves]  # one execution: one story
+    other = replace(halves[1], violated=())
+    assert stories(replace(result, explained=(halves[0], other))) == [[halves[0]], [other]]

@@ -23,7 +23,7 @@ from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIO
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
 from regcheck.core.result import Trace
-from regcheck.diagnosis import Diagnosis, Group
+from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.display import brief, printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.formats import itf
@@ -99,8 +99,12 @@ def _print(log: Path, d: Diagnosis) -> None:
     out.print(f"regcheck diagnose: {printable_path(log)}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)
     out.print(conclusion(d), markup=False, highlight=False)
+    if d.implied:
+        out.print("The design the log implies:")
+        for line in d.implied:
+            out.print(f"  {line}", markup=False, highlight=False)
     if d.facts:
-        out.print(f"Design facts from the log: {', '.join(d.facts)}", markup=False, highlight=False)
+        out.print(f"Design facts from the log, as switches: {', '.join(d.facts)}", markup=False, highlight=False)
     varied = "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
     out.print(printable(f"Varied: {varied}: {total} settings, searched in {d.seconds:.1f} s"), markup=False,
               highlight=False)
@@ -109,11 +113,12 @@ def _print(log: Path, d: Diagnosis) -> None:
     if d.explained:
         common = [pair for pair in d.explained[0].description if all(pair in g.description for g in d.explained)]
         every = f", every one with {Group(tuple(common), ()).words()}" if common and len(d.explained) > 1 else ""
-        out.print(f"[bold]Explained[/bold] by {settings} of {total} settings{escape(every)}; "
-                  "the groups below may overlap:" if len(d.explained) > 1 else
-                  f"[bold]Explained[/bold] by {settings} of {total} settings:")
-        for number, group in enumerate(d.explained, start=1):
-            _print_group(number, group, shown, common)
+        told = stories(d)
+        out.print(f"[bold]Explained[/bold] by {settings} of {total} settings{escape(every)}, in {len(told)} "
+                  f"{'story' if len(told) == 1 else 'stories'} (a story's settings may overlap another's):"
+                  if len(d.explained) > 1 else f"[bold]Explained[/bold] by {settings} of {total} settings:")
+        for number, groups in enumerate(told, start=1):
+            _print_story(number, groups, shown, common)
     elif not d.ruled_out:
         out.print("[bold]Not decided:[/bold] no setting was searched to its end, so none is ruled out.")
     else:
@@ -170,17 +175,22 @@ def _rules(said: list[bool]) -> str:
     return "rules it out" if all(said) else "does not rule it out" if not any(said) else "rules it out in some settings"
 
 
-def _print_group(number: int, group: Group, shown: list[Trace], common: list[tuple[str, tuple[str, ...]]]) -> None:
+def _print_story(number: int, groups: list[Group], shown: list[Trace], common: list[tuple[str, tuple[str, ...]]]) -> None:
+    """One story: the settings of its groups, the execution they share, what it violates, what each fix does."""
+    group = groups[0]
     representative = group.outcomes[0]
     trace = representative.trace
     assert trace is not None
     out.print()
-    rest = Group(tuple(pair for pair in group.description if pair not in common), ())
-    words = "with " + rest.words() if common and rest.description else group.words()
-    out.print(f"{number}. {words} ({len(group.outcomes)} settings)", markup=False, highlight=False)
+    described = []
+    for part in groups:
+        rest = Group(tuple(pair for pair in part.description if pair not in common), ())
+        described.append("with " + rest.words() if common and rest.description else part.words())
+    settings = len({o.setting.values for part in groups for o in part.outcomes})
+    out.print(f"{number}. {'; or '.join(described)} ({settings} settings)", markup=False, highlight=False)
     same = next((i for i, t in enumerate(shown, start=1) if t.steps == trace.steps), None)
     if same is not None:
-        out.print(f"   The same execution as group {same}.")
+        out.print(f"   The same execution as story {same}.")
     else:
         shown.append(trace)
         out.print(f"   An execution of {len(trace)} steps (replayed on the reference simulator), e.g. under "

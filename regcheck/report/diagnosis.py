@@ -11,7 +11,7 @@ import itertools
 from html import escape
 
 from regcheck.core.result import Trace
-from regcheck.diagnosis import Diagnosis, Group
+from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.model.scenario import Scenario
 from regcheck.model.story import cause, rows
 from regcheck.report.html import chart_bytes, inline_svg
@@ -31,16 +31,25 @@ def _summary(d: Diagnosis, timing: str = "{}") -> list[str]:
     total, explained = d.searched, d.explaining
     lines = [f"{len(d.events)} events; scenario {d.base.name}"
              + (f"; design facts from the log: {', '.join(d.facts)}" if d.facts else ""),
+             *(f"The log implies: {line}" for line in d.implied),
              "Varied: " + "; ".join(f"{k} ({', '.join(v)})" for k, v in d.varied)
              + f": {total} settings, searched in " + timing.format(f"{d.seconds:.1f} s")]
     if d.explained:
-        lines.append(f"Explained by {explained} of {total} settings (the groups may overlap).")
+        told = len(stories(d))
+        lines.append(f"Explained by {explained} of {total} settings, in {told} {'story' if told == 1 else 'stories'} "
+                     "(a story's settings may overlap another's).")
     else:
         first = d.events[d.longest].describe() if d.longest < len(d.events) else ""
         lines.append(f"No setting explains the log. The longest prefix some setting explains: events 1 to "
                      f"{d.longest}; the first event none can reach: {first}" if d.exact else
                      f"No setting explains the log. No setting reaches this event in order: {first}")
     return [*d.warnings, *lines]
+
+
+def _settings(groups: list[Group]) -> str:
+    """The settings of one story: its groups' descriptions, and how many settings they hold."""
+    count = len({o.setting.values for g in groups for o in g.outcomes})
+    return f"{'; or '.join(g.words() for g in groups)} ({count} settings)"
 
 
 def _fixes(group: Group) -> list[str]:
@@ -59,11 +68,12 @@ def diagnosis_html(title: str, d: Diagnosis) -> str:
     for line in _summary(d, timing):
         text = escape(line).replace("\x00", '<span class="timing">').replace("\x01", "</span>")
         parts.append(f"<p>{text}</p>")
-    for number, group in enumerate(d.explained, start=1):
+    for number, groups in enumerate(stories(d), start=1):
+        group = groups[0]
         outcome = group.outcomes[0]
         assert outcome.trace is not None
         scenario, trace = outcome.setting.scenario, outcome.trace
-        parts.append(f"<h3>{number}. {escape(group.words())} ({len(group.outcomes)} settings)</h3>")
+        parts.append(f"<h3>{number}. {escape(_settings(groups))}</h3>")
         parts.append(f"<p>An execution of {len(trace)} steps, replayed on the reference simulator, under "
                      f"{escape(outcome.setting.words())}. Observed steps carry their event's number.</p>")
         parts.append(_story_html(scenario, trace))
@@ -102,11 +112,12 @@ def diagnosis_markdown(title: str, d: Diagnosis) -> str:
     """The diagnosis as Markdown (a level-2 section)."""
     out = [f"## Diagnosis of {literal(title)}", ""]
     out += [literal(line) + "  " for line in _summary(d)]
-    for number, group in enumerate(d.explained, start=1):
+    for number, groups in enumerate(stories(d), start=1):
+        group = groups[0]
         outcome = group.outcomes[0]
         assert outcome.trace is not None
         scenario, trace = outcome.setting.scenario, outcome.trace
-        out += ["", f"### {number}. {literal(group.words())} ({len(group.outcomes)} settings)", ""]
+        out += ["", f"### {number}. {literal(_settings(groups))}", ""]
         marks = _marks(trace)
         out += ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
         for row in rows(scenario, trace):
