@@ -472,8 +472,10 @@ def diagnose(
     timeout: float = 120.0,
     progress: Callable[[str], None] | None = None,
     check_fixes: bool = True,
+    dask: str | None = None,
 ) -> Diagnosis:
-    """Search every setting (see the module docstring); ``timeout`` bounds the whole search."""
+    """Search every setting (see the module docstring); ``timeout`` bounds the whole search; ``dask`` names a
+    Dask scheduler to search the settings on."""
     start = time.monotonic()
     deadline = start + timeout
     read = design_facts(events, base)  # each setting reads the log again (its tracking)
@@ -484,7 +486,7 @@ def diagnose(
         raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
     keys = [k for k, _ in varied]
     settings = [tuple(zip(keys, combination)) for combination in itertools.product(*(values for _, values in varied))]
-    outcomes = _search_all(base, settings, events, deadline, progress)
+    outcomes = _search_all(base, settings, events, deadline, progress, dask)
     domains = dict(varied)
     explaining = [o for o in outcomes if o.explains]
     groups = []
@@ -525,10 +527,14 @@ CHUNK = 48
 
 
 def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-                deadline: float, progress: Callable[[str], None] | None) -> list[Outcome]:
+                deadline: float, progress: Callable[[str], None] | None, dask: str | None = None) -> list[Outcome]:
     """Every setting's outcome, in order. A first pass gives each setting a short search (``FIRST_NODES``, then
     thread by thread), so what is quickly explained or ruled out is known for every setting; the time left goes
-    to the settings that pass left open. On a pool of fresh interpreters where there are many settings and cores."""
+    to the settings that pass left open. On a pool of fresh interpreters where there are many settings and cores,
+    or on the Dask scheduler at ``dask`` (its workers need regcheck installed)."""
+    if dask is not None:
+        with sweep.dask_client(dask) as client:
+            return _passes(scenario, settings, events, deadline, progress, client.get_executor(pure=False))
     workers = min(cores(), (len(settings) + CHUNK - 1) // CHUNK)
     if len(settings) < PARALLEL_FROM or workers < 2:
         return _passes(scenario, settings, events, deadline, progress, None)
@@ -561,7 +567,8 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
         return outcomes
     chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
-    futures = {pool.submit(_try_all, scenario, part, list(events), deadline, budget): i for i, part in enumerate(chunks)}
+    until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
+    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget): i for i, part in enumerate(chunks)}
     for done, future in enumerate(as_completed(futures), start=1):
         results[futures[future]] = future.result()
         if progress:
@@ -570,8 +577,9 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             deadline: float, budget: int = MAX_NODES) -> list[Outcome]:
-    """One task of the pool: its settings' outcomes, in order."""
+             until: float, budget: int = MAX_NODES) -> list[Outcome]:
+    """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
+    deadline = time.monotonic() + (until - time.time())
     return [_try(scenario, values, events, deadline, budget) for values in settings]
 
 

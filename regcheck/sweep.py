@@ -376,6 +376,18 @@ def late(names: Sequence[str]) -> list[dict[str, Any]]:
              "note": why} for name in names]
 
 
+def dask_client(address: str) -> Any:
+    """A client of the Dask scheduler at ``address`` (a context manager), or one clear line why there is none."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InvalidArgument("--dask needs the distributed package: pip install 'regcheck[dask]'") from None
+    try:
+        return Client(address, timeout=f"{DASK_CONNECT_TIMEOUT}s")
+    except OSError as exc:
+        raise InvalidArgument(f"--dask: cannot reach a Dask scheduler at {address!r} ({exc})") from None
+
+
 def _on_dask(
     address: str,
     work: list[dict[str, Any]],
@@ -387,16 +399,9 @@ def _on_dask(
     progress: Progress | None,
 ) -> list[list[dict[str, Any]]]:
     """The configurations on an existing Dask cluster (its workers need regcheck installed)."""
-    try:
-        from distributed import Client
-        from distributed import as_completed as completed
-    except ImportError:
-        raise InvalidArgument("--dask needs the distributed package: pip install 'regcheck[dask]'") from None
-    try:
-        client = Client(address, timeout=f"{DASK_CONNECT_TIMEOUT}s")
-    except OSError as exc:
-        raise InvalidArgument(f"--dask: cannot reach a Dask scheduler at {address!r} ({exc})") from None
-    with client:
+    from distributed import as_completed as completed
+
+    with dask_client(address) as client:
         futures = client.map(
             check_configuration, work, names=names, engine=engine, depth=depth, timeout=timeout, until=until,
             pure=False,

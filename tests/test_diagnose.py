@@ -264,3 +264,32 @@ def test_the_output_says_the_design_the_log_implies_and_tells_each_story_once(
     assert stories(replace(result, explained=tuple(halves))) == [halves]  # one execution: one story
     other = replace(halves[1], violated=())
     assert stories(replace(result, explained=(halves[0], other))) == [[halves[0]], [other]]
+
+
+@pytest.mark.slow
+def test_the_settings_are_searched_on_dask_with_the_same_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    import distributed
+
+    argv = ["diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch", "--vary", "registration",
+            "--json"]
+    code, local, _ = run(capsys, *argv)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask_code, on_dask, _ = run(capsys, *argv, "--dask", cluster.scheduler_address)
+    assert (code, dask_code) == (1, 1)
+
+    def answer(text: str) -> dict[str, Any]:
+        document = json.loads(text)
+        return {k: v for k, v in document.items() if k not in ("seconds", "regcheck", "generated")}
+
+    assert answer(on_dask) == answer(local) and answer(local)["explained"]
+
+
+def test_an_unreachable_dask_scheduler_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from regcheck import sweep
+
+    monkeypatch.setattr(sweep, "DASK_CONNECT_TIMEOUT", 1.0)
+    code, out, err = run(capsys, "diagnose", str(LOGS / "article-customer.jsonl"), "--vary", "on_mismatch",
+                         "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and err.count("\n") == 1 and "cannot reach a Dask scheduler at 'tcp://127.0.0.1:9'" in err

@@ -57,9 +57,11 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="Write each explaining execution here as ITF JSON, with its sequence chart as SVG and PNG.")
 @click.option("--junit", "junit_file", type=PathType(path_type=Path, dir_okay=False),
               help="Write a JUnit XML report: whether the log is explained, what it violates, what each fix does.")
+@click.option("--dask", "dask", metavar="ADDRESS",
+              help="Search the settings on the Dask scheduler at ADDRESS (tcp://host:8786) instead of local processes.")
 def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
                      form: str | None, timeout: float, as_json: bool, trace_out: Path | None,
-                     junit_file: Path | None = None) -> None:
+                     junit_file: Path | None = None, dask: str | None = None) -> None:
     """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
     behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
     the observed failure out."""
@@ -70,7 +72,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     base = load_scenario(target, list(sets))
     click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
-        diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report)
+        diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report, dask=dask)
     for warning in diagnosis.warnings:
         err.print(warning, markup=False, highlight=False)
     written: list[tuple[Trace, Path]] = []
