@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 import regcheck
@@ -27,7 +26,7 @@ from model.story import cause, rows
 from properties import catalogue
 from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
 from regcheck.cli import clock, schema
-from regcheck.cli.console import err, out, spinner
+from regcheck.cli.console import WordTable, err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import (
     DEFAULT_DEPTH,
@@ -363,7 +362,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, s
     if scenario.description:
         out.print(Text(printable(scenario.description), style="dim"))
     out.print(Text("design: " + "\n        ".join(design_of(scenario).lines())))
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)
     for result in results:
@@ -417,7 +416,7 @@ def _print_certificates(results: list[CheckResult], *, whole: bool = False) -> N
 
 
 def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
-    table = Table(title="built-in scenarios against their expected verdicts", show_edge=False, pad_edge=False)
+    table = WordTable(title="built-in scenarios against their expected verdicts", show_edge=False, pad_edge=False)
     for column in ("scenario", "property", "verdict", "expected", "as expected"):
         table.add_column(column)
     for scenario, results in runs:
@@ -436,8 +435,8 @@ def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
     out.print(table)
 
 
-def _story_table(scenario: Scenario, trace: Trace) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
+def _story_table(scenario: Scenario, trace: Trace) -> WordTable:
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("step", "thread", "runs as", "call", "association", "registration cache", "result"):
         table.add_column(column, overflow="fold")
     for row in rows(scenario, trace):

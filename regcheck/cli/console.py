@@ -1,7 +1,8 @@
 """The consoles every command prints to, and the spinner that shows an engine's progress.
 
-``out`` is standard output (140 columns wide when it is not a terminal, so that piped output does
-not depend on the terminal it came from); ``err`` is standard error. A closed pipe on either is
+``out`` is standard output (``COLUMNS`` wide when it is not a terminal and ``COLUMNS`` is set, else 140,
+so that piped output does not depend on the terminal it came from); ``err`` is standard error. Tables
+are :class:`WordTable`: at any width they break lines between words, never inside one. A closed pipe on either is
 left to :func:`regcheck.cli.main`, which ends the run with exit 141, never rich's exit 1 (the code
 of a violation).
 
@@ -11,11 +12,15 @@ characters made visible (``regcheck.display``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
 
 
 class _Console(Console):
@@ -28,9 +33,86 @@ class _Console(Console):
 
 
 out = _Console(highlight=False)
-if not out.is_terminal:
+if not out.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
     out = _Console(highlight=False, width=140)
 err = _Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+UNBOUNDED = 1_000_000
+"""A width no table reaches: its columns measured at it are their longest word and longest line, uncut."""
+
+
+class WordTable(Table):
+    """A table whose lines break between words, never inside one ("ImpersonateLoggedOnUser" stays whole).
+
+    Each column is at least as wide as its longest word and the width left over goes to the columns whose
+    text would wrap; where even the longest words do not fit side by side, each row is printed as a
+    record, one "column: value" line per cell, wrapped between words."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widest = options.max_width if self.width is None else min(self.width, options.max_width)
+        unbounded = options.update_width(UNBOUNDED)
+        ranges = [_measure(console, unbounded, column.header, *column.cells) for column in self.columns]
+        frame = Measurement.get(console, unbounded, self).maximum - sum(r.maximum for r in ranges)
+        room = widest - frame
+        if sum(r.maximum for r in ranges) <= room or any(column.width is not None for column in self.columns):
+            yield from super().__rich_console__(console, options)
+        elif sum(r.minimum for r in ranges) <= room:
+            yield from self._with_widths(console, options, _share(room, ranges))
+        else:
+            yield from self._records(console)
+
+    def _with_widths(self, console: Console, options: ConsoleOptions, widths: list[int]) -> RenderResult:
+        """The table drawn with these content widths, one per column."""
+        for column, width in zip(self.columns, widths, strict=True):
+            column.width = width
+        try:
+            lines = list(super().__rich_console__(console, options))
+        finally:
+            for column in self.columns:
+                column.width = None
+        yield from lines
+
+    def _records(self, console: Console) -> RenderResult:
+        """Each row as a record: its first cell as a heading, then one indented line per other cell."""
+        if self.title is not None:
+            yield _text(console, self.title)
+        for index, row in enumerate(self.rows):
+            cells = [_text(console, list(column.cells)[index]) for column in self.columns]
+            headers = [_text(console, column.header) for column in self.columns]
+            record = Text(style=row.style or "")
+            record.append_text(Text.assemble(headers[0], " ", cells[0]))
+            for header, cell in zip(headers[1:], cells[1:], strict=True):
+                record.append_text(Text.assemble("\n  ", header, ": ", cell))
+            yield record
+
+
+def _text(console: Console, cell: RenderableType) -> Text:
+    """A cell as text, markup read as the table reads it."""
+    if isinstance(cell, Text):
+        return cell
+    return console.render_str(cell) if isinstance(cell, str) else Text(str(cell))
+
+
+def _measure(console: Console, options: ConsoleOptions, *cells: RenderableType) -> Measurement:
+    """A column's longest word and its longest line."""
+    found = [Measurement.get(console, options, cell) for cell in cells]
+    return Measurement(max(m.minimum for m in found), max(m.maximum for m in found))
+
+
+def _share(room: int, ranges: list[Measurement]) -> list[int]:
+    """Content widths: each column its longest word, then one more at a time to each column still short of
+    its longest line, until the room is used."""
+    widths = [r.minimum for r in ranges]
+    left = room - sum(widths)
+    while left > 0:
+        short = [i for i, r in enumerate(ranges) if widths[i] < r.maximum]
+        if not short:
+            break
+        for i in short[:left]:
+            widths[i] += 1
+        left -= min(left, len(short))
+    return widths
 
 
 class _Status:
@@ -54,4 +136,4 @@ def spinner(enabled: bool) -> Iterator[Any]:
         yield status
 
 
-__all__ = ["err", "out", "spinner"]
+__all__ = ["WordTable", "err", "out", "spinner"]

@@ -6,19 +6,18 @@ Every cell is literal text (rich ``Text``), never markup: ``[true, false]`` in a
 from __future__ import annotations
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
-from regcheck.cli.console import out
+from regcheck.cli.console import WordTable, out
 from regcheck.display import printable
 
 
 @click.command("scenarios")
 def list_scenarios() -> None:
     """List the built-in scenarios and what each expects."""
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     table.add_column("scenario")
     table.add_column("description", overflow="fold")
     for name in scenarios.builtin_names():
@@ -29,7 +28,7 @@ def list_scenarios() -> None:
 @click.command("properties")
 def list_properties() -> None:
     """List the properties with their kind, meaning and source."""
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("property", "kind", "description", "source"):
         table.add_column(column, overflow="fold")
     for spec in catalogue.CATALOGUE:

@@ -1,0 +1,61 @@
+"""Tables in a narrow terminal break lines between words, never inside one: every word printed at 60, 80
+or 100 columns is a word of the same output printed without a width limit."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from regcheck.cli import console
+from regcheck.cli.console import WordTable
+from tests.clirun import run
+
+COMMANDS = [
+    ("check", "seed", "--engine", "bmc", "--depth", "8"),
+    ("scenarios",),
+    ("properties",),
+]
+SEPARATORS = re.compile(r"[\s│┃╇━─┼┡┩]+")
+TIME = re.compile(r"\d+\.\d\ds")
+"""A check's time: it differs from run to run."""
+
+
+def _words(text: str) -> set[str]:
+    """The words of printed text, without the tables' rules and the colon a record adds to a heading."""
+    return {word.rstrip(":") for word in SEPARATORS.split(text) if word and not TIME.fullmatch(word)}
+
+
+def _printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int,
+             argv: tuple[str, ...]) -> str:
+    monkeypatch.setattr(console.out, "width", width)
+    _, out, err = run(capsys, *argv)
+    assert "Traceback" not in err
+    return out
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda argv: " ".join(argv[:2]))
+def test_no_word_is_split_at_60_80_or_100_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    whole = _words(_printed(capsys, monkeypatch, 100_000, argv))
+    for width in (60, 80, 100):
+        printed = _printed(capsys, monkeypatch, width, argv)
+        split = _words(printed) - whole
+        assert not split, f"at {width} columns these are pieces of words: {sorted(split)[:10]}"
+        assert all(len(line) <= width for line in printed.splitlines() if not line.startswith("Proved")), width
+
+
+def test_a_story_keeps_its_protocol_words_whole_in_a_table_or_as_records() -> None:
+    table = WordTable(show_edge=False, pad_edge=False)
+    for column in ("step", "thread", "call", "result"):
+        table.add_column(column, overflow="fold")
+    table.add_row("4", "notifier 1", "ImpersonateLoggedOnUser", "MAPI_E_NETWORK_ERROR (0x80040115)")
+    for width, records in ((80, False), (64, False), (63, True)):
+        out = StringIO()
+        Console(file=out, width=width, color_system=None).print(table)
+        text = out.getvalue()
+        assert "ImpersonateLoggedOnUser" in text and "MAPI_E_NETWORK_ERROR" in text, text
+        assert ("  call: ImpersonateLoggedOnUser" in text) is records, text
