@@ -15,14 +15,13 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
 from regcheck import compose
 from regcheck.cli import clock, schema
-from regcheck.cli.console import err, out, spinner
+from regcheck.cli.console import WordTable, err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
 from regcheck.cli.inputs import (
     DEFAULT_DEPTH,
@@ -207,9 +206,9 @@ def _print_sweep(result: Sweep) -> None:
     """The verdict matrix, then each property's smallest failing configuration."""
     out.print(f"sweep of [bold]{escape(result.base.name)}[/bold]: {len(result.outcomes)} configurations, "
               f"engine {result.engine}, depth {result.depth}")
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False, fold_headers=True)
     for axis in result.axes:
-        table.add_column(axis.key)
+        table.add_column(axis.key, min_width=len(axis.key))  # a switch's name stays whole
     for name in result.properties:
         table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
     colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 
@@ -47,12 +47,17 @@ class WordTable(Table):
 
     Each column is at least as wide as its longest word and the width left over goes to the columns whose
     text would wrap; where even the longest words do not fit side by side, each row is printed as a
-    record, one "column: value" line per cell, wrapped between words."""
+    record, one "column: value" line per cell, wrapped between words. With ``fold_headers`` a header's words
+    may be cut (a matrix whose headers are long names), its cells' never."""
+
+    def __init__(self, *args: Any, fold_headers: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fold_headers = fold_headers
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widest = options.max_width if self.width is None else min(self.width, options.max_width)
         unbounded = options.update_width(UNBOUNDED)
-        ranges = [_measure(console, unbounded, column.header, *column.cells) for column in self.columns]
+        ranges = [_measure(console, unbounded, column, whole_header=not self.fold_headers) for column in self.columns]
         frame = Measurement.get(console, unbounded, self).maximum - sum(r.maximum for r in ranges)
         room = widest - frame
         if sum(r.maximum for r in ranges) <= room or any(column.width is not None for column in self.columns):
@@ -94,10 +99,14 @@ def _text(console: Console, cell: RenderableType) -> Text:
     return console.render_str(cell) if isinstance(cell, str) else Text(str(cell))
 
 
-def _measure(console: Console, options: ConsoleOptions, *cells: RenderableType) -> Measurement:
-    """A column's longest word and its longest line."""
-    found = [Measurement.get(console, options, cell) for cell in cells]
-    return Measurement(max(m.minimum for m in found), max(m.maximum for m in found))
+def _measure(console: Console, options: ConsoleOptions, column: Column, *, whole_header: bool) -> Measurement:
+    """A column's least width (its longest word, the header's too if it stays whole, and its ``min_width``) and
+    its longest line, header included."""
+    least = column.min_width or 0
+    cells = [Measurement.get(console, options, cell) for cell in column.cells]
+    header = Measurement.get(console, options, column.header)
+    words = [m.minimum for m in cells] + ([header.minimum] if whole_header else [])
+    return Measurement(max([least, *words]), max([least, header.maximum, *(m.maximum for m in cells)]))
 
 
 def _share(room: int, ranges: list[Measurement]) -> list[int]:
