@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -105,7 +104,7 @@ def report_command(
             for log in logs:
                 diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=deadline.left() or 0.0,
                                                                 progress=status)))
-        evidence = replace(evidence, diagnoses=tuple(diagnosed))
+        evidence = reports.with_diagnoses(evidence, diagnosed, [str(log) for log in logs], diagnose_target)
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:
         counts: dict[str, int] = {}

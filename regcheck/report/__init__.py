@@ -24,11 +24,11 @@ from regcheck.errors import InvalidArgument
 from regcheck.files import read_limited, write_atomic
 from regcheck.outputs import staged
 from regcheck.report import html, markdown
-from regcheck.report.evidence import Evidence, Run, Settings, collect
+from regcheck.report.evidence import Evidence, Run, Settings, collect, with_diagnoses
 from regcheck.result import Verdict
 from regcheck.trace import itf
 
-__all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "write"]
+__all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "with_diagnoses", "write"]
 
 MARK = b"<title>regcheck evidence"
 """What the head of a report's ``index.html`` says: the page is regcheck's."""
