@@ -1,16 +1,19 @@
 """Tables in a narrow terminal break lines between words, never inside one: every word printed at 60, 80
-or 100 columns is a word of the same output printed without a width limit."""
+or 100 columns is a word of the same output printed without a width limit (``show``: of its plain text)."""
 
 from __future__ import annotations
 
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from regcheck.cli import console
+from regcheck.cli import console, main
 from regcheck.cli.console import WordTable
+from regcheck.cli.show import step_word_table
+from regcheck.trace import itf, text
 from tests.clirun import run
 
 COMMANDS = [
@@ -59,3 +62,17 @@ def test_a_story_keeps_its_protocol_words_whole_in_a_table_or_as_records() -> No
         text = out.getvalue()
         assert "ImpersonateLoggedOnUser" in text and "MAPI_E_NETWORK_ERROR" in text, text
         assert ("  call: ImpersonateLoggedOnUser" in text) is records, text
+
+
+def test_show_on_a_terminal_keeps_every_word_of_its_step_table_whole(tmp_path: Path) -> None:
+    assert main(["check", "seed", "--engine", "bmc", "--depth", "8", "-p", "worker-never-gets-network-error",
+                 "--trace-out", str(tmp_path)]) == 1
+    trace = itf.read(tmp_path / "seed.worker-never-gets-network-error.itf.json")
+    whole = _words(text.step_table(trace))
+    for width in (60, 80, 100, 160):
+        out = StringIO()
+        Console(file=out, width=width, color_system=None).print(step_word_table(trace, None))
+        printed = out.getvalue()
+        assert not _words(printed) - whole, f"at {width} columns: {sorted(_words(printed) - whole)[:10]}"
+        assert max(len(line) for line in printed.splitlines()) <= width
+        assert "ImpersonateLoggedOnUser" in printed and "EcDoAsyncConnectEx(session=1)" in printed

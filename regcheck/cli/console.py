@@ -79,7 +79,7 @@ class WordTable(Table):
         yield from lines
 
     def _records(self, console: Console) -> RenderResult:
-        """Each row as a record: its first cell as a heading, then one indented line per other cell."""
+        """Each row as a record: its first cell as a heading, then one indented line per other cell that is not empty."""
         if self.title is not None:
             yield _text(console, self.title)
         for index, row in enumerate(self.rows):
@@ -88,7 +88,8 @@ class WordTable(Table):
             record = Text(style=row.style or "")
             record.append_text(Text.assemble(headers[0], " ", cells[0]))
             for header, cell in zip(headers[1:], cells[1:], strict=True):
-                record.append_text(Text.assemble("\n  ", header, ": ", cell))
+                if cell.plain:  # an empty cell says nothing in a record
+                    record.append_text(Text.assemble("\n  ", header, ": ", cell))
             yield record
 
 
