@@ -1,8 +1,9 @@
 """A diagnosis of an observed log (``regcheck diagnose``) as HTML and Markdown, for reports and notebooks.
 
-Each explaining group is one line that opens (``<details>``) on its completed execution as the story table, with the event each
-observed step matched (the others marked inferred), and its sequence chart; then what the execution
-violates and what each fix does to the observed failure; then the settings ruled out and why.
+Each explaining group is a line that opens (``<details>``; collapsed in a report) on its completed
+execution as the story table, with the event each observed step matched (the others marked inferred),
+and its sequence chart; then what the execution violates and what each fix does to the observed
+failure. The settings ruled out, and why, follow.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ def _fixes(group: Group) -> list[str]:
     return out
 
 
-def diagnosis_html(title: str, d: Diagnosis, *, prefix: str = "") -> str:
-    """The diagnosis as an HTML fragment (a ``<section>``). Its charts' element ids start with ``prefix``, which
-    a page gives each diagnosis so that the same inputs give the same page; without one, a fresh number."""
+def diagnosis_html(title: str, d: Diagnosis, *, prefix: str = "", collapsed: bool = False) -> str:
+    """The diagnosis as an HTML fragment (a ``<section>``), each explaining group's execution in a ``<details>``
+    section, open unless ``collapsed`` (a report's long page). Its charts' element ids start with ``prefix``,
+    which a page gives each diagnosis so that the same inputs give the same page; without one, a fresh number."""
     prefix = prefix or f"dg{next(_charts)}"
+    state = "" if collapsed else " open"
     parts = [f"<section class=\"diagnosis\"><h2>Diagnosis of {escape(title)}</h2>"]
     timing = "\x00{}\x01"  # the run time, kept apart so that two reports of the same inputs compare equal
     for line in _summary(d, timing):
@@ -64,7 +67,7 @@ def diagnosis_html(title: str, d: Diagnosis, *, prefix: str = "") -> str:
         outcome = group.outcomes[0]
         assert outcome.trace is not None
         scenario, trace = outcome.setting.scenario, outcome.trace
-        parts.append(f'<details class="result"><summary>{number}. {escape(group.words())} '
+        parts.append(f'<details class="result"{state}><summary>{number}. {escape(group.words())} '
                      f"({len(group.outcomes)} settings)</summary>")
         parts.append(f"<p>An execution of {len(trace)} steps, replayed on the reference simulator, under "
                      f"{escape(outcome.setting.words())}. Observed steps carry their event's number.</p>")

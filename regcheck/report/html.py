@@ -238,7 +238,7 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
     if evidence.diagnoses:
         from regcheck.report.diagnosis import diagnosis_html  # it draws on this module's fragments
 
-        parts += [diagnosis_html(title, d, prefix=f"dg{i}") for i, (title, d) in enumerate(evidence.diagnoses, 1)]
+        parts += [diagnosis_html(title, d, prefix=f"dg{i}", collapsed=True) for i, (title, d) in enumerate(evidence.diagnoses, 1)]
     parts += [_not_checked(evidence), _provenance(evidence), "</body></html>"]
     return printable("\n".join(parts) + "\n")  # scenario text may hold control characters
 
