@@ -3,7 +3,10 @@ or 100 columns is a word of the same output printed without a width limit (``sho
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from regcheck.cli.show import step_word_table
 from regcheck.trace import itf, text
 from tests.clirun import run
 
+ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [
     ("check", "seed", "--engine", "bmc", "--depth", "8"),
     ("scenarios",),
@@ -76,3 +80,13 @@ def test_show_on_a_terminal_keeps_every_word_of_its_step_table_whole(tmp_path: P
         assert not _words(printed) - whole, f"at {width} columns: {sorted(_words(printed) - whole)[:10]}"
         assert max(len(line) for line in printed.splitlines()) <= width
         assert "ImpersonateLoggedOnUser" in printed and "EcDoAsyncConnectEx(session=1)" in printed
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("60", 60), ("0", 140), ("\u00b2", 140)])
+def test_piped_output_is_columns_wide_when_that_is_a_usable_width(columns: str, widest: int) -> None:
+    env = {**os.environ, "COLUMNS": columns, "LINES": "\u00b2", "NO_COLOR": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    done = subprocess.run([sys.executable, "-m", "regcheck.cli", "properties"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and not done.stderr, done.stderr[-2000:]
+    assert max(len(line) for line in done.stdout.splitlines()) == widest
