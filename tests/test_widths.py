@@ -14,8 +14,8 @@ import pytest
 from rich.console import Console
 
 from regcheck.cli import console, main
-from regcheck.cli.console import WordTable
 from regcheck.cli.show import step_word_table
+from regcheck.cli.tables import WordTable
 from regcheck.trace import itf, text
 from tests.clirun import run
 

@@ -20,7 +20,7 @@ from model import scenario as scenarios
 from properties import catalogue
 from regcheck import compose
 from regcheck.cli import clock, schema
-from regcheck.cli.console import WordTable, err, out, spinner
+from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN
 from regcheck.cli.inputs import (
     DEFAULT_DEPTH,
@@ -29,6 +29,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.cli.tables import WordTable
 from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.limits import check_jobs, cores

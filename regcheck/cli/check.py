@@ -26,7 +26,7 @@ from model.story import cause, rows
 from properties import catalogue
 from regcheck import compose, counterexamples, crosscheck, findings, junit, regression
 from regcheck.cli import clock, schema
-from regcheck.cli.console import WordTable, err, out, spinner
+from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import (
     DEFAULT_DEPTH,
@@ -36,6 +36,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.cli.tables import WordTable
 from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.evidence import Certificate

@@ -10,7 +10,8 @@ from rich.text import Text
 
 from model import scenario as scenarios
 from properties import catalogue
-from regcheck.cli.console import WordTable, out
+from regcheck.cli.console import out
+from regcheck.cli.tables import WordTable
 from regcheck.display import printable
 
 

@@ -24,9 +24,10 @@ from model.system import build
 from properties import catalogue
 from regcheck import counterexamples
 from regcheck.cli import clock
-from regcheck.cli.console import WordTable, err, out
+from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, expectations_known, load_scenario
+from regcheck.cli.tables import WordTable
 from regcheck.deadline import Deadline
 from regcheck.display import brief, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
