@@ -443,7 +443,7 @@ def _refusal(base: Scenario, axis: Axis) -> str:
 # Which designs are safe under which fixes: one sweep per design and fix
 
 DESIGNS = ("mailbox-walker", "thread-pool", "session-cache", "service-account", "mixed-threads")
-"""The built-in client designs (regcheck/model/scenarios), in the order the README's table lists them."""
+"""The built-in client designs (regcheck/model/scenarios), in the order the table of docs/designs.md lists them."""
 
 
 def _fix_a(scenario: Scenario) -> list[str]:

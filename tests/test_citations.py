@@ -62,10 +62,12 @@ def _help_texts() -> Iterator[tuple[str, str]]:
 
 
 def _find(name: str, place: Path) -> Path | None:
-    """The document ``name`` cited from ``place``: beside it, at the root, or beside the model."""
+    """The document ``name`` cited from ``place``: beside it, at the root, or beside the model (a name ending in
+    ``/`` cites a folder)."""
     for base in (place.parent, ROOT, ROOT / "regcheck" / "model"):
         candidate = (base / name).resolve()
-        if candidate.is_file() and candidate.is_relative_to(ROOT):
+        exists = candidate.is_dir() if name.endswith("/") else candidate.is_file()
+        if exists and candidate.is_relative_to(ROOT):
             return candidate
     return None
 

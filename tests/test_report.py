@@ -1,4 +1,5 @@
-"""Tests of ``regcheck report`` (regcheck/report/): the page's structure, its Markdown twin, determinism.
+"""Tests of ``regcheck report`` (regcheck/report/): the page's structure, its Markdown twin, determinism,
+and the command it prints to regenerate it.
 
 One report (three scenarios, two properties, depth 8) is written once per module and shared by the
 structure tests; the determinism test writes another twice and compares them, timings aside.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -43,7 +45,7 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if a.get("id") and tag in ("section", "article"):
+        if a.get("id") and tag in ("section", "details"):
             self.ids.append(a["id"] or "")
         if tag == "table" and a.get("class") == "matrix":
             self._matrix = True
@@ -208,3 +210,43 @@ def test_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert "unknown scenario 'no-such-scenario'" in capsys.readouterr().err
     assert main(["report", "seed", "--out", str(tmp_path), "--depth", "-1"]) == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_the_page_opens_with_its_summary_and_keeps_the_evidence_in_collapsed_sections(report: Path) -> None:
+    text = (report / "index.html").read_text(encoding="utf-8")
+    body = text[text.index("<body>"):]
+    assert body.index('<p class="summary">') < body.index('id="verdicts"') < body.index('id="properties"')
+    assert "3 scenario(s) x 2 properties: 6 verdicts" in body
+    assert "<details open" not in body
+    # What a reader sees before opening any section: each section's summary line alone.
+    closed = re.sub(r"<details[^>]*>\s*<summary>(.*?)</summary>.*?</details>", r"\1", body, flags=re.S)
+    assert "<svg" not in closed and "<pre>" not in closed and 'class="story"' not in closed
+    for scenario in SCENARIOS:
+        for prop in PROPS:
+            assert re.search(f'<details class="result v-[a-z]+" id="{scenario}--{prop}">', body)
+            assert f"<code>{prop}</code>" in closed  # its line, with the verdict, stays in view
+
+
+def test_the_regenerate_command_reproduces_the_report_with_its_diagnosis(tmp_path: Path) -> None:
+    log = tmp_path / "service.jsonl"
+    log.write_text('{"call": "Connect", "thread": "t1", "as": "alice", "result": "ok"}\n', encoding="utf-8")
+    folder = tmp_path / "r"
+    assert main(["report", "seed", "-p", PROPS[0], "--engine", "bmc", "--depth", "6", "--diagnose", str(log),
+                 "--out", str(folder)]) == 0
+    first = {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    md = first[Path("report.md")].decode()
+    found = re.search(r"^- Regenerate: `([^`]+)`$", md, flags=re.M)
+    assert found is not None
+    command = found.group(1)
+    assert escape(command) in first[Path("index.html")].decode()
+    argv = shlex.split(command)
+    assert argv[:2] == ["regcheck", "report"] and argv[argv.index("--diagnose") + 1] == str(log)
+    assert main(argv[1:]) == 0
+    second = {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert sorted(first) == sorted(second)
+    assert "Diagnosis of" in md
+    for name, data in first.items():
+        a, b = data, second[name]
+        if name.suffix in (".html", ".md"):
+            a, b = (TIMING.sub("", x.decode()).encode() for x in (a, b))
+        assert a == b, name

@@ -126,9 +126,9 @@ def test_bad_input_is_one_line(
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_the_readme_design_table_is_the_one_the_sweeps_compute() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    shown = readme.split("<!-- design-table -->\n", 1)[1].split("\n<!-- /design-table -->", 1)[0]
+def test_the_design_table_of_the_docs_is_the_one_the_sweeps_compute() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "designs.md").read_text()
+    shown = page.split("<!-- design-table -->\n", 1)[1].split("\n<!-- /design-table -->", 1)[0]
     table = sweep.design_table()
     assert shown == table.markdown()
     cells = {design: dict(zip(table.columns, row)) for design, row in table.rows}

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from regcheck import compose
@@ -29,6 +27,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.cli.tables import WordTable
 from regcheck.core.result import Verdict
 from regcheck.display import printable, printable_path
 from regcheck.files import write_atomic
@@ -106,7 +105,7 @@ def report_command(
             for log in logs:
                 diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=deadline.left() or 0.0,
                                                                 progress=status)))
-        evidence = replace(evidence, diagnoses=tuple(diagnosed))
+        evidence = reports.with_diagnoses(evidence, diagnosed, [str(log) for log in logs], diagnose_target)
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:
         counts: dict[str, int] = {}
@@ -208,9 +207,9 @@ def _print_sweep(result: Sweep) -> None:
     """The verdict matrix, then each property's smallest failing configuration."""
     out.print(f"sweep of [bold]{escape(result.base.name)}[/bold]: {len(result.outcomes)} configurations, "
               f"engine {result.engine}, depth {result.depth}")
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False, fold_headers=True)
     for axis in result.axes:
-        table.add_column(axis.key)
+        table.add_column(axis.key, min_width=len(axis.key))  # a switch's name stays whole
     for name in result.properties:
         table.add_column(name, overflow="fold", min_width=len("violated 12"))  # headers wrap, verdicts do not
     colours = {"violated": "red", "proved": "green", "bounded": "green", "unknown": "yellow"}

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 import regcheck
@@ -31,6 +30,7 @@ from regcheck.cli.inputs import (
     load_scenario,
     validate_settings,
 )
+from regcheck.cli.tables import WordTable
 from regcheck.core import crosscheck
 from regcheck.core.evidence import Certificate
 from regcheck.core.result import CheckResult, Kind, Trace, Verdict, verdict_text
@@ -364,7 +364,7 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, s
     if scenario.description:
         out.print(Text(printable(scenario.description), style="dim"))
     out.print(Text("design: " + "\n        ".join(design_of(scenario).lines())))
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("property", "verdict", "expected", "time"):
         table.add_column(column)
     for result in results:
@@ -418,7 +418,7 @@ def _print_certificates(results: list[CheckResult], *, whole: bool = False) -> N
 
 
 def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
-    table = Table(title="built-in scenarios against their expected verdicts", show_edge=False, pad_edge=False)
+    table = WordTable(title="built-in scenarios against their expected verdicts", show_edge=False, pad_edge=False)
     for column in ("scenario", "property", "verdict", "expected", "as expected"):
         table.add_column(column)
     for scenario, results in runs:
@@ -437,8 +437,8 @@ def _print_matrix(runs: list[tuple[Scenario, list[CheckResult]]]) -> None:
     out.print(table)
 
 
-def _story_table(scenario: Scenario, trace: Trace) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
+def _story_table(scenario: Scenario, trace: Trace) -> WordTable:
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("step", "thread", "runs as", "call", "association", "registration cache", "result"):
         table.add_column(column, overflow="fold")
     for row in rows(scenario, trace):

@@ -1,9 +1,9 @@
 """The consoles every command prints to, and the spinner that shows an engine's progress.
 
-``out`` is standard output (140 columns wide when it is not a terminal, so that piped output does
-not depend on the terminal it came from); ``err`` is standard error. A closed pipe on either is
-left to :func:`regcheck.cli.main`, which ends the run with exit 141, never rich's exit 1 (the code
-of a violation).
+``out`` is standard output (when it is not a terminal, ``COLUMNS`` wide if that is set, else 140, so
+that piped output does not depend on the terminal it came from); ``err`` is standard error. A closed
+pipe on either is left to :func:`regcheck.cli.main`, which ends the run with exit 141, never rich's
+exit 1 (the code of a violation). Tables are :class:`regcheck.cli.tables.WordTable`.
 
 Text from scenario and trace files is printed literally (``markup=False``, or escaped), with control
 characters made visible (``regcheck.display``).
@@ -11,6 +11,7 @@ characters made visible (``regcheck.display``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,10 +28,27 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-out = _Console(highlight=False)
+PIPED_WIDTH = 140
+"""Columns of output that is not a terminal's, unless ``COLUMNS`` gives a usable width."""
+
+
+def _usable(text: str | None, least: int) -> int | None:
+    """A width or height given in the environment, if it is ASCII digits from ``least`` to 10,000."""
+    if text is None or not (text.isascii() and text.isdigit()) or not least <= int(text) <= 10_000:
+        return None
+    return int(text)
+
+
+ENVIRON = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+"""The environment the consoles read: ``COLUMNS`` and ``LINES`` only when usable (rich takes ``²`` for digits
+and fails on it, and ``0`` for a width)."""
+ENVIRON.update({k: os.environ[k] for k, least in (("COLUMNS", 20), ("LINES", 1))
+                if _usable(os.environ.get(k), least) is not None})
+
+out = _Console(highlight=False, _environ=ENVIRON)
 if not out.is_terminal:
-    out = _Console(highlight=False, width=140)
-err = _Console(stderr=True, highlight=False, soft_wrap=True)
+    out = _Console(highlight=False, width=_usable(ENVIRON.get("COLUMNS"), 20) or PIPED_WIDTH, _environ=ENVIRON)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, _environ=ENVIRON)
 
 
 class _Status:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from regcheck import diagnosis as diagnoses
 from regcheck.cli import clock
@@ -22,6 +21,7 @@ from regcheck.cli.console import err, out, spinner
 from regcheck.cli.exits import EXIT_OK, EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, load_scenario
 from regcheck.cli.schema import header, scenario_json
+from regcheck.cli.tables import WordTable
 from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.display import brief, printable, printable_path
@@ -212,11 +212,11 @@ def _print_story(number: int, groups: list[Group], shown: list[Trace], common: l
         out.print(f"   {fix.fix}: {word} ({verdicts})", markup=False, highlight=False)
 
 
-def _table(scenario: object, trace: Trace) -> Table:
+def _table(scenario: object, trace: Trace) -> WordTable:
     observed = {int(k): v for k, v in trace.meta.get("observed", {}).items()}
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("step", "event", "thread", "runs as", "call", "association", "registration cache", "result"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column)
     for row in rows(scenario, trace):  # type: ignore[arg-type]
         events = observed.get(row.step - 1)
         marker = ",".join(str(e) for e in events) if events else "(inferred)"

@@ -6,10 +6,10 @@ Every cell is literal text (rich ``Text``), never markup: ``[true, false]`` in a
 from __future__ import annotations
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from regcheck.cli.console import out
+from regcheck.cli.tables import WordTable
 from regcheck.display import printable
 from regcheck.model import scenario as scenarios
 from regcheck.properties import catalogue
@@ -18,7 +18,7 @@ from regcheck.properties import catalogue
 @click.command("scenarios")
 def list_scenarios() -> None:
     """List the built-in scenarios and what each expects."""
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     table.add_column("scenario")
     table.add_column("description", overflow="fold")
     for name in scenarios.builtin_names():
@@ -29,7 +29,7 @@ def list_scenarios() -> None:
 @click.command("properties")
 def list_properties() -> None:
     """List the properties with their kind, meaning and source."""
-    table = Table(show_edge=False, pad_edge=False)
+    table = WordTable(show_edge=False, pad_edge=False)
     for column in ("property", "kind", "description", "source"):
         table.add_column(column, overflow="fold")
     for spec in catalogue.CATALOGUE:

@@ -6,7 +6,7 @@ property (:func:`result_json`), or with ``--all`` ``runs``, one ``{scenario, res
 scenario; ``--cross-check`` adds ``cross_check``. A result's ``trace`` is ITF (the Informal Trace
 Format of Apalache and Quint), its ``evidence`` the proof's own JSON form
 (``regcheck.core.evidence``), ``causes`` and ``explanation`` what ``--counterexamples`` and
-``--explain`` found. README.md, section JSON, names every key; a change to any of them that a
+``--explain`` found. docs/verdicts.md, section JSON, names every key; a change to any of them that a
 reader could notice raises :data:`SCHEMA_VERSION`.
 """
 

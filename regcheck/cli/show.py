@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from regcheck import counterexamples
 from regcheck.cli import clock
 from regcheck.cli.console import err, out
 from regcheck.cli.exits import EXIT_VIOLATED
 from regcheck.cli.inputs import DEFAULT_TIMEOUT, Choice, PathType, expectations_known, load_scenario
+from regcheck.cli.tables import WordTable
 from regcheck.core.result import Kind, Trace
 from regcheck.core.system import Property
 from regcheck.deadline import Deadline
@@ -187,6 +189,9 @@ def show_command(
     _check_show(trace_file, trace, scenario, prop, fmt=fmt, view=view, explain=explain)
     if scenario is not None:
         scenario, prop = _replayed(trace_file, trace, scenario, prop, explain=explain)
+    if fmt == "text" and output is None and diff and out.is_terminal:
+        _print_trace(trace_file, trace, scenario, prop, explain=explain, deadline=deadline)
+        return
     if fmt == "text":
         _emit(_trace_text(trace_file, trace, scenario, prop, full=not diff, explain=explain, deadline=deadline),
               output)
@@ -233,19 +238,58 @@ def _trace_text(
     deadline: Deadline | None = None,
 ) -> str:
     """The step table of a trace, with association GUIDs, why it fails, and (``explain``) the steps that matter."""
-    from regcheck.model.story import association_guids
     from regcheck.render import text
+
+    head, names, tail = _trace_story(path, trace, scenario, prop, explain=explain, deadline=deadline)
+    return "\n".join([head, text.step_table(trace, full=full, associations=names).rstrip("\n"), *tail]) + "\n"
+
+
+def _print_trace(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, explain: bool,
+    deadline: Deadline | None = None,
+) -> None:
+    """The step table on a terminal: a :class:`WordTable` that breaks lines between words at any width."""
+    head, names, tail = _trace_story(path, trace, scenario, prop, explain=explain, deadline=deadline)
+    out.print(Text(printable(head)))
+    out.print(step_word_table(trace, names))
+    if trace.loop is not None:
+        out.print(f"loop: back to state {trace.loop}", markup=False)
+    for line in tail:
+        out.print(Text(printable(line)))
+
+
+def step_word_table(trace: Trace, names: list[str] | None) -> WordTable:
+    """The step table of ``show`` (what changed at each step) as a table for the terminal."""
+    from regcheck.render import text
+
+    table = WordTable(show_edge=False, pad_edge=False)
+    for column in (*text.COLUMNS, "changed"):
+        table.add_column(column)
+    rows = [("0", "(initial state)", *[""] * (len(text.COLUMNS) - 2), text.initial_state(trace))]
+    rows += [(*row, text.changed_words(changed)) for row, changed in zip(text.step_rows(trace, names), text.changes(trace))]
+    for row in rows:
+        table.add_row(*(Text(printable(cell)) for cell in row))  # a trace's labels come from its file
+    return table
+
+
+def _trace_story(
+    path: Path, trace: Trace, scenario: Scenario | None, prop: Property | None, *, explain: bool,
+    deadline: Deadline | None,
+) -> tuple[str, list[str] | None, list[str]]:
+    """The line above a trace's step table, each step's association GUID (None: the trace's own labels), and the
+    lines below it: why it fails and (``explain``) the steps that matter."""
+    from regcheck.model.story import association_guids
 
     head = f"{printable_path(path)}: {len(trace)} steps"
     if scenario is None:
-        return head + " (labels as written)\n" + text.step_table(trace, full=full)
+        return head + " (labels as written)", None, []
     guids = association_guids(scenario, trace)
     names = [
         guids[i].get(int(s.labels.get("association", 0) or 0), "-") if s.labels.get("association") else "-"
         for i, s in enumerate(trace.steps)
     ]
     head += f", scenario {scenario.name}" + (f", property {prop.name}" if prop is not None else "")
-    lines = [head, text.step_table(trace, full=full, associations=names).rstrip("\n")]
+    lines = []
     if prop is not None and trace.steps:
         lines.append(f"Why: {cause(scenario, trace)}")
     if explain and prop is not None:
@@ -257,7 +301,7 @@ def _trace_text(
         )
         lines += [f"  step {n.step} {n.label}: {n.reason}" for n in found.needs]
         lines.append(f"Cause: {found.cause}")
-    return "\n".join(lines) + "\n"
+    return head, names, lines
 
 
 @click.command("replay")

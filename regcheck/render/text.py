@@ -14,7 +14,7 @@ from regcheck.core.expr import Value
 from regcheck.core.result import Trace
 from regcheck.render.states import show_value
 
-__all__ = ["changes", "step_table"]
+__all__ = ["changed_words", "changes", "initial_state", "step_rows", "step_table"]
 
 COLUMNS = ("step", "thread", "action", "message", "as", "assoc", "cache", "result")
 
@@ -29,6 +29,37 @@ def changes(trace: Trace) -> list[list[tuple[str, Value, Value]]]:
 
 def step_table(trace: Trace, *, full: bool = False, associations: Sequence[str] | None = None) -> str:
     """The trace as a text table; ``associations`` names each step's association (default: its number)."""
+    rows = step_rows(trace, associations)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    out = [_cells(COLUMNS, widths) + ("" if full else "  changed")]
+    out.append(_cells(("0", "(initial state)"), widths[:1] + [0]))
+    if full:
+        out += _state_lines(trace, 0, set(), widths[0])
+    else:
+        out.append(" " * (widths[0] + 2) + initial_state(trace))
+    for index, (row, changed) in enumerate(zip(rows, changes(trace)), start=1):
+        if full:
+            out.append(_cells(row, widths))
+            out += _state_lines(trace, index, {n for n, _, _ in changed}, widths[0])
+        else:
+            out.append(f"{_cells(row, widths)}  {changed_words(changed)}")
+    if trace.loop is not None:
+        out.append(f"loop: back to state {trace.loop}")
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def initial_state(trace: Trace) -> str:
+    """The initial state, every variable: ``name=value, ...``."""
+    return ", ".join(f"{n}={show_value(trace.states[0][n])}" for n in trace.vars)
+
+
+def changed_words(changed: Sequence[tuple[str, Value, Value]]) -> str:
+    """What one step changed: ``name: old -> new, ...``, or ``(no change)``."""
+    return ", ".join(f"{n}: {show_value(a)} -> {show_value(b)}" for n, a, b in changed) or "(no change)"
+
+
+def step_rows(trace: Trace, associations: Sequence[str] | None = None) -> list[tuple[str, ...]]:
+    """One row of :data:`COLUMNS` per step; ``associations`` names each step's association (default: its number)."""
     if associations is not None and len(associations) != len(trace.steps):
         raise ValueError(f"{len(associations)} association names for {len(trace.steps)} steps")
     rows: list[tuple[str, ...]] = []
@@ -48,23 +79,7 @@ def step_table(trace: Trace, *, full: bool = False, associations: Sequence[str] 
                 _dash(labels.get("result")),
             )
         )
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-    out = [_cells(COLUMNS, widths) + ("" if full else "  changed")]
-    out.append(_cells(("0", "(initial state)"), widths[:1] + [0]))
-    if full:
-        out += _state_lines(trace, 0, set(), widths[0])
-    else:
-        out.append(" " * (widths[0] + 2) + ", ".join(f"{n}={show_value(trace.states[0][n])}" for n in trace.vars))
-    for index, (row, changed) in enumerate(zip(rows, changes(trace)), start=1):
-        if full:
-            out.append(_cells(row, widths))
-            out += _state_lines(trace, index, {n for n, _, _ in changed}, widths[0])
-        else:
-            diff = ", ".join(f"{n}: {show_value(a)} -> {show_value(b)}" for n, a, b in changed) or "(no change)"
-            out.append(f"{_cells(row, widths)}  {diff}")
-    if trace.loop is not None:
-        out.append(f"loop: back to state {trace.loop}")
-    return "\n".join(line.rstrip() for line in out) + "\n"
+    return rows
 
 
 def _cells(cells: Sequence[str], widths: Sequence[int]) -> str:

@@ -1,8 +1,9 @@
 """A diagnosis of an observed log (``regcheck diagnose``) as HTML and Markdown, for reports and notebooks.
 
-Each explaining group shows its completed execution as the story table, with the event each
-observed step matched (the others marked inferred), and its sequence chart; then what the execution
-violates and what each fix does to the observed failure; then the settings ruled out and why.
+Each explaining group is a line that opens (``<details>``; collapsed in a report) on its completed
+execution as the story table, with the event each observed step matched (the others marked inferred),
+and its sequence chart; then what the execution violates and what each fix does to the observed
+failure. The settings ruled out, and why, follow.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ def _fixes(group: Group) -> list[str]:
     return out
 
 
-def diagnosis_html(title: str, d: Diagnosis) -> str:
-    """The diagnosis as an HTML fragment (a ``<section>``)."""
+def diagnosis_html(title: str, d: Diagnosis, *, prefix: str = "", collapsed: bool = False) -> str:
+    """The diagnosis as an HTML fragment (a ``<section>``), each explaining group's execution in a ``<details>``
+    section, open unless ``collapsed`` (a report's long page). Its charts' element ids start with ``prefix``,
+    which a page gives each diagnosis so that the same inputs give the same page; without one, a fresh number."""
+    prefix = prefix or f"dg{next(_charts)}"
+    state = "" if collapsed else " open"
     parts = [f"<section class=\"diagnosis\"><h2>Diagnosis of {escape(title)}</h2>"]
     timing = "\x00{}\x01"  # the run time, kept apart so that two reports of the same inputs compare equal
     for line in _summary(d, timing):
@@ -73,17 +78,18 @@ def diagnosis_html(title: str, d: Diagnosis) -> str:
         outcome = group.outcomes[0]
         assert outcome.trace is not None
         scenario, trace = outcome.setting.scenario, outcome.trace
-        parts.append(f"<h3>{number}. {escape(_settings(groups))}</h3>")
+        parts.append(f'<details class="result"{state}><summary>{number}. {escape(_settings(groups))}</summary>')
         parts.append(f"<p>An execution of {len(trace)} steps, replayed on the reference simulator, under "
                      f"{escape(outcome.setting.words())}. Observed steps carry their event's number.</p>")
         parts.append(_story_html(scenario, trace))
         if group.violated:
             parts.append(f"<p><b>Why:</b> {escape(cause(scenario, trace))}</p>")
-        parts.append(inline_svg(chart_bytes(scenario, trace), prefix=f"dg{next(_charts)}"))
+        parts.append(inline_svg(chart_bytes(scenario, trace), prefix=f"{prefix}-{number}"))
         violated = ", ".join(f"{p} (at step {s})" for p, s in group.violated) or "no safety property"
         parts.append(f"<p><b>Violates:</b> {escape(violated)}</p>")
         if group.fixes:
             parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in _fixes(group)) + "</ul>")
+        parts.append("</details>")
     if d.ruled_out:
         parts.append("<h3>Ruled out</h3><ul>")
         for event, why, group in d.ruled_out:

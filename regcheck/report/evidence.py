@@ -122,6 +122,14 @@ def report_command(targets: Sequence[str], out: str, requested: Sequence[str], s
     return shlex.join(argv)
 
 
+def with_diagnoses(evidence: Evidence, diagnoses: Sequence[tuple[str, Diagnosis]], logs: Sequence[str],
+                   scenario: str) -> Evidence:
+    """The evidence with the diagnoses of ``logs`` (as the user named them) against ``scenario``, and a
+    regenerate command that asks for them again."""
+    argv = [a for log in logs for a in ("--diagnose", log)] + ["--diagnose-scenario", scenario]
+    return replace(evidence, diagnoses=tuple(diagnoses), command=f"{evidence.command} {shlex.join(argv)}")
+
+
 def check_scenario(scenario: Scenario, requested: Sequence[str], settings: Settings,
                    until: float | None = None) -> tuple[CheckResult, ...]:
     """One scenario's checks, as a report runs them: in a worker process of its own (see ``collect``), by the

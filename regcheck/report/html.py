@@ -1,10 +1,11 @@
 """The design-review report as one self-contained HTML page, and the HTML fragments notebooks reuse.
 
 The page needs no network and no other file: styles are inline and every sequence chart is an
-inline SVG (its element ids prefixed per chart, so that several charts share one page). It reads
-top to bottom: the verdict matrix, the properties, then per scenario its switches, each
-counterexample (the story table, why it fails, the chart) and each proof's certificate, then what
-was not checked and the provenance. Every verdict states its reach plainly (``proved``,
+inline SVG (its element ids prefixed per chart, so that several charts share one page). It opens
+with its summary (the verdicts counted, then the verdict matrix), then the properties, then per
+scenario its design and one line per property; each line opens (``<details>``) on its evidence:
+the counterexample (the story table, why it fails, the chart) or the proof's certificate. What was
+not checked and the provenance close it. Every verdict states its reach plainly (``proved``,
 ``bounded to k steps``, ``violated``, ``unknown``) and links the command that reproduces it.
 
 Output is deterministic for the same evidence; run times are the only thing that varies between
@@ -52,10 +53,14 @@ td.unexpected { outline: 3px solid #c00000; outline-offset: -3px; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; }
 .chart svg { max-width: 100%; height: auto; border: 1px solid #e2e4e8; }
-article.result { border-left: 5px solid #ccd; padding: .1em 0 .4em 1em; margin: 1.2em 0; background: none; }
-article.v-violated { border-color: #d04040; } article.v-proved { border-color: #3c9d4c; }
-article.v-bounded { border-color: #d9a400; } article.v-unknown { border-color: #888; }
+details.result { border-left: 5px solid #ccd; padding: .1em 0 .2em 1em; margin: .5em 0; background: none; }
+details.v-violated { border-color: #d04040; } details.v-proved { border-color: #3c9d4c; }
+details.v-bounded { border-color: #d9a400; } details.v-unknown { border-color: #888; }
 nav ol { columns: 2; }
+details.result > summary { cursor: pointer; font-weight: 600; padding: .2em 0; }
+details.result > summary .verdict-words { font-weight: 400; }
+details.result[open] > summary { margin-bottom: .4em; }
+p.summary { font-size: 1.1em; }
 """
 
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
@@ -217,15 +222,16 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
         f"<style>{STYLE}</style></head><body>",
         "<header>",
         "<h1>Design-review evidence: the Exchange 2013 Outlook Anywhere registration model</h1>",
-        f"<p>What regcheck established for {len(evidence.runs)} scenario(s) and {len(evidence.properties)} "
-        "properties. Every counterexample was replayed on the reference simulator (an independent "
+        f'<p class="summary">{escape(summary(evidence))}</p>',
+        "</header>",
+        _matrix(evidence, ids),
+        "<p>Every counterexample was replayed on the reference simulator (an independent "
         "implementation of the model) before it was reported; every proof's certificate was re-checked by a "
         "fresh solver instance. <em>Bounded</em> means no violation in any execution of at most that many "
-        "steps: it is not a proof. <em>Unknown</em> is never a pass.</p>",
+        "steps: it is not a proof. <em>Unknown</em> is never a pass. Each scenario below lists its properties "
+        "one per line: open a line for its counterexample or its certificate.</p>",
         _meta(evidence),
-        "</header>",
         _contents(evidence, ids),
-        _matrix(evidence, ids),
         _properties(evidence),
     ]
     for index, run in enumerate(evidence.runs):
@@ -233,9 +239,26 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
     if evidence.diagnoses:
         from regcheck.report.diagnosis import diagnosis_html  # it draws on this module's fragments
 
-        parts += [diagnosis_html(title, d) for title, d in evidence.diagnoses]
+        parts += [diagnosis_html(title, d, prefix=f"dg{i}", collapsed=True) for i, (title, d) in enumerate(evidence.diagnoses, 1)]
     parts += [_not_checked(evidence), _provenance(evidence), "</body></html>"]
     return printable("\n".join(parts) + "\n")  # scenario text may hold control characters
+
+
+def summary(evidence: Evidence) -> str:
+    """The report in one sentence: what was checked, the verdicts counted, and those that differ from what
+    their scenario expects (shared with Markdown)."""
+    results = [(run, r) for run in evidence.runs for r in run.results]
+    counts = {v: sum(r.verdict is v for _, r in results) for v in Verdict}
+    words = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
+    unexpected = [f"{run.scenario.name}: {r.property}" for run, r in results
+                  if r.verdict is not Verdict.UNKNOWN and meets(r.verdict.value, run.scenario.expected.get(r.property)) is False]
+    text = (f"{len(evidence.runs)} scenario(s) x {len(evidence.properties)} properties: {len(results)} verdicts, "
+            f"{words or 'none'}. ")
+    text += (f"{len(unexpected)} differ from what their scenario expects ({'; '.join(unexpected)})." if unexpected
+             else "Every decided verdict is as its scenario expects, where it states one.")
+    if evidence.diagnoses:
+        text += f" {len(evidence.diagnoses)} log(s) diagnosed, below the scenarios."
+    return text
 
 
 def _meta(evidence: Evidence) -> str:
@@ -289,12 +312,13 @@ def _matrix(evidence: Evidence, ids: Mapping[tuple[int, str], str]) -> str:
 
 def _properties(evidence: Evidence) -> str:
     lines = ['<section id="properties"><h2>Properties</h2>',
+             f"<details><summary>What each of the {len(evidence.properties)} properties means, and its source</summary>",
              "<table><tr><th>property</th><th>kind</th><th>meaning</th><th>source</th></tr>"]
     for name in evidence.properties:
         spec = catalogue.spec(name)
         lines.append(f"<tr><td><code>{escape(name)}</code></td><td>{spec.kind.value}</td>"
                      f"<td>{escape(spec.description)}</td><td>{sources.cite_html(spec.source)}</td></tr>")
-    lines.append("</table></section>")
+    lines.append("</table></details></section>")
     return "\n".join(lines)
 
 
@@ -313,7 +337,7 @@ def _scenario_section(
         "<span class=\"muted\">(sha256 of the resolved switches)</span></p>",
         "<p>The design checked:</p>",
         _list(design_of(scenario).lines()),
-        "<details open><summary>Switches</summary>",
+        "<details><summary>Switches</summary>",
         switches_html(scenario),
         "</details>",
     ]
@@ -325,8 +349,9 @@ def _scenario_section(
         anchor = ids[index, result.property]
         expected = scenario.expected.get(result.property)
         lines += [
-            f'<article class="result v-{result.verdict.value}" id="{anchor}">',
-            f"<h3><code>{escape(result.property)}</code>: {escape(verdict_words(result))}</h3>",
+            f'<details class="result v-{result.verdict.value}" id="{anchor}">',
+            f'<summary><code>{escape(result.property)}</code>: <span class="verdict-words">'
+            f"{escape(verdict_words(result))}</span></summary>",
             f"<p>{escape(catalogue.spec(result.property).description)}"
             + (f" <span class=\"muted\">Expected: {escape(expected)}.</span>" if expected else "")
             + "</p>",
@@ -358,7 +383,7 @@ def _scenario_section(
         elif result.verdict is Verdict.BOUNDED:
             lines.append(f"<p>No violation in any execution of at most {result.depth} steps. Longer executions "
                          "were not checked: this is not a proof.</p>")
-        lines.append("</article>")
+        lines.append("</details>")
     lines.append("</section>")
     return "\n".join(line for line in lines if line)
 

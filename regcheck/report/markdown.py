@@ -19,7 +19,7 @@ from regcheck.model.story import rows
 from regcheck.properties import catalogue
 from regcheck.report import sources
 from regcheck.report.evidence import Evidence
-from regcheck.report.html import anchors, not_checked, switch_value, verdict_words, why
+from regcheck.report.html import anchors, not_checked, summary, switch_value, verdict_words, why
 
 _SPECIAL = re.compile(r"[\\`*_\[\]<>|&~#!]")
 """Characters that Markdown or the HTML inside it reads, anywhere in a line."""
@@ -66,15 +66,7 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
     out = [
         "# Design-review evidence: the Exchange 2013 Outlook Anywhere registration model",
         "",
-        "Every counterexample was replayed on the reference simulator before it was reported; every proof's "
-        "certificate was re-checked by a fresh solver instance. *Bounded* means no violation in any execution "
-        "of at most that many steps: it is not a proof. *Unknown* is never a pass.",
-        "",
-        f"- Regenerate: {code(evidence.command)}",
-        f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
-        f"certificates re-checked by {s.recheck}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
-        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of regcheck/model/ and regcheck/properties/)",
+        literal(summary(evidence)),
         "",
         "## Verdicts",
         "",
@@ -95,6 +87,18 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
                 text = f"**{text}; expected: {expected}**"
             cells.append(f"[{text}](#{ids[index, name]})")
         out.append(f"| {literal(run.scenario.name)} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "Every counterexample was replayed on the reference simulator before it was reported; every proof's "
+        "certificate was re-checked by a fresh solver instance. *Bounded* means no violation in any execution "
+        "of at most that many steps: it is not a proof. *Unknown* is never a pass.",
+        "",
+        f"- Regenerate: {code(evidence.command)}",
+        f"- Settings: engine {s.engine}, depth {s.depth}, timeout {s.timeout:g} s, "
+        f"certificates re-checked by {s.recheck}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in evidence.versions.items()),
+        f"- Model fingerprint: `{evidence.model_fingerprint}` (sha256 of regcheck/model/ and regcheck/properties/)",
+    ]
     out += ["", "## Properties", "", "| property | kind | meaning | source |", "|---|---|---|---|"]
     for name in evidence.properties:
         spec = catalogue.spec(name)
