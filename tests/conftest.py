@@ -1,12 +1,18 @@
 """Test selection: slow tests run in CI (``CI`` set) or when ``-m`` asks for them; a local run
 without ``-m`` leaves them out and says how many, so the everyday loop stays fast. Under
-pytest-xdist (``-n``) the workers select, and tell the controller how many they left out."""
+pytest-xdist (``-n``) the workers select, and tell the controller how many they left out.
+
+Piped output honours ``COLUMNS``, which a terminal, or pytest-xdist for its workers (80), may set: the
+tests print at the piped width of 140 whatever ran them (tests/test_widths.py sets widths itself)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

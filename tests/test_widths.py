@@ -38,7 +38,7 @@ def _words(text: str) -> set[str]:
 
 def _printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int,
              argv: tuple[str, ...]) -> str:
-    monkeypatch.setattr(console.out, "width", width)
+    monkeypatch.setattr(console.out, "_width", width)  # undone to what it was (None: measured), not to a width
     _, out, err = run(capsys, *argv)
     assert "Traceback" not in err
     return out
