@@ -367,7 +367,7 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
         context = str(labels.get("context", "-"))
         identity = None if context == "-" else ("NT AUTHORITY\\SYSTEM" if context == SYSTEM else f"CONTOSO\\{context}")
         association = int(labels.get("association", 0))
-        guid = _guid(guids[index][association]) if association in guids[index] else None
+        on = guid(guids[index][association]) if association in guids[index] else None
         result = str(labels.get("result", "ok"))
         params = dict(step.params)
         session = params.get("session", params.get("worker"))
@@ -379,14 +379,14 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
             per_user = scenario.session_reuse == "per-user" and user in scenario.users
             session = scenario.session_of_user(user) if per_user else w
         add(call=_call(message, "a trace"), thread=thread, identity=_identity(identity),
-            result=OK if result in SUCCEEDED else result, association=guid,
+            result=OK if result in SUCCEEDED else result, association=on,
             session=None if session is None else f"S{session}")
         if labels.get("cache") in ("mismatch", "mismatch-evicted"):
-            add(call=REGISTRATION_FAILED, association=guid)
+            add(call=REGISTRATION_FAILED, association=on)
     return events
 
 
-def _guid(name: str) -> str:
+def guid(name: str) -> str:
     """A GUID for the renderer's association name ``gN`` (the same name, the same GUID)."""
     return f"{int(name[1:]):08x}-0000-4000-8000-000000000000"
 
