@@ -77,7 +77,8 @@ class Identities:
 
     def words(self) -> list[str]:
         """The bindings, one line, and the spellings left unlinked, another."""
-        said = [f"{printable(s)} is {printable(i)}" for s, i in self.bound.items() if s != i and s not in self.unmapped]
+        said = [f"{printable(s)} is {printable(i)}{' (the process identity under LocalSystem)' if s.lower() == self.computer else ''}"
+                for s, i in self.bound.items() if s != i and s not in self.unmapped]
         lines = [f"Identities: {'; '.join(said)}"] if said else []
         if self.unmapped:
             lines.append(f"Identities linked to no name, each kept distinct: {', '.join(map(printable, self.unmapped))} "

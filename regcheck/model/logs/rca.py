@@ -106,13 +106,17 @@ def write(scenario: Scenario, trace: Trace, *, protocol: str = "ncacn_http", log
     wanted = operations or {"EcDoConnectEx": "Connect", "EcDoDisconnect": "Disconnect"}
     text = [header(log_type, FIELDS_2013)]
     sequence: dict[int, int] = {}
+    mailbox: dict[int | None, str] = {}  # session -> the mailbox its connect opened
     for call in calls_of(trace, scenario):
         operation = wanted.get(call.message)
         if operation is None:
             continue
-        text.append(_row(call, operation, scenario, sequence, protocol))
+        if operation == "Connect":
+            mailbox[call.session] = call.identity or scenario.process_identity
+        owner = mailbox.get(call.session, call.identity or scenario.process_identity)
+        text.append(_row(call, operation, owner, scenario, sequence, protocol))
         if operation == "Connect" and call.succeeded:
-            text.append(_row(call, "OwnerLogon", scenario, sequence, protocol))
+            text.append(_row(call, "OwnerLogon", owner, scenario, sequence, protocol))
     return "".join(text)
 
 
@@ -129,19 +133,22 @@ def status_of(call: Call) -> tuple[str, str]:
     return written, f"RpcDispatch: [RpcServerException] {call.result}, call failed"
 
 
-def _row(call: Call, operation: str, scenario: Scenario, sequence: dict[int, int], protocol: str) -> str:
-    identity = call.identity or scenario.process_identity
+def _row(call: Call, operation: str, identity: str, scenario: Scenario, sequence: dict[int, int], protocol: str) -> str:
+    caller = call.identity or scenario.process_identity
     session = 1000 + (call.session or 0)
     sequence[session] = sequence.get(session, -1) + 1
     status, failures = status_of(call) if operation != "OwnerLogon" else ("0", "")
-    specific = f"SID={sid(identity, scenario)}, Flags=None" if operation == "Connect" else ""
+    specific = f"SID={sid(caller, scenario)}, Flags=None" if operation == "Connect" else ""
+    http = protocol == "MapiHttp"
     connection = f"Connection Info[GUID:{call.guid}, Attempts:1, Flags:0, Ctx:]" if call.guid else ""
     values = {
         "date-time": time_of(call.step), "session-id": str(session), "seq-number": str(sequence[session]),
         "client-name": legacy_dn(identity), "organization-info": "", "client-software": "ContosoSync.exe",
         "client-software-version": "15.0.4569.1506", "client-mode": "Classic", "client-ip": "10.0.4.21",
         "client-connection-info": connection, "server-ip": f"{SERVER}.contoso.com", "protocol": protocol,
-        "application-id": "", "request-ids": "", "session-cookie": "", "operation": operation,
+        "application-id": "", "operation": operation,
+        "request-ids": f"{{5f1c0e2a-7d43-4b8e-9a61-{session:012d}}}:{sequence[session]}" if http else "",
+        "session-cookie": f"MapiContext={session:08X}" if http else "",
         "rpc-status": status, "processing-time": "15", "operation-specific": specific, "failures": failures,
         "performance-data": "", "activity-context-data": "", "user-email": f"{identity}@contoso.com",
         "passport-unique-id": "",

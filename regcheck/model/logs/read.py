@@ -18,7 +18,7 @@ from regcheck.errors import InvalidArgument
 from regcheck.model.logs import httpproxy, mapimb, rca, rpchttp
 from regcheck.model.logs.exchange import LOG_TYPES, Budget, Row, files_of, kind_of, rows
 from regcheck.model.logs.identities import Identities
-from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, Event
+from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, REGISTRATION_FAILED, Event
 
 Reader = Callable[[Iterator[Row], Identities, Counter[str]], Iterator[Event]]
 Linker = Callable[[Iterator[Row], Identities], None]
@@ -30,6 +30,8 @@ READERS: dict[str, tuple[Reader, Linker | None]] = {
 }
 """Each format's reader and, where the logs link a SID to its owner, the first pass that links them."""
 FORMATS = tuple(LOG_TYPES)
+SHOWN = 8
+"""Associations the output names, at most; the others are counted."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,22 @@ class ExchangeLog:
         if self.skipped:
             said = ", ".join(f"{n} {what}" for what, n in sorted(self.skipped.items()))
             lines.append(f"Skipped, observing nothing the model has: {said}.")
-        return lines + self.identities.words()
+        return lines + self.identities.words() + self._associations()
+
+    def _associations(self) -> list[str]:
+        """One line naming each association (the first :data:`SHOWN`), its identities and its failures."""
+        seen: dict[str, tuple[list[str], Counter[str]]] = {}
+        for event in self.events:
+            if event.association is None:
+                continue
+            names, counts = seen.setdefault(event.association, ([], Counter()))
+            if event.identity is not None and event.identity not in names:
+                names.append(event.identity)
+            counts["failed" if event.call == REGISTRATION_FAILED else "other"] += 1
+        said = [f"{guid} ({', '.join(names) or 'no identity named'}; {counts['failed']} registration failures)"
+                for guid, (names, counts) in list(seen.items())[:SHOWN]]
+        more = f" and {len(seen) - SHOWN} more" if len(seen) > SHOWN else ""
+        return [f"Associations: {'; '.join(said)}{more}"] if said else []
 
 
 def is_exchange(path: Path) -> bool:

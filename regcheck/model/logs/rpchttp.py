@@ -92,7 +92,8 @@ def events(rows: Iterator[Row], identities: Identities, skipped: Counter[str]) -
             event = _event(first, identities, skipped, each.where)
             if event is not None:
                 yield event
-    skipped["requests that never ended"] += len(pending)
+    if pending:
+        skipped["requests that never ended"] += len(pending)
 
 
 def _event(request: _Request, identities: Identities, skipped: Counter[str], where: str) -> Event | None:
@@ -137,11 +138,12 @@ def write(scenario: Scenario, trace: Trace) -> str:
         status = "200.0."
         if call.cache in MISMATCHED:
             owner = owners.get(call.guid or "")
+            refused = sid(call.identity, scenario, network=True)
             status = (f"500.64.Connection Registration Failed:64 (AssociationGroupId '{call.guid}' already exists with "
-                      f"user sid '{owner}'.  Cannot replace with user sid '{sid(call.identity, scenario)}'.)"
+                      f"user sid '{owner}'.  Cannot replace with user sid '{refused}'.)"
                       if owner else "500.64.Connection Registration Failed:64")
         elif call.guid is not None:
-            owners.setdefault(call.guid, sid(call.identity, scenario))
+            owners.setdefault(call.guid, sid(call.identity, scenario, network=True))
         text += _request(number, call, "RPC_OUT_DATA", status)
     return "".join(text)
 

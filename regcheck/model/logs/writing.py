@@ -77,11 +77,11 @@ def account(identity: str) -> str:
     return f"{DOMAIN}\\{HOST}$" if identity == SYSTEM else f"{DOMAIN}\\{identity}"
 
 
-def sid(identity: str, scenario: Scenario) -> str:
+def sid(identity: str, scenario: Scenario, *, network: bool = False) -> str:
     """A user's SID in the domain (its relative id from its place among the scenario's identities);
-    SYSTEM's well-known ``S-1-5-18``."""
+    SYSTEM's well-known ``S-1-5-18``, or on the network the computer account's SID."""
     if identity == SYSTEM:
-        return "S-1-5-18"
+        return f"{DOMAIN_SID}-1001" if network else "S-1-5-18"
     names = [n for n in scenario.identities if n != SYSTEM]
     rid = 1105 + (names.index(identity) if identity in names else len(names) + sum(map(ord, identity)))
     return f"{DOMAIN_SID}-{rid}"
