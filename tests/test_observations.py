@@ -618,7 +618,7 @@ def test_cli_unknown_format(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 def test_cli_refuses_a_folder_a_fifo_and_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                        no_hang: None) -> None:
     line = diagnose_error(capsys, str(tmp_path))
-    assert line == f"error: Invalid value for 'LOG': File '{tmp_path}' is a directory."
+    assert line == f"error: folder {tmp_path}: no Exchange log of a type regcheck reads"  # a folder is Exchange's
     fifo = tmp_path / "log.jsonl"
     os.mkfifo(fifo)
     assert diagnose_error(capsys, str(fifo)) == f"error: log {fifo} is a FIFO; give a regular file"

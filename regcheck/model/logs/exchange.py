@@ -155,7 +155,7 @@ def files_of(path: Path, kind: str | None, budget: Budget) -> tuple[str, list[Pa
                 raise InvalidArgument(f"folder {printable_path(path)}: more than {MAX_FILES:,} files")
             if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
                 what = "a symlink" if entry.is_symlink() else "not a regular file"
-                raise InvalidArgument(f"folder {printable_path(path)}: {printable(entry.name)} is {what}; "
+                raise InvalidArgument(f"folder {printable_path(path)}: {shown(entry.name)} is {what}; "
                                       "a folder of logs holds regular files only")
             entries.append(Path(entry.path))
     dated: list[tuple[str, str, Path]] = []

@@ -8,6 +8,8 @@ The reader is chosen from the ``#Log-type:`` header (or forced); the limits on w
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -16,7 +18,7 @@ from pathlib import Path
 from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.model.logs import httpproxy, mapimb, rca, rpchttp
-from regcheck.model.logs.exchange import LOG_TYPES, Budget, Row, files_of, kind_of, rows
+from regcheck.model.logs.exchange import LOG_TYPES, Budget, Row, files_of, kind_of, open_regular, rows
 from regcheck.model.logs.identities import Identities
 from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, REGISTRATION_FAILED, Event
 
@@ -72,8 +74,20 @@ class ExchangeLog:
 
 
 def is_exchange(path: Path) -> bool:
-    """Whether ``path`` is a folder or starts with an Exchange log's header."""
-    return path.is_dir() and not path.is_symlink() or kind_of(path, Budget()) is not None
+    """Whether ``path`` is a folder or a regular file that starts with an Exchange log's header (anything else
+    is left to the JSON Lines and CSV reader, which names what it is)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    if stat.S_ISDIR(mode):
+        return True
+    if not stat.S_ISREG(mode):
+        return False
+    with os.fdopen(open_regular(path, f"log {printable_path(path)}"), "rb") as handle:
+        if not handle.read(4).removeprefix(b"\xef\xbb\xbf").startswith(b"#"):
+            return False
+    return kind_of(path, Budget()) is not None
 
 
 def read_exchange(path: Path, kind: str | None, identities: Identities) -> ExchangeLog:
