@@ -203,3 +203,28 @@ def test_a_run_written_as_exchange_logs_is_never_ruled_out_for_the_setting_that_
             explaining = [dict(o.setting.values) for g in result.explained for o in g.outcomes]
             undecided = [dict(o.setting.values) for o in result.unknown]
             assert setting in explaining or setting in undecided, (form, path.read_text())
+
+
+def test_a_10_mb_log_is_streamed_not_held(tmp_path: Path) -> None:
+    """35,000 rows, of which the model observes one: reading holds the events, not the rows."""
+    import tracemalloc
+
+    filler = _rpchttp_row("t", "r{}", "EndRequest", ";S:HttpVerb=RPC_IN_DATA;S:Status=200.0.;S:ClientIp=10.0.4.21;"
+                          "S:UriQueryString=?EXMBX01.contoso.com:6001;S:ServerTarget=EXMBX01.contoso.com;S:Pad=" + "x" * 120)
+    log = tmp_path / "RpcHttp_big.LOG"
+    with log.open("w", encoding="utf-8") as handle:
+        handle.write(RPCHTTP_HEADER + "#Fields: TimeStamp,ServerName,EventId,EventData\n")
+        handle.write(_rpchttp_row("t0", "first", "EndRequest", ";S:HttpVerb=RPC_OUT_DATA;S:Status=200.0.;"
+                                  "S:RpcHttpUserName=CONTOSO\\alice"))
+        for number in range(35_000):
+            handle.write(filler.replace("r{}", f"r{number}"))
+    assert log.stat().st_size > 10_000_000
+    tracemalloc.start()
+    try:
+        read = read_exchange(log, None, Identities())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [e.identity for e in read.events] == ["alice"]
+    assert read.skipped == {"RPC_IN_DATA requests": 35_000}
+    assert peak < 2_000_000, f"{peak:,} bytes at the peak"
