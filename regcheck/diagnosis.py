@@ -773,9 +773,9 @@ def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
     defines; an association on a thread-token call, or on MAPI/HTTP (which has none), is free."""
     names: list[tuple[str, str]] = []
     fields: list[tuple[str, frozenset[Value]]] = []
-    if event.server:
+    if event.server:  # a registration failure or admission: any call's step, by its cache event
         actions = frozenset(a.name for a in compiled.system.actions)
-        fields.append(("cache", MISMATCH))
+        fields.append(("cache", frozenset(event.cache_events)))
     else:
         actions = frozenset(ACTIONS_OF[event.call])
         fields.append(("message", frozenset({event.call})))
@@ -862,8 +862,10 @@ def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Ob
             if binds(loose, bound, labels, ONE_TO_ONE) is not None:
                 results.add(str(labels.get("cache" if event.server else "result")))
     if event.server:
-        return ("no call can fail its registration" if not results & MISMATCH
-                else "no mismatch fits the event's names")
+        cache = frozenset(event.cache_events)
+        what = "fail its registration" if cache == MISMATCH else "be admitted by the registration cache"
+        fits = "mismatch" if cache == MISMATCH else "admission"
+        return f"no call can {what}" if not results & cache else f"no {fits} fits the event's names"
     if not results:
         return f"{event.call} cannot be sent by that thread with those names"
     if event.result is not None:

@@ -101,6 +101,22 @@ def _fifo(name: str) -> Setup:
     return lambda folder: os.mkfifo(folder / name)
 
 
+def _bytes(name: str, content: bytes) -> Setup:
+    """A file of these bytes."""
+    return lambda folder: (folder / name).write_bytes(content)
+
+
+def _logs(name: str, extra: Callable[[Path], object]) -> Setup:
+    """A folder holding one good RpcHttp log, and ``extra`` made in it."""
+
+    def make(folder: Path) -> None:
+        (folder / name).mkdir()
+        (folder / name / "RpcHttp_1.LOG").write_text(RPCHTTP, encoding="utf-8")
+        extra(folder / name)
+
+    return make
+
+
 def _copy(source: str, name: str) -> Setup:
     """A copy of the case's file ``source``."""
     return lambda folder: shutil.copy(folder / source, folder / name)
@@ -364,6 +380,10 @@ class Case:
 ARTICLE = (Path(__file__).resolve().parent.parent / "examples" / "logs" / "article-customer.jsonl").read_text(
     encoding="utf-8")
 """The article's customer log: five events, explained (with a violation) by eviction on a mismatch."""
+RPCHTTP = ("#Software: Microsoft Exchange\n#Log-type: RpcHttp Log\n#Fields: TimeStamp,ServerName,EventId,EventData\n"
+           "t,EXMBX01,RpcHttp,S:Stage=EndRequest;S:RequestId=r1;S:HttpVerb=RPC_OUT_DATA;S:Status=200.0.;"
+           "S:RpcHttpUserName=CONTOSO\\alice\n")
+"""A one-request RpcHttp log of the server's own shape."""
 WIDE_HEADER = ",".join(["x" * 10_000, *(f"c{i}" for i in range(100_000))]) + "\n1\n"
 
 DESCRIPTION_HTML = 'name = "<b>n</b>"\ndescription = "<script>alert(1)</script> *x* [a](b) | c"\n'
@@ -524,6 +544,24 @@ CASES: dict[str, Case] = {
                                             (_text("wide.csv", WIDE_HEADER),), word="'c10' and 99989 more"),
     "CSV columns call,Call": Case(("diagnose", "dup.csv"), (_text("dup.csv", "call,Call\nConnect,x\n"),),
                                   word="the columns 'call' and 'Call' have one name"),
+    # Exchange's logs: streamed, each line and row checked against its #Fields: line
+    "an Exchange log with a NUL byte": Case(("diagnose", "R.LOG"), (_bytes("R.LOG", RPCHTTP.encode() + b"\x00\xff\n"),),
+                                            word="line 5: a NUL byte"),
+    "an Exchange log line of 100,000 bytes": Case(("diagnose", "R.LOG"), (_text("R.LOG", RPCHTTP + "x" * 100_000),),
+                                                  word="line 5: longer than 65,536 bytes"),
+    "an RpcHttp log with the wrong #Fields:": Case(
+        ("diagnose", "R.LOG"), (_text("R.LOG", RPCHTTP.replace("EventId,EventData", "Event,Data")),),
+        word="the #Fields: line has no column 'EventId'"),
+    "an Exchange log row with too many columns": Case(("diagnose", "R.LOG"), (_text("R.LOG", RPCHTTP + "a,b,c,d,e\n"),),
+                                                      word="line 5: 5 values, but #Fields: names 4 columns"),
+    "a byte-order mark inside an Exchange log": Case(("diagnose", "R.LOG"), (_text("R.LOG", RPCHTTP + "\ufeff" + RPCHTTP),),
+                                                     word="line 5: a byte-order mark inside the file"),
+    "an unterminated quote in an Exchange log": Case(("diagnose", "R.LOG"), (_text("R.LOG", RPCHTTP + 't,"EXMBX01\n'),),
+                                                     word="line 5: a quote that never closes"),
+    "a folder of logs holding a symlink": Case(("diagnose", "logs"), (_logs("logs", lambda d: (d / "z.LOG").symlink_to(
+        "/dev/zero")),), word="'z.LOG' is a symlink"),
+    "a folder of logs holding a FIFO": Case(("diagnose", "logs"), (_logs("logs", lambda d: os.mkfifo(d / "f.LOG")),),
+                                            word="'f.LOG' is not a regular file"),
     "a null JSONL line": Case(("diagnose", "n.jsonl"), (_text("n.jsonl", ARTICLE + "null\n"),),
                               word="line 6: expected a JSON object, got null"),
     "an ESC byte in --vary": Case(("diagnose", "log.jsonl", "--vary", "connect_flags=0,\x1b[31m"),

@@ -29,6 +29,7 @@ from regcheck.model.observations import (
     MAX_LINE,
     MAX_TEXT,
     OK,
+    REGISTRATION_ADMITTED,
     REGISTRATION_FAILED,
     SERVER_EVENTS,
     Event,
@@ -219,7 +220,7 @@ BAD_LINES = {
     "missing call": ('{"thread": "T1"}', "no call (every event names the call it logs)"),
     "empty object": ("{}", "no call (every event names the call it logs)"),
     "unknown call": ('{"call": "EcDoFrobnicate"}',
-                     f"unknown call 'EcDoFrobnicate'; calls: {CALL_LIST}, or the server event '{REGISTRATION_FAILED}'"),
+                     f"unknown call 'EcDoFrobnicate'; calls: {CALL_LIST}, or the server events '{REGISTRATION_FAILED}', '{REGISTRATION_ADMITTED}'"),
     "a number as call": ('{"call": 5}', "unknown call '5'"),
     "result with a space": ('{"call": "Connect", "result": "foo bar"}',
                             "result 'foo bar' is neither ok, a code's name nor a hex code"),
@@ -617,7 +618,7 @@ def test_cli_unknown_format(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 def test_cli_refuses_a_folder_a_fifo_and_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                        no_hang: None) -> None:
     line = diagnose_error(capsys, str(tmp_path))
-    assert line == f"error: Invalid value for 'LOG': File '{tmp_path}' is a directory."
+    assert line == f"error: folder {tmp_path}: no Exchange log of a type regcheck reads"  # a folder is Exchange's
     fifo = tmp_path / "log.jsonl"
     os.mkfifo(fifo)
     assert diagnose_error(capsys, str(fifo)) == f"error: log {fifo} is a FIFO; give a regular file"

@@ -9,6 +9,7 @@ setting searched was ruled out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -25,10 +26,13 @@ from regcheck.cli.tables import WordTable
 from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.display import brief, printable, printable_path
+from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.formats import itf
 from regcheck.limits import check_timeout
-from regcheck.model.observations import parse_columns, read_log
+from regcheck.model.logs.identities import Identities, read_identities
+from regcheck.model.logs.read import FORMATS, is_exchange, read_exchange
+from regcheck.model.observations import Event, parse_columns, read_log
 from regcheck.model.scenario import names_a_file
 from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
@@ -41,7 +45,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
 
 
 @click.command("diagnose")
-@click.argument("log", type=PathType(dir_okay=False, path_type=Path))
+@click.argument("log", type=PathType(path_type=Path))
 @click.option("--scenario", "target", default="seed", show_default=True,
               help="The design the log comes from: a built-in scenario or a .toml file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the scenario (repeatable).")
@@ -49,8 +53,15 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="A switch to vary (repeatable); default: every protocol variant the log does not fix.")
 @click.option("--columns", default=None, metavar="FIELD=COLUMN,...",
               help="For a CSV log: which column holds which field, e.g. call=Operation,thread=Tid.")
-@click.option("--format", "form", type=Choice(["jsonl", "csv"]), default=None,
-              help="The log's format (default: csv for a .csv name or with --columns, else jsonl).")
+@click.option("--format", "form", type=Choice(["jsonl", "csv", *FORMATS]), default=None,
+              help="The log's format (default: an Exchange log by its #Log-type header; else csv for a .csv name "
+                   "or with --columns, else jsonl). A folder is read as an Exchange log's rotated files.")
+@click.option("--identities", "identities_file", type=PathType(dir_okay=False, path_type=Path), default=None,
+              help="For an Exchange log: a CSV (spelling,identity) or TOML ([identities]) file binding spellings "
+                   "the logs do not link, e.g. a SID to its user.")
+@click.option("--process-account", default=None, metavar="NAME",
+              help="For an Exchange log: the service account the process runs as; its spellings are the "
+                   "scenario's process identity (default: LocalSystem, seen as DOMAIN\\HOST$).")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
@@ -60,16 +71,17 @@ def exit_code(diagnosis: Diagnosis) -> int:
 @click.option("--dask", "dask", metavar="ADDRESS",
               help="Search the settings on the Dask scheduler at ADDRESS (tcp://host:8786) instead of local processes.")
 def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
-                     form: str | None, timeout: float, as_json: bool, trace_out: Path | None,
-                     junit_file: Path | None = None, dask: str | None = None) -> None:
-    """Find every setting of the model's uncertain switches under which LOG (JSON Lines or CSV) is a
-    behaviour of the scenario; tell the completed execution, what it violates, and which fixes rule
-    the observed failure out."""
+                     form: str | None, identities_file: Path | None, process_account: str | None, timeout: float,
+                     as_json: bool, trace_out: Path | None, junit_file: Path | None = None,
+                     dask: str | None = None) -> None:
+    """Find every setting of the model's uncertain switches under which LOG (JSON Lines, CSV, or an Exchange
+    server's log file or folder) is a behaviour of the scenario; tell the completed execution, what it
+    violates, and which fixes rule the observed failure out."""
     deadline = clock.start(check_timeout(timeout, "--timeout"))
     plan = plan_outputs([("the log", log), ("the scenario file", Path(target) if names_a_file(target) else None)],
                         [("--junit", junit_file)], [("--trace-out", trace_out)])
-    events = read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form)
     base = load_scenario(target, list(sets))
+    events, notes = read_events(log, form, columns, identities_file, process_account, base.process_identity)
     click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report, dask=dask)
@@ -90,16 +102,42 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
         write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable_path(log), diagnosis, written)]))
     if as_json:
         document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
+        if notes:
+            document["reading"] = notes
         out.print_json(json.dumps(document), highlight=False)
     else:
-        _print(log, diagnosis)
+        _print(log, diagnosis, notes)
     raise click.exceptions.Exit(exit_code(diagnosis))
 
 
-def _print(log: Path, d: Diagnosis) -> None:
+def read_events(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
+                process_account: str | None, process_identity: str) -> tuple[list[Event], list[str]]:
+    """The events of ``log`` and, for an Exchange log, what the output says about reading it."""
+    exchange = form in FORMATS or (form is None and columns is None and is_exchange(log))
+    if not exchange:
+        if identities_file is not None or process_account is not None:
+            raise InvalidArgument("--identities and --process-account are for Exchange's logs; this log names "
+                                  "its identities itself")
+        if log.is_dir():
+            raise InvalidArgument(f"log {printable_path(log)} is a folder; a folder is read as an Exchange log's files")
+        return read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form), []
+    if columns is not None:
+        raise InvalidArgument("--columns is for a CSV log; an Exchange log names its columns in #Fields:")
+    if process_account is not None and not 0 < len(process_account.strip()) <= 255:
+        raise InvalidArgument("--process-account must have 1 to 255 characters")
+    account = process_account.strip() if process_account is not None else None
+    identities = (read_identities(identities_file, account, process_identity) if identities_file is not None
+                  else Identities(process_account=account, process_identity=process_identity))
+    read = read_exchange(log, form, identities)
+    return read.events, read.notes()
+
+
+def _print(log: Path, d: Diagnosis, notes: Sequence[str] = ()) -> None:
     settings, total = d.explaining, d.searched
     out.print(f"regcheck diagnose: {printable_path(log)}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)
+    for note in notes:
+        out.print(printable(note), markup=False, highlight=False)
     out.print(conclusion(d), markup=False, highlight=False)
     if d.implied:
         out.print("The design the log implies:")

@@ -38,7 +38,13 @@ CLIENT_CALLS = (
 )
 """Client calls a log may name: the RPC methods, the thread-token calls and the MAPI/HTTP request types."""
 REGISTRATION_FAILED = "Registration of the Association GUID failed"
-SERVER_EVENTS = (REGISTRATION_FAILED,)
+REGISTRATION_ADMITTED = "Registration admitted"
+SERVER_EVENTS = (REGISTRATION_FAILED, REGISTRATION_ADMITTED)
+"""The server events: the cache refused a call (a mismatch), or admitted it (registered, a hit, re-registered)."""
+ADMITTED = ("registered", "hit", "re-registered")
+"""The cache events of a step that a ``Registration admitted`` event observes."""
+MISMATCHED = ("mismatch", "mismatch-evicted")
+"""The cache events of a step that a registration failure observes."""
 MAPI_HTTP = ("Connect", "Execute", "NotificationWait", "Disconnect")
 RPC_ONLY = ("EcDoConnectEx", "EcDoRpcExt2", "EcDoAsyncConnectEx", "EcDoAsyncWaitEx", "EcDoDisconnect")
 
@@ -76,6 +82,13 @@ class Event:
     def server(self) -> bool:
         """A server-side event (it may share the step of the client call beside it)."""
         return self.call in SERVER_EVENTS
+
+    @property
+    def cache_events(self) -> tuple[str, ...]:
+        """The cache events of a step this server event observes (none for a client call)."""
+        if self.call == REGISTRATION_FAILED:
+            return MISMATCHED
+        return ADMITTED if self.call == REGISTRATION_ADMITTED else ()
 
     def describe(self) -> str:
         """``event 7 (line 9): thread 4412 as alice EcDoRpcExt2 -> MAPI_E_NETWORK_ERROR``, printable."""
@@ -257,8 +270,8 @@ def _call(text: str, where: str) -> str:
         if text.lower() == known.lower():
             return known
     raise InvalidArgument(
-        f"{where}: unknown call {shown(text)}; calls: {', '.join(CLIENT_CALLS)}, or the server event "
-        f"{REGISTRATION_FAILED!r}{did_you_mean(text, (*CLIENT_CALLS, *SERVER_EVENTS))}"
+        f"{where}: unknown call {shown(text)}; calls: {', '.join(CLIENT_CALLS)}, or the server events "
+        f"{REGISTRATION_FAILED!r}, {REGISTRATION_ADMITTED!r}{did_you_mean(text, (*CLIENT_CALLS, *SERVER_EVENTS))}"
     )
 
 
@@ -354,7 +367,7 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
         context = str(labels.get("context", "-"))
         identity = None if context == "-" else ("NT AUTHORITY\\SYSTEM" if context == SYSTEM else f"CONTOSO\\{context}")
         association = int(labels.get("association", 0))
-        guid = _guid(guids[index][association]) if association in guids[index] else None
+        on = guid(guids[index][association]) if association in guids[index] else None
         result = str(labels.get("result", "ok"))
         params = dict(step.params)
         session = params.get("session", params.get("worker"))
@@ -366,14 +379,14 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
             per_user = scenario.session_reuse == "per-user" and user in scenario.users
             session = scenario.session_of_user(user) if per_user else w
         add(call=_call(message, "a trace"), thread=thread, identity=_identity(identity),
-            result=OK if result in SUCCEEDED else result, association=guid,
+            result=OK if result in SUCCEEDED else result, association=on,
             session=None if session is None else f"S{session}")
         if labels.get("cache") in ("mismatch", "mismatch-evicted"):
-            add(call=REGISTRATION_FAILED, association=guid)
+            add(call=REGISTRATION_FAILED, association=on)
     return events
 
 
-def _guid(name: str) -> str:
+def guid(name: str) -> str:
     """A GUID for the renderer's association name ``gN`` (the same name, the same GUID)."""
     return f"{int(name[1:]):08x}-0000-4000-8000-000000000000"
 

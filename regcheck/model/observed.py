@@ -21,7 +21,6 @@ from regcheck.model.simulator import Simulator, StepRefused
 
 Value = bool | int | str
 TOKEN_CALLS = ("ImpersonateLoggedOnUser", "RevertToSelf")
-MISMATCHES = ("mismatch", "mismatch-evicted")
 ONE_TO_ONE = ("thread", "as")
 
 
@@ -104,7 +103,8 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
 def _mismatch(event: Event, fields: Mapping[str, Value]) -> str:
     """Why the step's fields do not give ``event`` ("" when they do)."""
     if event.server:
-        return "" if fields["cache"] in MISMATCHES else f"the cache says {fields['cache']!r}, not a mismatch"
+        wanted = event.cache_events
+        return "" if fields["cache"] in wanted else f"the cache says {fields['cache']!r}, not {' or '.join(wanted)}"
     if fields["message"] != event.call:
         return f"the step is {fields['message']!r}, not {event.call}"
     if event.result is None or event.call in TOKEN_CALLS:
