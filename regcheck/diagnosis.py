@@ -416,7 +416,8 @@ KEPT_CHOICES = 6
 
 
 def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
-    """Every modelled protocol variant with its values, the transport narrowed to what the call names allow."""
+    """Every modelled protocol variant with its values, the transport narrowed to what the call names allow
+    (a registration event of the server's cache needs RPC over HTTP, the one transport with that cache)."""
     calls = {e.call for e in events}
     varied = []
     for variant in variants.modelled():
@@ -425,6 +426,8 @@ def default_vary(events: Sequence[Event]) -> list[tuple[str, tuple[str, ...]]]:
         if variant.switch == "transport":
             if calls & set(MAPI_HTTP):
                 values = ("mapi-http",)
+            elif any(e.server for e in events):
+                values = tuple(v for v in values if v == "rpc-http")
             elif calls & set(RPC_ONLY):
                 values = tuple(v for v in values if v != "mapi-http")
         varied.append((variant.switch, values))

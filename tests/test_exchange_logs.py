@@ -63,11 +63,18 @@ def test_each_example_is_explained(capsys: pytest.CaptureFixture[str], name: str
         assert "An execution in which no safety property is violated" in out
 
 
-def test_the_rca_example_binds_the_callers_sid_to_the_mailbox_it_opens() -> None:
-    read = read_exchange(EXAMPLES / "article-RCA.LOG", None, Identities())
-    assert [(e.call, e.identity, e.association, e.result) for e in read.events] == [
-        ("EcDoConnectEx", "alice", GUID, "ok")]
+def test_the_rca_example_keeps_the_callers_sid_unless_an_identities_file_names_it(tmp_path: Path) -> None:
+    """The Connect row names the caller's SID and the mailbox it opens: the same person only when a user opens
+    their own mailbox, which the row does not say, so the SID stays itself until --identities binds it."""
+    identities = Identities()
+    read = read_exchange(EXAMPLES / "article-RCA.LOG", None, identities)
+    assert [(e.call, e.identity, e.association, e.result) for e in read.events] == [("EcDoConnectEx", None, GUID, "ok")]
     assert read.skipped == {"OwnerLogon rows": 1}
+    [sid] = identities.unknown
+    assert identities.words()[-1].startswith(f"SIDs linked to no name, their rows' identity left free: {sid}")
+    (tmp_path / "map.csv").write_text(f"spelling,identity\n{sid},alice\n", encoding="utf-8")
+    named = read_exchange(EXAMPLES / "article-RCA.LOG", None, read_identities(tmp_path / "map.csv", None, SYSTEM))
+    assert [e.identity for e in named.events] == ["alice"]
 
 
 def test_the_mapimb_example_reads_context_not_found_as_the_identity_mismatch() -> None:
@@ -118,7 +125,7 @@ def test_rca_columns_come_from_each_fields_line_and_values_may_span_lines(tmp_pa
                      "a message, on two lines\"\nNetworkRundown,7,2013-11-04T09:02:00.000Z,,0,,\n").encode())
     read = read_exchange(log, None, Identities())
     assert [(e.call, e.identity, e.session, e.result, e.line) for e in read.events] == [
-        ("EcDoConnectEx", "bob", "7", "ok", 4), ("EcDoDisconnect", None, "7", "0x000003F2", 8)]
+        ("EcDoConnectEx", None, "7", "ok", 4), ("EcDoDisconnect", None, "7", "0x000003F2", 8)]  # the SID is nobody's
     assert read.skipped == {"NetworkRundown rows": 1}
 
 
@@ -143,8 +150,8 @@ def test_an_identities_file_binds_what_the_logs_do_not_link(tmp_path: Path, name
     identities = read_identities(tmp_path / name, None, SYSTEM)
     assert identities.resolve("s-1-5-21-1-2-3-1107") == "carol"
     assert identities.resolve("CONTOSO\\svc-sync") == SYSTEM
-    assert identities.resolve("S-1-5-21-1-2-3-1999") == "S-1-5-21-1-2-3-1999"
-    assert identities.words()[-1].startswith("Identities linked to no name, each kept distinct: S-1-5-21-1-2-3-1999")
+    assert identities.resolve("S-1-5-21-1-2-3-1999") is None  # whose it is no log says: the row's identity is free
+    assert identities.words()[-1].startswith("SIDs linked to no name, their rows' identity left free: S-1-5-21-1-2-3-1999")
 
 
 def test_a_named_process_account_is_the_process_identity_and_a_second_computer_is_not() -> None:
@@ -154,7 +161,7 @@ def test_a_named_process_account_is_the_process_identity_and_a_second_computer_i
         "svc", "svc", SYSTEM, "CONTOSO\\HOST2$", SYSTEM]
 
 
-def test_the_cli_says_which_spellings_stayed_distinct(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_the_cli_says_which_sids_no_name_binds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Two SIDs open alice's mailbox: neither is taken for its owner, and the output lists both."""
     text = (EXAMPLES / "article-RCA.LOG").read_text(encoding="utf-8")
     connect = next(line for line in text.splitlines() if ",Connect," in line)
@@ -163,7 +170,7 @@ def test_the_cli_says_which_spellings_stayed_distinct(capsys: pytest.CaptureFixt
     log.write_text(text + other + "\r\n", encoding="utf-8")
     code, out, err = run(capsys, "diagnose", str(log), *FAST)
     assert code in (0, 1, 3, 5), out + err
-    assert ("Identities linked to no name, each kept distinct: S-1-5-21-1004336348-1177238915-682003330-1105, "
+    assert ("SIDs linked to no name, their rows' identity left free: S-1-5-21-1004336348-1177238915-682003330-1105, "
             "S-1-5-21-1004336348-1177238915-682003330-1188") in flat(out)
 
 

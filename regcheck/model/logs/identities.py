@@ -37,21 +37,24 @@ class Identities:
     mapping: dict[str, str] = field(default_factory=dict)  # spelling (lower) -> identity, from --identities
     process_account: str | None = None
     process_identity: str = SYSTEM
-    linked: dict[str, str] = field(default_factory=dict)  # SID (lower) -> identity, from the logs
     computer: str | None = None  # the computer account taken as SYSTEM
-    bound: dict[str, str] = field(default_factory=dict)  # every spelling read -> its identity
-    unmapped: list[str] = field(default_factory=list)
+    bound: dict[str, str | None] = field(default_factory=dict)  # every spelling read -> its identity
+    unmapped: list[str] = field(default_factory=list)  # kept distinct: another machine's account
+    unknown: list[str] = field(default_factory=list)  # SIDs no --identities names: the identity is left free
 
-    def resolve(self, spelling: str) -> str:
-        """The identity ``spelling`` binds to (remembered, so the output can list the bindings)."""
+    def resolve(self, spelling: str) -> str | None:
+        """The identity ``spelling`` binds to, or None where nothing tells whose it is (an unmapped SID: the
+        event's identity is then free, as if the row did not give it); remembered, so the output can list them."""
         if spelling not in self.bound:
             identity, named = self._identity(spelling)
             self.bound[spelling] = identity
-            if not named:
+            if identity is None:
+                self.unknown.append(spelling)
+            elif not named:
                 self.unmapped.append(spelling)
         return self.bound[spelling]
 
-    def _identity(self, spelling: str) -> tuple[str, bool]:
+    def _identity(self, spelling: str) -> tuple[str | None, bool]:
         lowered = spelling.lower()
         if lowered in self.mapping:
             return self.mapping[lowered], True
@@ -65,35 +68,22 @@ class Identities:
                 self.computer = lowered
                 return SYSTEM, True
             return spelling, False  # another machine's account: another process
-        if _SID.fullmatch(spelling):
-            return (self.linked[lowered], True) if lowered in self.linked else (spelling, False)
+        if _SID.fullmatch(spelling):  # whose SID it is no log says (it may be the process's computer account)
+            return None, False
         return short, True
-
-    def link(self, sid: str, dn: str) -> None:
-        """Bind ``sid`` to the owner of the mailbox ``dn`` (a SID that opens that one mailbox, which no other
-        SID opens: see :func:`owners`)."""
-        if sid.lower() not in self.mapping and sid.lower() not in LOCAL_SYSTEM:
-            self.linked[sid.lower()] = _short(dn)
 
     def words(self) -> list[str]:
         """The bindings, one line, and the spellings left unlinked, another."""
         said = [f"{printable(s)} is {printable(i)}{' (the process identity under LocalSystem)' if s.lower() == self.computer else ''}"
-                for s, i in self.bound.items() if s != i and s not in self.unmapped]
+                for s, i in self.bound.items() if i is not None and s != i and s not in self.unmapped]
         lines = [f"Identities: {'; '.join(said)}"] if said else []
         if self.unmapped:
             lines.append(f"Identities linked to no name, each kept distinct: {', '.join(map(printable, self.unmapped))} "
                          "(map them with --identities FILE)")
+        if self.unknown:
+            lines.append(f"SIDs linked to no name, their rows' identity left free: {', '.join(map(printable, self.unknown))} "
+                         "(map them with --identities FILE)")
         return lines
-
-
-def owners(opened: dict[str, set[str]]) -> dict[str, str]:
-    """SID -> mailbox DN for each SID that opens exactly one mailbox that no other SID opens: that SID is the
-    mailbox's owner (a service opening others' mailboxes opens several, or one its owner also opens)."""
-    by_dn: dict[str, set[str]] = {}
-    for sid, dns in opened.items():
-        for dn in dns:
-            by_dn.setdefault(dn, set()).add(sid)
-    return {sid: next(iter(dns)) for sid, dns in opened.items() if len(dns) == 1 and len(by_dn[next(iter(dns))]) == 1}
 
 
 def _short(spelling: str) -> str:

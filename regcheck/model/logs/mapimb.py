@@ -19,9 +19,6 @@ LOG_TYPE = "MAPI Mailbox Protocol Logs"
 OPERATIONS = {call.lower(): call for call in MAPI_HTTP}
 """Each row's operation, lowered, to the request type it observes."""
 
-link = rca.link
-
-
 def events(rows: Iterator[Row], identities: Identities, skipped: Counter[str]) -> Iterator[Event]:
     """The MAPI/HTTP requests the rows observe."""
     return rca.events(rows, identities, skipped, OPERATIONS)

@@ -16,7 +16,7 @@ from regcheck.core.result import Trace
 from regcheck.display import shown
 from regcheck.errors import InvalidArgument
 from regcheck.model.logs.exchange import Row, need
-from regcheck.model.logs.identities import Identities, owners
+from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.writing import SERVER, Call, calls_of, header, legacy_dn, row, sid, time_of
 from regcheck.model.observations import CODES, OK, Event
 from regcheck.model.scenario import Scenario
@@ -32,7 +32,6 @@ FIELDS_2013 = (
 )
 """The columns Exchange 2013 writes, in its order (the writer's; the reader goes by ``#Fields:``)."""
 OPERATIONS = {"connect": "EcDoConnectEx", "disconnect": "EcDoDisconnect"}
-MAX_SESSIONS = 1_000_000
 CONTEXT_NOT_FOUND = "contextnotfound"
 _SID = re.compile(r"(?:^|,)\s*SID=(S-1-[0-9-]{1,200})\s*(?:,|$)", re.IGNORECASE)
 _GUID = re.compile(r"GUID:\s*([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
@@ -45,20 +44,6 @@ def caller(each: Row) -> str | None:
     """The SID a ``Connect`` row's ``operation-specific`` names, or None."""
     match = _SID.search(each.get("operation-specific"))
     return match.group(1) if match else None
-
-
-def link(rows: Iterator[Row], identities: Identities) -> None:
-    """Bind each SID that opens exactly one mailbox, which no other SID opens, to that mailbox's owner (the
-    first pass over the logs: a SID may connect before its mailbox shows who owns it)."""
-    opened: dict[str, set[str]] = {}
-    for each in rows:
-        need(COLUMNS, each)
-        if each.get("operation").lower() == "connect" and (found := caller(each)) and each.get("client-name"):
-            if len(opened) >= MAX_SESSIONS:
-                raise InvalidArgument(f"{each.where}: more than {MAX_SESSIONS:,} callers")
-            opened.setdefault(found.lower(), set()).add(each.get("client-name").lower())
-    for found, dn in owners(opened).items():
-        identities.link(found, dn)
 
 
 def result_of(each: Row) -> str:

@@ -23,14 +23,13 @@ from regcheck.model.logs.identities import Identities
 from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, REGISTRATION_FAILED, Event
 
 Reader = Callable[[Iterator[Row], Identities, Counter[str]], Iterator[Event]]
-Linker = Callable[[Iterator[Row], Identities], None]
-READERS: dict[str, tuple[Reader, Linker | None]] = {
-    "rca": (rca.events, rca.link),
-    "mapimb": (mapimb.events, mapimb.link),
-    "rpchttp": (rpchttp.events, None),
-    "httpproxy": (httpproxy.events, None),
+READERS: dict[str, Reader] = {
+    "rca": rca.events,
+    "mapimb": mapimb.events,
+    "rpchttp": rpchttp.events,
+    "httpproxy": httpproxy.events,
 }
-"""Each format's reader and, where the logs link a SID to its owner, the first pass that links them."""
+"""Each format's reader."""
 FORMATS = tuple(LOG_TYPES)
 SHOWN = 8
 """Associations the output names, at most; the others are counted."""
@@ -94,14 +93,12 @@ def read_exchange(path: Path, kind: str | None, identities: Identities) -> Excha
     """The events of the Exchange log at ``path`` (a file, or a folder of rotated files)."""
     budget = Budget()
     kind, files, others = files_of(path, kind, budget)
-    reader, linker = READERS[kind]
+    reader = READERS[kind]
 
     def every_row() -> Iterator[Row]:
         for file in files:
             yield from rows(file, kind, budget)
 
-    if linker is not None:
-        linker(every_row(), identities)
     skipped: Counter[str] = Counter()
     events: list[Event] = []
     size = 0
