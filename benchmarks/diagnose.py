@@ -9,7 +9,8 @@ milliseconds per event. Asserts nothing about time. Run:
     python benchmarks/diagnose.py [--cases seed4,pool8,seed2] [--timeout 120] [--seed 3]
 
 The cases: ``seed4``, the seed with 4 workers and 4 requests (100 to 600 events); ``pool8``, a pool of
-8 threads taking jobs for 3 users, 3 jobs each, one association per session (300 events); ``seed2``,
+8 threads taking jobs for 3 users, 3 jobs each, one association per session, notifications on so that
+the run is long enough (300 events, the notification threads' included); ``seed2``,
 two workers that reconnect after a failure (25 to 200 events).
 """
 
@@ -29,7 +30,7 @@ from regcheck.model.system import build
 CASES: dict[str, tuple[str, list[str], tuple[int, ...]]] = {
     "seed4": ("seed", ["workers=4", "requests=4"], (100, 200, 400, 600)),
     "pool8": ("thread-pool", ["workers=8", "jobs=3", "users=alice,bob,carol", "association_scope=session",
-                              "requests=2"], (300,)),
+                              "requests=8", "connect_flags=0"], (300,)),
     "seed2": ("seed", ["workers=2", "requests=8", "after_network_error=reconnect-same"], (25, 50, 100, 200)),
 }
 

@@ -40,6 +40,7 @@ from regcheck.model.replay import replay
 from regcheck.model.scenario import (
     ANY_USER,
     CHOICES,
+    CONNECT_NO_NOTIFICATIONS,
     MAX_JOBS,
     MAX_REQUESTS,
     MAX_USERS,
@@ -164,6 +165,8 @@ class Diagnosis:
 
 
 WAITS = ("EcDoAsyncWaitEx", "NotificationWait")
+NOTIFICATION_CALLS = frozenset({"EcDoAsyncConnectEx", *WAITS})
+"""Calls made only where notifications are on (no CONNECT_NO_NOTIFICATIONS in PR_PROFILE_CONNECT_FLAGS)."""
 RPCS = ("EcDoRpcExt2", "Execute")
 WORKER_ONLY = frozenset({"ImpersonateLoggedOnUser", "RevertToSelf", "EcDoConnectEx", "Connect", "EcDoDisconnect",
                          "Disconnect"})
@@ -283,6 +286,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     named = [t for t in threads if any(e.call in WORKER_ONLY for e in by_thread[t])]
     polling = [t for t in threads if t not in named]  # a worker, or a notifier that polls: given a worker of its own
     names = model_names(events, base)
+    notified = any(e.call in NOTIFICATION_CALLS for e in events)
     process = base.process_identity
     carries_thread = base.identity_tracking == "dynamic" or base.transport == "mapi-http"  # else bound[a]
     current = 1 if base.parameterised else int(base.workers)
@@ -373,6 +377,8 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
             facts.append("worker_users=" + ",".join(texts))
         if requests != base.requests:
             facts.append(f"requests={requests}")
+        if notified and not base.notifications:  # a notification call was made: CONNECT_NO_NOTIFICATIONS is not set
+            facts.append(f"connect_flags={base.connect_flags & ~CONNECT_NO_NOTIFICATIONS:#x}")
         unchanged = not base.parameterised and workers == current
         base_flags = tuple(base.impersonates(w) for w in range(1, workers + 1)) if unchanged else ()
         return Facts(tuple(facts), "", tuple(flags), tuple(opened), base_flags)

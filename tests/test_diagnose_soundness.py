@@ -198,3 +198,13 @@ def test_the_setting_that_made_a_log_is_never_ruled_out(pair: tuple[Scenario, Sc
 @given(pair=designs(), seed=st.integers(0, 10_000))
 def test_the_setting_that_made_a_log_is_never_ruled_out_many(pair: tuple[Scenario, Scenario], seed: int) -> None:
     _never_ruled_out(pair, seed)
+
+
+def test_a_notification_call_in_the_log_turns_notifications_on_in_the_design() -> None:
+    """thread-pool's base sets CONNECT_NO_NOTIFICATIONS; a log whose thread parks a wait says the design did not."""
+    events = _log(*_job("7", "CONTOSO\\alice"), {"call": "EcDoAsyncConnectEx", "thread": "7", "as": "CONTOSO\\alice",
+                                                  "result": "ok"},
+                  {"call": "EcDoAsyncWaitEx", "thread": "9", "as": "SYSTEM"})
+    result = diagnose(events, load_builtin("thread-pool"), ["on_mismatch"], check_fixes=False)
+    assert "connect_flags=0x0" in result.facts
+    assert _explained(result), [why for _, why, _ in result.ruled_out]
