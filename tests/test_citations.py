@@ -131,9 +131,9 @@ def test_the_checks_find_what_does_not_exist(tmp_path: Path) -> None:
     place = ROOT / "README.md"
     assert _problems("as PROTOCOL.md 7.4 says", place) == [
         "PROTOCOL.md: cited by a section number, which no document of the project has"]
-    assert _problems("see DESIGN.md and ../shared/spec/EXCHANGE-LOGS.md", place) == [
-        "../shared/spec/EXCHANGE-LOGS.md: no such document in the repository",
-        "DESIGN.md: no such document in the repository"]
+    assert _problems("see PLAN.md and ../elsewhere/NOTES.md", place) == [
+        "../elsewhere/NOTES.md: no such document in the repository",
+        "PLAN.md: no such document in the repository"]
     assert _problems('regcheck/model/PROTOCOL.md, "What nobody decides"', place) == [
         'regcheck/model/PROTOCOL.md, "What nobody decides": no heading starts so']
     assert _problems("[the facts](regcheck/model/PROTOCOL.md#no-such-heading)", place) == [
