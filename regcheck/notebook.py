@@ -47,7 +47,8 @@ from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings,
 from regcheck.model import scenario as scenarios
 from regcheck.model import shapes
 from regcheck.model.explain import Explanation
-from regcheck.model.observations import parse_columns, parse_jsonl, read_log
+from regcheck.model.logs.read import FORMATS, read_events
+from regcheck.model.observations import parse_jsonl
 from regcheck.model.scenario import Scenario
 from regcheck.properties import catalogue
 from regcheck.report.html import (
@@ -688,6 +689,7 @@ class DiagnosisView:
 
     title: str
     diagnosis: Diagnosis
+    reading: tuple[str, ...] = ()  # for an Exchange log: rows skipped, identities bound, associations seen
 
     def __repr__(self) -> str:
         d = self.diagnosis
@@ -709,19 +711,32 @@ class DiagnosisView:
     def _repr_html_(self) -> str:
         from regcheck.report.diagnosis import diagnosis_html
 
-        return _html(diagnosis_html(self.title, self.diagnosis))
+        notes = "".join(f"<p>{escape(note)}</p>" for note in self.reading)
+        return _html(notes + diagnosis_html(self.title, self.diagnosis))
 
 
 def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "seed", *,
              vary: Sequence[str] | str = (), columns: str | None = None, timeout: float = 120.0,
+             log_format: str | None = None, identities: str | Path | None = None, process_account: str | None = None,
              **switches: object) -> DiagnosisView:
-    """Diagnose ``log`` (a path to a JSON Lines or CSV file, or the events as dictionaries, a ``datetime``
-    standing for its ISO 8601 text) against ``scenario`` with ``switches`` changed, as ``regcheck diagnose`` does."""
+    """Diagnose ``log`` (a path to a JSON Lines or CSV file, to an Exchange log or a folder of its files, or the
+    events as dictionaries, a ``datetime`` standing for its ISO 8601 text) against ``scenario`` with
+    ``switches`` changed, as ``regcheck diagnose`` does (``log_format``, ``identities`` and ``process_account``
+    are its ``--format``, ``--identities`` and ``--process-account``)."""
     check_timeout(timeout)
-    if columns is not None and not isinstance(columns, str):
-        raise InvalidArgument(f"columns: expected FIELD=COLUMN,... as text, got {_kind(columns)}")
+    for name, given, what in (("columns", columns, "FIELD=COLUMN,... as text"), ("log_format", log_format, "text"),
+                              ("process_account", process_account, "text")):
+        if given is not None and not isinstance(given, str):
+            raise InvalidArgument(f"{name}: expected {what}, got {_kind(given)}")
+    if identities is not None and not isinstance(identities, (str, Path)):
+        raise InvalidArgument(f"identities: expected a path to a CSV or TOML file, got {_kind(identities)}")
+    if log_format is not None and log_format not in ("jsonl", "csv", *FORMATS):
+        raise InvalidArgument(f"log_format: {shown(log_format)} is not one of jsonl, csv, {', '.join(FORMATS)}")
+    chosen = _resolve(scenario, dict(switches))
+    reading: list[str] = []
     if isinstance(log, (str, Path)):
-        events = read_log(Path(log), columns=parse_columns(columns) if columns is not None else None)
+        events, reading = read_events(Path(log), log_format, columns, None if identities is None else Path(identities),
+                                      process_account, chosen.process_identity)
         title = printable_path(log)
     elif isinstance(log, Sequence):
         events = parse_jsonl("".join(_event_line(number, record) for number, record in enumerate(log, start=1)),
@@ -730,7 +745,7 @@ def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "
     else:
         raise InvalidArgument(f"log: expected a path to a log, or the events as a list of dictionaries; got {_kind(log)}")
     varied = _words("vary", vary)
-    return DiagnosisView(title, run_diagnosis(events, _resolve(scenario, dict(switches)), varied, timeout=timeout))
+    return DiagnosisView(title, run_diagnosis(events, chosen, varied, timeout=timeout), tuple(reading))
 
 
 def _event_line(number: int, record: object) -> str:

@@ -190,3 +190,14 @@ def test_explore_and_sweep_check_their_counts_too() -> None:
         from regcheck.notebook import sweep
 
         sweep("seed", PROP, vary=["workers=1..2"], jobs=10_000)
+
+
+def test_the_notebook_diagnoses_an_exchange_log_as_the_command_does() -> None:
+    """The article's case from the server's own RpcHttp log: read the same way, explained, the identities said."""
+    log = Path(__file__).resolve().parent.parent / "examples" / "logs" / "exchange" / "article-RpcHttp.LOG"
+    view = diagnose(log, "seed", vary="on_mismatch")
+    assert view.explained and view.diagnosis.explained[0].violated
+    assert any("CONTOSO\\EXSVC01$ is SYSTEM" in note for note in view.reading)
+    assert "CONTOSO\\EXSVC01$ is SYSTEM" in view._repr_html_()
+    with pytest.raises(InvalidArgument, match="log_format: 'evtx' is not one of jsonl, csv, rca"):
+        diagnose(log, "seed", vary="on_mismatch", log_format="evtx")

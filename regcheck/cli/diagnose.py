@@ -26,13 +26,10 @@ from regcheck.cli.tables import WordTable
 from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.display import brief, printable, printable_path
-from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.formats import itf
 from regcheck.limits import check_timeout
-from regcheck.model.logs.identities import Identities, read_identities
-from regcheck.model.logs.read import FORMATS, is_exchange, read_exchange
-from regcheck.model.observations import Event, parse_columns, read_log
+from regcheck.model.logs.read import FORMATS, read_events
 from regcheck.model.scenario import names_a_file
 from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
@@ -108,28 +105,6 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     else:
         _print(log, diagnosis, notes)
     raise click.exceptions.Exit(exit_code(diagnosis))
-
-
-def read_events(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
-                process_account: str | None, process_identity: str) -> tuple[list[Event], list[str]]:
-    """The events of ``log`` and, for an Exchange log, what the output says about reading it."""
-    exchange = form in FORMATS or (form is None and columns is None and is_exchange(log))
-    if not exchange:
-        if identities_file is not None or process_account is not None:
-            raise InvalidArgument("--identities and --process-account are for Exchange's logs; this log names "
-                                  "its identities itself")
-        if log.is_dir():
-            raise InvalidArgument(f"log {printable_path(log)} is a folder; a folder is read as an Exchange log's files")
-        return read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form), []
-    if columns is not None:
-        raise InvalidArgument("--columns is for a CSV log; an Exchange log names its columns in #Fields:")
-    if process_account is not None and not 0 < len(process_account.strip()) <= 255:
-        raise InvalidArgument("--process-account must have 1 to 255 characters")
-    account = process_account.strip() if process_account is not None else None
-    identities = (read_identities(identities_file, account, process_identity) if identities_file is not None
-                  else Identities(process_account=account, process_identity=process_identity))
-    read = read_exchange(log, form, identities)
-    return read.events, read.notes()
 
 
 def _print(log: Path, d: Diagnosis, notes: Sequence[str] = ()) -> None:

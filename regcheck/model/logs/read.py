@@ -19,8 +19,16 @@ from regcheck.display import printable_path
 from regcheck.errors import InvalidArgument
 from regcheck.model.logs import httpproxy, mapimb, rca, rpchttp
 from regcheck.model.logs.exchange import LOG_TYPES, Budget, Row, files_of, kind_of, open_regular, rows
-from regcheck.model.logs.identities import Identities
-from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, REGISTRATION_FAILED, Event
+from regcheck.model.logs.identities import Identities, read_identities
+from regcheck.model.observations import (
+    MAX_EVENTS,
+    MAX_LOG_BYTES,
+    MAX_TEXT,
+    REGISTRATION_FAILED,
+    Event,
+    parse_columns,
+    read_log,
+)
 
 Reader = Callable[[Iterator[Row], Identities, Counter[str]], Iterator[Event]]
 READERS: dict[str, Reader] = {
@@ -116,3 +124,26 @@ def read_exchange(path: Path, kind: str | None, identities: Identities) -> Excha
         said = ", ".join(f"{n} {w}" for w, n in sorted(skipped.items())) or "no rows"
         raise InvalidArgument(f"{what}: no events the model observes ({said})")
     return ExchangeLog(events, kind, len(files), others, skipped, identities)
+
+
+def read_events(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
+                process_account: str | None, process_identity: str) -> tuple[list[Event], list[str]]:
+    """The events of ``log`` (an Exchange log, a folder of its files, or JSON Lines / CSV) and, for an Exchange
+    log, what the output says about reading it: the one reading ``regcheck diagnose`` and the notebook share."""
+    exchange = form in FORMATS or (form is None and columns is None and is_exchange(log))
+    if not exchange:
+        if identities_file is not None or process_account is not None:
+            raise InvalidArgument("--identities and --process-account are for Exchange's logs; this log names "
+                                  "its identities itself")
+        if log.is_dir():
+            raise InvalidArgument(f"log {printable_path(log)} is a folder; a folder is read as an Exchange log's files")
+        return read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form), []
+    if columns is not None:
+        raise InvalidArgument("--columns is for a CSV log; an Exchange log names its columns in #Fields:")
+    if process_account is not None and not 0 < len(process_account.strip()) <= 255:
+        raise InvalidArgument("--process-account must have 1 to 255 characters")
+    account = process_account.strip() if process_account is not None else None
+    identities = (read_identities(identities_file, account, process_identity) if identities_file is not None
+                  else Identities(process_account=account, process_identity=process_identity))
+    read = read_exchange(log, form, identities)
+    return read.events, read.notes()
