@@ -58,6 +58,15 @@ def read_limited(path: Path, limit: int, *, what: str, whole: bool = True) -> by
     return data[:limit]
 
 
+def read_text_limited(path: Path, limit: int, *, what: str) -> str:
+    """The UTF-8 text of the regular file at ``path`` (a byte-order mark allowed), at most ``limit`` bytes."""
+    data = read_limited(path, limit, what=what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"{what}: not UTF-8 (byte {exc.start})") from None
+
+
 def _mode(path: Path, *, follow: bool, where: str) -> int | None:
     """The file mode of ``path`` (of the symlink itself unless ``follow``), None if nothing is there."""
     try:

@@ -21,7 +21,7 @@ from typing import Any
 from regcheck.core.result import Trace
 from regcheck.display import did_you_mean, printable, printable_path, script_warning, shown
 from regcheck.errors import InvalidArgument
-from regcheck.files import read_limited
+from regcheck.files import read_text_limited
 from regcheck.model.scenario import SYSTEM, Scenario
 from regcheck.model.story import association_guids, current_user, worker_identity
 
@@ -117,11 +117,7 @@ def read_log(path: Path, *, columns: Mapping[str, str] | None = None, form: str 
     """The events of the log at ``path``: CSV if ``form`` is ``csv`` or the name ends in ``.csv`` (or
     ``columns`` is given), else JSON Lines."""
     what = f"log {printable_path(path)}"
-    data = read_limited(path, MAX_LOG_BYTES, what=what)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidArgument(f"{what}: not UTF-8 (byte {exc.start})") from None
+    text = read_text_limited(path, MAX_LOG_BYTES, what=what)
     form = form or ("csv" if columns is not None or path.suffix.lower() == ".csv" else "jsonl")
     if form == "csv":
         return parse_csv(text, columns or {}, what=what)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from regcheck.display import printable, printable_path, shown
 from regcheck.errors import InvalidArgument
-from regcheck.files import read_limited
+from regcheck.files import read_text_limited
 from regcheck.model.scenario import SYSTEM
 
 MAX_MAPPING_BYTES = 1024 * 1024
@@ -98,11 +98,7 @@ def read_identities(path: Path, process_account: str | None, process_identity: s
     """The mapping of ``--identities FILE``: a CSV ``spelling,identity`` (with that header row) or, for a
     ``.toml`` name, a table ``[identities]`` of ``"spelling" = "identity"``."""
     what = f"--identities {printable_path(path)}"
-    data = read_limited(path, MAX_MAPPING_BYTES, what=what)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidArgument(f"{what}: not UTF-8 (byte {exc.start})") from None
+    text = read_text_limited(path, MAX_MAPPING_BYTES, what=what)
     pairs: list[tuple[str, str, str]] = []
     if path.suffix.lower() == ".toml":
         try:
