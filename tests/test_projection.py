@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from regcheck import diagnosis
 from regcheck.core.compile import compile_system
 from regcheck.core.explore import random_run
+from regcheck.core.expr import Ite, Var
 from regcheck.core.projection import HAVOC, Units, refute, thread_of, units
 from regcheck.diagnosis import GIVEN, ONE_TO_ONE, diagnose, observed_of
 from regcheck.model.observations import Event, log_of, parse_jsonl
@@ -94,3 +96,25 @@ def test_a_thread_that_calls_after_its_network_error_is_ruled_out_thread_by_thre
     [(event, why, group)] = result.ruled_out
     assert event == 18 and dict(group.description) == {"after_network_error": ("fail",)}
     assert why.startswith("thread 'T2' cannot make it after its own earlier lines")
+
+
+def test_nothing_is_refuted_where_a_thread_is_named_by_an_expression() -> None:
+    """Which model threads a log thread may be is read off constant thread labels; with one that is not, the same
+    log the thread-by-thread check refutes above is refuted by none."""
+    design = with_overrides(load_builtin("seed"), ["workers=4", "requests=2", "connect_flags=0x20", "users=alice,bob",
+                                                   "worker_users=bob,alice,alice,alice",
+                                                   "after_network_error=reconnect-same"])
+    events = log_of(design, random_run(compile_system(build(design)), random.Random(0), 40))[:18]
+    failing = with_overrides(design, ["after_network_error=fail"])
+    system = build(failing)
+    first = system.actions[0]
+    thread = dict(first.labels)["thread"]
+    veiled = replace(first, labels=tuple((k, Ite(Var("imp[1]"), thread, thread) if k == "thread" else v)
+                                         for k, v in first.labels))
+    system = replace(system, actions=(veiled, *system.actions[1:]))
+    compiled = compile_system(system)
+    parts = Units(system, frozenset({"reg[1]", "admitted[1]", "mismatch_seen"}), {}, frozenset({"server"}))
+    observed = [observed_of(e, compiled) for e in events]
+    assert _refuted(failing, events) == 17
+    assert refute(parts, observed, lambda unit: diagnosis._fields_of(unit, failing), one_to_one=ONE_TO_ONE,
+                  given=GIVEN, max_nodes=200_000, deadline=None) is None

@@ -172,7 +172,8 @@ def refute(
     deadline: float | None,
 ) -> Refutation | None:
     """The first log thread whose lines no unit of any model thread it may be can match in order (see the
-    module docstring), or None. Each search that stops on a limit refutes nothing."""
+    module docstring), or None. Each search that stops on a limit refutes nothing, and nothing is refuted
+    where an action's thread is not a constant (the model threads a log thread may be would not be known)."""
     threads: dict[str, list[int]] = {}
     for position, o in enumerate(observed):
         name = dict(o.names).get("thread")
@@ -181,7 +182,9 @@ def refute(
     names_of: dict[Value, set[str]] = {}
     for action in parts.system.actions:
         thread = thread_of(action)
-        if thread is not None and thread not in parts.environment:
+        if thread is None:  # a thread named by an expression: which actions a log thread may be is not known
+            return None
+        if thread not in parts.environment:
             names_of.setdefault(thread, set()).add(action.name)
     for name, positions in sorted(threads.items(), key=lambda item: item[1][0]):
         lines = [observed[p] for p in positions]
