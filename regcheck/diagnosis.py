@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from regcheck import children, compose, sweep
 from regcheck.core.compile import CompiledSystem, Packed, compile_system
@@ -52,6 +52,8 @@ from regcheck.model.scenario import (
 )
 from regcheck.model.system import build
 from regcheck.properties import catalogue
+
+_T = TypeVar("_T")
 
 MAX_SETTINGS = 4_096
 """At most this many settings are searched (the product of the varied switches' values)."""
@@ -216,14 +218,9 @@ class Facts:
     @property
     def cut(self) -> str:
         """The bound of the family that cut the search ("": none)."""
-        if self.cut_by:
-            return self.cut_by
-        if len(self.open) <= OPEN_WORKERS and not any(other.cut for other in self.others):
-            return ""
-        if len(self.open) <= OPEN_WORKERS:
-            return next(other.cut for other in self.others if other.cut)
-        return (f"design family: {len(self.open)} workers whose impersonation the log does not tell; both ways "
-                f"are searched for {OPEN_WORKERS} of them")
+        own = (f"design family: {len(self.open)} workers whose impersonation the log does not tell; both ways "
+               f"are searched for {OPEN_WORKERS} of them") if len(self.open) > OPEN_WORKERS else ""
+        return self.cut_by or own or next((other.cut for other in self.others if other.cut), "")
 
 
 OPEN_WORKERS = 3
@@ -353,8 +350,9 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         if count > MAX_JOBS:
             return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
         entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
-        if None in entries and len(users) < MAX_USERS:  # a job the log names no user for may serve one it never names
-            users.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*users, *base.service_accounts}))
+        served = list(users)  # each alternative's own: one unnamed user at most, whichever workers are kept
+        if None in entries and len(served) < MAX_USERS:  # a job the log names no user for may serve one it never names
+            served.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*served, *base.service_accounts}))
         texts = []
         for entry in entries:
             if entry is None:
@@ -366,8 +364,8 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         facts = []
         if base.parameterised or workers != current:
             facts.append(f"workers={workers}")
-        if len(users) != len(base.users):
-            facts.append("users=" + ",".join(users))
+        if len(served) != len(base.users):
+            facts.append("users=" + ",".join(served))
         if count != base.jobs:
             facts.append(f"jobs={count}")
         resolved = [ANY_USER if base.takes_any(min(w, current)) else "+".join(base.jobs_of(min(w, current)))
@@ -395,7 +393,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
     alternatives = [assemble(kept) for kept in choices.values()]
     first, others = alternatives[0], tuple(alternatives[1:KEPT_CHOICES])
     cut = (f"design family: {len(alternatives)} ways to choose which of the scenario's {current} workers no line "
-           f"names; {KEPT_CHOICES} are searched") if len(alternatives) > KEPT_CHOICES else first.cut_by
+           f"names; {KEPT_CHOICES} are searched") if len(alternatives) > KEPT_CHOICES else ""
     return replace(first, others=others, cut_by=cut, threads=implied)
 
 
@@ -633,24 +631,26 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
     system_of = build(concrete)
-    key = (_key(system_of, concrete), budget)
-    log, known_outcome = _OUTCOMES.get(key, ((), None))
-    if known_outcome is not None and (log is events or log == tuple(events)):
-        known = replace(known_outcome, setting=setting)
-        if known.trace is not None:
-            _vet(concrete, known.trace, events, known.found)
-        return known
-    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, key[0])
+    design = _Design(system_of, concrete)
+    for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
+        log, known_outcome = _OUTCOMES.get(key, ((), None))
+        if known_outcome is not None and (log is events or log == tuple(events)):
+            known = replace(known_outcome, setting=setting)
+            if known.trace is not None:
+                _vet(concrete, known.trace, events, known.found)
+            return known
+    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
-        _OUTCOMES[key] = (tuple(events), outcome)
+        decided = outcome.found.complete or outcome.explains  # a deterministic search decides alike at any budget
+        _OUTCOMES[(design, None if decided else budget)] = (tuple(events), outcome)
     return outcome
 
 
-_OUTCOMES: dict[tuple[object, int], tuple[tuple[Event, ...], Outcome]] = {}
-"""Outcomes by design (``_key``) and budget, with the log they are of: settings a log's facts make alike are
-searched once."""
+_OUTCOMES: dict[tuple[_Design, int | None], tuple[tuple[Event, ...], Outcome]] = {}
+"""Outcomes by design and budget (None: decided, so at any budget), with the log they are of: settings a log's
+facts make alike are searched once, and a design decided in the first pass is not searched again."""
 
 
 class _Design:
@@ -669,10 +669,6 @@ class _Design:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Design) and self._hash == other._hash and self.fields == other.fields and \
             self.system == other.system
-
-
-def _key(system_of: TransitionSystem, scenario: Scenario) -> _Design:
-    return _Design(system_of, scenario)
 
 
 def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found | None) -> None:
@@ -739,20 +735,27 @@ UNIT_NODES = 200_000
 def _units(compiled: CompiledSystem, scenario: Scenario, key: object) -> Units:
     """The system's units (``regcheck.core.projection``): the association's shared state is havoc'd; a thread-token
     call's fields also read the worker's current user and impersonation (``_fields_of``)."""
-    extra = {}
-    for index, action in enumerate(compiled.system.actions):
-        if action.name in ("Impersonate", "RevertToSelf"):
-            w = int(dict(action.params)["worker"])
-            extra[index] = frozenset(variables(system.current_user(scenario, w))) | {system.imp(w)}
-    if key not in _UNITS:
-        if len(_UNITS) > MAX_SETTINGS:
-            _UNITS.clear()
-        _UNITS[key] = Units(compiled.system, system.association_variables(scenario), extra,
-                            frozenset({system.SERVER_THREAD}))
-    return _UNITS[key]
+    def make() -> Units:
+        extra = {}
+        for index, action in enumerate(compiled.system.actions):
+            if action.name in ("Impersonate", "RevertToSelf"):
+                w = int(dict(action.params)["worker"])
+                extra[index] = frozenset(variables(system.current_user(scenario, w))) | {system.imp(w)}
+        return Units(compiled.system, system.association_variables(scenario), extra, frozenset({system.SERVER_THREAD}))
+
+    return _kept(_UNITS, key, make)
 
 
 _UNITS: dict[object, Units] = {}
+
+
+def _kept(cache: dict[Any, _T], key: object, make: Callable[[], _T]) -> _T:
+    """``cache[key]``, made on first use; a cache is emptied past ``MAX_SETTINGS`` entries (one run's worth)."""
+    if key not in cache:
+        if len(cache) > MAX_SETTINGS:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]
 
 
 def _why_thread(concrete: Scenario, refuted: Refutation, observed: Sequence[Observed], events: Sequence[Event]) -> str:
@@ -770,11 +773,7 @@ _COMPILED: dict[_Design, CompiledSystem] = {}
 
 def _compiled(system_of: TransitionSystem, design: _Design) -> CompiledSystem:
     """The compiled system, kept for the run (designs alike, the fixes and the groups ask again)."""
-    if design not in _COMPILED:
-        if len(_COMPILED) > MAX_SETTINGS:
-            _COMPILED.clear()
-        _COMPILED[design] = compile_system(system_of)
-    return _COMPILED[design]
+    return _kept(_COMPILED, design, lambda: compile_system(system_of))
 
 
 def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
