@@ -16,18 +16,18 @@ import itertools
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from regcheck import children, compose, sweep
 from regcheck.core.compile import CompiledSystem, Packed, compile_system
-from regcheck.core.expr import Const, Expr, Value, evaluate, variables
+from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
 from regcheck.core.projection import Refutation, Units, refute
 from regcheck.core.result import Step, Trace, Verdict
 from regcheck.core.subsequence import Bindings, Found, Observed, binds, first_impossible, search
-from regcheck.core.system import Kind, TransitionSystem
+from regcheck.core.system import Action, Kind, TransitionSystem
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
@@ -685,12 +685,14 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    deadline: float, budget: int, key: _Design) -> Outcome:
-    """The search of one design (see ``_search_one``)."""
-    compiled = _compiled(system_of, key)
-    observed = [observed_of(e, compiled) for e in events]
-    derived = frozenset((i, "context") for i, a in enumerate(compiled.system.actions) if a.name == "RevertToSelf")
-    impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
+    """The search of one design (see ``_search_one``): the events no action can be cut the log short; a short search
+    of the whole system decides small logs exactly; then thread by thread, which refutes most designs at a fraction
+    of the cost; then the whole system again, to ``budget``."""
+    observed = [observed_of(e, system_of) for e in events]
+    derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
+    impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
+        compiled = _compiled(system_of, key)
         found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
                        max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
         if found.matched == impossible:
@@ -702,17 +704,20 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why,
                            unreached=impossible + 1)
         observed = observed[:impossible]
+    compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
-    found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, FIRST_NODES),
+    found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=GIVEN)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
-        refuted = refute(_units(compiled, concrete, key), observed, lambda unit: _fields_of(unit, concrete),
-                         one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=UNIT_NODES, deadline=deadline)
+        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=GIVEN,
+                         max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED)
+        if len(_REFUTED) > MAX_SETTINGS * 8:
+            _REFUTED.clear()
         if refuted is not None:
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
-        if budget > FIRST_NODES:
+        if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=GIVEN)
     if found.matched == len(events) and len(observed) == len(events):
@@ -725,28 +730,29 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    unreached=found.matched + 1)
 
 
+QUICK_NODES = 2_000
+"""States the first, short search of the whole system visits before the log is tried thread by thread."""
 FIRST_NODES = 20_000
-"""States the search of the whole system visits first; a log it neither explains nor refutes within them is
-tried thread by thread (``regcheck.core.projection``) before the search goes on to ``MAX_NODES``."""
+"""States each later search of the first pass visits (a thread's unit, then the whole system); a design that pass
+leaves open is searched again with ``UNIT_NODES`` per unit and ``MAX_NODES`` for the whole system."""
 UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
 
-def _units(compiled: CompiledSystem, scenario: Scenario, key: object) -> Units:
-    """The system's units (``regcheck.core.projection``): the association's shared state is havoc'd; a thread-token
-    call's fields also read the worker's current user and impersonation (``_fields_of``)."""
+def _units(system_of: TransitionSystem, scenario: Scenario, key: object) -> Units:
+    """The units (``regcheck.core.projection``) of the system with its observed fields as labels
+    (``observed_system``): the association's shared state is havoc'd."""
     def make() -> Units:
-        extra = {}
-        for index, action in enumerate(compiled.system.actions):
-            if action.name in ("Impersonate", "RevertToSelf"):
-                w = int(dict(action.params)["worker"])
-                extra[index] = frozenset(variables(system.current_user(scenario, w))) | {system.imp(w)}
-        return Units(compiled.system, system.association_variables(scenario), extra, frozenset({system.SERVER_THREAD}))
+        return Units(observed_system(system_of, scenario), system.association_variables(scenario),
+                     frozenset({system.SERVER_THREAD}))
 
     return _kept(_UNITS, key, make)
 
 
 _UNITS: dict[object, Units] = {}
+_REFUTED: dict[Hashable, tuple[Found, CompiledSystem]] = {}
+"""Thread-by-thread searches by the shape of their unit (``regcheck.core.projection.shape``): designs alike in a
+thread's unit share its search."""
 
 
 def _kept(cache: dict[Any, _T], key: object, make: Callable[[], _T]) -> _T:
@@ -776,13 +782,13 @@ def _compiled(system_of: TransitionSystem, design: _Design) -> CompiledSystem:
     return _kept(_COMPILED, design, lambda: compile_system(system_of))
 
 
-def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
+def observed_of(event: Event, system_of: TransitionSystem) -> Observed:
     """What ``event`` asks of the step it is (regcheck/model/SEMANTICS.md, "Observations"): the fields its call
     defines; an association on a thread-token call, or on MAPI/HTTP (which has none), is free."""
     names: list[tuple[str, str]] = []
     fields: list[tuple[str, frozenset[Value]]] = []
     if event.server:  # a registration failure or admission: any call's step, by its cache event
-        actions = frozenset(a.name for a in compiled.system.actions)
+        actions = frozenset(a.name for a in system_of.actions)
         fields.append(("cache", frozenset(event.cache_events)))
     else:
         actions = frozenset(ACTIONS_OF[event.call])
@@ -794,7 +800,7 @@ def observed_of(event: Event, compiled: CompiledSystem) -> Observed:
     if event.identity is not None:
         names.append(("context", event.identity))  # SYSTEM is given bound to SYSTEM (``GIVEN``)
     associations = any(a.name == "EcDoConnectEx" and dict(a.labels).get("association") != Const(0)
-                       for a in compiled.system.actions)
+                       for a in system_of.actions)
     if event.association is not None and event.call not in TOKEN_CALLS and associations:
         names.append(("association", event.association))
     if event.session is not None:
@@ -806,30 +812,46 @@ GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
 """The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it."""
 
 
+def observed_labels(action: Action, scenario: Scenario) -> tuple[tuple[str, Expr], ...]:
+    """The fields a step defines beyond its labels (regcheck/model/SEMANTICS.md's table), as expressions over the
+    state: its session; on a thread-token call, the session of the job it serves and, on RevertToSelf, the identity
+    it leaves."""
+    params = dict(action.params)
+    if action.name not in ("Impersonate", "RevertToSelf"):
+        session = params.get("session", params.get("worker"))
+        return () if session is None else (("session", Const(session)),)
+    w = int(params["worker"])
+    user = system.current_user(scenario, w)
+    served: Expr = Const(w)
+    if scenario.session_reuse == "per-user":
+        for name in reversed(scenario.users):
+            served = ite(eq(user, name), scenario.session_of_user(name), served)
+    if action.name == "Impersonate":
+        return (("session", served),)
+    return (("session", served), ("context", ite(var(system.imp(w)), user, scenario.process_identity)))
+
+
+def observed_system(system_of: TransitionSystem, scenario: Scenario) -> TransitionSystem:
+    """The system with the fields its steps define (``observed_labels``) among their labels: what thread-by-thread
+    refutation reads, so that a unit carries all it matches on."""
+    actions = tuple(replace(a, labels=tuple({**dict(a.labels), **dict(observed_labels(a, scenario))}.items()))
+                    for a in system_of.actions)
+    return replace(system_of, actions=actions)
+
+
 def _fields_of(compiled: CompiledSystem, scenario: Scenario) -> Callable[[int, Packed], Mapping[str, Value]]:
-    """The fields each step defines (regcheck/model/SEMANTICS.md's table): its labels, its session, and on a
-    thread-token call the identity it takes or leaves and the session of the job it serves."""
-    actions = compiled.system.actions
-    extra: dict[int, tuple[int, Expr]] = {}  # thread-token action -> (worker, cu(w))
-    for index, action in enumerate(actions):
-        if action.name in ("Impersonate", "RevertToSelf"):
-            w = int(dict(action.params)["worker"])
-            extra[index] = (w, system.current_user(scenario, w))
-    per_user = scenario.session_reuse == "per-user"
+    """The fields each step defines: its labels and ``observed_labels``."""
+    more = [observed_labels(a, scenario) for a in compiled.system.actions]
 
     def fields(index: int, state: Packed) -> Mapping[str, Value]:
         labels = compiled.labels(index, state)
-        params = dict(actions[index].params)
-        session = params.get("session", params.get("worker"))
-        if index in extra:
-            w, cu = extra[index]
-            values = compiled.state(state)
-            user = str(evaluate(cu, values))
-            session = scenario.session_of_user(user) if per_user and user in scenario.users else w
-            if actions[index].name == "RevertToSelf":
-                labels["context"] = user if values[system.imp(w)] else scenario.process_identity
-        if session is not None:
-            labels["session"] = session
+        values = None
+        for key, expr in more[index]:
+            if isinstance(expr, Const):
+                labels[key] = expr.value
+            else:
+                values = compiled.state(state) if values is None else values
+                labels[key] = evaluate(expr, values)
         return labels
 
     return fields

@@ -26,10 +26,9 @@ def _refuted(scenario: Scenario, events: list[Event]) -> int | None:
     """The event (0-based) the thread-by-thread check says no execution reaches, or None."""
     system = build(scenario)
     compiled = compile_system(system)
-    parts = diagnosis._units(compiled, scenario, object())
-    observed = [observed_of(e, compiled) for e in events]
-    found = refute(parts, observed, lambda unit: diagnosis._fields_of(unit, scenario), one_to_one=ONE_TO_ONE,
-                   given=GIVEN, max_nodes=200_000, deadline=None)
+    parts = diagnosis._units(compiled.system, scenario, object())
+    observed = [observed_of(e, compiled.system) for e in events]
+    found = refute(parts, observed, one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=200_000, deadline=None)
     return None if found is None else found.event
 
 
@@ -57,7 +56,7 @@ def test_a_log_of_a_run_is_never_refuted_thread_by_thread(scenario: Scenario, se
 
 def test_units_are_a_session_each_beside_the_association_they_share() -> None:
     system = build(with_overrides(load_builtin("seed"), ["workers=3"]))
-    parts = units(system, frozenset({"reg[1]", "admitted[1]", "mismatch_seen"}), {}, frozenset({"server"}))
+    parts = units(system, frozenset({"reg[1]", "admitted[1]", "mismatch_seen"}), frozenset({"server"}))
     threads = sorted(sorted(str(thread_of(system.actions[i])) for i in unit) for unit in parts)
     assert [sorted(set(t)) for t in threads] == [["notifier 1", "server", "worker 1"],
                                                  ["notifier 2", "server", "worker 2"],
@@ -67,7 +66,7 @@ def test_units_are_a_session_each_beside_the_association_they_share() -> None:
 def test_a_units_system_havocs_only_what_another_unit_writes() -> None:
     scenario = with_overrides(load_builtin("seed"), ["workers=2", "association_scope=session"])
     system = build(scenario)
-    parts = Units(system, frozenset({"reg[1]", "admitted[1]", "reg[2]", "admitted[2]", "mismatch_seen"}), {},
+    parts = Units(system, frozenset({"reg[1]", "admitted[1]", "reg[2]", "admitted[2]", "mismatch_seen"}),
                   frozenset({"server"}))
     unit = parts.of_thread("worker 1")
     assert unit is not None
@@ -113,8 +112,7 @@ def test_nothing_is_refuted_where_a_thread_is_named_by_an_expression() -> None:
                                          for k, v in first.labels))
     system = replace(system, actions=(veiled, *system.actions[1:]))
     compiled = compile_system(system)
-    parts = Units(system, frozenset({"reg[1]", "admitted[1]", "mismatch_seen"}), {}, frozenset({"server"}))
-    observed = [observed_of(e, compiled) for e in events]
+    parts = Units(system, frozenset({"reg[1]", "admitted[1]", "mismatch_seen"}), frozenset({"server"}))
+    observed = [observed_of(e, compiled.system) for e in events]
     assert _refuted(failing, events) == 17
-    assert refute(parts, observed, lambda unit: diagnosis._fields_of(unit, failing), one_to_one=ONE_TO_ONE,
-                  given=GIVEN, max_nodes=200_000, deadline=None) is None
+    assert refute(parts, observed, one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=200_000, deadline=None) is None

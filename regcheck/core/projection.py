@@ -20,12 +20,13 @@ Nothing here knows the protocol: the caller names the shared variables and the o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from regcheck.core.compile import CompiledSystem, compile_system
-from regcheck.core.expr import Const, Value, and_, eq, not_, var, variables
-from regcheck.core.subsequence import Bindings, FieldsOf, Found, Observed, search
+from regcheck.core.expr import Const, Expr, Ite, Value, and_, eq, not_, var, variables
+from regcheck.core.subsequence import Bindings, Found, Observed, search
+from regcheck.core.symmetry import Renaming
 from regcheck.core.system import Action, TransitionSystem, Variable
 
 HAVOC = "havoc"
@@ -38,8 +39,8 @@ def thread_of(action: Action) -> Value | None:
     return label.value if isinstance(label, Const) else None
 
 
-def _reads(action: Action, extra: frozenset[str]) -> set[str]:
-    names = set(variables(action.guard)) | set(extra)
+def _reads(action: Action) -> set[str]:
+    names = set(variables(action.guard))
     for _, value in (*action.updates, *action.labels):
         names |= variables(value)
     return names | {target for target, _ in action.updates}
@@ -54,12 +55,12 @@ def _written(system: TransitionSystem) -> dict[str, set[int]]:
     return writers
 
 
-def _read(system: TransitionSystem, extra: Mapping[int, frozenset[str]]) -> set[str]:
-    """The variables that steer some step: read by a guard, a label or an observed field, or by the update of
-    such a variable (a history flag only its own update reads steers nothing)."""
+def _read(system: TransitionSystem) -> set[str]:
+    """The variables that steer some step: read by a guard or a label (observed fields are labels), or by the
+    update of such a variable (a history flag only its own update reads steers nothing)."""
     names: set[str] = set()
-    for index, action in enumerate(system.actions):
-        names |= set(variables(action.guard)) | set(extra.get(index, frozenset()))
+    for action in system.actions:
+        names |= set(variables(action.guard))
         for _, value in action.labels:
             names |= variables(value)
     grown = True
@@ -73,11 +74,11 @@ def _read(system: TransitionSystem, extra: Mapping[int, frozenset[str]]) -> set[
     return names
 
 
-def units(system: TransitionSystem, shared: frozenset[str], extra: Mapping[int, frozenset[str]],
-          environment: frozenset[Value] = frozenset()) -> list[frozenset[int]]:
-    """The actions (indices) cut into units (see the module docstring); ``extra`` adds variables an
-    action's observed fields read beyond its expressions. A variable nothing reads joins no actions."""
-    read = _read(system, extra)
+def units(system: TransitionSystem, shared: frozenset[str], environment: frozenset[Value] = frozenset(),
+          read: set[str] | None = None) -> list[frozenset[int]]:
+    """The actions (indices) cut into units (see the module docstring). A variable nothing reads joins no
+    actions. ``read``: the system's ``_read``, when the caller has it."""
+    read = _read(system) if read is None else read
     parent = list(range(len(system.actions)))
 
     def find(i: int) -> int:
@@ -88,7 +89,7 @@ def units(system: TransitionSystem, shared: frozenset[str], extra: Mapping[int, 
 
     first: dict[object, int] = {}
     for index, action in enumerate(system.actions):
-        touched = _reads(action, extra.get(index, frozenset())) & read
+        touched = _reads(action) & read
         keys: list[object] = [("var", n) for n in touched if n not in shared]
         thread = thread_of(action)
         if thread is not None and thread not in environment:
@@ -105,14 +106,14 @@ def units(system: TransitionSystem, shared: frozenset[str], extra: Mapping[int, 
 
 
 def unit_system(system: TransitionSystem, unit: frozenset[int], shared: frozenset[str],
-                extra: Mapping[int, frozenset[str]]) -> TransitionSystem:
+                read: set[str] | None = None) -> TransitionSystem:
     """The unit's actions over the variables they touch and something reads, with a havoc action per value
-    of each shared variable that an action outside the unit writes."""
-    read = _read(system, extra)
+    of each shared variable that an action outside the unit writes (``read`` as for :func:`units`)."""
+    read = _read(system) if read is None else read
     writers = _written(system)
     touched: set[str] = set()
     for i in sorted(unit):
-        touched |= _reads(system.actions[i], extra.get(i, frozenset()))
+        touched |= _reads(system.actions[i])
     kept = tuple(v for v in system.variables if v.name in touched & read)
     names = {v.name for v in kept}
     actions = [Action(a.name, a.params, a.guard, tuple((t, e) for t, e in a.updates if t in names), a.labels)
@@ -128,6 +129,41 @@ def unit_system(system: TransitionSystem, unit: frozenset[int], shared: frozense
                             (*actions, *havoc), dict(system.meta), stutter=system.stutter)
 
 
+RENAMED = ("thread", "session", "association")
+"""Labels whose values are names only: a log binds its own names to them, so units alike but for these values
+(and the names of their variables) match a log thread's lines alike (see :func:`shape`)."""
+
+
+def shape(system: TransitionSystem, thread: Value) -> Hashable | None:
+    """The unit system up to the names of its variables (by position) and a one-to-one renaming of the values of
+    the ``RENAMED`` labels (by first appearance, ``thread`` first): two units of one shape, each with its thread
+    bound to the same log thread, match the same lines as far, since the renaming maps the executions of one onto
+    those of the other, labels renamed, and bindings through the renaming alike. None (no shape is claimed) when
+    such a label reads a variable, whose values the renaming would not follow."""
+    renaming = Renaming({v.name: f"v{i}" for i, v in enumerate(system.variables)}, {}, "positions")
+    values: dict[tuple[str, Value], int] = {("thread", thread): 0}
+
+    def renamed(key: str, expr: Expr) -> Expr | None:
+        if isinstance(expr, Const):
+            return Const(f"#{values.setdefault((key, expr.value), len(values))}")
+        if isinstance(expr, Ite):
+            then, other = renamed(key, expr.then), renamed(key, expr.other)
+            return None if then is None or other is None else Ite(renaming.expr(expr.cond), then, other)
+        return None
+
+    actions = []
+    for action in system.actions:
+        labels = []
+        for key, expr in action.labels:
+            label = renamed(key, expr) if key in RENAMED else renaming.expr(expr)
+            if label is None:
+                return None
+            labels.append((key, label))
+        actions.append((action.name, renaming.expr(action.guard),
+                        tuple((renaming.variables[t], renaming.expr(e)) for t, e in action.updates), tuple(labels)))
+    return (tuple(v.domain for v in system.variables), renaming.expr(system.init), tuple(actions), system.stutter)
+
+
 @dataclass(frozen=True)
 class Refutation:
     """A log thread's line that no execution reaches, whatever model thread the log thread is: ``event``
@@ -141,39 +177,52 @@ class Refutation:
 class Units:
     """The units of one system, each compiled once, for refuting many log threads."""
 
-    def __init__(self, system: TransitionSystem, shared: frozenset[str], extra: Mapping[int, frozenset[str]],
+    def __init__(self, system: TransitionSystem, shared: frozenset[str],
                  environment: frozenset[Value] = frozenset()) -> None:
         self.system = system
         self.shared = shared
-        self.extra = extra
         self.environment = environment
-        self._units = units(system, shared, extra, environment)
+        self._read = _read(system)
+        self._units = units(system, shared, environment, self._read)
         self._compiled: dict[frozenset[int], CompiledSystem] = {}
+        self._systems: dict[frozenset[int], TransitionSystem] = {}
 
     def of_thread(self, thread: Value) -> frozenset[int] | None:
         """The unit that holds the model thread's actions."""
         return next((u for u in self._units if any(thread_of(self.system.actions[i]) == thread for i in u)), None)
 
+    def unit_system(self, unit: frozenset[int]) -> TransitionSystem:
+        """The unit's system (``unit_system``), built on first use."""
+        if unit not in self._systems:
+            self._systems[unit] = unit_system(self.system, unit, self.shared, self._read)
+        return self._systems[unit]
+
     def compiled(self, unit: frozenset[int]) -> CompiledSystem:
-        """The unit's system (``unit_system``), compiled on first use."""
+        """The unit's system, compiled on first use."""
         if unit not in self._compiled:
-            self._compiled[unit] = compile_system(unit_system(self.system, unit, self.shared, self.extra))
+            self._compiled[unit] = compile_system(self.unit_system(unit))
         return self._compiled[unit]
 
 
 def refute(
     parts: Units,
     observed: Sequence[Observed],
-    fields_of: Callable[[CompiledSystem], FieldsOf],
     *,
     one_to_one: frozenset[str],
     given: Bindings,
     max_nodes: int,
     deadline: float | None,
+    memo: MutableMapping[Hashable, tuple[Found, CompiledSystem]] | None = None,
 ) -> Refutation | None:
     """The first log thread whose lines no unit of any model thread it may be can match in order (see the
-    module docstring), or None. Each search that stops on a limit refutes nothing, and nothing is refuted
-    where an action's thread is not a constant (the model threads a log thread may be would not be known)."""
+    module docstring), or None. A step's fields are its labels: the caller puts there every field its lines read. Each search that stops on a limit refutes nothing, and nothing is refuted
+    where an action's thread is not a constant (the model threads a log thread may be would not be known).
+    A unit of the :func:`shape` of one searched before, for the same lines and bindings, has its outcome
+    (kept in ``memo`` across calls when given); the shapes are compared only where no line asks a
+    ``RENAMED`` label for given values and the given bindings name none of them."""
+    memo = {} if memo is None else memo
+    renames = not any(key in RENAMED for o in observed for key, _ in o.fields) and \
+        not any(label in RENAMED for label, _, _ in given)
     threads: dict[str, list[int]] = {}
     for position, o in enumerate(observed):
         name = dict(o.names).get("thread")
@@ -196,9 +245,16 @@ def refute(
             unit = parts.of_thread(thread)
             if unit is None or (deadline is not None and time.monotonic() > deadline):
                 return None
-            compiled = parts.compiled(unit)
-            result = search(compiled, lines, fields_of(compiled), one_to_one=one_to_one, max_nodes=max_nodes,
-                            deadline=deadline, given=given | {("thread", name, thread)})
+            key = (shape(parts.unit_system(unit), thread), tuple(lines), given, one_to_one, max_nodes) \
+                if renames else None
+            if key is not None and key[0] is not None and key in memo:
+                result, compiled = memo[key]
+            else:
+                compiled = parts.compiled(unit)
+                result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=max_nodes,
+                                deadline=deadline, given=given | {("thread", name, thread)})
+                if key is not None and key[0] is not None and result.complete:
+                    memo[key] = (result, compiled)
             if not result.complete or result.matched == len(lines):
                 break
             found.append((thread, result, compiled))
@@ -209,4 +265,4 @@ def refute(
     return None
 
 
-__all__ = ["HAVOC", "Refutation", "Units", "refute", "thread_of", "unit_system", "units"]
+__all__ = ["HAVOC", "RENAMED", "Refutation", "Units", "refute", "shape", "thread_of", "unit_system", "units"]

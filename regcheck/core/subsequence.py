@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from regcheck.core.compile import CompiledSystem, Packed
 from regcheck.core.expr import Const, Expr, Ite, Value
+from regcheck.core.system import TransitionSystem
 
 Bindings = frozenset[tuple[str, str, Value]]  # (label, name in the observations, model value)
 Node = tuple[Packed, int, Bindings]
@@ -74,7 +75,7 @@ def search(
     ``fields_of(i, s)`` gives the labels of action ``i`` in state ``s``; a label in ``one_to_one``
     binds names to values one to one (else as a function: two names may share a value). ``given`` are
     bindings fixed before the first observation (no other name may take their values, one to one)."""
-    candidates = _candidates(compiled, observed)
+    candidates = _candidates(compiled.system, observed)
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
@@ -113,24 +114,24 @@ def search(
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
 
 
-def _candidates(compiled: CompiledSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
+def _candidates(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
     """For each observation, the actions it may be: of a wanted name, and with every label it asks
     for able to take one of the values it allows (as far as the label's expression tells)."""
-    possible = _label_values(compiled)
+    possible = _label_values(system)
     return [
         frozenset(
-            i for i, a in enumerate(compiled.system.actions)
+            i for i, a in enumerate(system.actions)
             if a.name in o.actions and all(possible[i][k] & allowed for k, allowed in o.fields if k in possible[i])
         )
         for o in observed
     ]
 
 
-def _label_values(compiled: CompiledSystem) -> list[dict[str, frozenset[Value]]]:
+def _label_values(system: TransitionSystem) -> list[dict[str, frozenset[Value]]]:
     """Per action, the values each label can take, for the labels whose expression says (constants and
     if-then-else trees of them)."""
     out = []
-    for action in compiled.system.actions:
+    for action in system.actions:
         known = {}
         for key, expr in action.labels:
             values = _values(expr)
@@ -219,7 +220,7 @@ STATIC_SETS = 64
 """The most sets of bindings :func:`first_impossible` follows before it stops deciding (and says nothing)."""
 
 
-def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
+def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
                      one_to_one: frozenset[str] = frozenset(), given: Bindings = frozenset(),
                      derived: frozenset[tuple[int, str]] = frozenset()) -> int | None:
     """The first observation that no action can be, whatever the states, given the values the actions'
@@ -231,8 +232,8 @@ def first_impossible(compiled: CompiledSystem, observed: Sequence[Observed], *,
     step is not required), so no execution matches that observation in order: the search need only
     look at the observations before it."""
     constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
-                for i, labels in enumerate(_label_values(compiled))]
-    candidates = _candidates(compiled, observed)
+                for i, labels in enumerate(_label_values(system))]
+    candidates = _candidates(system, observed)
     possible: set[Bindings] = {given}
     for position, o in enumerate(observed):
         after: set[Bindings] = set()
