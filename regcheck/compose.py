@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from regcheck.core import engines, portfolio
@@ -36,13 +36,15 @@ from regcheck.core.constraints import Constraint
 from regcheck.core.engines import Options, bmc
 from regcheck.core.engines.distinct import shortest_of_shape
 from regcheck.core.evidence import Certificate, LassoFreedom
-from regcheck.core.expr import And, Const, Eq, Expr, Value, Var, render
+from regcheck.core.expr import And, Const, Eq, Expr, Not, Value, Var, evaluate, render
 from regcheck.core.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
 from regcheck.core.system import Kind, Property, TransitionSystem
 from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.model import parameterised, story
+from regcheck.model import reference_properties as reference
+from regcheck.model.reference_design import Design
 from regcheck.model.replay import replay
 from regcheck.model.scenario import Scenario
 from regcheck.model.system import build
@@ -221,6 +223,72 @@ def reach_from(scenario: Scenario, path: Trace, where: Sequence[Constraint], *, 
     if reason is not None:
         return None, found.depth, f"internal error: the continuation {REPLAY_FAILED} ({reason})"
     return trace.with_meta(replayed=True), found.depth, found.note
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An obligation of a liveness property triggered on the path to a position and not met since: ``result`` is
+    the check of "its goal never holds" from the position (proved: the obligation is lost on every continuation;
+    violated: a continuation that meets it, as the whole path)."""
+
+    label: str
+    since: int
+    """The state of the path (0: the initial state) from which the obligation is pending."""
+    result: CheckResult
+
+
+def pending_from(
+    scenario: Scenario,
+    path: Trace,
+    name: str,
+    *,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float | None = 120.0,
+) -> list[Pending]:
+    """The obligations of liveness property ``name`` pending at the last state of ``path``, each checked from there
+    for whether any continuation can still meet it (regcheck/model/SEMANTICS.md, "Positions")."""
+    spec = catalogue.spec(name)
+    if spec.kind is Kind.SAFETY:
+        raise InvalidArgument(f"{name} is a safety property: ask whether it can fail from here (can_fail)")
+    prop = catalogue.instantiate(name, scenario)
+    duties = {duty.who: duty for duty in reference.LIVENESS[name](Design.of(scenario, None))}
+    deadline = Deadline(timeout)
+    found = []
+    for obligation in prop.obligations:
+        since = _pending_since(path, obligation.trigger, obligation.goal)
+        if since is None:
+            continue
+        duty = duties[obligation.label]
+        never = Property(f"{name}: {obligation.label}", Kind.SAFETY, f"the goal of {obligation.label} never holds",
+                         spec.source, Not(obligation.goal))
+
+        def replayer(continuation: Trace, _: str, goal: Callable[[Mapping[str, Value]], bool] = duty.goal
+                     ) -> str | None:
+            whole = joined(path, continuation)
+            report = replay(scenario, whole)
+            if not report.ok:
+                return str(report)
+            return None if goal(whole.states[-1]) else "the obligation's goal does not hold in the last state"
+
+        system = from_state(build(scenario), path.states[-1])
+        (result,) = vet(_check_concrete(scenario, system, [never], engine, depth, deadline, "z3", None, replayer,
+                                        whole=False), replayer)
+        if result.trace is not None:
+            result = replace(result, trace=joined(path, result.trace))
+        found.append(Pending(obligation.label, since, result))
+    return found
+
+
+def _pending_since(path: Trace, trigger: Expr, goal: Expr) -> int | None:
+    """The first state of ``path`` where ``trigger`` held and from which ``goal`` has not held since, or None."""
+    since = None
+    for index, state in enumerate(path.states):
+        if evaluate(goal, state):
+            since = None
+        elif since is None and evaluate(trigger, state):
+            since = index
+    return since
 
 
 def replay_failure_of_path(scenario: Scenario, trace: Trace) -> str | None:
