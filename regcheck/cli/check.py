@@ -38,7 +38,6 @@ from regcheck.display import did_you_mean, printable, printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.formats import itf, junit
-from regcheck.model import positions
 from regcheck.model import scenario as scenarios
 from regcheck.model.design import design_of
 from regcheck.model.explain import Explanation
@@ -228,6 +227,8 @@ def check_command(
     decided = 0
     position = None
     if from_trace is not None and at_step is not None:
+        from regcheck.model import positions  # its words draw on the chart's: loaded only for --from
+
         position = positions.at(chosen[0], itf.read(from_trace), at_step)
     for scenario in chosen:
         if position is not None:
