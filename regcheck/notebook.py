@@ -901,6 +901,13 @@ class Position:
                                        timeout=timeout)
         return Loss(self, _name(prop), tuple(pending))
 
+    def widget(self, prop: str | None = None) -> object:
+        """An interactive view (``pip install 'regcheck[widgets]'``): the state and the chart so far, a button per
+        enabled action, back and forward, and "can it fail from here?" for ``prop`` or another chosen property."""
+        from regcheck.widget import explorer
+
+        return explorer(self, prop)
+
     def _repr_html_(self) -> str:
         head = f"<h4>State after step {self.index} of scenario {escape(self.scenario.name)}</h4>"
         tables = "".join(_table_html(t) for t in self.where.tables())

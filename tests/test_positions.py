@@ -8,6 +8,7 @@ counterexample), and from the states of a scenario's paths a property the scenar
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,9 @@ def test_kind_of_each_answer_is_the_property_kind() -> None:
     here = position("seed").step(1)
     assert here.can_fail("worker-requests-succeed").result.kind is Kind.LIVENESS
     assert here.can_fail(NETWORK_ERROR).result.kind is Kind.SAFETY
+
+
+def test_the_widget_without_ipywidgets_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if it were not installed
+    with pytest.raises(InvalidArgument, match=r"needs ipywidgets: pip install 'regcheck\[widgets\]'"):
+        position("seed").widget()
