@@ -70,6 +70,7 @@ from regcheck.sweep import design_table as run_design_table
 from regcheck.sweep import run as run_sweep
 
 __all__ = [
+    "Answer",
     "Chart",
     "Comparison",
     "Counterexample",
@@ -77,7 +78,9 @@ __all__ = [
     "Exploration",
     "Finding",
     "ForkComparison",
+    "Loss",
     "Position",
+    "Reach",
     "Run",
     "ScenarioView",
     "SweepView",

@@ -248,3 +248,19 @@ def test_the_widget_without_ipywidgets_says_how_to_get_it(monkeypatch: pytest.Mo
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if it were not installed
     with pytest.raises(InvalidArgument, match=r"needs ipywidgets: pip install 'regcheck\[widgets\]'"):
         position("seed").widget()
+
+
+def test_back_chart_and_the_errors_of_at_and_fork() -> None:
+    here = position("seed").step(1).step(1).step(1)
+    assert here.back().index == 2 and here.back(3).path.states == position("seed").path.states
+    assert here.chart().trace == here.path
+    with pytest.raises(InvalidArgument, match="no step has been taken yet"):
+        position("seed").chart()
+    finding = Finding(scenarios.load_builtin("seed"), _violated())
+    with pytest.raises(InvalidArgument, match="fork: step 0 is out of range; the counterexample has steps 1 to 5"):
+        finding.fork(0, 1)
+    (proved,) = compose.run_checks(scenarios.load_builtin("fix-run-as-user"), [NETWORK_ERROR], engine="explicit")
+    with pytest.raises(InvalidArgument, match="is proved: there is no counterexample to stand in"):
+        Finding(scenarios.load_builtin("fix-run-as-user"), proved).at(1)
+    with pytest.raises(InvalidArgument, match="unknown property"):
+        here.can_fail("no-such-property")

@@ -44,7 +44,7 @@ class Choice:
         """The step in the protocol's words: thread and identity, call, association, admission, result."""
         v = self.view
         if not v.thread:
-            return f"{self.label}"
+            return self.label
         who = f"{v.thread} (as {v.identity})" if v.identity else v.thread
         text = f"{who}: {v.message}"
         if v.carried and v.carried != v.identity:
