@@ -24,23 +24,27 @@ docs/ARCHITECTURE.md) call to check a scenario.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 
 from regcheck.core import engines, portfolio
 from regcheck.core.abstraction import CounterAbstraction
 from regcheck.core.certificate import of_reachable_states, on_reachable_states, recheck_invariant
-from regcheck.core.checking import Replayer, vet
+from regcheck.core.checking import REPLAY_FAILED, Replayer, vet
+from regcheck.core.constraints import Constraint
 from regcheck.core.engines import Options, bmc
+from regcheck.core.engines.distinct import shortest_of_shape
 from regcheck.core.evidence import Certificate, LassoFreedom
-from regcheck.core.expr import Expr, render
+from regcheck.core.expr import And, Const, Eq, Expr, Not, Value, Var, evaluate, render
 from regcheck.core.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
 from regcheck.core.system import Kind, Property, TransitionSystem
 from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.model import parameterised, story
+from regcheck.model import reference_properties as reference
+from regcheck.model.reference_design import Design
 from regcheck.model.replay import replay
 from regcheck.model.scenario import Scenario
 from regcheck.model.system import build
@@ -133,6 +137,166 @@ def scenario_of(scenario: Scenario, trace: Trace | None) -> Scenario:
     return story.concrete(scenario, trace) if trace is not None else scenario
 
 
+def from_state(system: TransitionSystem, state: Mapping[str, Value]) -> TransitionSystem:
+    """``system`` with ``state`` as its one initial state and no symmetry declaration: checking from a position
+    (regcheck/model/SOUNDNESS.md, "Checking from a position"). A state that is not one of the system is refused."""
+    domains = system.domains
+    if set(state) != set(domains):
+        extra, missing = sorted(set(state) - set(domains)), sorted(set(domains) - set(state))
+        raise InvalidArgument(f"not a state of {system.name}: unexpected {shown(extra)}, missing {shown(missing)}")
+    for name, domain in domains.items():
+        if not domain.contains(state[name]):
+            raise InvalidArgument(f"not a state of {system.name}: {name} is {shown(state[name])}, outside "
+                                  f"{domain.describe()}")
+    init = And(tuple(Eq(Var(name), Const(state[name])) for name in system.names))
+    return replace(system, init=init, symmetry=())
+
+
+def joined(path: Trace, continuation: Trace) -> Trace:
+    """``path`` followed by ``continuation`` (which starts in ``path``'s last state): the whole execution from the
+    scenario's initial state, a lasso's loop shifted, ``#meta.position`` the number of steps of ``path``."""
+    if dict(continuation.states[0]) != dict(path.states[-1]):
+        raise AssertionError("a continuation must start in the state its path ends in")
+    states = tuple({name: s[name] for name in path.vars} for s in continuation.states[1:])
+    loop = None if continuation.loop is None else continuation.loop + len(path)
+    meta = {**path.meta, **continuation.meta, "position": len(path)}
+    return Trace(path.vars, (*path.states, *states), (*path.steps, *continuation.steps), loop, meta)
+
+
+def run_checks_from(
+    scenario: Scenario,
+    path: Trace,
+    names: Sequence[str],
+    *,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float | None = 120.0,
+    recheck: str = "z3",
+    progress: Progress | None = None,
+) -> list[CheckResult]:
+    """Check ``names`` (all if empty) from the last state of ``path``, a path of ``scenario`` (a fixed number of
+    workers) from its initial state that replays on the reference simulator: the engines run on
+    :func:`from_state`'s system; every counterexample is the whole path (``path``, then the continuation),
+    replayed as such. ``depth`` bounds the continuation."""
+    if engine not in ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(ENGINES)}"
+                              f"{did_you_mean(engine, ENGINES)}")
+    if recheck not in RECHECK_SOLVERS:
+        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
+    if scenario.parameterised:
+        raise InvalidArgument("checking from a state needs a fixed number of workers; set workers=N")
+    names = list(dict.fromkeys(names or catalogue.NAMES))
+    for name in names:
+        catalogue.spec(name)
+    if engine == "auto" and depth < 1:
+        raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
+                              "check the state alone with --engine bmc --depth 0")
+    deadline = Deadline(timeout)
+    if deadline.expired():
+        return timed_out(names, "the command's time ran out before this check started")
+    system = from_state(build(scenario), path.states[-1])
+    props = [catalogue.instantiate(name, scenario) for name in names]
+
+    def replayer(continuation: Trace, name: str) -> str | None:
+        return replay_failure(scenario, joined(path, continuation), name)
+
+    results = _check_concrete(scenario, system, props, engine, depth, deadline, recheck, progress, replayer,
+                              whole=False)
+    whole = []
+    for result in vet(results, replayer):
+        if result.trace is not None:
+            result = replace(result, trace=joined(path, result.trace))
+        whole.append(replace(result, scope=Scope.fixed(int(scenario.workers))))
+    return whole
+
+
+def reach_from(scenario: Scenario, path: Trace, where: Sequence[Constraint], *, depth: int = 12,
+               timeout: float | None = 120.0) -> tuple[Trace | None, int, str]:
+    """A shortest continuation of ``path`` whose steps have the shape ``where``, as the whole path, replayed on the
+    reference simulator; or None, the depth searched completely and why the search stopped, if any."""
+    system = from_state(build(scenario), path.states[-1])
+    found = shortest_of_shape(system, where, depth=depth, timeout=timeout)
+    if found.trace is None:
+        return None, found.depth, found.note
+    trace = joined(path, found.trace)
+    reason = replay_failure_of_path(scenario, trace)
+    if reason is not None:
+        return None, found.depth, f"internal error: the continuation {REPLAY_FAILED} ({reason})"
+    return trace.with_meta(replayed=True), found.depth, found.note
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An obligation of a liveness property triggered on the path to a position and not met since: ``result`` is
+    the check of "its goal never holds" from the position (proved: the obligation is lost on every continuation;
+    violated: a continuation that meets it, as the whole path)."""
+
+    label: str
+    since: int
+    """The state of the path (0: the initial state) from which the obligation is pending."""
+    result: CheckResult
+
+
+def pending_from(
+    scenario: Scenario,
+    path: Trace,
+    name: str,
+    *,
+    engine: str = "auto",
+    depth: int = 12,
+    timeout: float | None = 120.0,
+) -> list[Pending]:
+    """The obligations of liveness property ``name`` pending at the last state of ``path``, each checked from there
+    for whether any continuation can still meet it (regcheck/model/SEMANTICS.md, "Positions")."""
+    spec = catalogue.spec(name)
+    if spec.kind is Kind.SAFETY:
+        raise InvalidArgument(f"{name} is a safety property: ask whether it can fail from here (can_fail)")
+    prop = catalogue.instantiate(name, scenario)
+    duties = {duty.who: duty for duty in reference.LIVENESS[name](Design.of(scenario, None))}
+    deadline = Deadline(timeout)
+    found = []
+    for obligation in prop.obligations:
+        since = _pending_since(path, obligation.trigger, obligation.goal)
+        if since is None:
+            continue
+        duty = duties[obligation.label]
+        never = Property(f"{name}: {obligation.label}", Kind.SAFETY, f"the goal of {obligation.label} never holds",
+                         spec.source, Not(obligation.goal))
+
+        def replayer(continuation: Trace, _: str, goal: Callable[[Mapping[str, Value]], bool] = duty.goal
+                     ) -> str | None:
+            whole = joined(path, continuation)
+            report = replay(scenario, whole)
+            if not report.ok:
+                return str(report)
+            return None if goal(whole.states[-1]) else "the obligation's goal does not hold in the last state"
+
+        system = from_state(build(scenario), path.states[-1])
+        (result,) = vet(_check_concrete(scenario, system, [never], engine, depth, deadline, "z3", None, replayer,
+                                        whole=False), replayer)
+        if result.trace is not None:
+            result = replace(result, trace=joined(path, result.trace))
+        found.append(Pending(obligation.label, since, result))
+    return found
+
+
+def _pending_since(path: Trace, trigger: Expr, goal: Expr) -> int | None:
+    """The first state of ``path`` where ``trigger`` held and from which ``goal`` has not held since, or None."""
+    since = None
+    for index, state in enumerate(path.states):
+        if evaluate(goal, state):
+            since = None
+        elif since is None and evaluate(trigger, state):
+            since = index
+    return since
+
+
+def replay_failure_of_path(scenario: Scenario, trace: Trace) -> str | None:
+    """Why ``trace`` is not an execution of ``scenario`` on the reference simulator, or None when it is."""
+    report = replay(scenario, trace)
+    return None if report.ok else str(report)
+
+
 def _check_concrete(
     scenario: Scenario,
     system: TransitionSystem,
@@ -143,8 +307,13 @@ def _check_concrete(
     recheck: str,
     progress: Progress | None,
     replayer: Replayer,
+    whole: bool = True,
 ) -> list[CheckResult]:
+    """``whole``: ``system`` starts in the scenario's initial state, so the abstractions of the scenario (counter
+    system, interference) may prove for it; False for a system started elsewhere (:func:`run_checks_from`)."""
     if engine == "pdr":
+        if not whole:
+            return list(_prove_with(("pdr",), system, props, deadline, recheck, progress))
         return _prove(scenario, system, props, deadline, recheck, progress)
     if engine != "auto":
         return engines.get(engine)(
@@ -170,18 +339,20 @@ def _check_concrete(
         safety = [by_name[n] for n in names if by_name[n].kind is Kind.SAFETY]
         liveness = [by_name[n] for n in names if by_name[n].kind is not Kind.SAFETY]
         proved = []
-        for result in _live_for_every_n(scenario, liveness, deadline):  # a fraction of a second where it applies
+        for result in _live_for_every_n(scenario, liveness, deadline) if whole else ():  # a fraction of a second
             proved.append(result.property)
             yield result
-        if safety:
+        if safety and whole:
             yield from _proving(scenario, system, safety, deadline, recheck, None, PROVERS)
+        elif safety:
+            yield from _prove_with(PROVERS, system, safety, deadline, recheck, None)
         rest = [p for p in liveness if p.name not in proved]
         if rest:
             yield from engines.get("explicit")(system, rest, Options(depth=depth, timeout=deadline.left()))
 
     label = "prove (houdini, then pdr; liveness for every N, then explicit)"
     # Many identical workers: the quick pass rarely finishes, the proofs for every N usually decide first.
-    at_once = parameterised.symmetric(scenario) and int(scenario.workers) >= AT_ONCE_WORKERS
+    at_once = whole and parameterised.symmetric(scenario) and int(scenario.workers) >= AT_ONCE_WORKERS
     return _auto(props, quick, {HUNT: hunt, label: prove}, deadline, progress, replayer, early=(label,),
                  early_after=0.0 if at_once else EARLY_AFTER_S)
 

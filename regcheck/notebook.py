@@ -1,6 +1,6 @@
 """regcheck in Jupyter: one import for checking, exploring, showing and explaining counterexamples.
 
->>> from regcheck.notebook import check, explore, show, explain, what_if, sweep, scenario, shapes, diagnose
+>>> from regcheck.notebook import check, explore, show, explain, what_if, sweep, scenario, shapes, diagnose, position
 
 - :func:`check` runs the same checks as ``regcheck check`` (every counterexample replayed on the
   reference simulator) and returns a :class:`Run`, which displays as a verdict table with the
@@ -14,6 +14,9 @@
   replay and says why each remaining step is needed.
 - :func:`sweep` checks over combinations of switch values (or one at a time) on every core.
 - :func:`diagnose` finds the settings of the model that explain an observed log (``regcheck diagnose``).
+- :func:`position` (or ``finding.at(k)``) is a :class:`Position`: a state with the path that reached it, its
+  enabled actions, ``step``, and the questions ``can_fail``, ``can_reach`` and ``must_fail`` answered by the
+  checker from that state; ``finding.fork(k, choice)`` compares a counterexample with its fork at step k.
 
 Every object displays itself (``_repr_html_``) through the report's HTML fragments
 (``regcheck.report.html``), so a notebook and a design-review page say the same things the same
@@ -36,7 +39,7 @@ from typing import Union
 from regcheck import compose
 from regcheck.core.constraints import Constraint
 from regcheck.core.constraints import describe as describe_shape
-from regcheck.core.result import CheckResult, Trace, Verdict
+from regcheck.core.result import CheckResult, Kind, Trace, Verdict, verdict_text
 from regcheck.counterexamples import distinct_causes, explanation
 from regcheck.diagnosis import Diagnosis
 from regcheck.diagnosis import diagnose as run_diagnosis
@@ -44,12 +47,13 @@ from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.formats import itf
 from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings, check_timeout, check_whole
+from regcheck.model import positions, shapes
 from regcheck.model import scenario as scenarios
-from regcheck.model import shapes
 from regcheck.model.explain import Explanation
 from regcheck.model.logs.read import FORMATS, read_events
 from regcheck.model.observations import parse_jsonl
 from regcheck.model.scenario import Scenario
+from regcheck.model.story import cause as story_cause
 from regcheck.properties import catalogue
 from regcheck.report.html import (
     chart_bytes,
@@ -66,12 +70,17 @@ from regcheck.sweep import design_table as run_design_table
 from regcheck.sweep import run as run_sweep
 
 __all__ = [
+    "Answer",
     "Chart",
     "Comparison",
     "Counterexample",
     "DiagnosisView",
     "Exploration",
     "Finding",
+    "ForkComparison",
+    "Loss",
+    "Position",
+    "Reach",
     "Run",
     "ScenarioView",
     "SweepView",
@@ -81,6 +90,7 @@ __all__ = [
     "diagnose",
     "explain",
     "explore",
+    "position",
     "scenario",
     "shapes",
     "show",
@@ -253,6 +263,20 @@ class Finding:
         if self.result.trace is None:
             raise InvalidArgument(f"{self.property} is {self.verdict}: there is no counterexample to draw")
         return Chart(self.concrete, self.result.trace)
+
+    def at(self, k: int) -> Position:
+        """The state after step ``k`` of the counterexample (0: its initial state), as a :class:`Position`."""
+        if self.result.trace is None:
+            raise InvalidArgument(f"{self.property} is {self.verdict}: there is no counterexample to stand in")
+        return _position_at(self.concrete, self.result.trace, k)
+
+    def fork(self, k: int, choice: int | str, *, engine: str = "auto", depth: int = 12,
+             timeout: float = 60.0) -> ForkComparison:
+        """Step ``k`` of the counterexample replaced by ``choice`` (``at(k - 1).step(choice)``), then whether the
+        property can still fail from there: the original and the fork side by side."""
+        if self.result.trace is None:
+            raise InvalidArgument(f"{self.property} is {self.verdict}: there is no counterexample to fork")
+        return _fork(self, k, choice, engine, depth, timeout)
 
     def _repr_html_(self) -> str:
         return _html(self.body())
@@ -502,6 +526,16 @@ class Counterexample:
     def chart(self) -> Chart:
         return Chart(self.scenario, self.trace)
 
+    def at(self, k: int) -> Position:
+        """The state after step ``k`` of the counterexample (0: its initial state), as a :class:`Position`."""
+        return _position_at(self.scenario, self.trace, k)
+
+    def fork(self, k: int, choice: int | str, *, engine: str = "auto", depth: int = 12,
+             timeout: float = 60.0) -> ForkComparison:
+        """Step ``k`` replaced by ``choice``, then whether the property can still fail from there."""
+        result = CheckResult(self.property, Kind.SAFETY, Verdict.VIOLATED, "explore", len(self.trace), 0.0, self.trace)
+        return _fork(Finding(self.scenario, result), k, choice, engine, depth, timeout)
+
     def body(self) -> str:
         """The cause, the step table and the chart, as HTML without the notebook's style block."""
         return f"<h4>{self.steps} steps: {escape(self.cause)}</h4>" + self.chart().body()
@@ -639,6 +673,320 @@ def explain(x: Finding | Counterexample | Trace | str | Path, scenario: Target |
     if trace.loop is not None:
         raise InvalidArgument(f"{name} is a liveness property: its counterexample is a lasso, which is not shrunk")
     return ExplanationView(chosen, explanation(chosen, trace, name))
+
+
+# --------------------------------------------------------------------------------------------
+# Positions: stepping, forking, and questions answered from a state
+
+
+def _table_html(table: positions.Table) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in table.rows)
+    return f"<p><b>{escape(table.title)}</b></p><table><tr>{head}</tr>{rows}</table>"
+
+
+def _choices_html(choices: Sequence[positions.Choice]) -> str:
+    if not choices:
+        return "<p>No action is enabled: this state repeats for ever.</p>"
+    rows = "".join(f"<tr><td>{c.number}</td><td><code>{escape(c.label)}</code></td><td>{escape(c.words())}</td></tr>"
+                   for c in choices)
+    return f"<p><b>enabled actions</b></p><table><tr><th>#</th><th>action</th><th>what it does</th></tr>{rows}</table>"
+
+
+@dataclass(frozen=True, repr=False)
+class Answer:
+    """The checker's answer to "can ``property`` fail from this position?": a continuation that violates it
+    (shown as the whole path, replayed on the reference simulator), or a proof from this state, or neither."""
+
+    position: Position
+    result: CheckResult
+
+    def __repr__(self) -> str:
+        return f"<from step {self.position.index}: {self.property} {self.words()}>"
+
+    @builtins.property
+    def property(self) -> str:
+        return self.result.property
+
+    @builtins.property
+    def can(self) -> bool | None:
+        """True: a continuation violates the property; False: proved from here; None: undecided."""
+        if self.result.verdict is Verdict.VIOLATED:
+            return True
+        if self.result.verdict is Verdict.PROVED:
+            return False
+        return None
+
+    @builtins.property
+    def trace(self) -> Trace | None:
+        """The whole path (the path to the position, then the continuation), or None."""
+        return self.result.trace
+
+    @builtins.property
+    def continuation(self) -> int | None:
+        """The number of steps after the position (None without a counterexample)."""
+        return None if self.result.trace is None else len(self.result.trace) - self.position.index
+
+    def words(self) -> str:
+        if self.can is True:
+            return f"can fail: a continuation of {self.continuation} step(s) violates it"
+        if self.can is False:
+            return "cannot fail from here (proved)"
+        return verdict_text(self.result)
+
+    def finding(self) -> Finding:
+        """The answer as a :class:`Finding` of the scenario (its counterexample is the whole path)."""
+        return Finding(self.position.scenario, self.result)
+
+    def body(self) -> str:
+        head = (f"<h4>From the state after step {self.position.index}: <code>{escape(self.property)}</code> "
+                f"{escape(self.words())}</h4>")
+        if self.can is True and self.result.trace is not None:
+            trace = self.result.trace
+            told = f"<p><b>Why:</b> {escape(why(self.position.scenario, self.result))}</p>"
+            return head + told + Chart(self.position.scenario, trace).body()
+        if self.can is False:
+            return head + evidence_html(self.result.evidence)
+        return head + (f"<p>{escape(self.result.note)}</p>" if self.result.note else "")
+
+    def _repr_html_(self) -> str:
+        return _html(self.body())
+
+
+@dataclass(frozen=True, repr=False)
+class Reach:
+    """Whether a continuation of the position has a shape (``shapes.*``): the shortest one, or none within the
+    depth (a bound, not a proof)."""
+
+    position: Position
+    shape: str
+    trace: Trace | None
+    depth: int
+    note: str = ""
+
+    def __repr__(self) -> str:
+        found = f"yes, in {len(self.trace) - self.position.index} step(s)" if self.trace is not None else "not found"
+        return f"<from step {self.position.index}, {self.shape}: {found}>"
+
+    @builtins.property
+    def can(self) -> bool:
+        return self.trace is not None
+
+    def _repr_html_(self) -> str:
+        head = f"<h4>From the state after step {self.position.index}: {escape(self.shape)}?</h4>"
+        if self.trace is None:
+            return _html(head + f"<p>No continuation of at most {self.depth} steps has that shape (not a proof)."
+                         + (f" {escape(self.note)}" if self.note else "") + "</p>")
+        steps = len(self.trace) - self.position.index
+        return _html(head + f"<p>Yes: a continuation of {steps} step(s), replayed on the reference simulator.</p>"
+                     + Chart(self.position.scenario, self.trace).body())
+
+
+@dataclass(frozen=True, repr=False)
+class Loss:
+    """Whether a liveness property is already lost at a position: each obligation pending there (triggered on the
+    path, not met since), and whether any continuation can still meet it."""
+
+    position: Position
+    property: str
+    pending: tuple[compose.Pending, ...]
+
+    def __repr__(self) -> str:
+        return f"<from step {self.position.index}: {self.property} {self.words()}>"
+
+    @builtins.property
+    def lost(self) -> bool | None:
+        """True: some pending obligation is met by no continuation; False: nothing pending is lost; None: undecided."""
+        verdicts = [p.result.verdict for p in self.pending]
+        if Verdict.PROVED in verdicts:
+            return True
+        if all(v is Verdict.VIOLATED for v in verdicts):
+            return False
+        return None
+
+    def words(self) -> str:
+        if not self.pending:
+            return "has no obligation pending here; whether a continuation fails is can_fail's question"
+        if self.lost is True:
+            lost = [p for p in self.pending if p.result.verdict is Verdict.PROVED]
+            return ("must fail: " + "; ".join(f"{p.label}, pending since state {p.since}, is met by no continuation"
+                                              for p in lost))
+        if self.lost is False:
+            return "is not lost: a continuation meets each obligation pending here"
+        return "undecided: " + "; ".join(f"{p.label}: {verdict_text(p.result)}" for p in self.pending)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>From the state after step {self.position.index}: <code>{escape(self.property)}</code> "
+                 f"{escape(self.words())}</h4>"]
+        for p in self.pending:
+            if p.result.verdict is Verdict.PROVED:
+                parts.append(f"<p>{escape(p.label)}: its goal holds in no state reachable from here.</p>"
+                             + evidence_html(p.result.evidence))
+            elif p.result.trace is not None:
+                parts.append(f"<p>{escape(p.label)}: a continuation meets it.</p>"
+                             + story_html(self.position.scenario, p.result.trace))
+        return _html("".join(parts))
+
+
+@dataclass(frozen=True, repr=False)
+class Position:
+    """A state of a scenario and the path of steps that reached it, with the questions the checker answers
+    from it; it displays each thread's identity and job, the sessions, the registration cache and the
+    enabled actions, and the chart of the path so far."""
+
+    where: positions.Position
+
+    def __repr__(self) -> str:
+        return (f"<position after step {self.index} of {self.scenario.name}: "
+                f"{len(self.where.enabled())} action(s) enabled>")
+
+    @builtins.property
+    def scenario(self) -> Scenario:
+        return self.where.scenario
+
+    @builtins.property
+    def index(self) -> int:
+        """The number of steps taken to reach this state."""
+        return self.where.index
+
+    @builtins.property
+    def state(self) -> dict[str, object]:
+        return dict(self.where.state)
+
+    @builtins.property
+    def path(self) -> Trace:
+        """The path so far as a trace (saved with :meth:`save`, shown with :func:`show`)."""
+        return self.where.path
+
+    def enabled(self) -> list[positions.Choice]:
+        """The enabled actions in the protocol's words (``choice.number``, ``choice.label``, ``choice.words()``)."""
+        return self.where.enabled()
+
+    def step(self, choice: int | str) -> Position:
+        """Take an enabled action: its number, its call label, or a description (``"notifier 1 EcDoAsyncWaitEx"``)."""
+        return Position(self.where.step(choice))
+
+    def back(self, steps: int = 1) -> Position:
+        """The position ``steps`` steps earlier on the same path."""
+        check_whole(steps, "steps", 0, self.index)
+        return _position_at(self.scenario, self.path, self.index - steps)
+
+    def save(self, path: str | Path) -> None:
+        """The path so far as an ITF trace that records its scenario (``regcheck show``, ``regcheck replay``)."""
+        itf.write(compose.replayable(self.scenario, self.path), path)
+
+    def chart(self) -> Chart:
+        if not self.index:
+            raise InvalidArgument("no step has been taken yet: there is no chart to draw")
+        return Chart(self.scenario, self.path)
+
+    def can_fail(self, prop: str, *, engine: str = "auto", depth: int = 12, timeout: float = 60.0) -> Answer:
+        """The shortest continuation from here that violates ``prop``, or a proof that none exists from this state."""
+        _settings(engine, depth, timeout)
+        (result,) = compose.run_checks_from(self.scenario, self.path, [_name(prop)], engine=engine, depth=depth,
+                                            timeout=timeout)
+        return Answer(self, result)
+
+    def can_reach(self, *shape: Constraint, depth: int = 12, timeout: float = 60.0) -> Reach:
+        """The shortest continuation from here with every shape of ``shape`` (``shapes.sends("notifier 1")``)."""
+        check_depth(depth)
+        check_timeout(timeout)
+        if not shape:
+            raise InvalidArgument("can_reach: give a shape, e.g. shapes.sends('notifier 1', 'EcDoAsyncWaitEx')")
+        trace, searched, note = compose.reach_from(self.scenario, self.path, shape, depth=depth, timeout=timeout)
+        return Reach(self, describe_shape(shape), trace, searched, note)
+
+    def must_fail(self, prop: str, *, engine: str = "auto", depth: int = 12, timeout: float = 60.0) -> Loss:
+        """For a liveness property: whether an obligation pending here (triggered on the path, not met since) can
+        no longer be met by any continuation."""
+        _settings(engine, depth, timeout)
+        pending = compose.pending_from(self.scenario, self.path, _name(prop), engine=engine, depth=depth,
+                                       timeout=timeout)
+        return Loss(self, _name(prop), tuple(pending))
+
+    def widget(self, prop: str | None = None) -> object:
+        """An interactive view (``pip install 'regcheck[widgets]'``): the state and the chart so far, a button per
+        enabled action, back and forward, and "can it fail from here?" for ``prop`` or another chosen property."""
+        from regcheck.widget import explorer
+
+        return explorer(self, prop)
+
+    def _repr_html_(self) -> str:
+        head = f"<h4>State after step {self.index} of scenario {escape(self.scenario.name)}</h4>"
+        tables = "".join(_table_html(t) for t in self.where.tables())
+        chart = self.chart().body() if self.index else ""
+        return _html(head + tables + _choices_html(self.enabled()) + chart)
+
+
+def _name(prop: object) -> str:
+    if not isinstance(prop, str):
+        raise InvalidArgument(f"expected a property's name, got {_kind(prop)}")
+    catalogue.spec(prop)  # an unknown name is an error that lists the known ones
+    return prop
+
+
+def _position_at(chosen: Scenario, trace: Trace, k: int) -> Position:
+    return Position(positions.at(chosen, trace, k))
+
+
+def position(target: Target = "seed", **switches: object) -> Position:
+    """The initial state of a scenario (with ``switches`` changed), as a :class:`Position` to step from."""
+    return Position(positions.start(_resolve(target, switches)))
+
+
+@dataclass(frozen=True, repr=False)
+class ForkComparison:
+    """A counterexample and its fork at step ``k`` (another action taken there), side by side: the chart of each,
+    where they part, and what each does to the registration."""
+
+    original: Finding
+    k: int
+    fork: Answer
+
+    def __repr__(self) -> str:
+        return f"<fork of {self.original.property} at step {self.k}: {self.fork.words()}>"
+
+    @builtins.property
+    def parted(self) -> tuple[str, str]:
+        """The call label of step k in the original and in the fork."""
+        original = self.original.trace
+        assert original is not None
+        return original.steps[self.k - 1].label, self.fork.position.path.steps[self.k - 1].label
+
+    def _registration(self, trace: Trace) -> str:
+        table = positions.tables(self.original.concrete, trace)
+        cache = [t for t in table if t.title == "registration cache"]
+        return _table_html(cache[0]) if cache else "<p>No registration cache on this transport.</p>"
+
+    def _repr_html_(self) -> str:
+        original = self.original.trace
+        assert original is not None
+        before, after = self.parted
+        scenario = self.original.concrete
+        left = (f"<h4>original: {escape(verdict_words(self.original.result))}</h4>"
+                f"<p>{escape(story_cause(scenario, original))}</p>" + self._registration(original)
+                + Chart(scenario, original).body())
+        trace = self.fork.trace if self.fork.trace is not None else self.fork.position.path
+        told = story_cause(scenario, trace) if self.fork.can else "From the fork on, the property cannot fail."
+        right = (f"<h4>fork: {escape(self.fork.words())}</h4><p>{escape(told)}</p>" + self._registration(trace)
+                 + (Chart(scenario, trace).body() if len(trace) else self.fork.body()))
+        if self.fork.can is False:
+            right += evidence_html(self.fork.result.evidence)
+        head = (f"<h4>Fork of <code>{escape(self.original.property)}</code> at step {self.k}</h4>"
+                f"<p>Steps 1 to {self.k - 1} are shared; at step {self.k} the original takes "
+                f"<code>{escape(before)}</code>, the fork <code>{escape(after)}</code>.</p>")
+        cell = 'style="vertical-align:top;width:50%"'
+        return _html(head + f"<table><tr><td {cell}>{left}</td><td {cell}>{right}</td></tr></table>")
+
+
+def _fork(original: Finding, k: int, choice: int | str, engine: str, depth: int, timeout: float) -> ForkComparison:
+    """``original``'s counterexample forked at step ``k`` by ``choice``, and whether its property can still fail."""
+    trace = original.trace
+    assert trace is not None
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(trace):
+        raise InvalidArgument(f"fork: step {shown(k)} is out of range; the counterexample has steps 1 to {len(trace)}")
+    forked = _position_at(original.concrete, trace, k - 1).step(choice)
+    return ForkComparison(original, k, forked.can_fail(original.property, engine=engine, depth=depth, timeout=timeout))
 
 
 @dataclass(frozen=True, repr=False)

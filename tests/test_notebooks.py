@@ -16,7 +16,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 TIMEOUT = 300
 
 
-def test_the_six_notebooks_are_there() -> None:
+def test_the_seven_notebooks_are_there() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "01-reproduce-the-article",
         "02-the-fixes-and-their-cost",
@@ -24,6 +24,7 @@ def test_the_six_notebooks_are_there() -> None:
         "04-variants",
         "05-check-your-design",
         "06-diagnose-a-log",
+        "07-step-through-a-counterexample",
     ]
 
 

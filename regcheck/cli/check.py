@@ -156,6 +156,10 @@ def _style(result: CheckResult, expected: str | None) -> str:
     metavar="ENGINE",
     help="Run ENGINE too; exit 1 if it disagrees (another verdict, or a counterexample of another length).",
 )
+@click.option("--from", "from_trace", type=PathType(path_type=Path, dir_okay=False), metavar="TRACE",
+              help="Check from a state of TRACE (an .itf.json file of this scenario) instead of the initial state.")
+@click.option("--at", "at_step", type=int, metavar="K",
+              help="With --from: the state after step K of TRACE (0: its initial state).")
 def check_command(
     target: str | None = None,
     prop: tuple[str, ...] = (),
@@ -174,12 +178,18 @@ def check_command(
     sarif_file: Path | None = None,
     emit_dir: Path | None = None,
     whole_certificates: bool = False,
+    from_trace: Path | None = None,
+    at_step: int | None = None,
 ) -> None:
     """Check the properties of TARGET (a built-in scenario or a .toml file; default: seed).
 
-    Every counterexample is replayed on the reference simulator before it is shown.
+    Every counterexample is replayed on the reference simulator before it is shown. With --from TRACE --at K,
+    the properties are checked from the state after step K of TRACE, and each counterexample is that path
+    followed by its continuation.
     """
     names = list(prop)
+    _check_position_options(from_trace, at_step, all_=all_, cross=cross, causes=causes, explain=explain,
+                            reports=(junit_file, sarif_file, emit_dir))
     validate_settings(engine, recheck, depth, timeout)
     deadline = clock.start(timeout)
     if not 0 <= causes <= MAX_CAUSES:
@@ -203,7 +213,7 @@ def check_command(
     report_file = junit_file if junit_file is not None else sarif_file
     implicit = report_file.parent / "traces" if trace_out is None and report_file is not None else None
     plan = plan_outputs(
-        [("the scenario file", source) for source in sources],
+        [*[("the scenario file", source) for source in sources], ("the trace of --from", from_trace)],
         [("--junit", junit_file), ("--sarif", sarif_file)],
         [("--trace-out", trace_out), ("--emit-tests", emit_dir), (IMPLICIT_TRACES, implicit)],
     )
@@ -215,11 +225,21 @@ def check_command(
     disagreements: list[tuple[Scenario, str]] = []
     skipped: list[tuple[Scenario, str]] = []
     decided = 0
+    position = None
+    if from_trace is not None and at_step is not None:
+        from regcheck.model import positions  # its words draw on the chart's: loaded only for --from
+
+        position = positions.at(chosen[0], itf.read(from_trace), at_step)
     for scenario in chosen:
-        results = run_checks(
-            scenario, names, engine=engine, depth=depth, timeout=deadline.left(), recheck=recheck,
-            progress=not as_json,
-        )
+        if position is not None:
+            with spinner(not as_json) as report:
+                results = compose.run_checks_from(scenario, position.path, names, engine=engine, depth=depth,
+                                                  timeout=deadline.left(), recheck=recheck, progress=report)
+        else:
+            results = run_checks(
+                scenario, names, engine=engine, depth=depth, timeout=deadline.left(), recheck=recheck,
+                progress=not as_json,
+            )
         runs.append((scenario, results))
         if cross is not None:
             others = run_checks(
@@ -261,8 +281,9 @@ def check_command(
     elif all_:
         _print_matrix(runs)
     else:
+        where = None if from_trace is None else f"from the state after step {at_step} of {printable_path(from_trace)}"
         _print_run(*runs[0], target=targets[0], sets=sets, engine=engine, depth=depth,
-                   whole_certificates=whole_certificates)
+                   whole_certificates=whole_certificates, where=where)
         scenario, results = runs[0]
         for result in results:
             if (scenario.name, result.property) in extras:
@@ -277,6 +298,22 @@ def check_command(
     if disagreements:
         raise click.exceptions.Exit(EXIT_VIOLATED)
     raise click.exceptions.Exit(_exit_code(flat, against_expectations=all_))
+
+
+def _check_position_options(from_trace: Path | None, at_step: int | None, *, all_: bool, cross: str | None,
+                            causes: int, explain: bool, reports: tuple[Path | None, ...]) -> None:
+    """``--from TRACE`` and ``--at K`` come together, for one scenario, without what needs a whole check."""
+    if (from_trace is None) != (at_step is None):
+        raise InvalidArgument("--from TRACE and --at K go together: the state after step K of TRACE")
+    if from_trace is None:
+        return
+    if all_:
+        raise InvalidArgument("--from checks one scenario from a state of a trace; drop --all")
+    refused = [name for name, given in (("--cross-check", cross is not None), ("--counterexamples", causes > 0),
+                                        ("--explain", explain), ("--junit, --sarif or --emit-tests",
+                                                                 any(r is not None for r in reports))) if given]
+    if refused:
+        raise InvalidArgument(f"--from: {refused[0]} is not available when checking from a state")
 
 
 def _write_ci_files(
@@ -350,7 +387,7 @@ def write_chart(stem: Path, scenario: Scenario, trace: Trace) -> None:
 
 
 def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, sets: tuple[str, ...], engine: str,
-               depth: int, whole_certificates: bool = False) -> None:
+               depth: int, whole_certificates: bool = False, where: str | None = None) -> None:
     origin = f"file {printable_path(target)}" if scenarios.names_a_file(target) else "built-in"
     if sets:
         origin += ", with " + " ".join(f"--set {printable(s)}" for s in sets)
@@ -361,6 +398,9 @@ def _print_run(scenario: Scenario, results: list[CheckResult], *, target: str, s
             f" ({origin}), engine {engine}, depth {depth}",
         )
     )
+    if where is not None:
+        out.print(Text(f"{where}: each verdict speaks of the executions from that state; each counterexample is "
+                       "the path to it, then its continuation"))
     if scenario.description:
         out.print(Text(printable(scenario.description), style="dim"))
     out.print(Text("design: " + "\n        ".join(design_of(scenario).lines())))
@@ -453,10 +493,10 @@ def _print_story(scenario: Scenario, result: CheckResult, others: list[CheckResu
     trace = result.trace
     assert trace is not None
     out.print()
-    out.print(
-        f"[bold]Counterexample[/bold] to {result.property} ({len(trace)} steps, shortest; "
-        "replayed on the reference simulator):"
-    )
+    at = trace.meta.get("position")
+    length = (f"{len(trace)} steps: the {at} to the state checked from, then a shortest continuation of "
+              f"{len(trace) - at}" if isinstance(at, int) else f"{len(trace)} steps, shortest")
+    out.print(f"[bold]Counterexample[/bold] to {result.property} ({length}; replayed on the reference simulator):")
     out.print(_story_table(scenario, trace))
     out.print(f"[bold]Why:[/bold] {escape(cause(scenario, trace))}")
     for other in others:

@@ -163,6 +163,8 @@ def _state_graph(trace: Trace, scenario: Scenario | None, prop: Property | None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of that scenario.")
 @click.option("--explain", is_flag=True, help="text: shrink the trace by replay; say which steps matter and why.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
+@click.option("--at", "at_step", type=int, metavar="K",
+              help="text: the state after step K (0: the initial state) and the actions enabled there.")
 def show_command(
     trace_file: Path,
     fmt: str = "text",
@@ -173,8 +175,10 @@ def show_command(
     sets: tuple[str, ...] = (),
     explain: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    at_step: int | None = None,
 ) -> None:
-    """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it."""
+    """Show the trace in TRACE (an .itf.json file): as text, a sequence chart, or the state graph around it;
+    with --at K, the state after step K and the actions enabled there."""
     from regcheck.formats import mermaid
     from regcheck.model import views
     from regcheck.render import chart as charts
@@ -184,6 +188,9 @@ def show_command(
     scenario_file = Path(target) if target and scenarios.names_a_file(target) else None
     plan_outputs([("the trace", trace_file), ("the scenario file", scenario_file)], [("--output", output)])
     trace, scenario = _load_trace(trace_file, target, list(sets))
+    if at_step is not None:
+        _emit(_position_text(trace_file, trace, scenario, at_step, fmt=fmt, explain=explain) + "\n", output)
+        return
     prop = _trace_property(trace_file, trace, scenario, None) if scenario is not None else None
     view = view or ("states" if fmt in ("dot", "graphml") else "chart")
     _check_show(trace_file, trace, scenario, prop, fmt=fmt, view=view, explain=explain)
@@ -209,6 +216,18 @@ def show_command(
     else:
         figure = draw.chart_figure(graph) if view == "chart" else draw.states_figure(graph)
         _emit(draw.render(figure, fmt), output)
+
+
+def _position_text(path: Path, trace: Trace, scenario: Scenario | None, k: int, *, fmt: str, explain: bool) -> str:
+    """The state after step ``k`` of ``trace`` and its enabled actions, in the protocol's words."""
+    from regcheck.model import positions
+
+    if fmt != "text" or explain:
+        raise InvalidArgument("--at prints a state and its enabled actions as text; drop --format and --explain")
+    if scenario is None:
+        raise InvalidArgument(f"{printable_path(path)}: the trace does not record its scenario (#meta.switches); "
+                              "--at needs --scenario NAME|FILE")
+    return positions.text(positions.at(scenario, trace, k))
 
 
 def _check_show(

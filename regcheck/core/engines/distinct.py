@@ -99,3 +99,38 @@ def counterexamples(
             if len(traces) == limit:
                 return Enumeration(prop.name, tuple(traces), tuple(found), k - 1, False)
     return Enumeration(prop.name, tuple(traces), tuple(found), depth, True)
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """A shortest path of a given shape, or none within ``depth`` steps (every shorter one searched)."""
+
+    trace: Trace | None
+    depth: int
+    """The deepest bound searched completely (-1 if none)."""
+    note: str = ""
+
+
+def shortest_of_shape(system: TransitionSystem, where: Sequence[Constraint], *, depth: int,
+                      timeout: float | None = None) -> Shaped:
+    """A shortest path from ``system``'s initial state whose steps have every shape of ``where`` (BMC with
+    the shapes as assumptions, depth by depth), or none of at most ``depth`` steps."""
+    if not where:
+        raise InvalidArgument("a shape needs at least one constraint (shapes.sends, shapes.registers_first, ...)")
+    check_domains(system)
+    start = time.monotonic()
+    unrolling = Unrolling(system)
+    solver = Solver(deadline=None if timeout is None else start + timeout)
+    solver.add(unrolling.init())
+    for k in range(depth + 1):
+        if k > 0:
+            solver.add(unrolling.transition(k - 1))
+        answer = solver.check_under(all_of(*(c.encode(unrolling, k) for c in where)))
+        if answer == UNKNOWN:
+            return Shaped(None, k - 1, f"stopped at depth {k}: the solver answered unknown ({solver.reason_unknown()})")
+        if answer == SAT:
+            trace = unrolling.decode(solver.model(), k)
+            if not all_hold(where, trace):
+                raise AssertionError(f"the solver returned a trace not of the shape asked for: {describe(where)}")
+            return Shaped(trace, k - 1)
+    return Shaped(None, depth)
