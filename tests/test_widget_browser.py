@@ -81,6 +81,8 @@ def test_two_actions_and_the_question_in_a_browser(lab: str) -> None:
         try:
             page = browser.new_page()
             page.goto(f"{lab}/lab/tree/explore.ipynb?token={TOKEN}")
+            # The kernel idle first: a Shift+Enter pressed while the page or the kernel is still starting is lost.
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=START_S * 1000)
             page.locator(".jp-Notebook .jp-Cell").first.click(timeout=START_S * 1000)
             page.keyboard.press("Shift+Enter")
             page.get_by_role("button", name="Impersonate(worker=1)").click(timeout=START_S * 1000)
