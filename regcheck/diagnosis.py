@@ -349,7 +349,7 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         count = max([jobs, *(len(e) for e in entries if e is not None)])
         if count > MAX_JOBS:
             return Facts((), f"jobs: a thread logs {count} jobs; the model has at most {MAX_JOBS}")
-        entries = [None if e is not None and len(e) < count and len(set(e)) > 1 else e for e in entries]
+        entries = [None if e is not None and len(e) < count else e for e in entries]  # a job unnamed: any user
         served = list(users)  # each alternative's own: one unnamed user at most, whichever workers are kept
         if None in entries and len(served) < MAX_USERS:  # a job the log names no user for may serve one it never names
             served.append(next(f"user{k}" for k in itertools.count(2) if f"user{k}" not in {*served, *base.service_accounts}))
@@ -707,7 +707,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=GIVEN)
+                   deadline=deadline, given=GIVEN, depth_first=True)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=GIVEN,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED)
@@ -719,8 +719,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=GIVEN)
+                           given=GIVEN, depth_first=True)
     if found.matched == len(events) and len(observed) == len(events):
+        # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
+        # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
+        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=GIVEN,
+                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)))
+        found = fewest if fewest.matched == len(events) else found
         trace = _trace(compiled, found)
         _vet(concrete, trace, events, found)
         return Outcome(setting, found, trace)
@@ -730,8 +735,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    unreached=found.matched + 1)
 
 
-QUICK_NODES = 2_000
+QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
+SHORTEST_FACTOR = 4
+"""An explanation found depth first is searched again breadth first within this many times the states it took."""
 FIRST_NODES = 20_000
 """States each later search of the first pass visits (a thread's unit, then the whole system); a design that pass
 leaves open is searched again with ``UNIT_NODES`` per unit and ``MAX_NODES`` for the whole system."""

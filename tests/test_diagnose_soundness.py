@@ -68,9 +68,11 @@ def test_a_thread_per_log_thread_whatever_the_scenario_has(scenario: str) -> Non
     users = load_builtin(scenario).users
     lines = [line for n in range(3) for line in _job(f"T{n}", f"CONTOSO\\{users[n % len(users)]}", result=None)]
     result = diagnose(_log(*lines), load_builtin(scenario), ["association_scope"], check_fixes=False)
-    assert result.explained and not result.unknown, [o.reason for o in result.unknown]
     explaining = {o.setting.values for g in result.explained for o in g.outcomes}
-    assert (("association_scope", "session"),) in explaining  # each user's calls on their own association
+    assert explaining == {(("association_scope", "session"),)}  # each user's calls on their own association
+    # One association for all: each thread's second job may be anyone's, unlogged (the base's workers take two), so
+    # refuting it searches more states than one setting may; it is ruled out or not decided, naming the limit.
+    assert all("state limit" in o.reason for o in result.unknown), [o.reason for o in result.unknown]
     assert "workers=3" in result.facts
 
 

@@ -214,9 +214,10 @@ def refute(
     deadline: float | None,
     memo: MutableMapping[Hashable, tuple[Found, CompiledSystem]] | None = None,
 ) -> Refutation | None:
-    """The first log thread whose lines no unit of any model thread it may be can match in order (see the
-    module docstring), or None. A step's fields are its labels: the caller puts there every field its lines read. Each search that stops on a limit refutes nothing, and nothing is refuted
-    where an action's thread is not a constant (the model threads a log thread may be would not be known).
+    """The log thread whose lines no unit of any model thread it may be can match in order (see the module
+    docstring) at the earliest line, or None. A step's fields are its labels: the caller puts there every field
+    its lines read. Each search that stops on a limit refutes nothing, and nothing is refuted where an action's
+    thread is not a constant (the model threads a log thread may be would not be known).
     A unit of the :func:`shape` of one searched before, for the same lines and bindings, has its outcome
     (kept in ``memo`` across calls when given); the shapes are compared only where no line asks a
     ``RENAMED`` label for given values and the given bindings name none of them."""
@@ -235,7 +236,10 @@ def refute(
             return None
         if thread not in parts.environment:
             names_of.setdefault(thread, set()).add(action.name)
+    earliest: Refutation | None = None
     for name, positions in sorted(threads.items(), key=lambda item: item[1][0]):
+        if earliest is not None and positions[0] >= earliest.event:
+            break  # a thread refutes at one of its lines: none from here on refutes sooner
         lines = [observed[p] for p in positions]
         found: list[tuple[Value, Found, CompiledSystem]] = []
         latest = -1
@@ -244,7 +248,7 @@ def refute(
                              key=str):
             unit = parts.of_thread(thread)
             if unit is None or (deadline is not None and time.monotonic() > deadline):
-                return None
+                return earliest if unit is not None else None
             key = (shape(parts.unit_system(unit), thread), tuple(lines), given, one_to_one, max_nodes) \
                 if renames else None
             if key is not None and key[0] is not None and key in memo:
@@ -252,7 +256,7 @@ def refute(
             else:
                 compiled = parts.compiled(unit)
                 result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=max_nodes,
-                                deadline=deadline, given=given | {("thread", name, thread)})
+                                deadline=deadline, given=given | {("thread", name, thread)}, depth_first=True)
                 if key is not None and key[0] is not None and result.complete:
                     memo[key] = (result, compiled)
             if not result.complete or result.matched == len(lines):
@@ -260,9 +264,9 @@ def refute(
             found.append((thread, result, compiled))
             latest = max(latest, positions[result.matched])
         else:
-            if found:
-                return Refutation(name, latest, tuple(found))
-    return None
+            if found and (earliest is None or latest < earliest.event):
+                earliest = Refutation(name, latest, tuple(found))
+    return earliest
 
 
 __all__ = ["HAVOC", "RENAMED", "Refutation", "Units", "refute", "shape", "thread_of", "unit_system", "units"]

@@ -69,12 +69,15 @@ def search(
     max_nodes: int = 500_000,
     deadline: float | None = None,
     given: Bindings = frozenset(),
+    depth_first: bool = False,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
     ``fields_of(i, s)`` gives the labels of action ``i`` in state ``s``; a label in ``one_to_one``
     binds names to values one to one (else as a function: two names may share a value). ``given`` are
-    bindings fixed before the first observation (no other name may take their values, one to one)."""
+    bindings fixed before the first observation (no other name may take their values, one to one). Among pairs
+    with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
+    between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown)."""
     candidates = _candidates(compiled.system, observed)
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
@@ -110,7 +113,7 @@ def search(
                 if len(parent) > max_nodes:
                     return _short(best, stuck, explored, "state limit")
                 pushed += 1
-                heapq.heappush(heap, (-matched, pushed, child))
+                heapq.heappush(heap, (-matched, -pushed if depth_first else pushed, child))
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
 
 
