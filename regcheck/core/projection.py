@@ -186,6 +186,7 @@ class Units:
         self._units = units(system, shared, environment, self._read)
         self._compiled: dict[frozenset[int], CompiledSystem] = {}
         self._systems: dict[frozenset[int], TransitionSystem] = {}
+        self._shapes: dict[tuple[frozenset[int], Value], Hashable | None] = {}
 
     def of_thread(self, thread: Value) -> frozenset[int] | None:
         """The unit that holds the model thread's actions."""
@@ -196,6 +197,12 @@ class Units:
         if unit not in self._systems:
             self._systems[unit] = unit_system(self.system, unit, self.shared, self._read)
         return self._systems[unit]
+
+    def shape(self, unit: frozenset[int], thread: Value) -> Hashable | None:
+        """The :func:`shape` of the unit with ``thread`` bound, computed on first use."""
+        if (unit, thread) not in self._shapes:
+            self._shapes[(unit, thread)] = shape(self.unit_system(unit), thread)
+        return self._shapes[(unit, thread)]
 
     def compiled(self, unit: frozenset[int]) -> CompiledSystem:
         """The unit's system, compiled on first use."""
@@ -249,7 +256,7 @@ def refute(
             unit = parts.of_thread(thread)
             if unit is None or (deadline is not None and time.monotonic() > deadline):
                 return earliest if unit is not None else None
-            key = (shape(parts.unit_system(unit), thread), tuple(lines), given, one_to_one, max_nodes) \
+            key = (parts.shape(unit, thread), tuple(lines), given, one_to_one, max_nodes) \
                 if renames else None
             if key is not None and key[0] is not None and key in memo:
                 result, compiled = memo[key]
