@@ -34,6 +34,7 @@ from regcheck.errors import InvalidArgument
 from regcheck.formats import itf
 from regcheck.limits import cores
 from regcheck.model import system, variants
+from regcheck.model.logs.merge import order_of
 from regcheck.model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
 from regcheck.model.observed import check as check_match
 from regcheck.model.replay import replay
@@ -688,11 +689,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     """The search of one design (see ``_search_one``)."""
     compiled = _compiled(system_of, key)
     observed = [observed_of(e, compiled) for e in events]
+    order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     derived = frozenset((i, "context") for i, a in enumerate(compiled.system.actions) if a.name == "RevertToSelf")
     impossible = first_impossible(compiled, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
+        order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
-                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
+                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN, order=order)
         if found.matched == impossible:
             after = f"after event {impossible}" if impossible else "from the start"
             event = events[impossible]
@@ -704,17 +707,17 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         observed = observed[:impossible]
     fields_of = _fields_of(compiled, concrete)
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, FIRST_NODES),
-                   deadline=deadline, given=GIVEN)
+                   deadline=deadline, given=GIVEN, order=order)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(compiled, concrete, key), observed, lambda unit: _fields_of(unit, concrete),
-                         one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=UNIT_NODES, deadline=deadline)
+                         one_to_one=ONE_TO_ONE, given=GIVEN, max_nodes=UNIT_NODES, deadline=deadline, order=order)
         if refuted is not None:
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
         if budget > FIRST_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=GIVEN)
+                           given=GIVEN, order=order)
     if found.matched == len(events) and len(observed) == len(events):
         trace = _trace(compiled, found)
         _vet(concrete, trace, events, found)
@@ -722,7 +725,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     if not found.complete:
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found),
-                   unreached=found.matched + 1)
+                   unreached=_waiting(found) + 1, first=found.waiting is None)
 
 
 FIRST_NODES = 20_000
@@ -849,15 +852,18 @@ def _trace(compiled: CompiledSystem, found: Found) -> Trace:
 
 def _why_not(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
              found: Found) -> str:
-    """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
+    """Why the event after the longest explained prefix cannot follow it: what the same call does there instead
+    (several logs: the event first left where the most events were matched)."""
     after = f"after event {found.matched}" if found.matched else "from the start"
+    if found.waiting is not None:
+        after = f"with {found.matched} of the events matched" if found.matched else "from the start"
     return f"{after}, {_instead(compiled, concrete, observed, events, found)}"
 
 
 def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
              found: Found) -> str:
     """What the call of the event after ``found``'s longest match does there instead of what the event says."""
-    event, wanted = events[found.matched], observed[found.matched]
+    event, wanted = events[_waiting(found)], observed[_waiting(found)]
     fields_of = _fields_of(compiled, concrete)
     # The same event with any result (any cache event, for a server event): what the model does there instead.
     loose = replace(wanted, fields=tuple((k, v) for k, v in wanted.fields if k not in ("result", "cache")))
@@ -880,6 +886,12 @@ def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Ob
         said = ", ".join(sorted(results))
         return f"{event.call} there returns only {said}, never {event.result}"
     return f"no {event.call} fits the event's names"
+
+
+def _waiting(found: Found) -> int:
+    """The event (0-based) a search that matched not every event stood before: after the longest prefix matched,
+    or, over several logs, the one ``found.waiting`` names."""
+    return found.matched if found.waiting is None else found.waiting
 
 
 def _cover(outcomes: Sequence[Outcome], keys: Sequence[str],

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from regcheck.core.compile import CompiledSystem, compile_system
 from regcheck.core.expr import Const, Value, and_, eq, not_, var, variables
-from regcheck.core.subsequence import Bindings, FieldsOf, Found, Observed, search
+from regcheck.core.subsequence import Bindings, FieldsOf, Found, Observed, Order, search
 from regcheck.core.system import Action, TransitionSystem, Variable
 
 HAVOC = "havoc"
@@ -170,10 +170,12 @@ def refute(
     given: Bindings,
     max_nodes: int,
     deadline: float | None,
+    order: Order | None = None,
 ) -> Refutation | None:
     """The first log thread whose lines no unit of any model thread it may be can match in order (see the
     module docstring), or None. Each search that stops on a limit refutes nothing, and nothing is refuted
-    where an action's thread is not a constant (the model threads a log thread may be would not be known)."""
+    where an action's thread is not a constant (the model threads a log thread may be would not be known).
+    Over a partial ``order``, only a thread whose lines are all of one chain is tried (their order is known)."""
     threads: dict[str, list[int]] = {}
     for position, o in enumerate(observed):
         name = dict(o.names).get("thread")
@@ -187,6 +189,8 @@ def refute(
         if thread not in parts.environment:
             names_of.setdefault(thread, set()).add(action.name)
     for name, positions in sorted(threads.items(), key=lambda item: item[1][0]):
+        if order is not None and len({order.chain_of[p] for p in positions}) > 1:
+            continue
         lines = [observed[p] for p in positions]
         found: list[tuple[Value, Found, CompiledSystem]] = []
         latest = -1
