@@ -165,7 +165,7 @@ def test_bad_input_across_several_logs_is_one_line_and_exit_2(capsys: pytest.Cap
     code, out, err = run(capsys, "diagnose", *map(str, logs), *extra, *FAST)
     assert code == 2, out + err
     assert out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    words = {"twice": "is", "folder and file": "overlaps", "bad second": "bad.jsonl, line 2",
+    words = {"twice": "name the same log", "folder and file": "is inside the folder", "bad second": "bad.jsonl, line 2",
              "no offset": "has no UTC offset", "backwards": "the times contradict the order of the lines",
              "skew": "--skew must be a number of seconds"}
     assert words[case] in err

@@ -222,12 +222,13 @@ def _distinct(logs: Sequence[Path]) -> None:
         except (OSError, RuntimeError):
             raise InvalidArgument(f"log {printable_path(log)}: no such file or folder") from None
         for given, other in seen:
-            if real == other or (other.is_dir() and real.is_relative_to(other)) or \
-                    (real.is_dir() and other.is_relative_to(real)):
-                same = "is" if real == other else "overlaps"
-                raise InvalidArgument(f"log {printable_path(log)} {same} {printable_path(given)}: name each log once "
-                                      "(a folder already reads the files in it)")
-            if real.exists() and other.exists() and os.path.samefile(real, other):
-                raise InvalidArgument(f"log {printable_path(log)} is {printable_path(given)} (the same file): "
+            first, second = printable_path(given), printable_path(log)
+            if real == other or os.path.samefile(real, other):
+                raise InvalidArgument(f"{first} and {second} name the same log: name each log once")
+            if other.is_dir() and real.is_relative_to(other):
+                raise InvalidArgument(f"log {second} is inside the folder {first}, which reads the files in it: "
+                                      "name each log once")
+            if real.is_dir() and other.is_relative_to(real):
+                raise InvalidArgument(f"the folder {second} holds the log {first}, and reads the files in it: "
                                       "name each log once")
         seen.append((log, real))
