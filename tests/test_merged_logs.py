@@ -48,6 +48,19 @@ def test_the_article_case_as_the_service_log_and_the_rpchttp_log_is_explained(
     assert "Fix A rules it out; fix B rules it out" in out
 
 
+def test_a_csv_log_named_by_columns_beside_an_exchange_log(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--columns names the CSV log's columns; the Exchange log beside it is still told by its header."""
+    records = [json.loads(line) for line in SERVICE.read_text(encoding="utf-8").splitlines()]
+    rows = ["Time,Tid,User,Operation,Status,Guid"] + [
+        ",".join((r["time"], r["thread"], r["as"], r["call"], r["result"], r.get("association", ""))) for r in records]
+    service = tmp_path / "service.csv"
+    service.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "diagnose", str(service), str(SERVER), *FAST, "--columns",
+                         "time=Time,thread=Tid,as=User,call=Operation,result=Status,association=Guid")
+    assert code == 1, out + err
+    assert "Read 2 logs as one observation of 9 events" in flat(out)
+
+
 def _shifted(path: Path, seconds: float, folder: Path) -> Path:
     """The JSON Lines log at ``path`` with every time ``seconds`` later."""
     from datetime import datetime, timedelta

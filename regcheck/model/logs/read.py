@@ -163,8 +163,8 @@ def read_logs(logs: Sequence[Path], form: str | None, columns: str | None, ident
               process_account: str | None, process_identity: str,
               skew: float = DEFAULT_SKEW) -> tuple[list[Event], list[str]]:
     """The events of several logs as one observation (``merge``), and what the output says about reading them:
-    one log is :func:`read_events`; each log is read as that one would be (``form`` and ``columns`` for every
-    one), and where any is Exchange's, every spelling of an identity, the client logs' too, binds through one
+    one log is :func:`read_events`; each of several is read as that one would be (``form`` for every one; an
+    Exchange log is told by its header, and ``columns`` is for the others), and where any is Exchange's, every spelling of an identity, the client logs' too, binds through one
     set of identities (so ``CONTOSO\\alice`` in the service's log is the ``alice`` of the server's)."""
     check_skew(skew)
     if not logs:
@@ -174,7 +174,7 @@ def read_logs(logs: Sequence[Path], form: str | None, columns: str | None, ident
     if len(logs) > MAX_LOGS:
         raise InvalidArgument(f"{len(logs)} logs; at most {MAX_LOGS} are read together")
     _distinct(logs)
-    exchange = [form in FORMATS or (form is None and columns is None and is_exchange(log)) for log in logs]
+    exchange = [form in FORMATS or (form is None and is_exchange(log)) for log in logs]  # --columns: for the others
     if not any(exchange):
         if identities_file is not None or process_account is not None:
             raise InvalidArgument("--identities and --process-account are for Exchange's logs; these logs name "
@@ -188,9 +188,6 @@ def read_logs(logs: Sequence[Path], form: str | None, columns: str | None, ident
         name = printable_path(log)
         if theirs:
             assert identities is not None
-            if columns is not None:
-                raise InvalidArgument(f"--columns is for a CSV log; {name} is an Exchange log, which names its "
-                                      "columns in #Fields:")
             read = read_exchange(log, form, identities)
             parts.append((name, read.events))
             notes += [f"{name}: {line}" for line in read.notes(identities=False)]
