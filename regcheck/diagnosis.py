@@ -34,6 +34,7 @@ from regcheck.errors import InvalidArgument
 from regcheck.formats import itf
 from regcheck.limits import cores
 from regcheck.model import system, variants
+from regcheck.model.logs.merge import order_of
 from regcheck.model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
 from regcheck.model.observed import check as check_match
 from regcheck.model.replay import replay
@@ -689,12 +690,14 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     of the whole system decides small logs exactly; then thread by thread, which refutes most designs at a fraction
     of the cost; then the whole system again, to ``budget``."""
     observed = [observed_of(e, system_of) for e in events]
+    order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
+        order = order.prefix(impossible) if order is not None else None
         compiled = _compiled(system_of, key)
         found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
-                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN)
+                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN, order=order)
         if found.matched == impossible:
             after = f"after event {impossible}" if impossible else "from the start"
             event = events[impossible]
@@ -707,10 +710,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=GIVEN, depth_first=True)
+                   deadline=deadline, given=GIVEN, depth_first=True, order=order)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=GIVEN,
-                         max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED)
+                         max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
         if len(_REFUTED) > MAX_SETTINGS * 8:
             _REFUTED.clear()
         if refuted is not None:
@@ -719,12 +722,12 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=GIVEN, depth_first=True)
+                           given=GIVEN, depth_first=True, order=order)
     if found.matched == len(events) and len(observed) == len(events):
         # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
         # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
         fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=GIVEN,
-                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)))
+                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order)
         found = fewest if fewest.matched == len(events) else found
         trace = _trace(compiled, found)
         _vet(concrete, trace, events, found)
@@ -732,7 +735,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     if not found.complete:
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found),
-                   unreached=found.matched + 1)
+                   unreached=_waiting(found) + 1, first=found.waiting is None)
 
 
 QUICK_NODES = 5_000
@@ -878,15 +881,18 @@ def _trace(compiled: CompiledSystem, found: Found) -> Trace:
 
 def _why_not(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
              found: Found) -> str:
-    """Why the event after the longest explained prefix cannot follow it: what the same call does there instead."""
+    """Why the event after the longest explained prefix cannot follow it: what the same call does there instead
+    (several logs: the event first left where the most events were matched)."""
     after = f"after event {found.matched}" if found.matched else "from the start"
+    if found.waiting is not None:
+        after = f"with {found.matched} of the events matched" if found.matched else "from the start"
     return f"{after}, {_instead(compiled, concrete, observed, events, found)}"
 
 
 def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Observed], events: Sequence[Event],
              found: Found) -> str:
     """What the call of the event after ``found``'s longest match does there instead of what the event says."""
-    event, wanted = events[found.matched], observed[found.matched]
+    event, wanted = events[_waiting(found)], observed[_waiting(found)]
     fields_of = _fields_of(compiled, concrete)
     # The same event with any result (any cache event, for a server event): what the model does there instead.
     loose = replace(wanted, fields=tuple((k, v) for k, v in wanted.fields if k not in ("result", "cache")))
@@ -909,6 +915,12 @@ def _instead(compiled: CompiledSystem, concrete: Scenario, observed: Sequence[Ob
         said = ", ".join(sorted(results))
         return f"{event.call} there returns only {said}, never {event.result}"
     return f"no {event.call} fits the event's names"
+
+
+def _waiting(found: Found) -> int:
+    """The event (0-based) a search that matched not every event stood before: after the longest prefix matched,
+    or, over several logs, the one ``found.waiting`` names."""
+    return found.matched if found.waiting is None else found.waiting
 
 
 def _cover(outcomes: Sequence[Outcome], keys: Sequence[str],

@@ -50,7 +50,8 @@ from regcheck.limits import MAX_CAUSES, check_depth, check_jobs, check_settings,
 from regcheck.model import positions, shapes
 from regcheck.model import scenario as scenarios
 from regcheck.model.explain import Explanation
-from regcheck.model.logs.read import FORMATS, read_events
+from regcheck.model.logs.merge import DEFAULT_SKEW, check_skew
+from regcheck.model.logs.read import FORMATS, read_logs
 from regcheck.model.observations import parse_jsonl
 from regcheck.model.scenario import Scenario
 from regcheck.model.story import cause as story_cause
@@ -1063,15 +1064,17 @@ class DiagnosisView:
         return _html(notes + diagnosis_html(self.title, self.diagnosis))
 
 
-def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "seed", *,
+def diagnose(log: str | Path | Sequence[str | Path] | Sequence[dict[str, object]], scenario: Target = "seed", *,
              vary: Sequence[str] | str = (), columns: str | None = None, timeout: float = 120.0,
              log_format: str | None = None, identities: str | Path | None = None, process_account: str | None = None,
-             **switches: object) -> DiagnosisView:
-    """Diagnose ``log`` (a path to a JSON Lines or CSV file, to an Exchange log or a folder of its files, or the
-    events as dictionaries, a ``datetime`` standing for its ISO 8601 text) against ``scenario`` with
-    ``switches`` changed, as ``regcheck diagnose`` does (``log_format``, ``identities`` and ``process_account``
-    are its ``--format``, ``--identities`` and ``--process-account``)."""
+             skew: float = DEFAULT_SKEW, **switches: object) -> DiagnosisView:
+    """Diagnose ``log`` (a path to a JSON Lines or CSV file, to an Exchange log or a folder of its files; a list of
+    such paths, read as one observation; or the events as dictionaries, a ``datetime`` standing for its ISO 8601
+    text) against ``scenario`` with ``switches`` changed, as ``regcheck diagnose`` does (``log_format``,
+    ``identities``, ``process_account`` and ``skew`` are its ``--format``, ``--identities``,
+    ``--process-account`` and ``--skew``)."""
     check_timeout(timeout)
+    check_skew(skew, "skew")
     for name, given, what in (("columns", columns, "FIELD=COLUMN,... as text"), ("log_format", log_format, "text"),
                               ("process_account", process_account, "text")):
         if given is not None and not isinstance(given, str):
@@ -1082,10 +1085,13 @@ def diagnose(log: str | Path | Sequence[dict[str, object]], scenario: Target = "
         raise InvalidArgument(f"log_format: {shown(log_format)} is not one of jsonl, csv, {', '.join(FORMATS)}")
     chosen = _resolve(scenario, dict(switches))
     reading: list[str] = []
-    if isinstance(log, (str, Path)):
-        events, reading = read_events(Path(log), log_format, columns, None if identities is None else Path(identities),
-                                      process_account, chosen.process_identity)
-        title = printable_path(log)
+    logs = [log] if isinstance(log, (str, Path)) else list(log) if isinstance(log, Sequence) else []
+    paths = [Path(each) for each in logs if isinstance(each, (str, Path))]
+    if paths and len(paths) == len(logs):  # a log, or several as one observation
+        events, reading = read_logs(paths, log_format, columns,
+                                    None if identities is None else Path(identities), process_account,
+                                    chosen.process_identity, skew)
+        title = ", ".join(printable_path(each) for each in paths)
     elif isinstance(log, Sequence):
         events = parse_jsonl("".join(_event_line(number, record) for number, record in enumerate(log, start=1)),
                              what="the events")

@@ -1,4 +1,4 @@
-"""``regcheck diagnose LOG``: which settings of the model explain an observed log, and what happened in between.
+"""``regcheck diagnose LOGS``: which settings of the model explain an observed log, and what happened in between.
 
 Exit codes: 0 explained and the explaining executions violate nothing; 1 explained with a
 violation; 2 bad input; 3 no setting explains the log, but some searches stopped short (unknown, or a
@@ -29,7 +29,8 @@ from regcheck.display import brief, printable, printable_path
 from regcheck.files import write_atomic
 from regcheck.formats import itf
 from regcheck.limits import check_timeout
-from regcheck.model.logs.read import FORMATS, read_events
+from regcheck.model.logs.merge import DEFAULT_SKEW, check_skew
+from regcheck.model.logs.read import FORMATS, read_logs
 from regcheck.model.scenario import names_a_file
 from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
@@ -42,7 +43,7 @@ def exit_code(diagnosis: Diagnosis) -> int:
 
 
 @click.command("diagnose")
-@click.argument("log", type=PathType(path_type=Path))
+@click.argument("logs", nargs=-1, required=True, type=PathType(path_type=Path))
 @click.option("--scenario", "target", default="seed", show_default=True,
               help="The design the log comes from: a built-in scenario or a .toml file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a switch of the scenario (repeatable).")
@@ -59,6 +60,10 @@ def exit_code(diagnosis: Diagnosis) -> int:
 @click.option("--process-account", default=None, metavar="NAME",
               help="For an Exchange log: the service account the process runs as; its spellings are the "
                    "scenario's process identity (default: LocalSystem, seen as DOMAIN\\HOST$).")
+@click.option("--skew", default=DEFAULT_SKEW, show_default=True, type=float, metavar="SECONDS",
+              help="For several LOGS: each keeps its own order; events of different logs are ordered only where their "
+                   "times differ by more than this (their clocks may disagree by as much). An event without a time is "
+                   "ordered only within its log.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help=clock.HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace-out", type=PathType(path_type=Path, file_okay=False), default=None,
@@ -67,18 +72,21 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="Write a JUnit XML report: whether the log is explained, what it violates, what each fix does.")
 @click.option("--dask", "dask", metavar="ADDRESS",
               help="Search the settings on the Dask scheduler at ADDRESS (tcp://host:8786) instead of local processes.")
-def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[str, ...], columns: str | None,
-                     form: str | None, identities_file: Path | None, process_account: str | None, timeout: float,
-                     as_json: bool, trace_out: Path | None, junit_file: Path | None = None,
+def diagnose_command(logs: tuple[Path, ...], target: str, sets: tuple[str, ...], vary: tuple[str, ...],
+                     columns: str | None, form: str | None, identities_file: Path | None, process_account: str | None,
+                     skew: float, timeout: float, as_json: bool, trace_out: Path | None, junit_file: Path | None = None,
                      dask: str | None = None) -> None:
-    """Find every setting of the model's uncertain switches under which LOG (JSON Lines, CSV, or an Exchange
-    server's log file or folder) is a behaviour of the scenario; tell the completed execution, what it
-    violates, and which fixes rule the observed failure out."""
+    """Find every setting of the model's uncertain switches under which LOGS (each JSON Lines, CSV, or an Exchange
+    server's log file or folder; several are one observation) are a behaviour of the scenario; tell the completed
+    execution, what it violates, and which fixes rule the observed failure out."""
     deadline = clock.start(check_timeout(timeout, "--timeout"))
-    plan = plan_outputs([("the log", log), ("the scenario file", Path(target) if names_a_file(target) else None)],
+    check_skew(skew)
+    plan = plan_outputs([*(("the log", log) for log in logs),
+                         ("the scenario file", Path(target) if names_a_file(target) else None)],
                         [("--junit", junit_file)], [("--trace-out", trace_out)])
     base = load_scenario(target, list(sets))
-    events, notes = read_events(log, form, columns, identities_file, process_account, base.process_identity)
+    events, notes = read_logs(logs, form, columns, identities_file, process_account, base.process_identity, skew)
+    log = ", ".join(printable_path(each) for each in logs)  # the logs, as the output names them
     click.get_current_context().with_resource(plan.locked())
     with spinner(not as_json) as report:
         diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report, dask=dask)
@@ -98,7 +106,8 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
 
         write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable_path(log), diagnosis, written)]))
     if as_json:
-        document = {**header(), "log": str(log), "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
+        named = {"log": str(logs[0])} if len(logs) == 1 else {"log": log, "logs": [str(each) for each in logs]}
+        document = {**header(), **named, "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
         if notes:
             document["reading"] = notes
         out.print_json(json.dumps(document), highlight=False)
@@ -107,7 +116,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
     raise click.exceptions.Exit(exit_code(diagnosis))
 
 
-def _print(log: Path, d: Diagnosis, notes: Sequence[str] = ()) -> None:
+def _print(log: str, d: Diagnosis, notes: Sequence[str] = ()) -> None:
     settings, total = d.explaining, d.searched
     out.print(f"regcheck diagnose: {printable_path(log)}, {len(d.events)} events, scenario {d.base.name}",
               markup=False, highlight=False)

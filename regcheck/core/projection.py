@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from regcheck.core.compile import CompiledSystem, compile_system
 from regcheck.core.expr import Const, Expr, Ite, Value, and_, eq, not_, var, variables
-from regcheck.core.subsequence import Bindings, Found, Observed, search
+from regcheck.core.subsequence import Bindings, Found, Observed, Order, search
 from regcheck.core.symmetry import Renaming
 from regcheck.core.system import Action, TransitionSystem, Variable
 
@@ -220,6 +220,7 @@ def refute(
     max_nodes: int,
     deadline: float | None,
     memo: MutableMapping[Hashable, tuple[Found, CompiledSystem]] | None = None,
+    order: Order | None = None,
 ) -> Refutation | None:
     """The log thread whose lines no unit of any model thread it may be can match in order (see the module
     docstring) at the earliest line, or None. A step's fields are its labels: the caller puts there every field
@@ -227,7 +228,8 @@ def refute(
     thread is not a constant (the model threads a log thread may be would not be known).
     A unit of the :func:`shape` of one searched before, for the same lines and bindings, has its outcome
     (kept in ``memo`` across calls when given); the shapes are compared only where no line asks a
-    ``RENAMED`` label for given values and the given bindings name none of them."""
+    ``RENAMED`` label for given values and the given bindings name none of them. Over a partial ``order``, only
+    a thread whose lines are all of one chain is tried (their order is known)."""
     memo = {} if memo is None else memo
     renames = not any(key in RENAMED for o in observed for key, _ in o.fields) and \
         not any(label in RENAMED for label, _, _ in given)
@@ -247,6 +249,8 @@ def refute(
     for name, positions in sorted(threads.items(), key=lambda item: item[1][0]):
         if earliest is not None and positions[0] >= earliest.event:
             break  # a thread refutes at one of its lines: none from here on refutes sooner
+        if order is not None and len({order.chain_of[p] for p in positions}) > 1:
+            continue
         lines = [observed[p] for p in positions]
         found: list[tuple[Value, Found, CompiledSystem]] = []
         latest = -1

@@ -11,6 +11,16 @@ observations matched: whatever completes the log from it completes it from that 
 observations left there are a suffix of those left here). An observation marked ``shares`` may match the step of its neighbour when one of
 the two shares and the other does not (a server event and the client call it belongs to).
 
+Observations from several logs are a partial order (:class:`Order`): each log a chain, and some observations
+of one log that must be matched before some of another. Then the search's position is a vector, one count
+per chain; an observation may match once every observation that must precede it is matched; and a triple is
+dropped when the same state and names were reached at a position at least as far in every chain
+(whatever completes the log from it completes it from that one: each observation left there is left here,
+and every observation that must precede it is matched there whenever here). A step may match any one
+observation at the head of a chain, or two that share it (one ``shares``, one not: the head of a chain and
+the next of its chain, or the heads of two chains); it matches none only where every match binds a new name
+(matching the observation at once loses nothing otherwise, as above).
+
 Nothing here knows the protocol: the model says what an observation is (``regcheck/model/observations``).
 """
 
@@ -18,8 +28,10 @@ from __future__ import annotations
 
 import heapq
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from regcheck.core.compile import CompiledSystem, Packed
 from regcheck.core.expr import Const, Expr, Ite, Value
@@ -54,6 +66,30 @@ class Found:
     stuck: tuple[tuple[Packed, Bindings], ...] = ()
     explored: int = 0
     stopped: str = ""  # "state limit" or "timeout" when not complete
+    waiting: int | None = None  # for a partial order: the observation the search stood before (not a prefix's end)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A partial order of the observations, numbered in one of its linear orders: ``chains`` (the observations
+    of each log, in order) and, per observation, per chain, how many of that chain's observations must be
+    matched at steps before its own (``need[i][c]``; 0 for its own chain)."""
+
+    chains: tuple[tuple[int, ...], ...]
+    need: tuple[tuple[int, ...], ...]
+
+    @cached_property
+    def chain_of(self) -> tuple[int, ...]:
+        """The chain of each observation."""
+        of = [0] * len(self.need)
+        for c, chain in enumerate(self.chains):
+            for i in chain:
+                of[i] = c
+        return tuple(of)
+
+    def prefix(self, count: int) -> Order:
+        """The order of the first ``count`` observations (a down-set: the numbering is a linear order)."""
+        return Order(tuple(chain[:bisect_right(chain, count - 1)] for chain in self.chains), self.need[:count])
 
 
 WHERE = 200
@@ -70,6 +106,7 @@ def search(
     deadline: float | None = None,
     given: Bindings = frozenset(),
     depth_first: bool = False,
+    order: Order | None = None,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -77,7 +114,11 @@ def search(
     binds names to values one to one (else as a function: two names may share a value). ``given`` are
     bindings fixed before the first observation (no other name may take their values, one to one). Among pairs
     with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
-    between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown)."""
+    between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown).
+    ``order``: the observations are that partial order, not a sequence."""
+    if order is not None:
+        return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
+                             depth_first)
     candidates = _candidates(compiled.system, observed)
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
@@ -217,6 +258,130 @@ def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: i
 
 def _short(best: int, stuck: list[Node], explored: int, why: str) -> Found:
     return Found(best, False, stuck=tuple((s, b) for s, _, b in stuck), explored=explored, stopped=why)
+
+
+Vector = tuple[int, ...]
+OrderNode = tuple[Packed, Vector, Bindings]
+
+
+def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order: Order, fields_of: FieldsOf,
+                  one_to_one: frozenset[str], max_nodes: int, deadline: float | None, given: Bindings,
+                  depth_first: bool) -> Found:
+    """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
+    candidates = _candidates(compiled.system, observed)
+    n, chains, need = len(observed), order.chains, order.need
+    start: OrderNode = (compiled.initial, tuple(0 for _ in chains), given)
+    parent: dict[OrderNode, tuple[OrderNode, int, tuple[int, ...]] | None] = {start: None}
+    frontier: dict[tuple[Packed, Bindings], list[Vector]] = {(compiled.initial, given): [start[1]]}
+    heap: list[tuple[int, int, OrderNode]] = [(0, 0, start)]
+    best, stuck = 0, [start]
+    explored = pushed = 0
+    while heap:
+        _, _, node = heapq.heappop(heap)
+        state, position, bound = node
+        if position not in frontier[(state, bound)]:
+            continue  # reached since at a position as far in every chain
+        explored += 1
+        if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+            return _short_order(order, best, stuck, explored, "timeout")
+        heads = [(chain[position[c]], c) for c, chain in enumerate(chains)
+                 if position[c] < len(chain) and _ready(need[chain[position[c]]], position)]
+        for index, successor in compiled.steps(state):
+            wanted = [(i, c) for i, c in heads if index in candidates[i]]
+            options = ([(position, bound, ())] if not wanted else
+                       _advance_order(observed, order, wanted, position, bound, fields_of(index, state), one_to_one,
+                                      candidates, index))
+            for after, binding, matched in options:
+                kept = frontier.setdefault((successor, binding), [])
+                if any(all(a >= b for a, b in zip(other, after, strict=True)) for other in kept):
+                    continue
+                kept[:] = [other for other in kept if not all(a >= b for a, b in zip(after, other, strict=True))]
+                kept.append(after)
+                child = (successor, after, binding)
+                parent[child] = (node, index, matched)
+                total = sum(after)
+                if total == n:
+                    return _found_order(parent, child, n)
+                if total > best:
+                    best, stuck = total, []
+                if total == best and len(stuck) < WHERE:
+                    stuck.append(child)
+                if len(parent) > max_nodes:
+                    return _short_order(order, best, stuck, explored, "state limit")
+                pushed += 1
+                heapq.heappush(heap, (-total, -pushed if depth_first else pushed, child))
+    return _short_order(order, best, stuck, explored, "")
+
+
+def _ready(needed: Sequence[int], position: Vector) -> bool:
+    """Whether every observation that must precede one (``needed``, per chain) is matched at ``position``."""
+    return all(p >= k for p, k in zip(position, needed, strict=True))
+
+
+def _advance_order(observed: Sequence[Observed], order: Order, wanted: Sequence[tuple[int, int]], position: Vector,
+                   bound: Bindings, labels: Mapping[str, Value], one_to_one: frozenset[str],
+                   candidates: Sequence[frozenset[int]], step: int) -> list[tuple[Vector, Bindings, tuple[int, ...]]]:
+    """Where one step can take the matching from ``position``: each ready head ``wanted`` (observation, chain)
+    that matches it, alone or with one partner that shares the step (the next of its chain, or the head of
+    another chain, ready before the step, of whose ``candidates`` the step's action is); no match
+    only where every match binds a new name."""
+    options: list[tuple[Vector, Bindings, tuple[int, ...], bool]] = []
+    chains = order.chains
+    for i, c in wanted:
+        first = binds(observed[i], bound, labels, one_to_one)
+        if first is None:
+            continue
+        one = _bump(position, c)
+        options.append((one, first[0], (i,), first[1]))
+        partners = [(j, d) for j, d in wanted if d != c and not observed[i].shares]
+        if position[c] + 1 < len(chains[c]):
+            j = chains[c][position[c] + 1]
+            if _ready(order.need[j], position) and step in candidates[j]:
+                partners.append((j, c))
+        for j, d in partners:
+            if observed[j].shares == observed[i].shares:
+                continue
+            second = binds(observed[j], first[0], labels, one_to_one)
+            if second is not None:
+                options.append((_bump(one, d), second[0], (i, j), first[1] or second[1]))
+    if not options or all(fresh for *_, fresh in options):
+        options.append((position, bound, (), False))
+    options.sort(key=lambda option: -sum(option[0]))  # the furthest first: those it dominates are dropped
+    return [(after, binding, matched) for after, binding, matched, _ in options]
+
+
+def _bump(position: Vector, chain: int) -> Vector:
+    return position[:chain] + (position[chain] + 1,) + position[chain + 1:]
+
+
+def _found_order(parent: Mapping[OrderNode, tuple[OrderNode, int, tuple[int, ...]] | None], last: OrderNode,
+                 n: int) -> Found:
+    steps: list[tuple[int, Packed]] = []
+    marks: list[tuple[int, ...]] = []
+    node = last
+    while (link := parent[node]) is not None:
+        previous, index, matched = link
+        steps.append((index, node[0]))
+        marks.append(matched)
+        node = previous
+    steps.reverse()
+    marks.reverse()
+    at = [0] * n
+    for step, matched in enumerate(marks):
+        for i in matched:
+            at[i] = step
+    return Found(n, True, tuple(steps), tuple(at), explored=len(parent))
+
+
+def _short_order(order: Order, best: int, stuck: list[OrderNode], explored: int, why: str) -> Found:
+    """What a search over a partial order reached: the most observations matched, the first observation left at
+    the first position that matched them, and the states that stood before it there."""
+    def waiting(position: Vector) -> int:
+        return min((chain[p] for chain, p in zip(order.chains, position, strict=True) if p < len(chain)), default=0)
+
+    first = waiting(stuck[0][1]) if stuck else 0
+    kept = tuple((s, b) for s, position, b in stuck if waiting(position) == first)
+    return Found(best, not why, stuck=kept, explored=explored, stopped=why, waiting=first)
 
 
 STATIC_SETS = 64

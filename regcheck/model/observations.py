@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,17 @@ _CODE_HEX = re.compile(r"0[xX][0-9A-Fa-f]{1,8}")
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The log an event of several comes from (regcheck/model/SEMANTICS.md, "Observations", several logs):
+    ``name`` as the user named it, ``index`` its place among the logs, and the ``skew`` (seconds) within which
+    two logs' times order nothing."""
+
+    name: str
+    index: int
+    skew: float
+
+
+@dataclass(frozen=True)
 class Event:
     """One line of a log, in canonical spelling: ``call`` as the model names it, ``identity`` with every
     spelling of the local system as ``SYSTEM``, ``result`` as ``ok``, a code's name, or its hex value."""
@@ -77,6 +88,7 @@ class Event:
     association: str | None = None
     session: str | None = None
     time: str | None = None
+    log: Origin | None = None  # the log it comes from, when several are read as one observation
 
     @property
     def server(self) -> bool:
@@ -92,7 +104,8 @@ class Event:
 
     def describe(self) -> str:
         """``event 7 (line 9): thread 4412 as alice EcDoRpcExt2 -> MAPI_E_NETWORK_ERROR``, printable."""
-        parts = [f"event {self.number} (line {self.line}):"]
+        where = f"line {self.line}" if self.log is None else f"{self.log.name}, line {self.line}"
+        parts = [f"event {self.number} ({where}):"]
         if self.thread is not None:
             parts.append(f"thread {self.thread}")
         if self.identity is not None:
@@ -110,6 +123,8 @@ class Event:
                            ("association", self.association), ("session", self.session), ("time", self.time)):
             if value is not None:
                 data[key] = value
+        if self.log is not None:
+            data["log"] = self.log.name
         return data
 
 
@@ -341,12 +356,15 @@ def name_warnings(events: Sequence[Event]) -> list[str]:
     return warnings
 
 
-def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
+def log_of(scenario: Scenario, trace: Trace, *, time: Callable[[int], str] | None = None,
+           spell: Callable[[str], str] | None = None) -> list[Event]:
     """The full log of an execution, as a client and a server would write it: every client call a log
     may name, then a registration failure after each call the cache refused; a thread-token call names
     the identity it takes or leaves and its job's session (regcheck/model/SEMANTICS.md). Thread, identity,
     association and session names are spelled as a log spells them (``T1``, ``CONTOSO\\alice``, a GUID),
-    not as the model does, so reading the log back has to bind them."""
+    not as the model does, so reading the log back has to bind them. ``time(step)`` gives each event its
+    step's time (else none); ``spell`` the GUID of an association name ``gN`` (else :func:`guid`)."""
+    spell = spell or guid
     guids = association_guids(scenario, trace)
     threads: dict[str, str] = {}
     events: list[Event] = []
@@ -363,7 +381,7 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
         context = str(labels.get("context", "-"))
         identity = None if context == "-" else ("NT AUTHORITY\\SYSTEM" if context == SYSTEM else f"CONTOSO\\{context}")
         association = int(labels.get("association", 0))
-        on = guid(guids[index][association]) if association in guids[index] else None
+        on = spell(guids[index][association]) if association in guids[index] else None
         result = str(labels.get("result", "ok"))
         params = dict(step.params)
         session = params.get("session", params.get("worker"))
@@ -376,9 +394,9 @@ def log_of(scenario: Scenario, trace: Trace) -> list[Event]:
             session = scenario.session_of_user(user) if per_user else w
         add(call=_call(message, "a trace"), thread=thread, identity=_identity(identity),
             result=OK if result in SUCCEEDED else result, association=on,
-            session=None if session is None else f"S{session}")
+            session=None if session is None else f"S{session}", time=None if time is None else time(index))
         if labels.get("cache") in ("mismatch", "mismatch-evicted"):
-            add(call=REGISTRATION_FAILED, association=on)
+            add(call=REGISTRATION_FAILED, association=on, time=None if time is None else time(index))
     return events
 
 

@@ -5,13 +5,16 @@ trust it: it replays the execution on the reference simulator, computes from the
 states and labels the fields each step defines (SEMANTICS.md's table: on a thread-token call, the
 identity it takes or leaves and the session of the job it serves), and checks that each event matches
 its step, that the steps come in order, and that the log's names bind one to one (threads,
-identities, SYSTEM to SYSTEM alone) or as functions (associations, sessions). It shares no code with
-the search; it is to ``diagnose`` what replay is to ``check``.
+identities, SYSTEM to SYSTEM alone) or as functions (associations, sessions). Over several logs, the steps
+come in order within each log, and an event more than the skew after another log's event (by their times)
+is at a later step. It shares no code with the search; it is to ``diagnose`` what replay is to ``check``.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from regcheck.core.result import Trace
 from regcheck.model.observations import OK, SUCCEEDED, Event
@@ -72,14 +75,19 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
         steps.append(step_fields(sim.design, state, step.action, params, labels))
         state = after
     bound: dict[tuple[str, str], Value] = {("as", SYSTEM): SYSTEM}
+    several = any(e.log is not None for e in events)
+    previous: dict[object, int] = {}  # per log, its last event so far (one log: the previous event)
     for i, (event, place) in enumerate(zip(events, at, strict=True)):
         where = f"event {event.number}"
         if not 0 <= place < len(steps):
             return f"{where}: step {place + 1} is not in the execution"
-        if i and place <= at[i - 1]:
-            shared = place == at[i - 1] and event.server != events[i - 1].server
+        source = event.log.index if several and event.log is not None else None
+        last = previous.get(source)
+        previous[source] = i
+        if last is not None and place <= at[last]:
+            shared = place == at[last] and event.server != events[last].server
             if not shared:
-                return f"{where}: at step {place + 1}, not after event {events[i - 1].number}'s step {at[i - 1] + 1}"
+                return f"{where}: at step {place + 1}, not after event {events[last].number}'s step {at[last] + 1}"
         fields = steps[place]
         wrong = _mismatch(event, fields)
         if wrong:
@@ -97,7 +105,47 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
             if key in ONE_TO_ONE and taken:
                 return f"{where}: {key} {name!r} and {taken[0]!r} would both be {value!r} (one to one)"
             bound[(key, name)] = value
+    return _across(events, at) if several else None
+
+
+def _across(events: Sequence[Event], at: Sequence[int]) -> str | None:
+    """Over several logs (SEMANTICS.md, "Observations"): every event comes from one of them; a step is at most one
+    client call and one server event; and an event whose time is more than the skew after another log's event
+    is at a later step. None when all hold, else the first that does not, in words."""
+    if any(e.log is None for e in events):
+        return "an event of several logs names no log"
+    skew = events[0].log.skew if events[0].log is not None else 0.0
+    at_step: dict[int, list[Event]] = {}
+    for event, place in zip(events, at, strict=True):
+        at_step.setdefault(place, []).append(event)
+    for place, there in sorted(at_step.items()):
+        if len(there) > 2 or (len(there) == 2 and there[0].server == there[1].server):
+            return f"step {place + 1} is events {', '.join(str(e.number) for e in there)}: one call and its admission at most"
+    # Per log, its timed events by time with the latest step among those up to each: an event's step must be
+    # after the latest step of every other log's events more than the skew before it.
+    timeline: dict[int, tuple[list[float], list[int]]] = {}
+    for event, place in sorted(((e, p) for e, p in zip(events, at, strict=True) if e.time is not None),
+                               key=lambda pair: _utc(pair[0])):
+        assert event.log is not None
+        moments, latest = timeline.setdefault(event.log.index, ([], []))
+        moments.append(_utc(event))
+        latest.append(max(place, latest[-1]) if latest else place)
+    for event, place in zip(events, at, strict=True):
+        if event.time is None or event.log is None:
+            continue
+        moment = _utc(event)
+        for log, (moments, latest) in timeline.items():
+            count = bisect_left(moments, moment - skew)
+            if log != event.log.index and count and latest[count - 1] >= place:
+                return (f"event {event.number} is at step {place + 1}, but an event of another log more than "
+                        f"{skew:g} s before it is at step {latest[count - 1] + 1}")
     return None
+
+
+def _utc(event: Event) -> float:
+    """The event's time, in seconds since 1970 (the reading checked it is ISO 8601 with a UTC offset)."""
+    assert event.time is not None
+    return datetime.fromisoformat(event.time).timestamp()
 
 
 def _mismatch(event: Event, fields: Mapping[str, Value]) -> str:

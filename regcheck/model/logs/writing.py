@@ -67,9 +67,10 @@ def guid_of(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:regcheck:association:{name}"))
 
 
-def time_of(step: int) -> str:
-    """The UTC time of step ``step``, as Exchange writes it."""
-    return (START + timedelta(milliseconds=73 * step)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def time_of(step: int, *, clock: float = 0.0) -> str:
+    """The UTC time of step ``step``, as Exchange writes it, on a clock ``clock`` seconds ahead of the server's."""
+    moment = START + timedelta(milliseconds=73 * step + round(1000 * clock))
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def account(identity: str) -> str:
