@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,6 @@ class Cases:
     first_pass_s: float
     slices_s: float
     seconds: float
-    timings: tuple[float, ...] = field(default=())  # each case's diagnosis, in seconds
 
     def heading(self) -> str:
         """The line above the table: how many cases of how many associations and sessions, and the first pass."""
@@ -159,7 +158,7 @@ class Cases:
                 "outside_span": self.survey.outside, "columns": list(COLUMNS),
                 "table": [c.row() for c in self.cases], "cases": [c.to_json() for c in self.cases],
                 "seconds": {"first_pass": self.first_pass_s, "slices": self.slices_s,
-                            "diagnoses": list(self.timings), "total": self.seconds}}
+                            "diagnoses": [c.diagnosis.seconds if c.diagnosis else 0.0 for c in self.cases], "total": self.seconds}}
 
 
 @contextlib.contextmanager
@@ -185,7 +184,6 @@ def diagnose_cases(path: Path, form: str | None, identities: Identities, selecti
     parts = slices(found, chosen)
     sliced = time.monotonic() - start - first_pass
     cases: list[Case] = []
-    timings: list[float] = []
     with _shared_pool(dask) as pool:
         for index, (tally, part) in enumerate(zip(chosen, parts, strict=True)):
             number = index + 1
@@ -200,16 +198,13 @@ def diagnose_cases(path: Path, form: str | None, identities: Identities, selecti
                 continue
             if progress is not None:
                 progress(f"diagnose: case {number} of {len(chosen)} ({tally.key.words()})")
-            began = time.monotonic()
             try:
                 d = diagnoses.diagnose(part, base, vary, timeout=share if share is not None else 120.0,
                                        progress=progress, check_fixes=check_fixes, dask=dask, pool=pool)
             except InvalidArgument as exc:
                 raise InvalidArgument(f"case {number} ({tally.key.words()}): {exc}") from None
-            timings.append(round(time.monotonic() - began, 3))
             cases.append(Case(number, tally, d, tuple(found.notes(part))))
-    return Cases(found, tuple(cases), round(first_pass, 3), round(sliced, 3), round(time.monotonic() - start, 3),
-                 tuple(timings))
+    return Cases(found, tuple(cases), round(first_pass, 3), round(sliced, 3), round(time.monotonic() - start, 3))
 
 
 def summary_suite(log: str, found: Cases) -> junit.Suite:
