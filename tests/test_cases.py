@@ -19,6 +19,7 @@ from regcheck.model.logs.slices import Selection, parse_time, selection_of, slic
 from regcheck.model.observations import REGISTRATION_ADMITTED, REGISTRATION_FAILED
 from regcheck.model.scenario import SYSTEM, load_builtin
 from tests.clirun import flat, run, run_json
+from tests.test_ci_reports import valid_junit
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "logs" / "exchange"
 EXAMPLE_GUID = "6b0b3e43-21af-5c76-acb6-72899c87ce80"
@@ -112,6 +113,7 @@ def test_json_and_junit_hold_the_table_and_each_case(capsys: pytest.CaptureFixtu
         assert case["diagnosis"]["explained"] and case["fixes"]["fix A"] == "rules it out"
         assert "Registration of the Association GUID failed" in case["cause"]
     assert "explained" not in doc  # two cases: no one diagnosis at the top
+    valid_junit(report)  # against the JUnit schema
     suites = ET.parse(report).getroot().findall("testsuite")
     summary = suites[0]
     assert summary.get("name", "").endswith(": cases")
@@ -205,3 +207,17 @@ def test_a_case_past_the_limits_or_the_deadline_is_not_decided_and_never_dropped
     assert code == 3
     assert flat(out).count("Not decided: more than 3 events") == 2
     assert PARTS[2][1] in out
+
+
+def test_the_report_holds_the_table_of_an_exchange_logs_cases(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    log, _ = _log(tmp_path)
+    code, _, err = run(capsys, "report", "seed", "-p", "no-registration-mismatch", "--engine", "bmc", "--depth", "4",
+                       "--diagnose", str(log), "--out", str(tmp_path / "r"), "--timeout", "4")
+    assert code == 0 and "Traceback" not in err
+    page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    for text in (page, markdown):
+        assert "Cases of" in text and "2 of 4 associations and sessions have registration failures" in text
+        assert PARTS[0][1] in text and PARTS[2][1] in text and PARTS[1][1] not in text
+    assert f"| {PARTS[0][1]} | alice, SYSTEM | 1 registration failures |" in markdown
