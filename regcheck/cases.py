@@ -3,7 +3,9 @@
 A first pass (``regcheck.model.logs.slices``) lists the associations (or sessions) with registration failures,
 MAPI_E_NETWORK_ERROR or ContextNotFound, with their identities and counts; each is then diagnosed
 (``regcheck.diagnosis``) on its slice, all of them within the command's one deadline and on one pool of
-processes. A case that is not diagnosed says why; none is dropped.
+processes. A case whose slice has the shape of an earlier one's (the same events but for the association's
+GUID, times and lines) is not searched again: it has the earlier case's diagnosis, and says so. A case
+that is not diagnosed says why; none is dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from regcheck.formats import junit
 from regcheck.limits import cores
 from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.slices import Selection, Survey, Tally, slices, survey
+from regcheck.model.observations import Event
 from regcheck.model.scenario import Scenario
 from regcheck.model.story import MISMATCH_TEXT, cause, rows
 
@@ -45,9 +48,15 @@ class Case:
     diagnosis: Diagnosis | None
     notes: tuple[str, ...] = ()
     reason: str = ""  # not diagnosed: why
+    same_as: int = 0  # the earlier case whose slice has the same shape (``shape``), whose diagnosis this is
 
     def explained_by(self) -> str:
-        """``172 of 576 settings``, ``no setting (every one ruled out)``, or ``not decided: ...``."""
+        """``172 of 576 settings``, ``no setting: all 576 ruled out``, or ``not decided: ...``; ``(as case N)``
+        after it where the diagnosis is an earlier case's."""
+        said = self._explained_by()
+        return f"{said} (as case {self.same_as})" if self.same_as else said
+
+    def _explained_by(self) -> str:
         d = self.diagnosis
         if d is None:
             return f"not decided: {self.reason}"
@@ -87,10 +96,21 @@ class Case:
                                  "cause": self.cause(), "fixes": self.fixes()}
         if self.diagnosis is None:
             entry["not_decided"] = self.reason
+        elif self.same_as:
+            entry["same_as"] = self.same_as
         else:
             entry["reading"] = list(self.notes)
             entry["diagnosis"] = diagnoses.to_json(self.diagnosis)
         return entry
+
+
+def shape(events: Sequence[Event]) -> tuple[tuple[object, ...], ...]:
+    """What a diagnosis reads of a slice: every field of its events but the association GUIDs, of which only
+    which events share one counts (they bind to the model's associations by equality alone), the times and
+    the lines (shown only). Two slices of one shape have the same explained and ruled-out settings."""
+    guids: dict[str, int] = {}
+    return tuple((e.call, e.thread, e.identity, e.result, e.session,
+                  None if e.association is None else guids.setdefault(e.association, len(guids))) for e in events)
 
 
 def short_cause(scenario: Scenario, trace: Trace) -> str:
@@ -184,11 +204,16 @@ def diagnose_cases(path: Path, form: str | None, identities: Identities, selecti
     parts = slices(found, chosen)
     sliced = time.monotonic() - start - first_pass
     cases: list[Case] = []
+    shapes: dict[tuple[tuple[object, ...], ...], Case] = {}
     with _shared_pool(dask) as pool:
         for index, (tally, part) in enumerate(zip(chosen, parts, strict=True)):
             number = index + 1
             if isinstance(part, str):
                 cases.append(Case(number, tally, None, reason=part))
+                continue
+            earlier = shapes.get(shape(part))
+            if earlier is not None:  # decided before, on a slice of the same shape
+                cases.append(Case(number, tally, earlier.diagnosis, tuple(found.notes(part)), same_as=earlier.number))
                 continue
             left = deadline.left()
             share = None if left is None else left / (len(chosen) - index)
@@ -204,6 +229,8 @@ def diagnose_cases(path: Path, form: str | None, identities: Identities, selecti
             except InvalidArgument as exc:
                 raise InvalidArgument(f"case {number} ({tally.key.words()}): {exc}") from None
             cases.append(Case(number, tally, d, tuple(found.notes(part))))
+            if not d.unknown:  # only a decided diagnosis is reused: another search might decide more
+                shapes[shape(part)] = cases[-1]
     return Cases(found, tuple(cases), round(first_pass, 3), round(sliced, 3), round(time.monotonic() - start, 3))
 
 
@@ -232,4 +259,4 @@ def summary_suite(log: str, found: Cases) -> junit.Suite:
                        properties=(("first pass", found.heading()),))
 
 
-__all__ = ["COLUMNS", "FIX_NAMES", "Case", "Cases", "diagnose_cases", "fix_words", "summary_suite"]
+__all__ = ["COLUMNS", "FIX_NAMES", "Case", "Cases", "diagnose_cases", "fix_words", "shape", "summary_suite"]

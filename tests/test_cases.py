@@ -221,3 +221,18 @@ def test_the_report_holds_the_table_of_an_exchange_logs_cases(capsys: pytest.Cap
         assert "Cases of" in text and "2 of 4 associations and sessions have registration failures" in text
         assert PARTS[0][1] in text and PARTS[2][1] in text and PARTS[1][1] not in text
     assert f"| {PARTS[0][1]} | alice, SYSTEM | 1 registration failures |" in markdown
+
+
+def test_a_case_of_the_same_shape_as_an_earlier_one_has_its_diagnosis(capsys: pytest.CaptureFixture[str],
+                                                                       tmp_path: Path) -> None:
+    """Two associations of one user with the same story: the second is not searched again, and says so."""
+    log, _ = _log(tmp_path, (PARTS[0], PARTS[1], (PARTS[2][0], PARTS[2][1], "alice")))
+    code, doc = run_json(capsys, "diagnose", str(log), *FAST)
+    assert code == 1
+    first, second = doc["cases"]["cases"]
+    assert "diagnosis" in first and second["same_as"] == 1 and "diagnosis" not in second
+    assert second["explained_by"] == first["explained_by"] + " (as case 1)" and second["fixes"] == first["fixes"]
+    code, out, _ = run(capsys, "diagnose", str(log), *FAST)
+    assert code == 1
+    assert "The same events as case 1 but for the association's GUID, times and lines" in flat(out)
+    assert flat(out).count("Conclusion:") == 1

@@ -118,7 +118,8 @@ def report_command(
                 tables.append(reports.CaseTable(title, found.heading(), COLUMNS,
                                                 tuple(tuple(c.row()) for c in found.cases)))
                 diagnosed += [(title if len(found.cases) == 1 else f"{title}, case {c.number} "
-                               f"({c.tally.key.words()})", c.diagnosis) for c in found.cases if c.diagnosis is not None]
+                               f"({c.tally.key.words()})", c.diagnosis) for c in found.cases
+                              if c.diagnosis is not None and not c.same_as]
         evidence = reports.with_diagnoses(evidence, diagnosed, [str(log) for log in logs], diagnose_target, tables)
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:

@@ -108,7 +108,7 @@ def diagnose_command(log: Path, target: str, sets: tuple[str, ...], vary: tuple[
         click.get_current_context().with_resource(plan.locked())
         with spinner(not as_json) as report:
             found = diagnose_cases(log, form, identities, selection, base, vary, deadline, progress=report, dask=dask)
-        diagnosed = [c.diagnosis for c in found.cases if c.diagnosis is not None]
+        diagnosed = [c.diagnosis for c in found.cases if c.diagnosis is not None and not c.same_as]
         notes = list(found.cases[0].notes) if len(found.cases) == 1 else []
     for warning in (w for d in diagnosed for w in d.warnings):
         err.print(warning, markup=False, highlight=False)
@@ -152,7 +152,7 @@ def _titled(log: Path, diagnosed: list[Diagnosis], found: Cases | None) -> list[
     if found is None or len(found.cases) == 1:
         return [("", printable_path(log), d) for d in diagnosed]
     return [(f"case-{c.number}-", f"{printable_path(log)}, case {c.number} ({printable(c.tally.key.words())})",
-             c.diagnosis) for c in found.cases if c.diagnosis is not None]
+             c.diagnosis) for c in found.cases if c.diagnosis is not None and not c.same_as]
 
 
 def _exit_of(diagnosed: list[Diagnosis], found: Cases | None) -> int:
@@ -181,6 +181,10 @@ def _print_cases(log: Path, found: Cases) -> None:
             out.print(_case_heading(case, len(found.cases)), markup=False, highlight=False)
         if case.diagnosis is None:
             out.print(f"[yellow]Not decided:[/yellow] {escape(printable(case.reason))}")
+            continue
+        if case.same_as:
+            out.print(f"The same events as case {case.same_as} but for the association's GUID, times and lines: "
+                      f"case {case.same_as}'s diagnosis holds for it.", markup=False, highlight=False)
             continue
         _print(log, case.diagnosis, case.notes)
 
