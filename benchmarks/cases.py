@@ -126,14 +126,14 @@ def report(result: Cases, conflicting: set[str], total: float) -> None:
     print(head)
     print("-" * len(head))
     for case in result.cases:
-        seconds = case.diagnosis.seconds if case.diagnosis is not None else 0.0
+        seconds = case.diagnosis.seconds if case.diagnosis is not None and not case.same_as else 0.0
         print(f"{case.number:>4} {case.tally.key.name:<36} {case.tally.identity_words():<14} "
               f"{case.tally.failures:>8} {case.explained_by()[:44]:<44} {seconds:>7.1f}")
     found = {c.tally.key.name for c in result.cases}
     print(f"cases found: {len(found)}, the associations written with a conflict: {len(conflicting)}, "
           f"the same: {found == conflicting}; without failures: {result.survey.healthy()}")
     print(f"first pass {result.first_pass_s:.1f} s + slices {result.slices_s:.1f} s + diagnoses "
-          f"{sum(c.diagnosis.seconds for c in result.cases if c.diagnosis):.1f} s = {total:.1f} s in all")
+          f"{sum(c.diagnosis.seconds for c in result.cases if c.diagnosis and not c.same_as):.1f} s = {total:.1f} s in all")
 
 
 if __name__ == "__main__":
