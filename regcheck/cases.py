@@ -198,10 +198,10 @@ def diagnose_cases(path: Path, form: str | None, identities: Identities, selecti
     share of the time left when it starts (what one case leaves goes to the next); a case the deadline leaves
     no time for is not decided, with the reason."""
     start = time.monotonic()
-    found = survey(path, form, identities, selection, progress)
+    found = survey(path, form, identities, selection, progress, deadline)
     chosen = found.cases()
     first_pass = time.monotonic() - start
-    parts = slices(found, chosen)
+    parts = slices(found, chosen, deadline)
     sliced = time.monotonic() - start - first_pass
     cases: list[Case] = []
     shapes: dict[tuple[tuple[object, ...], ...], Case] = {}

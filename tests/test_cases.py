@@ -236,3 +236,14 @@ def test_a_case_of_the_same_shape_as_an_earlier_one_has_its_diagnosis(capsys: py
     assert code == 1
     assert "The same events as case 1 but for the association's GUID, times and lines" in flat(out)
     assert flat(out).count("Conclusion:") == 1
+
+
+def test_the_first_pass_keeps_to_the_timeout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The first pass has no partial answer (a case not reached would be dropped): past --timeout, one line, exit 3."""
+    log = tmp_path / "RpcHttp_1.LOG"
+    rows = "".join(f"2013-11-04T09:00:00.000Z,EXMBX01,RpcHttp,S:Stage=EndRequest;S:RequestId=r{n};"
+                   f"S:HttpVerb=RPC_OUT_DATA;S:Status=200.0.;S:RpcHttpUserName=CONTOSO\\alice;"
+                   f"S:AssociationGuid={PARTS[0][1]}\n" for n in range(2_500))
+    log.write_text("#Log-type: RpcHttp Log\n#Fields: TimeStamp,ServerName,EventId,EventData\n" + rows, encoding="utf-8")
+    code, _, err = run(capsys, "diagnose", str(log), "--timeout", "0.01")
+    assert code == 3 and err.strip() == "error: timeout: the first pass over the log was not finished within 0.01 s"

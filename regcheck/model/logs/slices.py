@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from regcheck.deadline import Deadline
 from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.model.logs.exchange import Budget, Row, files_of, rows
@@ -31,6 +32,8 @@ MAX_KEYS = 100_000
 """Associations and sessions one first pass tallies, at most."""
 MAX_NAMES = 64
 """Identities a tally keeps for one association, at most; the others are counted."""
+CHECK_EVERY = 1_000
+"""Events between two looks at the clock (and two progress reports)."""
 NETWORK_ERROR = "MAPI_E_NETWORK_ERROR"
 IDENTITY_MISMATCH = "ecAccessDenied"
 """The MAPI over HTTP face of the registration conflict (ContextNotFound), as the readers spell it."""
@@ -264,8 +267,9 @@ def _events(path: Path, kind: str | None, identities: Identities,
 
 
 def survey(path: Path, kind: str | None, identities: Identities, selection: Selection,
-           progress: Callable[[str], None] | None = None) -> Survey:
-    """The first pass: every event of the log, streamed and tallied by association (or session)."""
+           progress: Callable[[str], None] | None = None, deadline: Deadline | None = None) -> Survey:
+    """The first pass: every event of the log, streamed and tallied by association (or session). It has no
+    partial answer (a case it has not reached yet would be dropped): past ``deadline``, ``OutOfTime``."""
     skipped: Counter[str] = Counter()
     kind, files, others, events = _events(path, kind, identities, skipped)
     what = f"log {printable_path(path)}"
@@ -277,8 +281,11 @@ def survey(path: Path, kind: str | None, identities: Identities, selection: Sele
             outside += 1
             continue
         count += 1
-        if progress is not None and count % 5_000 == 0:
-            progress(f"diagnose (first pass): {count:,} events")
+        if count % CHECK_EVERY == 0:
+            if deadline is not None:
+                deadline.check("the first pass over the log")
+            if progress is not None:
+                progress(f"diagnose (first pass): {count:,} events")
         key = key_of(event)
         tally = tallies.get(key)
         if tally is None:
@@ -298,9 +305,10 @@ Slice = list[Event] | str
 """A case's events, numbered from 1, or why they are too many to diagnose."""
 
 
-def slices(found: Survey, cases: Sequence[Tally]) -> list[Slice]:
+def slices(found: Survey, cases: Sequence[Tally], deadline: Deadline | None = None) -> list[Slice]:
     """The second pass: each case's events within the span, read again from the files (the first pass keeps no
-    events), each slice within the in-memory limits of what is diagnosed; a slice past them says so."""
+    events), each slice within the in-memory limits of what is diagnosed; a slice past them says so. Past
+    ``deadline``, ``OutOfTime``, as for the first pass."""
     wanted = {t.key: i for i, t in enumerate(cases)}
     whole = any(t.key == Key("log", WHOLE) for t in cases)
     kept: list[list[Event]] = [[] for _ in cases]
@@ -310,7 +318,9 @@ def slices(found: Survey, cases: Sequence[Tally]) -> list[Slice]:
     identities = copy.deepcopy(found.identities)  # bound again in the same order: the same identities
     _, _, _, events = _events(found.path, found.kind, identities, skipped)
     what = f"log {printable_path(found.path)}"
-    for event in events:
+    for count, event in enumerate(events, start=1):
+        if deadline is not None and count % CHECK_EVERY == 0:
+            deadline.check("the second pass over the log")
         if not found.selection.in_span(event, f"{what}, line {event.line}"):
             continue
         index = 0 if whole else wanted.get(key_of(event))
