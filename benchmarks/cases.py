@@ -9,6 +9,10 @@ second pass and each case's diagnosis are timed apart; one row per case, decided
 then the totals. Asserts nothing about time. Run:
 
     python benchmarks/cases.py [--associations 50] [--conflicts 4] [--lines 40000] [--timeout 600] [--seed 1]
+                               [--no-fixes]
+
+``--no-fixes`` leaves out the checks of what each fix does (``regcheck check`` on each fixed scenario),
+to tell the search's time from theirs.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=40_000)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-fixes", action="store_true", help="Search only: leave out the checks of the fixes.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "RpcHttp_2013110409-1.LOG"
@@ -115,7 +120,7 @@ def main() -> None:
               f"slices alone: {second:.1f} s ({sum(len(s) for s in sliced if not isinstance(s, str))} events)")
         start = time.perf_counter()
         result = diagnose_cases(path, None, Identities(), Selection(), load_builtin("seed"), (),
-                                Deadline(args.timeout))
+                                Deadline(args.timeout), check_fixes=not args.no_fixes)
         total = time.perf_counter() - start
     report(result, conflicting, total)
 

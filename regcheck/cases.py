@@ -167,8 +167,8 @@ class Cases:
         files = f"{self.survey.files} file{'s' if self.survey.files != 1 else ''}"
         span = f" within {self.survey.selection.words()}" if self.survey.selection.any else ""
         failing = sum(1 for c in self.cases if c.tally.failures)
-        said = (f"{failing} of {total} {what}{span} have registration failures, MAPI_E_NETWORK_ERROR or "
-                f"ContextNotFound" if failing else f"none of {total} {what}{span} has a failure")
+        said = (f"{failing} of {total} {what}{span} {'has' if failing == 1 else 'have'} registration failures, "
+                "MAPI_E_NETWORK_ERROR or ContextNotFound" if failing else f"none of {total} {what}{span} has a failure")
         return (f"Cases: {said}; {found} diagnosed (first pass: {self.survey.events:,} events of {files} in "
                 f"{self.first_pass_s:.1f} s)")
 

@@ -91,7 +91,7 @@ def test_a_log_with_one_case_prints_the_table_then_what_it_printed_before(capsys
     code, out, _ = run(capsys, "diagnose", str(EXAMPLES / "article-RpcHttp.LOG"), *FAST)
     assert code == 1
     table, _, rest = out.partition("regcheck diagnose: ")
-    assert table.startswith("Cases: 1 of 1 association or session have registration failures")
+    assert table.startswith("Cases: 1 of 1 association or session has registration failures")
     assert EXAMPLE_GUID in table and "Registration of" in table
     assert not any(line.startswith(("Read ", "Identities", "Conclusion")) for line in table.splitlines())
     assert ", 4 events, scenario seed" in rest.splitlines()[0] and "Case 1 of" not in rest
