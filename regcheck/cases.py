@@ -61,7 +61,9 @@ class Case:
         if d is None:
             return f"not decided: {self.reason}"
         if d.explained:
-            return f"{d.explaining} of {d.searched} settings"
+            undecided = len(d.unknown) + len(d.invalid)
+            why = d.unknown[0].reason if d.unknown else d.invalid[0].reason if d.invalid else ""
+            return f"{d.explaining} of {d.searched} settings" + (f" ({undecided} not decided: {why})" if undecided else "")
         if d.ruled_out and not d.unknown and not d.invalid:
             return f"no setting: all {d.searched} ruled out"
         undecided = len(d.unknown) + len(d.invalid)
@@ -130,23 +132,33 @@ def short_cause(scenario: Scenario, trace: Trace) -> str:
 
 
 def fix_words(d: Diagnosis | None) -> dict[str, str]:
-    """Each fix of :data:`FIX_NAMES`: ``rules it out``, ``does not rule it out``, ``rules it out in some settings``,
-    ``nothing to rule out`` (explained with no violation), ``not checked`` (a check the deadline cut), or ``-``
-    (not explained)."""
+    """Each fix of :data:`FIX_NAMES` over every explaining group: ``rules it out`` (proved for every setting),
+    ``does not rule it out`` (violated for every one), ``rules it out in some settings``, ``not decided`` (a
+    check that the deadline or a bound cut), ``does not apply``, ``nothing to rule out`` (explained with no
+    violation), ``not checked`` (its checks were not asked for), or ``-`` (not explained)."""
     if d is None or not d.explained:
         return dict.fromkeys(FIX_NAMES, "-")
-    said: dict[str, list[bool]] = {}
+    states: dict[str, list[str]] = {}
     for group in d.explained:
         for fix in group.fixes:
-            said.setdefault(fix.fix.split(" (")[0], []).append(fix.rules_out)
+            texts = [said for _, said in fix.verdicts]
+            state = ("rules" if fix.rules_out else "fails" if any("violated" in t for t in texts)
+                     else "n/a" if all(t.startswith("does not apply") for t in texts) else "open")
+            states.setdefault(fix.fix.split(" (")[0], []).append(state)
     words = {}
     for name in FIX_NAMES:
-        verdicts = said.get(name)
-        if verdicts is None:
+        found = set(states.get(name, ()))
+        open_too = " (some settings not decided)" if "open" in found else ""
+        if not found:
             words[name] = "not checked" if d.violated else "nothing to rule out"
+        elif len(found) == 1 and found != {"open"}:
+            words[name] = {"rules": "rules it out", "fails": "does not rule it out", "n/a": "does not apply"}[found.pop()]
+        elif {"rules", "fails"} <= found:
+            words[name] = "rules it out in some settings" + open_too
+        elif "fails" in found:
+            words[name] = "does not rule it out" + open_too
         else:
-            words[name] = ("rules it out" if all(verdicts) else "does not rule it out" if not any(verdicts)
-                           else "rules it out in some settings")
+            words[name] = "not decided"
     return words
 
 

@@ -162,6 +162,7 @@ def test_a_span_with_no_failure_is_diagnosed_whole(tmp_path: Path) -> None:
     (("--association", "eeeeeeee-0000-4000-8000-000000000005"), "no event of the log names it"),
     (("--user", "mallory"), "--user 'mallory': no association or session of the log names 'mallory'"),
     (("--user", ""), "--user must have 1 to 255 characters"),
+    (("--user", "alice", "--association", PARTS[0][1]), "give --association or --user, not both"),
 ])
 def test_bad_slices_end_with_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  options: tuple[str, ...], said: str) -> None:

@@ -257,8 +257,8 @@ def conclusion(d: Diagnosis) -> str:
     assert representative.trace is not None
     what = (cause(representative.setting.scenario, representative.trace) if first.violated
             else "An execution in which no safety property is violated.")
-    verdicts = "; ".join(f"{name} {said}" for name, said in fix_words(d).items()
-                         if said not in ("not checked", "nothing to rule out"))
+    verdicts = "; ".join(f"{name} {'is not decided' if said == 'not decided' else said}"
+                         for name, said in fix_words(d).items() if said not in ("not checked", "nothing to rule out"))
     return (f"Conclusion: explained by {d.explaining} of {d.searched} settings. {what}"
             + (f" {verdicts[0].upper()}{verdicts[1:]}." if verdicts else ""))
 

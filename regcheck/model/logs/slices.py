@@ -43,7 +43,7 @@ _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]
                    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Key:
     """What a case is: an association GUID, else a session id, else the events that name neither."""
 
@@ -168,6 +168,8 @@ class Selection:
 
 def selection_of(association: str | None, user: str | None, start: str | None, end: str | None) -> Selection:
     """``--association``, ``--user``, ``--from`` and ``--to``, checked."""
+    if association is not None and user is not None:
+        raise InvalidArgument("give --association or --user, not both: an association names its own users")
     if association is not None and not GUID.fullmatch(association.strip().strip("{}")):
         raise InvalidArgument(f"--association: {shown(association[:80])} is not a GUID "
                               "(like 6b0b3e43-21af-5c76-acb6-72899c87ce80)")
