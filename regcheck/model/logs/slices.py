@@ -287,7 +287,7 @@ def survey(path: Path, kind: str | None, identities: Identities, selection: Sele
             if deadline is not None:
                 deadline.check("the first pass over the log")
             if progress is not None:
-                progress(f"diagnose (first pass): {count:,} events")
+                progress(f"diagnose (finding the cases): {count:,} events read")
         key = key_of(event)
         tally = tallies.get(key)
         if tally is None:
