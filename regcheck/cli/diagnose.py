@@ -193,7 +193,7 @@ def _case_heading(case: Case, count: int) -> str:
     tally = case.tally
     span = f", {tally.first_time} to {tally.last_time}" if tally.first_time and tally.last_time else ""
     return printable(f"Case {case.number} of {count}: {tally.key.words()} ({tally.identity_words()}; "
-                     f"{tally.failure_words()} failures; {tally.events} events, {tally.first_line} to "
+                     f"{tally.failure_words()}; {tally.events} events, lines {tally.first_line} to "
                      f"{tally.last_line}{span})")
 
 

@@ -77,8 +77,9 @@ class Tally:
     registration_failures: int = 0
     network_errors: int = 0
     mismatches: int = 0  # MAPI over HTTP: ContextNotFound
-    first_line: str = ""
-    last_line: str = ""
+    first_line: int = 0  # the line of its first event (of its file, in a folder of rotated files)
+    last_line: int = 0
+    last_seen: int = 0  # the place of its last event among all the events of the pass (a folder's files' lines repeat)
     first_time: str | None = None
     last_time: str | None = None
 
@@ -86,7 +87,7 @@ class Tally:
     def failures(self) -> int:
         return self.registration_failures + self.network_errors + self.mismatches
 
-    def add(self, event: Event, where: str) -> None:
+    def add(self, event: Event, seen: int) -> None:
         self.events += 1
         if event.identity is None:
             self.free += 1
@@ -98,8 +99,9 @@ class Tally:
         self.registration_failures += event.call == REGISTRATION_FAILED
         self.network_errors += event.result == NETWORK_ERROR
         self.mismatches += event.result == IDENTITY_MISMATCH
-        self.first_line = self.first_line or where
-        self.last_line = where
+        self.first_line = self.first_line or event.line
+        self.last_line = event.line
+        self.last_seen = seen
         self.first_time = self.first_time or event.time
         self.last_time = event.time or self.last_time
 
@@ -219,13 +221,19 @@ class Survey:
         if failing:
             return failing
         if not self.selection.user and self.events:
-            whole = Tally(Key("log", WHOLE))
+            whole = Tally(Key("log", WHOLE), first_line=chosen[0].first_line, first_time=chosen[0].first_time)
             for tally in chosen:
                 whole.events += tally.events
-                whole.identities += [n for n in tally.identities if n not in whole.identities][:MAX_NAMES]
                 whole.free += tally.free
-            whole.first_line = chosen[0].first_line
-            whole.last_line = chosen[-1].last_line
+                for name in tally.identities:
+                    if name in whole.identities:
+                        continue
+                    if len(whole.identities) < MAX_NAMES:
+                        whole.identities.append(name)
+                    else:
+                        whole.more_identities += 1
+            last = max(chosen, key=lambda t: t.last_seen)
+            whole.last_line, whole.last_time = last.last_line, last.last_time
             return [whole]
         return chosen
 
@@ -295,7 +303,7 @@ def survey(path: Path, kind: str | None, identities: Identities, selection: Sele
                 raise InvalidArgument(f"{where}: more than {MAX_KEYS:,} associations and sessions; "
                                       "select a time span with --from/--to")
             tally = tallies[key] = Tally(key)
-        tally.add(event, f"line {event.line}")
+        tally.add(event, count)
     if not tallies:
         said = ", ".join(f"{n} {w}" for w, n in sorted(skipped.items())) or "no rows"
         span = f" within {selection.words()} ({outside} outside it)" if outside else ""
