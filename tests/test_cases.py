@@ -163,6 +163,8 @@ def test_a_span_with_no_failure_is_diagnosed_whole(tmp_path: Path) -> None:
     (("--user", "mallory"), "--user 'mallory': no association or session of the log names 'mallory'"),
     (("--user", ""), "--user must have 1 to 255 characters"),
     (("--user", "alice", "--association", PARTS[0][1]), "give --association or --user, not both"),
+    (("--user", "mal\x1b[31mlory"), "--user 'mal\\x1b[31mlory': no association or session"),
+    (("--from", "2013-11-04\u202eT09:00"), "--from: '2013-11-04\\u202eT09:00' is not a time"),
 ])
 def test_bad_slices_end_with_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                  options: tuple[str, ...], said: str) -> None:
@@ -170,6 +172,7 @@ def test_bad_slices_end_with_one_line_and_exit_2(capsys: pytest.CaptureFixture[s
     code, out, err = run(capsys, "diagnose", str(log), *FAST, *options)
     assert code == 2, out + err
     assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "\x1b" not in err and "\u202e" not in err  # a stranger's text is shown, never obeyed
 
 
 def test_a_slice_of_a_json_lines_log_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
