@@ -481,9 +481,11 @@ def diagnose(
     progress: Callable[[str], None] | None = None,
     check_fixes: bool = True,
     dask: str | None = None,
+    pool: Executor | None = None,
 ) -> Diagnosis:
     """Search every setting (see the module docstring); ``timeout`` bounds the whole search; ``dask`` names a
-    Dask scheduler to search the settings on."""
+    Dask scheduler to search the settings on; ``pool``, a pool of processes to share with other diagnoses
+    (``regcheck.cases``: one pool for every case of a log) instead of one of its own."""
     start = time.monotonic()
     deadline = start + timeout
     read = design_facts(events, base)  # each setting reads the log again (its tracking)
@@ -494,7 +496,7 @@ def diagnose(
         raise InvalidArgument(f"--vary: {count} settings; at most {MAX_SETTINGS} are searched, so vary fewer switches")
     keys = [k for k, _ in varied]
     settings = [tuple(zip(keys, combination)) for combination in itertools.product(*(values for _, values in varied))]
-    outcomes = _search_all(base, settings, events, deadline, progress, dask)
+    outcomes = _search_all(base, settings, events, deadline, progress, dask, pool)
     domains = dict(varied)
     explaining = [o for o in outcomes if o.explains]
     groups = []
@@ -535,17 +537,21 @@ CHUNK = 48
 
 
 def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-                deadline: float, progress: Callable[[str], None] | None, dask: str | None = None) -> list[Outcome]:
+                deadline: float, progress: Callable[[str], None] | None, dask: str | None = None,
+                shared: Executor | None = None) -> list[Outcome]:
     """Every setting's outcome, in order. A first pass gives each setting a short search (``FIRST_NODES``, then
     thread by thread), so what is quickly explained or ruled out is known for every setting; the time left goes
-    to the settings that pass left open. On a pool of fresh interpreters where there are many settings and cores,
-    or on the Dask scheduler at ``dask`` (its workers need regcheck installed)."""
+    to the settings that pass left open. On a pool of fresh interpreters where there are many settings and cores
+    (``shared``, where the caller made one), or on the Dask scheduler at ``dask`` (its workers need regcheck
+    installed)."""
     if dask is not None:
         with sweep.dask_client(dask) as client:
             return _passes(scenario, settings, events, deadline, progress, client.get_executor(pure=False))
     workers = min(cores(), (len(settings) + CHUNK - 1) // CHUNK)
     if len(settings) < PARALLEL_FROM or workers < 2:
         return _passes(scenario, settings, events, deadline, progress, None)
+    if shared is not None:
+        return _passes(scenario, settings, events, deadline, progress, shared)
     with children.pool(workers) as pool:
         return _passes(scenario, settings, events, deadline, progress, pool)
 

@@ -51,7 +51,8 @@ from regcheck.sweep import Sweep
 @click.option("--jobs", "-j", type=int, default=0,
               help="Scenarios checked at once, at most one per core (default: one per core).")
 @click.option("--diagnose", "logs", multiple=True, type=PathType(dir_okay=False, path_type=Path), metavar="LOG",
-              help="Also diagnose LOG (JSON Lines; repeatable) against --diagnose-scenario, as `regcheck diagnose` does.")
+              help="Also diagnose LOG (JSON Lines, or an Exchange log with its table of cases; repeatable) against "
+                   "--diagnose-scenario, as `regcheck diagnose` does.")
 @click.option("--diagnose-scenario", "diagnose_target", default="seed", show_default=True,
               help="The scenario the --diagnose logs come from.")
 def report_command(
@@ -96,16 +97,30 @@ def report_command(
             until=deadline.wall(),
         )
     if logs:
+        from regcheck.cases import COLUMNS, diagnose_cases
         from regcheck.diagnosis import diagnose
+        from regcheck.model.logs.read import exchange_identities
+        from regcheck.model.logs.slices import Selection
         from regcheck.model.observations import read_log
 
         base = load_scenario(diagnose_target, [])
         diagnosed = []
+        tables = []
         with spinner(True) as status:
             for log in logs:
-                diagnosed.append((printable_path(log), diagnose(read_log(log), base, timeout=deadline.left() or 0.0,
-                                                                progress=status)))
-        evidence = reports.with_diagnoses(evidence, diagnosed, [str(log) for log in logs], diagnose_target)
+                title = printable_path(log)
+                identities = exchange_identities(log, None, None, None, None, base.process_identity)
+                if identities is None:
+                    diagnosed.append((title, diagnose(read_log(log), base, timeout=deadline.left() or 0.0,
+                                                      progress=status)))
+                    continue
+                found = diagnose_cases(log, None, identities, Selection(), base, (), deadline, progress=status)
+                tables.append(reports.CaseTable(title, found.heading(), COLUMNS,
+                                                tuple(tuple(c.row()) for c in found.cases)))
+                diagnosed += [(title if len(found.cases) == 1 else f"{title}, case {c.number} "
+                               f"({c.tally.key.words()})", c.diagnosis) for c in found.cases
+                              if c.diagnosis is not None and not c.same_as]
+        evidence = reports.with_diagnoses(evidence, diagnosed, [str(log) for log in logs], diagnose_target, tables)
     written = reports.write(evidence, out_dir)
     for run in evidence.runs:
         counts: dict[str, int] = {}

@@ -3,7 +3,8 @@
 Exit codes: 0 explained and the explaining executions violate nothing; 1 explained with a
 violation; 2 bad input; 3 no setting explains the log, but some searches stopped short (unknown, or a
 bound of the model the log exceeds) or none was searched (every setting an invalid scenario); 5 every
-setting searched was ruled out.
+setting searched was ruled out. An Exchange log is diagnosed case by case (``regcheck.cases``): its code is
+the first of 5, 3, 1, 0 that some case has.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 from rich.markup import escape
 
 from regcheck import diagnosis as diagnoses
+from regcheck.cases import COLUMNS, Case, Cases, diagnose_cases, fix_words, summary_suite
 from regcheck.cli import clock
 from regcheck.cli.check import write_chart
 from regcheck.cli.console import err, out, spinner
@@ -26,11 +28,13 @@ from regcheck.cli.tables import WordTable
 from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.display import brief, printable, printable_path
+from regcheck.errors import InvalidArgument
 from regcheck.files import write_atomic
 from regcheck.formats import itf
 from regcheck.limits import check_timeout
 from regcheck.model.logs.merge import DEFAULT_SKEW, check_skew
-from regcheck.model.logs.read import FORMATS, read_logs
+from regcheck.model.logs.read import FORMATS, exchange_identities, read_logs
+from regcheck.model.logs.slices import selection_of
 from regcheck.model.scenario import names_a_file
 from regcheck.model.story import cause, rows
 from regcheck.outputs import plan_outputs, staged
@@ -72,48 +76,136 @@ def exit_code(diagnosis: Diagnosis) -> int:
               help="Write a JUnit XML report: whether the log is explained, what it violates, what each fix does.")
 @click.option("--dask", "dask", metavar="ADDRESS",
               help="Search the settings on the Dask scheduler at ADDRESS (tcp://host:8786) instead of local processes.")
+@click.option("--association", default=None, metavar="GUID",
+              help="For an Exchange log: diagnose this association only (default: each with a failure).")
+@click.option("--user", default=None, metavar="NAME",
+              help="For an Exchange log: diagnose the associations (or sessions) on which NAME appears.")
+@click.option("--from", "start", default=None, metavar="TIME",
+              help="For an Exchange log: leave out events before TIME (ISO 8601, e.g. 2013-11-04T09:12:01Z; UTC "
+                   "unless it names a zone).")
+@click.option("--to", "end", default=None, metavar="TIME", help="For an Exchange log: leave out events after TIME.")
 def diagnose_command(logs: tuple[Path, ...], target: str, sets: tuple[str, ...], vary: tuple[str, ...],
                      columns: str | None, form: str | None, identities_file: Path | None, process_account: str | None,
                      skew: float, timeout: float, as_json: bool, trace_out: Path | None, junit_file: Path | None = None,
-                     dask: str | None = None) -> None:
+                     dask: str | None = None, association: str | None = None, user: str | None = None,
+                     start: str | None = None, end: str | None = None) -> None:
     """Find every setting of the model's uncertain switches under which LOGS (each JSON Lines, CSV, or an Exchange
     server's log file or folder; several are one observation) are a behaviour of the scenario; tell the completed
-    execution, what it violates, and which fixes rule the observed failure out."""
+    execution, what it violates, and which fixes rule the observed failure out. One Exchange log is read whole
+    first, to find the associations with failures; each is diagnosed on its own slice, after a table of them all."""
     deadline = clock.start(check_timeout(timeout, "--timeout"))
     check_skew(skew)
     plan = plan_outputs([*(("the log", log) for log in logs),
                          ("the scenario file", Path(target) if names_a_file(target) else None)],
                         [("--junit", junit_file)], [("--trace-out", trace_out)])
     base = load_scenario(target, list(sets))
-    events, notes = read_logs(logs, form, columns, identities_file, process_account, base.process_identity, skew)
-    log = ", ".join(printable_path(each) for each in logs)  # the logs, as the output names them
-    click.get_current_context().with_resource(plan.locked())
-    with spinner(not as_json) as report:
-        diagnosis = diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report, dask=dask)
-    for warning in diagnosis.warnings:
+    selection = selection_of(association, user, start, end)
+    identities = (exchange_identities(logs[0], form, columns, identities_file, process_account, base.process_identity)
+                  if len(logs) == 1 else None)
+    log = ", ".join(str(each) for each in logs)  # the logs, as the output names them
+    found: Cases | None = None
+    if identities is None:
+        if selection.any:
+            raise InvalidArgument("--association, --user, --from and --to select a slice of one Exchange log; JSON "
+                                  "Lines, CSV and several logs are diagnosed whole")
+        events, notes = read_logs(logs, form, columns, identities_file, process_account, base.process_identity, skew)
+        click.get_current_context().with_resource(plan.locked())
+        with spinner(not as_json) as report:
+            diagnosed = [diagnoses.diagnose(events, base, vary, timeout=deadline.left() or 0.0, progress=report,
+                                            dask=dask)]
+    else:
+        click.get_current_context().with_resource(plan.locked())
+        with spinner(not as_json) as report:
+            found = diagnose_cases(logs[0], form, identities, selection, base, vary, deadline, progress=report,
+                                   dask=dask)
+        diagnosed = [c.diagnosis for c in found.cases if c.diagnosis is not None and not c.same_as]
+        notes = list(found.cases[0].notes) if len(found.cases) == 1 else []
+    for warning in (w for d in diagnosed for w in d.warnings):
         err.print(warning, markup=False, highlight=False)
-    written: list[tuple[Trace, Path]] = []
+    titled = _titled(log, diagnosed, found)
+    written: dict[int, list[tuple[Trace, Path]]] = {}
     if trace_out is not None:
         with staged(trace_out, whole=False) as stage:
-            for number, (scenario, trace) in enumerate(diagnoses.explanations(diagnosis), start=1):
-                itf.write(trace, stage / f"explanation-{number}.itf.json")
-                write_chart(stage / f"explanation-{number}", scenario, trace)
-                written.append((trace, trace_out / f"explanation-{number}.itf.json"))
+            for index, (prefix, _, d) in enumerate(titled):
+                for number, (scenario, trace) in enumerate(diagnoses.explanations(d), start=1):
+                    name = f"{prefix}explanation-{number}"
+                    itf.write(trace, stage / f"{name}.itf.json")
+                    write_chart(stage / name, scenario, trace)
+                    written.setdefault(index, []).append((trace, trace_out / f"{name}.itf.json"))
             plan.check_files("--trace-out", [trace_out / p.name for p in sorted(stage.iterdir())])
     if junit_file is not None:
         from regcheck import findings
         from regcheck.formats import junit
 
-        write_atomic(junit_file, junit.document([findings.diagnosis_suite(printable_path(log), diagnosis, written)]))
+        suites = [summary_suite(printable_path(log), found)] if found is not None else []
+        suites += [findings.diagnosis_suite(title, d, written.get(i, ())) for i, (_, title, d) in enumerate(titled)]
+        write_atomic(junit_file, junit.document(suites))
     if as_json:
-        named = {"log": str(logs[0])} if len(logs) == 1 else {"log": log, "logs": [str(each) for each in logs]}
-        document = {**header(), **named, "base": scenario_json(base), **diagnoses.to_json(diagnosis)}
-        if notes:
-            document["reading"] = notes
+        named = {"log": log} if len(logs) == 1 else {"log": log, "logs": [str(each) for each in logs]}
+        document: dict[str, object] = {**header(), **named, "base": scenario_json(base)}
+        if len(diagnosed) == 1 and (found is None or len(found.cases) == 1):
+            document.update(diagnoses.to_json(diagnosed[0]))
+            if notes:
+                document["reading"] = notes
+        if found is not None:
+            document["cases"] = found.to_json()
         out.print_json(json.dumps(document), highlight=False)
+    elif found is None:
+        _print(log, diagnosed[0], notes)
     else:
-        _print(log, diagnosis, notes)
-    raise click.exceptions.Exit(exit_code(diagnosis))
+        _print_cases(log, found)
+    raise click.exceptions.Exit(_exit_of(diagnosed, found))
+
+
+def _titled(log: str, diagnosed: list[Diagnosis], found: Cases | None) -> list[tuple[str, str, Diagnosis]]:
+    """Each diagnosis with the prefix of its files in ``--trace-out`` and its title in JUnit: as today for one
+    diagnosis, else named by its case."""
+    if found is None or len(found.cases) == 1:
+        return [("", printable_path(log), d) for d in diagnosed]
+    return [(f"case-{c.number}-", f"{printable_path(log)}, case {c.number} ({printable(c.tally.key.words())})",
+             c.diagnosis) for c in found.cases if c.diagnosis is not None and not c.same_as]
+
+
+def _exit_of(diagnosed: list[Diagnosis], found: Cases | None) -> int:
+    """One diagnosis's code; over cases, the first of 5 (a case no setting explains), 3 (one not decided), 1 (one
+    explained by a violation), 0 that some case has."""
+    codes = {exit_code(d) for d in diagnosed}
+    if found is not None and any(c.diagnosis is None for c in found.cases):
+        codes.add(EXIT_UNKNOWN)
+    return next(code for code in (EXIT_UNEXPLAINED, EXIT_UNKNOWN, EXIT_VIOLATED, EXIT_OK) if code in codes)
+
+
+def _print_cases(log: str, found: Cases) -> None:
+    """The summary table of the cases, then each case's diagnosis as ``diagnose`` prints one."""
+    table = WordTable(title=found.heading(), title_justify="left", show_edge=False, pad_edge=False)
+    for column in COLUMNS:
+        table.add_column(column)
+    for case in found.cases:
+        table.add_row(*(printable(cell) for cell in case.row()))
+    out.print(table)
+    healthy = found.survey.healthy()
+    if healthy and any(c.tally.failures for c in found.cases):
+        out.print(f"{healthy} associations and sessions without failures are not diagnosed.")
+    for case in found.cases:
+        out.print()
+        if len(found.cases) > 1:
+            out.print(_case_heading(case, len(found.cases)), markup=False, highlight=False)
+        if case.diagnosis is None:
+            out.print(f"[yellow]Not decided:[/yellow] {escape(printable(case.reason))}")
+            continue
+        if case.same_as:
+            out.print(f"The same events as case {case.same_as} but for the association's GUID, times and lines: "
+                      f"case {case.same_as}'s diagnosis holds for it.", markup=False, highlight=False)
+            continue
+        _print(log, case.diagnosis, case.notes)
+
+
+def _case_heading(case: Case, count: int) -> str:
+    tally = case.tally
+    span = f", {tally.first_time} to {tally.last_time}" if tally.first_time and tally.last_time else ""
+    return printable(f"Case {case.number} of {count}: {tally.key.words()} ({tally.identity_words()}; "
+                     f"{tally.failure_words()}; {tally.events} events, lines {tally.first_line} to "
+                     f"{tally.last_line}{span})")
 
 
 def _print(log: str, d: Diagnosis, notes: Sequence[str] = ()) -> None:
@@ -176,11 +268,8 @@ def conclusion(d: Diagnosis) -> str:
     assert representative.trace is not None
     what = (cause(representative.setting.scenario, representative.trace) if first.violated
             else "An execution in which no safety property is violated.")
-    fixes: dict[str, list[bool]] = {}
-    for group in d.explained:
-        for fix in group.fixes:
-            fixes.setdefault(fix.fix.split(" (")[0], []).append(fix.rules_out)
-    verdicts = "; ".join(f"{name} {_rules(said)}" for name, said in fixes.items())
+    verdicts = "; ".join(f"{name} {'is not decided' if said == 'not decided' else said}"
+                         for name, said in fix_words(d).items() if said not in ("not checked", "nothing to rule out"))
     return (f"Conclusion: explained by {d.explaining} of {d.searched} settings. {what}"
             + (f" {verdicts[0].upper()}{verdicts[1:]}." if verdicts else ""))
 
@@ -192,11 +281,6 @@ def reach(d: Diagnosis) -> str:
         return (f"The longest prefix some setting explains: events 1 to {d.longest}; event {d.longest + 1} is the "
                 "first none can reach")
     return f"No setting reaches event {d.longest + 1} in order; each setting's event out of reach is below"
-
-
-def _rules(said: list[bool]) -> str:
-    """What a fix does to the failure, over the groups that explain it."""
-    return "rules it out" if all(said) else "does not rule it out" if not any(said) else "rules it out in some settings"
 
 
 def _print_story(number: int, groups: list[Group], shown: list[Trace], common: list[tuple[str, tuple[str, ...]]]) -> None:

@@ -28,9 +28,9 @@ from regcheck.files import read_limited, write_atomic
 from regcheck.formats import itf
 from regcheck.outputs import staged
 from regcheck.report import html, markdown, sources
-from regcheck.report.evidence import Evidence, Run, Settings, collect, with_diagnoses
+from regcheck.report.evidence import CaseTable, Evidence, Run, Settings, collect, with_diagnoses
 
-__all__ = ["Evidence", "Run", "Settings", "collect", "earlier", "with_diagnoses", "write"]
+__all__ = ["CaseTable", "Evidence", "Run", "Settings", "collect", "earlier", "with_diagnoses", "write"]
 
 MARK = b"<title>regcheck evidence"
 """What the head of a report's ``index.html`` says: the page is regcheck's."""

@@ -15,6 +15,7 @@ from regcheck.core.result import Trace
 from regcheck.diagnosis import Diagnosis, Group, stories
 from regcheck.model.scenario import Scenario
 from regcheck.model.story import cause, rows
+from regcheck.report.evidence import CaseTable
 from regcheck.report.html import chart_bytes, inline_svg
 from regcheck.report.markdown import literal
 
@@ -137,4 +138,20 @@ def diagnosis_markdown(title: str, d: Diagnosis) -> str:
         out += ["", "### Ruled out", ""]
         out += [f"- {literal(g.words())} ({len(g.outcomes)} settings): {literal(d.events[e - 1].describe())}; "
                 f"{literal(why)}" for e, why, g in d.ruled_out]
+    return "\n".join(out) + "\n"
+
+
+def cases_html(table: CaseTable) -> str:
+    """An Exchange log's cases as an HTML table (a ``<section>``), above their diagnoses."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    return (f'<section class="cases"><h2>Cases of {escape(table.title)}</h2><p>{escape(table.heading)}</p>'
+            f'<table class="story"><tr>{head}</tr>{body}</table></section>')
+
+
+def cases_markdown(table: CaseTable) -> str:
+    """An Exchange log's cases as Markdown (a level-2 section with a table)."""
+    out = [f"## Cases of {literal(table.title)}", "", literal(table.heading), "",
+           "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    out += ["| " + " | ".join(literal(cell).replace("|", "\\|") for cell in row) + " |" for row in table.rows]
     return "\n".join(out) + "\n"

@@ -84,6 +84,19 @@ class Evidence:
     elapsed_s: float
     diagnoses: tuple[tuple[str, Diagnosis], ...] = ()
     """Logs diagnosed for the report (``report --diagnose``): the log's name and what diagnose found."""
+    case_tables: tuple[CaseTable, ...] = ()
+    """The summary tables of the Exchange logs among them, one per log, above their cases' diagnoses."""
+
+
+@dataclass(frozen=True)
+class CaseTable:
+    """The cases of one Exchange log as ``regcheck diagnose`` lists them (``regcheck.cases``): the line above
+    the table, its columns and one row per case."""
+
+    title: str
+    heading: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
 
 
 def versions() -> dict[str, str]:
@@ -123,11 +136,12 @@ def report_command(targets: Sequence[str], out: str, requested: Sequence[str], s
 
 
 def with_diagnoses(evidence: Evidence, diagnoses: Sequence[tuple[str, Diagnosis]], logs: Sequence[str],
-                   scenario: str) -> Evidence:
-    """The evidence with the diagnoses of ``logs`` (as the user named them) against ``scenario``, and a
-    regenerate command that asks for them again."""
+                   scenario: str, tables: Sequence[CaseTable] = ()) -> Evidence:
+    """The evidence with the diagnoses of ``logs`` (as the user named them) against ``scenario``, the case
+    tables of those that are Exchange logs, and a regenerate command that asks for them again."""
     argv = [a for log in logs for a in ("--diagnose", log)] + ["--diagnose-scenario", scenario]
-    return replace(evidence, diagnoses=tuple(diagnoses), command=f"{evidence.command} {shlex.join(argv)}")
+    return replace(evidence, diagnoses=tuple(diagnoses), case_tables=tuple(tables),
+                   command=f"{evidence.command} {shlex.join(argv)}")
 
 
 def check_scenario(scenario: Scenario, requested: Sequence[str], settings: Settings,

@@ -237,8 +237,9 @@ def page(evidence: Evidence, charts: Mapping[str, bytes]) -> str:
     for index, run in enumerate(evidence.runs):
         parts.append(_scenario_section(evidence, index, run, ids, charts))
     if evidence.diagnoses:
-        from regcheck.report.diagnosis import diagnosis_html  # it draws on this module's fragments
+        from regcheck.report.diagnosis import cases_html, diagnosis_html  # it draws on this module's fragments
 
+        parts += [cases_html(table) for table in evidence.case_tables]
         parts += [diagnosis_html(title, d, prefix=f"dg{i}", collapsed=True) for i, (title, d) in enumerate(evidence.diagnoses, 1)]
     parts += [_not_checked(evidence), _provenance(evidence), "</body></html>"]
     return printable("\n".join(parts) + "\n")  # scenario text may hold control characters

@@ -161,8 +161,10 @@ def document(evidence: Evidence, files: Mapping[str, tuple[str, str]]) -> str:
             elif result.verdict is Verdict.BOUNDED:
                 out += ["", f"No violation in any execution of at most {result.depth} steps; not a proof."]
     if evidence.diagnoses:
-        from regcheck.report.diagnosis import diagnosis_markdown  # it draws on this module's fragments
+        from regcheck.report.diagnosis import cases_markdown, diagnosis_markdown  # it draws on this module's fragments
 
+        for table in evidence.case_tables:
+            out += ["", cases_markdown(table).rstrip("\n")]
         for title, diagnosed in evidence.diagnoses:
             out += ["", diagnosis_markdown(title, diagnosed).rstrip("\n")]
     out += ["", "## What was not checked"]

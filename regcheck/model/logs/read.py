@@ -128,10 +128,10 @@ def read_exchange(path: Path, kind: str | None, identities: Identities) -> Excha
     return ExchangeLog(events, kind, len(files), others, skipped, identities)
 
 
-def read_events(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
-                process_account: str | None, process_identity: str) -> tuple[list[Event], list[str]]:
-    """The events of ``log`` (an Exchange log, a folder of its files, or JSON Lines / CSV) and, for an Exchange
-    log, what the output says about reading it: the one reading ``regcheck diagnose`` and the notebook share."""
+def exchange_identities(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
+                        process_account: str | None, process_identity: str) -> Identities | None:
+    """How an Exchange log's spellings will bind (``--identities``, ``--process-account``), or None when ``log``
+    is JSON Lines or CSV (which names its identities itself; those options are then refused)."""
     exchange = form in FORMATS or (form is None and columns is None and is_exchange(log))
     if not exchange:
         if identities_file is not None or process_account is not None:
@@ -139,10 +139,20 @@ def read_events(log: Path, form: str | None, columns: str | None, identities_fil
                                   "its identities itself")
         if log.is_dir():
             raise InvalidArgument(f"log {printable_path(log)} is a folder; a folder is read as an Exchange log's files")
-        return read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form), []
+        return None
     if columns is not None:
         raise InvalidArgument("--columns is for a CSV log; an Exchange log names its columns in #Fields:")
-    read = read_exchange(log, form, _identities(identities_file, process_account, process_identity))
+    return _identities(identities_file, process_account, process_identity)
+
+
+def read_events(log: Path, form: str | None, columns: str | None, identities_file: Path | None,
+                process_account: str | None, process_identity: str) -> tuple[list[Event], list[str]]:
+    """The events of ``log`` (an Exchange log, a folder of its files, or JSON Lines / CSV) and, for an Exchange
+    log, what the output says about reading it: the one reading ``regcheck diagnose`` and the notebook share."""
+    identities = exchange_identities(log, form, columns, identities_file, process_account, process_identity)
+    if identities is None:
+        return read_log(log, columns=parse_columns(columns) if columns is not None else None, form=form), []
+    read = read_exchange(log, form, identities)
     return read.events, read.notes()
 
 
