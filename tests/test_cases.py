@@ -178,7 +178,7 @@ def test_bad_slices_end_with_one_line_and_exit_2(capsys: pytest.CaptureFixture[s
 def test_a_slice_of_a_json_lines_log_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     log = EXAMPLES.parent / "article-customer.jsonl"
     code, _, err = run(capsys, "diagnose", str(log), "--user", "alice")
-    assert code == 2 and "a JSON Lines or CSV log is diagnosed whole" in err
+    assert code == 2 and "JSON Lines, CSV and several logs are diagnosed whole" in err
 
 
 def test_an_event_with_no_time_cannot_be_placed_in_a_span(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
