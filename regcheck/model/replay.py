@@ -104,6 +104,22 @@ def _violates_liveness(
     visits ``loop``..end-1 for ever, so an obligation triggered at j is met iff its goal holds at some
     position in min(j, loop)..end-1."""
     end = len(taken)
+    unfair = _unfair(sim, loop, states, taken)
+    if unfair is not None:
+        return unfair
+    assert loop is not None
+    for duty in reference.LIVENESS[prop](sim.design):
+        for j in range(end):
+            if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):
+                return ReplayReport(True)
+    return ReplayReport(False, end, f"every obligation of {prop} is met on this lasso")
+
+
+def _unfair(
+    sim: Simulator, loop: int | None, states: list[dict[str, Value]], taken: list[tuple[str, dict[str, int]]]
+) -> ReplayReport | None:
+    """Why the lasso (its loop from ``loop`` to the last step) is not weakly fair by the simulator's account."""
+    end = len(taken)
     if loop is None:
         return ReplayReport(False, end, "a liveness counterexample must be a lasso (ITF 'loop')")
     cycle = range(loop, end)
@@ -115,11 +131,31 @@ def _violates_liveness(
         if all((name, params) in sim.enabled(states[j]) for j in cycle):
             call = f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
             return ReplayReport(False, end, f"unfair loop: {call} is enabled throughout it and never taken")
+    return None
+
+
+def satisfies(scenario: Scenario, trace: Trace, prop: str) -> ReplayReport:
+    """``trace`` replays on the simulator of ``scenario`` (a fixed number of workers), is a lasso that is weakly
+    fair by the simulator's account, and meets every obligation of liveness property ``prop`` by replay's own
+    definition of it: a fair continuation on which the property holds."""
+    if prop not in reference.LIVENESS:
+        raise ValueError(f"replay has no liveness property {prop!r}; it knows {', '.join(reference.LIVENESS)}")
+    report = replay(scenario, trace)
+    if not report.ok:
+        return report
+    sim = Simulator(scenario)
+    states = [dict(s) for s in trace.states]
+    taken = [(step.action, dict(step.params)) for step in trace.steps]
+    unfair = _unfair(sim, trace.loop, states, taken)
+    if unfair is not None:
+        return unfair
+    loop, end = trace.loop, len(taken)
+    assert loop is not None
     for duty in reference.LIVENESS[prop](sim.design):
         for j in range(end):
             if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):
-                return ReplayReport(True)
-    return ReplayReport(False, end, f"every obligation of {prop} is met on this lasso")
+                return ReplayReport(False, j, f"{prop}: {duty.who}, triggered in state {j}, is never met")
+    return ReplayReport(True)
 
 
 def _differences(claimed: Mapping[str, Value], actual: Mapping[str, Value]) -> str:
