@@ -51,15 +51,40 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
         sim = Simulator(scenario, workers)
     except ValueError as exc:
         return ReplayReport(False, 0, str(exc))
+    stepped = _run(sim, trace)
+    if isinstance(stepped, ReplayReport):
+        return stepped
+    states, taken = stepped.states, stepped.taken
+    state = states[-1]
+    if prop is None:
+        return ReplayReport(True)
+    if prop in reference.LIVENESS:
+        return _violates_liveness(sim, trace.loop, states, taken, prop)
+    if reference.SAFETY[prop](sim.design, state) is None:
+        return ReplayReport(False, len(trace.steps), f"{prop} holds in the final state")
+    return ReplayReport(True)
+
+
+@dataclass(frozen=True)
+class _Stepped:
+    """A trace stepped on the simulator: its states and the steps taken (``Stutter`` with no parameters)."""
+
+    states: list[dict[str, Value]]
+    taken: list[tuple[str, dict[str, int]]]
+
+
+def _run(sim: Simulator, trace: Trace) -> ReplayReport | _Stepped:
+    """Step ``trace`` on ``sim``: the first step that does not conform (or a loop that does not close), else the
+    simulator's states and the steps taken."""
     state = sim.initial_state()
+    states = [state]
+    taken: list[tuple[str, dict[str, int]]] = []
     if set(trace.vars) != set(state):
         extra, missing = sorted(set(trace.vars) - set(state)), sorted(set(state) - set(trace.vars))
         return ReplayReport(False, 0, f"variables differ from the scenario's (extra {extra}, missing {missing})")
     diff = _differences(trace.states[0], state)
     if diff:
         return ReplayReport(False, 0, f"not the initial state: {diff}")
-    states = [state]
-    taken: list[tuple[str, dict[str, int]]] = []
     for index, step in enumerate(trace.steps, start=1):
         if step.action == STUTTER:
             if sim.enabled(state):
@@ -85,13 +110,7 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
         diff = _differences(trace.states[trace.loop], state)
         if diff:
             return ReplayReport(False, len(trace.steps), f"the loop does not close on state {trace.loop}: {diff}")
-    if prop is None:
-        return ReplayReport(True)
-    if prop in reference.LIVENESS:
-        return _violates_liveness(sim, trace.loop, states, taken, prop)
-    if reference.SAFETY[prop](sim.design, state) is None:
-        return ReplayReport(False, len(trace.steps), f"{prop} holds in the final state")
-    return ReplayReport(True)
+    return _Stepped(states, taken)
 
 
 def _violates_liveness(
@@ -140,12 +159,14 @@ def satisfies(scenario: Scenario, trace: Trace, prop: str) -> ReplayReport:
     definition of it: a fair continuation on which the property holds."""
     if prop not in reference.LIVENESS:
         raise ValueError(f"replay has no liveness property {prop!r}; it knows {', '.join(reference.LIVENESS)}")
-    report = replay(scenario, trace)
-    if not report.ok:
-        return report
-    sim = Simulator(scenario)
-    states = [dict(s) for s in trace.states]
-    taken = [(step.action, dict(step.params)) for step in trace.steps]
+    try:
+        sim = Simulator(scenario)
+    except ValueError as exc:
+        return ReplayReport(False, 0, str(exc))
+    stepped = _run(sim, trace)
+    if isinstance(stepped, ReplayReport):
+        return stepped
+    states, taken = stepped.states, stepped.taken
     unfair = _unfair(sim, trace.loop, states, taken)
     if unfair is not None:
         return unfair

@@ -198,7 +198,6 @@ def _witness(
     walks = shortest_walks(edges, pseudo, inside, entry, want, [False] * len(keys), actions + needed.bit_length(),
                            search, float("inf"), 0)
     if walks is None or walks[0] is None:
-        search.greedy = True
         return entry, greedy_walk(edges, pseudo, inside, entry, want)
     return entry, walks[0]
 
