@@ -156,3 +156,16 @@ def test_a_continuation_that_does_not_replay_as_satisfying_decides_nothing(monke
     fate = compose.must_fail_from(seed, path, "worker-requests-succeed")
     assert fate.must is None and fate.trace is None
     assert fate.note.startswith("internal error: the fair continuation does not replay")
+
+
+def test_replay_tells_a_satisfying_lasso_from_a_violating_or_unfair_one() -> None:
+    seed = scenarios.load_builtin("seed")
+    (violated,) = compose.run_checks(seed, ["worker-requests-succeed"], engine="explicit")
+    assert violated.trace is not None
+    report = satisfies(seed, violated.trace, "worker-requests-succeed")
+    assert not report.ok and "worker 1, triggered in state 0, is never met" in report.reason
+    met = compose.must_fail_from(seed, positions.start(seed).path, "worker-requests-succeed").trace
+    assert met is not None and met.loop is not None and satisfies(seed, met, "worker-requests-succeed").ok
+    assert not satisfies(seed, dataclasses.replace(met, loop=None), "worker-requests-succeed").ok
+    with pytest.raises(ValueError, match="no liveness property"):
+        satisfies(seed, met, "worker-never-gets-network-error")
