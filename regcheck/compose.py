@@ -32,20 +32,20 @@ from regcheck.core import engines, portfolio
 from regcheck.core.abstraction import CounterAbstraction
 from regcheck.core.certificate import of_reachable_states, on_reachable_states, recheck_invariant
 from regcheck.core.checking import REPLAY_FAILED, Replayer, vet
+from regcheck.core.compile import compile_system
 from regcheck.core.constraints import Constraint
-from regcheck.core.engines import Options, bmc
+from regcheck.core.engines import Options, bmc, continuation
 from regcheck.core.engines.distinct import shortest_of_shape
 from regcheck.core.evidence import Certificate, LassoFreedom
-from regcheck.core.expr import And, Const, Eq, Expr, Not, Value, Var, evaluate, render
+from regcheck.core.expr import And, Const, Eq, Expr, Value, Var, evaluate, render
 from regcheck.core.result import CheckResult, Progress, Scope, Trace, Verdict, outcome
 from regcheck.core.system import Kind, Property, TransitionSystem
 from regcheck.deadline import REASON, Deadline, OutOfTime
 from regcheck.display import did_you_mean, shown
 from regcheck.errors import EngineDisagreement, InvalidArgument
 from regcheck.model import parameterised, story
-from regcheck.model import reference_properties as reference
-from regcheck.model.reference_design import Design
-from regcheck.model.replay import replay
+from regcheck.model.continuations import no_fair_satisfying
+from regcheck.model.replay import replay, satisfies
 from regcheck.model.scenario import Scenario
 from regcheck.model.system import build
 from regcheck.properties import catalogue
@@ -225,59 +225,72 @@ def reach_from(scenario: Scenario, path: Trace, where: Sequence[Constraint], *, 
     return trace.with_meta(replayed=True), found.depth, found.note
 
 
+MUST_FAIL_STATES = 200_000
+"""The states (and product nodes with the pending obligations) ``must_fail_from`` and its re-check may explore."""
+
+
 @dataclass(frozen=True)
-class Pending:
-    """An obligation of a liveness property triggered on the path to a position and not met since: ``result`` is
-    the check of "its goal never holds" from the position (proved: the obligation is lost on every continuation;
-    violated: a continuation that meets it, as the whole path)."""
+class Fate:
+    """Whether every fair continuation of a position fails a liveness property (regcheck/model/SEMANTICS.md,
+    "Positions"): ``must`` True (proved for the finite state space from the position, re-checked on the reference
+    simulator), False with ``trace`` (the path, then a fair lasso that meets every obligation, replayed and shown
+    fair and satisfying), or None (``note`` says why)."""
 
-    label: str
-    since: int
-    """The state of the path (0: the initial state) from which the obligation is pending."""
-    result: CheckResult
+    property: str
+    must: bool | None
+    trace: Trace | None
+    pending: tuple[tuple[str, int], ...]
+    """The obligations pending at the position: each label and the state of the path it is pending since."""
+    states: int
+    """States reachable from the position that the search explored."""
+    nodes: int
+    """Nodes of the product of those states with the pending obligations."""
+    note: str = ""
 
 
-def pending_from(
+def must_fail_from(
     scenario: Scenario,
     path: Trace,
     name: str,
     *,
-    engine: str = "auto",
-    depth: int = 12,
     timeout: float | None = 120.0,
-) -> list[Pending]:
-    """The obligations of liveness property ``name`` pending at the last state of ``path``, each checked from there
-    for whether any continuation can still meet it (regcheck/model/SEMANTICS.md, "Positions")."""
+    max_states: int = MUST_FAIL_STATES,
+) -> Fate:
+    """Whether every fair continuation of the last state of ``path`` (a path of ``scenario`` that replays) fails
+    liveness property ``name``, counting the obligations pending there: a fair continuation that does not, or a
+    proof, re-checked by ``model.continuations`` on the reference simulator."""
     spec = catalogue.spec(name)
     if spec.kind is Kind.SAFETY:
         raise InvalidArgument(f"{name} is a safety property: ask whether it can fail from here (can_fail)")
-    prop = catalogue.instantiate(name, scenario)
-    duties = {duty.who: duty for duty in reference.LIVENESS[name](Design.of(scenario, None))}
+    if scenario.parameterised:
+        raise InvalidArgument("checking from a state needs a fixed number of workers; set workers=N")
     deadline = Deadline(timeout)
-    found = []
-    for obligation in prop.obligations:
-        since = _pending_since(path, obligation.trigger, obligation.goal)
-        if since is None:
-            continue
-        duty = duties[obligation.label]
-        never = Property(f"{name}: {obligation.label}", Kind.SAFETY, f"the goal of {obligation.label} never holds",
-                         spec.source, Not(obligation.goal))
-
-        def replayer(continuation: Trace, _: str, goal: Callable[[Mapping[str, Value]], bool] = duty.goal
-                     ) -> str | None:
-            whole = joined(path, continuation)
-            report = replay(scenario, whole)
-            if not report.ok:
-                return str(report)
-            return None if goal(whole.states[-1]) else "the obligation's goal does not hold in the last state"
-
-        system = from_state(build(scenario), path.states[-1])
-        (result,) = vet(_check_concrete(scenario, system, [never], engine, depth, deadline, "z3", None, replayer,
-                                        whole=False), replayer)
-        if result.trace is not None:
-            result = replace(result, trace=joined(path, result.trace))
-        found.append(Pending(obligation.label, since, result))
-    return found
+    prop = catalogue.instantiate(name, scenario)
+    since = [_pending_since(path, o.trigger, o.goal) for o in prop.obligations]
+    pending = tuple((o.label, s) for o, s in zip(prop.obligations, since) if s is not None)
+    compiled = compile_system(from_state(build(scenario), path.states[-1]))
+    found = continuation.satisfying(compiled, prop, frozenset(i for i, s in enumerate(since) if s is not None),
+                                   max_states=max_states, deadline=deadline.at)
+    if found.trace is not None:
+        whole = joined(path, found.trace)
+        report = satisfies(scenario, whole, name)
+        if not report.ok:
+            return Fate(name, None, None, pending, found.states, found.nodes,
+                        note=f"internal error: the fair continuation does not replay as one that meets every "
+                             f"obligation ({report})")
+        return Fate(name, False, whole.with_meta(replayed=True), pending, found.states, found.nodes)
+    if not found.complete:
+        return Fate(name, None, None, pending, found.states, found.nodes, note=found.note)
+    recheck = no_fair_satisfying(scenario, path, name, max_states=max_states, deadline=deadline.at)
+    if recheck.loop:
+        raise EngineDisagreement(f"{name} from step {len(path)}: the search finds no fair continuation that meets "
+                                 f"every obligation, but {recheck.why}")
+    if not recheck.confirmed:
+        return Fate(name, None, None, pending, found.states, found.nodes, note=f"proved by the search, not re-checked: {recheck.why}")
+    return Fate(name, True, None, pending, found.states, found.nodes,
+                note=f"no fair loop meets every obligation among the {found.nodes:,} nodes of the "
+                     f"{found.states:,} states reachable from here with the obligations pending; re-checked on the "
+                     f"reference simulator")
 
 
 def _pending_since(path: Trace, trigger: Expr, goal: Expr) -> int | None:

@@ -785,47 +785,52 @@ class Reach:
 
 @dataclass(frozen=True, repr=False)
 class Loss:
-    """Whether a liveness property is already lost at a position: each obligation pending there (triggered on the
-    path, not met since), and whether any continuation can still meet it."""
+    """Whether every fair continuation of a position fails a liveness property, counting the obligations pending
+    there (triggered on the path, not met since): a proof, or a fair continuation that meets every obligation."""
 
     position: Position
-    property: str
-    pending: tuple[compose.Pending, ...]
+    fate: compose.Fate
 
     def __repr__(self) -> str:
         return f"<from step {self.position.index}: {self.property} {self.words()}>"
 
     @builtins.property
+    def property(self) -> str:
+        return self.fate.property
+
+    @builtins.property
     def lost(self) -> bool | None:
-        """True: some pending obligation is met by no continuation; False: nothing pending is lost; None: undecided."""
-        verdicts = [p.result.verdict for p in self.pending]
-        if Verdict.PROVED in verdicts:
-            return True
-        if all(v is Verdict.VIOLATED for v in verdicts):
-            return False
-        return None
+        """True: every fair continuation fails (proved); False: a fair continuation meets every obligation
+        (:attr:`trace`); None: undecided (:meth:`words` says why)."""
+        return self.fate.must
+
+    @builtins.property
+    def trace(self) -> Trace | None:
+        """The path so far, then a fair lasso that meets every obligation (``trace.loop``), or None."""
+        return self.fate.trace
 
     def words(self) -> str:
-        if not self.pending:
-            return "has no obligation pending here; whether a continuation fails is can_fail's question"
+        pending = "; ".join(f"{label}, pending since state {since}" for label, since in self.fate.pending)
+        pending = f" ({pending})" if pending else ""
         if self.lost is True:
-            lost = [p for p in self.pending if p.result.verdict is Verdict.PROVED]
-            return ("must fail: " + "; ".join(f"{p.label}, pending since state {p.since}, is met by no continuation"
-                                              for p in lost))
-        if self.lost is False:
-            return "is not lost: a continuation meets each obligation pending here"
-        return "undecided: " + "; ".join(f"{p.label}: {verdict_text(p.result)}" for p in self.pending)
+            return (f"must fail: every fair continuation fails it{pending}, proved for the {self.fate.states:,} "
+                    f"states reachable from here")
+        if self.lost is False and self.trace is not None:
+            steps = len(self.trace) - self.position.index
+            assert self.trace.loop is not None
+            loop = len(self.trace) - self.trace.loop
+            return (f"need not fail: a fair continuation of {steps} step(s), ending in a loop of {loop}, meets every "
+                    f"obligation{pending}")
+        return f"undecided: {self.fate.note}"
 
     def _repr_html_(self) -> str:
         parts = [f"<h4>From the state after step {self.position.index}: <code>{escape(self.property)}</code> "
                  f"{escape(self.words())}</h4>"]
-        for p in self.pending:
-            if p.result.verdict is Verdict.PROVED:
-                parts.append(f"<p>{escape(p.label)}: its goal holds in no state reachable from here.</p>"
-                             + evidence_html(p.result.evidence))
-            elif p.result.trace is not None:
-                parts.append(f"<p>{escape(p.label)}: a continuation meets it.</p>"
-                             + story_html(self.position.scenario, p.result.trace))
+        if self.lost is True:
+            parts.append(f"<p>{escape(self.fate.note)}.</p>")
+        elif self.trace is not None:
+            parts.append("<p>Replayed on the reference simulator: its loop is fair, and every trigger, those pending "
+                         "here included, is followed by its goal.</p>" + story_html(self.position.scenario, self.trace))
         return _html("".join(parts))
 
 
@@ -897,13 +902,11 @@ class Position:
         trace, searched, note = compose.reach_from(self.scenario, self.path, shape, depth=depth, timeout=timeout)
         return Reach(self, describe_shape(shape), trace, searched, note)
 
-    def must_fail(self, prop: str, *, engine: str = "auto", depth: int = 12, timeout: float = 60.0) -> Loss:
-        """For a liveness property: whether an obligation pending here (triggered on the path, not met since) can
-        no longer be met by any continuation."""
-        _settings(engine, depth, timeout)
-        pending = compose.pending_from(self.scenario, self.path, _name(prop), engine=engine, depth=depth,
-                                       timeout=timeout)
-        return Loss(self, _name(prop), tuple(pending))
+    def must_fail(self, prop: str, *, timeout: float = 60.0) -> Loss:
+        """For a liveness property: whether every fair continuation from here fails it (the obligations pending
+        here included), proved and re-checked on the reference simulator, or a fair continuation that does not."""
+        check_timeout(timeout)
+        return Loss(self, compose.must_fail_from(self.scenario, self.path, _name(prop), timeout=timeout))
 
     def widget(self, prop: str | None = None) -> object:
         """An interactive view (``pip install 'regcheck[widgets]'``): the state and the chart so far, a button per

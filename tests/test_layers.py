@@ -55,6 +55,7 @@ LAYERS: dict[str, int] = {
     "regcheck.core.engines.houdini": 12,
     "regcheck.core.engines.explicit": 13,
     "regcheck.core.engines.pdr": 13,
+    "regcheck.core.engines.continuation": 13,
     "regcheck.core.interference": 13,
     # 14-15: vetting and running engines, model-free
     "regcheck.core.checking": 14,

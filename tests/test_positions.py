@@ -162,20 +162,6 @@ def test_a_state_outside_the_system_is_refused() -> None:
         compose.from_state(system, {k: v for k, v in state.items() if k != "done[1]"})
 
 
-def test_must_fail_names_the_pending_obligation_that_no_continuation_meets() -> None:
-    seed = position("seed")
-    assert seed.must_fail("worker-requests-succeed").lost is False  # not done yet, but it can be
-    after = seed.step("worker 1 Impersonate").step("worker 1 EcDoConnectEx").step("EcDoAsyncConnectEx")
-    failed = after.step("notifier 1 EcDoAsyncWaitEx").step("worker 1 EcDoRpcExt2")
-    loss = failed.must_fail("worker-requests-succeed")
-    assert loss.lost is True and "worker 1, pending since state 0, is met by no continuation" in loss.words()
-    event = seed.step(1).step(1).step("ServerEvent")
-    assert event.must_fail("notifications-delivered").lost is True  # the seed never delivers a notification
-    assert "no obligation pending" in seed.must_fail("notifications-delivered").words()
-    with pytest.raises(InvalidArgument, match="is a safety property"):
-        seed.must_fail(NETWORK_ERROR)
-
-
 def test_can_reach_a_shape_from_a_position() -> None:
     here = Finding(scenarios.load_builtin("seed"), _violated()).at(3)
     found = here.can_reach(shapes.sends("notifier 1", "EcDoAsyncWaitEx"))

@@ -46,8 +46,9 @@ from regcheck.properties import catalogue
 from tests.strategies import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = tuple(f"regcheck/model/{name}.py" for name in ("simulator", "replay", "reference_design", "reference_properties"))
-"""The modules replay runs: the second implementation of SEMANTICS.md."""
+REFERENCE = tuple(f"regcheck/model/{name}.py" for name in ("simulator", "replay", "reference_design", "reference_properties",
+                                                                "continuations"))
+"""The modules replay runs, and the re-check of ``must_fail``'s proofs: the second implementation of SEMANTICS.md."""
 FIELDS = frozenset(f.name for f in dataclasses.fields(Scenario))
 DERIVED = frozenset(
     name for name, _ in inspect.getmembers(Scenario) if not name.startswith("__") and name not in FIELDS

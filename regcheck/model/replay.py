@@ -51,15 +51,40 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
         sim = Simulator(scenario, workers)
     except ValueError as exc:
         return ReplayReport(False, 0, str(exc))
+    stepped = _run(sim, trace)
+    if isinstance(stepped, ReplayReport):
+        return stepped
+    states, taken = stepped.states, stepped.taken
+    state = states[-1]
+    if prop is None:
+        return ReplayReport(True)
+    if prop in reference.LIVENESS:
+        return _violates_liveness(sim, trace.loop, states, taken, prop)
+    if reference.SAFETY[prop](sim.design, state) is None:
+        return ReplayReport(False, len(trace.steps), f"{prop} holds in the final state")
+    return ReplayReport(True)
+
+
+@dataclass(frozen=True)
+class _Stepped:
+    """A trace stepped on the simulator: its states and the steps taken (``Stutter`` with no parameters)."""
+
+    states: list[dict[str, Value]]
+    taken: list[tuple[str, dict[str, int]]]
+
+
+def _run(sim: Simulator, trace: Trace) -> ReplayReport | _Stepped:
+    """Step ``trace`` on ``sim``: the first step that does not conform (or a loop that does not close), else the
+    simulator's states and the steps taken."""
     state = sim.initial_state()
+    states = [state]
+    taken: list[tuple[str, dict[str, int]]] = []
     if set(trace.vars) != set(state):
         extra, missing = sorted(set(trace.vars) - set(state)), sorted(set(state) - set(trace.vars))
         return ReplayReport(False, 0, f"variables differ from the scenario's (extra {extra}, missing {missing})")
     diff = _differences(trace.states[0], state)
     if diff:
         return ReplayReport(False, 0, f"not the initial state: {diff}")
-    states = [state]
-    taken: list[tuple[str, dict[str, int]]] = []
     for index, step in enumerate(trace.steps, start=1):
         if step.action == STUTTER:
             if sim.enabled(state):
@@ -85,13 +110,7 @@ def replay(scenario: Scenario, trace: Trace, prop: str | None = None) -> ReplayR
         diff = _differences(trace.states[trace.loop], state)
         if diff:
             return ReplayReport(False, len(trace.steps), f"the loop does not close on state {trace.loop}: {diff}")
-    if prop is None:
-        return ReplayReport(True)
-    if prop in reference.LIVENESS:
-        return _violates_liveness(sim, trace.loop, states, taken, prop)
-    if reference.SAFETY[prop](sim.design, state) is None:
-        return ReplayReport(False, len(trace.steps), f"{prop} holds in the final state")
-    return ReplayReport(True)
+    return _Stepped(states, taken)
 
 
 def _violates_liveness(
@@ -104,6 +123,22 @@ def _violates_liveness(
     visits ``loop``..end-1 for ever, so an obligation triggered at j is met iff its goal holds at some
     position in min(j, loop)..end-1."""
     end = len(taken)
+    unfair = _unfair(sim, loop, states, taken)
+    if unfair is not None:
+        return unfair
+    assert loop is not None
+    for duty in reference.LIVENESS[prop](sim.design):
+        for j in range(end):
+            if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):
+                return ReplayReport(True)
+    return ReplayReport(False, end, f"every obligation of {prop} is met on this lasso")
+
+
+def _unfair(
+    sim: Simulator, loop: int | None, states: list[dict[str, Value]], taken: list[tuple[str, dict[str, int]]]
+) -> ReplayReport | None:
+    """Why the lasso (its loop from ``loop`` to the last step) is not weakly fair by the simulator's account."""
+    end = len(taken)
     if loop is None:
         return ReplayReport(False, end, "a liveness counterexample must be a lasso (ITF 'loop')")
     cycle = range(loop, end)
@@ -115,11 +150,33 @@ def _violates_liveness(
         if all((name, params) in sim.enabled(states[j]) for j in cycle):
             call = f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
             return ReplayReport(False, end, f"unfair loop: {call} is enabled throughout it and never taken")
+    return None
+
+
+def satisfies(scenario: Scenario, trace: Trace, prop: str) -> ReplayReport:
+    """``trace`` replays on the simulator of ``scenario`` (a fixed number of workers), is a lasso that is weakly
+    fair by the simulator's account, and meets every obligation of liveness property ``prop`` by replay's own
+    definition of it: a fair continuation on which the property holds."""
+    if prop not in reference.LIVENESS:
+        raise ValueError(f"replay has no liveness property {prop!r}; it knows {', '.join(reference.LIVENESS)}")
+    try:
+        sim = Simulator(scenario)
+    except ValueError as exc:
+        return ReplayReport(False, 0, str(exc))
+    stepped = _run(sim, trace)
+    if isinstance(stepped, ReplayReport):
+        return stepped
+    states, taken = stepped.states, stepped.taken
+    unfair = _unfair(sim, trace.loop, states, taken)
+    if unfair is not None:
+        return unfair
+    loop, end = trace.loop, len(taken)
+    assert loop is not None
     for duty in reference.LIVENESS[prop](sim.design):
         for j in range(end):
             if duty.trigger(states[j]) and not any(duty.goal(states[k]) for k in range(min(j, loop), end)):
-                return ReplayReport(True)
-    return ReplayReport(False, end, f"every obligation of {prop} is met on this lasso")
+                return ReplayReport(False, j, f"{prop}: {duty.who}, triggered in state {j}, is never met")
+    return ReplayReport(True)
 
 
 def _differences(claimed: Mapping[str, Value], actual: Mapping[str, Value]) -> str:

@@ -349,11 +349,11 @@ def _loop(
         if min(prefix[entry], depth[entry]) + 1 >= limit:
             break  # sorted by the least prefix: no later entry can do better
         slack = prefix[entry] - depth[entry]
-        walks = _shortest_walks(graph.edges, graph.enabled, component, entry, fair, triggered,
+        walks = shortest_walks(graph.edges, graph.enabled, component, entry, fair, triggered,
                                 len(graph.compiled.system.actions), search, limit - depth[entry] - 1, slack)
         if walks is None:  # over budget: a greedy loop from the entry with the shortest prefix
             search.greedy = True
-            cycle = _greedy_walk(graph.edges, graph.enabled, component, entry, fair)
+            cycle = greedy_walk(graph.edges, graph.enabled, component, entry, fair)
             through = any(triggered[t] for _, t in cycle)
             length = (depth[entry] if through else prefix[entry]) + len(cycle)
             if best is None or length < best[0]:
@@ -368,7 +368,7 @@ def _loop(
     return best
 
 
-def _shortest_walks(
+def shortest_walks(
     edges: Sequence[Sequence[Edge]],
     enabled: Sequence[int],
     component: Container[int],
@@ -446,7 +446,7 @@ def _walk(parents: dict[tuple[int, int], tuple[tuple[int, int], int] | None], la
     return walk
 
 
-def _greedy_walk(
+def greedy_walk(
     edges: Sequence[Sequence[Edge]], enabled: Sequence[int], component: Container[int], entry: int, fair: int
 ) -> list[Edge]:
     """A closed walk from ``entry`` inside ``component`` witnessing every fair action: nearest missing witness first."""
@@ -956,11 +956,11 @@ def _reduced_loop(
         if min(start, shallow) + 1 >= limit:
             break
         local = lift.first[entry]
-        walks = _shortest_walks(lift.edges, lift.enabled, every, local, fair, lift.triggered, actions, search,
+        walks = shortest_walks(lift.edges, lift.enabled, every, local, fair, lift.triggered, actions, search,
                                 limit - shallow - 1, start - shallow)
         if walks is None:
             search.greedy = True
-            cycle = _greedy_walk(lift.edges, lift.enabled, every, local, fair)
+            cycle = greedy_walk(lift.edges, lift.enabled, every, local, fair)
             through = any(lift.triggered[t] for _, t in cycle)
             length = (shallow if through else start) + len(cycle)
             if best is None or length < best[0]:
@@ -1190,7 +1190,9 @@ __all__ = [
     "concrete_trace",
     "fair_pair_components",
     "find_lasso",
+    "greedy_walk",
     "reduced_lasso",
+    "shortest_walks",
     "symmetric_obligations",
     "trace",
 ]
