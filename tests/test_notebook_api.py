@@ -140,7 +140,7 @@ NOT_A_SCENARIO = "scenario: expected a built-in scenario's name, a path to a .to
     (lambda: sweep("seed", vary=[3]), 'vary: expected switches as --vary takes them ("workers=1..3") or Axis values, '
                                       "got int 3"),
     (lambda: diagnose(17), "log: expected a path to a log, or the events as a list of dictionaries; got int 17"),
-    (lambda: diagnose(["Connect"]), "the events, event 1: expected a dictionary of fields, got str 'Connect'"),
+    (lambda: diagnose(["Connect", {"call": "Connect"}]), "the events, event 1: expected a dictionary of fields, got str 'Connect'"),
     (lambda: diagnose([{"call": "Connect", "thread": object}]),
      "the events, event 1: type <class 'object'> is not a value of a log (text, a whole number, or a datetime)"),
     (lambda: diagnose([{"call": "Connect"}], vary=[1]), "vary: expected text or a list of texts, got list [1]"),
