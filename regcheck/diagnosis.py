@@ -748,9 +748,10 @@ QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
 SHORTEST_FACTOR = 4
 """An explanation found depth first is searched again breadth first within this many times the states it took."""
-FIRST_NODES = 20_000
-"""States each later search of the first pass visits (a thread's unit, then the whole system); a design that pass
-leaves open is searched again with ``UNIT_NODES`` per unit and ``MAX_NODES`` for the whole system."""
+FIRST_NODES = 5_000
+"""States each search of the first pass visits (the whole system's short search, then each thread's unit), so that
+every setting gets one soon; a design that pass leaves open is searched again with ``UNIT_NODES`` per unit and
+``MAX_NODES`` for the whole system."""
 UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
