@@ -703,15 +703,9 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         order = order.prefix(impossible) if order is not None else None
         compiled = _compiled(system_of, key)
         found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
-                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN, order=order)
+                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN, order=order, depth_first=True)
         if found.matched == impossible:
-            after = f"after event {impossible}" if impossible else "from the start"
-            event = events[impossible]
-            returning = (f" that returns {event.result}" if event.result is not None and not event.server
-                         and event.call not in TOKEN_CALLS else "")
-            why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
-            return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why,
-                           unreached=impossible + 1)
+            return _impossible(setting, found, events, impossible)
         observed = observed[:impossible]
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
@@ -729,6 +723,8 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=GIVEN, depth_first=True, order=order)
+    if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
+        return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
         # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
         # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
@@ -742,6 +738,16 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found),
                    unreached=_waiting(found) + 1, first=found.waiting is None)
+
+
+def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int) -> Outcome:
+    """Ruled out at the event no action can be (``first_impossible``), every event before it matched."""
+    after = f"after event {impossible}" if impossible else "from the start"
+    event = events[impossible]
+    returning = (f" that returns {event.result}" if event.result is not None and not event.server
+                 and event.call not in TOKEN_CALLS else "")
+    why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
+    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1)
 
 
 QUICK_NODES = 5_000
@@ -982,13 +988,14 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) ->
             except InvalidArgument as exc:
                 refused, proved = str(exc), False
                 continue
-            if time.monotonic() > deadline and _FIXED.get((repr(fixed), tuple(names))) is None:
+            key = _fix_key(fixed, names)
+            if time.monotonic() > deadline and _FIXED.get(key) is None:
                 proved = False
                 for name in names:
                     words.setdefault(name, {}).setdefault("not decided (timeout)", 0)
                     words[name]["not decided (timeout)"] += 1
                 continue
-            for name, (verdict, said) in _checked(fixed, names, deadline).items():
+            for name, (verdict, said) in _checked(fixed, names, deadline, key).items():
                 proved = proved and verdict is Verdict.PROVED
                 words.setdefault(name, {}).setdefault(said, 0)
                 words[name][said] += 1
@@ -1002,13 +1009,20 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) ->
     return tuple(checks)
 
 
-_FIXED: dict[tuple[str, tuple[str, ...]], dict[str, tuple[Verdict, str]]] = {}
+_FIXED: dict[Hashable, dict[str, tuple[Verdict, str]]] = {}
 
 
-def _checked(fixed: Scenario, names: Sequence[str], deadline: float) -> dict[str, tuple[Verdict, str]]:
-    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run: members share fixes).
-    Only decided verdicts are kept: an answer cut by this run's deadline says nothing to a later run."""
-    key = (repr(fixed), tuple(names))
+def _fix_key(fixed: Scenario, names: Sequence[str]) -> Hashable:
+    """What the verdicts on a fixed design are of: its system and the properties' instances on it. Members that
+    differ only in switches the fixed system does not read (a fix makes some moot) share them."""
+    built = build(fixed)
+    return (built.variables, built.init, built.actions, built.symmetry, built.stutter,
+            tuple(catalogue.instantiate(name, fixed) for name in names))
+
+
+def _checked(fixed: Scenario, names: Sequence[str], deadline: float, key: Hashable) -> dict[str, tuple[Verdict, str]]:
+    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run by ``_fix_key``: members share
+    fixes). Only decided verdicts are kept: an answer cut by this run's deadline says nothing to a later run."""
     if key in _FIXED:
         return _FIXED[key]
     results = compose.run_checks(fixed, list(names), timeout=max(deadline - time.monotonic(), 0.0))
