@@ -68,6 +68,23 @@ HUNT = "hunt (bmc)"
 """The runner that only looks for counterexamples: dropped where the quick pass already searched everything."""
 
 
+def _requested(names: Sequence[str], engine: str, recheck: str, depth: int, start: str) -> list[str]:
+    """The property names a check asks for (all when empty), each known, after the engine, the solver and the
+    depth are: one clear error each. ``start``: what the check starts from, for the ``--depth 0`` advice."""
+    if engine not in ENGINES:
+        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(ENGINES)}"
+                              f"{did_you_mean(engine, ENGINES)}")
+    if recheck not in RECHECK_SOLVERS:
+        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
+    chosen = list(dict.fromkeys(names or catalogue.NAMES))
+    for name in chosen:
+        catalogue.spec(name)
+    if engine == "auto" and depth < 1:
+        raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
+                              f"check {start} alone with --engine bmc --depth 0")
+    return chosen
+
+
 def run_checks(
     scenario: Scenario,
     names: Sequence[str],
@@ -79,17 +96,7 @@ def run_checks(
     progress: Progress | None = None,
 ) -> list[CheckResult]:
     """Check ``names`` (all properties if empty) on ``scenario``; every counterexample is replayed."""
-    if engine not in ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(ENGINES)}"
-                              f"{did_you_mean(engine, ENGINES)}")
-    if recheck not in RECHECK_SOLVERS:
-        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
-    names = list(dict.fromkeys(names or catalogue.NAMES))
-    for name in names:
-        catalogue.spec(name)
-    if engine == "auto" and depth < 1:
-        raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
-                              "check the initial states alone with --engine bmc --depth 0")
+    names = _requested(names, engine, recheck, depth, "the initial states")
 
     deadline = Deadline(timeout)
     if deadline.expired():
@@ -178,19 +185,9 @@ def run_checks_from(
     workers) from its initial state that replays on the reference simulator: the engines run on
     :func:`from_state`'s system; every counterexample is the whole path (``path``, then the continuation),
     replayed as such. ``depth`` bounds the continuation."""
-    if engine not in ENGINES:
-        raise InvalidArgument(f"--engine: unknown engine {shown(engine)}; engines: {', '.join(ENGINES)}"
-                              f"{did_you_mean(engine, ENGINES)}")
-    if recheck not in RECHECK_SOLVERS:
-        raise InvalidArgument(f"--recheck: unknown solver {recheck!r}; choose {' or '.join(RECHECK_SOLVERS)}")
+    names = _requested(names, engine, recheck, depth, "the state")
     if scenario.parameterised:
         raise InvalidArgument("checking from a state needs a fixed number of workers; set workers=N")
-    names = list(dict.fromkeys(names or catalogue.NAMES))
-    for name in names:
-        catalogue.spec(name)
-    if engine == "auto" and depth < 1:
-        raise InvalidArgument("--depth 0 with --engine auto: auto hunts for counterexamples of at least one step; "
-                              "check the state alone with --engine bmc --depth 0")
     deadline = Deadline(timeout)
     if deadline.expired():
         return timed_out(names, "the command's time ran out before this check started")

@@ -697,18 +697,17 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     of the cost; then the whole system again, to ``budget``."""
     observed = [observed_of(e, system_of) for e in events]
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
+    compiled = _compiled(system_of, key)
+    fields_of = _fields_of(compiled, concrete)
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
-        compiled = _compiled(system_of, key)
-        found = search(compiled, observed[:impossible], _fields_of(compiled, concrete), one_to_one=ONE_TO_ONE,
-                       max_nodes=MAX_NODES, deadline=deadline, given=GIVEN, order=order, depth_first=True)
+        found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE, max_nodes=MAX_NODES,
+                       deadline=deadline, given=GIVEN, order=order, depth_first=True)
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         observed = observed[:impossible]
-    compiled = _compiled(system_of, key)
-    fields_of = _fields_of(compiled, concrete)
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=GIVEN, depth_first=True, order=order)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
