@@ -33,7 +33,7 @@ from regcheck.display import did_you_mean, shown
 from regcheck.errors import InvalidArgument
 from regcheck.formats import itf
 from regcheck.limits import cores
-from regcheck.model import system, variants
+from regcheck.model import completeness, system, variants
 from regcheck.model.logs.merge import order_of
 from regcheck.model.observations import MAPI_HTTP, OK, RPC_ONLY, SUCCEEDED, Event, name_warnings
 from regcheck.model.observed import check as check_match
@@ -704,12 +704,14 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE, max_nodes=MAX_NODES,
-                       deadline=deadline, given=GIVEN, order=order, depth_first=True)
+                       deadline=deadline, given=GIVEN, order=order, depth_first=True,
+                       complete=completeness.rules(events[:impossible], order))
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         observed = observed[:impossible]
+    complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=GIVEN, depth_first=True, order=order)
+                   deadline=deadline, given=GIVEN, depth_first=True, order=order, complete=complete)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=GIVEN,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
@@ -721,22 +723,24 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=GIVEN, depth_first=True, order=order)
+                           given=GIVEN, depth_first=True, order=order, complete=complete)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
         # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
         # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
         fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=GIVEN,
-                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order)
+                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order,
+                        complete=complete)
         found = fewest if fewest.matched == len(events) else found
         trace = _trace(compiled, found)
         _vet(concrete, trace, events, found)
         return Outcome(setting, found, trace)
     if not found.complete:
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
-    return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found),
-                   unreached=_waiting(found) + 1, first=found.waiting is None)
+    return Outcome(setting, found, reason=_why_not(compiled, concrete, observed, events, found) +
+                   completeness.words(events[:len(observed)], complete), unreached=_waiting(found) + 1,
+                   first=found.waiting is None)
 
 
 def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int) -> Outcome:

@@ -217,7 +217,7 @@ def test_the_report_holds_the_table_of_an_exchange_logs_cases(capsys: pytest.Cap
                                                               tmp_path: Path) -> None:
     log, _ = _log(tmp_path)
     code, _, err = run(capsys, "report", "seed", "-p", "no-registration-mismatch", "--engine", "bmc", "--depth", "4",
-                       "--diagnose", str(log), "--out", str(tmp_path / "r"), "--timeout", "4")
+                       "--diagnose", str(log), "--out", str(tmp_path / "r"), "--timeout", "20")
     assert code == 0 and "Traceback" not in err
     page = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")

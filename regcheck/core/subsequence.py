@@ -21,6 +21,13 @@ observation at the head of a chain, or two that share it (one ``shares``, one no
 the next of its chain, or the heads of two chains); it matches none only where every match binds a new name
 (matching the observation at once loses nothing otherwise, as above).
 
+A chain may be *complete* (:class:`Complete`): it records every step of some kind within its span (from its first
+observation matched to its last), so while its span is open a step of that kind that matches none of its observations
+is not taken. Two things above change for such a chain: a triple dominates another only at the same count in it (from
+further on, the steps that would match the observations passed over are forbidden), and a step that matches its first
+observation, or matches one without being of the kind it records, is also taken unmatched (matching at once could
+otherwise lose an explanation). A sequence with a complete rule is searched as a partial order of one chain.
+
 Nothing here knows the protocol: the model says what an observation is (``regcheck/model/observations``).
 """
 
@@ -92,6 +99,27 @@ class Order:
         return Order(tuple(chain[:bisect_right(chain, count - 1)] for chain in self.chains), self.need[:count])
 
 
+@dataclass(frozen=True)
+class Complete:
+    """Chain ``chain`` records every step of a kind within its span: a step whose labels take one of the ``kinds``
+    values each, within its ``scope`` (each label's value the one bound to the name; while a name is unbound, no step
+    is in scope: nothing is forbidden that the chain may not record)."""
+
+    chain: int
+    kinds: tuple[tuple[str, frozenset[Value]], ...]
+    scope: tuple[tuple[str, str], ...] = ()
+
+    def records(self, labels: Mapping[str, Value], bound: Bindings) -> bool:
+        """Whether a step with ``labels`` is of a kind this chain records, with the names ``bound``."""
+        if any(labels.get(label) not in allowed for label, allowed in self.kinds):
+            return False
+        for label, name in self.scope:
+            value = next((v for lab, nm, v in bound if lab == label and nm == name), None)
+            if value is None or labels.get(label) != value:
+                return False
+        return True
+
+
 WHERE = 200
 """At most this many of the states where the search stood with the most observations matched are kept."""
 
@@ -107,6 +135,7 @@ def search(
     given: Bindings = frozenset(),
     depth_first: bool = False,
     order: Order | None = None,
+    complete: Sequence[Complete] = (),
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -115,10 +144,13 @@ def search(
     bindings fixed before the first observation (no other name may take their values, one to one). Among pairs
     with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
     between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown).
-    ``order``: the observations are that partial order, not a sequence."""
+    ``order``: the observations are that partial order, not a sequence; ``complete``: the chains that record every
+    step of a kind within their span (a sequence is one chain, 0)."""
+    if complete and order is None:
+        order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
-                             depth_first)
+                             depth_first, tuple(complete))
     candidates = _candidates(compiled.system, observed)
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
@@ -266,10 +298,12 @@ OrderNode = tuple[Packed, Vector, Bindings]
 
 def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order: Order, fields_of: FieldsOf,
                   one_to_one: frozenset[str], max_nodes: int, deadline: float | None, given: Bindings,
-                  depth_first: bool) -> Found:
+                  depth_first: bool, complete: tuple[Complete, ...] = ()) -> Found:
     """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
     candidates = _candidates(compiled.system, observed)
     n, chains, need = len(observed), order.chains, order.need
+    exact = tuple(any(rule.chain == c for rule in complete) for c in range(len(chains)))
+    recordable = [_recordable(compiled.system, rule) for rule in complete]
     start: OrderNode = (compiled.initial, tuple(0 for _ in chains), given)
     parent: dict[OrderNode, tuple[OrderNode, int, tuple[int, ...]] | None] = {start: None}
     frontier: dict[tuple[Packed, Bindings], list[Vector]] = {(compiled.initial, given): [start[1]]}
@@ -286,16 +320,27 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
             return _short_order(order, best, stuck, explored, "timeout")
         heads = [(chain[position[c]], c) for c, chain in enumerate(chains)
                  if position[c] < len(chain) and _ready(need[chain[position[c]]], position)]
+        open_rules = [(rule, kinds) for rule, kinds in zip(complete, recordable, strict=True)
+                      if 0 < position[rule.chain] < len(chains[rule.chain])]
         for index, successor in compiled.steps(state):
             wanted = [(i, c) for i, c in heads if index in candidates[i]]
-            options = ([(position, bound, ())] if not wanted else
-                       _advance_order(observed, order, wanted, position, bound, fields_of(index, state), one_to_one,
-                                      candidates, index))
+            forbid = [rule for rule, kinds in open_rules if index in kinds]
+            labels = fields_of(index, state) if wanted or forbid else None
+            options: list[tuple[Vector, Bindings, tuple[int, ...]]]
+            if not wanted:
+                options = [(position, bound, ())]
+            else:
+                assert labels is not None
+                options = _advance_order(observed, order, wanted, position, bound, labels, one_to_one, candidates,
+                                         index, complete)
             for after, binding, matched in options:
+                if any(after[rule.chain] == position[rule.chain] and rule.records(labels or {}, bound)
+                       for rule in forbid):
+                    continue  # a step the complete log records, and none of its events
                 kept = frontier.setdefault((successor, binding), [])
-                if any(all(a >= b for a, b in zip(other, after, strict=True)) for other in kept):
+                if any(_covers(other, after, exact) for other in kept):
                     continue
-                kept[:] = [other for other in kept if not all(a >= b for a, b in zip(after, other, strict=True))]
+                kept[:] = [other for other in kept if not _covers(after, other, exact)]
                 kept.append(after)
                 child = (successor, after, binding)
                 parent[child] = (node, index, matched)
@@ -313,6 +358,19 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
     return _short_order(order, best, stuck, explored, "")
 
 
+def _recordable(system: TransitionSystem, rule: Complete) -> frozenset[int]:
+    """The actions that may be of a kind ``rule`` records (as far as the labels' expressions tell)."""
+    possible = _label_values(system)
+    return frozenset(i for i in range(len(system.actions))
+                     if all(possible[i][k] & allowed for k, allowed in rule.kinds if k in possible[i]))
+
+
+def _covers(other: Vector, after: Vector, exact: Sequence[bool]) -> bool:
+    """Whether a triple at ``other`` makes one at ``after`` (same state and names) needless: at least as far in every
+    chain, and as far exactly in a complete one."""
+    return all(a == b if same else a >= b for a, b, same in zip(other, after, exact, strict=True))
+
+
 def _ready(needed: Sequence[int], position: Vector) -> bool:
     """Whether every observation that must precede one (``needed``, per chain) is matched at ``position``."""
     return all(p >= k for p, k in zip(position, needed, strict=True))
@@ -320,11 +378,13 @@ def _ready(needed: Sequence[int], position: Vector) -> bool:
 
 def _advance_order(observed: Sequence[Observed], order: Order, wanted: Sequence[tuple[int, int]], position: Vector,
                    bound: Bindings, labels: Mapping[str, Value], one_to_one: frozenset[str],
-                   candidates: Sequence[frozenset[int]], step: int) -> list[tuple[Vector, Bindings, tuple[int, ...]]]:
+                   candidates: Sequence[frozenset[int]], step: int,
+                   complete: Sequence[Complete] = ()) -> list[tuple[Vector, Bindings, tuple[int, ...]]]:
     """Where one step can take the matching from ``position``: each ready head ``wanted`` (observation, chain)
     that matches it, alone or with one partner that shares the step (the next of its chain, or the head of
     another chain, ready before the step, of whose ``candidates`` the step's action is); no match
-    only where every match binds a new name."""
+    only where every match binds a new name, or a match is of a complete chain's first observation or of a step
+    that chain does not record (not matching there may be what completes the log)."""
     options: list[tuple[Vector, Bindings, tuple[int, ...], bool]] = []
     chains = order.chains
     for i, c in wanted:
@@ -344,7 +404,9 @@ def _advance_order(observed: Sequence[Observed], order: Order, wanted: Sequence[
             second = binds(observed[j], first[0], labels, one_to_one)
             if second is not None:
                 options.append((_bump(one, d), second[0], (i, j), first[1] or second[1]))
-    if not options or all(fresh for *_, fresh in options):
+    unforced = any(rule.chain == order.chain_of[i] and (position[rule.chain] == 0 or not rule.records(labels, bound))
+                   for rule in complete for _, _, matched, _ in options for i in matched)
+    if not options or unforced or all(fresh for *_, fresh in options):
         options.append((position, bound, (), False))
     options.sort(key=lambda option: -sum(option[0]))  # the furthest first: those it dominates are dropped
     return [(after, binding, matched) for after, binding, matched, _ in options]

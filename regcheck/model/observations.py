@@ -42,6 +42,11 @@ REGISTRATION_ADMITTED = "Registration admitted"
 SERVER_EVENTS = (REGISTRATION_FAILED, REGISTRATION_ADMITTED)
 """The server events: the cache refused a call (a mismatch), or admitted it (registered, a hit, re-registered)."""
 ADMITTED = ("registered", "hit", "re-registered")
+REGISTRATIONS = "registrations"
+"""An RpcHttp or HttpProxy log records every registration the cache makes or refuses (SEMANTICS.md, "Server logs
+are complete for what they record")."""
+CONNECTIONS = "connections"
+"""An RCA or MAPIMB log records every connect and disconnect that reaches the server."""
 """The cache events of a step that a ``Registration admitted`` event observes."""
 MISMATCHED = ("mismatch", "mismatch-evicted")
 """The cache events of a step that a registration failure observes."""
@@ -89,6 +94,8 @@ class Event:
     session: str | None = None
     time: str | None = None
     log: Origin | None = None  # the log it comes from, when several are read as one observation
+    records: str | None = None  # what its log records in full within its span: REGISTRATIONS, CONNECTIONS or nothing
+    complete_for: str = "log"  # for what: the whole "log", or a slice's own "association" or "session"
 
     @property
     def server(self) -> bool:

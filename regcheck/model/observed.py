@@ -105,7 +105,48 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
             if key in ONE_TO_ONE and taken:
                 return f"{where}: {key} {name!r} and {taken[0]!r} would both be {value!r} (one to one)"
             bound[(key, name)] = value
+    missing = _unlogged(events, at, steps, bound)
+    if missing:
+        return missing
     return _across(events, at) if several else None
+
+
+RECORDED = {
+    "registrations": lambda fields: fields["cache"] in ("registered", "re-registered", "mismatch", "mismatch-evicted"),
+    "connections": lambda fields: fields["message"] in ("EcDoConnectEx", "EcDoDisconnect", "Connect", "Disconnect")
+    and fields["cache"] in ("-", "registered", "hit", "re-registered"),
+}
+"""What a server log records in full (SEMANTICS.md, "Server logs are complete for what they record"), read here
+from the simulator's fields, apart from the search's own rules."""
+
+
+def _unlogged(events: Sequence[Event], at: Sequence[int], steps: Sequence[Mapping[str, Value]],
+              bound: Mapping[tuple[str, str], Value]) -> str:
+    """A step of a kind a server log records, in its scope, between the steps of its first and its last event, that is
+    none of its events ("" when there is none)."""
+    logs: dict[object, list[int]] = {}
+    for i, event in enumerate(events):
+        if event.records is not None:
+            logs.setdefault(event.log.index if event.log is not None else None, []).append(i)
+    for mine in logs.values():
+        first = events[mine[0]]
+        assert first.records is not None
+        scope: tuple[str, Value] | None = None
+        if first.complete_for != "log":
+            name = first.association if first.complete_for == "association" else first.session
+            value = bound.get((first.complete_for, name)) if name is not None else None
+            if value is None:
+                continue  # nothing binds what the slice is complete for: it forbids nothing
+            scope = (first.complete_for, value)
+        places = {at[i] for i in mine}
+        for place in range(min(places) + 1, max(places)):
+            fields = steps[place]
+            if place in places or not RECORDED[first.records](fields):
+                continue
+            if scope is None or fields.get(scope[0]) == scope[1]:
+                return (f"step {place + 1} is a {fields['message']} the cache answers with {fields['cache']!r}, which "
+                        f"the log of event {first.number} records, between its events, yet none of them is it")
+    return ""
 
 
 def _across(events: Sequence[Event], at: Sequence[int]) -> str | None:

@@ -22,10 +22,12 @@ from regcheck.model.logs.exchange import LOG_TYPES, Budget, Row, files_of, kind_
 from regcheck.model.logs.identities import Identities, read_identities
 from regcheck.model.logs.merge import DEFAULT_SKEW, check_skew, merge
 from regcheck.model.observations import (
+    CONNECTIONS,
     MAX_EVENTS,
     MAX_LOG_BYTES,
     MAX_TEXT,
     REGISTRATION_FAILED,
+    REGISTRATIONS,
     Event,
     parse_columns,
     read_log,
@@ -39,6 +41,14 @@ READERS: dict[str, Reader] = {
     "httpproxy": httpproxy.events,
 }
 """Each format's reader."""
+RECORDS = {"rca": CONNECTIONS, "mapimb": CONNECTIONS, "rpchttp": REGISTRATIONS, "httpproxy": REGISTRATIONS}
+"""What each format records in full within its span (regcheck/model/SEMANTICS.md, "Server logs are complete")."""
+
+
+def read_rows(kind: str, rows_of: Iterator[Row], identities: Identities, skipped: Counter[str]) -> Iterator[Event]:
+    """The events of a ``kind`` log's rows, each marked with what its log records in full."""
+    for event in READERS[kind](rows_of, identities, skipped):
+        yield replace(event, records=RECORDS[kind])
 FORMATS = tuple(LOG_TYPES)
 SHOWN = 8
 """Associations the output names, at most; the others are counted."""
@@ -103,7 +113,6 @@ def read_exchange(path: Path, kind: str | None, identities: Identities) -> Excha
     """The events of the Exchange log at ``path`` (a file, or a folder of rotated files)."""
     budget = Budget()
     kind, files, others = files_of(path, kind, budget)
-    reader = READERS[kind]
 
     def every_row() -> Iterator[Row]:
         for file in files:
@@ -113,7 +122,7 @@ def read_exchange(path: Path, kind: str | None, identities: Identities) -> Excha
     events: list[Event] = []
     size = 0
     what = f"log {printable_path(path)}"
-    for event in reader(every_row(), identities, skipped):
+    for event in read_rows(kind, every_row(), identities, skipped):
         for value in (event.identity, event.association, event.session, event.time, event.result):
             if value is not None and len(value) > MAX_TEXT:
                 raise InvalidArgument(f"{what}, line {event.line}: a value longer than {MAX_TEXT} characters")

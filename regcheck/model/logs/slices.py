@@ -24,7 +24,7 @@ from regcheck.display import printable_path, shown
 from regcheck.errors import InvalidArgument
 from regcheck.model.logs.exchange import Budget, Row, files_of, rows
 from regcheck.model.logs.identities import Identities
-from regcheck.model.logs.read import READERS, ExchangeLog
+from regcheck.model.logs.read import ExchangeLog, read_rows
 from regcheck.model.logs.rpchttp import GUID
 from regcheck.model.observations import MAX_EVENTS, MAX_LOG_BYTES, MAX_TEXT, REGISTRATION_FAILED, Event
 
@@ -259,7 +259,6 @@ def _events(path: Path, kind: str | None, identities: Identities,
     """The reader's events of every file of ``path``, streamed, each value checked as ``read_exchange`` checks it."""
     budget = Budget()
     kind, files, others = files_of(path, kind, budget)
-    reader = READERS[kind]
     what = f"log {printable_path(path)}"
 
     def every_row() -> Iterator[Row]:
@@ -267,7 +266,7 @@ def _events(path: Path, kind: str | None, identities: Identities,
             yield from rows(file, kind, budget)
 
     def checked() -> Iterator[Event]:
-        for event in reader(every_row(), identities, skipped):
+        for event in read_rows(kind, every_row(), identities, skipped):
             for value in (event.identity, event.association, event.session, event.time, event.result):
                 if value is not None and len(value) > MAX_TEXT:
                     raise InvalidArgument(f"{what}, line {event.line}: a value longer than {MAX_TEXT} characters")
@@ -311,6 +310,17 @@ def survey(path: Path, kind: str | None, identities: Identities, selection: Sele
     return Survey(path, kind, files, others, skipped, identities, selection, tallies, count, outside)
 
 
+def _marked(event: Event, key: Key | None) -> Event:
+    """``event`` of a slice, marked with what the slice is complete for (SEMANTICS.md, "Cases and slices"): the whole
+    log (``key`` None, or the whole log's case), its case's own association or session, or nothing (the events that
+    name neither)."""
+    if key is None or key == Key("log", WHOLE):
+        return event
+    if key.kind == "log":
+        return replace(event, records=None)
+    return replace(event, complete_for=key.kind)
+
+
 Slice = list[Event] | str
 """A case's events, numbered from 1, or why they are too many to diagnose."""
 
@@ -337,7 +347,7 @@ def slices(found: Survey, cases: Sequence[Tally], deadline: Deadline | None = No
         if index is None or index in over:
             continue
         part = kept[index]
-        part.append(replace(event, number=len(part) + 1))
+        part.append(_marked(replace(event, number=len(part) + 1), None if whole else cases[index].key))
         sizes[index] += len(json.dumps(event.to_json()))
         if len(part) > MAX_EVENTS or sizes[index] > MAX_LOG_BYTES:
             over[index] = (f"more than {MAX_EVENTS:,} events (or {MAX_LOG_BYTES:,} bytes of them) in this case, more "

@@ -1,0 +1,79 @@
+"""A server log records in full what it logs (regcheck/model/SEMANTICS.md, "Server logs are complete for what they
+record"): an explanation adds no unlogged registration within an RpcHttp log's span, which decides `on_mismatch`
+from the log alone, and the independent check catches an explanation that hides one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regcheck.diagnosis import diagnose
+from regcheck.model.logs.identities import Identities
+from regcheck.model.logs.read import read_exchange
+from regcheck.model.observed import check
+from regcheck.model.scenario import load_builtin
+from tests.clirun import run_json
+
+GUID = "6b0b3e43-21af-5c76-acb6-72899c87ce80"
+HEADER = ("#Software: Microsoft Exchange\n#Version: 15.00.1497.012\n#Log-type: RpcHttp Log\n"
+          "#Fields: TimeStamp,ServerName,EventId,EventData\n")
+USER, MACHINE = "CONTOSO\\alice", "CONTOSO\\EXSVC01$"
+ADMITTED, REFUSED = "200.0.", "500.64.Connection Registration Failed:64"
+VARY = ["on_mismatch", "registration"]
+
+
+def _log(path: Path, requests: list[tuple[str, str]]) -> Path:
+    """An RpcHttp log of ``RPC_OUT_DATA`` requests on one association, each (caller, status), a second apart."""
+    rows = []
+    for n, (who, status) in enumerate(requests, start=1):
+        stamp, request = f"2013-11-04T09:12:{n:02d}.000Z", f"r{n}"
+        rows += [f'{stamp},EXMBX01,RpcHttp,"S:Stage=BeginRequest;S:HttpVerb=RPC_OUT_DATA;S:RequestId={request}"\n',
+                 f'{stamp},EXMBX01,RpcHttp,"S:Stage=PostAuthorizeRequest;S:HttpVerb=RPC_OUT_DATA;S:RequestId={request};'
+                 f'S:RpcHttpUserName={who};S:AssociationGuid={GUID}"\n',
+                 f'{stamp},EXMBX01,RpcHttp,"S:Stage=EndRequest;S:Status={status};S:RequestId={request}"\n']
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+def _explaining(path: Path) -> set[tuple[str, str]]:
+    """The (on_mismatch, registration) settings that explain the log at ``path``, read and diagnosed whole."""
+    events = read_exchange(path, None, Identities()).events
+    result = diagnose(events, load_builtin("seed"), VARY, check_fixes=False, timeout=120)
+    assert not result.unknown, [o.reason for o in result.unknown]
+    return {(dict(o.setting.values)["on_mismatch"], dict(o.setting.values)["registration"])
+            for g in result.explained for o in g.outcomes}
+
+
+def test_a_refused_identity_admitted_next_is_eviction_and_one_refused_twice_is_fail_only(tmp_path: Path) -> None:
+    # Refused, then admitted with nothing logged between: the refusal removed the user's entry.
+    evicted = _log(tmp_path / "evict.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, ADMITTED)])
+    assert _explaining(evicted) == {("evict", "every-miss")}
+    # Refused twice in a row: the first refusal left the user's entry in place.
+    kept = _log(tmp_path / "kept.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, REFUSED)])
+    assert _explaining(kept) == {("fail-only", "first-request"), ("fail-only", "every-miss")}
+
+
+def test_a_case_of_a_large_log_decides_it_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The same through `regcheck diagnose`, where the log's one association is a case and its slice is complete
+    for that association."""
+    log = _log(tmp_path / "evict.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, ADMITTED)])
+    code, doc = run_json(capsys, "diagnose", str(log), "--vary", VARY[0], "--vary", VARY[1])
+    assert code == 1, doc
+    (case,) = doc["cases"]["cases"]
+    explained = case["diagnosis"]["explained"]
+    settings = {tuple(sorted(s.items())) for group in explained for s in group["settings"]}
+    assert settings == {(("on_mismatch", "evict"), ("registration", "every-miss"))}, explained
+
+
+def test_the_independent_check_catches_an_explanation_that_hides_a_logged_registration(tmp_path: Path) -> None:
+    events = read_exchange(_log(tmp_path / "evict.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, ADMITTED)]),
+                           None, Identities()).events
+    result = diagnose(events, load_builtin("seed"), VARY, check_fixes=False, timeout=120)
+    outcome = result.explained[0].outcomes[0]
+    assert outcome.trace is not None and outcome.found is not None
+    scenario, at = outcome.setting.scenario, list(outcome.found.at)
+    assert check(scenario, outcome.trace, events, at) is None
+    # Without its refusal the log still matches the steps, but the refusal's step lies between its events.
+    said = check(scenario, outcome.trace, [events[0], events[2]], [at[0], at[2]])
+    assert said is not None and "mismatch-evicted" in said and "records, between its events" in said
