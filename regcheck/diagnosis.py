@@ -333,15 +333,19 @@ def design_facts(events: Sequence[Event], base: Scenario) -> Facts:
         derived[thread] = (None if None in served else tuple(u for u in served if u is not None), flag)
         jobs = max(jobs, len(served))
     implied = _implied(by_thread, named, polling, derived, silent, max(current - len(named), 0))
+    # Users the log names whom no thread of it serves (lines naming no thread, a server's): some worker must serve them.
+    served_by_threads = {u for t in threads for u in (derived[t][0] or ())}
+    orphans = {n for n in names.values() if n not in {SYSTEM, process, *base.service_accounts, *served_by_threads}}
 
     def assemble(kept: Sequence[int]) -> Facts:
         """The facts when the base's workers ``kept`` are the ones no line names."""
         entries = [derived[t][0] for t in named]
         flags = [derived[t][1] for t in named]
         opened = [i for i, t in enumerate(named) if t in silent]
-        for w in kept:  # the base's workers no line names keep their entries
+        unserved = orphans - {u for w in kept for u in base.jobs_of(w)}
+        for w in kept:  # the base's workers no line names keep their entries, or serve any user where one is unserved
             given = base.jobs_of(w)
-            entries.append(None if given[0] == ANY_USER else given)
+            entries.append(None if given[0] == ANY_USER or unserved else given)
             opened.append(len(flags))
             flags.append(base.impersonates(w))
         opened += [len(flags) + i for i, t in enumerate(polling) if t in silent]
@@ -700,20 +704,22 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
-    impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=GIVEN, derived=derived)
+    # Each identity the log names is its model identity from the start (SEMANTICS.md, "Bindings").
+    given = frozenset(("context", name, model) for name, model in model_names(events, setting.scenario).items())
+    impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=given, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE, max_nodes=MAX_NODES,
-                       deadline=deadline, given=GIVEN, order=order, depth_first=True,
+                       deadline=deadline, given=given, order=order, depth_first=True,
                        complete=completeness.rules(events[:impossible], order))
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=GIVEN, depth_first=True, order=order, complete=complete)
+                   deadline=deadline, given=given, depth_first=True, order=order, complete=complete)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
-        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=GIVEN,
+        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=given,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
         if len(_REFUTED) > MAX_SETTINGS * 8:
             _REFUTED.clear()
@@ -723,13 +729,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=GIVEN, depth_first=True, order=order, complete=complete)
+                           given=given, depth_first=True, order=order, complete=complete)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
         # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
         # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
-        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=GIVEN,
+        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=given,
                         max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order,
                         complete=complete)
         found = fewest if fewest.matched == len(events) else found
@@ -824,7 +830,7 @@ def observed_of(event: Event, system_of: TransitionSystem) -> Observed:
     if event.thread is not None:
         names.append(("thread", event.thread))
     if event.identity is not None:
-        names.append(("context", event.identity))  # SYSTEM is given bound to SYSTEM (``GIVEN``)
+        names.append(("context", event.identity))  # bound from the start to its model identity (``model_names``)
     associations = any(a.name == "EcDoConnectEx" and dict(a.labels).get("association") != Const(0)
                        for a in system_of.actions)
     if event.association is not None and event.call not in TOKEN_CALLS and associations:
@@ -835,7 +841,8 @@ def observed_of(event: Event, system_of: TransitionSystem) -> Observed:
 
 
 GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
-"""The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it."""
+"""The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it (a diagnosis binds
+every identity the log names, ``model_names``; this is the binding of a log that names no other)."""
 
 
 def observed_labels(action: Action, scenario: Scenario) -> tuple[tuple[str, Expr], ...]:

@@ -4,6 +4,7 @@ from the log alone, and the independent check catches an explanation that hides 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from regcheck.diagnosis import diagnose
 from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.read import read_exchange
 from regcheck.model.observed import check
-from regcheck.model.scenario import load_builtin
+from regcheck.model.scenario import SYSTEM, load_builtin
 from tests.clirun import run_json
 
 GUID = "6b0b3e43-21af-5c76-acb6-72899c87ce80"
@@ -77,3 +78,22 @@ def test_the_independent_check_catches_an_explanation_that_hides_a_logged_regist
     # Without its refusal the log still matches the steps, but the refusal's step lies between its events.
     said = check(scenario, outcome.trace, [events[0], events[2]], [at[0], at[2]])
     assert said is not None and "mismatch-evicted" in said and "records, between its events" in said
+
+
+def test_a_user_the_log_names_is_that_user_and_no_other(tmp_path: Path) -> None:
+    """erin's association, diagnosed with the seed (whose one user is alice): the log's erin is the model's erin,
+    served by the scenario's worker, never alice standing in for her; the check refuses a step run as another."""
+    events = read_exchange(_log(tmp_path / "erin.LOG", [("CONTOSO\\erin", ADMITTED), (MACHINE, REFUSED)]),
+                           None, Identities()).events
+    result = diagnose(events, load_builtin("seed"), ["on_mismatch"], check_fixes=False, timeout=120)
+    assert not result.unknown and result.explained
+    for group in result.explained:
+        for outcome in group.outcomes:
+            assert outcome.trace is not None
+            assert {s.labels["context"] for s in outcome.trace.steps} <= {"erin", SYSTEM, "-"}
+    outcome = result.explained[0].outcomes[0]
+    assert outcome.trace is not None and outcome.found is not None
+    at = list(outcome.found.at)
+    alice = [replace(e, identity="alice") if e.identity == "erin" else e for e in events]
+    said = check(outcome.setting.scenario, outcome.trace, alice, at)
+    assert said is not None and "identity 'alice' is the model's 'alice', but the step runs as 'erin'" in said

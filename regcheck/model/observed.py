@@ -104,6 +104,9 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
             taken = [n for (k, n), v in bound.items() if k == key and v == value]
             if key in ONE_TO_ONE and taken:
                 return f"{where}: {key} {name!r} and {taken[0]!r} would both be {value!r} (one to one)"
+            own = name.rsplit("\\", 1)[-1].split("@", 1)[0].lower()
+            if key == "as" and own in scenario.identities and value != own:
+                return f"{where}: identity {name!r} is the model's {own!r}, but the step runs as {value!r}"
             bound[(key, name)] = value
     missing = _unlogged(events, at, steps, bound)
     if missing:
