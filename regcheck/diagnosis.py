@@ -26,7 +26,7 @@ from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
 from regcheck.core.projection import Refutation, Units, refute
 from regcheck.core.result import Step, Trace, Verdict
-from regcheck.core.subsequence import Bindings, Found, Observed, binds, first_impossible, search
+from regcheck.core.subsequence import Bindings, Found, Observed, Renewal, binds, first_impossible, search
 from regcheck.core.system import Action, Kind, TransitionSystem
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
@@ -671,7 +671,9 @@ class _Design:
     def __init__(self, system_of: TransitionSystem, scenario: Scenario) -> None:
         users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
         self.system = (system_of.variables, system_of.init, system_of.actions)
-        self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users)
+        # The associations each action replaces, which retire GUIDs: under rpc-tcp, the system does not show them.
+        renewed = tuple(renewed_association(a, scenario) for a in system_of.actions)
+        self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users, renewed)
         self._hash = hash((self.system, self.fields))
 
     def __hash__(self) -> int:
@@ -706,18 +708,21 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     # Each identity the log names is its model identity from the start (SEMANTICS.md, "Bindings").
     given = frozenset(("context", name, model) for name, model in model_names(events, setting.scenario).items())
+    # A GUID names one association until the association is replaced: then its names match nothing more.
+    retire = Renewal(RENEWS, "association", frozenset(i for i, a in enumerate(system_of.actions)
+                                                    if renewed_association(a, concrete)))
     impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=given, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE, max_nodes=MAX_NODES,
-                       deadline=deadline, given=given, order=order, depth_first=True,
+                       deadline=deadline, given=given, retire=retire, order=order, depth_first=True,
                        complete=completeness.rules(events[:impossible], order))
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=given, depth_first=True, order=order, complete=complete)
+                   deadline=deadline, given=given, retire=retire, depth_first=True, order=order, complete=complete)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=given,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
@@ -729,13 +734,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=given, depth_first=True, order=order, complete=complete)
+                           given=given, retire=retire, depth_first=True, order=order, complete=complete)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
         # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
         # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
-        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=given,
+        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=given, retire=retire,
                         max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order,
                         complete=complete)
         found = fewest if fewest.matched == len(events) else found
@@ -840,19 +845,35 @@ def observed_of(event: Event, system_of: TransitionSystem) -> Observed:
     return Observed(actions, tuple(fields), tuple(names), shares=event.server)
 
 
+RENEWS = "renews"
+"""The field of a step that gives the association it replaces with a new one (0: none)."""
 GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
 """The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it (a diagnosis binds
 every identity the log names, ``model_names``; this is the binding of a log that names no other)."""
 
 
+def renewed_association(action: Action, scenario: Scenario) -> int:
+    """The association a step of ``action`` replaces with a new one (a new GUID: SEMANTICS.md, "Bindings"), or 0."""
+    params = dict(action.params)
+    session = params.get("session", params.get("worker"))
+    if scenario.transport == "mapi-http" or session is None:
+        return 0
+    if (action.name == "Reconnect" and scenario.after_network_error == "reconnect-new") or (
+            action.name == "EcDoDisconnect" and scenario.association_scope == "session"):
+        return scenario.association_of(int(session))
+    return 0
+
+
 def observed_labels(action: Action, scenario: Scenario) -> tuple[tuple[str, Expr], ...]:
     """The fields a step defines beyond its labels (regcheck/model/SEMANTICS.md's table), as expressions over the
-    state: its session; on a thread-token call, the session of the job it serves and, on RevertToSelf, the identity
-    it leaves."""
+    state: its session, and the association it renews; on a thread-token call, the session of the job it serves and,
+    on RevertToSelf, the identity it leaves."""
     params = dict(action.params)
     if action.name not in ("Impersonate", "RevertToSelf"):
         session = params.get("session", params.get("worker"))
-        return () if session is None else (("session", Const(session)),)
+        fields: tuple[tuple[str, Expr], ...] = () if session is None else (("session", Const(session)),)
+        renews = renewed_association(action, scenario)
+        return fields + ((RENEWS, Const(renews)),) if renews else fields
     w = int(params["worker"])
     user = system.current_user(scenario, w)
     served: Expr = Const(w)

@@ -4,6 +4,7 @@ from the log alone, and the independent check catches an explanation that hides 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from regcheck.diagnosis import diagnose
 from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.read import read_exchange
+from regcheck.model.observations import read_log
 from regcheck.model.observed import check
-from regcheck.model.scenario import SYSTEM, load_builtin
+from regcheck.model.scenario import SYSTEM, load_builtin, with_overrides
 from tests.clirun import run_json
 
 GUID = "6b0b3e43-21af-5c76-acb6-72899c87ce80"
@@ -97,3 +99,31 @@ def test_a_user_the_log_names_is_that_user_and_no_other(tmp_path: Path) -> None:
     alice = [replace(e, identity="alice") if e.identity == "erin" else e for e in events]
     said = check(outcome.setting.scenario, outcome.trace, alice, at)
     assert said is not None and "identity 'alice' is the model's 'alice', but the step runs as 'erin'" in said
+
+
+def _jsonl(path: Path, guids: tuple[str, str]) -> Path:
+    """A worker's two jobs for alice, each connecting on ``guids``' association, with a log-off between."""
+    lines = []
+    for job, guid in enumerate(guids, start=1):
+        lines += [{"call": "EcDoConnectEx", "thread": "T1", "as": "alice", "association": guid},
+                  {"call": "EcDoRpcExt2", "thread": "T1", "as": "alice", "association": guid}]
+        if job == 1:
+            lines.append({"call": "EcDoDisconnect", "thread": "T1", "as": "alice", "association": guid})
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("scope", "same", "explained"), [
+    ("session", True, False),  # the log-off closed the association: the next one has a new GUID
+    ("session", False, True),
+    ("process", True, True),  # one association for the process: the same GUID again
+])
+def test_a_guid_names_one_association_until_it_is_replaced(tmp_path: Path, scope: str, same: bool,
+                                                           explained: bool) -> None:
+    other = GUID if same else "0f0e0d0c-0b0a-4908-8706-050403020100"
+    events = read_log(_jsonl(tmp_path / "two-jobs.jsonl", (GUID, other)))
+    base = with_overrides(load_builtin("seed"), ["jobs=2", "session_reuse=per-job", f"association_scope={scope}",
+                                                 "connect_flags=32"])
+    result = diagnose(events, base, ["on_mismatch"], check_fixes=False, timeout=120)
+    assert not result.unknown
+    assert bool(result.explained) == explained, result.ruled_out

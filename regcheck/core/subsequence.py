@@ -28,6 +28,9 @@ further on, the steps that would match the observations passed over are forbidde
 observation, or matches one without being of the kind it records, is also taken unmatched (matching at once could
 otherwise lose an explanation). A sequence with a complete rule is searched as a partial order of one chain.
 
+A step may *renew* a value (:class:`Renewal`): after it, the names bound to that value are retired, and no later
+observation naming them matches (the value stands for something new, which those names did not name).
+
 Nothing here knows the protocol: the model says what an observation is (``regcheck/model/observations``).
 """
 
@@ -136,6 +139,7 @@ def search(
     depth_first: bool = False,
     order: Order | None = None,
     complete: Sequence[Complete] = (),
+    retire: Renewal | None = None,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -145,13 +149,14 @@ def search(
     with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
     between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown).
     ``order``: the observations are that partial order, not a sequence; ``complete``: the chains that record every
-    step of a kind within their span (a sequence is one chain, 0)."""
+    step of a kind within their span (a sequence is one chain, 0); ``retire``: the steps that renew a value."""
     if complete and order is None:
         order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
-                             depth_first, tuple(complete))
+                             depth_first, tuple(complete), retire)
     candidates = _candidates(compiled.system, observed)
+    renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
@@ -171,6 +176,8 @@ def search(
             options = [(pos, bound)]
             if pos < n and index in candidates[pos]:
                 options = _advance(observed, pos, bound, fields_of(index, state), one_to_one)
+            if index in renewing:
+                options = [(matched, _retired(binding, retire, fields_of(index, state))) for matched, binding in options]
             for matched, binding in options:
                 if most.get((successor, binding), -1) >= matched:
                     continue
@@ -188,6 +195,30 @@ def search(
                 pushed += 1
                 heapq.heappush(heap, (-matched, -pushed if depth_first else pushed, child))
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
+
+
+RETIRED: Value = -1
+"""The value of a retired name: no label takes it, so an observation naming it matches no step."""
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """Steps that renew a value: of ``actions``, a step whose field ``label`` is not 0 renews that value of
+    ``names`` (a label), retiring the names bound to it."""
+
+    label: str
+    names: str
+    actions: frozenset[int]
+
+
+def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value]) -> Bindings:
+    """``bound`` after a step with ``labels``: the names bound to the value it renews, retired."""
+    assert retire is not None
+    renewed = labels.get(retire.label, 0)
+    if not renewed or not any(label == retire.names and value == renewed for label, _, value in bound):
+        return bound
+    return frozenset((label, name, RETIRED if label == retire.names and value == renewed else value)
+                     for label, name, value in bound)
 
 
 def _candidates(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
@@ -298,12 +329,14 @@ OrderNode = tuple[Packed, Vector, Bindings]
 
 def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order: Order, fields_of: FieldsOf,
                   one_to_one: frozenset[str], max_nodes: int, deadline: float | None, given: Bindings,
-                  depth_first: bool, complete: tuple[Complete, ...] = ()) -> Found:
+                  depth_first: bool, complete: tuple[Complete, ...] = (),
+                  retire: Renewal | None = None) -> Found:
     """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
     candidates = _candidates(compiled.system, observed)
     n, chains, need = len(observed), order.chains, order.need
     exact = tuple(any(rule.chain == c for rule in complete) for c in range(len(chains)))
     recordable = [_recordable(compiled.system, rule) for rule in complete]
+    renewing = retire.actions if retire is not None else frozenset()
     start: OrderNode = (compiled.initial, tuple(0 for _ in chains), given)
     parent: dict[OrderNode, tuple[OrderNode, int, tuple[int, ...]] | None] = {start: None}
     frontier: dict[tuple[Packed, Bindings], list[Vector]] = {(compiled.initial, given): [start[1]]}
@@ -325,7 +358,7 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
         for index, successor in compiled.steps(state):
             wanted = [(i, c) for i, c in heads if index in candidates[i]]
             forbid = [rule for rule, kinds in open_rules if index in kinds]
-            labels = fields_of(index, state) if wanted or forbid else None
+            labels = fields_of(index, state) if wanted or forbid or index in renewing else None
             options: list[tuple[Vector, Bindings, tuple[int, ...]]]
             if not wanted:
                 options = [(position, bound, ())]
@@ -337,6 +370,8 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
                 if any(after[rule.chain] == position[rule.chain] and rule.records(labels or {}, bound)
                        for rule in forbid):
                     continue  # a step the complete log records, and none of its events
+                if index in renewing:
+                    binding = _retired(binding, retire, labels or {})
                 kept = frontier.setdefault((successor, binding), [])
                 if any(_covers(other, after, exact) for other in kept):
                     continue

@@ -108,10 +108,40 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
             if key == "as" and own in scenario.identities and value != own:
                 return f"{where}: identity {name!r} is the model's {own!r}, but the step runs as {value!r}"
             bound[(key, name)] = value
+    renewed = _reused_guid(scenario, trace, [e if "association" in steps[p] else None for e, p in zip(events, at)],
+                           at, bound)
+    if renewed:
+        return renewed
     missing = _unlogged(events, at, steps, bound)
     if missing:
         return missing
     return _across(events, at) if several else None
+
+
+def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None], at: Sequence[int],
+                 bound: Mapping[tuple[str, str], Value]) -> str:
+    """An association GUID named on both sides of a step that replaced its association with a new one (a reconnect
+    to a new association, a log-off that closes it: SEMANTICS.md, actions 7 and 9), "" when there is none. An event
+    is None where its step leaves the association free."""
+    renewals: dict[Value, list[int]] = {}
+    for place, step in enumerate(trace.steps):
+        params = dict(step.params)
+        session = params.get("session", params.get("worker"))
+        if scenario.transport == "mapi-http" or session is None:
+            continue
+        if (step.action == "Reconnect" and scenario.after_network_error == "reconnect-new") or (
+                step.action == "EcDoDisconnect" and scenario.association_scope == "session"):
+            renewals.setdefault(scenario.association_of(int(session)), []).append(place)
+    for event, place in zip(events, at, strict=True):
+        if event is None or event.association is None or ("association", event.association) not in bound:
+            continue
+        value = bound[("association", event.association)]
+        first = min(p for e, p in zip(events, at, strict=True) if e is not None and e.association == event.association)
+        for renewal in renewals.get(value, ()):
+            if first <= renewal < place:
+                return (f"event {event.number} names association {event.association!r} after step {renewal + 1} "
+                        "replaced it with a new one")
+    return ""
 
 
 RECORDED = {
