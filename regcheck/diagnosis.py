@@ -511,7 +511,7 @@ def diagnose(
     for names, part in by_violated.items():
         for cube, members in _cover(part, keys, domains):
             violated = violations[members[0].setting.values]
-            fixes = _fixes(members, names, deadline) if check_fixes and violated else ()
+            fixes = _fixes(members, names, deadline, pool) if check_fixes and violated else ()
             groups.append(Group(cube, tuple(members), tuple(violated), fixes))
     refuted = [o for o in outcomes if not o.explains and o.found is not None and o.found.complete]
     ruled = []
@@ -975,10 +975,11 @@ def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
     return found
 
 
-def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) -> tuple[FixCheck, ...]:
+def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float,
+           pool: Executor | None = None) -> tuple[FixCheck, ...]:
     """For each fix: the verdicts of the violated properties on every member's fixed scenario; it rules the
     failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided).
-    The checks not yet kept run first (``_check_all``)."""
+    The checks not yet kept run first, on ``pool`` where there is one (``_check_all``)."""
     planned: list[tuple[str, list[Hashable], str]] = []  # per fix: each member's key, and why the fix may not apply
     designs: dict[Hashable, Scenario] = {}
     for fix, change in FIXES.items():
@@ -994,7 +995,7 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) ->
             keys.append(_kept(_FIX_KEYS, (repr(fixed), tuple(names)), partial(_fix_key, fixed, names)))
             designs.setdefault(keys[-1], fixed)
         planned.append((fix, keys, refused))
-    fresh = _check_all({k: d for k, d in designs.items() if k not in _FIXED}, names, deadline)
+    fresh = _check_all({k: d for k, d in designs.items() if k not in _FIXED}, names, deadline, pool)
     checks = []
     for fix, keys, refused in planned:
         if not keys:
@@ -1039,18 +1040,29 @@ def _fix_key(fixed: Scenario, names: Sequence[str]) -> Hashable:
             tuple(catalogue.instantiate(name, fixed) for name in names))
 
 
-def _check_all(designs: Mapping[Hashable, Scenario], names: Sequence[str],
-               deadline: float) -> dict[Hashable, dict[str, tuple[Verdict, str]]]:
+PARALLEL_FIXES = 4
+"""From this many fixed designs to check, the checks are shared among the pool's processes."""
+
+
+def _check_all(designs: Mapping[Hashable, Scenario], names: Sequence[str], deadline: float,
+               pool: Executor | None) -> dict[Hashable, dict[str, tuple[Verdict, str]]]:
     """The verdicts of each design (``regcheck check``), by key; the decided ones are kept in ``_FIXED`` for the
     run, since an answer cut by this run's deadline says nothing to a later run. A design the deadline leaves no
     time for is missing from the answer."""
-    until = time.time() + (deadline - time.monotonic())
+    until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
     found: dict[Hashable, dict[str, tuple[Verdict, str]]] = {}
-    for key, fixed in designs.items():
-        verdicts = _check_fixed(fixed, list(names), until)
-        if verdicts is None:
-            break
-        found[key] = verdicts
+    if pool is None or len(designs) < PARALLEL_FIXES:
+        for key, fixed in designs.items():
+            verdicts = _check_fixed(fixed, list(names), until)
+            if verdicts is None:
+                break
+            found[key] = verdicts
+    else:
+        futures = {pool.submit(_check_fixed, fixed, list(names), until): key for key, fixed in designs.items()}
+        for future in children.by(futures, until):
+            verdicts = None if future.cancelled() else future.result()
+            if verdicts is not None:
+                found[futures[future]] = verdicts
     for key, verdicts in found.items():
         if all(verdict is not Verdict.UNKNOWN for verdict, _ in verdicts.values()):
             _FIXED[key] = verdicts
@@ -1058,8 +1070,8 @@ def _check_all(designs: Mapping[Hashable, Scenario], names: Sequence[str],
 
 
 def _check_fixed(fixed: Scenario, names: Sequence[str], until: float) -> dict[str, tuple[Verdict, str]] | None:
-    """The verdict of each property on ``fixed`` and its words, by the wall-clock time ``until``; None when that
-    time has passed before it starts."""
+    """The verdict of each property on ``fixed`` and its words, by the wall-clock time ``until`` (a task of a pool,
+    or of this process); None when that time has passed before it starts."""
     left = until - time.time()
     if left <= 0:
         return None

@@ -1,9 +1,10 @@
 """The checks of what a fix does are shared between designs that differ only in what their users are called: a
 renamed design builds the original's system with its values renamed, gets the same verdicts, has the same
-canonical form, and ``diagnose`` checks it once; a check the deadline leaves no time for is not decided."""
+canonical form, and ``diagnose`` checks it once; on a pool the checks give the answers they give in one process."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from regcheck import compose, diagnosis
+from regcheck import children, compose, diagnosis
 from regcheck.core.result import Verdict
 from regcheck.errors import InvalidArgument
 from regcheck.model.observations import parse_jsonl
@@ -158,10 +159,28 @@ def test_a_log_that_differs_only_in_its_users_names_checks_no_fix_again(fresh_ca
     assert any(f.rules_out for g in again.explained for f in g.fixes)
 
 
-def test_a_fix_check_the_deadline_leaves_no_time_for_is_not_decided_and_not_kept(fresh_cache: dict[Any, Any]) -> None:
+def test_fix_checks_on_a_pool_give_the_answers_of_one_process(fresh_cache: dict[Any, Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    base = load_builtin("seed")
+    alone = diagnosis.diagnose(_log_of("bob"), base, ["on_mismatch", "registration", "async_failure"])
+    kept = dict(fresh_cache)
+    fresh_cache.clear()
+    monkeypatch.setattr(diagnosis, "PARALLEL_FIXES", 1)
+    with children.pool(2) as pool:
+        shared = diagnosis.diagnose(_log_of("bob"), base, ["on_mismatch", "registration", "async_failure"], pool=pool)
+    assert [g.fixes for g in shared.explained] == [g.fixes for g in alone.explained]
+    assert fresh_cache == kept  # the verdicts computed by the pool's processes are kept by this one
+
+
+@pytest.mark.parametrize("on_pool", [False, True])
+def test_a_fix_check_the_deadline_leaves_no_time_for_is_not_decided_and_not_kept(
+        on_pool: bool, fresh_cache: dict[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     explained = diagnosis.diagnose(_log_of("bob"), load_builtin("seed"), ["on_mismatch"], check_fixes=False)
     group = explained.explained[0]
-    fixes = diagnosis._fixes(group.outcomes, [p for p, _ in group.violated], time.monotonic() - 1)
+    names = [p for p, _ in group.violated]
+    monkeypatch.setattr(diagnosis, "PARALLEL_FIXES", 1)
+    with children.pool(2) if on_pool else contextlib.nullcontext() as pool:
+        fixes = diagnosis._fixes(group.outcomes, names, time.monotonic() - 1, pool)
     assert not fresh_cache
     assert not any(f.rules_out for f in fixes)
     assert {said for f in fixes for _, said in f.verdicts} == {"not decided (timeout)"}
