@@ -119,7 +119,7 @@ def test_a_renamed_design_gets_the_same_verdicts(name: str, fix: Any, data: st.D
 
 
 def test_every_switch_that_names_a_user_is_renamed() -> None:
-    """No switch of a renamed design still holds an old name: a new switch that names users must be renamed too."""
+    """No switch of a renamed design still holds an old name, and the switches renamed are switches of a design."""
     scenario = Scenario(workers=3, users=("alice", "bob"), worker_users=("alice", ("bob", "alice"), ANY_USER),
                         jobs=2, mailbox_access={"svc": ("alice", "bob"), SYSTEM: ("bob",)}, process_identity="svc")
     again = renamed(scenario, {"alice": "x1", "bob": "x2", "svc": "x3"})
