@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from regcheck import children, compose, sweep
@@ -49,6 +50,7 @@ from regcheck.model.scenario import (
     RESERVED_NAMES,
     SYSTEM,
     Scenario,
+    renamed,
     with_overrides,
 )
 from regcheck.model.system import build
@@ -513,7 +515,7 @@ def diagnose(
     for names, part in by_violated.items():
         for cube, members in _cover(part, keys, domains):
             violated = violations[members[0].setting.values]
-            fixes = _fixes(members, names, deadline) if check_fixes and violated else ()
+            fixes = _fixes(members, names, deadline, pool) if check_fixes and violated else ()
             groups.append(Group(cube, tuple(members), tuple(violated), fixes))
     refuted = [o for o in outcomes if not o.explains and o.found is not None and o.found.complete]
     ruled = []
@@ -1005,62 +1007,108 @@ def _violations(scenario: Scenario, trace: Trace) -> list[tuple[str, int]]:
     return found
 
 
-def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float) -> tuple[FixCheck, ...]:
+def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float,
+           pool: Executor | None = None) -> tuple[FixCheck, ...]:
     """For each fix: the verdicts of the violated properties on every member's fixed scenario; it rules the
-    failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided)."""
-    checks = []
+    failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided).
+    The checks not yet kept run first, on ``pool`` where there is one (``_check_all``)."""
+    planned: list[tuple[str, list[Hashable], str]] = []  # per fix: each member's key, and why the fix may not apply
+    designs: dict[Hashable, Scenario] = {}
     for fix, change in FIXES.items():
-        words: dict[str, dict[str, int]] = {}
-        proved, refused = True, ""
+        keys: list[Hashable] = []
+        refused = ""
         for member in members:
             scenario = member.setting.scenario
             try:
-                fixed = with_overrides(scenario, change(scenario))
+                fixed = _canonical(with_overrides(scenario, change(scenario)))
             except InvalidArgument as exc:
-                refused, proved = str(exc), False
+                refused = str(exc)
                 continue
-            key = _fix_key(fixed, names)
-            if time.monotonic() > deadline and _FIXED.get(key) is None:
-                proved = False
-                for name in names:
-                    words.setdefault(name, {}).setdefault("not decided (timeout)", 0)
-                    words[name]["not decided (timeout)"] += 1
-                continue
-            for name, (verdict, said) in _checked(fixed, names, deadline, key).items():
+            keys.append(_kept(_FIX_KEYS, (repr(fixed), tuple(names)), partial(_fix_key, fixed, names)))
+            designs.setdefault(keys[-1], fixed)
+        planned.append((fix, keys, refused))
+    fresh = _check_all({k: d for k, d in designs.items() if k not in _FIXED}, names, deadline, pool)
+    checks = []
+    for fix, keys, refused in planned:
+        if not keys:
+            checks.append(FixCheck(fix, (("-", f"does not apply: {refused}"),), False))
+            continue
+        words: dict[str, dict[str, int]] = {}
+        proved = not refused
+        for key in keys:
+            verdicts = _FIXED.get(key) or fresh.get(key)
+            if verdicts is None:  # the deadline left no time to check it
+                verdicts = {name: (Verdict.UNKNOWN, "not decided (timeout)") for name in names}
+            for name, (verdict, said) in verdicts.items():
                 proved = proved and verdict is Verdict.PROVED
                 words.setdefault(name, {}).setdefault(said, 0)
                 words[name][said] += 1
-        if not words:
-            checks.append(FixCheck(fix, (("-", f"does not apply: {refused}"),), False))
-            continue
-        verdicts = tuple((name, next(iter(said)) if len(said) == 1 else
-                          "; ".join(f"{w} for {n} of {len(members)} settings" for w, n in said.items()))
-                         for name, said in words.items())
-        checks.append(FixCheck(fix, verdicts, proved))
+        verdicts_said = tuple((name, next(iter(said)) if len(said) == 1 else
+                               "; ".join(f"{w} for {n} of {len(members)} settings" for w, n in said.items()))
+                              for name, said in words.items())
+        checks.append(FixCheck(fix, verdicts_said, proved))
     return tuple(checks)
 
 
 _FIXED: dict[Hashable, dict[str, tuple[Verdict, str]]] = {}
+"""The decided verdicts of each fixed design checked in this process, by ``_fix_key`` of its canonical form."""
+_FIX_KEYS: dict[tuple[str, tuple[str, ...]], Hashable] = {}
+"""``_fix_key`` by the canonical fixed scenario (its ``repr``, every switch) and the properties: cases alike build
+each fixed system once."""
+
+
+def _canonical(fixed: Scenario) -> Scenario:
+    """``fixed`` with its users and service accounts renamed ``u1``, ``u2``, ... in the order of its identities
+    (regcheck/model/SOUNDNESS.md, "Diagnosis of a log": a verdict does not depend on what the users are called)."""
+    return renamed(fixed, {identity: f"u{i}" for i, identity in enumerate(fixed.identities[1:], start=1)})
 
 
 def _fix_key(fixed: Scenario, names: Sequence[str]) -> Hashable:
     """What the verdicts on a fixed design are of: its system and the properties' instances on it. Members that
-    differ only in switches the fixed system does not read (a fix makes some moot) share them."""
+    differ only in switches the fixed system does not read (a fix makes some moot) share them; ``_fixes`` passes
+    the canonical form, so members that differ only in their users' names share them too."""
     built = build(fixed)
     return (built.variables, built.init, built.actions, built.symmetry, built.stutter,
             tuple(catalogue.instantiate(name, fixed) for name in names))
 
 
-def _checked(fixed: Scenario, names: Sequence[str], deadline: float, key: Hashable) -> dict[str, tuple[Verdict, str]]:
-    """The verdict of each property on ``fixed`` (``regcheck check``, kept for the run by ``_fix_key``: members share
-    fixes). Only decided verdicts are kept: an answer cut by this run's deadline says nothing to a later run."""
-    if key in _FIXED:
-        return _FIXED[key]
-    results = compose.run_checks(fixed, list(names), timeout=max(deadline - time.monotonic(), 0.0))
-    verdicts = {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
-    if all(r.verdict is not Verdict.UNKNOWN for r in results):
-        _FIXED[key] = verdicts
-    return verdicts
+PARALLEL_FIXES = 4
+"""From this many fixed designs to check, the checks are shared among the pool's processes."""
+
+
+def _check_all(designs: Mapping[Hashable, Scenario], names: Sequence[str], deadline: float,
+               pool: Executor | None) -> dict[Hashable, dict[str, tuple[Verdict, str]]]:
+    """The verdicts of each design (``regcheck check``), by key; the decided ones are kept in ``_FIXED`` for the
+    run, since an answer cut by this run's deadline says nothing to a later run. A design the deadline leaves no
+    time for is missing from the answer."""
+    until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
+    found: dict[Hashable, dict[str, tuple[Verdict, str]]] = {}
+    if pool is None or len(designs) < PARALLEL_FIXES:
+        for key, fixed in designs.items():
+            verdicts = _check_fixed(fixed, list(names), until)
+            if verdicts is None:
+                break
+            found[key] = verdicts
+    else:
+        futures = {pool.submit(_check_fixed, fixed, list(names), until): key for key, fixed in designs.items()}
+        for future in children.by(futures, until):
+            verdicts = None if future.cancelled() else future.result()
+            if verdicts is not None:
+                found[futures[future]] = verdicts
+    for key, verdicts in found.items():
+        if all(verdict is not Verdict.UNKNOWN for verdict, _ in verdicts.values()):
+            _FIXED[key] = verdicts
+    return found
+
+
+def _check_fixed(fixed: Scenario, names: Sequence[str], until: float) -> dict[str, tuple[Verdict, str]] | None:
+    """The verdict of each property on ``fixed`` and its words, by the wall-clock time ``until`` (a task of a pool,
+    or of this process); None when that time has passed before it starts."""
+    left = until - time.time()
+    if left <= 0:
+        return None
+    results = compose.run_checks(fixed, list(names), timeout=left)
+    return {r.property: (r.verdict, _verdict_words(r.verdict, r.depth)) for r in results}
 
 
 def _verdict_words(verdict: Verdict, depth: int | None) -> str:

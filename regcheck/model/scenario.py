@@ -503,6 +503,30 @@ def with_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     return dataclasses.replace(scenario, expected={}, **changes)
 
 
+NAMING = ("users", "worker_users", "mailbox_access", "process_identity")
+"""The switches that name users and service accounts: what :func:`renamed` renames, and nothing else does."""
+
+
+def renamed(scenario: Scenario, names: Mapping[str, str]) -> Scenario:
+    """``scenario`` with each user or service account ``x`` of ``names`` called ``names[x]`` in every switch that
+    names it (:data:`NAMING`); SYSTEM and ``*`` are never renamed. The renaming must be one to one on the
+    scenario's identities: the same design, told apart by its names alone."""
+    def new(identity: str) -> str:
+        return identity if identity in (SYSTEM, ANY_USER) else names.get(identity, identity)
+
+    identities = [new(identity) for identity in scenario.identities]
+    if len(set(identities)) != len(identities):
+        raise InvalidArgument(f"renaming {shown(dict(names))} is not one to one on the identities "
+                              f"{shown(list(scenario.identities))}")
+    return dataclasses.replace(
+        scenario,
+        users=tuple(map(new, scenario.users)),
+        worker_users=tuple(new(e) if isinstance(e, str) else tuple(map(new, e)) for e in scenario.worker_users),
+        mailbox_access={new(account): tuple(map(new, users)) for account, users in scenario.mailbox_access.items()},
+        process_identity=new(scenario.process_identity),
+    )
+
+
 def _refuse_shadowed(scenario: Scenario, changes: Mapping[str, Any]) -> None:
     """Refuse an override that a per-worker list, given in the scenario or beside it, would contradict: the
     list decides for each worker, so the override would not take effect for some of them."""
