@@ -46,6 +46,15 @@ class Deadline:
             return seconds
         return left if seconds is None else min(seconds, left)
 
+    def sooner(self, share: float, most: float) -> Deadline:
+        """A deadline ``share`` of this one's seconds earlier (at most ``most`` seconds): a stage's, leaving the rest
+        of the command its time (a report's diagnosis leaves the report's writing some)."""
+        sooner = Deadline(None)
+        if self.at is not None and self.seconds is not None:
+            sooner.seconds = self.seconds - min(share * self.seconds, most)
+            sooner.at = self.at - min(share * self.seconds, most)
+        return sooner
+
     def wall(self) -> float | None:
         """The deadline on the wall clock (``time.time()``), for work done in other processes or machines."""
         left = self.left()

@@ -1012,10 +1012,11 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float,
     """For each fix: the verdicts of the violated properties on every member's fixed scenario; it rules the
     failure out only if they are proved for every member (a member the deadline leaves unchecked: not decided).
     The checks not yet kept run first, on ``pool`` where there is one (``_check_all``)."""
-    planned: list[tuple[str, list[Hashable], str]] = []  # per fix: each member's key, and why the fix may not apply
+    planned: list[tuple[str, list[Hashable | None], str]] = []  # per fix: each member's key (None: not decided, out of
+    # time), and why the fix may not apply
     designs: dict[Hashable, Scenario] = {}
     for fix, change in FIXES.items():
-        keys: list[Hashable] = []
+        keys: list[Hashable | None] = []
         refused = ""
         for member in members:
             scenario = member.setting.scenario
@@ -1024,7 +1025,11 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float,
             except InvalidArgument as exc:
                 refused = str(exc)
                 continue
-            keys.append(_kept(_FIX_KEYS, (repr(fixed), tuple(names)), partial(_fix_key, fixed, names)))
+            known = (repr(fixed), tuple(names))
+            if known not in _FIX_KEYS and time.monotonic() > deadline:
+                keys.append(None)  # past the deadline a design is not even built: not decided
+                continue
+            keys.append(_kept(_FIX_KEYS, known, partial(_fix_key, fixed, names)))
             designs.setdefault(keys[-1], fixed)
         planned.append((fix, keys, refused))
     fresh = _check_all({k: d for k, d in designs.items() if k not in _FIXED}, names, deadline, pool)
@@ -1036,7 +1041,7 @@ def _fixes(members: Sequence[Outcome], names: Sequence[str], deadline: float,
         words: dict[str, dict[str, int]] = {}
         proved = not refused
         for key in keys:
-            verdicts = _FIXED.get(key) or fresh.get(key)
+            verdicts = None if key is None else _FIXED.get(key) or fresh.get(key)
             if verdicts is None:  # the deadline left no time to check it
                 verdicts = {name: (Verdict.UNKNOWN, "not decided (timeout)") for name in names}
             for name, (verdict, said) in verdicts.items():

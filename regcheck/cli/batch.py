@@ -37,6 +37,9 @@ from regcheck.outputs import plan_outputs
 from regcheck.properties import catalogue
 from regcheck.sweep import Sweep
 
+WRITING_SHARE, WRITING_MOST = 0.15, 5.0
+"""The share of ``report --timeout`` (at most this many seconds) its diagnoses leave for writing the report."""
+
 
 @click.command("report")
 @click.argument("targets", nargs=-1, metavar="[SCENARIO|FILE.toml]...")
@@ -104,6 +107,7 @@ def report_command(
         from regcheck.model.observations import read_log
 
         base = load_scenario(diagnose_target, [])
+        deadline = deadline.sooner(WRITING_SHARE, WRITING_MOST)  # the report is written after the diagnoses
         diagnosed = []
         tables = []
         with spinner(True) as status:
