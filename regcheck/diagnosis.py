@@ -618,11 +618,14 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
             return Outcome(Setting(values, chosen), cut, reason=f"not searched: the log needs more than the model's "
                                                                 f"bound on {facts.beyond}")
         family = [with_overrides(chosen, list(member)) for member in facts.members()]
+        # Each identity the log names is its model identity from the start (SEMANTICS.md, "Observations"), as the facts
+        # name it (read from the setting's scenario, not the family's, which has the users the facts added).
+        given = frozenset(("context", name, model) for name, model in model_names(events, chosen).items())
     except InvalidArgument as exc:
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     outcomes = []
     for concrete in family:
-        outcome = _search_one(concrete, values, events, deadline, budget)
+        outcome = _search_one(concrete, values, events, deadline, budget, given)
         if outcome.explains:
             return outcome
         outcomes.append(outcome)
@@ -639,7 +642,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int = MAX_NODES) -> Outcome:
+                deadline: float, budget: int, given: Bindings) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -652,7 +655,7 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
             if known.trace is not None:
                 _vet(concrete, known.trace, events, known.found)
             return known
-    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design)
+    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design, given)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
@@ -699,8 +702,9 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
 
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
-                   deadline: float, budget: int, key: _Design) -> Outcome:
-    """The search of one design (see ``_search_one``): the events no action can be cut the log short; a short search
+                   deadline: float, budget: int, key: _Design, given: Bindings) -> Outcome:
+    """The search of one design (see ``_search_one``), ``given`` the log's identities bound: the events no action can
+    be cut the log short; a short search
     of the whole system decides small logs exactly; then thread by thread, which refutes most designs at a fraction
     of the cost; then the whole system again, to ``budget``."""
     observed = [observed_of(e, system_of) for e in events]
@@ -708,8 +712,6 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
-    # Each identity the log names is its model identity from the start (SEMANTICS.md, "Bindings").
-    given = frozenset(("context", name, model) for name, model in model_names(events, setting.scenario).items())
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, a in enumerate(system_of.actions)
                                                     if renewed_association(a, concrete)))
@@ -855,7 +857,7 @@ every identity the log names, ``model_names``; this is the binding of a log that
 
 
 def renewed_association(action: Action, scenario: Scenario) -> int:
-    """The association a step of ``action`` replaces with a new one (a new GUID: SEMANTICS.md, "Bindings"), or 0."""
+    """The association a step of ``action`` replaces with a new one (a new GUID: SEMANTICS.md, "Observations"), or 0."""
     params = dict(action.params)
     session = params.get("session", params.get("worker"))
     if scenario.transport == "mapi-http" or session is None:
