@@ -33,7 +33,7 @@ from regcheck.model.scenario import Scenario
 from regcheck.model.story import MISMATCH_TEXT, cause, rows
 
 FIX_NAMES = ("fix A", "fix B", "one association per MAPI session")
-"""The fixes a summary row tells, by the short names of ``diagnosis.FIXES``."""
+"""The fixes a summary row tells, by the short names of ``fixchecks.FIXES``."""
 COLUMNS = ("association", "identities", "failures", "explained by", "cause", "fix A", "fix B",
            "per-session associations")
 """The summary table's columns, the fixes' in :data:`FIX_NAMES`' order."""

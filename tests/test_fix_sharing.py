@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from regcheck import children, compose, diagnosis
+from regcheck import children, compose, diagnosis, fixchecks
 from regcheck.core.result import Verdict
 from regcheck.errors import InvalidArgument
 from regcheck.model.observations import parse_jsonl
@@ -96,13 +96,13 @@ def test_renamed_designs_have_one_canonical_form(data: st.DataObject) -> None:
     scenario = data.draw(scenarios())
     names = data.draw(renamings(scenario))
     again = renamed(scenario, names)
-    assert diagnosis._canonical(again) == diagnosis._canonical(scenario)
-    assert diagnosis._fix_key(diagnosis._canonical(again), ["no-registration-mismatch"]) == \
-        diagnosis._fix_key(diagnosis._canonical(scenario), ["no-registration-mismatch"])
+    assert fixchecks._canonical(again) == fixchecks._canonical(scenario)
+    assert fixchecks._fix_key(fixchecks._canonical(again), ["no-registration-mismatch"]) == \
+        fixchecks._fix_key(fixchecks._canonical(scenario), ["no-registration-mismatch"])
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.sampled_from(DESIGNS), st.sampled_from([None, *diagnosis.FIXES.values()]), st.data())
+@given(st.sampled_from(DESIGNS), st.sampled_from([None, *fixchecks.FIXES.values()]), st.data())
 def test_a_renamed_design_gets_the_same_verdicts(name: str, fix: Any, data: st.DataObject) -> None:
     scenario = load_builtin(name)
     if fix is not None:
@@ -145,7 +145,7 @@ def _log_of(user: str) -> list[Any]:
 def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
     """An empty cache of fix checks for the test (the module's is shared by the process)."""
     cache: dict[Any, Any] = {}
-    monkeypatch.setattr(diagnosis, "_FIXED", cache)
+    monkeypatch.setattr(fixchecks, "_FIXED", cache)
     return cache
 
 
@@ -165,7 +165,7 @@ def test_fix_checks_on_a_pool_give_the_answers_of_one_process(fresh_cache: dict[
     alone = diagnosis.diagnose(_log_of("bob"), base, ["on_mismatch", "registration", "async_failure"])
     kept = dict(fresh_cache)
     fresh_cache.clear()
-    monkeypatch.setattr(diagnosis, "PARALLEL_FIXES", 1)
+    monkeypatch.setattr(fixchecks, "PARALLEL_FIXES", 1)
     with children.pool(2) as pool:
         shared = diagnosis.diagnose(_log_of("bob"), base, ["on_mismatch", "registration", "async_failure"], pool=pool)
     assert [g.fixes for g in shared.explained] == [g.fixes for g in alone.explained]
@@ -178,9 +178,9 @@ def test_a_fix_check_the_deadline_leaves_no_time_for_is_not_decided_and_not_kept
     explained = diagnosis.diagnose(_log_of("bob"), load_builtin("seed"), ["on_mismatch"], check_fixes=False)
     group = explained.explained[0]
     names = [p for p, _ in group.violated]
-    monkeypatch.setattr(diagnosis, "PARALLEL_FIXES", 1)
+    monkeypatch.setattr(fixchecks, "PARALLEL_FIXES", 1)
     with children.pool(2) if on_pool else contextlib.nullcontext() as pool:
-        fixes = diagnosis._fixes(group.outcomes, names, time.monotonic() - 1, pool)
+        fixes = fixchecks.check([o.setting.scenario for o in group.outcomes], names, time.monotonic() - 1, pool)
     assert not fresh_cache
     assert not any(f.rules_out for f in fixes)
     assert {said for f in fixes for _, said in f.verdicts} == {"not decided (timeout)"}

@@ -82,8 +82,8 @@ MODEL, PROPERTIES = "regcheck.model", "regcheck.properties"
 """The protocol model and its properties: packages inside ``regcheck`` with rules of their own, not core layers."""
 
 ROOTS = ("regcheck.compose", "regcheck.counterexamples", "regcheck.cli", "regcheck.notebook", "regcheck.sweep",
-         "regcheck.report", "regcheck.diagnosis", "regcheck.cases", "regcheck.findings", "regcheck.regression", "regcheck.pytest_plugin",
-         "regcheck.widget")
+         "regcheck.report", "regcheck.diagnosis", "regcheck.fixchecks", "regcheck.cases", "regcheck.findings",
+         "regcheck.regression", "regcheck.pytest_plugin", "regcheck.widget")
 """The composition roots: they alone put the core, the model and the properties together."""
 
 
