@@ -12,6 +12,7 @@ checked by ``regcheck check`` on the fixed scenario.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -692,7 +693,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     be cut the log short; a short search
     of the whole system decides small logs exactly; then thread by thread, which refutes most designs at a fraction
     of the cost; then the whole system again, to ``budget``."""
-    observed = [observed_of(e, system_of) for e in events]
+    observed = observations_of(events, system_of)
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
@@ -811,26 +812,41 @@ def _compiled(system_of: TransitionSystem, design: _Design) -> CompiledSystem:
 def observed_of(event: Event, system_of: TransitionSystem) -> Observed:
     """What ``event`` asks of the step it is (regcheck/model/SEMANTICS.md, "Observations"): the fields its call
     defines; an association on a thread-token call, or on MAPI/HTTP (which has none), is free."""
+    return observations_of([event], system_of)[0]
+
+
+def observations_of(events: Sequence[Event], system_of: TransitionSystem) -> list[Observed]:
+    """:func:`observed_of` for each of ``events`` (a log's lines ask the same few things many times)."""
+    actions = frozenset(a.name for a in system_of.actions)
+    associations = any(a.name == "EcDoConnectEx" and dict(a.labels).get("association") != Const(0)
+                       for a in system_of.actions)
+    return [_observed(e.call, e.thread, e.identity, e.result, e.association, e.session, actions, associations)
+            for e in events]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _observed(call: str, thread: str | None, identity: str | None, result: str | None, association: str | None,
+              session: str | None, every: frozenset[str], associations: bool) -> Observed:
+    """What an event with these fields asks, in a system with the actions ``every`` (and associations or not)."""
+    event = Event(0, 0, call, thread, identity, result, association, session)
     names: list[tuple[str, str]] = []
     fields: list[tuple[str, frozenset[Value]]] = []
     if event.server:  # a registration failure or admission: any call's step, by its cache event
-        actions = frozenset(a.name for a in system_of.actions)
+        actions = every
         fields.append(("cache", frozenset(event.cache_events)))
     else:
-        actions = frozenset(ACTIONS_OF[event.call])
-        fields.append(("message", frozenset({event.call})))
-        if event.result is not None and event.call not in TOKEN_CALLS:
-            fields.append(("result", frozenset(SUCCEEDED) if event.result == OK else frozenset({event.result})))
-    if event.thread is not None:
-        names.append(("thread", event.thread))
-    if event.identity is not None:
-        names.append(("context", event.identity))  # bound from the start to its model identity (``model_names``)
-    associations = any(a.name == "EcDoConnectEx" and dict(a.labels).get("association") != Const(0)
-                       for a in system_of.actions)
-    if event.association is not None and event.call not in TOKEN_CALLS and associations:
-        names.append(("association", event.association))
-    if event.session is not None:
-        names.append(("session", event.session))
+        actions = frozenset(ACTIONS_OF[call])
+        fields.append(("message", frozenset({call})))
+        if result is not None and call not in TOKEN_CALLS:
+            fields.append(("result", frozenset(SUCCEEDED) if result == OK else frozenset({result})))
+    if thread is not None:
+        names.append(("thread", thread))
+    if identity is not None:
+        names.append(("context", identity))  # bound from the start to its model identity (``model_names``)
+    if association is not None and call not in TOKEN_CALLS and associations:
+        names.append(("association", association))
+    if session is not None:
+        names.append(("session", session))
     return Observed(actions, tuple(fields), tuple(names), shares=event.server)
 
 

@@ -225,13 +225,13 @@ def _candidates(system: TransitionSystem, observed: Sequence[Observed]) -> list[
     """For each observation, the actions it may be: of a wanted name, and with every label it asks
     for able to take one of the values it allows (as far as the label's expression tells)."""
     possible = _label_values(system)
-    return [
-        frozenset(
-            i for i, a in enumerate(system.actions)
-            if a.name in o.actions and all(possible[i][k] & allowed for k, allowed in o.fields if k in possible[i])
-        )
-        for o in observed
-    ]
+    alike: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], frozenset[int]] = {}
+    for o in observed:  # a long log asks the same few things many times
+        if (o.actions, o.fields) not in alike:
+            alike[(o.actions, o.fields)] = frozenset(
+                i for i, a in enumerate(system.actions)
+                if a.name in o.actions and all(possible[i][k] & allowed for k, allowed in o.fields if k in possible[i]))
+    return [alike[(o.actions, o.fields)] for o in observed]
 
 
 def _label_values(system: TransitionSystem) -> list[dict[str, frozenset[Value]]]:

@@ -132,13 +132,16 @@ def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None
         if (step.action == "Reconnect" and scenario.after_network_error == "reconnect-new") or (
                 step.action == "EcDoDisconnect" and scenario.association_scope == "session"):
             renewals.setdefault(scenario.association_of(int(session)), []).append(place)
+    first: dict[str, int] = {}  # per GUID, the step of its first event
+    for event, place in zip(events, at, strict=True):
+        if event is not None and event.association is not None:
+            first[event.association] = min(place, first.get(event.association, place))
     for event, place in zip(events, at, strict=True):
         if event is None or event.association is None or ("association", event.association) not in bound:
             continue
         value = bound[("association", event.association)]
-        first = min(p for e, p in zip(events, at, strict=True) if e is not None and e.association == event.association)
         for renewal in renewals.get(value, ()):
-            if first <= renewal < place:
+            if first[event.association] <= renewal < place:
                 return (f"event {event.number} names association {event.association!r} after step {renewal + 1} "
                         "replaced it with a new one")
     return ""
