@@ -51,8 +51,8 @@ class Deadline:
         of the command its time (a report's diagnosis leaves the report's writing some)."""
         sooner = Deadline(None)
         if self.at is not None and self.seconds is not None:
-            sooner.seconds = self.seconds - min(share * self.seconds, most)
-            sooner.at = self.at - min(share * self.seconds, most)
+            cut = min(share * self.seconds, most)
+            sooner.seconds, sooner.at = self.seconds - cut, self.at - cut
         return sooner
 
     def wall(self) -> float | None:

@@ -663,8 +663,8 @@ class _Design:
         users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
         self.system = (system_of.variables, system_of.init, system_of.actions)
         # The associations each action replaces, which retire GUIDs: under rpc-tcp, the system does not show them.
-        renewed = tuple(renewed_association(a, scenario) for a in system_of.actions)
-        self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users, renewed)
+        self.renewed = tuple(renewed_association(a, scenario) for a in system_of.actions)
+        self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users, self.renewed)
         self._hash = hash((self.system, self.fields))
 
     def __hash__(self) -> int:
@@ -699,8 +699,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     fields_of = _fields_of(compiled, concrete)
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     # A GUID names one association until the association is replaced: then its names match nothing more.
-    retire = Renewal(RENEWS, "association", frozenset(i for i, a in enumerate(system_of.actions)
-                                                    if renewed_association(a, concrete)))
+    retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
     impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=given, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None

@@ -173,11 +173,11 @@ def search(
         if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
         for index, successor in compiled.steps(state):
-            options = [(pos, bound)]
-            if pos < n and index in candidates[pos]:
-                options = _advance(observed, pos, bound, fields_of(index, state), one_to_one)
+            wanted = pos < n and index in candidates[pos]
+            labels = fields_of(index, state) if wanted or index in renewing else {}
+            options = _advance(observed, pos, bound, labels, one_to_one) if wanted else [(pos, bound)]
             if index in renewing:
-                options = [(matched, _retired(binding, retire, fields_of(index, state))) for matched, binding in options]
+                options = [(matched, _retired(binding, retire, labels)) for matched, binding in options]
             for matched, binding in options:
                 if most.get((successor, binding), -1) >= matched:
                     continue
