@@ -60,13 +60,14 @@ def test_a_refused_identity_admitted_next_is_eviction_and_one_refused_twice_is_f
 def test_a_case_of_a_large_log_decides_it_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The same through `regcheck diagnose`, where the log's one association is a case and its slice is complete
     for that association."""
-    log = _log(tmp_path / "evict.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, ADMITTED)])
+    log = _log(tmp_path / "kept.LOG", [(USER, ADMITTED), (MACHINE, REFUSED), (MACHINE, REFUSED)])
     code, doc = run_json(capsys, "diagnose", str(log), "--vary", VARY[0], "--vary", VARY[1])
     assert code == 1, doc
     (case,) = doc["cases"]["cases"]
     explained = case["diagnosis"]["explained"]
     settings = {tuple(sorted(s.items())) for group in explained for s in group["settings"]}
-    assert settings == {(("on_mismatch", "evict"), ("registration", "every-miss"))}, explained
+    assert settings == {(("on_mismatch", "fail-only"), ("registration", "first-request")),
+                        (("on_mismatch", "fail-only"), ("registration", "every-miss"))}, explained
 
 
 def test_the_independent_check_catches_an_explanation_that_hides_a_logged_registration(tmp_path: Path) -> None:
