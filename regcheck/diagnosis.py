@@ -65,8 +65,9 @@ MAX_NODES = 400_000
 _BOOLEAN = ("true", "false")
 _FLAGS = re.compile(r"[0-9]{1,10}|0[xX][0-9A-Fa-f]{1,8}")
 """A value of ``--vary connect_flags``: ASCII digits, decimal or hexadecimal, of a size a flag word can have."""
-ONE_TO_ONE = frozenset({"thread", "context"})
-"""Labels whose names a log binds one to one: a log's thread is one model thread, an identity one identity."""
+ONE_TO_ONE = frozenset({"thread", "context", "association"})
+"""Labels whose names a log binds one to one: a log's thread is one model thread, an identity one identity, a GUID
+one association (while it names it: the step that replaces an association frees its number, ``Renewal``)."""
 
 ACTIONS_OF = {
     "ImpersonateLoggedOnUser": ("Impersonate",),
@@ -700,20 +701,24 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
-    impossible = first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=given, derived=derived)
+    # Where no step frees an association's number for a new GUID, a GUID is its association's alone whatever the states.
+    stateless = ONE_TO_ONE if not retire.actions else ONE_TO_ONE - {"association"}
+    impossible = first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
-        found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE, max_nodes=MAX_NODES,
-                       deadline=deadline, given=given, retire=retire, order=order, depth_first=True,
-                       complete=completeness.rules(events[:impossible], order))
+        found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE,
+                       max_nodes=min(budget, QUICK_NODES), deadline=deadline, given=given, retire=retire, order=order,
+                       depth_first=True, complete=completeness.rules(events[:impossible], order))
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
+        if not found.complete:  # ruled out at that event all the same; an earlier one may be the first
+            return replace(_impossible(setting, found, events, impossible), first=False)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, depth_first=True, order=order, complete=complete)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
-        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=ONE_TO_ONE, given=given,
+        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
         if len(_REFUTED) > MAX_SETTINGS * 8:
             _REFUTED.clear()

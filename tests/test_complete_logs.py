@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from regcheck.diagnosis import diagnose
+from regcheck.core.subsequence import first_impossible
+from regcheck.diagnosis import ONE_TO_ONE, diagnose, observations_of
 from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.read import read_exchange
-from regcheck.model.observations import read_log
+from regcheck.model.observations import parse_jsonl, read_log
 from regcheck.model.observed import check
 from regcheck.model.scenario import SYSTEM, load_builtin, with_overrides
+from regcheck.model.system import build
 from tests.clirun import run_json
 
 GUID = "6b0b3e43-21af-5c76-acb6-72899c87ce80"
@@ -118,6 +120,7 @@ def _jsonl(path: Path, guids: tuple[str, str]) -> Path:
     ("session", True, False),  # the log-off closed the association: the next one has a new GUID
     ("session", False, True),
     ("process", True, True),  # one association for the process: the same GUID again
+    ("process", False, False),  # ... and no step that replaces it: a second GUID is a second association
 ])
 def test_a_guid_names_one_association_until_it_is_replaced(tmp_path: Path, scope: str, same: bool,
                                                            explained: bool) -> None:
@@ -128,3 +131,33 @@ def test_a_guid_names_one_association_until_it_is_replaced(tmp_path: Path, scope
     result = diagnose(events, base, ["on_mismatch"], check_fixes=False, timeout=120)
     assert not result.unknown
     assert bool(result.explained) == explained, result.ruled_out
+
+
+def test_the_check_refuses_two_guids_on_one_association_with_no_step_replacing_it(tmp_path: Path) -> None:
+    events = read_log(_jsonl(tmp_path / "two-jobs.jsonl", (GUID, GUID)))
+    base = with_overrides(load_builtin("seed"), ["jobs=2", "session_reuse=per-job", "association_scope=process",
+                                                 "connect_flags=32"])
+    outcome = diagnose(events, base, ["on_mismatch=evict"], check_fixes=False, timeout=120).explained[0].outcomes[0]
+    assert outcome.trace is not None and outcome.found is not None
+    at = list(outcome.found.at)
+    assert check(outcome.setting.scenario, outcome.trace, events, at) is None
+    other = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    second = [replace(e, association=other) if i >= 3 else e for i, e in enumerate(events)]
+    said = check(outcome.setting.scenario, outcome.trace, second, at)
+    assert said is not None and "would both be 1 with no step between them that replaced it (one to one)" in said
+
+
+def test_guids_bind_one_to_one_even_where_threads_are_too_many_to_follow_together() -> None:
+    # Five threads on the process's one association: their bindings to five workers grow past what
+    # first_impossible follows at once (5 * 4 * 3 * 2 sets by the fourth line), so it follows each label alone.
+    lines = [{"call": "EcDoConnectEx", "thread": f"T{t}", "as": "alice", "association": GUID} for t in range(1, 5)]
+    lines.append({"call": "EcDoConnectEx", "thread": "T5", "as": "alice",
+                  "association": "0f0e0d0c-0b0a-4908-8706-050403020100"})
+    events = parse_jsonl("".join(json.dumps(line) + "\n" for line in lines))
+    system_of = build(with_overrides(load_builtin("seed"), ["workers=5", "association_scope=process"]))
+    observed = observations_of(events, system_of)
+    given = frozenset({("context", "alice", "alice"), ("context", "SYSTEM", "SYSTEM")})
+    assert first_impossible(system_of, observed, one_to_one=ONE_TO_ONE, given=given) == 4
+    assert first_impossible(system_of, observed[:4], one_to_one=ONE_TO_ONE, given=given) is None
+    functions = ONE_TO_ONE - {"association"}
+    assert first_impossible(system_of, observed, one_to_one=functions, given=given) is None

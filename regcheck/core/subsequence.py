@@ -482,7 +482,7 @@ def _short_order(order: Order, best: int, stuck: list[OrderNode], explored: int,
 
 
 STATIC_SETS = 64
-"""The most sets of bindings :func:`first_impossible` follows before it stops deciding (and says nothing)."""
+"""The most sets of bindings :func:`first_impossible` follows at once; past it, it follows each label's names alone."""
 
 
 def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
@@ -495,23 +495,47 @@ def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
 
     It over-approximates the search (states are ignored, non-constant labels are free, a shared
     step is not required), so no execution matches that observation in order: the search need only
-    look at the observations before it."""
+    look at the observations before it. Where the sets of bindings grow past ``STATIC_SETS``, each
+    label's names are followed alone (the others free), a coarser over-approximation of the same."""
     constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
                 for i, labels in enumerate(_label_values(system))]
     candidates = _candidates(system, observed)
-    possible: set[Bindings] = {given}
+    found = _impossible(constant, candidates, observed, one_to_one, given, None)
+    if found is not _GREW:
+        return found  # type: ignore[return-value]
+    alone = [_impossible(constant, candidates, observed, one_to_one, given, label)
+             for label in sorted({label for o in observed for label, _ in o.names})]
+    return min((position for position in alone if isinstance(position, int)), default=None)
+
+
+_GREW = object()
+"""What :func:`_impossible` returns where the sets of bindings grew past ``STATIC_SETS``."""
+
+
+def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[frozenset[int]],
+                observed: Sequence[Observed], one_to_one: frozenset[str], given: Bindings,
+                only: str | None) -> int | None | object:
+    """:func:`first_impossible`, following the names of every label (``only`` None) or of the label ``only``."""
+    possible: set[Bindings] = {given if only is None else frozenset(b for b in given if b[0] == only)}
+    asks: dict[tuple[frozenset[int], tuple[tuple[str, str], ...]], list[tuple[Observed, dict[str, Value]]]] = {}
     for position, o in enumerate(observed):
+        names = o.names if only is None else tuple((k, n) for k, n in o.names if k == only)
+        if (candidates[position], names) not in asks:  # the distinct (names, label values) its actions can be
+            labelled = {}
+            for index in candidates[position]:
+                labels = {key: value for key, value in constant[index].items() if key in dict(names)}
+                labelled[tuple(sorted(labels.items(), key=repr))] = (
+                    Observed(o.actions, (), tuple((k, n) for k, n in names if k in labels)), labels)
+            asks[(candidates[position], names)] = list(labelled.values())
         after: set[Bindings] = set()
         for bound in possible:
-            for index in candidates[position]:
-                labels = {key: value for key, value in constant[index].items() if key in dict(o.names)}
-                matched = binds(Observed(o.actions, (), tuple((k, n) for k, n in o.names if k in labels)),
-                                bound, labels, one_to_one)
+            for ask, labels in asks[(candidates[position], names)]:
+                matched = binds(ask, bound, labels, one_to_one)
                 if matched is not None:
                     after.add(matched[0])
         if not after:
             return position
         if len(after) > STATIC_SETS:
-            return None
+            return _GREW
         possible = after
     return None

@@ -5,7 +5,8 @@ trust it: it replays the execution on the reference simulator, computes from the
 states and labels the fields each step defines (SEMANTICS.md's table: on a thread-token call, the
 identity it takes or leaves and the session of the job it serves), and checks that each event matches
 its step, that the steps come in order, and that the log's names bind one to one (threads,
-identities, SYSTEM to SYSTEM alone) or as functions (associations, sessions). Over several logs, the steps
+identities, SYSTEM to SYSTEM alone, associations between the steps that replace them) or as a function
+(sessions). Over several logs, the steps
 come in order within each log, and an event more than the skew after another log's event (by their times)
 is at a later step. It shares no code with the search; it is to ``diagnose`` what replay is to ``check``.
 """
@@ -121,8 +122,9 @@ def check(scenario: Scenario, trace: Trace, events: Sequence[Event], at: Sequenc
 def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None], at: Sequence[int],
                  bound: Mapping[tuple[str, str], Value]) -> str:
     """An association GUID named on both sides of a step that replaced its association with a new one (a reconnect
-    to a new association, a log-off that closes it: SEMANTICS.md, actions 7 and 9), "" when there is none. An event
-    is None where its step leaves the association free."""
+    to a new association, a log-off that closes it: SEMANTICS.md, actions 7 and 9), or two GUIDs on one association
+    with no such step between them; "" when there is neither. An event is None where its step leaves the association
+    free."""
     renewals: dict[Value, list[int]] = {}
     for place, step in enumerate(trace.steps):
         params = dict(step.params)
@@ -132,10 +134,12 @@ def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None
         if (step.action == "Reconnect" and scenario.after_network_error == "reconnect-new") or (
                 step.action == "EcDoDisconnect" and scenario.association_scope == "session"):
             renewals.setdefault(scenario.association_of(int(session)), []).append(place)
-    first: dict[str, int] = {}  # per GUID, the step of its first event
+    first: dict[str, int] = {}  # per GUID, the steps of its first and last events
+    last: dict[str, int] = {}
     for event, place in zip(events, at, strict=True):
         if event is not None and event.association is not None:
             first[event.association] = min(place, first.get(event.association, place))
+            last[event.association] = max(place, last.get(event.association, place))
     for event, place in zip(events, at, strict=True):
         if event is None or event.association is None or ("association", event.association) not in bound:
             continue
@@ -144,6 +148,14 @@ def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None
             if first[event.association] <= renewal < place:
                 return (f"event {event.number} names association {event.association!r} after step {renewal + 1} "
                         "replaced it with a new one")
+    guids = sorted((first[name], name) for (key, name) in bound if key == "association" and name in first)
+    for i, (_, one) in enumerate(guids):
+        for _, other in guids[i + 1:]:
+            value = bound[("association", one)]
+            if bound[("association", other)] == value and not any(
+                    last[one] <= renewal < first[other] for renewal in renewals.get(value, ())):
+                return (f"association {one!r} and {other!r} would both be {value!r} with no step between them that "
+                        "replaced it (one to one)")
     return ""
 
 
