@@ -26,8 +26,10 @@ from regcheck import children, compose, fixchecks, sweep
 from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
 from regcheck.core.projection import Refutation, Units, refute
+from regcheck.core.reachable import first_never
 from regcheck.core.result import Step, Trace
 from regcheck.core.subsequence import Bindings, Found, Observed, Renewal, binds, first_impossible, search
+from regcheck.core.symmetry import block_canonical
 from regcheck.core.system import Action, Kind, TransitionSystem
 from regcheck.deadline import REASON
 from regcheck.display import did_you_mean, shown
@@ -726,6 +728,11 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
+        never = first_never(compiled, observed, fields_of, given=given, one_to_one=ONE_TO_ONE,
+                            canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
+                            max_states=REACHABLE_FACTOR * min(budget, MAX_NODES))
+        if never is not None:
+            return _never(setting, found, events, never)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=given, retire=retire, depth_first=True, order=order, complete=complete)
@@ -758,6 +765,9 @@ def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossi
     return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1)
 
 
+REACHABLE_FACTOR = 10
+"""The states (orbits) one exploration of a design for the steps no observation can be may visit, per state of its
+search's budget."""
 QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
 SHORTEST_FACTOR = 4
@@ -768,6 +778,32 @@ every setting gets one soon; a design that pass leaves open is searched again wi
 ``MAX_NODES`` for the whole system."""
 UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
+
+
+def _never(setting: Setting, found: Found, events: Sequence[Event], never: int) -> Outcome:
+    """Ruled out at the event no reachable step can be (``first_never``)."""
+    event = events[never]
+    returning = (f" that returns {event.result}" if event.result is not None and not event.server
+                 and event.call not in TOKEN_CALLS else "")
+    who = f" as {shown(event.identity)}" if event.identity is not None else ""
+    why = f"this setting never makes an {event.call}{returning}{who}: no state it can reach has such a step"
+    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=never + 1,
+                   first=False)
+
+
+_ORBITS: dict[object, Callable[[Packed], Packed] | None] = {}
+
+
+def _orbits(system_of: TransitionSystem, scenario: Scenario, key: _Design,
+            deadline: float) -> Callable[[Packed], Packed] | None:
+    """The canonical state of the design's verified symmetry, where it keeps every field an event asks of a step
+    alike (``symmetry.block_canonical``), else None."""
+    return _kept(_ORBITS, key, lambda: block_canonical(observed_system(system_of, scenario),
+                                                       _compiled(system_of, key).layout, ASKED, deadline))
+
+
+ASKED = ("message", "result", "cache", "context")
+"""The fields of a step an event may ask beyond the names it binds as the log goes (``_observed``)."""
 
 
 def _units(system_of: TransitionSystem, scenario: Scenario, key: object) -> Units:

@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "regcheck.core.constraints": 9,
     "regcheck.core.subsequence": 9,
     "regcheck.core.projection": 10,
+    "regcheck.core.reachable": 10,
     "regcheck.core.certificate": 10,
     "regcheck.core.abstraction": 10,
     # 11-13: the engines

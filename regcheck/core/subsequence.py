@@ -155,7 +155,7 @@ def search(
     if order is not None:
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
                              depth_first, tuple(complete), retire)
-    candidates = _candidates(compiled.system, observed)
+    candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
     start: Node = (compiled.initial, 0, given)
@@ -221,7 +221,7 @@ def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value
                      for label, name, value in bound)
 
 
-def _candidates(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
+def candidates_of(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
     """For each observation, the actions it may be: of a wanted name, and with every label it asks
     for able to take one of the values it allows (as far as the label's expression tells)."""
     possible = _label_values(system)
@@ -332,7 +332,7 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
                   depth_first: bool, complete: tuple[Complete, ...] = (),
                   retire: Renewal | None = None) -> Found:
     """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
-    candidates = _candidates(compiled.system, observed)
+    candidates = candidates_of(compiled.system, observed)
     n, chains, need = len(observed), order.chains, order.need
     exact = tuple(any(rule.chain == c for rule in complete) for c in range(len(chains)))
     recordable = [_recordable(compiled.system, rule) for rule in complete]
@@ -499,7 +499,7 @@ def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
     label's names are followed alone (the others free), a coarser over-approximation of the same."""
     constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
                 for i, labels in enumerate(_label_values(system))]
-    candidates = _candidates(system, observed)
+    candidates = candidates_of(system, observed)
     found = _impossible(constant, candidates, observed, one_to_one, given, None)
     if found is not _GREW:
         return found  # type: ignore[return-value]

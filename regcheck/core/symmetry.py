@@ -181,6 +181,29 @@ def reduction(system: TransitionSystem, layout: Layout, properties: Sequence[tup
     return Reduction(_canonicaliser(layout, permutations), order, f"on: {'; '.join(parts)} (group order {order})")
 
 
+def block_canonical(system: TransitionSystem, layout: Layout, labels: Sequence[str],
+                    deadline: float | None = None) -> Callable[[Packed], Packed] | None:
+    """The canonical state under the permutations of each group's blocks alone (named groups never swapped, so no
+    value is renamed), where the symmetry is verified and every such permutation maps each action to one with the
+    same values of ``labels`` (so the steps of an orbit's states carry those labels alike); None otherwise."""
+    if not any(len(g.blocks) > 1 for g in system.symmetry) or not verify(system, deadline):
+        return None
+
+    def keyed(action: Action, renaming: Renaming | None) -> Hashable:
+        named = dict(action.labels)
+        rename = (lambda e: e) if renaming is None else renaming.expr
+        return _action_key(action, renaming), tuple(
+            None if named.get(key) is None else normal(rename(named[key])) for key in labels)
+
+    actions = {keyed(a, None) for a in system.actions}
+    for group in system.symmetry:
+        for first, second in itertools.pairwise(group.blocks):
+            swap = Renaming(_swap(first, second), {}, f"swapping the processes of {first[0]} and {second[0]}")
+            if any(keyed(a, swap) not in actions for a in system.actions):
+                return None
+    return _canonicaliser(layout, [({}, {})])
+
+
 def _value_permutations(system: TransitionSystem) -> list[tuple[dict[str, str], dict[str, str]]]:
     """Every swap of named groups within their classes, identity first, as (variable map, value map)."""
     classes = _classes(system)
