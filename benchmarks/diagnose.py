@@ -6,7 +6,7 @@ modelled protocol variant varied (the default): the first N events, for several 
 events, threads, settings, how many are explained, ruled out and not decided, the seconds and the
 milliseconds per event. Asserts nothing about time. Run:
 
-    python benchmarks/diagnose.py [--cases seed4,pool8,seed2] [--timeout 120] [--seed 3]
+    python benchmarks/diagnose.py [--cases seed4,pool8,seed2] [--timeout 120] [--seed 3] [--lengths 600,300]
 
 The cases: ``seed4``, the seed with 4 workers and 4 requests (100 to 600 events); ``pool8``, a pool of
 8 threads taking jobs for 3 users, 3 jobs each, one association per session, notifications on so that
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--lengths", default="", help="only logs of these lengths (comma-separated), e.g. 600,300")
     args = parser.parse_args()
     header = (f"{'case':<6} {'events':>6} {'threads':>7} {'settings':>8} {'explain':>7} {'ruled':>6} {'undecided':>9} "
               f"{'seconds':>8} {'ms/event':>8}")
@@ -55,6 +56,8 @@ def main() -> None:
         base, design, lengths = CASES[case]
         events = logged(base, design, args.seed)
         for n in lengths:
+            if args.lengths and str(n) not in args.lengths.split(","):
+                continue
             if n > len(events):
                 break
             log = events[:n]

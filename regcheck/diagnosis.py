@@ -554,7 +554,8 @@ def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ..
 def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
             deadline: float, progress: Callable[[str], None] | None, pool: Executor | None) -> list[Outcome]:
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
-    again = [i for i, o in enumerate(outcomes) if o.found is not None and o.found.stopped == "state limit"]
+    again = [i for i, o in enumerate(outcomes)
+             if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
     if again and time.monotonic() < deadline:
         deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, MAX_NODES, 1,
                        "deeper search")
@@ -710,7 +711,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE,
                        max_nodes=min(budget, QUICK_NODES), deadline=deadline, given=given, retire=retire, order=order,
-                       depth_first=True, complete=completeness.rules(events[:impossible], order))
+                       complete=completeness.rules(events[:impossible], order))
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         if not found.complete:  # ruled out at that event all the same; an earlier one may be the first
@@ -718,7 +719,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=given, retire=retire, depth_first=True, order=order, complete=complete)
+                   deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
@@ -735,16 +736,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return _never(setting, found, events, never)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=given, retire=retire, depth_first=True, order=order, complete=complete)
+                           given=given, retire=retire, order=order, complete=complete)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
-        # Depth first finds an execution soonest; breadth first among as many matched, within a few times the
-        # states that took, finds one with the fewest unobserved steps between the events, which is the one shown.
-        fewest = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, deadline=deadline, given=given, retire=retire,
-                        max_nodes=min(budget, max(QUICK_NODES, SHORTEST_FACTOR * found.explored)), order=order,
-                        complete=complete)
-        found = fewest if fewest.matched == len(events) else found
         trace = _trace(compiled, found)
         _vet(concrete, trace, events, found)
         return Outcome(setting, found, trace)
@@ -770,8 +765,6 @@ REACHABLE_FACTOR = 10
 search's budget."""
 QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
-SHORTEST_FACTOR = 4
-"""An explanation found depth first is searched again breadth first within this many times the states it took."""
 FIRST_NODES = 5_000
 """States each search of the first pass visits (the whole system's short search, then each thread's unit), so that
 every setting gets one soon; a design that pass leaves open is searched again with ``UNIT_NODES`` per unit and
