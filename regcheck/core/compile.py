@@ -387,9 +387,14 @@ class CompiledSystem:
     system: TransitionSystem
     layout: Layout
     initial: Packed
-    successors: Successors
+    successors_of: Callable[[], Successors] = field(repr=False, compare=False)
     steps: Steps
     _labels: dict[int, Callable[[Packed], tuple[Value, ...]]] = field(default_factory=dict)
+
+    @cached_property
+    def successors(self) -> Successors:
+        """Compiled on first use: a search that asks which action led where never needs it."""
+        return self.successors_of()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -460,7 +465,9 @@ def compile_system(system: TransitionSystem) -> CompiledSystem:
             "    return out",
         ]
 
-    successors = source.define("successors", "def successors(s):", body(lambda i, new: new))
+    def successors() -> Successors:
+        return source.define("successors", "def successors(s):", body(lambda i, new: new))  # type: ignore[return-value]
+
     steps = source.define("steps", "def steps(s):", body(lambda i, new: f"({i}, {new})"))
     initial = layout.pack(system.initial_state())
     return CompiledSystem(system, layout, initial, successors, steps)  # type: ignore[arg-type]

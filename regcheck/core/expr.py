@@ -19,9 +19,13 @@ State = Mapping[str, Value]
 
 
 class Expr:
-    """Base of the expression nodes; ``&``, ``|`` and ``~`` build conjunction, disjunction, negation."""
+    """Base of the expression nodes; ``&``, ``|`` and ``~`` build conjunction, disjunction, negation.
 
-    __slots__ = ()
+    A node's hash is computed once and kept (``_hash``, not a field: never pickled, so a process with
+    another hash seed computes its own); models hash deep trees often (compilation, symmetry, designs)."""
+
+    __slots__ = ("_hash",)
+    _hash: int
 
     def __and__(self, other: Expr) -> Expr:
         return and_(self, other)
@@ -88,6 +92,19 @@ class Le(Expr):
     lhs: Expr
     rhs: Expr
 
+
+def _kept_hash(self: Expr) -> int:
+    """The node's hash, as the dataclass's (its class and fields), computed on first use."""
+    try:
+        return self._hash
+    except AttributeError:
+        kept = hash((type(self), *(getattr(self, name) for name in self.__dataclass_fields__)))  # type: ignore[attr-defined]
+        object.__setattr__(self, "_hash", kept)
+        return kept
+
+
+for _node in (Const, Var, Not, And, Or, Eq, Ite, Add, Mul, Le):
+    _node.__hash__ = _kept_hash  # type: ignore[method-assign, assignment]
 
 TRUE = Const(True)
 FALSE = Const(False)

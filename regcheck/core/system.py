@@ -233,8 +233,9 @@ class TransitionSystem:
                 if [domains[name] for name in block] != shape:
                     raise InvalidModel(f"symmetry: block {block} differs in shape from {group.blocks[0]}")
 
-    @property
+    @functools.cached_property
     def domains(self) -> dict[str, Domain]:
+        """Each variable's domain (kept: read in every engine's inner loops; never to be changed)."""
         return {v.name: v.domain for v in self.variables}
 
     @property
@@ -306,6 +307,9 @@ class _TypeChecker:
 
     def __init__(self, domains: Mapping[str, Domain]) -> None:
         self.domains = domains
+        # A model shares subexpressions: each node is inferred once. Keyed by identity (the node kept alive beside
+        # its sort), not by equality: Const(0) equals Const(False), of another sort.
+        self.sorts: dict[int, tuple[Expr, str]] = {}
 
     def expect(self, expr: Expr, sort: str, what: str) -> None:
         got = self.infer(expr, what)
@@ -319,6 +323,12 @@ class _TypeChecker:
                 raise InvalidModel(f"{what} can be {leaf.value!r}, outside its domain {domain.describe()}")
 
     def infer(self, expr: Expr, what: str) -> str:
+        known = self.sorts.get(id(expr))
+        if known is None:
+            known = self.sorts[id(expr)] = (expr, self._infer(expr, what))
+        return known[1]
+
+    def _infer(self, expr: Expr, what: str) -> str:
         match expr:
             case Const(value):
                 return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "enum"
