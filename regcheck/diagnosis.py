@@ -731,7 +731,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                            first=False)
         never = first_never(compiled, observed, fields_of, given=given, one_to_one=ONE_TO_ONE,
                             canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
-                            max_states=REACHABLE_FACTOR * min(budget, MAX_NODES))
+                            max_states=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
         if never is not None:
             return _never(setting, found, events, never)
         if budget > QUICK_NODES:
@@ -762,7 +762,8 @@ def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossi
 
 REACHABLE_FACTOR = 10
 """The states (orbits) one exploration of a design for the steps no observation can be may visit, per state of its
-search's budget."""
+search's budget, up to ``MAX_REACHABLE``."""
+MAX_REACHABLE = 1_000_000
 QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
 FIRST_NODES = 5_000

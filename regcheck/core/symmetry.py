@@ -184,9 +184,10 @@ def reduction(system: TransitionSystem, layout: Layout, properties: Sequence[tup
 def block_canonical(system: TransitionSystem, layout: Layout, labels: Sequence[str],
                     deadline: float | None = None) -> Callable[[Packed], Packed] | None:
     """The canonical state under the permutations of each group's blocks alone (named groups never swapped, so no
-    value is renamed), where the symmetry is verified and every such permutation maps each action to one with the
-    same values of ``labels`` (so the steps of an orbit's states carry those labels alike); None otherwise."""
-    if not any(len(g.blocks) > 1 for g in system.symmetry) or not verify(system, deadline):
+    value is renamed), where each swap of two blocks is verified to map the initial states onto themselves and each
+    action to one with the same guard, updates and values of ``labels`` (so the steps of an orbit's states carry
+    those labels alike); None otherwise, or when ``deadline`` passed first."""
+    if not any(len(g.blocks) > 1 for g in system.symmetry):
         return None
 
     def keyed(action: Action, renaming: Renaming | None) -> Hashable:
@@ -197,9 +198,12 @@ def block_canonical(system: TransitionSystem, layout: Layout, labels: Sequence[s
 
     actions = {keyed(a, None) for a in system.actions}
     for group in system.symmetry:
-        for first, second in itertools.pairwise(group.blocks):
+        for first, second in itertools.pairwise(group.blocks):  # these swaps generate the permutations sorted
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
             swap = Renaming(_swap(first, second), {}, f"swapping the processes of {first[0]} and {second[0]}")
-            if any(keyed(a, swap) not in actions for a in system.actions):
+            if normal(swap.expr(system.init)) != normal(system.init) or any(
+                    keyed(a, swap) not in actions for a in system.actions):
                 return None
     return _canonicaliser(layout, [({}, {})])
 
