@@ -26,7 +26,7 @@ from regcheck import children, compose, fixchecks, sweep
 from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
 from regcheck.core.projection import Refutation, Units, refute
-from regcheck.core.reachable import first_never
+from regcheck.core.reachable import longest_unnamed
 from regcheck.core.result import Step, Trace
 from regcheck.core.subsequence import Bindings, Found, Observed, Renewal, binds, first_impossible, search
 from regcheck.core.symmetry import block_canonical
@@ -729,11 +729,11 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
-        never = first_never(compiled, observed, fields_of, given=given, one_to_one=ONE_TO_ONE,
-                            canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
-                            max_states=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
-        if never is not None:
-            return _never(setting, found, events, never)
+        loose = longest_unnamed(compiled, observed, fields_of, given=given, one_to_one=ONE_TO_ONE, order=order,
+                                canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
+                                max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
+        if loose.complete and loose.matched < len(observed):
+            return _unnamed(setting, found, events, _waiting(loose))
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=given, retire=retire, order=order, complete=complete)
@@ -760,9 +760,9 @@ def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossi
     return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1)
 
 
-REACHABLE_FACTOR = 10
-"""The states (orbits) one exploration of a design for the steps no observation can be may visit, per state of its
-search's budget, up to ``MAX_REACHABLE``."""
+REACHABLE_FACTOR = 4
+"""The triples the search with the log's names free (``longest_unnamed``: about one per state, or orbit) may visit,
+per triple of the design's search budget, up to ``MAX_REACHABLE``."""
 MAX_REACHABLE = 1_000_000
 QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""
@@ -774,14 +774,17 @@ UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
 
-def _never(setting: Setting, found: Found, events: Sequence[Event], never: int) -> Outcome:
-    """Ruled out at the event no reachable step can be (``first_never``)."""
-    event = events[never]
+def _unnamed(setting: Setting, found: Found, events: Sequence[Event], waiting: int) -> Outcome:
+    """Ruled out at the event no execution reaches in order, whatever the log's names stand for (``longest_unnamed``)."""
+    event = events[waiting]
     returning = (f" that returns {event.result}" if event.result is not None and not event.server
                  and event.call not in TOKEN_CALLS else "")
     who = f" as {shown(event.identity)}" if event.identity is not None else ""
-    why = f"this setting never makes an {event.call}{returning}{who}: no state it can reach has such a step"
-    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=never + 1,
+    after = ("from the start" if not waiting else "after event 1" if waiting == 1 else
+             f"after events 1-{waiting} in their order")
+    why = (f"{after}, no execution of this setting makes an {event.call}{returning}{who}, whatever threads, sessions "
+           "and associations the log's names stand for")
+    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=waiting + 1,
                    first=False)
 
 

@@ -1,12 +1,14 @@
-"""Which observations no reachable step can be: a refutation over the whole state space, the order of the log aside.
+"""How far a log can be matched, the names it binds as it goes aside: a refutation over the whole state space.
 
-A log is a subsequence of some execution only if each of its observations is some reachable step. This explores
-every reachable state once (one per orbit where the system's verified symmetry keeps the labels compared: see
-:func:`regcheck.core.symmetry.block_canonical`) and asks of each observation whether a step enabled in one of
-them matches it: its actions and fields, and the names already bound before the first observation (``given``);
-the names the log binds as it goes are left free. No such step for an observation, with the states all explored,
-means no execution matches it at any place, so none has the log as a subsequence. It needs no order of the log,
-so it decides logs whose interleavings are too many to search, at the cost of one exploration of the design.
+A log is a subsequence of some execution only if it is one with its names free: each observation matched by a
+step with its actions and fields, and the names bound before the first observation (``given``), but any thread,
+session or association for the names the log binds as it goes. With those names free, the names bound never
+change, so the search's triples are (state, observations matched), and a state is kept once, with the most
+matched: the search is one exploration of the design's states, each taken again only when it is reached with more
+matched. Its states may be one per orbit where a symmetry keeps every label an observation compares
+(:func:`regcheck.core.symmetry.block_canonical`): a step and its image match the same observations. A complete
+search that matches fewer than all observations rules the log out: no execution matches the next one in order,
+whatever the names stand for. It decides logs whose interleavings with the names bound are too many to search.
 
 Nothing here knows the protocol: the caller says what an observation is and which fields each step defines.
 """
@@ -16,11 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from regcheck.core.compile import CompiledSystem, Packed
-from regcheck.core.explore import explore
-from regcheck.core.subsequence import Bindings, FieldsOf, Observed, binds, candidates_of
+from regcheck.core.subsequence import Bindings, FieldsOf, Found, Observed, Order, search
 
 
-def first_never(
+def unnamed(observed: Sequence[Observed], given: Bindings) -> list[Observed]:
+    """``observed`` with only the names ``given`` binds (the others free)."""
+    known = {(label, name) for label, name, _ in given}
+    return [Observed(o.actions, o.fields, tuple(n for n in o.names if n in known), o.shares) for o in observed]
+
+
+def longest_unnamed(
     compiled: CompiledSystem,
     observed: Sequence[Observed],
     fields_of: FieldsOf,
@@ -28,30 +35,11 @@ def first_never(
     given: Bindings,
     one_to_one: frozenset[str],
     canonical: Callable[[Packed], Packed] | None,
-    max_states: int,
+    max_nodes: int,
     deadline: float | None,
-) -> int | None:
-    """The first of ``observed`` that no step enabled in a reachable state matches (its names bound only as
-    ``given``); None if each is matched by some step, or the exploration stopped at ``max_states`` or ``deadline``.
-    ``canonical`` maps a state to its orbit's representative, under a symmetry that keeps every label an
-    observation compares (the caller's to verify), or is None."""
-    known = {(label, name) for label, name, _ in given}
-    kinds: dict[Observed, int] = {}  # each distinct question, with the first observation that asks it
-    for i, o in enumerate(observed):
-        kinds.setdefault(Observed(o.actions, o.fields, tuple(n for n in o.names if n in known)), i)
-    asks = list(kinds)
-    actions = candidates_of(compiled.system, asks)
-    graph = explore(compiled, max_states=max_states, canonical=canonical, deadline=deadline, what="reachable steps")
-    if not graph.complete:
-        return None
-    open_ = set(range(len(asks)))
-    for state in graph.states:
-        for index, _ in compiled.steps(state):
-            wanted = [k for k in open_ if index in actions[k]]
-            if not wanted:
-                continue
-            labels = fields_of(index, state)
-            open_.difference_update(k for k in wanted if binds(asks[k], given, labels, one_to_one) is not None)
-            if not open_:
-                return None
-    return min(kinds[asks[k]] for k in open_)
+    order: Order | None = None,
+) -> Found:
+    """The search of ``observed`` (a partial ``order`` of them, or a sequence) with the names ``given`` alone bound
+    (see the module docstring); its ``steps`` are of the quotient where ``canonical`` is given, never to be shown."""
+    return search(compiled, unnamed(observed, given), fields_of, one_to_one=one_to_one, max_nodes=max_nodes,
+                  deadline=deadline, given=given, order=order, canonical=canonical)

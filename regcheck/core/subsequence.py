@@ -140,6 +140,7 @@ def search(
     order: Order | None = None,
     complete: Sequence[Complete] = (),
     retire: Renewal | None = None,
+    canonical: Callable[[Packed], Packed] | None = None,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -149,12 +150,15 @@ def search(
     with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
     between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown).
     ``order``: the observations are that partial order, not a sequence; ``complete``: the chains that record every
-    step of a kind within their span (a sequence is one chain, 0); ``retire``: the steps that renew a value."""
+    step of a kind within their span (a sequence is one chain, 0); ``retire``: the steps that renew a value;
+    ``canonical``: each state reached is taken as its orbit's representative (under a symmetry that keeps every label
+    an observation compares and every value a name may bind: the caller's to verify), so that ``steps`` are of the
+    quotient, to refute with, not to show."""
     if complete and order is None:
         order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
-                             depth_first, tuple(complete), retire)
+                             depth_first, tuple(complete), retire, canonical)
     candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
@@ -173,6 +177,8 @@ def search(
         if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
         for index, successor in compiled.steps(state):
+            if canonical is not None:
+                successor = canonical(successor)
             wanted = pos < n and index in candidates[pos]
             labels = fields_of(index, state) if wanted or index in renewing else {}
             options = _advance(observed, pos, bound, labels, one_to_one) if wanted else [(pos, bound)]
@@ -330,7 +336,7 @@ OrderNode = tuple[Packed, Vector, Bindings]
 def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order: Order, fields_of: FieldsOf,
                   one_to_one: frozenset[str], max_nodes: int, deadline: float | None, given: Bindings,
                   depth_first: bool, complete: tuple[Complete, ...] = (),
-                  retire: Renewal | None = None) -> Found:
+                  retire: Renewal | None = None, canonical: Callable[[Packed], Packed] | None = None) -> Found:
     """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
     candidates = candidates_of(compiled.system, observed)
     n, chains, need = len(observed), order.chains, order.need
@@ -356,6 +362,8 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
         open_rules = [(rule, kinds) for rule, kinds in zip(complete, recordable, strict=True)
                       if 0 < position[rule.chain] < len(chains[rule.chain])]
         for index, successor in compiled.steps(state):
+            if canonical is not None:
+                successor = canonical(successor)
             wanted = [(i, c) for i, c in heads if index in candidates[i]]
             forbid = [rule for rule, kinds in open_rules if index in kinds]
             labels = fields_of(index, state) if wanted or forbid or index in renewing else None
