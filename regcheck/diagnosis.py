@@ -729,7 +729,8 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
-        loose = longest_unnamed(compiled, observed, fields_of, given=given, one_to_one=ONE_TO_ONE, order=order,
+        loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
+                                given=given, one_to_one=ONE_TO_ONE, order=order,
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
                                 max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
         if loose.complete and loose.matched < len(observed):
@@ -795,19 +796,27 @@ def _orbits(system_of: TransitionSystem, scenario: Scenario, key: _Design,
             deadline: float) -> Callable[[Packed], Packed] | None:
     """The canonical state of the design's verified symmetry, where it keeps every field an event asks of a step
     alike (``symmetry.block_canonical``), else None."""
-    return _kept(_ORBITS, key, lambda: block_canonical(observed_system(system_of, scenario),
+    return _kept(_ORBITS, key, lambda: block_canonical(_labelled(system_of, scenario, key),
                                                        _compiled(system_of, key).layout, ASKED, deadline))
+
+
+_LABELLED: dict[object, TransitionSystem] = {}
+
+
+def _labelled(system_of: TransitionSystem, scenario: Scenario, key: _Design) -> TransitionSystem:
+    """The design's system with the fields its steps define among their labels (``observed_system``), made once."""
+    return _kept(_LABELLED, key, lambda: observed_system(system_of, scenario))
 
 
 ASKED = ("message", "result", "cache", "context")
 """The fields of a step an event may ask beyond the names it binds as the log goes (``_observed``)."""
 
 
-def _units(system_of: TransitionSystem, scenario: Scenario, key: object) -> Units:
+def _units(system_of: TransitionSystem, scenario: Scenario, key: _Design) -> Units:
     """The units (``regcheck.core.projection``) of the system with its observed fields as labels
     (``observed_system``): the association's shared state is havoc'd."""
     def make() -> Units:
-        return Units(observed_system(system_of, scenario), system.association_variables(scenario),
+        return Units(_labelled(system_of, scenario, key), system.association_variables(scenario),
                      frozenset({system.SERVER_THREAD}))
 
     return _kept(_UNITS, key, make)

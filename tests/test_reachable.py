@@ -12,8 +12,8 @@ import pytest
 
 from regcheck.core.compile import compile_system
 from regcheck.core.explore import random_run
-from regcheck.core.reachable import longest_unnamed
-from regcheck.core.subsequence import Bindings
+from regcheck.core.reachable import longest_unnamed, unnamed
+from regcheck.core.subsequence import Bindings, search
 from regcheck.core.symmetry import block_canonical
 from regcheck.diagnosis import ASKED, ONE_TO_ONE, _fields_of, diagnose, model_names, observations_of, observed_system
 from regcheck.model.observations import Event, log_of, parse_jsonl
@@ -38,9 +38,14 @@ def _longest(scenario: Scenario, events: list[Event], *, symmetry: bool, given: 
     compiled = compile_system(system_of)
     canonical = block_canonical(observed_system(system_of, scenario), compiled.layout, ASKED) if symmetry else None
     assert canonical is not None or not symmetry
-    found = longest_unnamed(compiled, observations_of(events, system_of), _fields_of(compiled, scenario), given=given,
-                            one_to_one=ONE_TO_ONE, canonical=canonical, max_nodes=1_000_000, deadline=None)
+    observed = observations_of(events, system_of)
+    found = longest_unnamed(compiled, observed, _fields_of(compiled, scenario), labelled=observed_system(system_of, scenario),
+                            given=given, one_to_one=ONE_TO_ONE, canonical=canonical, max_nodes=1_000_000, deadline=None)
     assert found.complete
+    # The general search, with the same names free, matches as far (its labels read by ``fields_of``, not compiled).
+    general = search(compiled, unnamed(observed, given), _fields_of(compiled, scenario), one_to_one=ONE_TO_ONE,
+                     given=given, canonical=canonical, max_nodes=1_000_000)
+    assert general.complete and general.matched == found.matched
     return found.matched
 
 
