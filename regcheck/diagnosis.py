@@ -694,9 +694,9 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    deadline: float, budget: int, key: _Design, given: Bindings) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: the events no action can
-    be cut the log short; a short search
-    of the whole system decides small logs exactly; then thread by thread, which refutes most designs at a fraction
-    of the cost; then the whole system again, to ``budget``."""
+    be cut the log short; a short search of the whole system decides small logs exactly; then thread by thread,
+    which refutes most designs at a fraction of the cost; then with the names the log binds as it goes free, about
+    one exploration of the design's states; then the whole system again, to ``budget``."""
     observed = observations_of(events, system_of)
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     compiled = _compiled(system_of, key)

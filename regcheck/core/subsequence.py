@@ -508,22 +508,19 @@ def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
     constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
                 for i, labels in enumerate(_label_values(system))]
     candidates = candidates_of(system, observed)
-    found = _impossible(constant, candidates, observed, one_to_one, given, None)
-    if found is not _GREW:
-        return found  # type: ignore[return-value]
+    grew, found = _impossible(constant, candidates, observed, one_to_one, given, None)
+    if not grew:
+        return found
     alone = [_impossible(constant, candidates, observed, one_to_one, given, label)
              for label in sorted({label for o in observed for label, _ in o.names})]
-    return min((position for position in alone if isinstance(position, int)), default=None)
-
-
-_GREW = object()
-"""What :func:`_impossible` returns where the sets of bindings grew past ``STATIC_SETS``."""
+    return min((position for grew, position in alone if not grew and position is not None), default=None)
 
 
 def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[frozenset[int]],
                 observed: Sequence[Observed], one_to_one: frozenset[str], given: Bindings,
-                only: str | None) -> int | None | object:
-    """:func:`first_impossible`, following the names of every label (``only`` None) or of the label ``only``."""
+                only: str | None) -> tuple[bool, int | None]:
+    """:func:`first_impossible`, following the names of every label (``only`` None) or of the label ``only``: whether
+    the sets of bindings grew past ``STATIC_SETS`` (then nothing is decided), and the observation found."""
     possible: set[Bindings] = {given if only is None else frozenset(b for b in given if b[0] == only)}
     asks: dict[tuple[frozenset[int], tuple[tuple[str, str], ...]], list[tuple[Observed, dict[str, Value]]]] = {}
     for position, o in enumerate(observed):
@@ -542,8 +539,8 @@ def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[fr
                 if matched is not None:
                     after.add(matched[0])
         if not after:
-            return position
+            return False, position
         if len(after) > STATIC_SETS:
-            return _GREW
+            return True, None
         possible = after
-    return None
+    return False, None
