@@ -754,10 +754,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
 def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int) -> Outcome:
     """Ruled out at the event no action can be (``first_impossible``), every event before it matched."""
     after = f"after event {impossible}" if impossible else "from the start"
-    event = events[impossible]
-    returning = (f" that returns {event.result}" if event.result is not None and not event.server
-                 and event.call not in TOKEN_CALLS else "")
-    why = f"{after}, this setting has no {event.call}{returning} on that thread with those names"
+    why = f"{after}, this setting has no {_returning(events[impossible])} on that thread with those names"
     return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1)
 
 
@@ -775,15 +772,20 @@ UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
 
+def _returning(event: Event) -> str:
+    """The event's call, and the result a client call returns: what no step of a ruled-out setting is."""
+    if event.result is None or event.server or event.call in TOKEN_CALLS:
+        return event.call
+    return f"{event.call} that returns {event.result}"
+
+
 def _unnamed(setting: Setting, found: Found, events: Sequence[Event], waiting: int) -> Outcome:
     """Ruled out at the event no execution reaches in order, whatever the log's names stand for (``longest_unnamed``)."""
     event = events[waiting]
-    returning = (f" that returns {event.result}" if event.result is not None and not event.server
-                 and event.call not in TOKEN_CALLS else "")
     who = f" as {shown(event.identity)}" if event.identity is not None else ""
     after = ("from the start" if not waiting else "after event 1" if waiting == 1 else
              f"after events 1-{waiting} in their order")
-    why = (f"{after}, no execution of this setting makes an {event.call}{returning}{who}, whatever threads, sessions "
+    why = (f"{after}, no execution of this setting makes an {_returning(event)}{who}, whatever threads, sessions "
            "and associations the log's names stand for")
     return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=waiting + 1,
                    first=False)
@@ -796,8 +798,13 @@ def _orbits(system_of: TransitionSystem, scenario: Scenario, key: _Design,
             deadline: float) -> Callable[[Packed], Packed] | None:
     """The canonical state of the design's verified symmetry, where it keeps every field an event asks of a step
     alike (``symmetry.block_canonical``), else None."""
-    return _kept(_ORBITS, key, lambda: block_canonical(_labelled(system_of, scenario, key),
-                                                       _compiled(system_of, key).layout, ASKED, deadline))
+    if key in _ORBITS:
+        return _ORBITS[key]
+    canonical = block_canonical(_labelled(system_of, scenario, key), _compiled(system_of, key).layout, ASKED,
+                                deadline)
+    if canonical is not None or time.monotonic() < deadline:  # one the deadline cut says nothing to keep
+        _kept(_ORBITS, key, lambda: canonical)
+    return canonical
 
 
 _LABELLED: dict[object, TransitionSystem] = {}

@@ -99,7 +99,7 @@ def _canonical(fixed: Scenario) -> Scenario:
 
 def _fix_key(fixed: Scenario, names: Sequence[str]) -> Hashable:
     """What the verdicts on a fixed design are of: its system and the properties' instances on it. Members that
-    differ only in switches the fixed system does not read (a fix makes some moot) share them; ``_fixes`` passes
+    differ only in switches the fixed system does not read (a fix makes some moot) share them; ``check`` passes
     the canonical form, so members that differ only in their users' names share them too."""
     built = build(fixed)
     return (built.variables, built.init, built.actions, built.symmetry, built.stutter,

@@ -527,8 +527,9 @@ def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[fr
         names = o.names if only is None else tuple((k, n) for k, n in o.names if k == only)
         if (candidates[position], names) not in asks:  # the distinct (names, label values) its actions can be
             labelled = {}
+            named = {label for label, _ in names}
             for index in candidates[position]:
-                labels = {key: value for key, value in constant[index].items() if key in dict(names)}
+                labels = {key: value for key, value in constant[index].items() if key in named}
                 labelled[tuple(sorted(labels.items(), key=repr))] = (
                     Observed(o.actions, (), tuple((k, n) for k, n in names if k in labels)), labels)
             asks[(candidates[position], names)] = list(labelled.values())

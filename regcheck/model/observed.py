@@ -148,12 +148,12 @@ def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None
             if first[event.association] <= renewal < place:
                 return (f"event {event.number} names association {event.association!r} after step {renewal + 1} "
                         "replaced it with a new one")
-    guids = sorted((first[name], name) for (key, name) in bound if key == "association" and name in first)
-    for i, (_, one) in enumerate(guids):
-        for _, other in guids[i + 1:]:
-            value = bound[("association", one)]
-            if bound[("association", other)] == value and not any(
-                    last[one] <= renewal < first[other] for renewal in renewals.get(value, ())):
+    sharing: dict[Value, list[str]] = {}  # per association, its GUIDs in the order of their first events
+    for _, name in sorted((first[name], name) for (key, name) in bound if key == "association" and name in first):
+        sharing.setdefault(bound[("association", name)], []).append(name)
+    for value, names in sharing.items():  # no GUID spans a replacement (above): consecutive ones need one between
+        for one, other in zip(names, names[1:]):
+            if not any(last[one] <= renewal < first[other] for renewal in renewals.get(value, ())):
                 return (f"association {one!r} and {other!r} would both be {value!r} with no step between them that "
                         "replaced it (one to one)")
     return ""
