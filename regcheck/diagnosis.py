@@ -759,8 +759,8 @@ def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossi
 
 
 REACHABLE_FACTOR = 4
-"""The triples the search with the log's names free (``longest_unnamed``: about one per state, or orbit) may visit,
-per triple of the design's search budget, up to ``MAX_REACHABLE``."""
+"""The states (or orbits) the search with the log's names free (``longest_unnamed``) may explore, per triple of the
+design's search budget, up to ``MAX_REACHABLE``."""
 MAX_REACHABLE = 1_000_000
 QUICK_NODES = 5_000
 """States the first, short search of the whole system visits before the log is tried thread by thread."""

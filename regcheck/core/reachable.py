@@ -3,9 +3,9 @@
 A log is a subsequence of some execution only if it is one with its names free: each observation matched by a
 step with its actions and fields, and the names bound before the first observation (``given``), but any thread,
 session or association for the names the log binds as it goes. With those names free, the names bound never
-change, so the search's triples are (state, observations matched), and a state is kept once, with the most
-matched: the search is one exploration of the design's states, each taken again only when it is reached with more
-matched. Its states may be one per orbit where a symmetry keeps every label an observation compares
+change, so what matters of a path is how many observations it matched on reaching its last state: the design's
+state graph is explored once, and each state's most matched is carried along the edges to a fixed point (a state's
+edges taken again only when it is reached with more matched, which a cycle of the graph may do). Its states may be one per orbit where a symmetry keeps every label an observation compares
 (:func:`regcheck.core.symmetry.block_canonical`): a step and its image match the same observations. A complete
 search that matches fewer than all observations rules the log out: no execution matches the next one in order,
 whatever the names stand for. It decides logs whose interleavings with the names bound are too many to search.
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import heapq
 import time
+from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from regcheck.core.compile import CompiledSystem, Layout, Packed, compile_expr
 from regcheck.core.expr import Const, Value, and_, eq, in_
@@ -86,40 +87,124 @@ class _Matches:
 
 def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _Matches,
              canonical: Callable[[Packed], Packed] | None, max_nodes: int, deadline: float | None) -> Found:
-    """:func:`longest_unnamed` of a sequence: each state kept with the most observations matched, the most matched
-    taken first; a step matches the next observation whenever it can (no name is new), with its neighbour where the
-    two share the step."""
-    candidates = candidates_of(compiled.system, observed)
+    """:func:`longest_unnamed` of a sequence: the state graph explored once (:class:`_Graph`), then the most
+    observations matched on reaching each state carried along its edges (:func:`_carry`)."""
+    graph = _Graph.explore(compiled, canonical, max_nodes, deadline)
+    if graph.stopped:
+        return Found(0, False, explored=graph.count, stopped=graph.stopped)
+    return _carry(graph, observed, candidates_of(compiled.system, observed), matches, deadline)
+
+
+@dataclass
+class _Graph:
+    """A state graph in arrays: state ``v``'s edges are ``actions[offsets[v]:offsets[v + 1]]`` (the action taken)
+    and ``targets[...]`` (the state it leads to); state 0 is the initial state. Arrays, not a networkx graph: a
+    design has up to a million states and several million edges, which only flat integer arrays hold at that size."""
+
+    states: list[Packed]
+    offsets: array[int]
+    actions: array[int]
+    targets: array[int]
+    stopped: str = ""  # "state limit" or "timeout": the graph is only part of the reachable one
+
+    @property
+    def count(self) -> int:
+        return len(self.states)
+
+    @classmethod
+    def explore(cls, compiled: CompiledSystem, canonical: Callable[[Packed], Packed] | None, max_nodes: int,
+                deadline: float | None) -> _Graph:
+        """The states reachable from the initial one (one per orbit where ``canonical`` is given), breadth first."""
+        start = compiled.initial if canonical is None else canonical(compiled.initial)
+        ids = {start: 0}
+        graph = cls([start], array("q", [0]), array("i"), array("i"))
+        states, actions, targets = graph.states, graph.actions, graph.targets
+        v = 0
+        while v < len(states):
+            if v % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+                graph.stopped = "timeout"
+                return graph
+            for index, successor in compiled.steps(states[v]):
+                if canonical is not None:
+                    successor = canonical(successor)
+                target = ids.get(successor)
+                if target is None:
+                    target = ids[successor] = len(states)
+                    states.append(successor)
+                    if len(states) > max_nodes:
+                        graph.stopped = "state limit"
+                        return graph
+                actions.append(index)
+                targets.append(target)
+            graph.offsets.append(len(targets))
+            v += 1
+        return graph
+
+    def reverse_postorder(self) -> array[int]:
+        """Each state's rank in the reverse postorder of a depth-first walk from the initial state: along every edge
+        that closes no cycle, the rank grows (the order a forward data-flow problem converges fastest in)."""
+        count, offsets, targets = self.count, self.offsets, self.targets
+        rank = array("i", [-1]) * count
+        seen = bytearray(count)
+        seen[0] = 1
+        stack = [(0, offsets[0])]
+        finished = count
+        while stack:
+            v, edge = stack[-1]
+            end = offsets[v + 1]
+            while edge < end and seen[targets[edge]]:
+                edge += 1
+            if edge == end:
+                stack.pop()
+                finished -= 1
+                rank[v] = finished
+                continue
+            stack[-1] = (v, edge + 1)
+            w = targets[edge]
+            seen[w] = 1
+            stack.append((w, offsets[w]))
+        return rank
+
+
+def _carry(graph: _Graph, observed: Sequence[Observed], candidates: Sequence[frozenset[int]], matches: _Matches,
+           deadline: float | None) -> Found:
+    """The most observations some path matches on reaching each state, to a fixed point: a state's edges are taken
+    again only when it is reached with more matched, states in reverse postorder (so an acyclic graph takes each
+    edge once). A step matches the next observation whenever it can (no name is new: matching early never matches
+    less), with its neighbour where the two share the step."""
     n = len(observed)
-    start = compiled.initial if canonical is None else canonical(compiled.initial)
-    most: dict[Packed, int] = {start: 0}
-    heap: list[tuple[int, int, Packed]] = [(0, 0, start)]
-    best = explored = pushed = 0
+    rank = graph.reverse_postorder()
+    states, offsets, actions, targets = graph.states, graph.offsets, graph.actions, graph.targets
+    most = array("i", [-1]) * graph.count
+    most[0] = 0
+    queued = bytearray(graph.count)
+    queued[0] = 1
+    heap = [(rank[0], 0)]
+    best = taken = 0
     while heap:
-        negative, _, state = heapq.heappop(heap)
-        position = -negative
-        if most[state] > position:
-            continue  # reached since with more matched
-        explored += 1
-        if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
-            return Found(best, False, explored=explored, stopped="timeout")
-        for index, successor in compiled.steps(state):
-            if canonical is not None:
-                successor = canonical(successor)
+        _, v = heapq.heappop(heap)
+        queued[v] = 0
+        taken += 1
+        if taken % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+            return Found(best, False, explored=graph.count, stopped="timeout")
+        position, state = most[v], states[v]
+        advanced = position + 1
+        for edge in range(offsets[v], offsets[v + 1]):
+            index = actions[edge]
             matched = position
             if position < n and index in candidates[position] and matches(observed[position], index, state):
-                matched += 1
+                matched = advanced
                 if matched < n and observed[matched].shares != observed[position].shares and \
                         index in candidates[matched] and matches(observed[matched], index, state):
                     matched += 1
-            if most.get(successor, -1) >= matched:
+            w = targets[edge]
+            if most[w] >= matched:
                 continue
-            most[successor] = matched
+            most[w] = matched
             if matched == n:
-                return Found(n, True, explored=explored)
+                return Found(n, True, explored=graph.count)
             best = max(best, matched)
-            if len(most) > max_nodes:
-                return Found(best, False, explored=explored, stopped="state limit")
-            pushed += 1
-            heapq.heappush(heap, (-matched, pushed, successor))
-    return Found(best, True, explored=explored)
+            if not queued[w]:
+                queued[w] = 1
+                heapq.heappush(heap, (rank[w], w))
+    return Found(best, True, explored=graph.count)
