@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from regcheck.core.compile import compile_system
+from regcheck.core.expr import and_, var
 from regcheck.core.explore import random_run
 from regcheck.core.reachable import longest_unnamed, unnamed
 from regcheck.core.subsequence import Bindings, search
@@ -89,6 +90,18 @@ def test_a_label_an_orbit_does_not_keep_turns_the_reduction_off() -> None:
     layout = compile_system(system_of).layout
     assert block_canonical(system_of, layout, ASKED) is not None
     assert block_canonical(system_of, layout, ("thread",)) is None  # "worker 1" is not "worker 2"
+
+
+def test_one_block_whose_action_has_no_image_in_the_others_turns_the_reduction_off() -> None:
+    # Only the last worker's first action is changed: its swap with its neighbour is the only one that finds it.
+    scenario = with_overrides(load_builtin("seed"), SEED3)
+    system_of = build(scenario)
+    layout = compile_system(system_of).layout
+    last = max(i for i, a in enumerate(system_of.actions) if dict(a.params).get("worker") == 3)
+    action = system_of.actions[last]
+    changed = replace(action, guard=and_(action.guard, var("imp[3]")))
+    asymmetric = replace(system_of, actions=(*system_of.actions[:last], changed, *system_of.actions[last + 1:]))
+    assert block_canonical(asymmetric, layout, ASKED) is None
 
 
 def test_a_setting_no_execution_matches_in_order_whatever_the_names_is_ruled_out_in_those_words() -> None:

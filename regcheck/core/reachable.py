@@ -19,7 +19,7 @@ import heapq
 import time
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from regcheck.core.compile import CompiledSystem, Layout, Packed, compile_expr
 from regcheck.core.expr import Const, Value, and_, eq, in_
@@ -87,74 +87,100 @@ class _Matches:
 
 def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _Matches,
              canonical: Callable[[Packed], Packed] | None, max_nodes: int, deadline: float | None) -> Found:
-    """:func:`longest_unnamed` of a sequence: the state graph explored once (:class:`_Graph`), then the most
-    observations matched on reaching each state carried along its edges (:func:`_carry`)."""
-    graph = _Graph.explore(compiled, canonical, max_nodes, deadline)
-    if graph.stopped:
-        return Found(0, False, explored=graph.count, stopped=graph.stopped)
-    return _carry(graph, observed, candidates_of(compiled.system, observed), matches, deadline)
+    """:func:`longest_unnamed` of a sequence: each state expanded once, the most matched first (a log some execution
+    matches in full is found along the way), its edges kept (:class:`_Graph`); then the most matched on reaching each
+    state is carried along the edges to a fixed point (:func:`_carry`)."""
+    n = len(observed)
+    candidates = candidates_of(compiled.system, observed)
+
+    def advance(position: int, index: int, state: Packed) -> int:
+        """Observations matched after action ``index`` from ``state`` with ``position`` matched: a step matches the
+        next observation whenever it can (no name is new: matching early never matches less), with its neighbour
+        where the two share the step."""
+        if position < n and index in candidates[position] and matches(observed[position], index, state):
+            position += 1
+            if position < n and observed[position].shares != observed[position - 1].shares and \
+                    index in candidates[position] and matches(observed[position], index, state):
+                position += 1
+        return position
+
+    graph = _Graph()
+    states, ids, most, first = graph.states, graph.ids, graph.most, graph.first
+    graph.add(compiled.initial if canonical is None else canonical(compiled.initial), 0)
+    heap: list[tuple[int, int, int]] = [(0, 0, 0)]
+    risen: list[int] = []  # states reached with more matched after they were expanded
+    pushed = expanded = 0
+    while heap:
+        _, _, v = heapq.heappop(heap)
+        if first[v] >= 0:
+            continue  # expanded already, with at least as many matched
+        expanded += 1
+        if expanded % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+            return Found(max(most), False, explored=len(states), stopped="timeout")
+        position, state = most[v], states[v]
+        first[v] = len(graph.targets)
+        for index, successor in compiled.steps(state):
+            if canonical is not None:
+                successor = canonical(successor)
+            w = ids.get(successor)
+            if w is None:
+                if len(states) >= max_nodes:
+                    return Found(max(most), False, explored=len(states), stopped="state limit")
+                w = graph.add(successor, -1)
+            graph.actions.append(index)
+            graph.targets.append(w)
+            matched = advance(position, index, state)
+            if matched > most[w]:
+                most[w] = matched
+                if matched == n:
+                    return Found(n, True, explored=len(states))
+                if first[w] < 0:
+                    pushed += 1
+                    heapq.heappush(heap, (-matched, pushed, w))
+                else:
+                    risen.append(w)
+        graph.last[v] = len(graph.targets)
+    return _carry(graph, risen, advance, n, deadline)
 
 
-@dataclass
 class _Graph:
-    """A state graph in arrays: state ``v``'s edges are ``actions[offsets[v]:offsets[v + 1]]`` (the action taken)
-    and ``targets[...]`` (the state it leads to); state 0 is the initial state. Arrays, not a networkx graph: a
-    design has up to a million states and several million edges, which only flat integer arrays hold at that size."""
+    """The states explored, one number each (0: the initial state), with the most observations matched on reaching
+    each so far, and each expanded state's edges: ``actions[first[v]:last[v]]`` (the action taken) and
+    ``targets[first[v]:last[v]]`` (the state it leads to). Flat integer arrays, not a networkx graph: a design has up
+    to a million states and several million edges, which only arrays hold at that size."""
 
-    states: list[Packed]
-    offsets: array[int]
-    actions: array[int]
-    targets: array[int]
-    stopped: str = ""  # "state limit" or "timeout": the graph is only part of the reachable one
+    def __init__(self) -> None:
+        self.states: list[Packed] = []
+        self.ids: dict[Packed, int] = {}
+        self.most = array("i")
+        self.first = array("q")  # -1: not expanded
+        self.last = array("q")
+        self.actions = array("i")
+        self.targets = array("i")
 
-    @property
-    def count(self) -> int:
-        return len(self.states)
-
-    @classmethod
-    def explore(cls, compiled: CompiledSystem, canonical: Callable[[Packed], Packed] | None, max_nodes: int,
-                deadline: float | None) -> _Graph:
-        """The states reachable from the initial one (one per orbit where ``canonical`` is given), breadth first."""
-        start = compiled.initial if canonical is None else canonical(compiled.initial)
-        ids = {start: 0}
-        graph = cls([start], array("q", [0]), array("i"), array("i"))
-        states, actions, targets = graph.states, graph.actions, graph.targets
-        v = 0
-        while v < len(states):
-            if v % 256 == 0 and deadline is not None and time.monotonic() > deadline:
-                graph.stopped = "timeout"
-                return graph
-            for index, successor in compiled.steps(states[v]):
-                if canonical is not None:
-                    successor = canonical(successor)
-                target = ids.get(successor)
-                if target is None:
-                    target = ids[successor] = len(states)
-                    states.append(successor)
-                    if len(states) > max_nodes:
-                        graph.stopped = "state limit"
-                        return graph
-                actions.append(index)
-                targets.append(target)
-            graph.offsets.append(len(targets))
-            v += 1
-        return graph
+    def add(self, state: Packed, matched: int) -> int:
+        v = self.ids[state] = len(self.states)
+        self.states.append(state)
+        self.most.append(matched)
+        self.first.append(-1)
+        self.last.append(-1)
+        return v
 
     def reverse_postorder(self) -> array[int]:
         """Each state's rank in the reverse postorder of a depth-first walk from the initial state: along every edge
-        that closes no cycle, the rank grows (the order a forward data-flow problem converges fastest in)."""
-        count, offsets, targets = self.count, self.offsets, self.targets
-        rank = array("i", [-1]) * count
+        that closes no cycle, the rank grows (the order in which a forward data-flow problem converges fastest)."""
+        count, first, last, targets = len(self.states), self.first, self.last, self.targets
+        rank = array("i", [0]) * count
         seen = bytearray(count)
         seen[0] = 1
-        stack = [(0, offsets[0])]
+        stack = [(0, first[0])]
         finished = count
         while stack:
             v, edge = stack[-1]
-            end = offsets[v + 1]
+            end = last[v]
             while edge < end and seen[targets[edge]]:
                 edge += 1
-            if edge == end:
+            if edge >= end:
                 stack.pop()
                 finished -= 1
                 rank[v] = finished
@@ -162,49 +188,41 @@ class _Graph:
             stack[-1] = (v, edge + 1)
             w = targets[edge]
             seen[w] = 1
-            stack.append((w, offsets[w]))
+            stack.append((w, first[w]))
         return rank
 
 
-def _carry(graph: _Graph, observed: Sequence[Observed], candidates: Sequence[frozenset[int]], matches: _Matches,
+def _carry(graph: _Graph, risen: Sequence[int], advance: Callable[[int, int, Packed], int], n: int,
            deadline: float | None) -> Found:
-    """The most observations some path matches on reaching each state, to a fixed point: a state's edges are taken
-    again only when it is reached with more matched, states in reverse postorder (so an acyclic graph takes each
-    edge once). A step matches the next observation whenever it can (no name is new: matching early never matches
-    less), with its neighbour where the two share the step."""
-    n = len(observed)
+    """The most observations some path matches, once every state is expanded: the states that were reached with more
+    matched after their expansion pass it on along their edges, to a fixed point, states taken in reverse postorder
+    (so that along edges that close no cycle, a state is taken once its predecessors are done)."""
     rank = graph.reverse_postorder()
-    states, offsets, actions, targets = graph.states, graph.offsets, graph.actions, graph.targets
-    most = array("i", [-1]) * graph.count
-    most[0] = 0
-    queued = bytearray(graph.count)
-    queued[0] = 1
-    heap = [(rank[0], 0)]
-    best = taken = 0
+    states, most, first, last, actions, targets = (graph.states, graph.most, graph.first, graph.last, graph.actions,
+                                                   graph.targets)
+    queued = bytearray(len(states))
+    heap = []
+    for v in risen:
+        if not queued[v]:
+            queued[v] = 1
+            heap.append((rank[v], v))
+    heapq.heapify(heap)
+    taken = 0
     while heap:
         _, v = heapq.heappop(heap)
         queued[v] = 0
         taken += 1
         if taken % 256 == 0 and deadline is not None and time.monotonic() > deadline:
-            return Found(best, False, explored=graph.count, stopped="timeout")
+            return Found(max(most), False, explored=len(states), stopped="timeout")
         position, state = most[v], states[v]
-        advanced = position + 1
-        for edge in range(offsets[v], offsets[v + 1]):
-            index = actions[edge]
-            matched = position
-            if position < n and index in candidates[position] and matches(observed[position], index, state):
-                matched = advanced
-                if matched < n and observed[matched].shares != observed[position].shares and \
-                        index in candidates[matched] and matches(observed[matched], index, state):
-                    matched += 1
+        for edge in range(first[v], last[v]):
+            matched = advance(position, actions[edge], state)
             w = targets[edge]
-            if most[w] >= matched:
-                continue
-            most[w] = matched
-            if matched == n:
-                return Found(n, True, explored=graph.count)
-            best = max(best, matched)
-            if not queued[w]:
-                queued[w] = 1
-                heapq.heappush(heap, (rank[w], w))
-    return Found(best, True, explored=graph.count)
+            if matched > most[w]:
+                most[w] = matched
+                if matched == n:
+                    return Found(n, True, explored=len(states))
+                if not queued[w]:
+                    queued[w] = 1
+                    heapq.heappush(heap, (rank[w], w))
+    return Found(max(most), True, explored=len(states))

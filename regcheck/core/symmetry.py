@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 
 from regcheck.core.compile import Layout, Packed
 from regcheck.core.expr import And, Const, Eq, Expr, Or, Var
+from regcheck.core.expr import variables as variables_of
 from regcheck.core.system import Action, ProcessGroup, TransitionSystem
 from regcheck.errors import InvalidModel
 
@@ -197,13 +198,18 @@ def block_canonical(system: TransitionSystem, layout: Layout, labels: Sequence[s
             None if named.get(key) is None else normal(rename(named[key])) for key in labels)
 
     actions = {keyed(a, None) for a in system.actions}
+    # A swap renames variables alone (no value), so an action that mentions neither block is its own image.
+    mentions = [variables_of(a.guard).union(*(variables_of(v) | {t} for t, v in a.updates),
+                                            *(variables_of(e) for key, e in a.labels if key in labels))
+                for a in system.actions]
     for group in system.symmetry:
         for first, second in itertools.pairwise(group.blocks):  # these swaps generate the permutations sorted
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             swap = Renaming(_swap(first, second), {}, f"swapping the processes of {first[0]} and {second[0]}")
+            moved = swap.variables.keys()
             if normal(swap.expr(system.init)) != normal(system.init) or any(
-                    keyed(a, swap) not in actions for a in system.actions):
+                    keyed(a, swap) not in actions for a, used in zip(system.actions, mentions) if not used.isdisjoint(moved)):
                 return None
     return _canonicaliser(layout, [({}, {})])
 
