@@ -106,6 +106,7 @@ class Outcome:
     reason: str = ""
     unreached: int = 0  # ruled out: an event (1-based) no execution of the setting reaches in order
     first: bool = True  # ... and it is the first such event (every one before it is explained)
+    prefix_unsearched: bool = False  # ruled out at an event no action can be, the events before it not searched yet
 
     @property
     def explains(self) -> bool:
@@ -561,24 +562,34 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
                        "deeper search")
         for i, outcome in zip(again, deeper, strict=True):
             outcomes[i] = outcome
+    # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
+    # before an impossible one searched.
+    unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
+    if unsearched and not any(o.explains for o in outcomes) and time.monotonic() < deadline:
+        searched = _pass(scenario, [settings[i] for i in unsearched], events, deadline, progress, pool, FIRST_NODES,
+                         CHUNK, "events before the impossible ones", prefix=True)
+        for i, outcome in zip(unsearched, searched, strict=True):
+            if outcome.found is not None and outcome.found.complete:  # one the deadline cut keeps its ruling
+                outcomes[i] = outcome
     return outcomes
 
 
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str) -> list[Outcome]:
-    """The settings' outcomes with searches of at most ``budget`` states, in order."""
+          what: str, prefix: bool = False) -> list[Outcome]:
+    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``: see ``_try``)."""
     if pool is None:
         outcomes = []
         for number, values in enumerate(settings, start=1):
             if progress and number % 16 == 1:
                 progress(f"diagnose ({what}): setting {number} of {len(settings)}")
-            outcomes.append(_try(scenario, values, events, deadline, budget))
+            outcomes.append(_try(scenario, values, events, deadline, budget, prefix))
         return outcomes
     chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
-    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget): i for i, part in enumerate(chunks)}
+    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix): i
+               for i, part in enumerate(chunks)}
     for done, future in enumerate(as_completed(futures), start=1):
         results[futures[future]] = future.result()
         if progress:
@@ -587,16 +598,17 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             until: float, budget: int = MAX_NODES) -> list[Outcome]:
+             until: float, budget: int = MAX_NODES, prefix: bool = False) -> list[Outcome]:
     """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
     deadline = time.monotonic() + (until - time.time())
-    return [_try(scenario, values, events, deadline, budget) for values in settings]
+    return [_try(scenario, values, events, deadline, budget, prefix) for values in settings]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
-         budget: int = MAX_NODES) -> Outcome:
+         budget: int = MAX_NODES, prefix: bool = False) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
-    every member is and no bound cut the family, else not decided."""
+    every member is and no bound cut the family, else not decided. ``prefix``: where an event no action can be
+    rules a member out, search the events before it, to tell whether it is the first the member cannot reach."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
@@ -615,7 +627,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     outcomes = []
     for concrete in family:
-        outcome = _search_one(concrete, values, events, deadline, budget, given)
+        outcome = _search_one(concrete, values, events, deadline, budget, given, prefix)
         if outcome.explains:
             return outcome
         outcomes.append(outcome)
@@ -623,7 +635,8 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
     if undecided:
         return undecided[0]
     latest = max(outcomes, key=lambda o: o.unreached)  # no member reaches this event: the setting does not
-    latest = replace(latest, first=all(o.first for o in outcomes))
+    latest = replace(latest, first=all(o.first for o in outcomes),
+                     prefix_unsearched=any(o.prefix_unsearched for o in outcomes))
     if facts.cut:
         assert latest.found is not None
         return Outcome(latest.setting, replace(latest.found, complete=False, stopped=facts.cut),
@@ -632,7 +645,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int, given: Bindings) -> Outcome:
+                deadline: float, budget: int, given: Bindings, prefix: bool = False) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -640,12 +653,13 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     design = _Design(system_of, concrete)
     for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
-        if known_outcome is not None and (log is events or log == tuple(events)):
+        if known_outcome is not None and (log is events or log == tuple(events)) and \
+                not (prefix and known_outcome.prefix_unsearched):
             known = replace(known_outcome, setting=setting)
             if known.trace is not None:
                 _vet(concrete, known.trace, events, known.found)
             return known
-    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design, given)
+    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design, given, prefix)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
@@ -692,21 +706,24 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
 
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
-                   deadline: float, budget: int, key: _Design, given: Bindings) -> Outcome:
+                   deadline: float, budget: int, key: _Design, given: Bindings, prefix: bool) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: the events no action can
-    be cut the log short; a short search of the whole system decides small logs exactly; then thread by thread,
+    be cut the log short (the events before it searched only where ``prefix`` asks); a short search of the whole
+    system decides small logs exactly; then thread by thread,
     which refutes most designs at a fraction of the cost; then with the names the log binds as it goes free, about
     one exploration of the design's states; then the whole system again, to ``budget``."""
     observed = observations_of(events, system_of)
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
-    compiled = _compiled(system_of, key)
-    fields_of = _fields_of(compiled, concrete)
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
     # Where no step frees an association's number for a new GUID, a GUID is its association's alone whatever the states.
     stateless = ONE_TO_ONE if not retire.actions else ONE_TO_ONE - {"association"}
     impossible = first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived)
+    if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
+        return replace(_impossible(setting, Found(0, True), events, impossible), first=False, prefix_unsearched=True)
+    compiled = _compiled(system_of, key)
+    fields_of = _fields_of(compiled, concrete)
     if impossible is not None:  # only the events before it can match: search for those alone
         order = order.prefix(impossible) if order is not None else None
         found = search(compiled, observed[:impossible], fields_of, one_to_one=ONE_TO_ONE,

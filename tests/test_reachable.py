@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from regcheck.core.compile import compile_system
-from regcheck.core.expr import and_, var
 from regcheck.core.explore import random_run
+from regcheck.core.expr import and_, var
 from regcheck.core.reachable import longest_unnamed, unnamed
 from regcheck.core.subsequence import Bindings, search
 from regcheck.core.symmetry import block_canonical
