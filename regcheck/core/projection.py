@@ -174,6 +174,11 @@ class Refutation:
     found: tuple[tuple[Value, Found, CompiledSystem], ...]
 
 
+SHAPED_FROM = 2_000
+"""States a unit's search may visit before its :func:`shape` is worth computing, to share the rest of the search with
+units of the same shape (in ``refute``'s memo)."""
+
+
 class Units:
     """The units of one system, each compiled once, for refuting many log threads."""
 
@@ -226,7 +231,8 @@ def refute(
     docstring) at the earliest line, or None. A step's fields are its labels: the caller puts there every field
     its lines read. Each search that stops on a limit refutes nothing, and nothing is refuted where an action's
     thread is not a constant (the model threads a log thread may be would not be known).
-    A unit of the :func:`shape` of one searched before, for the same lines and bindings, has its outcome
+    A unit whose search ``SHAPED_FROM`` states do not decide, of the :func:`shape` of one searched before, for the same
+    lines and bindings, has its outcome
     (kept in ``memo`` across calls when given); the shapes are compared only where no line asks a
     ``RENAMED`` label for given values and the given bindings name none of them. Over a partial ``order``, only
     a thread whose lines are all of one chain is tried (their order is known)."""
@@ -260,16 +266,20 @@ def refute(
             unit = parts.of_thread(thread)
             if unit is None or (deadline is not None and time.monotonic() > deadline):
                 return earliest if unit is not None else None
-            key = (parts.shape(unit, thread), tuple(lines), given, one_to_one, max_nodes) \
-                if renames else None
-            if key is not None and key[0] is not None and key in memo:
-                result, compiled = memo[key]
-            else:
-                compiled = parts.compiled(unit)
-                result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=max_nodes,
-                                deadline=deadline, given=given | {("thread", name, thread)}, depth_first=True)
-                if key is not None and key[0] is not None and result.complete:
-                    memo[key] = (result, compiled)
+            compiled = parts.compiled(unit)
+            bound = given | {("thread", name, thread)}
+            # A short search first: one it decides costs less than the shape that would share it.
+            result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=min(max_nodes, SHAPED_FROM),
+                            deadline=deadline, given=bound, depth_first=True)
+            if not result.complete and max_nodes > SHAPED_FROM:
+                key = (parts.shape(unit, thread), tuple(lines), given, one_to_one, max_nodes) if renames else None
+                if key is not None and key[0] is not None and key in memo:
+                    result, compiled = memo[key]
+                else:
+                    result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=max_nodes,
+                                    deadline=deadline, given=bound, depth_first=True)
+                    if key is not None and key[0] is not None and result.complete:
+                        memo[key] = (result, compiled)
             if not result.complete or result.matched == len(lines):
                 break
             found.append((thread, result, compiled))
