@@ -106,6 +106,7 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
 
     graph = _Graph()
     states, ids, most, first = graph.states, graph.ids, graph.most, graph.first
+    add_action, add_target = graph.actions.append, graph.targets.append
     graph.add(compiled.initial if canonical is None else canonical(compiled.initial), 0)
     heap: list[tuple[int, int, int]] = [(0, 0, 0)]
     risen: list[int] = []  # states reached with more matched after they were expanded
@@ -118,6 +119,7 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
         if expanded % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return Found(max(most), False, explored=len(states), stopped="timeout")
         position, state = most[v], states[v]
+        may = candidates[position] if position < n else frozenset()  # the actions that may match the next one
         first[v] = len(graph.targets)
         for index, successor in compiled.steps(state):
             if canonical is not None:
@@ -127,9 +129,9 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
                 if len(states) >= max_nodes:
                     return Found(max(most), False, explored=len(states), stopped="state limit")
                 w = graph.add(successor, -1)
-            graph.actions.append(index)
-            graph.targets.append(w)
-            matched = advance(position, index, state)
+            add_action(index)
+            add_target(w)
+            matched = advance(position, index, state) if index in may else position
             if matched > most[w]:
                 most[w] = matched
                 if matched == n:
@@ -140,7 +142,7 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
                 else:
                     risen.append(w)
         graph.last[v] = len(graph.targets)
-    return _carry(graph, risen, advance, n, deadline)
+    return _carry(graph, risen, advance, candidates, n, deadline)
 
 
 class _Graph:
@@ -192,8 +194,8 @@ class _Graph:
         return rank
 
 
-def _carry(graph: _Graph, risen: Sequence[int], advance: Callable[[int, int, Packed], int], n: int,
-           deadline: float | None) -> Found:
+def _carry(graph: _Graph, risen: Sequence[int], advance: Callable[[int, int, Packed], int],
+           candidates: Sequence[frozenset[int]], n: int, deadline: float | None) -> Found:
     """The most observations some path matches, once every state is expanded: the states that were reached with more
     matched after their expansion pass it on along their edges, to a fixed point, states taken in reverse postorder
     (so that along edges that close no cycle, a state is taken once its predecessors are done)."""
@@ -215,8 +217,10 @@ def _carry(graph: _Graph, risen: Sequence[int], advance: Callable[[int, int, Pac
         if taken % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return Found(max(most), False, explored=len(states), stopped="timeout")
         position, state = most[v], states[v]
+        may = candidates[position] if position < n else frozenset()
         for edge in range(first[v], last[v]):
-            matched = advance(position, actions[edge], state)
+            index = actions[edge]
+            matched = advance(position, index, state) if index in may else position
             w = targets[edge]
             if matched > most[w]:
                 most[w] = matched
