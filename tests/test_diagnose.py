@@ -22,7 +22,7 @@ from regcheck.core.explore import random_run
 from regcheck.core.result import Trace
 from regcheck.diagnosis import diagnose, stories
 from regcheck.model.observations import Event, log_of, parse_jsonl, to_jsonl
-from regcheck.model.scenario import Scenario, load_builtin
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
 from regcheck.model.system import build
 from tests.clirun import run, run_json
 from tests.strategies import scenarios
@@ -77,6 +77,22 @@ def test_the_article_log_rules_out_variants_at_the_event_that_refutes_them(artic
     explained, refuted = distinct(doc["explained"]), distinct(doc["ruled_out"])
     assert len(explained) == 30 and not explained & refuted and len(explained | refuted) == 1152
     assert not doc["unknown"] and not doc["invalid"]
+
+
+def test_the_events_before_an_impossible_one_are_searched_only_where_no_setting_explains_the_log() -> None:
+    """An event no action can be rules a setting out at once; which prefix it explains is asked only when the
+    diagnosis must say how far the log is explained, because no setting explains it all."""
+    events = parse_jsonl((LOGS / "article-customer.jsonl").read_text())
+    explained = diagnose(events, load_builtin("seed"), ["async_connect_by"], check_fixes=False)
+    [(event, why, group)] = explained.ruled_out  # the notifier: the worker logs EcDoAsyncConnectEx
+    [outcome] = group.outcomes
+    assert explained.explained and event == 3 and "EcDoAsyncConnectEx that returns ok on that thread" in why
+    assert outcome.prefix_unsearched and not outcome.first and outcome.found is not None and outcome.found.complete
+    unexplained = diagnose(events, with_overrides(load_builtin("seed"), ["on_mismatch=fail-only"]), ["async_connect_by"],
+                           check_fixes=False)
+    assert not unexplained.explained and unexplained.exact and unexplained.longest == 4
+    notifier = [o for e, _, g in unexplained.ruled_out for o in g.outcomes if e == 3]
+    assert [(o.first, o.prefix_unsearched, o.found.matched if o.found else None) for o in notifier] == [(True, False, 2)]
 
 
 def test_the_text_tells_the_inferred_step_and_the_fixes(capsys: pytest.CaptureFixture[str]) -> None:
