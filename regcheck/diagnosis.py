@@ -719,7 +719,8 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
     # Where no step frees an association's number for a new GUID, a GUID is its association's alone whatever the states.
     stateless = ONE_TO_ONE if not retire.actions else ONE_TO_ONE - {"association"}
-    impossible = first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived)
+    impossible = first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived,
+                                  retiring=ONE_TO_ONE - stateless)
     if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
         return replace(_impossible(setting, Found(0, True), events, impossible), first=False, prefix_unsearched=True)
     compiled = _compiled(system_of, key)

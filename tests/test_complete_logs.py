@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from regcheck.core.subsequence import first_impossible
-from regcheck.diagnosis import ONE_TO_ONE, diagnose, observations_of
+from regcheck.core.compile import compile_system
+from regcheck.core.subsequence import Renewal, first_impossible, search
+from regcheck.diagnosis import ONE_TO_ONE, RENEWS, _fields_of, diagnose, observations_of, renewed_association
 from regcheck.model.logs.identities import Identities
 from regcheck.model.logs.read import read_exchange
 from regcheck.model.observations import parse_jsonl, read_log
@@ -161,3 +162,30 @@ def test_guids_bind_one_to_one_even_where_threads_are_too_many_to_follow_togethe
     assert first_impossible(system_of, observed[:4], one_to_one=ONE_TO_ONE, given=given) is None
     functions = ONE_TO_ONE - {"association"}
     assert first_impossible(system_of, observed, one_to_one=functions, given=given) is None
+
+
+def test_a_guid_another_took_the_association_from_names_nothing_after() -> None:
+    # One association for the process, replaced after a network error: a second GUID on it means a step replaced it
+    # between, so the first GUID names nothing after (the static check sees it without a search).
+    other = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    lines = [{"call": "EcDoConnectEx", "thread": "T1", "as": "alice", "association": GUID},
+             {"call": "EcDoConnectEx", "thread": "T2", "as": "alice", "association": other},
+             {"call": "EcDoRpcExt2", "thread": "T1", "as": "alice", "association": GUID}]
+    events = parse_jsonl("".join(json.dumps(line) + "\n" for line in lines))
+    scenario = with_overrides(load_builtin("seed"), ["workers=2", "association_scope=process",
+                                                     "after_network_error=reconnect-new"])
+    system_of = build(scenario)
+    observed = observations_of(events, system_of)
+    given = frozenset({("context", "alice", "alice"), ("context", "SYSTEM", "SYSTEM")})
+    functions = ONE_TO_ONE - {"association"}
+    assert first_impossible(system_of, observed, one_to_one=functions, given=given) is None
+    retiring = frozenset({"association"})
+    assert first_impossible(system_of, observed, one_to_one=functions, given=given, retiring=retiring) == 2
+    assert first_impossible(system_of, observed[:2], one_to_one=functions, given=given, retiring=retiring) is None
+    # The search, which follows the steps that replace the association, agrees.
+    compiled = compile_system(system_of)
+    renewing = frozenset(i for i, a in enumerate(system_of.actions) if renewed_association(a, scenario))
+    assert renewing  # the design has such steps: without them, a second GUID would be a second association
+    found = search(compiled, observed, _fields_of(compiled, scenario), one_to_one=ONE_TO_ONE, given=given,
+                   retire=Renewal(RENEWS, "association", renewing), max_nodes=400_000)
+    assert found.complete and found.matched == 2

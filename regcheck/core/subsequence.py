@@ -227,6 +227,15 @@ def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value
                      for label, name, value in bound)
 
 
+def _taken(bound: Bindings, o: Observed, labels: Mapping[str, Value], retiring: frozenset[str]) -> Bindings:
+    """``bound`` with the names in use retired whose value a new name of ``o`` takes for a ``retiring`` label."""
+    taken = {(label, labels[label]) for label, name in o.names if label in retiring and label in labels and
+             not any(lab == label and nm == name for lab, nm, _ in bound)}
+    if not taken or not any((label, value) in taken for label, _, value in bound):
+        return bound
+    return frozenset((label, name, RETIRED if (label, value) in taken else value) for label, name, value in bound)
+
+
 def candidates_of(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
     """For each observation, the actions it may be: of a wanted name, and with every label it asks
     for able to take one of the values it allows (as far as the label's expression tells)."""
@@ -495,11 +504,15 @@ STATIC_SETS = 64
 
 def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
                      one_to_one: frozenset[str] = frozenset(), given: Bindings = frozenset(),
-                     derived: frozenset[tuple[int, str]] = frozenset()) -> int | None:
+                     derived: frozenset[tuple[int, str]] = frozenset(),
+                     retiring: frozenset[str] = frozenset()) -> int | None:
     """The first observation that no action can be, whatever the states, given the values the actions'
     labels can take and the names the observations before bind; None if there is none (or
     the bindings to follow grew too many). ``derived`` (action index, label): labels whose value the
     search's ``fields_of`` computes otherwise than the action's expression, so they are free here.
+    ``retiring``: labels whose names are one to one while in use, a step that renews a value retiring the names
+    bound to it (the search's ``Renewal``): a new name that takes the value of one in use retires that one,
+    since such a step must lie between them.
 
     It over-approximates the search (states are ignored, non-constant labels are free, a shared
     step is not required), so no execution matches that observation in order: the search need only
@@ -508,16 +521,16 @@ def first_impossible(system: TransitionSystem, observed: Sequence[Observed], *,
     constant = [{k: next(iter(v)) for k, v in labels.items() if len(v) == 1 and (i, k) not in derived}
                 for i, labels in enumerate(_label_values(system))]
     candidates = candidates_of(system, observed)
-    grew, found = _impossible(constant, candidates, observed, one_to_one, given, None)
+    grew, found = _impossible(constant, candidates, observed, one_to_one, retiring, given, None)
     if not grew:
         return found
-    alone = [_impossible(constant, candidates, observed, one_to_one, given, label)
+    alone = [_impossible(constant, candidates, observed, one_to_one, retiring, given, label)
              for label in sorted({label for o in observed for label, _ in o.names})]
     return min((position for grew, position in alone if not grew and position is not None), default=None)
 
 
 def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[frozenset[int]],
-                observed: Sequence[Observed], one_to_one: frozenset[str], given: Bindings,
+                observed: Sequence[Observed], one_to_one: frozenset[str], retiring: frozenset[str], given: Bindings,
                 only: str | None) -> tuple[bool, int | None]:
     """:func:`first_impossible`, following the names of every label (``only`` None) or of the label ``only``: whether
     the sets of bindings grew past ``STATIC_SETS`` (then nothing is decided), and the observation found."""
@@ -536,7 +549,8 @@ def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[fr
         after: set[Bindings] = set()
         for bound in possible:
             for ask, labels in asks[(candidates[position], names)]:
-                matched = binds(ask, bound, labels, one_to_one)
+                matched = binds(ask, _taken(bound, ask, labels, retiring) if retiring else bound, labels,
+                                one_to_one | retiring)
                 if matched is not None:
                     after.add(matched[0])
         if not after:
