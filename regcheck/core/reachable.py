@@ -5,7 +5,8 @@ step with its actions and fields, and the names bound before the first observati
 session or association for the names the log binds as it goes. With those names free, the names bound never
 change, so what matters of a path is how many observations it matched on reaching its last state: the design's
 state graph is explored once, and each state's most matched is carried along the edges to a fixed point (a state's
-edges taken again only when it is reached with more matched, which a cycle of the graph may do). Its states may be one per orbit where a symmetry keeps every label an observation compares
+edges taken again only when it is reached with more matched, which a cycle of the graph may do). Its states may be
+one per orbit where a symmetry keeps every label an observation compares
 (:func:`regcheck.core.symmetry.block_canonical`): a step and its image match the same observations. A complete
 search that matches fewer than all observations rules the log out: no execution matches the next one in order,
 whatever the names stand for. It decides logs whose interleavings with the names bound are too many to search.
