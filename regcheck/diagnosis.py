@@ -528,7 +528,7 @@ def diagnose(
 
 PARALLEL_FROM = 64
 """From this many settings, the searches are shared among fresh processes, one per core."""
-CHUNK = 48
+CHUNK = 16
 """Settings per task of the pool."""
 
 
@@ -650,7 +650,13 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
     system_of = build(concrete)
-    design = _Design(system_of, concrete)
+    # The associations each action replaces, which retire GUIDs: under rpc-tcp, the system does not show them.
+    renewed = tuple(renewed_association(a, concrete) for a in system_of.actions)
+    observed = observations_of(events, system_of)
+    impossible = _first_impossible(system_of, observed, renewed, given)
+    if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
+        return replace(_impossible(setting, Found(0, True), events, impossible), first=False, prefix_unsearched=True)
+    design = _Design(system_of, concrete, renewed)
     for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
         if known_outcome is not None and (log is events or log == tuple(events)) and \
@@ -659,7 +665,8 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
             if known.trace is not None:
                 _vet(concrete, known.trace, events, known.found)
             return known
-    outcome = _search_design(concrete, system_of, setting, events, deadline, budget, design, given, prefix)
+    outcome = _search_design(concrete, system_of, setting, events, observed, impossible, deadline, budget, design,
+                             given)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
@@ -677,11 +684,10 @@ class _Design:
     """What a design's outcome depends on: its system, and what ``_fields_of`` reads of its scenario. Hashed
     once (the expressions are deep); equal only when every part is equal."""
 
-    def __init__(self, system_of: TransitionSystem, scenario: Scenario) -> None:
+    def __init__(self, system_of: TransitionSystem, scenario: Scenario, renewed: tuple[int, ...]) -> None:
         users = tuple(repr(system.current_user(scenario, w)) for w in range(1, int(scenario.workers) + 1))
         self.system = (system_of.variables, system_of.init, system_of.actions)
-        # The associations each action replaces, which retire GUIDs: under rpc-tcp, the system does not show them.
-        self.renewed = tuple(renewed_association(a, scenario) for a in system_of.actions)
+        self.renewed = renewed
         self.fields = (scenario.session_reuse, scenario.users, scenario.process_identity, users, self.renewed)
         self._hash = hash((self.system, self.fields))
 
@@ -705,24 +711,34 @@ def _vet(concrete: Scenario, trace: Trace, events: Sequence[Event], found: Found
                              f"{mismatch}")
 
 
-def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
-                   deadline: float, budget: int, key: _Design, given: Bindings, prefix: bool) -> Outcome:
-    """The search of one design (see ``_search_one``), ``given`` the log's identities bound: the events no action can
-    be cut the log short (the events before it searched only where ``prefix`` asks); a short search of the whole
-    system decides small logs exactly; then thread by thread,
-    which refutes most designs at a fraction of the cost; then with the names the log binds as it goes free, about
-    one exploration of the design's states; then the whole system again, to ``budget``."""
-    observed = observations_of(events, system_of)
-    order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
+def _stateless(renewed: Sequence[int]) -> frozenset[str]:
+    """The labels bound one to one whatever the states: a GUID is its association's alone where no step frees an
+    association's number for a new GUID."""
+    return ONE_TO_ONE - {"association"} if any(renewed) else ONE_TO_ONE
+
+
+def _first_impossible(system_of: TransitionSystem, observed: Sequence[Observed], renewed: Sequence[int],
+                      given: Bindings) -> int | None:
+    """``first_impossible`` of the design, with the fields the diagnosis computes otherwise than the labels free and
+    GUIDs one to one among those in use where a step replaces an association."""
     derived = frozenset((i, "context") for i, a in enumerate(system_of.actions) if a.name == "RevertToSelf")
+    stateless = _stateless(renewed)
+    return first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived,
+                            retiring=ONE_TO_ONE - stateless)
+
+
+def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
+                   observed: Sequence[Observed], impossible: int | None, deadline: float, budget: int, key: _Design,
+                   given: Bindings) -> Outcome:
+    """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
+    no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
+    logs exactly; then thread by thread, which refutes most designs at a fraction of the cost; then with the names the
+    log binds as it goes free, about one exploration of the design's states; then the whole system again, to
+    ``budget``."""
+    order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
-    # Where no step frees an association's number for a new GUID, a GUID is its association's alone whatever the states.
-    stateless = ONE_TO_ONE if not retire.actions else ONE_TO_ONE - {"association"}
-    impossible = first_impossible(system_of, observed, one_to_one=stateless, given=given, derived=derived,
-                                  retiring=ONE_TO_ONE - stateless)
-    if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
-        return replace(_impossible(setting, Found(0, True), events, impossible), first=False, prefix_unsearched=True)
+    stateless = _stateless(key.renewed)
     compiled = _compiled(system_of, key)
     fields_of = _fields_of(compiled, concrete)
     if impossible is not None:  # only the events before it can match: search for those alone
