@@ -284,6 +284,8 @@ def refute(
                 break
             found.append((thread, result, compiled))
             latest = max(latest, positions[result.matched])
+            if earliest is not None and latest >= earliest.event:
+                break  # refuted, if at all, no sooner than the thread refuted already
         else:
             if found and (earliest is None or latest < earliest.event):
                 earliest = Refutation(name, latest, tuple(found))
