@@ -659,8 +659,7 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     design = _Design(system_of, concrete, renewed)
     for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
-        if known_outcome is not None and (log is events or log == tuple(events)) and \
-                not (prefix and known_outcome.prefix_unsearched):
+        if known_outcome is not None and (log is events or log == tuple(events)):
             known = replace(known_outcome, setting=setting)
             if known.trace is not None:
                 _vet(concrete, known.trace, events, known.found)
