@@ -140,7 +140,8 @@ PROTOCOL = ("transport", "on_mismatch", "registration", "identity_tracking", "as
 @st.composite
 def designs(draw: st.DrawFn) -> tuple[Scenario, Scenario]:
     """A built-in (the base) and a design drawn from it: 1-4 workers, 1-3 jobs, 1-3 users, "*" workers, mixed
-    impersonation, each session_reuse, association_scope and notifier."""
+    impersonation, each session_reuse, association_scope, notifier and after_network_error (whether a step replaces
+    the association)."""
     base = load_builtin(draw(st.sampled_from(builtin_names())))
     workers = draw(st.integers(1, 4))
     users = ("alice", "bob", "carol")[: draw(st.integers(1, 3))]
@@ -151,7 +152,8 @@ def designs(draw: st.DrawFn) -> tuple[Scenario, Scenario]:
                  f"worker_users={','.join(entries)}", f"worker_impersonates={','.join(str(f).lower() for f in flags)}",
                  f"session_reuse={draw(st.sampled_from(CHOICES['session_reuse']))}",
                  f"association_scope={draw(st.sampled_from(CHOICES['association_scope']))}",
-                 f"notifier={draw(st.sampled_from(CHOICES['notifier']))}"]
+                 f"notifier={draw(st.sampled_from(CHOICES['notifier']))}",
+                 f"after_network_error={draw(st.sampled_from(CHOICES['after_network_error']))}"]
     try:
         design = with_overrides(base, overrides)
         build(design)
