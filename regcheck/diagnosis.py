@@ -655,7 +655,7 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     observed = observations_of(events, system_of)
     impossible = _first_impossible(system_of, observed, renewed, given)
     if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
-        return replace(_impossible(setting, Found(0, True), events, impossible), first=False, prefix_unsearched=True)
+        return _impossible(setting, Found(0, True), events, impossible, first=False, prefix_unsearched=True)
     design = _Design(system_of, concrete, renewed)
     for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
@@ -748,7 +748,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         if found.matched == impossible:
             return _impossible(setting, found, events, impossible)
         if not found.complete:  # ruled out at that event all the same; an earlier one may be the first
-            return replace(_impossible(setting, found, events, impossible), first=False)
+            return _impossible(setting, found, events, impossible, first=False)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
@@ -784,11 +784,14 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    first=found.waiting is None)
 
 
-def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int) -> Outcome:
-    """Ruled out at the event no action can be (``first_impossible``), every event before it matched."""
+def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int, *, first: bool = True,
+                prefix_unsearched: bool = False) -> Outcome:
+    """Ruled out at the event no action can be (``first_impossible``); ``first``: every event before it matched,
+    ``prefix_unsearched``: those events not searched."""
     after = f"after event {impossible}" if impossible else "from the start"
     why = f"{after}, this setting has no {_returning(events[impossible])} on that thread with those names"
-    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1)
+    return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=impossible + 1,
+                   first=first, prefix_unsearched=prefix_unsearched)
 
 
 REACHABLE_FACTOR = 4

@@ -29,8 +29,7 @@ def _refuted(scenario: Scenario, events: list[Event]) -> int | None:
     parts = diagnosis._units(compiled.system, scenario, object())
     observed = [observed_of(e, compiled.system) for e in events]
     # As the diagnosis binds them: associations one to one only where no step replaces one (units ignore those steps).
-    renews = any(diagnosis.renewed_association(a, scenario) for a in system.actions)
-    one_to_one = ONE_TO_ONE - {"association"} if renews else ONE_TO_ONE
+    one_to_one = diagnosis._stateless([diagnosis.renewed_association(a, scenario) for a in system.actions])
     found = refute(parts, observed, one_to_one=one_to_one, given=GIVEN, max_nodes=200_000, deadline=None)
     return None if found is None else found.event
 

@@ -93,7 +93,7 @@ def test_a_label_an_orbit_does_not_keep_turns_the_reduction_off() -> None:
 
 
 def test_one_block_whose_action_has_no_image_in_the_others_turns_the_reduction_off() -> None:
-    # Only the last worker's first action is changed: its swap with its neighbour is the only one that finds it.
+    # Only the last worker's last action is changed: its swap with its neighbour is the only one that finds it.
     scenario = with_overrides(load_builtin("seed"), SEED3)
     system_of = build(scenario)
     layout = compile_system(system_of).layout

@@ -19,6 +19,7 @@ Nothing here knows the protocol: the caller names the shared variables and the o
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -267,18 +268,19 @@ def refute(
             if unit is None or (deadline is not None and time.monotonic() > deadline):
                 return earliest if unit is not None else None
             compiled = parts.compiled(unit)
-            bound = given | {("thread", name, thread)}
+            unit_search = functools.partial(search, compiled, lines, compiled.labels, one_to_one=one_to_one,
+                                            deadline=deadline, given=given | {("thread", name, thread)},
+                                            depth_first=True)
             # A short search first: one it decides costs less than the shape that would share it.
-            result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=min(max_nodes, SHAPED_FROM),
-                            deadline=deadline, given=bound, depth_first=True)
+            result = unit_search(max_nodes=min(max_nodes, SHAPED_FROM))
             if not result.complete and max_nodes > SHAPED_FROM:
-                key = (parts.shape(unit, thread), tuple(lines), given, one_to_one, max_nodes) if renames else None
-                if key is not None and key[0] is not None and key in memo:
+                shaped = parts.shape(unit, thread) if renames else None
+                key = None if shaped is None else (shaped, tuple(lines), given, one_to_one, max_nodes)
+                if key is not None and key in memo:
                     result, compiled = memo[key]
                 else:
-                    result = search(compiled, lines, compiled.labels, one_to_one=one_to_one, max_nodes=max_nodes,
-                                    deadline=deadline, given=bound, depth_first=True)
-                    if key is not None and key[0] is not None and result.complete:
+                    result = unit_search(max_nodes=max_nodes)
+                    if key is not None and result.complete:
                         memo[key] = (result, compiled)
             if not result.complete or result.matched == len(lines):
                 break

@@ -95,10 +95,11 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
     candidates = candidates_of(compiled.system, observed)
 
     def advance(position: int, index: int, state: Packed) -> int:
-        """Observations matched after action ``index`` from ``state`` with ``position`` matched: a step matches the
-        next observation whenever it can (no name is new: matching early never matches less), with its neighbour
-        where the two share the step."""
-        if position < n and index in candidates[position] and matches(observed[position], index, state):
+        """Observations matched after action ``index`` from ``state`` with ``position`` matched, the action one the
+        next observation may be (``index in candidates[position]``: the callers ask first): a step matches the next
+        observation whenever it can (no name is new: matching early never matches less), with its neighbour where the
+        two share the step."""
+        if matches(observed[position], index, state):
             position += 1
             if position < n and observed[position].shares != observed[position - 1].shares and \
                     index in candidates[position] and matches(observed[position], index, state):
@@ -149,8 +150,10 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
 class _Graph:
     """The states explored, one number each (0: the initial state), with the most observations matched on reaching
     each so far, and each expanded state's edges: ``actions[first[v]:last[v]]`` (the action taken) and
-    ``targets[first[v]:last[v]]`` (the state it leads to). Flat integer arrays, not a networkx graph: a design has up
-    to a million states and several million edges, which only arrays hold at that size."""
+    ``targets[first[v]:last[v]]`` (the state it leads to). Not :func:`regcheck.core.explore.explore`'s graph: that
+    one is breadth first, where here the most matched is expanded first (a log matched in full ends the search),
+    and it keeps a tuple per edge, where a design's million states and several million edges fit only in flat
+    integer arrays."""
 
     def __init__(self) -> None:
         self.states: list[Packed] = []

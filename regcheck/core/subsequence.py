@@ -221,19 +221,20 @@ def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value
     """``bound`` after a step with ``labels``: the names bound to the value it renews, retired."""
     assert retire is not None
     renewed = labels.get(retire.label, 0)
-    if not renewed or not any(label == retire.names and value == renewed for label, _, value in bound):
-        return bound
-    return frozenset((label, name, RETIRED if label == retire.names and value == renewed else value)
-                     for label, name, value in bound)
+    return _retire(bound, {(retire.names, renewed)}) if renewed else bound
 
 
 def _taken(bound: Bindings, o: Observed, labels: Mapping[str, Value], retiring: frozenset[str]) -> Bindings:
     """``bound`` with the names in use retired whose value a new name of ``o`` takes for a ``retiring`` label."""
-    taken = {(label, labels[label]) for label, name in o.names if label in retiring and label in labels and
-             not any(lab == label and nm == name for lab, nm, _ in bound)}
-    if not taken or not any((label, value) in taken for label, _, value in bound):
+    return _retire(bound, {(label, labels[label]) for label, name in o.names if label in retiring and label in labels
+                           and not any(lab == label and nm == name for lab, nm, _ in bound)})
+
+
+def _retire(bound: Bindings, values: set[tuple[str, Value]]) -> Bindings:
+    """``bound`` with every name bound to one of ``values`` (label, value) retired."""
+    if not values or not any((label, value) in values for label, _, value in bound):
         return bound
-    return frozenset((label, name, RETIRED if (label, value) in taken else value) for label, name, value in bound)
+    return frozenset((label, name, RETIRED if (label, value) in values else value) for label, name, value in bound)
 
 
 def candidates_of(system: TransitionSystem, observed: Sequence[Observed]) -> list[frozenset[int]]:
@@ -535,6 +536,7 @@ def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[fr
     """:func:`first_impossible`, following the names of every label (``only`` None) or of the label ``only``: whether
     the sets of bindings grew past ``STATIC_SETS`` (then nothing is decided), and the observation found."""
     possible: set[Bindings] = {given if only is None else frozenset(b for b in given if b[0] == only)}
+    in_use = one_to_one | retiring  # one to one among the names in use (a retired name's value no label takes)
     asks: dict[tuple[frozenset[int], tuple[tuple[str, str], ...]], list[tuple[Observed, dict[str, Value]]]] = {}
     for position, o in enumerate(observed):
         names = o.names if only is None else tuple((k, n) for k, n in o.names if k == only)
@@ -549,8 +551,7 @@ def _impossible(constant: Sequence[Mapping[str, Value]], candidates: Sequence[fr
         after: set[Bindings] = set()
         for bound in possible:
             for ask, labels in asks[(candidates[position], names)]:
-                matched = binds(ask, _taken(bound, ask, labels, retiring) if retiring else bound, labels,
-                                one_to_one | retiring)
+                matched = binds(ask, _taken(bound, ask, labels, retiring) if retiring else bound, labels, in_use)
                 if matched is not None:
                     after.add(matched[0])
         if not after:

@@ -13,6 +13,7 @@ is at a later step. It shares no code with the search; it is to ``diagnose`` wha
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -152,7 +153,7 @@ def _reused_guid(scenario: Scenario, trace: Trace, events: Sequence[Event | None
     for _, name in sorted((first[name], name) for (key, name) in bound if key == "association" and name in first):
         sharing.setdefault(bound[("association", name)], []).append(name)
     for value, names in sharing.items():  # no GUID spans a replacement (above): consecutive ones need one between
-        for one, other in zip(names, names[1:]):
+        for one, other in itertools.pairwise(names):
             if not any(last[one] <= renewal < first[other] for renewal in renewals.get(value, ())):
                 return (f"association {one!r} and {other!r} would both be {value!r} with no step between them that "
                         "replaced it (one to one)")
