@@ -25,10 +25,22 @@ from typing import Any, TypeVar
 from regcheck import children, compose, fixchecks, sweep
 from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
+from regcheck.core.hiding import hidden
+from regcheck.core.named_blocks import NamedBlocks, named_blocks
 from regcheck.core.projection import Refutation, Units, refute
 from regcheck.core.reachable import longest_unnamed
 from regcheck.core.result import Step, Trace
-from regcheck.core.subsequence import Bindings, Found, Observed, Renewal, binds, first_impossible, search
+from regcheck.core.subsequence import (
+    Bindings,
+    Complete,
+    Found,
+    Observed,
+    Order,
+    Renewal,
+    binds,
+    first_impossible,
+    search,
+)
 from regcheck.core.symmetry import block_canonical
 from regcheck.core.system import Action, Kind, TransitionSystem
 from regcheck.deadline import REASON
@@ -555,13 +567,15 @@ def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ..
 def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
             deadline: float, progress: Callable[[str], None] | None, pool: Executor | None) -> list[Outcome]:
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
-    again = [i for i, o in enumerate(outcomes)
-             if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
-    if again and time.monotonic() < deadline:
-        deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, MAX_NODES, 1,
-                       "deeper search")
-        for i, outcome in zip(again, deeper, strict=True):
-            outcomes[i] = outcome
+    # The settings left open: first the searches with the notification states hidden, which decide many of them at a
+    # fraction of the cost, then the deeper searches of the rest.
+    for budget, what in ((HIDDEN_NODES, "notification states hidden"), (MAX_NODES, "deeper search")):
+        again = [i for i, o in enumerate(outcomes)
+                 if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
+        if again and time.monotonic() < deadline:
+            deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what)
+            for i, outcome in zip(again, deeper, strict=True):
+                outcomes[i] = outcome
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
     unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
@@ -731,9 +745,9 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    given: Bindings) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
-    logs exactly; then thread by thread, which refutes most designs at a fraction of the cost; then with the names the
-    log binds as it goes free, about one exploration of the design's states; then the whole system again, to
-    ``budget``."""
+    logs exactly; then thread by thread, which refutes most designs at a fraction of the cost; then, at the budget
+    ``HIDDEN_NODES``, with the notification states hidden alone; else with the names the log binds as it goes free,
+    about one exploration of the design's states, and the whole system again, to ``budget``."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
@@ -762,12 +776,19 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
+        if budget == HIDDEN_NODES:  # the pass of the settings the first left open, with the notification states hidden
+            hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
+            if hidden.complete and hidden.matched < len(observed):
+                return _unreached(setting, found, events, _waiting(hidden),
+                                  "even with every session's notification state left free")
+            return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
         loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
                                 given=given, one_to_one=ONE_TO_ONE, order=order,
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
                                 max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
         if loose.complete and loose.matched < len(observed):
-            return _unnamed(setting, found, events, _waiting(loose))
+            return _unreached(setting, found, events, _waiting(loose),
+                              "whatever threads, sessions and associations the log's names stand for")
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=given, retire=retire, order=order, complete=complete)
@@ -815,16 +836,47 @@ def _returning(event: Event) -> str:
     return f"{event.call} that returns {event.result}"
 
 
-def _unnamed(setting: Setting, found: Found, events: Sequence[Event], waiting: int) -> Outcome:
-    """Ruled out at the event no execution reaches in order, whatever the log's names stand for (``longest_unnamed``)."""
+def _unreached(setting: Setting, found: Found, events: Sequence[Event], waiting: int, how: str) -> Outcome:
+    """Ruled out at the event no execution reaches in order, even in an over-approximation of the design (``how``
+    says which: ``longest_unnamed``'s names free, or ``_hidden_search``'s states hidden)."""
     event = events[waiting]
     who = f" as {shown(event.identity)}" if event.identity is not None else ""
     after = ("from the start" if not waiting else "after event 1" if waiting == 1 else
              f"after events 1-{waiting} in their order")
-    why = (f"{after}, no execution of this setting makes an {_returning(event)}{who}, whatever threads, sessions "
-           "and associations the log's names stand for")
+    why = f"{after}, no execution of this setting makes an {_returning(event)}{who}, {how}"
     return Outcome(setting, replace(found, complete=True, steps=(), at=()), reason=why, unreached=waiting + 1,
                    first=False)
+
+
+HIDDEN = frozenset({"pending", "notify", "parked"})
+"""The kinds of state variable (the name before ``[``) ``_hidden_search`` hides: each session's notification state."""
+HIDDEN_NODES = 100_000
+"""The most triples ``_hidden_search`` visits; a pass with this budget searches the settings the first pass left open
+that way alone (``_passes``)."""
+
+
+def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
+                   given: Bindings, order: Order | None, complete: Sequence[Complete], budget: int,
+                   deadline: float) -> Found:
+    """The search of the design with every session's notification state hidden (``regcheck.core.hiding``: each step
+    may read it as any value), an over-approximation whose states are far fewer: where it is complete and matches
+    fewer events than all, no execution of the design matches the next one in order. One state per orbit of the
+    blocks no bound name refers to (``named_blocks``, verified on the design, whose symmetry the hiding keeps)."""
+    labelled = _labelled(system_of, scenario, key)
+
+    def make() -> tuple[CompiledSystem, Renewal, NamedBlocks | None]:
+        names = [v.name for v in labelled.variables if v.name.split("[")[0] in HIDDEN]
+        compiled = compile_system(hidden(labelled, names))
+        renewing = frozenset(i for i, a in enumerate(compiled.system.actions) if dict(a.labels).get(RENEWS, Const(0)) != Const(0))
+        blocks = named_blocks(labelled, _compiled(system_of, key).layout, ASKED, NAMING, deadline)
+        return compiled, Renewal(RENEWS, "association", renewing), None if blocks is None else blocks.placed(compiled.layout)
+
+    compiled, retire, symmetric = _kept(_HIDDEN, key, make)
+    return search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
+                  deadline=deadline, given=given, retire=retire, order=order, complete=complete, symmetric=symmetric)
+
+
+_HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None]] = {}
 
 
 _ORBITS: dict[object, Callable[[Packed], Packed] | None] = {}
@@ -941,6 +993,8 @@ def _observed(call: str, thread: str | None, identity: str | None, result: str |
 
 RENEWS = "renews"
 """The field of a step that gives the association it replaces with a new one (0: none)."""
+NAMING = {"thread": "thread", "session": "session", "association": "association", RENEWS: "association"}
+"""The labels that carry a log's names, each with the kind of name it carries (``named_blocks``)."""
 GIVEN: Bindings = frozenset({("context", SYSTEM, SYSTEM)})
 """The log's SYSTEM is the model's SYSTEM from the start: no other log name may be bound to it (a diagnosis binds
 every identity the log names, ``model_names``; this is the binding of a log that names no other)."""

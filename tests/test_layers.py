@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "regcheck.core.system": 5,
     "regcheck.core.causes": 6,
     "regcheck.core.lasso_safety": 6,
+    "regcheck.core.hiding": 6,
     # 7-8: compilation, the one z3 module, the domain check
     "regcheck.core.compile": 7,
     "regcheck.core.smt": 7,
@@ -45,6 +46,7 @@ LAYERS: dict[str, int] = {
     "regcheck.core.subsequence": 9,
     "regcheck.core.projection": 10,
     "regcheck.core.reachable": 10,
+    "regcheck.core.named_blocks": 10,
     "regcheck.core.certificate": 10,
     "regcheck.core.abstraction": 10,
     # 11-13: the engines

@@ -42,6 +42,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 from regcheck.core.compile import CompiledSystem, Packed
 from regcheck.core.expr import Const, Expr, Ite, Value
@@ -50,6 +51,17 @@ from regcheck.core.system import TransitionSystem
 Bindings = frozenset[tuple[str, str, Value]]  # (label, name in the observations, model value)
 Node = tuple[Packed, int, Bindings]
 FieldsOf = Callable[[int, Packed], Mapping[str, Value]]
+
+
+class Symmetric(Protocol):
+    """A symmetry of the search's triples (:class:`regcheck.core.named_blocks.NamedBlocks`): one state per orbit of
+    the permutations that keep the names bound, and the new bindings whose image the search takes instead."""
+
+    def canonical(self, state: Packed, bound: Bindings) -> Packed:
+        """The orbit's state, for triples with the names ``bound``."""
+
+    def mirrored(self, state: Packed, bound: Bindings, binding: Bindings) -> bool:
+        """Whether the step from ``state`` that binds ``binding`` (``bound`` and new names) need not be taken."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,7 @@ def search(
     complete: Sequence[Complete] = (),
     retire: Renewal | None = None,
     canonical: Callable[[Packed], Packed] | None = None,
+    symmetric: Symmetric | None = None,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -153,18 +166,21 @@ def search(
     step of a kind within their span (a sequence is one chain, 0); ``retire``: the steps that renew a value;
     ``canonical``: each state reached is taken as its orbit's representative (under a symmetry that keeps every label
     an observation compares and every value a name may bind: the caller's to verify), so that ``steps`` are of the
-    quotient, to refute with, not to show."""
+    quotient, to refute with, not to show. ``symmetric``: the same, with a symmetry whose blocks own the values names
+    are bound to (:class:`Symmetric`): each state is its orbit's under the permutations
+    of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike."""
     if complete and order is None:
         order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
-                             depth_first, tuple(complete), retire, canonical)
+                             depth_first, tuple(complete), retire, canonical, symmetric)
     candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
-    start: Node = (compiled.initial, 0, given)
+    initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
+    start: Node = (initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
-    most: dict[tuple[Packed, Bindings], int] = {(compiled.initial, given): 0}  # the most matched per pair
+    most: dict[tuple[Packed, Bindings], int] = {(initial, given): 0}  # the most matched per pair
     heap: list[tuple[int, int, Node]] = [(0, 0, start)]
     best, stuck = 0, [start]
     explored = pushed = 0
@@ -185,17 +201,24 @@ def search(
             if index in renewing:
                 options = [(matched, _retired(binding, retire, labels)) for matched, binding in options]
             for matched, binding in options:
-                if most.get((successor, binding), -1) >= matched:
+                reached = successor
+                if symmetric is not None:
+                    if binding is not bound and symmetric.mirrored(state, bound, binding):
+                        continue  # its image, the same names bound to an earlier block alike, is taken
+                    reached = symmetric.canonical(successor, binding)
+                if most.get((reached, binding), -1) >= matched:
                     continue
-                most[(successor, binding)] = matched
-                child = (successor, matched, binding)
-                parent[child] = (node, index, pos)
-                if matched == n:
-                    return _found(parent, child, n)
+                child = (reached, matched, binding)
                 if matched > best:
                     best, stuck = matched, []
                 if matched == best and len(stuck) < WHERE:
                     stuck.append(child)
+                if binding is not bound and index in renewing and matched < n and _dead(binding, observed[matched]):
+                    continue  # the next observation names a retired name: no step matches it from here
+                most[(reached, binding)] = matched
+                parent[child] = (node, index, pos)
+                if matched == n:
+                    return _found(parent, child, n)
                 if len(parent) > max_nodes:
                     return _short(best, stuck, explored, "state limit")
                 pushed += 1
@@ -215,6 +238,11 @@ class Renewal:
     label: str
     names: str
     actions: frozenset[int]
+
+
+def _dead(bound: Bindings, o: Observed) -> bool:
+    """Whether ``o`` names a name ``bound`` retired: it matches no step (nor does anything after it)."""
+    return any(value == RETIRED and (label, name) in o.names for label, name, value in bound)
 
 
 def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value]) -> Bindings:
@@ -346,16 +374,18 @@ OrderNode = tuple[Packed, Vector, Bindings]
 def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order: Order, fields_of: FieldsOf,
                   one_to_one: frozenset[str], max_nodes: int, deadline: float | None, given: Bindings,
                   depth_first: bool, complete: tuple[Complete, ...] = (),
-                  retire: Renewal | None = None, canonical: Callable[[Packed], Packed] | None = None) -> Found:
+                  retire: Renewal | None = None, canonical: Callable[[Packed], Packed] | None = None,
+                  symmetric: Symmetric | None = None) -> Found:
     """:func:`search` over a partial order (the module docstring): positions are vectors, one count per chain."""
     candidates = candidates_of(compiled.system, observed)
     n, chains, need = len(observed), order.chains, order.need
     exact = tuple(any(rule.chain == c for rule in complete) for c in range(len(chains)))
     recordable = [_recordable(compiled.system, rule) for rule in complete]
     renewing = retire.actions if retire is not None else frozenset()
-    start: OrderNode = (compiled.initial, tuple(0 for _ in chains), given)
+    initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
+    start: OrderNode = (initial, tuple(0 for _ in chains), given)
     parent: dict[OrderNode, tuple[OrderNode, int, tuple[int, ...]] | None] = {start: None}
-    frontier: dict[tuple[Packed, Bindings], list[Vector]] = {(compiled.initial, given): [start[1]]}
+    frontier: dict[tuple[Packed, Bindings], list[Vector]] = {(initial, given): [start[1]]}
     heap: list[tuple[int, int, OrderNode]] = [(0, 0, start)]
     best, stuck = 0, [start]
     explored = pushed = 0
@@ -390,12 +420,17 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
                     continue  # a step the complete log records, and none of its events
                 if index in renewing:
                     binding = _retired(binding, retire, labels or {})
-                kept = frontier.setdefault((successor, binding), [])
+                reached = successor
+                if symmetric is not None:
+                    if binding is not bound and symmetric.mirrored(state, bound, binding):
+                        continue  # its image, the same names bound to an earlier block alike, is taken
+                    reached = symmetric.canonical(successor, binding)
+                kept = frontier.setdefault((reached, binding), [])
                 if any(_covers(other, after, exact) for other in kept):
                     continue
                 kept[:] = [other for other in kept if not _covers(after, other, exact)]
                 kept.append(after)
-                child = (successor, after, binding)
+                child = (reached, after, binding)
                 parent[child] = (node, index, matched)
                 total = sum(after)
                 if total == n:

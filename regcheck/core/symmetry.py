@@ -188,30 +188,49 @@ def block_canonical(system: TransitionSystem, layout: Layout, labels: Sequence[s
     value is renamed), where each swap of two blocks is verified to map the initial states onto themselves and each
     action to one with the same guard, updates and values of ``labels`` (so the steps of an orbit's states carry
     those labels alike); None otherwise, or when ``deadline`` passed first."""
+    if block_swaps(system, labels, deadline) is None:
+        return None
+    return _canonicaliser(layout, [({}, {})])
+
+
+def block_swaps(system: TransitionSystem, labels: Sequence[str],
+                deadline: float | None = None) -> list[tuple[int, int, Renaming]] | None:
+    """The swaps of adjacent blocks (group, first block, renaming) that generate the permutations of each group's
+    blocks, each verified to map the initial states onto themselves and each action to one with the same guard,
+    updates and values of ``labels``; None where one does not, where no group has two blocks, or when ``deadline``
+    passed first."""
     if not any(len(g.blocks) > 1 for g in system.symmetry):
         return None
-
-    def keyed(action: Action, renaming: Renaming | None) -> Hashable:
-        named = dict(action.labels)
-        rename = (lambda e: e) if renaming is None else renaming.expr
-        return _action_key(action, renaming), tuple(
-            None if named.get(key) is None else normal(rename(named[key])) for key in labels)
-
-    actions = {keyed(a, None) for a in system.actions}
+    actions = {action_key(a, labels) for a in system.actions}
     # A swap renames variables alone (no value), so an action that mentions neither block is its own image.
-    mentions = [variables_of(a.guard).union(*(variables_of(v) | {t} for t, v in a.updates),
-                                            *(variables_of(e) for key, e in a.labels if key in labels))
-                for a in system.actions]
-    for group in system.symmetry:
-        for first, second in itertools.pairwise(group.blocks):  # these swaps generate the permutations sorted
+    mentions = [mentioned(a, labels) for a in system.actions]
+    swaps = []
+    for index, group in enumerate(system.symmetry):
+        for j, (first, second) in enumerate(itertools.pairwise(group.blocks)):  # generate the permutations sorted
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             swap = Renaming(_swap(first, second), {}, f"swapping the processes of {first[0]} and {second[0]}")
             moved = swap.variables.keys()
             if normal(swap.expr(system.init)) != normal(system.init) or any(
-                    keyed(a, swap) not in actions for a, used in zip(system.actions, mentions) if not used.isdisjoint(moved)):
+                    action_key(a, labels, swap) not in actions for a, used in zip(system.actions, mentions)
+                    if not used.isdisjoint(moved)):
                 return None
-    return _canonicaliser(layout, [({}, {})])
+            swaps.append((index, j, swap))
+    return swaps
+
+
+def action_key(action: Action, labels: Sequence[str], renaming: Renaming | None = None) -> Hashable:
+    """What an action does (guard and updates) and the values of its ``labels``, optionally after a renaming."""
+    named = dict(action.labels)
+    rename = (lambda e: e) if renaming is None else renaming.expr
+    return _action_key(action, renaming), tuple(
+        None if named.get(key) is None else normal(rename(named[key])) for key in labels)
+
+
+def mentioned(action: Action, labels: Sequence[str]) -> set[str]:
+    """The variables an action's guard, updates and ``labels`` mention."""
+    return variables_of(action.guard).union(*(variables_of(v) | {t} for t, v in action.updates),
+                                            *(variables_of(e) for key, e in action.labels if key in labels))
 
 
 def _value_permutations(system: TransitionSystem) -> list[tuple[dict[str, str], dict[str, str]]]:

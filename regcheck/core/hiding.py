@@ -1,0 +1,62 @@
+"""A system with some variables hidden: an over-approximation whose every step may read them as any value.
+
+Each action becomes one action per valuation of the hidden variables it reads (its guard, updates and labels with
+those values put in), with its updates of hidden variables dropped. Any execution of the system is an execution of
+the hidden one with the same labels: at each step, take the variant of the valuation the state holds. So a log that
+no execution of the hidden system matches is matched by none of the system's, and the hidden system, whose states
+forget what it hides, may be searched where the system's states are too many.
+
+Hiding the same variables of every block of a symmetry group (the same positions in each block) commutes with
+swapping blocks, so the group's blocks, shrunk alike, are declared again: a symmetry of the system is one of the
+hidden system, with the same values renamed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection
+from dataclasses import replace
+
+from regcheck.core.expr import FALSE, Const, and_, eq, substitute, var, variables
+from regcheck.core.system import Action, ProcessGroup, TransitionSystem
+
+VARIANT = "variant"
+"""The parameter that tells apart the variants of one action instance (the first keeps the instance's own name)."""
+
+
+def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem:
+    """``system`` with the variables ``names`` hidden (see the module docstring). Raises ValueError where ``names``
+    hides different positions in two blocks of one symmetry group, or every variable of a block."""
+    names = frozenset(names)
+    for group in system.symmetry:
+        positions = {frozenset(i for i, name in enumerate(block) if name in names) for block in group.blocks}
+        if len(positions) > 1 or any(len(p) == len(group.blocks[0]) for p in positions):
+            raise ValueError(f"hiding {sorted(names)} breaks the symmetry of {group.blocks[0]}")
+    domains = {v.name: v.domain.values() for v in system.variables}
+    variants: dict[Action, None] = {}
+    for action in system.actions:
+        read = set(variables(action.guard)).union(*(variables(e) for _, e in (*action.updates, *action.labels)))
+        free = sorted(read & names)
+        for values in itertools.product(*(domains[name] for name in free)):
+            put = {name: Const(value) for name, value in zip(free, values, strict=True)}
+            guard = substitute(action.guard, put)
+            if guard == FALSE:
+                continue
+            variants[Action(action.name, action.params, guard,
+                            tuple((t, substitute(e, put)) for t, e in action.updates if t not in names),
+                            tuple((k, substitute(e, put)) for k, e in action.labels))] = None
+    seen: dict[tuple[str, tuple[tuple[str, int], ...]], int] = {}
+    actions = []
+    for action in variants:
+        count = seen[(action.name, action.params)] = seen.get((action.name, action.params), 0) + 1
+        actions.append(action if count == 1 else replace(action, params=(*action.params, (VARIANT, count - 1))))
+    initial = system.initial_state()
+    kept = tuple(v for v in system.variables if v.name not in names)
+    symmetry = tuple(ProcessGroup(tuple(tuple(n for n in block if n not in names) for block in group.blocks),
+                                  group.value) for group in system.symmetry)
+    return TransitionSystem(f"{system.name}, {', '.join(sorted(names))} hidden", kept,
+                            and_(*(eq(var(v.name), initial[v.name]) for v in kept)), tuple(actions),
+                            dict(system.meta), symmetry, system.stutter)
+
+
+__all__ = ["VARIANT", "hidden"]
