@@ -767,6 +767,13 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
+    if not found.complete and found.matched < len(observed) and budget == HIDDEN_NODES:
+        # The pass of the settings the first left open (thread by thread too): with the notification states hidden.
+        hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
+        if hidden.complete and hidden.matched < len(observed):
+            return _unreached(setting, found, events, _waiting(hidden),
+                              "even with every session's notification state left free")
+        return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
                          max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
@@ -776,12 +783,6 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
-        if budget == HIDDEN_NODES:  # the pass of the settings the first left open, with the notification states hidden
-            hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
-            if hidden.complete and hidden.matched < len(observed):
-                return _unreached(setting, found, events, _waiting(hidden),
-                                  "even with every session's notification state left free")
-            return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
         loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
                                 given=given, one_to_one=ONE_TO_ONE, order=order,
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
@@ -850,7 +851,7 @@ def _unreached(setting: Setting, found: Found, events: Sequence[Event], waiting:
 
 HIDDEN = frozenset({"pending", "notify", "parked"})
 """The kinds of state variable (the name before ``[``) ``_hidden_search`` hides: each session's notification state."""
-HIDDEN_NODES = 100_000
+HIDDEN_NODES = 400_000
 """The most triples ``_hidden_search`` visits; a pass with this budget searches the settings the first pass left open
 that way alone (``_passes``)."""
 
@@ -873,7 +874,8 @@ def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design
 
     compiled, retire, symmetric = _kept(_HIDDEN, key, make)
     return search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
-                  deadline=deadline, given=given, retire=retire, order=order, complete=complete, symmetric=symmetric)
+                  deadline=deadline, given=given, retire=retire, order=order, complete=complete, symmetric=symmetric,
+                  bound_only=True)
 
 
 _HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None]] = {}

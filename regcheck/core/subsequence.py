@@ -154,6 +154,7 @@ def search(
     retire: Renewal | None = None,
     canonical: Callable[[Packed], Packed] | None = None,
     symmetric: Symmetric | None = None,
+    bound_only: bool = False,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -168,7 +169,10 @@ def search(
     an observation compares and every value a name may bind: the caller's to verify), so that ``steps`` are of the
     quotient, to refute with, not to show. ``symmetric``: the same, with a symmetry whose blocks own the values names
     are bound to (:class:`Symmetric`): each state is its orbit's under the permutations
-    of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike."""
+    of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike.
+    ``bound_only`` (a sequence): a triple is dropped as soon as an observation left names a name it retired, so a
+    search that ends short says only that no execution matches the observation at ``matched`` in order (a dropped
+    triple might have matched the ones before it), not that the ones before are matched."""
     if complete and order is None:
         order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
@@ -177,6 +181,8 @@ def search(
     candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
+    ahead = _named_ahead(observed) if bound_only else [frozenset(o.names) for o in observed]
+    beyond = 0  # bound_only: the most observations a dropped triple might match
     initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
     start: Node = (initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
@@ -213,8 +219,10 @@ def search(
                     best, stuck = matched, []
                 if matched == best and len(stuck) < WHERE:
                     stuck.append(child)
-                if binding is not bound and index in renewing and matched < n and _dead(binding, observed[matched]):
-                    continue  # the next observation names a retired name: no step matches it from here
+                if binding is not bound and index in renewing and matched < n and _dead(binding, ahead[matched]):
+                    # An observation left (the next, but for bound_only) names a retired name: none matches it here.
+                    beyond = max(beyond, _first_naming(binding, observed, matched)) if bound_only else beyond
+                    continue
                 most[(reached, binding)] = matched
                 parent[child] = (node, index, pos)
                 if matched == n:
@@ -223,6 +231,8 @@ def search(
                     return _short(best, stuck, explored, "state limit")
                 pushed += 1
                 heapq.heappush(heap, (-matched, -pushed if depth_first else pushed, child))
+    if beyond > best:
+        return Found(beyond, True, explored=explored)
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
 
 
@@ -240,9 +250,24 @@ class Renewal:
     actions: frozenset[int]
 
 
-def _dead(bound: Bindings, o: Observed) -> bool:
-    """Whether ``o`` names a name ``bound`` retired: it matches no step (nor does anything after it)."""
-    return any(value == RETIRED and (label, name) in o.names for label, name, value in bound)
+def _named_ahead(observed: Sequence[Observed]) -> list[frozenset[tuple[str, str]]]:
+    """For each count of observations matched, the names the observations left name."""
+    ahead = [frozenset[tuple[str, str]]()]
+    for o in reversed(observed):
+        ahead.append(ahead[-1] | frozenset(o.names))
+    ahead.reverse()
+    return ahead[:-1]
+
+
+def _dead(bound: Bindings, names: frozenset[tuple[str, str]]) -> bool:
+    """Whether one of ``names`` is retired in ``bound``: an observation naming it matches no step."""
+    return any(value == RETIRED and (label, name) in names for label, name, value in bound)
+
+
+def _first_naming(bound: Bindings, observed: Sequence[Observed], start: int) -> int:
+    """The first observation from ``start`` on that names a name ``bound`` retired."""
+    retired = {(label, name) for label, name, value in bound if value == RETIRED}
+    return next(i for i in range(start, len(observed)) if retired & set(observed[i].names))
 
 
 def _retired(bound: Bindings, retire: Renewal | None, labels: Mapping[str, Value]) -> Bindings:

@@ -1,0 +1,146 @@
+"""Searching a design with part of its state hidden (`regcheck.core.hiding`) and with the blocks no bound name refers
+to interchangeable (`regcheck.core.named_blocks`): every run of the design is a run of the hidden system, labels alike;
+the symmetric search goes as far as the plain one; and the setting that made a log is never ruled out this way."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from regcheck import diagnosis
+from regcheck.core.compile import compile_system
+from regcheck.core.explore import random_run
+from regcheck.core.hiding import VARIANT, hidden
+from regcheck.core.named_blocks import named_blocks
+from regcheck.core.subsequence import Renewal, search
+from regcheck.diagnosis import ASKED, HIDDEN, NAMING, ONE_TO_ONE, RENEWS, model_names, observations_of, observed_system
+from regcheck.model.observations import Event, log_of
+from regcheck.model.scenario import Scenario, load_builtin, with_overrides
+from regcheck.model.system import build
+
+DESIGNS = [
+    ("seed", ["workers=3", "async_connect_by=worker", "after_network_error=reconnect-new"]),
+    ("seed", ["workers=2", "requests=2", "on_mismatch=fail-only", "registration=every-miss", "async_failure=retry"]),
+    ("thread-pool", ["workers=3", "jobs=2", "association_scope=session"]),
+    ("session-cache", ["workers=3"]),
+]
+
+
+def _hidden_names(scenario: Scenario) -> list[str]:
+    return [v.name for v in observed_system(build(scenario), scenario).variables if v.name.split("[")[0] in HIDDEN]
+
+
+@pytest.mark.parametrize("base, overrides", DESIGNS)
+def test_each_run_of_a_design_is_a_run_of_its_hidden_system_with_the_same_labels(base: str, overrides: list[str]) -> None:
+    scenario = with_overrides(load_builtin(base), overrides)
+    labelled = observed_system(build(scenario), scenario)
+    compiled = compile_system(labelled)
+    names = _hidden_names(scenario)
+    assert names
+    less = compile_system(hidden(labelled, names))
+    assert not set(less.names) & set(names)
+    for seed in range(6):
+        rng = random.Random(seed)
+        state = compiled.initial
+        for _ in range(60):
+            steps = list(compiled.steps(state))
+            if not steps:
+                break
+            index, after = steps[rng.randrange(len(steps))]
+            action = compiled.system.actions[index]
+            here = less.layout.pack({k: v for k, v in compiled.state(state).items() if k in less.names})
+            there = less.layout.pack({k: v for k, v in compiled.state(after).items() if k in less.names})
+            images = [j for j, reached in less.steps(here) if reached == there
+                      and less.system.actions[j].name == action.name
+                      and tuple(p for p in less.system.actions[j].params if p[0] != VARIANT) == action.params
+                      and less.labels(j, here) == compiled.labels(index, state)]
+            assert images, f"{action.label} from {compiled.state(state)} has no image in the hidden system"
+            state = after
+
+
+def test_hiding_part_of_a_block_that_others_keep_is_refused() -> None:
+    labelled = build(with_overrides(load_builtin("seed"), ["workers=2"]))
+    with pytest.raises(ValueError, match="breaks the symmetry"):
+        hidden(labelled, ["pending[1]"])
+
+
+def _turned(scenario: Scenario, seed: int) -> list[Event]:
+    """The log of a random run of the design, one event's result turned over (so some are matched only in part)."""
+    rng = random.Random(seed)
+    events = log_of(scenario, random_run(compile_system(build(scenario)), rng, 30))
+    calls = [i for i, e in enumerate(events) if e.result is not None]
+    turned = calls[rng.randrange(len(calls))]
+    events[turned] = replace(events[turned], result="ok" if events[turned].result != "ok" else "MAPI_E_NETWORK_ERROR")
+    return events
+
+
+SMALL = [
+    ("seed", ["workers=2", "async_connect_by=worker", "after_network_error=reconnect-new"]),
+    ("seed", ["workers=3", "requests=2", "on_mismatch=fail-only", "registration=every-miss"]),
+    ("thread-pool", ["workers=2", "jobs=2", "association_scope=session"]),
+]
+
+
+@pytest.mark.parametrize("base, overrides", SMALL)
+def test_the_search_with_free_blocks_interchangeable_goes_as_far_as_without(base: str, overrides: list[str]) -> None:
+    scenario = with_overrides(load_builtin(base), overrides)
+    system_of = build(scenario)
+    labelled = observed_system(system_of, scenario)
+    compiled = compile_system(labelled)
+    blocks = named_blocks(labelled, compiled.layout, ASKED, NAMING)
+    assert blocks is not None and blocks.owner  # each worker's thread and session are its block's own
+    renewing = frozenset(i for i, a in enumerate(labelled.actions) if dict(a.labels).get(RENEWS) is not None)
+    compiled_of = compile_system(system_of)
+    reached = set()
+    for seed in range(6):
+        events = _turned(scenario, seed) if seed % 2 else log_of(scenario, random_run(compiled_of, random.Random(seed), 30))
+        given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
+        observed = observations_of(events, system_of)
+        found = [search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, given=given, max_nodes=400_000,
+                        retire=Renewal(RENEWS, "association", renewing), symmetric=symmetric)
+                 for symmetric in (None, blocks)]
+        assert all(f.complete for f in found)
+        assert found[0].matched == found[1].matched
+        assert found[1].explored <= found[0].explored
+        reached.add(found[0].matched == len(events))
+    assert reached == {True, False}  # the runs' own logs matched whole, some turned ones in part
+
+
+@pytest.mark.parametrize("base, overrides", DESIGNS)
+def test_the_search_with_the_notification_states_hidden_never_rules_out_the_design_that_made_the_log(
+        base: str, overrides: list[str]) -> None:
+    scenario = with_overrides(load_builtin(base), overrides)
+    system_of = build(scenario)
+    key = diagnosis._Design(system_of, scenario, tuple(diagnosis.renewed_association(a, scenario)
+                                                       for a in system_of.actions))
+    for seed in range(6):
+        events = log_of(scenario, random_run(compile_system(system_of), random.Random(seed), 40))
+        events = [e for i, e in enumerate(events) if (i * 7 + seed) % 3]  # a third of the lines left out
+        given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
+        found = diagnosis._hidden_search(system_of, scenario, key, observations_of(events, system_of), given, None,
+                                         (), diagnosis.HIDDEN_NODES, time.monotonic() + 60)
+        assert found.matched == len(events) or not found.complete
+
+
+def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notification_states_hidden() -> None:
+    # A random run of the seed with 4 workers: its polling notification threads fail as SYSTEM again and again. With
+    # every re-registration admitted and no reconnect that keeps the GUID, the workers' calls as alice run out, and
+    # the search with the notification states hidden (the full search does not end) rules the setting out.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diagnose import CASES, logged  # type: ignore[import-not-found]
+
+    base, design, _ = CASES["seed4"]
+    events = logged(base, design, 3)[:30]
+    values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
+              ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
+              ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
+    outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES)
+    assert outcome.found is not None and outcome.found.complete and not outcome.explains
+    assert outcome.unreached == 20 and not outcome.first
+    assert outcome.reason.endswith("even with every session's notification state left free")
+    assert "after events 1-19 in their order" in outcome.reason
