@@ -567,9 +567,9 @@ def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ..
 def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
             deadline: float, progress: Callable[[str], None] | None, pool: Executor | None) -> list[Outcome]:
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
-    # The settings left open: first the searches with the notification states hidden, which decide many of them at a
+    # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
-    for budget, what in ((HIDDEN_NODES, "notification states hidden"), (MAX_NODES, "deeper search")):
+    for budget, what in ((HIDDEN_NODES, "part of the state hidden"), (MAX_NODES, "deeper search")):
         again = [i for i, o in enumerate(outcomes)
                  if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
         if again and time.monotonic() < deadline:
@@ -746,7 +746,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then thread by thread, which refutes most designs at a fraction of the cost; then, at the budget
-    ``HIDDEN_NODES``, with the notification states hidden alone; else with the names the log binds as it goes free,
+    ``HIDDEN_NODES``, with part of the state hidden alone; else with the names the log binds as it goes free,
     about one exploration of the design's states, and the whole system again, to ``budget``."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
@@ -768,11 +768,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed) and budget == HIDDEN_NODES:
-        # The pass of the settings the first left open (thread by thread too): with the notification states hidden.
+        # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
-        if hidden.complete and hidden.matched < len(observed):
-            return _unreached(setting, found, events, _waiting(hidden),
-                              "even with every session's notification state left free")
+        if hidden is not None:
+            return _unreached(setting, found, events, _waiting(hidden[0]), hidden[1])
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
@@ -849,36 +848,58 @@ def _unreached(setting: Setting, found: Found, events: Sequence[Event], waiting:
                    first=False)
 
 
-HIDDEN = frozenset({"pending", "notify", "parked"})
-"""The kinds of state variable (the name before ``[``) ``_hidden_search`` hides: each session's notification state."""
+HIDINGS = (
+    (frozenset({"pending", "notify", "parked"}), "even with every session's notification state left free"),
+    (frozenset({"imp", "pc", "done", "job", "user", "pending"}),
+     "even with every worker's progress and every session's pending notification left free"),
+)
+"""What ``_hidden_search`` hides, in turn: kinds of state variable (the name before ``[``), and the words that say so."""
 HIDDEN_NODES = 400_000
-"""The most triples ``_hidden_search`` visits; a pass with this budget searches the settings the first pass left open
-that way alone (``_passes``)."""
+"""The most triples each of ``_hidden_search``'s searches visits; a pass with this budget searches the settings the first
+pass left open that way alone (``_passes``)."""
 
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
                    given: Bindings, order: Order | None, complete: Sequence[Complete], budget: int,
-                   deadline: float) -> Found:
-    """The search of the design with every session's notification state hidden (``regcheck.core.hiding``: each step
-    may read it as any value), an over-approximation whose states are far fewer: where it is complete and matches
-    fewer events than all, no execution of the design matches the next one in order. One state per orbit of the
-    blocks no bound name refers to (``named_blocks``, verified on the design, whose symmetry the hiding keeps)."""
+                   deadline: float) -> tuple[Found, str] | None:
+    """The first search of the design with part of its state hidden (``HIDINGS``; ``regcheck.core.hiding``: each step
+    may read it as any value) that is complete and matches fewer events than all, with the words for what it hid:
+    an over-approximation whose states are far fewer, so no execution of the design matches that event in order.
+    One state per orbit of the blocks no bound name refers to (``named_blocks``, verified on the design, whose
+    symmetry the hiding keeps). None where none is."""
     labelled = _labelled(system_of, scenario, key)
+    for kinds, words in HIDINGS:
+        names = [v.name for v in labelled.variables if v.name.split("[")[0] in kinds]
+        if not names:
+            continue
 
-    def make() -> tuple[CompiledSystem, Renewal, NamedBlocks | None]:
-        names = [v.name for v in labelled.variables if v.name.split("[")[0] in HIDDEN]
-        compiled = compile_system(hidden(labelled, names))
-        renewing = frozenset(i for i, a in enumerate(compiled.system.actions) if dict(a.labels).get(RENEWS, Const(0)) != Const(0))
-        blocks = named_blocks(labelled, _compiled(system_of, key).layout, ASKED, NAMING, deadline)
-        return compiled, Renewal(RENEWS, "association", renewing), None if blocks is None else blocks.placed(compiled.layout)
+        def make(names: list[str] = names) -> tuple[CompiledSystem, Renewal, NamedBlocks | None] | None:
+            try:
+                compiled = compile_system(hidden(labelled, names))
+            except ValueError:  # it would break the design's symmetry: not this way
+                return None
+            renewing = frozenset(i for i, a in enumerate(compiled.system.actions)
+                                 if dict(a.labels).get(RENEWS, Const(0)) != Const(0))
+            blocks = named_blocks(labelled, _compiled(system_of, key).layout, ASKED, NAMING, deadline)
+            if blocks is not None and [g.count for g in compiled.layout.groups if g.count > 1] != \
+                    [len(words) for words in blocks.groups]:
+                blocks = None  # a group hidden whole: its blocks are swapped no more
+            return (compiled, Renewal(RENEWS, "association", renewing),
+                    None if blocks is None else blocks.placed(compiled.layout))
 
-    compiled, retire, symmetric = _kept(_HIDDEN, key, make)
-    return search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
-                  deadline=deadline, given=given, retire=retire, order=order, complete=complete, symmetric=symmetric,
-                  bound_only=True)
+        made = _kept(_HIDDEN, (key, kinds), make)
+        if made is None:
+            continue
+        compiled, retire, symmetric = made
+        found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
+                       deadline=deadline, given=given, retire=retire, order=order, complete=complete,
+                       symmetric=symmetric, bound_only=True)
+        if found.complete and found.matched < len(observed):
+            return found, words
+    return None
 
 
-_HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None]] = {}
+_HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None] | None] = {}
 
 
 _ORBITS: dict[object, Callable[[Packed], Packed] | None] = {}

@@ -8,7 +8,7 @@ forget what it hides, may be searched where the system's states are too many.
 
 Hiding the same variables of every block of a symmetry group (the same positions in each block) commutes with
 swapping blocks, so the group's blocks, shrunk alike, are declared again: a symmetry of the system is one of the
-hidden system, with the same values renamed.
+hidden system, with the same values renamed (a group hidden whole is declared no more).
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ VARIANT = "variant"
 
 def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem:
     """``system`` with the variables ``names`` hidden (see the module docstring). Raises ValueError where ``names``
-    hides different positions in two blocks of one symmetry group, or every variable of a block."""
+    hides different positions in two blocks of one symmetry group; a group whose blocks it hides whole is dropped."""
     names = frozenset(names)
     for group in system.symmetry:
-        positions = {frozenset(i for i, name in enumerate(block) if name in names) for block in group.blocks}
-        if len(positions) > 1 or any(len(p) == len(group.blocks[0]) for p in positions):
+        if len({frozenset(i for i, name in enumerate(block) if name in names) for block in group.blocks}) > 1:
             raise ValueError(f"hiding {sorted(names)} breaks the symmetry of {group.blocks[0]}")
     domains = {v.name: v.domain.values() for v in system.variables}
     variants: dict[Action, None] = {}
@@ -52,8 +51,9 @@ def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem
         actions.append(action if count == 1 else replace(action, params=(*action.params, (VARIANT, count - 1))))
     initial = system.initial_state()
     kept = tuple(v for v in system.variables if v.name not in names)
-    symmetry = tuple(ProcessGroup(tuple(tuple(n for n in block if n not in names) for block in group.blocks),
-                                  group.value) for group in system.symmetry)
+    shrunk = (ProcessGroup(tuple(tuple(n for n in block if n not in names) for block in group.blocks), group.value)
+              for group in system.symmetry)
+    symmetry = tuple(group for group in shrunk if all(group.blocks))
     return TransitionSystem(f"{system.name}, {', '.join(sorted(names))} hidden", kept,
                             and_(*(eq(var(v.name), initial[v.name]) for v in kept)), tuple(actions),
                             dict(system.meta), symmetry, system.stutter)

@@ -181,7 +181,7 @@ def search(
     candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
-    ahead = _named_ahead(observed) if bound_only else [frozenset(o.names) for o in observed]
+    ahead = (_named_ahead(observed) if bound_only else [frozenset(o.names) for o in observed]) if renewing else []
     beyond = 0  # bound_only: the most observations a dropped triple might match
     initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
     start: Node = (initial, 0, given)
