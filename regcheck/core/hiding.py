@@ -1,7 +1,8 @@
 """A system with some variables hidden: an over-approximation whose every step may read them as any value.
 
 Each action becomes one action per valuation of the hidden variables it reads (its guard, updates and labels with
-those values put in), with its updates of hidden variables dropped. Any execution of the system is an execution of
+those values put in), with its updates of hidden variables dropped; those that then update and label alike are one,
+enabled where any of them is. Any execution of the system is an execution of
 the hidden one with the same labels: at each step, take the variant of the valuation the state holds. So a log that
 no execution of the hidden system matches is matched by none of the system's, and the hidden system, whose states
 forget what it hides, may be searched where the system's states are too many.
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection
-from dataclasses import replace
 
-from regcheck.core.expr import FALSE, Const, and_, eq, substitute, var, variables
+from regcheck.core.expr import FALSE, Const, Expr, and_, eq, or_, substitute, var, variables
 from regcheck.core.system import Action, ProcessGroup, TransitionSystem
 
 VARIANT = "variant"
@@ -32,23 +32,22 @@ def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem
         if len({frozenset(i for i, name in enumerate(block) if name in names) for block in group.blocks}) > 1:
             raise ValueError(f"hiding {sorted(names)} breaks the symmetry of {group.blocks[0]}")
     domains = {v.name: v.domain.values() for v in system.variables}
-    variants: dict[Action, None] = {}
+    actions = []
     for action in system.actions:
         read = set(variables(action.guard)).union(*(variables(e) for _, e in (*action.updates, *action.labels)))
         free = sorted(read & names)
+        # Variants that update and label alike are one, enabled where any of them is.
+        guards: dict[tuple[tuple[tuple[str, Expr], ...], tuple[tuple[str, Expr], ...]], list[Expr]] = {}
         for values in itertools.product(*(domains[name] for name in free)):
             put = {name: Const(value) for name, value in zip(free, values, strict=True)}
             guard = substitute(action.guard, put)
-            if guard == FALSE:
-                continue
-            variants[Action(action.name, action.params, guard,
-                            tuple((t, substitute(e, put)) for t, e in action.updates if t not in names),
-                            tuple((k, substitute(e, put)) for k, e in action.labels))] = None
-    seen: dict[tuple[str, tuple[tuple[str, int], ...]], int] = {}
-    actions = []
-    for action in variants:
-        count = seen[(action.name, action.params)] = seen.get((action.name, action.params), 0) + 1
-        actions.append(action if count == 1 else replace(action, params=(*action.params, (VARIANT, count - 1))))
+            if guard != FALSE:
+                effect = (tuple((t, substitute(e, put)) for t, e in action.updates if t not in names),
+                          tuple((k, substitute(e, put)) for k, e in action.labels))
+                guards.setdefault(effect, []).append(guard)
+        for count, ((updates, labels), alike) in enumerate(guards.items()):
+            params = action.params if not count else (*action.params, (VARIANT, count))
+            actions.append(Action(action.name, params, or_(*dict.fromkeys(alike)), updates, labels))
     initial = system.initial_state()
     kept = tuple(v for v in system.variables if v.name not in names)
     shrunk = (ProcessGroup(tuple(tuple(n for n in block if n not in names) for block in group.blocks), group.value)
