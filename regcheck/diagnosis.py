@@ -569,11 +569,12 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
-    for budget, what in ((HIDDEN_NODES, "part of the state hidden"), (MAX_NODES, "deeper search")):
+    for budget, hiding, what in ((HIDDEN_NODES, True, "part of the state hidden"), (MAX_NODES, False, "deeper search")):
         again = [i for i, o in enumerate(outcomes)
                  if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
         if again and time.monotonic() < deadline:
-            deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what)
+            deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
+                           hiding=hiding)
             for i, outcome in zip(again, deeper, strict=True):
                 outcomes[i] = outcome
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
@@ -590,19 +591,20 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
 
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str, prefix: bool = False) -> list[Outcome]:
-    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``: see ``_try``)."""
+          what: str, prefix: bool = False, hiding: bool = False) -> list[Outcome]:
+    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``: see
+    ``_try``)."""
     if pool is None:
         outcomes = []
         for number, values in enumerate(settings, start=1):
             if progress and number % 16 == 1:
                 progress(f"diagnose ({what}): setting {number} of {len(settings)}")
-            outcomes.append(_try(scenario, values, events, deadline, budget, prefix))
+            outcomes.append(_try(scenario, values, events, deadline, budget, prefix, hiding))
         return outcomes
     chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
-    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix): i
+    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix, hiding): i
                for i, part in enumerate(chunks)}
     for done, future in enumerate(as_completed(futures), start=1):
         results[futures[future]] = future.result()
@@ -612,17 +614,18 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             until: float, budget: int = MAX_NODES, prefix: bool = False) -> list[Outcome]:
+             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: bool = False) -> list[Outcome]:
     """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
     deadline = time.monotonic() + (until - time.time())
-    return [_try(scenario, values, events, deadline, budget, prefix) for values in settings]
+    return [_try(scenario, values, events, deadline, budget, prefix, hiding) for values in settings]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
-         budget: int = MAX_NODES, prefix: bool = False) -> Outcome:
+         budget: int = MAX_NODES, prefix: bool = False, hiding: bool = False) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
     every member is and no bound cut the family, else not decided. ``prefix``: where an event no action can be
-    rules a member out, search the events before it, to tell whether it is the first the member cannot reach."""
+    rules a member out, search the events before it, to tell whether it is the first the member cannot reach.
+    ``hiding``: search only the short search and those with part of the state hidden (``_hidden_search``)."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
@@ -641,7 +644,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     outcomes = []
     for concrete in family:
-        outcome = _search_one(concrete, values, events, deadline, budget, given, prefix)
+        outcome = _search_one(concrete, values, events, deadline, budget, given, prefix, hiding)
         if outcome.explains:
             return outcome
         outcomes.append(outcome)
@@ -659,7 +662,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int, given: Bindings, prefix: bool = False) -> Outcome:
+                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: bool = False) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -671,7 +674,8 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
         return _impossible(setting, Found(0, True), events, impossible, first=False, prefix_unsearched=True)
     design = _Design(system_of, concrete, renewed)
-    for key in ((design, None), (design, budget)):  # decided whatever the budget, else cut at this budget
+    cut: int | str = f"{budget}, hidden" if hiding else budget  # what an undecided outcome was searched with
+    for key in ((design, None), (design, cut)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
         if known_outcome is not None and (log is events or log == tuple(events)):
             known = replace(known_outcome, setting=setting)
@@ -679,16 +683,16 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
                 _vet(concrete, known.trace, events, known.found)
             return known
     outcome = _search_design(concrete, system_of, setting, events, observed, impossible, deadline, budget, design,
-                             given)
+                             given, hiding)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
         decided = outcome.found.complete or outcome.explains  # a deterministic search decides alike at any budget
-        _OUTCOMES[(design, None if decided else budget)] = (tuple(events), outcome)
+        _OUTCOMES[(design, None if decided else cut)] = (tuple(events), outcome)
     return outcome
 
 
-_OUTCOMES: dict[tuple[_Design, int | None], tuple[tuple[Event, ...], Outcome]] = {}
+_OUTCOMES: dict[tuple[_Design, int | str | None], tuple[tuple[Event, ...], Outcome]] = {}
 """Outcomes by design and budget (None: decided, so at any budget), with the log they are of: settings a log's
 facts make alike are searched once, and a design decided in the first pass is not searched again."""
 
@@ -742,12 +746,12 @@ def _first_impossible(system_of: TransitionSystem, observed: Sequence[Observed],
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    observed: Sequence[Observed], impossible: int | None, deadline: float, budget: int, key: _Design,
-                   given: Bindings) -> Outcome:
+                   given: Bindings, hiding: bool = False) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
-    logs exactly; then thread by thread, which refutes most designs at a fraction of the cost; then, at the budget
-    ``HIDDEN_NODES``, with part of the state hidden alone; else with the names the log binds as it goes free,
-    about one exploration of the design's states, and the whole system again, to ``budget``."""
+    logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
+    designs at a fraction of the cost, then with the names the log binds as it goes free, about one exploration of
+    the design's states, and the whole system again, to ``budget``."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
@@ -767,7 +771,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
-    if not found.complete and found.matched < len(observed) and budget == HIDDEN_NODES:
+    if not found.complete and found.matched < len(observed) and hiding:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
         if hidden is not None:
@@ -855,8 +859,8 @@ HIDINGS = (
 )
 """What ``_hidden_search`` hides, in turn: kinds of state variable (the name before ``[``), and the words that say so."""
 HIDDEN_NODES = 400_000
-"""The most triples each of ``_hidden_search``'s searches visits; a pass with this budget searches the settings the first
-pass left open that way alone (``_passes``)."""
+"""The most triples each of ``_hidden_search``'s searches visits (in the pass that searches the settings the first
+pass left open that way alone, ``_passes``)."""
 
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],

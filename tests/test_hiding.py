@@ -137,7 +137,8 @@ def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notificat
     values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
               ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
               ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
-    outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES)
+    outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
+                             hiding=True)
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 20 and not outcome.first
     assert outcome.reason.endswith("even with every session's notification state left free")
