@@ -569,7 +569,9 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
-    for budget, hiding, what in ((HIDDEN_NODES, True, "part of the state hidden"), (MAX_NODES, False, "deeper search")):
+    stages = [(HIDDEN_NODES, (kinds,), f"{words.split(' with ', 1)[1].removesuffix(' left free')} hidden")
+              for kinds, words in HIDINGS]
+    for budget, hiding, what in (*stages, (MAX_NODES, (), "deeper search")):
         again = [i for i, o in enumerate(outcomes)
                  if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
         if again and time.monotonic() < deadline:
@@ -591,7 +593,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
 
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str, prefix: bool = False, hiding: bool = False) -> list[Outcome]:
+          what: str, prefix: bool = False, hiding: Hiding = ()) -> list[Outcome]:
     """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``: see
     ``_try``)."""
     if pool is None:
@@ -614,18 +616,18 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: bool = False) -> list[Outcome]:
+             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding = ()) -> list[Outcome]:
     """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
     deadline = time.monotonic() + (until - time.time())
     return [_try(scenario, values, events, deadline, budget, prefix, hiding) for values in settings]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
-         budget: int = MAX_NODES, prefix: bool = False, hiding: bool = False) -> Outcome:
+         budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding = ()) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
     every member is and no bound cut the family, else not decided. ``prefix``: where an event no action can be
     rules a member out, search the events before it, to tell whether it is the first the member cannot reach.
-    ``hiding``: search only the short search and those with part of the state hidden (``_hidden_search``)."""
+    ``hiding``: only the short search, then those with these kinds of state variable hidden (``_hidden_search``)."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
@@ -662,7 +664,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: bool = False) -> Outcome:
+                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: Hiding = ()) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -674,7 +676,7 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
         return _impossible(setting, Found(0, True), events, impossible, first=False, prefix_unsearched=True)
     design = _Design(system_of, concrete, renewed)
-    cut: int | str = f"{budget}, hidden" if hiding else budget  # what an undecided outcome was searched with
+    cut: int | str = f"{budget}, {sorted(hiding)} hidden" if hiding else budget  # what an undecided one was searched with
     for key in ((design, None), (design, cut)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
         if known_outcome is not None and (log is events or log == tuple(events)):
@@ -746,7 +748,7 @@ def _first_impossible(system_of: TransitionSystem, observed: Sequence[Observed],
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    observed: Sequence[Observed], impossible: int | None, deadline: float, budget: int, key: _Design,
-                   given: Bindings, hiding: bool = False) -> Outcome:
+                   given: Bindings, hiding: Hiding = ()) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
@@ -773,7 +775,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed) and hiding:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
-        hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline)
+        hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
         if hidden is not None:
             return _unreached(setting, found, events, _waiting(hidden[0]), hidden[1])
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
@@ -858,6 +860,8 @@ HIDINGS = (
      "even with every worker's progress and every session's pending notification left free"),
 )
 """What ``_hidden_search`` hides, in turn: kinds of state variable (the name before ``[``), and the words that say so."""
+Hiding = tuple[frozenset[str], ...]
+"""Which of ``HIDINGS`` a pass searches with (by their kinds)."""
 HIDDEN_NODES = 400_000
 """The most triples each of ``_hidden_search``'s searches visits (in the pass that searches the settings the first
 pass left open that way alone, ``_passes``)."""
@@ -865,14 +869,16 @@ pass left open that way alone, ``_passes``)."""
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
                    given: Bindings, order: Order | None, complete: Sequence[Complete], budget: int,
-                   deadline: float) -> tuple[Found, str] | None:
-    """The first search of the design with part of its state hidden (``HIDINGS``; ``regcheck.core.hiding``: each step
+                   deadline: float, hiding: Hiding) -> tuple[Found, str] | None:
+    """The first search of the design with part of its state hidden (``hiding``, of ``HIDINGS``; each step
     may read it as any value) that is complete and matches fewer events than all, with the words for what it hid:
     an over-approximation whose states are far fewer, so no execution of the design matches that event in order.
     One state per orbit of the blocks no bound name refers to (``named_blocks``, verified on the design, whose
     symmetry the hiding keeps). None where none is."""
     labelled = _labelled(system_of, scenario, key)
     for kinds, words in HIDINGS:
+        if kinds not in hiding:
+            continue
         names = [v.name for v in labelled.variables if v.name.split("[")[0] in kinds]
         if not names:
             continue

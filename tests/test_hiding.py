@@ -121,7 +121,8 @@ def test_the_searches_with_part_of_the_state_hidden_never_rule_out_the_design_th
         events = [e for i, e in enumerate(events) if (i * 7 + seed) % 3]  # a third of the lines left out
         given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
         refuted = diagnosis._hidden_search(system_of, scenario, key, observations_of(events, system_of), given, None,
-                                           (), diagnosis.HIDDEN_NODES, time.monotonic() + 60)
+                                           (), diagnosis.HIDDEN_NODES, time.monotonic() + 60,
+                                           tuple(kinds for kinds, _ in HIDINGS))
         assert refuted is None
 
 
@@ -138,7 +139,7 @@ def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notificat
               ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
               ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
     outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
-                             hiding=True)
+                             hiding=(HIDINGS[0][0],))
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 20 and not outcome.first
     assert outcome.reason.endswith("even with every session's notification state left free")
