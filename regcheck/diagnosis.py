@@ -569,6 +569,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
+    # A setting the passes with part of the state hidden leave open keeps the first pass's outcome.
     stages = [(HIDDEN_NODES, (kinds,), f"{words.split(' with ', 1)[1].removesuffix(' left free')} hidden")
               for kinds, words in HIDINGS]
     for budget, hiding, what in (*stages, (MAX_NODES, (), "deeper search")):
@@ -578,7 +579,8 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
                            hiding=hiding)
             for i, outcome in zip(again, deeper, strict=True):
-                outcomes[i] = outcome
+                if not hiding or (outcome.found is not None and outcome.found.complete):
+                    outcomes[i] = outcome
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
     unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
