@@ -569,7 +569,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
-    # A setting the passes with part of the state hidden leave open keeps the first pass's outcome.
+    # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
     stages = [(HIDDEN_NODES, (kinds,), f"{words.split(' with ', 1)[1].removesuffix(' left free')} hidden")
               for kinds, words in HIDINGS]
     for budget, hiding, what in (*stages, (MAX_NODES, (), "deeper search")):
@@ -579,7 +579,8 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
                            hiding=hiding)
             for i, outcome in zip(again, deeper, strict=True):
-                if not hiding or (outcome.found is not None and outcome.found.complete):
+                if not hiding or outcome.found is None or outcome.found.complete or \
+                        outcome.found.stopped != "state limit":
                     outcomes[i] = outcome
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
@@ -780,6 +781,8 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
         if hidden is not None:
             return _unreached(setting, found, events, _waiting(hidden[0]), hidden[1])
+        if time.monotonic() >= deadline:  # cut: the time, not the short search's limit, left it open
+            found = replace(found, stopped="timeout")
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
