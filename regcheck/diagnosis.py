@@ -570,17 +570,14 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
     # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
-    stages = [(HIDDEN_NODES, (kinds,), f"{words.split(' with ', 1)[1].removesuffix(' left free')} hidden")
-              for kinds, words in HIDINGS]
-    for budget, hiding, what in (*stages, (MAX_NODES, (), "deeper search")):
-        again = [i for i, o in enumerate(outcomes)
-                 if o.found is not None and not o.found.complete and o.found.stopped == "state limit"]
+    stages = [(HIDDEN_NODES, hiding, f"{hiding.what} hidden") for hiding in HIDINGS]
+    for budget, hiding, what in (*stages, (MAX_NODES, None, "deeper search")):
+        again = [i for i, o in enumerate(outcomes) if _open(o)]
         if again and time.monotonic() < deadline:
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
                            hiding=hiding)
             for i, outcome in zip(again, deeper, strict=True):
-                if not hiding or outcome.found is None or outcome.found.complete or \
-                        outcome.found.stopped != "state limit":
+                if hiding is None or not _open(outcome):
                     outcomes[i] = outcome
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
@@ -594,9 +591,14 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     return outcomes
 
 
+def _open(outcome: Outcome) -> bool:
+    """Whether a search of the setting stopped at its state limit: a longer one may decide it."""
+    return outcome.found is not None and not outcome.found.complete and outcome.found.stopped == "state limit"
+
+
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str, prefix: bool = False, hiding: Hiding = ()) -> list[Outcome]:
+          what: str, prefix: bool = False, hiding: Hiding | None = None) -> list[Outcome]:
     """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``: see
     ``_try``)."""
     if pool is None:
@@ -619,18 +621,18 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding = ()) -> list[Outcome]:
+             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None) -> list[Outcome]:
     """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
     deadline = time.monotonic() + (until - time.time())
     return [_try(scenario, values, events, deadline, budget, prefix, hiding) for values in settings]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
-         budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding = ()) -> Outcome:
+         budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
     every member is and no bound cut the family, else not decided. ``prefix``: where an event no action can be
     rules a member out, search the events before it, to tell whether it is the first the member cannot reach.
-    ``hiding``: only the short search, then those with these kinds of state variable hidden (``_hidden_search``)."""
+    ``hiding``: only the short search, then the one with that part of the state hidden (``_hidden_search``)."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
@@ -667,7 +669,7 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: Hiding = ()) -> Outcome:
+                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: Hiding | None = None) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -679,7 +681,7 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     if impossible is not None and not prefix:  # ruled out at that event; whether an earlier one is the first, not asked
         return _impossible(setting, Found(0, True), events, impossible, first=False, prefix_unsearched=True)
     design = _Design(system_of, concrete, renewed)
-    cut: int | str = f"{budget}, {sorted(hiding)} hidden" if hiding else budget  # what an undecided one was searched with
+    cut: int | str = budget if hiding is None else f"{budget}, {hiding.what} hidden"  # what an undecided one had
     for key in ((design, None), (design, cut)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
         if known_outcome is not None and (log is events or log == tuple(events)):
@@ -751,7 +753,7 @@ def _first_impossible(system_of: TransitionSystem, observed: Sequence[Observed],
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    observed: Sequence[Observed], impossible: int | None, deadline: float, budget: int, key: _Design,
-                   given: Bindings, hiding: Hiding = ()) -> Outcome:
+                   given: Bindings, hiding: Hiding | None = None) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
@@ -776,11 +778,11 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
-    if not found.complete and found.matched < len(observed) and hiding:
+    if not found.complete and found.matched < len(observed) and hiding is not None:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
         if hidden is not None:
-            return _unreached(setting, found, events, _waiting(hidden[0]), hidden[1])
+            return _unreached(setting, found, events, _waiting(hidden), f"even with {hiding.what} left free")
         if time.monotonic() >= deadline:  # cut: the time, not the short search's limit, left it open
             found = replace(found, stopped="timeout")
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
@@ -859,62 +861,71 @@ def _unreached(setting: Setting, found: Found, events: Sequence[Event], waiting:
                    first=False)
 
 
+@dataclass(frozen=True)
+class Hiding:
+    """A part of the design's state ``_hidden_search`` hides: kinds of state variable (the name before ``[``), and
+    what they are, in the protocol's words."""
+
+    kinds: frozenset[str]
+    what: str
+
+
 HIDINGS = (
-    (frozenset({"pending", "notify", "parked"}), "even with every session's notification state left free"),
-    (frozenset({"imp", "pc", "done", "job", "user", "pending"}),
-     "even with every worker's progress and every session's pending notification left free"),
+    Hiding(frozenset({"pending", "notify", "parked"}), "every session's notification state"),
+    Hiding(frozenset({"imp", "pc", "done", "job", "user", "pending"}),
+           "every worker's progress and every session's pending notification"),
 )
-"""What ``_hidden_search`` hides, in turn: kinds of state variable (the name before ``[``), and the words that say so."""
-Hiding = tuple[frozenset[str], ...]
-"""Which of ``HIDINGS`` a pass searches with (by their kinds)."""
+"""What the passes of the settings the first pass left open hide, in turn."""
 HIDDEN_NODES = 400_000
-"""The most triples each of ``_hidden_search``'s searches visits (in the pass that searches the settings the first
-pass left open that way alone, ``_passes``)."""
+"""The most triples ``_hidden_search`` visits."""
 
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
                    given: Bindings, order: Order | None, complete: Sequence[Complete], budget: int,
-                   deadline: float, hiding: Hiding) -> tuple[Found, str] | None:
-    """The first search of the design with part of its state hidden (``hiding``, of ``HIDINGS``; each step
-    may read it as any value) that is complete and matches fewer events than all, with the words for what it hid:
-    an over-approximation whose states are far fewer, so no execution of the design matches that event in order.
-    One state per orbit of the blocks no bound name refers to (``named_blocks``, verified on the design, whose
-    symmetry the hiding keeps). None where none is."""
+                   deadline: float, hiding: Hiding) -> Found | None:
+    """The search of the design with ``hiding``'s part of its state hidden (``regcheck.core.hiding``: each step may
+    read it as any value) where it is complete and matches fewer events than all: an over-approximation whose states
+    are far fewer, so no execution of the design matches that event in order; None where it is not. One state per
+    orbit of the blocks no bound name refers to (``named_blocks``, verified on the design, whose symmetry the hiding
+    keeps)."""
     labelled = _labelled(system_of, scenario, key)
-    for kinds, words in HIDINGS:
-        if kinds not in hiding:
-            continue
-        names = [v.name for v in labelled.variables if v.name.split("[")[0] in kinds]
-        if not names:
-            continue
+    names = [v.name for v in labelled.variables if v.name.split("[")[0] in hiding.kinds]
 
-        def make(names: list[str] = names) -> tuple[CompiledSystem, Renewal, NamedBlocks | None] | None:
-            try:
-                compiled = compile_system(hidden(labelled, names))
-            except ValueError:  # it would break the design's symmetry: not this way
-                return None
-            renewing = frozenset(i for i, a in enumerate(compiled.system.actions)
-                                 if dict(a.labels).get(RENEWS, Const(0)) != Const(0))
-            blocks = named_blocks(labelled, _compiled(system_of, key).layout, ASKED, NAMING, deadline)
-            if blocks is not None and [g.count for g in compiled.layout.groups if g.count > 1] != \
-                    [len(words) for words in blocks.groups]:
-                blocks = None  # a group hidden whole: its blocks are swapped no more
-            return (compiled, Renewal(RENEWS, "association", renewing),
-                    None if blocks is None else blocks.placed(compiled.layout))
+    def make() -> tuple[CompiledSystem, Renewal, NamedBlocks | None] | None:
+        try:
+            compiled = compile_system(hidden(labelled, names))
+        except ValueError:  # it would break the design's symmetry: not this way
+            return None
+        renewing = frozenset(i for i, a in enumerate(compiled.system.actions)
+                             if dict(a.labels).get(RENEWS, Const(0)) != Const(0))
+        blocks = _named(system_of, scenario, key, deadline)
+        return (compiled, Renewal(RENEWS, "association", renewing),
+                None if blocks is None else blocks.placed(compiled.layout))
 
-        made = _kept(_HIDDEN, (key, kinds), make)
-        if made is None:
-            continue
-        compiled, retire, symmetric = made
-        found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
-                       deadline=deadline, given=given, retire=retire, order=order, complete=complete,
-                       symmetric=symmetric, bound_only=True)
-        if found.complete and found.matched < len(observed):
-            return found, words
-    return None
+    made = _kept(_HIDDEN, (key, hiding), make) if names else None
+    if made is None:
+        return None
+    compiled, retire, symmetric = made
+    found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
+                   deadline=deadline, given=given, retire=retire, order=order, complete=complete,
+                   symmetric=symmetric, bound_only=True)
+    return found if found.complete and found.matched < len(observed) else None
 
 
 _HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None] | None] = {}
+_NAMED: dict[object, NamedBlocks | None] = {}
+
+
+def _named(system_of: TransitionSystem, scenario: Scenario, key: _Design, deadline: float) -> NamedBlocks | None:
+    """The design's symmetry in a search that binds names (``named_blocks``), verified once per design (one the
+    deadline cut is not kept)."""
+    if key in _NAMED:
+        return _NAMED[key]
+    blocks = named_blocks(_labelled(system_of, scenario, key), _compiled(system_of, key).layout, ASKED, NAMING,
+                          deadline)
+    if blocks is not None or time.monotonic() < deadline:
+        _kept(_NAMED, key, lambda: blocks)
+    return blocks
 
 
 _ORBITS: dict[object, Callable[[Packed], Packed] | None] = {}

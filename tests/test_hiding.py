@@ -31,7 +31,7 @@ DESIGNS = [
 ]
 
 
-@pytest.mark.parametrize("kinds", [kinds for kinds, _ in HIDINGS])
+@pytest.mark.parametrize("kinds", [hiding.kinds for hiding in HIDINGS])
 @pytest.mark.parametrize("base, overrides", DESIGNS)
 def test_each_run_of_a_design_is_a_run_of_its_hidden_system_with_the_same_labels(
         base: str, overrides: list[str], kinds: frozenset[str]) -> None:
@@ -120,10 +120,12 @@ def test_the_searches_with_part_of_the_state_hidden_never_rule_out_the_design_th
         events = log_of(scenario, random_run(compile_system(system_of), random.Random(seed), 40))
         events = [e for i, e in enumerate(events) if (i * 7 + seed) % 3]  # a third of the lines left out
         given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
-        refuted = diagnosis._hidden_search(system_of, scenario, key, observations_of(events, system_of), given, None,
-                                           (), diagnosis.HIDDEN_NODES, time.monotonic() + 60,
-                                           tuple(kinds for kinds, _ in HIDINGS))
-        assert refuted is None
+        for hiding in HIDINGS:
+            refuted = diagnosis._hidden_search(system_of, scenario, key, observations_of(events, system_of), given,
+                                               None, (), diagnosis.HIDDEN_NODES, time.monotonic() + 60, hiding)
+            assert refuted is None
+    # Each way of hiding was searched: the hidden systems were built.
+    assert all(diagnosis._HIDDEN.get((key, hiding)) is not None for hiding in HIDINGS)
 
 
 def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notification_states_hidden() -> None:
@@ -139,7 +141,7 @@ def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notificat
               ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
               ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
     outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
-                             hiding=(HIDINGS[0][0],))
+                             hiding=HIDINGS[0])
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 20 and not outcome.first
     assert outcome.reason.endswith("even with every session's notification state left free")

@@ -39,12 +39,13 @@ class NamedBlocks:
     _free: dict[Bound, tuple[tuple[int, ...], ...]] = field(default_factory=dict, compare=False, repr=False)
     _sorts: dict[Bound, Callable[[Packed], Packed]] = field(default_factory=dict, compare=False, repr=False)
 
-    def placed(self, layout: Layout) -> NamedBlocks:
+    def placed(self, layout: Layout) -> NamedBlocks | None:
         """The same symmetry in a system whose groups are these with their blocks shrunk alike
-        (:func:`regcheck.core.hiding.hidden`), laid out by ``layout``."""
+        (:func:`regcheck.core.hiding.hidden`), laid out by ``layout``; None where its groups are not these (a group
+        hidden whole is swapped no more)."""
         groups = _words(layout)
         if [len(words) for words in groups] != [len(words) for words in self.groups]:
-            raise ValueError("the layout's groups are not those of this symmetry")
+            return None
         return NamedBlocks(groups, self.owner, self.classes)
 
     def free(self, bound: Bound) -> tuple[tuple[int, ...], ...]:
@@ -72,11 +73,11 @@ class NamedBlocks:
         """Whether ``binding`` (``bound`` and new names) binds its new names to values of one free block, with the
         free block before it in its group in the same state (``state`` canonical for ``bound``): the binding to
         that block is the image of this one."""
-        owned = {self.owner.get((self.classes.get(label, label), value)) for label, _, value in binding - bound}
-        owned.discard(None)
+        owned = {self.owner[key] for label, _, value in binding - bound
+                 if (key := (self.classes.get(label, label), value)) in self.owner}
         if len(owned) != 1:
             return False
-        group, block = owned.pop()  # type: ignore[misc]
+        group, block = owned.pop()
         words = self.free(bound)[group]
         word = self.groups[group][block]
         if word not in words:

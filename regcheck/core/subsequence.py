@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -181,7 +181,7 @@ def search(
     candidates = candidates_of(compiled.system, observed)
     renewing = retire.actions if retire is not None else frozenset()
     n = len(observed)
-    ahead = (_named_ahead(observed) if bound_only else [frozenset(o.names) for o in observed]) if renewing else []
+    ahead = _named_ahead(observed) if bound_only and renewing else None  # else only the next observation's names
     beyond = 0  # bound_only: the most observations a dropped triple might match
     initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
     start: Node = (initial, 0, given)
@@ -207,21 +207,19 @@ def search(
             if index in renewing:
                 options = [(matched, _retired(binding, retire, labels)) for matched, binding in options]
             for matched, binding in options:
-                reached = successor
-                if symmetric is not None:
-                    if binding is not bound and symmetric.mirrored(state, bound, binding):
-                        continue  # its image, the same names bound to an earlier block alike, is taken
-                    reached = symmetric.canonical(successor, binding)
-                if most.get((reached, binding), -1) >= matched:
+                reached = _reached(symmetric, state, bound, binding, successor)
+                if reached is None or most.get((reached, binding), -1) >= matched:
                     continue
                 child = (reached, matched, binding)
                 if matched > best:
                     best, stuck = matched, []
                 if matched == best and len(stuck) < WHERE:
                     stuck.append(child)
-                if binding is not bound and index in renewing and matched < n and _dead(binding, ahead[matched]):
+                if binding is not bound and index in renewing and matched < n and \
+                        _dead(binding, observed[matched].names if ahead is None else ahead[matched]):
                     # An observation left (the next, but for bound_only) names a retired name: none matches it here.
-                    beyond = max(beyond, _first_naming(binding, observed, matched)) if bound_only else beyond
+                    if ahead is not None:
+                        beyond = max(beyond, _first_naming(binding, observed, matched))
                     continue
                 most[(reached, binding)] = matched
                 parent[child] = (node, index, pos)
@@ -250,6 +248,17 @@ class Renewal:
     actions: frozenset[int]
 
 
+def _reached(symmetric: Symmetric | None, state: Packed, bound: Bindings, binding: Bindings,
+             successor: Packed) -> Packed | None:
+    """The state a step from ``state`` (names ``bound``) reaches with ``binding``: its orbit's under ``symmetric``, or
+    None where the step binds new names whose image, the same names bound to an earlier block alike, is taken."""
+    if symmetric is None:
+        return successor
+    if binding is not bound and symmetric.mirrored(state, bound, binding):
+        return None
+    return symmetric.canonical(successor, binding)
+
+
 def _named_ahead(observed: Sequence[Observed]) -> list[frozenset[tuple[str, str]]]:
     """For each count of observations matched, the names the observations left name."""
     ahead = [frozenset[tuple[str, str]]()]
@@ -259,7 +268,7 @@ def _named_ahead(observed: Sequence[Observed]) -> list[frozenset[tuple[str, str]
     return ahead[:-1]
 
 
-def _dead(bound: Bindings, names: frozenset[tuple[str, str]]) -> bool:
+def _dead(bound: Bindings, names: Collection[tuple[str, str]]) -> bool:
     """Whether one of ``names`` is retired in ``bound``: an observation naming it matches no step."""
     return any(value == RETIRED and (label, name) in names for label, name, value in bound)
 
@@ -445,11 +454,9 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
                     continue  # a step the complete log records, and none of its events
                 if index in renewing:
                     binding = _retired(binding, retire, labels or {})
-                reached = successor
-                if symmetric is not None:
-                    if binding is not bound and symmetric.mirrored(state, bound, binding):
-                        continue  # its image, the same names bound to an earlier block alike, is taken
-                    reached = symmetric.canonical(successor, binding)
+                reached = _reached(symmetric, state, bound, binding, successor)
+                if reached is None:
+                    continue
                 kept = frontier.setdefault((reached, binding), [])
                 if any(_covers(other, after, exact) for other in kept):
                     continue
