@@ -778,6 +778,11 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
+    if not found.complete and found.matched < len(observed) and hiding is None:
+        loose = _loose_hidden(system_of, concrete, key, observed, given, order, deadline)
+        if loose is not None:
+            return _unreached(setting, found, events, _waiting(loose), f"even with {HIDINGS[0].what} left free, "
+                                                                       f"{NAMES_FREE}")
     if not found.complete and found.matched < len(observed) and hiding is not None:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
@@ -800,8 +805,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
                                 max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
         if loose.complete and loose.matched < len(observed):
-            return _unreached(setting, found, events, _waiting(loose),
-                              "whatever threads, sessions and associations the log's names stand for")
+            return _unreached(setting, found, events, _waiting(loose), NAMES_FREE)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
                            given=given, retire=retire, order=order, complete=complete)
@@ -888,6 +892,21 @@ def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design
     are far fewer, so no execution of the design matches that event in order; None where it is not. One state per
     orbit of the blocks no bound name refers to (``named_blocks``, verified on the design, whose symmetry the hiding
     keeps)."""
+    made = _hidden_system(system_of, scenario, key, hiding, deadline)
+    if made is None:
+        return None
+    compiled, retire, symmetric = made
+    found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
+                   deadline=deadline, given=given, retire=retire, order=order, complete=complete,
+                   symmetric=symmetric, bound_only=True)
+    return found if found.complete and found.matched < len(observed) else None
+
+
+def _hidden_system(system_of: TransitionSystem, scenario: Scenario, key: _Design, hiding: Hiding,
+                   deadline: float) -> tuple[CompiledSystem, Renewal, NamedBlocks | None] | None:
+    """The design with ``hiding``'s part of its state hidden, compiled once: the steps that renew an association, and
+    the design's symmetry in a search that binds names (None where it has none); None where the design has no such
+    state, or hiding it would break its symmetry."""
     labelled = _labelled(system_of, scenario, key)
     names = [v.name for v in labelled.variables if v.name.split("[")[0] in hiding.kinds]
 
@@ -902,17 +921,47 @@ def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design
         return (compiled, Renewal(RENEWS, "association", renewing),
                 None if blocks is None else blocks.placed(compiled.layout))
 
-    made = _kept(_HIDDEN, (key, hiding), make) if names else None
-    if made is None:
-        return None
-    compiled, retire, symmetric = made
-    found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
-                   deadline=deadline, given=given, retire=retire, order=order, complete=complete,
-                   symmetric=symmetric, bound_only=True)
-    return found if found.complete and found.matched < len(observed) else None
+    return _kept(_HIDDEN, (key, hiding), make) if names else None
 
 
 _HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None] | None] = {}
+HIDDEN_ORBITS = 5_000
+"""The most orbits ``_loose_hidden`` visits: its graphs have a few hundred to a few thousand."""
+NAMES_FREE = "whatever threads, sessions and associations the log's names stand for"
+
+
+def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
+                  given: Bindings, order: Order | None, deadline: float) -> Found | None:
+    """``longest_unnamed`` of the design with every session's notification state hidden (``HIDINGS[0]``), one
+    state per orbit of the blocks that own no identity ``given`` binds, where it is complete and matches fewer
+    events than all: an over-approximation of an over-approximation, so no execution of the design matches that
+    event in order; None where it is not. Once per design and log."""
+    log, known = _LOOSE.get(key, ((), None))
+    if log is observed or log == tuple(observed):
+        return known
+    found = None
+    made = _hidden_system(system_of, scenario, key, HIDINGS[0], deadline)
+    if made is not None:
+        compiled, _, blocks = made
+        canonical = None if blocks is None else functools.partial(_canonical, blocks, given)
+        loose = longest_unnamed(compiled, observed, compiled.labels, labelled=compiled.system, given=given,
+                                one_to_one=ONE_TO_ONE, order=order, canonical=canonical, deadline=deadline,
+                                max_nodes=HIDDEN_ORBITS)
+        found = loose if loose.complete and loose.matched < len(observed) else None
+        if not loose.complete and loose.stopped != "state limit":  # cut by the deadline: nothing to keep
+            return None
+    if len(_LOOSE) > MAX_SETTINGS:
+        _LOOSE.clear()
+    _LOOSE[key] = (tuple(observed), found)
+    return found
+
+
+def _canonical(blocks: NamedBlocks, bound: Bindings, state: Packed) -> Packed:
+    """``blocks.canonical`` with the names ``bound`` fixed."""
+    return blocks.canonical(state, bound)
+
+
+_LOOSE: dict[_Design, tuple[tuple[Observed, ...], Found | None]] = {}
 _NAMED: dict[object, NamedBlocks | None] = {}
 
 

@@ -124,23 +124,47 @@ def test_the_searches_with_part_of_the_state_hidden_never_rule_out_the_design_th
             refuted = diagnosis._hidden_search(system_of, scenario, key, observations_of(events, system_of), given,
                                                None, (), diagnosis.HIDDEN_NODES, time.monotonic() + 60, hiding)
             assert refuted is None
+        loose = diagnosis._loose_hidden(system_of, scenario, key, observations_of(events, system_of), given, None,
+                                        time.monotonic() + 60)
+        assert loose is None
     # Each way of hiding was searched: the hidden systems were built.
     assert all(diagnosis._HIDDEN.get((key, hiding)) is not None for hiding in HIDINGS)
+
+
+def _seed4(length: int) -> tuple[str, list[Event]]:
+    """The base and the first ``length`` events of the benchmark's log of the seed with 4 workers."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from diagnose import CASES, logged  # type: ignore[import-not-found]
+
+    base, design, _ = CASES["seed4"]
+    return base, logged(base, design, 3)[:length]
+
+
+SEED4 = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
+         ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
+         ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
+
+
+def test_a_design_that_never_fails_a_call_is_ruled_out_by_the_first_pass_with_the_notification_states_hidden() -> None:
+    # Static identity tracking never mismatches, so no call fails; the design has thousands of states, its
+    # notification states hidden a few hundred orbits, and the names-free search of those rules it out at the log's
+    # first failing call, the notification thread's wait as SYSTEM.
+    base, events = _seed4(30)
+    values = tuple((key, "static" if key == "identity_tracking" else value) for key, value in SEED4)
+    outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.FIRST_NODES)
+    assert outcome.found is not None and outcome.found.complete and not outcome.explains
+    assert outcome.unreached == 12 and not outcome.first
+    assert outcome.reason == ("after events 1-11 in their order, no execution of this setting makes an EcDoAsyncWaitEx "
+                              "that returns MAPI_E_NETWORK_ERROR as 'SYSTEM', even with every session's notification "
+                              "state left free, whatever threads, sessions and associations the log's names stand for")
 
 
 def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notification_states_hidden() -> None:
     # A random run of the seed with 4 workers: its polling notification threads fail as SYSTEM again and again. With
     # every re-registration admitted and no reconnect that keeps the GUID, the workers' calls as alice run out, and
     # the search with the notification states hidden (the full search does not end) rules the setting out.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from diagnose import CASES, logged  # type: ignore[import-not-found]
-
-    base, design, _ = CASES["seed4"]
-    events = logged(base, design, 3)[:30]
-    values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
-              ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
-              ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
-    outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
+    base, events = _seed4(30)
+    outcome = diagnosis._try(load_builtin(base), SEED4, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
                              hiding=HIDINGS[0])
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 20 and not outcome.first

@@ -220,11 +220,25 @@ def block_swaps(system: TransitionSystem, labels: Sequence[str],
 
 
 def action_key(action: Action, labels: Sequence[str], renaming: Renaming | None = None) -> Hashable:
-    """What an action does (guard and updates) and the values of its ``labels``, optionally after a renaming."""
-    named = dict(action.labels)
-    rename = (lambda e: e) if renaming is None else renaming.expr
-    return _action_key(action, renaming), tuple(
-        None if named.get(key) is None else normal(rename(named[key])) for key in labels)
+    """What an action does (guard and updates) and the values of its ``labels``, optionally after a renaming.
+    Kept for the run: the designs of one diagnosis share most of their actions, and each is verified again. Actions
+    equal as values share a key (``Const(0) == Const(False)``: a type-checked system's variables fix which)."""
+    memo = (action, tuple(labels), None if renaming is None else
+            (tuple(sorted(renaming.variables.items())), tuple(sorted(renaming.values.items()))))
+    key = _ACTION_KEYS.get(memo)
+    if key is None:
+        if len(_ACTION_KEYS) > MAX_ACTION_KEYS:
+            _ACTION_KEYS.clear()
+        named = dict(action.labels)
+        rename = (lambda e: e) if renaming is None else renaming.expr
+        key = _ACTION_KEYS[memo] = _action_key(action, renaming), tuple(
+            None if named.get(label) is None else normal(rename(named[label])) for label in labels)
+    return key
+
+
+_ACTION_KEYS: dict[Hashable, Hashable] = {}
+MAX_ACTION_KEYS = 200_000
+"""The most action keys ``action_key`` keeps."""
 
 
 def mentioned(action: Action, labels: Sequence[str]) -> set[str]:
