@@ -540,7 +540,7 @@ def diagnose(
 
 PARALLEL_FROM = 64
 """From this many settings, the searches are shared among fresh processes, one per core."""
-CHUNK = 16
+CHUNK = 4
 """Settings per task of the pool."""
 
 
@@ -776,13 +776,16 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return _impossible(setting, found, events, impossible, first=False)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
+    if hiding is None and len(observed) >= LONG_LOG:  # the short search decides such a log only where it explains it
+        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
+        if cheap is not None:
+            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed) and hiding is None:
-        loose = _loose_hidden(system_of, concrete, key, observed, given, order, deadline)
-        if loose is not None:
-            return _unreached(setting, found, events, _waiting(loose), f"even with {HIDINGS[0].what} left free, "
-                                                                       f"{NAMES_FREE}")
+        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)  # once per log
+        if cheap is not None:
+            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
     if not found.complete and found.matched < len(observed) and hiding is not None:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
@@ -925,30 +928,45 @@ def _hidden_system(system_of: TransitionSystem, scenario: Scenario, key: _Design
 
 
 _HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None] | None] = {}
+LONG_LOG = 100
+"""From this many events, ``_loose_hidden`` searches before the short search: a log that long, the short search
+decides only where it explains it (it cannot search all of its interleavings), and most designs are ruled out."""
 HIDDEN_ORBITS = 5_000
-"""The most orbits ``_loose_hidden`` visits: its graphs have a few hundred to a few thousand."""
+"""The most orbits the names-free search of ``_loose_hidden`` visits: its graphs have a few hundred to a few
+thousand."""
+HIDDEN_GUID_NODES = 20_000
+"""The most triples the search of ``_loose_hidden`` with the GUIDs alone bound visits."""
 NAMES_FREE = "whatever threads, sessions and associations the log's names stand for"
 
 
 def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
-                  given: Bindings, order: Order | None, deadline: float) -> Found | None:
-    """``longest_unnamed`` of the design with every session's notification state hidden (``HIDINGS[0]``), one
-    state per orbit of the blocks that own no identity ``given`` binds, where it is complete and matches fewer
-    events than all: an over-approximation of an over-approximation, so no execution of the design matches that
-    event in order; None where it is not. Once per design and log."""
+                  given: Bindings, order: Order | None, complete: Sequence[Complete],
+                  deadline: float) -> tuple[Found, str] | None:
+    """The first pass's searches of the design with every session's notification state hidden (``HIDINGS[0]``), one
+    state per orbit of the blocks that own no name bound: with the log's names free (``longest_unnamed``), then with
+    its GUIDs alone bound as it goes (threads and sessions free). Each over-approximates the design, so where one is
+    complete and matches fewer events than all, no execution of the design matches that event in order: that search,
+    and what it left free; None where neither. Once per design and log."""
     log, known = _LOOSE.get(key, ((), None))
     if log is observed or log == tuple(observed):
         return known
     found = None
     made = _hidden_system(system_of, scenario, key, HIDINGS[0], deadline)
     if made is not None:
-        compiled, _, blocks = made
+        compiled, retire, blocks = made
         canonical = None if blocks is None else functools.partial(_canonical, blocks, given)
         loose = longest_unnamed(compiled, observed, compiled.labels, labelled=compiled.system, given=given,
                                 one_to_one=ONE_TO_ONE, order=order, canonical=canonical, deadline=deadline,
                                 max_nodes=HIDDEN_ORBITS)
-        found = loose if loose.complete and loose.matched < len(observed) else None
-        if not loose.complete and loose.stopped != "state limit":  # cut by the deadline: nothing to keep
+        guids = search(compiled, _named_only(observed, given, "association"), compiled.labels, one_to_one=ONE_TO_ONE,
+                       max_nodes=HIDDEN_GUID_NODES, deadline=deadline, given=given, retire=retire, order=order,
+                       complete=complete, symmetric=blocks, bound_only=True) if not _short_of(loose, observed) else loose
+        if _short_of(loose, observed):
+            found = (loose, f"even with {HIDINGS[0].what} left free, {NAMES_FREE}")
+        elif _short_of(guids, observed):
+            found = (guids, f"even with {HIDINGS[0].what} left free, whatever threads and sessions the log's names "
+                            f"stand for")
+        elif "timeout" in (loose.stopped, guids.stopped):  # cut by the deadline: nothing to keep
             return None
     if len(_LOOSE) > MAX_SETTINGS:
         _LOOSE.clear()
@@ -956,12 +974,24 @@ def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design,
     return found
 
 
+def _short_of(found: Found, observed: Sequence[Observed]) -> bool:
+    """Whether a search is complete and matches fewer events than ``observed``: no execution it admits matches the
+    next in order."""
+    return found.complete and found.matched < len(observed)
+
+
+def _named_only(observed: Sequence[Observed], given: Bindings, label: str) -> list[Observed]:
+    """``observed`` with only the names of ``label`` and those ``given`` binds (the others free)."""
+    known = {(lab, name) for lab, name, _ in given}
+    return [replace(o, names=tuple(n for n in o.names if n[0] == label or n in known)) for o in observed]
+
+
 def _canonical(blocks: NamedBlocks, bound: Bindings, state: Packed) -> Packed:
     """``blocks.canonical`` with the names ``bound`` fixed."""
     return blocks.canonical(state, bound)
 
 
-_LOOSE: dict[_Design, tuple[tuple[Observed, ...], Found | None]] = {}
+_LOOSE: dict[_Design, tuple[tuple[Observed, ...], tuple[Found, str] | None]] = {}
 _NAMED: dict[object, NamedBlocks | None] = {}
 
 

@@ -125,7 +125,7 @@ def test_the_searches_with_part_of_the_state_hidden_never_rule_out_the_design_th
                                                None, (), diagnosis.HIDDEN_NODES, time.monotonic() + 60, hiding)
             assert refuted is None
         loose = diagnosis._loose_hidden(system_of, scenario, key, observations_of(events, system_of), given, None,
-                                        time.monotonic() + 60)
+                                        (), time.monotonic() + 60)
         assert loose is None
     # Each way of hiding was searched: the hidden systems were built.
     assert all(diagnosis._HIDDEN.get((key, hiding)) is not None for hiding in HIDINGS)

@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
+from types import CodeType
 
 from regcheck.core.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Value, Var
 from regcheck.core.system import Action, Domain, TransitionSystem
@@ -336,8 +337,19 @@ class _Source:
     def define(self, name: str, header: str, body: list[str]) -> Callable[..., object]:
         """Compile ``def name(s):`` with the unpacking of every variable ``body`` reads."""
         source = "\n".join([header, *self.unpack(), *body])
-        exec(compile(source, f"<regcheck.core.compile {name}>", "exec"), self.namespace)  # noqa: S102 (see NOTE)
+        code = _CODE.get(source)
+        if code is None:
+            if len(_CODE) > MAX_CODE:
+                _CODE.clear()
+            code = _CODE[source] = compile(source, f"<regcheck.core.compile {name}>", "exec")
+        exec(code, self.namespace)  # noqa: S102 (see NOTE)
         return self.namespace[name]  # type: ignore[return-value]
+
+
+_CODE: dict[str, CodeType] = {}
+"""The code of each source compiled, for the run: the designs of a diagnosis or a sweep share most of theirs (a code
+object is immutable; the constants it names are bound in each function's own namespace)."""
+MAX_CODE = 4_096
 
 
 def _encoder(target: Field) -> Callable[[Value], int]:

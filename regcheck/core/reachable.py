@@ -123,9 +123,11 @@ def _longest(compiled: CompiledSystem, observed: Sequence[Observed], matches: _M
         position, state = most[v], states[v]
         may = candidates[position] if position < n else frozenset()  # the actions that may match the next one
         first[v] = len(graph.targets)
+        orbit: dict[Packed, Packed] = {}  # each successor's orbit, once: several steps often reach one state
         for index, successor in compiled.steps(state):
             if canonical is not None:
-                successor = canonical(successor)
+                known = orbit.get(successor)
+                successor = orbit[successor] = canonical(successor) if known is None else known
             w = ids.get(successor)
             if w is None:
                 if len(states) >= max_nodes:

@@ -198,10 +198,15 @@ def search(
         explored += 1
         if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
+        unmatched: set[Packed] = set()  # the states reached by a step that matches nothing and renews nothing
         for index, successor in compiled.steps(state):
             if canonical is not None:
                 successor = canonical(successor)
             wanted = pos < n and index in candidates[pos]
+            if not wanted and index not in renewing:  # another such step to the same state: the same triple
+                if successor in unmatched:
+                    continue
+                unmatched.add(successor)
             labels = fields_of(index, state) if wanted or index in renewing else {}
             options = _advance(observed, pos, bound, labels, one_to_one) if wanted else [(pos, bound)]
             if index in renewing:
@@ -435,11 +440,16 @@ def _search_order(compiled: CompiledSystem, observed: Sequence[Observed], order:
                  if position[c] < len(chain) and _ready(need[chain[position[c]]], position)]
         open_rules = [(rule, kinds) for rule, kinds in zip(complete, recordable, strict=True)
                       if 0 < position[rule.chain] < len(chains[rule.chain])]
+        unmatched: set[Packed] = set()  # the states reached by a step that matches, renews and breaks nothing
         for index, successor in compiled.steps(state):
             if canonical is not None:
                 successor = canonical(successor)
             wanted = [(i, c) for i, c in heads if index in candidates[i]]
             forbid = [rule for rule, kinds in open_rules if index in kinds]
+            if not wanted and not forbid and index not in renewing:  # another such step to the same state: the same
+                if successor in unmatched:                           # triple
+                    continue
+                unmatched.add(successor)
             labels = fields_of(index, state) if wanted or forbid or index in renewing else None
             options: list[tuple[Vector, Bindings, tuple[int, ...]]]
             if not wanted:
