@@ -170,3 +170,16 @@ def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notificat
     assert outcome.unreached == 20 and not outcome.first
     assert outcome.reason.endswith("even with every session's notification state left free")
     assert "after events 1-19 in their order" in outcome.reason
+
+
+def test_a_reconnect_that_retires_the_only_guid_rules_the_design_out_in_the_first_pass() -> None:
+    # The design of the test above: with the notification states hidden and the threads and sessions the log names
+    # left free, binding its one GUID alone is enough to rule it out at the same event, in the first pass.
+    base, events = _seed4(30)
+    outcome = diagnosis._try(load_builtin(base), SEED4, events, time.monotonic() + 120, diagnosis.FIRST_NODES)
+    assert outcome.found is not None and outcome.found.complete and not outcome.explains
+    assert outcome.unreached == 20 and not outcome.first
+    assert outcome.reason == ("after events 1-19 in their order, no execution of this setting makes an "
+                              "EcDoAsyncConnectEx that returns MAPI_E_NETWORK_ERROR as 'CONTOSO\\\\alice', even with "
+                              "every session's notification state left free, whatever threads and sessions the log's "
+                              "names stand for")
