@@ -757,8 +757,9 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
-    designs at a fraction of the cost, then with the names the log binds as it goes free, about one exploration of
-    the design's states, and the whole system again, to ``budget``."""
+    designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``), then with the
+    names the log binds as it goes free, about one exploration of the design's states, and the whole system again, to
+    ``budget``."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
@@ -776,16 +777,8 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return _impossible(setting, found, events, impossible, first=False)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
-    if hiding is None and len(observed) >= LONG_LOG:  # the short search decides such a log only where it explains it
-        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
-        if cheap is not None:
-            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
-    if not found.complete and found.matched < len(observed) and hiding is None:
-        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)  # once per log
-        if cheap is not None:
-            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
     if not found.complete and found.matched < len(observed) and hiding is not None:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
@@ -803,6 +796,9 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                            reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                            first=False)
+        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
+        if cheap is not None:
+            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
         loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
                                 given=given, one_to_one=ONE_TO_ONE, order=order,
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
@@ -928,13 +924,10 @@ def _hidden_system(system_of: TransitionSystem, scenario: Scenario, key: _Design
 
 
 _HIDDEN: dict[object, tuple[CompiledSystem, Renewal, NamedBlocks | None] | None] = {}
-LONG_LOG = 100
-"""From this many events, ``_loose_hidden`` searches before the short search: a log that long, the short search
-decides only where it explains it (it cannot search all of its interleavings), and most designs are ruled out."""
 HIDDEN_ORBITS = 5_000
 """The most orbits the names-free search of ``_loose_hidden`` visits: its graphs have a few hundred to a few
 thousand."""
-HIDDEN_GUID_NODES = 20_000
+HIDDEN_GUID_NODES = 10_000
 """The most triples the search of ``_loose_hidden`` with the GUIDs alone bound visits."""
 NAMES_FREE = "whatever threads, sessions and associations the log's names stand for"
 

@@ -127,8 +127,9 @@ class Action:
     updates: tuple[tuple[str, Expr], ...]
     labels: tuple[tuple[str, Expr], ...] = ()
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
+        """How the instance is written (``call_label``), made once: the checks of a system name it often."""
         return call_label(self.name, self.params)
 
 
@@ -329,35 +330,36 @@ class _TypeChecker:
         return known[1]
 
     def _infer(self, expr: Expr, what: str) -> str:
-        match expr:
-            case Const(value):
-                return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "enum"
-            case Var(name):
-                if name not in self.domains:
-                    raise InvalidModel(f"{what} reads unknown variable {name!r}")
-                return self.domains[name].kind
-            case Not(arg):
-                self.expect(arg, "bool", what)
-                return "bool"
-            case And(args) | Or(args):
-                for a in args:
-                    self.expect(a, "bool", what)
-                return "bool"
-            case Eq(lhs, rhs):
-                left, right = self.infer(lhs, what), self.infer(rhs, what)
-                if left != right:
-                    raise InvalidModel(f"{what} compares {left} with {right}: {render(expr)}")
-                return "bool"
-            case Ite(cond, then, other):
-                self.expect(cond, "bool", what)
-                left, right = self.infer(then, what), self.infer(other, what)
-                if left != right:
-                    raise InvalidModel(f"{what} has branches of sorts {left} and {right}: {render(expr)}")
-                return left
-            case Add(lhs, rhs) | Mul(lhs, rhs) | Le(lhs, rhs):
-                self.expect(lhs, "int", what)
-                self.expect(rhs, "int", what)
-                return "bool" if isinstance(expr, Le) else "int"
+        # Tested class by class, the commonest first: a model's every node passes here.
+        if isinstance(expr, Var):
+            if expr.name not in self.domains:
+                raise InvalidModel(f"{what} reads unknown variable {expr.name!r}")
+            return self.domains[expr.name].kind
+        if isinstance(expr, Const):
+            value = expr.value
+            return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "enum"
+        if isinstance(expr, (And, Or)):
+            for a in expr.args:
+                self.expect(a, "bool", what)
+            return "bool"
+        if isinstance(expr, Eq):
+            left, right = self.infer(expr.lhs, what), self.infer(expr.rhs, what)
+            if left != right:
+                raise InvalidModel(f"{what} compares {left} with {right}: {render(expr)}")
+            return "bool"
+        if isinstance(expr, Ite):
+            self.expect(expr.cond, "bool", what)
+            left, right = self.infer(expr.then, what), self.infer(expr.other, what)
+            if left != right:
+                raise InvalidModel(f"{what} has branches of sorts {left} and {right}: {render(expr)}")
+            return left
+        if isinstance(expr, Not):
+            self.expect(expr.arg, "bool", what)
+            return "bool"
+        if isinstance(expr, (Add, Mul, Le)):
+            self.expect(expr.lhs, "int", what)
+            self.expect(expr.rhs, "int", what)
+            return "bool" if isinstance(expr, Le) else "int"
         raise InvalidModel(f"{what} is not an expression: {expr!r}")
 
 
