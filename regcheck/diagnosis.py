@@ -803,7 +803,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                                 given=given, one_to_one=ONE_TO_ONE, order=order,
                                 canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
                                 max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
-        if loose.complete and loose.matched < len(observed):
+        if _short_of(loose, observed):
             return _unreached(setting, found, events, _waiting(loose), NAMES_FREE)
         if budget > QUICK_NODES:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
@@ -854,7 +854,7 @@ def _returning(event: Event) -> str:
 
 def _unreached(setting: Setting, found: Found, events: Sequence[Event], waiting: int, how: str) -> Outcome:
     """Ruled out at the event no execution reaches in order, even in an over-approximation of the design (``how``
-    says which: ``longest_unnamed``'s names free, or ``_hidden_search``'s states hidden)."""
+    says which: ``longest_unnamed``'s names free, ``_hidden_search``'s states hidden, or ``_loose_hidden``'s both)."""
     event = events[waiting]
     who = f" as {shown(event.identity)}" if event.identity is not None else ""
     after = ("from the start" if not waiting else "after event 1" if waiting == 1 else
@@ -898,7 +898,7 @@ def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design
     found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, max_nodes=min(budget, HIDDEN_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete,
                    symmetric=symmetric, bound_only=True)
-    return found if found.complete and found.matched < len(observed) else None
+    return found if _short_of(found, observed) else None
 
 
 def _hidden_system(system_of: TransitionSystem, scenario: Scenario, key: _Design, hiding: Hiding,
@@ -951,16 +951,17 @@ def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design,
         loose = longest_unnamed(compiled, observed, compiled.labels, labelled=compiled.system, given=given,
                                 one_to_one=ONE_TO_ONE, order=order, canonical=canonical, deadline=deadline,
                                 max_nodes=HIDDEN_ORBITS)
-        guids = search(compiled, _named_only(observed, given, "association"), compiled.labels, one_to_one=ONE_TO_ONE,
-                       max_nodes=HIDDEN_GUID_NODES, deadline=deadline, given=given, retire=retire, order=order,
-                       complete=complete, symmetric=blocks, bound_only=True) if not _short_of(loose, observed) else loose
         if _short_of(loose, observed):
             found = (loose, f"even with {HIDINGS[0].what} left free, {NAMES_FREE}")
-        elif _short_of(guids, observed):
-            found = (guids, f"even with {HIDINGS[0].what} left free, whatever threads and sessions the log's names "
-                            f"stand for")
-        elif "timeout" in (loose.stopped, guids.stopped):  # cut by the deadline: nothing to keep
-            return None
+        else:
+            guids = search(compiled, _named_only(observed, given, "association"), compiled.labels,
+                           one_to_one=ONE_TO_ONE, max_nodes=HIDDEN_GUID_NODES, deadline=deadline, given=given,
+                           retire=retire, order=order, complete=complete, symmetric=blocks, bound_only=True)
+            if _short_of(guids, observed):
+                found = (guids, f"even with {HIDINGS[0].what} left free, whatever threads and sessions the log's "
+                                f"names stand for")
+            elif "timeout" in (loose.stopped, guids.stopped):  # cut by the deadline: nothing to keep
+                return None
     if len(_LOOSE) > MAX_SETTINGS:
         _LOOSE.clear()
     _LOOSE[key] = (tuple(observed), found)
