@@ -579,6 +579,9 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             for i, outcome in zip(again, deeper, strict=True):
                 if hiding is None or not _open(outcome):
                     outcomes[i] = outcome
+        elif hiding is None:  # the time, not the first search's limit, left these open
+            for i in again:
+                outcomes[i] = _unsearched(outcomes[i])
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
     unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
@@ -589,6 +592,14 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             if outcome.found is not None and outcome.found.complete:  # one the deadline cut keeps its ruling
                 outcomes[i] = outcome
     return outcomes
+
+
+def _unsearched(outcome: Outcome) -> Outcome:
+    """An outcome the first pass left open at its state limit, once the time ran out before the deeper search."""
+    assert outcome.found is not None
+    return replace(outcome, found=replace(outcome.found, stopped=REASON),
+                   reason=f"{REASON}: the time ran out before the deeper search of this setting (its first search "
+                          f"stopped at its state limit after {outcome.found.explored:,} states)")
 
 
 def _open(outcome: Outcome) -> bool:

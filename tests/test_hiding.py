@@ -184,3 +184,26 @@ def test_a_reconnect_that_retires_the_only_guid_rules_the_design_out_in_the_firs
                               "EcDoAsyncConnectEx that returns MAPI_E_NETWORK_ERROR as 'CONTOSO\\\\alice', even with "
                               "every session's notification state left free, whatever threads and sessions the log's "
                               "names stand for")
+
+
+def test_a_setting_the_time_leaves_open_before_its_deeper_search_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first pass leaves this setting open at its state limit; the clock then runs out before the passes after it.
+    base, events = _seed4(30)
+    values = tuple((key, "reconnect-same" if key == "after_network_error" else value) for key, value in SEED4)
+    first_pass = diagnosis._pass
+
+    class Late:
+        @staticmethod
+        def monotonic() -> float:
+            return float("inf")
+
+    def then_late(*args: object, **kwargs: object) -> list[diagnosis.Outcome]:
+        outcomes = first_pass(*args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(diagnosis, "time", Late)
+        return outcomes
+
+    monkeypatch.setattr(diagnosis, "_pass", then_late)
+    [outcome] = diagnosis._passes(load_builtin(base), [values], events, time.monotonic() + 120, None, None)
+    assert outcome.found is not None and not outcome.found.complete and outcome.found.stopped == "timeout"
+    assert outcome.reason.startswith("timeout: the time ran out before the deeper search of this setting (its first "
+                                     "search stopped at its state limit after ")
