@@ -958,7 +958,7 @@ def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design,
     made = _hidden_system(system_of, scenario, key, HIDINGS[0], deadline)
     if made is not None:
         compiled, retire, blocks = made
-        canonical = None if blocks is None else functools.partial(_canonical, blocks, given)
+        canonical = None if blocks is None else functools.partial(blocks.canonical, bound=given)
         loose = longest_unnamed(compiled, observed, compiled.labels, labelled=compiled.system, given=given,
                                 one_to_one=ONE_TO_ONE, order=order, canonical=canonical, deadline=deadline,
                                 max_nodes=HIDDEN_ORBITS)
@@ -989,11 +989,6 @@ def _named_only(observed: Sequence[Observed], given: Bindings, label: str) -> li
     """``observed`` with only the names of ``label`` and those ``given`` binds (the others free)."""
     known = {(lab, name) for lab, name, _ in given}
     return [replace(o, names=tuple(n for n in o.names if n[0] == label or n in known)) for o in observed]
-
-
-def _canonical(blocks: NamedBlocks, bound: Bindings, state: Packed) -> Packed:
-    """``blocks.canonical`` with the names ``bound`` fixed."""
-    return blocks.canonical(state, bound)
 
 
 _LOOSE: dict[_Design, tuple[tuple[Observed, ...], tuple[Found, str] | None]] = {}

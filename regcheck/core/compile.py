@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import CodeType
 
 from regcheck.core.expr import Add, And, Const, Eq, Expr, Ite, Le, Mul, Not, Or, Value, Var
@@ -337,19 +337,15 @@ class _Source:
     def define(self, name: str, header: str, body: list[str]) -> Callable[..., object]:
         """Compile ``def name(s):`` with the unpacking of every variable ``body`` reads."""
         source = "\n".join([header, *self.unpack(), *body])
-        code = _CODE.get(source)
-        if code is None:
-            if len(_CODE) > MAX_CODE:
-                _CODE.clear()
-            code = _CODE[source] = compile(source, f"<regcheck.core.compile {name}>", "exec")
-        exec(code, self.namespace)  # noqa: S102 (see NOTE)
+        exec(_code(source, name), self.namespace)  # noqa: S102 (see NOTE)
         return self.namespace[name]  # type: ignore[return-value]
 
 
-_CODE: dict[str, CodeType] = {}
-"""The code of each source compiled, for the run: the designs of a diagnosis or a sweep share most of theirs (a code
-object is immutable; the constants it names are bound in each function's own namespace)."""
-MAX_CODE = 4_096
+@lru_cache(maxsize=4_096)
+def _code(source: str, name: str) -> CodeType:
+    """The code of a generated source, kept for the run: the designs of a diagnosis or a sweep share most of theirs (a
+    code object is immutable; the constants it names are bound in each function's own namespace)."""
+    return compile(source, f"<regcheck.core.compile {name}>", "exec")
 
 
 def _encoder(target: Field) -> Callable[[Value], int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection
+from functools import lru_cache
 
 from regcheck.core.expr import FALSE, Const, Expr, Value, and_, eq, or_, substitute, var, variables
 from regcheck.core.system import Action, ProcessGroup, TransitionSystem
@@ -32,7 +33,11 @@ def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem
         if len({frozenset(i for i, name in enumerate(block) if name in names) for block in group.blocks}) > 1:
             raise ValueError(f"hiding {sorted(names)} breaks the symmetry of {group.blocks[0]}")
     domains = {v.name: v.domain.values() for v in system.variables}
-    actions = [variant for action in system.actions for variant in _variants(action, names, domains)]
+    actions: list[Action] = []
+    for action in system.actions:
+        read = set(variables(action.guard)).union(*(variables(e) for _, e in (*action.updates, *action.labels)))
+        free = tuple((name, domains[name]) for name in sorted(read & names))
+        actions.extend(_variants(action, frozenset(t for t, _ in action.updates if t in names), free))
     initial = system.initial_state()
     kept = tuple(v for v in system.variables if v.name not in names)
     shrunk = (ProcessGroup(tuple(tuple(n for n in block if n not in names) for block in group.blocks), group.value)
@@ -43,36 +48,24 @@ def hidden(system: TransitionSystem, names: Collection[str]) -> TransitionSystem
                             dict(system.meta), symmetry, system.stutter)
 
 
-def _variants(action: Action, names: frozenset[str], domains: dict[str, tuple[Value, ...]]) -> tuple[Action, ...]:
-    """The variants of ``action`` with ``names`` hidden (see the module docstring). Kept for the run: the designs of
-    one diagnosis share most of their actions."""
-    read = set(variables(action.guard)).union(*(variables(e) for _, e in (*action.updates, *action.labels)))
-    free = sorted(read & names)
-    hides = frozenset(t for t, _ in action.updates if t in names)
-    key = (action, hides, tuple((name, domains[name]) for name in free))
-    known = _VARIANTS.get(key)
-    if known is not None:
-        return known
+@lru_cache(maxsize=100_000)
+def _variants(action: Action, hides: frozenset[str],
+              free: tuple[tuple[str, tuple[Value, ...]], ...]) -> tuple[Action, ...]:
+    """The variants of ``action`` (see the module docstring): one per valuation of the hidden variables it reads
+    (``free``, with their domains), its updates of ``hides`` dropped. Kept for the run: the designs of one diagnosis
+    share most of their actions."""
     # Variants that update and label alike are one, enabled where any of them is.
     guards: dict[tuple[tuple[tuple[str, Expr], ...], tuple[tuple[str, Expr], ...]], list[Expr]] = {}
-    for values in itertools.product(*(domains[name] for name in free)):
-        put = {name: Const(value) for name, value in zip(free, values, strict=True)}
+    for values in itertools.product(*(domain for _, domain in free)):
+        put = {name: Const(value) for (name, _), value in zip(free, values, strict=True)}
         guard = substitute(action.guard, put)
         if guard != FALSE:
-            effect = (tuple((t, substitute(e, put)) for t, e in action.updates if t not in names),
+            effect = (tuple((t, substitute(e, put)) for t, e in action.updates if t not in hides),
                       tuple((k, substitute(e, put)) for k, e in action.labels))
             guards.setdefault(effect, []).append(guard)
-    variants = tuple(Action(action.name, action.params if not count else (*action.params, (VARIANT, count)),
-                            or_(*dict.fromkeys(alike)), updates, labels)
-                     for count, ((updates, labels), alike) in enumerate(guards.items()))
-    if len(_VARIANTS) > MAX_KEPT:
-        _VARIANTS.clear()
-    _VARIANTS[key] = variants
-    return variants
+    return tuple(Action(action.name, action.params if not count else (*action.params, (VARIANT, count)),
+                        or_(*dict.fromkeys(alike)), updates, labels)
+                 for count, ((updates, labels), alike) in enumerate(guards.items()))
 
-
-_VARIANTS: dict[tuple[Action, frozenset[str], tuple[tuple[str, tuple[Value, ...]], ...]], tuple[Action, ...]] = {}
-MAX_KEPT = 100_000
-"""The most actions' variants kept."""
 
 __all__ = ["VARIANT", "hidden"]

@@ -24,6 +24,7 @@ reads weak fairness and per-process obligations through them (NOTE(frames)).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -48,6 +49,9 @@ class Renaming:
     variables: Mapping[str, str]
     values: Mapping[str, str]
     what: str
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.variables.items())), tuple(sorted(self.values.items())), self.what))
 
     def expr(self, expr: Expr) -> Expr:
         """``expr`` with its variables and (string) constants renamed."""
@@ -220,25 +224,19 @@ def block_swaps(system: TransitionSystem, labels: Sequence[str],
 
 
 def action_key(action: Action, labels: Sequence[str], renaming: Renaming | None = None) -> Hashable:
-    """What an action does (guard and updates) and the values of its ``labels``, optionally after a renaming.
-    Kept for the run: the designs of one diagnosis share most of their actions, and each is verified again. Actions
-    equal as values share a key (``Const(0) == Const(False)``: a type-checked system's variables fix which)."""
-    memo = (action, tuple(labels), None if renaming is None else
-            (tuple(sorted(renaming.variables.items())), tuple(sorted(renaming.values.items()))))
-    key = _ACTION_KEYS.get(memo)
-    if key is None:
-        if len(_ACTION_KEYS) > MAX_ACTION_KEYS:
-            _ACTION_KEYS.clear()
-        named = dict(action.labels)
-        rename = (lambda e: e) if renaming is None else renaming.expr
-        key = _ACTION_KEYS[memo] = _action_key(action, renaming), tuple(
-            None if named.get(label) is None else normal(rename(named[label])) for label in labels)
-    return key
+    """What an action does (guard and updates) and the values of its ``labels``, optionally after a renaming."""
+    return _action_key_kept(action, tuple(labels), renaming)
 
 
-_ACTION_KEYS: dict[Hashable, Hashable] = {}
-MAX_ACTION_KEYS = 200_000
-"""The most action keys ``action_key`` keeps."""
+@functools.lru_cache(maxsize=200_000)
+def _action_key_kept(action: Action, labels: tuple[str, ...], renaming: Renaming | None) -> Hashable:
+    """``action_key``, kept for the run: the designs of one diagnosis share most of their actions, and each is
+    verified again. Actions equal as values share a key (``Const(0) == Const(False)``: a type-checked system's
+    variables fix which)."""
+    named = dict(action.labels)
+    rename = (lambda e: e) if renaming is None else renaming.expr
+    return _action_key(action, renaming), tuple(
+        None if named.get(label) is None else normal(rename(named[label])) for label in labels)
 
 
 def mentioned(action: Action, labels: Sequence[str]) -> set[str]:
