@@ -27,7 +27,7 @@ from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Value, eq, evaluate, ite, var
 from regcheck.core.hiding import hidden
 from regcheck.core.named_blocks import NamedBlocks, named_blocks
-from regcheck.core.projection import Refutation, Units, refute
+from regcheck.core.projection import Lookahead, Refutation, Units, refute
 from regcheck.core.reachable import longest_unnamed
 from regcheck.core.result import Step, Trace
 from regcheck.core.subsequence import (
@@ -817,8 +817,14 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         if _short_of(loose, observed):
             return _unreached(setting, found, events, _waiting(loose), NAMES_FREE)
         if budget > QUICK_NODES:
+            # One log with no server log's rule: depth first, dropping each triple a thread's unit shows no way on from.
+            ahead = Lookahead(_units(system_of, concrete, key), compiled.layout, observed, one_to_one=stateless,
+                              given=given, deadline=deadline) if order is None and not complete else None
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=given, retire=retire, order=order, complete=complete)
+                           given=given, retire=retire, order=order, complete=complete, depth_first=ahead is not None,
+                           lookahead=ahead, symmetric=_named(system_of, concrete, key, deadline) if ahead else None)
+            if ahead is not None and _short_of(found, observed):
+                return _unreached(setting, found, events, _waiting(found), AHEAD)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
@@ -941,6 +947,7 @@ thousand."""
 HIDDEN_GUID_NODES = 10_000
 """The most triples the search of ``_loose_hidden`` with the GUIDs alone bound visits."""
 NAMES_FREE = "whatever threads, sessions and associations the log's names stand for"
+AHEAD = "every way to the events before it leaving a thread of the log unable to make its own next lines"
 
 
 def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import functools
 import time
+from bisect import bisect_left
 from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 
-from regcheck.core.compile import CompiledSystem, compile_system
+from regcheck.core.compile import CompiledSystem, Layout, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Ite, Value, and_, eq, not_, var, variables
 from regcheck.core.subsequence import Bindings, Found, Observed, Order, search
 from regcheck.core.symmetry import Renaming
@@ -294,4 +295,100 @@ def refute(
     return earliest
 
 
-__all__ = ["HAVOC", "RENAMED", "Refutation", "Units", "refute", "shape", "thread_of", "unit_system", "units"]
+AHEAD_LINES = 4
+"""How many of a thread's next lines :class:`Lookahead` asks of its unit: enough to see a thread that has spent what
+its next calls need, few enough that each question is small."""
+AHEAD_NODES = 2_000
+"""States one question of :class:`Lookahead` may visit before it answers nothing."""
+AHEAD_KEPT = 200_000
+"""Answers :class:`Lookahead` keeps before it forgets them all."""
+
+
+class Lookahead:
+    """The search's look-ahead by units: from a triple, each log thread bound to a model thread must still make its
+    next lines (``AHEAD_LINES``) in its unit, from the unit's part of the triple's state. A unit admits, from any state
+    of the whole system cut to it, every execution from there cut to it (the module docstring's argument, from that
+    state instead of the initial one), so where the unit's search of those lines is complete and ends short, no
+    execution from the triple matches the line it stopped at in order. The names the lines bind are the triple's;
+    names it has not bound are free in the unit (which only admits more). Answers are kept per unit state (its
+    variables no havoc sets), line and bindings."""
+
+    def __init__(self, parts: Units, layout: Layout, observed: Sequence[Observed], *, one_to_one: frozenset[str],
+                 given: Bindings, deadline: float | None = None) -> None:
+        self.parts, self.layout, self.observed = parts, layout, observed
+        self.one_to_one, self.given, self.deadline = one_to_one, given, deadline
+        self.lines: dict[Value, list[int]] = {}  # per log thread, its observations
+        for position, o in enumerate(observed):
+            name = dict(o.names).get("thread")
+            if name is not None and not o.shares:
+                self.lines.setdefault(name, []).append(position)
+        self._next: dict[Value, list[int]] = {  # per log thread and count matched, its first line left
+            name: [bisect_left(positions, matched) for matched in range(len(observed))]
+            for name, positions in self.lines.items()}
+        self._named: dict[tuple[Value, int], frozenset[tuple[str, str]]] = {}
+        self._units: dict[Value, tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None] = {}
+        self._answers: dict[Hashable, int | None] = {}
+
+    def blocked(self, state: Packed, matched: int, bound: Bindings) -> int | None:
+        """The first line (an observation) some bound log thread's unit cannot make after its lines before, from
+        ``state``; None where each can make its next lines (or a search stopped at its limit)."""
+        for label, name, thread in bound:
+            if label != "thread" or name not in self.lines:
+                continue
+            first = self._next[name][matched]
+            positions = self.lines[name]
+            if first == len(positions):
+                continue
+            unit = self._unit(thread)
+            if unit is None:
+                continue
+            compiled, masks = unit
+            named = self._names(name, first)
+            kept = frozenset(b for b in bound if (b[0], b[1]) in named)
+            key = (thread, name, first, tuple(state[word] & mask for word, mask in masks), kept)
+            if key not in self._answers:
+                if len(self._answers) > AHEAD_KEPT:
+                    self._answers.clear()
+                self._answers[key] = self._ask(compiled, state, positions[first:first + AHEAD_LINES], kept)
+            answer = self._answers[key]
+            if answer is not None:
+                return answer
+        return None
+
+    def _ask(self, compiled: CompiledSystem, state: Packed, positions: Sequence[int], kept: Bindings) -> int | None:
+        """The line the unit's search of ``positions`` from ``state`` stopped at, where it is complete and short."""
+        values = self.layout.state(state)
+        start = compiled.layout.pack({name: values[name] for name in compiled.names})
+        found = search(compiled, [self.observed[p] for p in positions], compiled.labels, one_to_one=self.one_to_one,
+                       given=self.given | kept, max_nodes=AHEAD_NODES, deadline=self.deadline, depth_first=True,
+                       start=start)
+        return positions[found.matched] if found.complete and found.matched < len(positions) else None
+
+    def _names(self, name: Value, first: int) -> frozenset[tuple[str, str]]:
+        """The names the thread's lines from its ``first`` left name."""
+        if (name, first) not in self._named:
+            lines = self.lines[name][first:first + AHEAD_LINES]
+            self._named[(name, first)] = frozenset(n for p in lines for n in self.observed[p].names)
+        return self._named[(name, first)]
+
+    def _unit(self, thread: Value) -> tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None:
+        """The model thread's unit, compiled, and the bits of the whole system's words that hold its variables no
+        havoc sets (None where the thread has no unit)."""
+        if thread not in self._units:
+            unit = self.parts.of_thread(thread)
+            if unit is None:
+                self._units[thread] = None
+            else:
+                compiled = self.parts.compiled(unit)
+                havocked = {target for a in compiled.system.actions if a.name == HAVOC for target, _ in a.updates}
+                masks: dict[int, int] = {}
+                for name in compiled.names:
+                    if name not in havocked:
+                        where = self.layout.fields[name]
+                        masks[where.word] = masks.get(where.word, 0) | (((1 << where.width) - 1) << where.offset)
+                self._units[thread] = (compiled, tuple(sorted(masks.items())))
+        return self._units[thread]
+
+
+__all__ = ["AHEAD_LINES", "HAVOC", "RENAMED", "Lookahead", "Refutation", "Units", "refute", "shape", "thread_of",
+           "unit_system", "units"]

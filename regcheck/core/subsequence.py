@@ -36,6 +36,7 @@ Nothing here knows the protocol: the model says what an observation is (``regche
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from bisect import bisect_right
@@ -47,6 +48,7 @@ from typing import Protocol
 from regcheck.core.compile import CompiledSystem, Packed
 from regcheck.core.expr import Const, Expr, Ite, Value
 from regcheck.core.system import TransitionSystem
+from regcheck.core.unfold import unfold
 
 Bindings = frozenset[tuple[str, str, Value]]  # (label, name in the observations, model value)
 Node = tuple[Packed, int, Bindings]
@@ -62,6 +64,9 @@ class Symmetric(Protocol):
 
     def mirrored(self, state: Packed, bound: Bindings, binding: Bindings) -> bool:
         """Whether the step from ``state`` that binds ``binding`` (``bound`` and new names) need not be taken."""
+
+    def free(self, bound: Bindings) -> tuple[tuple[int, ...], ...]:
+        """Per group, the words of the blocks ``canonical`` sorts for triples with the names ``bound``."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ def search(
     canonical: Callable[[Packed], Packed] | None = None,
     symmetric: Symmetric | None = None,
     bound_only: bool = False,
+    start: Packed | None = None,
+    lookahead: Ahead | None = None,
 ) -> Found:
     """Find an execution of which ``observed`` is a subsequence (see the module docstring).
 
@@ -172,10 +179,14 @@ def search(
     of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike.
     ``bound_only`` (a sequence): a triple is dropped as soon as an observation left names a name it retired, so a
     search that ends short says only that no execution matches the observation at ``matched`` in order (a dropped
-    triple might have matched the ones before it), not that the ones before are matched."""
+    triple might have matched the ones before it), not that the ones before are matched. ``start``: the state
+    searched from (a sequence; the initial state by default). ``lookahead`` (a sequence): the caller's look-ahead
+    (:class:`Ahead`); a triple it finds no way on from is dropped, and a search that ends short says only what
+    ``bound_only``'s does."""
     if complete and order is None:
         order = Order((tuple(range(len(observed))),), tuple((0,) for _ in observed))
     if order is not None:
+        assert start is None and lookahead is None, "a partial order is searched from the initial state, without look-ahead"
         return _search_order(compiled, observed, order, fields_of, one_to_one, max_nodes, deadline, given,
                              depth_first, tuple(complete), retire, canonical, symmetric)
     candidates = candidates_of(compiled.system, observed)
@@ -183,12 +194,13 @@ def search(
     n = len(observed)
     ahead = _named_ahead(observed) if bound_only and renewing else None  # else only the next observation's names
     beyond = 0  # bound_only: the most observations a dropped triple might match
-    initial = compiled.initial if symmetric is None else symmetric.canonical(compiled.initial, given)
-    start: Node = (initial, 0, given)
-    parent: dict[Node, tuple[Node, int, int] | None] = {start: None}  # node -> (previous, action, matched before)
+    initial = compiled.initial if start is None else start
+    initial = initial if symmetric is None else symmetric.canonical(initial, given)
+    root: Node = (initial, 0, given)
+    parent: dict[Node, tuple[Node, int, int] | None] = {root: None}  # node -> (previous, action, matched before)
     most: dict[tuple[Packed, Bindings], int] = {(initial, given): 0}  # the most matched per pair
-    heap: list[tuple[int, int, Node]] = [(0, 0, start)]
-    best, stuck = 0, [start]
+    heap: list[tuple[int, int, Node]] = [(0, 0, root)]
+    best, stuck = 0, [root]
     explored = pushed = 0
     while heap:
         _, _, node = heapq.heappop(heap)
@@ -227,9 +239,16 @@ def search(
                         beyond = max(beyond, _first_naming(binding, observed, matched))
                     continue
                 most[(reached, binding)] = matched
+                if lookahead is not None and matched < n:
+                    blocked = lookahead.blocked(reached, matched, binding)
+                    if blocked is not None:  # no execution from here matches that observation in order
+                        beyond = max(beyond, blocked)
+                        continue
                 parent[child] = (node, index, pos)
                 if matched == n:
-                    return _found(parent, child, n)
+                    return _found(parent, child, n, None if symmetric is None or bound_only else functools.partial(
+                        _unfolded, compiled, symmetric, compiled.initial if start is None else start, given,
+                        observed, fields_of, one_to_one, retire))
                 if len(parent) > max_nodes:
                     return _short(best, stuck, explored, "state limit")
                 pushed += 1
@@ -237,6 +256,15 @@ def search(
     if beyond > best:
         return Found(beyond, True, explored=explored)
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
+
+
+class Ahead(Protocol):
+    """A look-ahead of the search (:class:`regcheck.core.projection.Lookahead`): from a triple, an observation that no
+    execution matches in order, by an over-approximation of the system from that state."""
+
+    def blocked(self, state: Packed, matched: int, bound: Bindings) -> int | None:
+        """An observation (at ``matched`` or later) that no execution from ``state`` with the names ``bound`` matches
+        after those before it, or None where none is found."""
 
 
 RETIRED: Value = -1
@@ -384,22 +412,48 @@ def binds(o: Observed, bound: Bindings, labels: Mapping[str, Value],
     return (bound | frozenset(added), bool(added)) if added else (bound, False)
 
 
-def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: int) -> Found:
-    steps: list[tuple[int, Packed]] = []
-    marks: list[tuple[int, int]] = []  # (matched before, matched after) per step, in reverse
+def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: int,
+           unfolded: Callable[[Sequence[tuple[int, Packed, Bindings, int, int]]], Sequence[tuple[int, Packed]] | None]
+           | None = None) -> Found:
+    """The path to ``last``: its steps, or (``unfolded``, a search among orbits) the execution they stand for."""
+    path: list[tuple[int, Packed, Bindings, int, int]] = []  # action, state, names bound, matched before and after
     node = last
     while (link := parent[node]) is not None:
         previous, index, before = link
-        steps.append((index, node[0]))
-        marks.append((before, node[1]))
+        path.append((index, node[0], node[2], before, node[1]))
         node = previous
-    steps.reverse()
-    marks.reverse()
+    path.reverse()
+    steps = [(index, state) for index, state, _, _, _ in path]
+    marks = [(before, after) for _, _, _, before, after in path]
+    if unfolded is not None:
+        real = unfolded(path)
+        if real is None:
+            raise AssertionError("internal error: a path among orbits is no execution of the system")
+        steps = list(real)
     at = [0] * n
     for step, (before, after) in enumerate(marks):
         for i in range(before, after):
             at[i] = step
     return Found(n, True, tuple(steps), tuple(at), explored=len(parent))
+
+
+def _unfolded(compiled: CompiledSystem, symmetric: Symmetric, start: Packed, given: Bindings,
+              observed: Sequence[Observed], fields_of: FieldsOf, one_to_one: frozenset[str], retire: Renewal | None,
+              path: Sequence[tuple[int, Packed, Bindings, int, int]]) -> Sequence[tuple[int, Packed]] | None:
+    """The execution a path among orbits stands for (``regcheck.core.unfold``), its steps matching the observations
+    the path's did, with names bound as it goes."""
+    def matches(before: int, after: int, bound: Bindings, index: int, state: Packed) -> Bindings | None:
+        labels = fields_of(index, state)
+        for o in observed[before:after]:
+            if compiled.system.actions[index].name not in o.actions:
+                return None
+            bound_now = binds(o, bound, labels, one_to_one)
+            if bound_now is None:
+                return None
+            bound = bound_now[0]
+        return _retired(bound, retire, labels) if retire is not None and index in retire.actions else bound
+
+    return unfold(compiled, symmetric.free, start, path, given, matches)
 
 
 def _short(best: int, stuck: list[Node], explored: int, why: str) -> Found:
