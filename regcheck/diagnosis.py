@@ -810,21 +810,28 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
         if cheap is not None:
             return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
-        loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
-                                given=given, one_to_one=ONE_TO_ONE, order=order,
-                                canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
-                                max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
-        if _short_of(loose, observed):
-            return _unreached(setting, found, events, _waiting(loose), NAMES_FREE)
-        if budget > QUICK_NODES:
-            # One log with no server log's rule: depth first, dropping each triple a thread's unit shows no way on from.
-            ahead = Lookahead(_units(system_of, concrete, key), compiled.layout, observed, one_to_one=stateless,
-                              given=given, deadline=deadline) if order is None and not complete else None
+        deep = budget > QUICK_NODES
+        # The deeper search of one log with no server log's rule, first: depth first among the orbits of the blocks no
+        # bound name refers to, dropping each triple from which a thread's unit shows no way on. It finds explanations
+        # the searches below do not, at a fraction of their cost.
+        ahead = Lookahead(_units(system_of, concrete, key), compiled.layout, observed, one_to_one=stateless,
+                          given=given, deadline=deadline) if deep and order is None and not complete else None
+        if ahead is not None:
             found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget, deadline=deadline,
-                           given=given, retire=retire, order=order, complete=complete, depth_first=ahead is not None,
-                           lookahead=ahead, symmetric=_named(system_of, concrete, key, deadline) if ahead else None)
-            if ahead is not None and _short_of(found, observed):
+                           given=given, retire=retire, depth_first=True, lookahead=ahead,
+                           symmetric=_named(system_of, concrete, key, deadline))
+            if _short_of(found, observed):
                 return _unreached(setting, found, events, _waiting(found), AHEAD)
+        if found.matched < len(observed):
+            loose = longest_unnamed(compiled, observed, fields_of, labelled=_labelled(system_of, concrete, key),
+                                    given=given, one_to_one=ONE_TO_ONE, order=order,
+                                    canonical=_orbits(system_of, concrete, key, deadline), deadline=deadline,
+                                    max_nodes=min(REACHABLE_FACTOR * budget, MAX_REACHABLE))
+            if _short_of(loose, observed):
+                return _unreached(setting, found, events, _waiting(loose), NAMES_FREE)
+            if deep and ahead is None:
+                found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=budget,
+                               deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if found.matched == len(observed) < len(events):  # the events before the impossible one, all matched
         return _impossible(setting, found, events, len(observed))
     if found.matched == len(events) and len(observed) == len(events):
