@@ -176,7 +176,8 @@ def search(
     an observation compares and every value a name may bind: the caller's to verify), so that ``steps`` are of the
     quotient, to refute with, not to show. ``symmetric``: the same, with a symmetry whose blocks own the values names
     are bound to (:class:`Symmetric`): each state is its orbit's under the permutations
-    of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike.
+    of the blocks no bound name refers to, and no new name is bound to a block where an earlier free one is alike;
+    the path found is unfolded into an execution of the system (``regcheck.core.unfold``; but for ``bound_only``).
     ``bound_only`` (a sequence): a triple is dropped as soon as an observation left names a name it retired, so a
     search that ends short says only that no execution matches the observation at ``matched`` in order (a dropped
     triple might have matched the ones before it), not that the ones before are matched. ``start``: the state
