@@ -35,10 +35,11 @@ LAYERS: dict[str, int] = {
     "regcheck.core.causes": 6,
     "regcheck.core.lasso_safety": 6,
     "regcheck.core.hiding": 6,
-    # 7-8: compilation, the one z3 module, the domain check
+    # 7-8: compilation, the one z3 module, the domain check, unfolding a path among orbits
     "regcheck.core.compile": 7,
     "regcheck.core.smt": 7,
     "regcheck.core.domains": 8,
+    "regcheck.core.unfold": 8,
     # 9-10: what engines are built from
     "regcheck.core.symmetry": 9,
     "regcheck.core.explore": 9,
