@@ -203,13 +203,27 @@ def search(
     heap: list[tuple[int, int, Node]] = [(0, 0, root)]
     best, stuck = 0, [root]
     explored = pushed = 0
+    every = 16 if lookahead is not None else 256  # triples between looks at the clock: a look-ahead's cost more each
+    fixed = _constant_renewals(compiled.system, retire)
+    retirements: dict[tuple[Bindings, Value], Bindings] = {}  # a log's few bindings are renewed again and again
+    deaths: dict[tuple[Bindings, int], int] = {}  # per retiring binding and count matched: the observation it kills
+
+    def retiring(binding: Bindings, value: Value) -> Bindings:
+        """``binding`` after a step that renews ``value`` (the same object where nothing is retired)."""
+        if not value:
+            return binding
+        known = retirements.get((binding, value))
+        if known is None:
+            assert retire is not None
+            known = retirements[(binding, value)] = _retire(binding, {(retire.names, value)})
+        return binding if known == binding else known
     while heap:
         _, _, node = heapq.heappop(heap)
         state, pos, bound = node
         if most[(state, bound)] > pos:
             continue  # reached since with more matched
         explored += 1
-        if explored % 256 == 0 and deadline is not None and time.monotonic() > deadline:
+        if explored % every == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
         unmatched: set[Packed] = set()  # the states reached by a step that matches nothing and renews nothing
         for index, successor in compiled.steps(state):
@@ -220,10 +234,13 @@ def search(
                 if successor in unmatched:
                     continue
                 unmatched.add(successor)
-            labels = fields_of(index, state) if wanted or index in renewing else {}
+            renews = fixed.get(index) if not wanted else None  # a step that renews a constant needs no labels
+            labels = fields_of(index, state) if wanted or (index in renewing and renews is None) else {}
             options = _advance(observed, pos, bound, labels, one_to_one) if wanted else [(pos, bound)]
             if index in renewing:
-                options = [(matched, _retired(binding, retire, labels)) for matched, binding in options]
+                assert retire is not None
+                value = renews if renews is not None else labels.get(retire.label, 0)
+                options = [(matched, retiring(binding, value)) for matched, binding in options]
             for matched, binding in options:
                 reached = _reached(symmetric, state, bound, binding, successor)
                 if reached is None or most.get((reached, binding), -1) >= matched:
@@ -233,12 +250,17 @@ def search(
                     best, stuck = matched, []
                 if matched == best and len(stuck) < WHERE:
                     stuck.append(child)
-                if binding is not bound and index in renewing and matched < n and \
-                        _dead(binding, observed[matched].names if ahead is None else ahead[matched]):
-                    # An observation left (the next, but for bound_only) names a retired name: none matches it here.
-                    if ahead is not None:
-                        beyond = max(beyond, _first_naming(binding, observed, matched))
-                    continue
+                if binding is not bound and index in renewing and matched < n:
+                    dead = deaths.get((binding, matched))
+                    if dead is None:
+                        named = observed[matched].names if ahead is None else ahead[matched]
+                        dead = deaths[(binding, matched)] = (
+                            -1 if not _dead(binding, named) else _first_naming(binding, observed, matched))
+                    if dead >= 0:
+                        # An observation left (the next, but for bound_only) names a retired name: none matches it here.
+                        if ahead is not None:
+                            beyond = max(beyond, dead)
+                        continue
                 most[(reached, binding)] = matched
                 if lookahead is not None and matched < n:
                     blocked = lookahead.blocked(reached, matched, binding)
@@ -280,6 +302,18 @@ class Renewal:
     label: str
     names: str
     actions: frozenset[int]
+
+
+def _constant_renewals(system: TransitionSystem, retire: Renewal | None) -> dict[int, Value]:
+    """The renewing actions whose renewed value is a constant label of the system, with that value."""
+    if retire is None:
+        return {}
+    fixed = {}
+    for index in retire.actions:
+        label = dict(system.actions[index].labels).get(retire.label)
+        if isinstance(label, Const):
+            fixed[index] = label.value
+    return fixed
 
 
 def _reached(symmetric: Symmetric | None, state: Packed, bound: Bindings, binding: Bindings,
