@@ -132,3 +132,17 @@ def test_the_deeper_search_explains_a_log_whose_every_re_registration_is_unlogge
     assert outcome.explains and outcome.trace is not None
     assert check_match(outcome.setting.scenario, outcome.trace, events, outcome.found.at if outcome.found else ()) \
         is None
+
+
+def test_the_deeper_search_with_its_look_ahead_ends_at_the_deadline() -> None:
+    # Each triple may ask its threads' units, so the search looks at the clock more often: a setting it cannot decide
+    # in 3 seconds is "not decided" for the time, at 3 seconds.
+    base, events = _seed4(200)
+    values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
+              ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
+              ("after_network_error", "reconnect-same"), ("association_scope", "process"), ("async_failure", "give-up"))
+    start = time.monotonic()
+    outcome = diagnosis._try(load_builtin(base), values, events, start + 3, diagnosis.MAX_NODES)
+    assert time.monotonic() - start < 4.5
+    assert not outcome.explains and outcome.found is not None and outcome.found.stopped == "timeout"
+    assert outcome.reason.startswith("the search stopped (timeout) after ")
