@@ -397,7 +397,7 @@ class CompiledSystem:
     initial: Packed
     successors_of: Callable[[], Successors] = field(repr=False, compare=False)
     steps: Steps
-    _labels: dict[int, Callable[[Packed], tuple[Value, ...]]] = field(default_factory=dict)
+    _labels: dict[int, tuple[tuple[str, ...], Callable[[Packed], tuple[Value, ...]]]] = field(default_factory=dict)
 
     @cached_property
     def successors(self) -> Successors:
@@ -414,13 +414,16 @@ class CompiledSystem:
 
     def labels(self, index: int, packed: Packed) -> dict[str, Value]:
         """Labels are only needed for counterexamples, so each action's are compiled on first use."""
-        action = self.system.actions[index]
-        if index not in self._labels:
+        made = self._labels.get(index)
+        if made is None:
+            action = self.system.actions[index]
             source = _Source(self.layout)
             values = "".join(f"{_exact(source, value)}, " for _, value in action.labels)
-            compiled = source.define("labels", "def labels(s):", [f"    return ({values})"])
-            self._labels[index] = compiled  # type: ignore[assignment]
-        return dict(zip((key for key, _ in action.labels), self._labels[index](packed)))
+            compiled: Callable[[Packed], tuple[Value, ...]] = source.define(  # type: ignore[assignment]
+                "labels", "def labels(s):", [f"    return ({values})"])
+            made = self._labels[index] = (tuple(key for key, _ in action.labels), compiled)
+        keys, values_of = made
+        return dict(zip(keys, values_of(packed)))
 
     def predicate(self, formula: Expr) -> Callable[[Packed], bool]:
         """``formula`` (a property or any predicate over the system's variables) on packed states."""
