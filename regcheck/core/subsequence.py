@@ -269,9 +269,12 @@ def search(
                         continue
                 parent[child] = (node, index, pos)
                 if matched == n:
-                    return _found(parent, child, n, None if symmetric is None or bound_only else functools.partial(
+                    if symmetric is None or bound_only:
+                        return _found(parent, child, n)
+                    return _found(parent, child, n, functools.partial(
                         _unfolded, compiled, symmetric, compiled.initial if start is None else start, given,
-                        observed, fields_of, one_to_one, retire))
+                        observed, fields_of, one_to_one, retire),
+                        functools.partial(_shortened, compiled, symmetric, renewing) if depth_first else None)
                 if len(parent) > max_nodes:
                     return _short(best, stuck, explored, "state limit")
                 pushed += 1
@@ -447,17 +450,23 @@ def binds(o: Observed, bound: Bindings, labels: Mapping[str, Value],
     return (bound | frozenset(added), bool(added)) if added else (bound, False)
 
 
+PathStep = tuple[int, Packed, Bindings, int, int]  # action, state after, names bound after, matched before and after
+
+
 def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: int,
-           unfolded: Callable[[Sequence[tuple[int, Packed, Bindings, int, int]]], Sequence[tuple[int, Packed]] | None]
-           | None = None) -> Found:
-    """The path to ``last``: its steps, or (``unfolded``, a search among orbits) the execution they stand for."""
-    path: list[tuple[int, Packed, Bindings, int, int]] = []  # action, state, names bound, matched before and after
+           unfolded: Callable[[Sequence[PathStep]], Sequence[tuple[int, Packed]] | None] | None = None,
+           shorten: Callable[[list[PathStep], Node], list[PathStep]] | None = None) -> Found:
+    """The path to ``last``: its steps, or (``unfolded``, a search among orbits) the execution they stand for;
+    ``shorten`` cuts the path's unmatched stretches first (``_shortened``)."""
+    path: list[PathStep] = []
     node = last
     while (link := parent[node]) is not None:
         previous, index, before = link
         path.append((index, node[0], node[2], before, node[1]))
         node = previous
     path.reverse()
+    if shorten is not None:
+        path = shorten(path, node)
     steps = [(index, state) for index, state, _, _, _ in path]
     marks = [(before, after) for _, _, _, before, after in path]
     if unfolded is not None:
@@ -470,6 +479,64 @@ def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: i
         for i in range(before, after):
             at[i] = step
     return Found(n, True, tuple(steps), tuple(at), explored=len(parent))
+
+
+SHORTCUT_NODES = 2_000
+"""States the search for a shorter stretch of a depth-first path may visit before the stretch is kept as it is."""
+
+
+def _shortened(compiled: CompiledSystem, symmetric: Symmetric, renewing: frozenset[int], path: list[PathStep],
+               root: Node) -> list[PathStep]:
+    """``path`` with each stretch of steps that match nothing (the same count matched and names bound throughout)
+    replaced by a shortest one between its ends, among orbits, of steps that renew nothing, where a breadth-first
+    search of ``SHORTCUT_NODES`` states finds one: a depth-first search's path wanders, and any stretch between the
+    same two triples serves as well."""
+    states = [root[0], *(state for _, state, _, _, _ in path)]
+    kinds = [(root[1], root[2]), *((after, bound) for _, _, bound, _, after in path)]
+    out: list[PathStep] = []
+    k = 0
+    while k < len(path):
+        if kinds[k + 1] != kinds[k]:  # a step that matches or retires
+            out.append(path[k])
+            k += 1
+            continue
+        m = k
+        while m + 1 < len(path) and kinds[m + 2] == kinds[k]:
+            m += 1
+        out += _shortest(compiled, symmetric, renewing, states[k], states[m + 1], kinds[k], path[k:m + 1])
+        k = m + 1
+    return out
+
+
+def _shortest(compiled: CompiledSystem, symmetric: Symmetric, renewing: frozenset[int], start: Packed, end: Packed,
+              kind: tuple[int, Bindings], stretch: list[PathStep]) -> list[PathStep]:
+    """A shortest stretch from ``start`` to ``end``, or ``stretch`` where none is found soon or it is no longer."""
+    if len(stretch) <= 1:
+        return stretch
+    matched, bound = kind
+    parent: dict[Packed, tuple[Packed, int] | None] = {start: None}
+    frontier = [start]
+    while frontier and len(parent) < SHORTCUT_NODES:
+        following = []
+        for state in frontier:
+            for index, successor in compiled.steps(state):
+                if index in renewing:
+                    continue
+                reached = symmetric.canonical(successor, bound)
+                if reached in parent:
+                    continue
+                parent[reached] = (state, index)
+                if reached == end:
+                    steps: list[PathStep] = []
+                    at: Packed = end
+                    while (link := parent[at]) is not None:
+                        steps.append((link[1], at, bound, matched, matched))
+                        at = link[0]
+                    steps.reverse()
+                    return steps if len(steps) < len(stretch) else stretch
+                following.append(reached)
+        frontier = following
+    return stretch
 
 
 def _unfolded(compiled: CompiledSystem, symmetric: Symmetric, start: Packed, given: Bindings,
