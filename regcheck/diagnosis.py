@@ -954,7 +954,7 @@ thousand."""
 HIDDEN_GUID_NODES = 10_000
 """The most triples the search of ``_loose_hidden`` with the GUIDs alone bound visits."""
 NAMES_FREE = "whatever threads, sessions and associations the log's names stand for"
-AHEAD = "every way to the events before it leaving a thread of the log unable to make its own next lines"
+AHEAD = "each way on from which a thread of the log cannot make its own next lines left out"
 
 
 def _loose_hidden(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],

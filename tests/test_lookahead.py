@@ -108,6 +108,10 @@ def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_m
     bound = given | {("thread", "T1", "worker 1")}
     assert lookahead.blocked(compiled.initial, 0, given) is None
     assert lookahead.blocked(state, 3, bound) == 3
+    # The search with it ends short at that line, complete: no execution matches it in order.
+    found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, given=given, depth_first=True,
+                   lookahead=lookahead)
+    assert found.complete and found.matched == 3
 
 
 def _seed4(length: int) -> tuple[str, list[Event]]:
