@@ -5,10 +5,8 @@ the symmetric search goes as far as the plain one; and the setting that made a l
 from __future__ import annotations
 
 import random
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +20,7 @@ from regcheck.diagnosis import ASKED, HIDINGS, NAMING, ONE_TO_ONE, RENEWS, model
 from regcheck.model.observations import Event, log_of
 from regcheck.model.scenario import Scenario, load_builtin, with_overrides
 from regcheck.model.system import build
+from tests.seed4 import SEED4, seed4_log, seed4_setting
 
 DESIGNS = [
     ("seed", ["workers=3", "async_connect_by=worker", "after_network_error=reconnect-new"]),
@@ -131,26 +130,12 @@ def test_the_searches_with_part_of_the_state_hidden_never_rule_out_the_design_th
     assert all(diagnosis._HIDDEN.get((key, hiding)) is not None for hiding in HIDINGS)
 
 
-def _seed4(length: int) -> tuple[str, list[Event]]:
-    """The base and the first ``length`` events of the benchmark's log of the seed with 4 workers."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from diagnose import CASES, logged  # type: ignore[import-not-found]
-
-    base, design, _ = CASES["seed4"]
-    return base, logged(base, design, 3)[:length]
-
-
-SEED4 = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
-         ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
-         ("after_network_error", "reconnect-new"), ("association_scope", "process"), ("async_failure", "poll"))
-
-
 def test_a_design_that_never_fails_a_call_is_ruled_out_by_the_first_pass_with_the_notification_states_hidden() -> None:
     # Static identity tracking never mismatches, so no call fails; the design has thousands of states, its
     # notification states hidden a few hundred orbits, and the names-free search of those rules it out at the log's
     # first failing call, the notification thread's wait as SYSTEM.
-    base, events = _seed4(30)
-    values = tuple((key, "static" if key == "identity_tracking" else value) for key, value in SEED4)
+    base, events = seed4_log(30)
+    values = seed4_setting(identity_tracking="static")
     outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 120, diagnosis.FIRST_NODES)
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 12 and not outcome.first
@@ -163,7 +148,7 @@ def test_a_design_whose_workers_run_out_of_alice_is_ruled_out_with_the_notificat
     # A random run of the seed with 4 workers: its polling notification threads fail as SYSTEM again and again. With
     # every re-registration admitted and no reconnect that keeps the GUID, the workers' calls as alice run out, and
     # the search with the notification states hidden (the full search does not end) rules the setting out.
-    base, events = _seed4(30)
+    base, events = seed4_log(30)
     outcome = diagnosis._try(load_builtin(base), SEED4, events, time.monotonic() + 120, diagnosis.HIDDEN_NODES,
                              hiding=HIDINGS[0])
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
@@ -176,7 +161,7 @@ def test_a_reconnect_that_retires_the_only_guid_rules_the_design_out_in_the_firs
     # The design of the test above: with the notification states hidden and the threads and sessions the log names
     # left free, binding its one GUID alone is enough to rule it out at the same event, in the first pass (a shorter
     # log than the test above's, whose outcome is kept for its log).
-    base, events = _seed4(25)
+    base, events = seed4_log(25)
     outcome = diagnosis._try(load_builtin(base), SEED4, events, time.monotonic() + 120, diagnosis.FIRST_NODES)
     assert outcome.found is not None and outcome.found.complete and not outcome.explains
     assert outcome.unreached == 20 and not outcome.first
@@ -188,8 +173,8 @@ def test_a_reconnect_that_retires_the_only_guid_rules_the_design_out_in_the_firs
 
 def test_a_setting_the_time_leaves_open_before_its_deeper_search_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     # The first pass leaves this setting open at its state limit; the clock then runs out before the passes after it.
-    base, events = _seed4(30)
-    values = tuple((key, "reconnect-same" if key == "after_network_error" else value) for key, value in SEED4)
+    base, events = seed4_log(30)
+    values = seed4_setting(after_network_error="reconnect-same")
     first_pass = diagnosis._pass
 
     class Late:

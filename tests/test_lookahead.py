@@ -5,9 +5,7 @@ unfolded into an execution of the design (`regcheck.core.unfold`) that matches t
 from __future__ import annotations
 
 import random
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +21,7 @@ from regcheck.model.observations import Event, log_of
 from regcheck.model.observed import check as check_match
 from regcheck.model.scenario import Scenario, load_builtin, with_overrides
 from regcheck.model.system import association_variables, build
+from tests.seed4 import seed4_log, seed4_setting
 
 DESIGNS = [
     ("seed", ["workers=3", "async_connect_by=worker", "after_network_error=reconnect-new"]),
@@ -114,24 +113,13 @@ def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_m
     assert found.complete and found.matched == 3
 
 
-def _seed4(length: int) -> tuple[str, list[Event]]:
-    """The base and the first ``length`` events of the benchmark's log of the seed with 4 workers."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from diagnose import CASES, logged  # type: ignore[import-not-found]
-
-    base, design, _ = CASES["seed4"]
-    return base, logged(base, design, 3)[:length]
-
-
 def test_the_deeper_search_explains_a_log_whose_every_re_registration_is_unlogged() -> None:
     # Every mismatch evicts and every miss re-registers, so each failing call of the log needs the other identity to
     # have re-registered, unlogged, just before it. The best-first search of the whole design stopped at event 16
     # after 400,000 triples; depth first, with each thread that spent what its next lines need dropped at once, the
     # explanation is found and replayed on the reference simulator.
-    base, events = _seed4(100)
-    values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
-              ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
-              ("after_network_error", "reconnect-same"), ("association_scope", "process"), ("async_failure", "poll"))
+    base, events = seed4_log(100)
+    values = seed4_setting(after_network_error="reconnect-same")
     outcome = diagnosis._try(load_builtin(base), values, events, time.monotonic() + 300, diagnosis.MAX_NODES)
     assert outcome.explains and outcome.trace is not None
     assert check_match(outcome.setting.scenario, outcome.trace, events, outcome.found.at if outcome.found else ()) \
@@ -141,10 +129,8 @@ def test_the_deeper_search_explains_a_log_whose_every_re_registration_is_unlogge
 def test_the_deeper_search_with_its_look_ahead_ends_at_the_deadline() -> None:
     # Each triple may ask its threads' units, so the search looks at the clock more often: a setting it cannot decide
     # in 3 seconds is "not decided" for the time, at 3 seconds.
-    base, events = _seed4(200)
-    values = (("transport", "rpc-http"), ("server_async", "true"), ("on_mismatch", "evict"),
-              ("registration", "every-miss"), ("identity_tracking", "dynamic"), ("async_connect_by", "worker"),
-              ("after_network_error", "reconnect-same"), ("association_scope", "process"), ("async_failure", "give-up"))
+    base, events = seed4_log(200)
+    values = seed4_setting(after_network_error="reconnect-same", async_failure="give-up")
     start = time.monotonic()
     outcome = diagnosis._try(load_builtin(base), values, events, start + 3, diagnosis.MAX_NODES)
     assert time.monotonic() - start < 4.5

@@ -166,6 +166,16 @@ def shape(system: TransitionSystem, thread: Value) -> Hashable | None:
     return (tuple(v.domain for v in system.variables), renaming.expr(system.init), tuple(actions), system.stutter)
 
 
+def lines_by_thread(observed: Sequence[Observed]) -> dict[str, list[int]]:
+    """Per log thread, the positions of the observations that are its own lines (not a server event sharing a step)."""
+    threads: dict[str, list[int]] = {}
+    for position, o in enumerate(observed):
+        name = dict(o.names).get("thread")
+        if name is not None and not o.shares:
+            threads.setdefault(name, []).append(position)
+    return threads
+
+
 @dataclass(frozen=True)
 class Refutation:
     """A log thread's line that no execution reaches, whatever model thread the log thread is: ``event``
@@ -241,11 +251,7 @@ def refute(
     memo = {} if memo is None else memo
     renames = not any(key in RENAMED for o in observed for key, _ in o.fields) and \
         not any(label in RENAMED for label, _, _ in given)
-    threads: dict[str, list[int]] = {}
-    for position, o in enumerate(observed):
-        name = dict(o.names).get("thread")
-        if name is not None and not o.shares:
-            threads.setdefault(name, []).append(position)
+    threads = lines_by_thread(observed)
     names_of: dict[Value, set[str]] = {}
     for action in parts.system.actions:
         thread = thread_of(action)
@@ -317,15 +323,8 @@ class Lookahead:
                  given: Bindings, deadline: float | None = None) -> None:
         self.parts, self.layout, self.observed = parts, layout, observed
         self.one_to_one, self.given, self.deadline = one_to_one, given, deadline
-        self.lines: dict[Value, list[int]] = {}  # per log thread, its observations
-        for position, o in enumerate(observed):
-            name = dict(o.names).get("thread")
-            if name is not None and not o.shares:
-                self.lines.setdefault(name, []).append(position)
-        self._next: dict[Value, list[int]] = {  # per log thread and count matched, its first line left
-            name: [bisect_left(positions, matched) for matched in range(len(observed))]
-            for name, positions in self.lines.items()}
-        self._named: dict[tuple[Value, int], frozenset[tuple[str, str]]] = {}
+        self.lines = lines_by_thread(observed)
+        self._named: dict[tuple[str, int], frozenset[tuple[str, str]]] = {}
         self._units: dict[Value, tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None] = {}
         self._answers: dict[Hashable, int | None] = {}
 
@@ -335,8 +334,8 @@ class Lookahead:
         for label, name, thread in bound:
             if label != "thread" or name not in self.lines:
                 continue
-            first = self._next[name][matched]
             positions = self.lines[name]
+            first = bisect_left(positions, matched)  # the thread's first line left
             if first == len(positions):
                 continue
             unit = self._unit(thread)
@@ -364,7 +363,7 @@ class Lookahead:
                        start=start)
         return positions[found.matched] if found.complete and found.matched < len(positions) else None
 
-    def _names(self, name: Value, first: int) -> frozenset[tuple[str, str]]:
+    def _names(self, name: str, first: int) -> frozenset[tuple[str, str]]:
         """The names the thread's lines from its ``first`` left name."""
         if (name, first) not in self._named:
             lines = self.lines[name][first:first + AHEAD_LINES]
@@ -390,5 +389,5 @@ class Lookahead:
         return self._units[thread]
 
 
-__all__ = ["AHEAD_LINES", "HAVOC", "RENAMED", "Lookahead", "Refutation", "Units", "refute", "shape", "thread_of",
-           "unit_system", "units"]
+__all__ = ["AHEAD_LINES", "HAVOC", "RENAMED", "Lookahead", "Refutation", "Units", "lines_by_thread", "refute", "shape",
+           "thread_of", "unit_system", "units"]

@@ -541,7 +541,7 @@ def _shortest(compiled: CompiledSystem, symmetric: Symmetric, renewing: frozense
 
 def _unfolded(compiled: CompiledSystem, symmetric: Symmetric, start: Packed, given: Bindings,
               observed: Sequence[Observed], fields_of: FieldsOf, one_to_one: frozenset[str], retire: Renewal | None,
-              path: Sequence[tuple[int, Packed, Bindings, int, int]]) -> Sequence[tuple[int, Packed]] | None:
+              path: Sequence[PathStep]) -> Sequence[tuple[int, Packed]] | None:
     """The execution a path among orbits stands for (``regcheck.core.unfold``), its steps matching the observations
     the path's did, with names bound as it goes."""
     def matches(before: int, after: int, bound: Bindings, index: int, state: Packed) -> Bindings | None:

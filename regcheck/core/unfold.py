@@ -32,8 +32,6 @@ def unfold(compiled: CompiledSystem, free: Callable[[Bindings], Sequence[Sequenc
     of that action matches observations ``before``..``after`` (None where it does not)."""
     orbit = _sorting(start, free(given))  # the orbit's state of the start is r(start)
     current, placed = _moved(start, orbit), _inverse(orbit)  # placed = p, with x = p(c)
-    if placed and _moved(current, placed) != start:
-        return None
     real, bound, steps = start, given, []
     for action, after, names, before, matched in path:
         reached = dict(compiled.steps(current)).get(action)
