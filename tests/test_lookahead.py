@@ -88,7 +88,8 @@ def test_an_explanation_found_among_orbits_is_an_execution_of_the_design_that_ma
 
 def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_make() -> None:
     # One worker with one request: after its first EcDoRpcExt2 it has none left, so its unit cannot make the second,
-    # and a triple there is dropped with that line named; from the start, nothing is dropped.
+    # and a triple there is dropped with that line named; from the start too, where T1 is no model thread yet and no
+    # worker can make its lines.
     scenario = with_overrides(load_builtin("seed"), ["requests=1", "connect_flags=0x20"])
     system_of = build(scenario)
     labelled = observed_system(system_of, scenario)
@@ -105,12 +106,36 @@ def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_m
         index = next(i for i, _ in compiled.steps(state) if compiled.system.actions[i].name == name)
         state = dict(compiled.steps(state))[index]
     bound = given | {("thread", "T1", "worker 1")}
-    assert lookahead.blocked(compiled.initial, 0, given) is None
+    assert lookahead.blocked(compiled.initial, 0, given) == 3
     assert lookahead.blocked(state, 3, bound) == 3
     # The search with it ends short at that line, complete: no execution matches it in order.
     found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, given=given, depth_first=True,
                    lookahead=lookahead)
     assert found.complete and found.matched == 3
+
+
+@pytest.mark.parametrize("workers, blocked", [(2, 6), (1, 3)])
+def test_the_look_ahead_names_the_line_no_free_model_thread_can_make_for_a_thread_not_bound_yet(
+        workers: int, blocked: int) -> None:
+    # T1 is worker 1, which has spent its one request; T2 is bound to no model thread yet and its first line comes
+    # next. With two workers, worker 2 is the one T2 may be, and it cannot make T2's second EcDoRpcExt2 (line 6); with
+    # one, no model thread is left that T2 may be, so not even its first line (3) is made.
+    scenario = with_overrides(load_builtin("seed"), [f"workers={workers}", "requests=1", "connect_flags=0x20"])
+    system_of = build(scenario)
+    labelled = observed_system(system_of, scenario)
+    compiled = compile_system(labelled)
+    calls = ("ImpersonateLoggedOnUser", "EcDoConnectEx", "EcDoRpcExt2")
+    run = [(call, "T1") for call in calls] + [(call, "T2") for call in (*calls, "EcDoRpcExt2")]
+    events = [Event(i, i, call, thread, "CONTOSO\\alice", "ok", None, None) for i, (call, thread) in enumerate(run, 1)]
+    given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
+    lookahead = Lookahead(Units(labelled, association_variables(scenario), frozenset({"server"})), compiled.layout,
+                          observations_of(events, system_of), one_to_one=ONE_TO_ONE, given=given)
+    state = compiled.initial
+    for name in ("Impersonate", "EcDoConnectEx", "EcDoRpcExt2"):
+        index = next(i for i, _ in compiled.steps(state) if compiled.system.actions[i].name == name)
+        state = dict(compiled.steps(state))[index]
+    assert lookahead.blocked(compiled.initial, 0, given) is None
+    assert lookahead.blocked(state, 3, given | {("thread", "T1", "worker 1")}) == blocked
 
 
 def test_the_deeper_search_explains_a_log_whose_every_re_registration_is_unlogged() -> None:

@@ -327,32 +327,82 @@ class Lookahead:
         self._named: dict[tuple[str, int], frozenset[tuple[str, str]]] = {}
         self._units: dict[Value, tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None] = {}
         self._answers: dict[Hashable, int | None] = {}
+        self._firsts = sorted((positions[0], name) for name, positions in self.lines.items())
+        self._candidates: dict[str, tuple[Value, ...] | None] = {}
 
     def blocked(self, state: Packed, matched: int, bound: Bindings) -> int | None:
-        """The first line (an observation) some bound log thread's unit cannot make after its lines before, from
-        ``state``; None where each can make its next lines (or a search stopped at its limit)."""
+        """The first line (an observation) some log thread's unit cannot make after its lines before, from ``state``;
+        None where each can make its next lines (or a search stopped at its limit). A bound log thread is asked of its
+        model thread's unit; the unbound one whose first line comes next (within ``AHEAD_LINES``), of the unit of each
+        model thread no log thread is bound to (one to one): it is blocked where each is, at the latest line any
+        stops at."""
+        taken: set[Value] = set()
         for label, name, thread in bound:
-            if label != "thread" or name not in self.lines:
+            if label != "thread":
+                continue
+            taken.add(thread)
+            if name not in self.lines:
                 continue
             positions = self.lines[name]
             first = bisect_left(positions, matched)  # the thread's first line left
-            if first == len(positions):
+            if first < len(positions):
+                answer = self._answer(thread, name, first, state, bound)
+                if answer is not None:
+                    return answer
+        unbound = self._next_unbound(matched, bound)
+        threads = None if unbound is None else self._threads_for(unbound)
+        if unbound is None or threads is None:
+            return None
+        latest = self.lines[unbound][0]  # no model thread left that it may be: not even its first line
+        for thread in threads:
+            if thread in taken:
                 continue
-            unit = self._unit(thread)
-            if unit is None:
-                continue
-            compiled, masks = unit
-            named = self._names(name, first)
-            kept = frozenset(b for b in bound if (b[0], b[1]) in named)
-            key = (thread, name, first, tuple(state[word] & mask for word, mask in masks), kept)
-            if key not in self._answers:
-                if len(self._answers) > AHEAD_KEPT:
-                    self._answers.clear()
-                self._answers[key] = self._ask(compiled, state, positions[first:first + AHEAD_LINES], kept)
-            answer = self._answers[key]
-            if answer is not None:
-                return answer
+            answer = self._answer(thread, unbound, 0, state, bound | {("thread", unbound, thread)})
+            if answer is None:
+                return None
+            latest = max(latest, answer)
+        return latest
+
+    def _answer(self, thread: Value, name: str, first: int, state: Packed, bound: Bindings) -> int | None:
+        """Whether the model thread's unit, from ``state`` with ``bound`` (``name`` bound to ``thread``), makes the log
+        thread's lines from its ``first`` left: the line it stops at, or None; kept."""
+        unit = self._unit(thread)
+        if unit is None:
+            return None
+        compiled, masks = unit
+        named = self._names(name, first)
+        kept = frozenset(b for b in bound if (b[0], b[1]) in named)
+        key = (thread, name, first, tuple(state[word] & mask for word, mask in masks), kept)
+        if key not in self._answers:
+            if len(self._answers) > AHEAD_KEPT:
+                self._answers.clear()
+            self._answers[key] = self._ask(compiled, state, self.lines[name][first:first + AHEAD_LINES], kept)
+        return self._answers[key]
+
+    def _next_unbound(self, matched: int, bound: Bindings) -> str | None:
+        """The log thread no name binds whose first line is the earliest left, where it is within ``AHEAD_LINES``."""
+        named = {name for label, name, _ in bound if label == "thread"}
+        index = bisect_left(self._firsts, (matched, ""))
+        for first, name in self._firsts[index:]:
+            if first >= matched + AHEAD_LINES:
+                return None
+            if name not in named:
+                return name
         return None
+
+    def _threads_for(self, name: str) -> tuple[Value, ...] | None:
+        """The model threads with, for each of the log thread's lines, an action the line may be; None where an
+        action's thread is not a constant (which model threads a log thread may be is then not known)."""
+        if name not in self._candidates:
+            actions_of: dict[Value, set[str]] = {}
+            threads = [thread_of(action) for action in self.parts.system.actions]
+            for action, thread in zip(self.parts.system.actions, threads, strict=True):
+                if thread is not None and thread not in self.parts.environment:
+                    actions_of.setdefault(thread, set()).add(action.name)
+            lines = [self.observed[p] for p in self.lines[name]]
+            self._candidates[name] = None if None in threads else tuple(sorted(
+                (t for t, acts in actions_of.items() if all(line.actions & acts for line in lines)), key=str))
+        return self._candidates[name]
 
     def _ask(self, compiled: CompiledSystem, state: Packed, positions: Sequence[int], kept: Bindings) -> int | None:
         """The line the unit's search of ``positions`` from ``state`` stopped at, where it is complete and short."""
