@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -570,8 +570,9 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
     # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
-    stages = [(HIDDEN_NODES, hiding, f"{hiding.what} hidden") for hiding in HIDINGS]
-    for budget, hiding, what in (*stages, (MAX_NODES, None, "deeper search")):
+    if pool is not None:
+        _staged(scenario, settings, events, deadline, progress, pool, outcomes)
+    for budget, hiding, what in STAGES if pool is None else ():
         again = [i for i, o in enumerate(outcomes) if _open(o)]
         if again and time.monotonic() < deadline:
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
@@ -592,6 +593,41 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             if outcome.found is not None and outcome.found.complete:  # one the deadline cut keeps its ruling
                 outcomes[i] = outcome
     return outcomes
+
+
+def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
+            deadline: float, progress: Callable[[str], None] | None, pool: Executor, outcomes: list[Outcome]) -> None:
+    """The stages after the first pass (``STAGES``) of each setting it left open, on the pool, in place: a setting
+    goes on to its next stage as soon as it is still open after one, behind the stages already queued, so the cheap
+    stages of every setting still come first and no core waits for the slowest setting of a stage."""
+    until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
+    running: dict[Future[list[Outcome]], tuple[int, int]] = {}
+    queued, done = [0] * len(STAGES), [0] * len(STAGES)  # settings per stage so far
+
+    def submit(i: int, stage: int) -> None:
+        if time.monotonic() >= deadline:  # the time, not the first search's limit, left it open
+            outcomes[i] = _unsearched(outcomes[i])
+            return
+        budget, hiding, _ = STAGES[stage]
+        queued[stage] += 1
+        running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False, hiding)] = (i, stage)
+
+    again = [i for i, o in enumerate(outcomes) if _open(o)]
+    for i in again:
+        submit(i, 0)
+    while running:
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            i, stage = running.pop(future)
+            outcome, = future.result()
+            _, hiding, what = STAGES[stage]
+            done[stage] += 1
+            if progress:
+                progress(f"diagnose ({what}): {done[stage]} of {queued[stage]} settings")
+            if hiding is None or not _open(outcome):
+                outcomes[i] = outcome
+            elif stage + 1 < len(STAGES):
+                submit(i, stage + 1)
 
 
 def _unsearched(outcome: Outcome) -> Outcome:
@@ -768,9 +804,9 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
-    designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``), then with the
-    names the log binds as it goes free, about one exploration of the design's states, and the whole system again, to
-    ``budget``."""
+    designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``; these two before the
+    short search where the log is longer than ``CHEAP_FIRST_FROM``), then with the names the log binds as it goes free, about
+    one exploration of the design's states, and the whole system again, to ``budget``."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
@@ -788,6 +824,12 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             return _impossible(setting, found, events, impossible, first=False)
         observed = observed[:impossible]
     complete = completeness.rules(events[:len(observed)], order)  # a server log's: no unlogged step it records
+    early = hiding is None and len(observed) > CHEAP_FIRST_FROM  # the short search of so long a log seldom ends
+    if early:
+        ruled = _ruled_cheaply(system_of, concrete, setting, events, observed, given, order, complete, budget,
+                               deadline, key, Found(0, True))
+        if ruled is not None:
+            return ruled
     found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
                    deadline=deadline, given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed) and hiding is not None:
@@ -799,17 +841,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
             found = replace(found, stopped="timeout")
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
-        refuted = refute(_units(system_of, concrete, key), observed, one_to_one=stateless, given=given,
-                         max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
-        if len(_REFUTED) > MAX_SETTINGS * 8:
-            _REFUTED.clear()
-        if refuted is not None:
-            return Outcome(setting, replace(found, complete=True, steps=(), at=()),
-                           reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
-                           first=False)
-        cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
-        if cheap is not None:
-            return _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
+        ruled = None if early else _ruled_cheaply(system_of, concrete, setting, events, observed, given, order,
+                                                  complete, budget, deadline, key, found)
+        if ruled is not None:
+            return ruled
         deep = budget > QUICK_NODES
         # The deeper search of one log with no server log's rule, first: depth first among the orbits of the blocks no
         # bound name refers to, dropping each triple from which a thread's unit shows no way on. It finds explanations
@@ -845,6 +880,24 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
                    first=found.waiting is None)
 
 
+def _ruled_cheaply(system_of: TransitionSystem, concrete: Scenario, setting: Setting, events: Sequence[Event],
+                   observed: Sequence[Observed], given: Bindings, order: Order | None, complete: Sequence[Complete],
+                   budget: int, deadline: float, key: _Design, found: Found) -> Outcome | None:
+    """Ruled out thread by thread (``refute``), else with the notification states hidden (``_loose_hidden``): the
+    searches that rule out most designs at a fraction of a search of the whole; ``found``, the short search's, if
+    any. None where neither rules the design out."""
+    refuted = refute(_units(system_of, concrete, key), observed, one_to_one=_stateless(key.renewed), given=given,
+                     max_nodes=min(budget, UNIT_NODES), deadline=deadline, memo=_REFUTED, order=order)
+    if len(_REFUTED) > MAX_SETTINGS * 8:
+        _REFUTED.clear()
+    if refuted is not None:
+        return Outcome(setting, replace(found, complete=True, steps=(), at=()),
+                       reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
+                       first=False)
+    cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
+    return None if cheap is None else _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
+
+
 def _impossible(setting: Setting, found: Found, events: Sequence[Event], impossible: int, *, first: bool = True,
                 prefix_unsearched: bool = False) -> Outcome:
     """Ruled out at the event no action can be (``first_impossible``); ``first``: every event before it matched,
@@ -865,6 +918,11 @@ FIRST_NODES = 5_000
 """States each search of the first pass visits (the whole system's short search, then each thread's unit), so that
 every setting gets one soon; a design that pass leaves open is searched again with ``UNIT_NODES`` per unit and
 ``MAX_NODES`` for the whole system."""
+CHEAP_FIRST_FROM = 100
+"""Events from which a log is searched thread by thread and with the notification states hidden (``_ruled_cheaply``)
+before the short search of the whole system: the short search of so long a log almost never ends, and these rule out
+most designs (on the seed with 4 workers at 600 events, 62 of the 72 the first pass searches; on a pool of 8 threads
+at 300 events, 105 of 108)."""
 UNIT_NODES = 200_000
 """States one thread's unit may visit before that thread refutes nothing."""
 
@@ -905,6 +963,10 @@ HIDINGS = (
 """What the passes of the settings the first pass left open hide, in turn."""
 HIDDEN_NODES = 400_000
 """The most triples ``_hidden_search`` visits."""
+STAGES: tuple[tuple[int, Hiding | None, str], ...] = (
+    *((HIDDEN_NODES, hiding, f"{hiding.what} hidden") for hiding in HIDINGS), (MAX_NODES, None, "deeper search"))
+"""The searches of a setting the first pass left open, in turn, while it stays open: its state limit, what is hidden
+(None: nothing), and what the progress calls it."""
 
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],

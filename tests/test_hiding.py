@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from regcheck import diagnosis
+from regcheck import children, diagnosis
 from regcheck.core.compile import compile_system
 from regcheck.core.explore import random_run
 from regcheck.core.hiding import VARIANT, hidden
@@ -192,3 +192,22 @@ def test_a_setting_the_time_leaves_open_before_its_deeper_search_says_so(monkeyp
     assert outcome.found is not None and not outcome.found.complete and outcome.found.stopped == "timeout"
     assert outcome.reason.startswith("timeout: the time ran out before the deeper search of this setting (its first "
                                      "search stopped at its state limit after ")
+
+
+def test_the_stages_on_a_pool_decide_each_setting_as_the_passes_one_after_the_other_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a pool, a setting goes on to its next stage as soon as the one before leaves it open; the searches are the
+    # same, so each setting's outcome is the one the passes one after the other give it. A short first pass leaves
+    # several open, for the stages to decide.
+    base, events = seed4_log(30)
+    settings = [seed4_setting(registration=registration, after_network_error=after, async_failure="give-up")
+                for registration, after in (("first-request", "reconnect-same"), ("every-miss", "reconnect-new"),
+                                            ("every-miss", "reconnect-same"))]
+    monkeypatch.setattr(diagnosis, "FIRST_NODES", 300)
+    seen: list[str] = []
+    one_by_one = diagnosis._passes(load_builtin(base), settings, events, time.monotonic() + 300, None, None)
+    with children.pool(2) as pool:
+        staged = diagnosis._passes(load_builtin(base), settings, events, time.monotonic() + 300, seen.append, pool)
+    assert [(o.explains, o.reason) for o in staged] == [(o.explains, o.reason) for o in one_by_one]
+    assert any(o.explains for o in staged) and any(not o.explains for o in staged)
+    assert any(message.startswith("diagnose (deeper search): ") for message in seen)

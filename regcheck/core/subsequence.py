@@ -385,7 +385,10 @@ def candidates_of(system: TransitionSystem, observed: Sequence[Observed]) -> lis
 
 def _label_values(system: TransitionSystem) -> list[dict[str, frozenset[Value]]]:
     """Per action, the values each label can take, for the labels whose expression says (constants and
-    if-then-else trees of them)."""
+    if-then-else trees of them); kept per system object (a look-ahead searches one unit thousands of times)."""
+    kept = _LABEL_VALUES.get(id(system))
+    if kept is not None and kept[0] is system:
+        return kept[1]
     out = []
     for action in system.actions:
         known = {}
@@ -394,7 +397,15 @@ def _label_values(system: TransitionSystem) -> list[dict[str, frozenset[Value]]]
             if values is not None:
                 known[key] = values
         out.append(known)
+    if len(_LABEL_VALUES) >= KEPT_SYSTEMS:
+        _LABEL_VALUES.clear()
+    _LABEL_VALUES[id(system)] = (system, out)
     return out
+
+
+KEPT_SYSTEMS = 256
+"""Systems whose label values ``_label_values`` keeps (each with the system, so that its id is not reused)."""
+_LABEL_VALUES: dict[int, tuple[TransitionSystem, list[dict[str, frozenset[Value]]]]] = {}
 
 
 def _values(expr: Expr) -> frozenset[Value] | None:
