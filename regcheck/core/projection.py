@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import time
 from bisect import bisect_left
+from operator import and_ as bits_and
 from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 
@@ -307,7 +308,7 @@ its next calls need, few enough that each question is small."""
 AHEAD_NODES = 2_000
 """States one question of :class:`Lookahead` may visit before it answers nothing."""
 AHEAD_KEPT = 200_000
-"""Answers :class:`Lookahead` keeps before it forgets them all."""
+"""Answers :class:`Lookahead` keeps before it forgets them all (and as many of what it asks per bindings)."""
 
 
 class Lookahead:
@@ -325,7 +326,10 @@ class Lookahead:
         self.one_to_one, self.given, self.deadline = one_to_one, given, deadline
         self.lines = lines_by_thread(observed)
         self._named: dict[tuple[str, int], frozenset[tuple[str, str]]] = {}
-        self._units: dict[Value, tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None] = {}
+        self._units: dict[Value, tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]] | None] = {}
+        self._plans: dict[tuple[Bindings, int], tuple[tuple[tuple[Value, str, int], ...], str | None,
+                                                      tuple[Value, ...] | None]] = {}
+        self._kept: dict[tuple[Bindings, Value, str, int], Bindings] = {}
         self._answers: dict[Hashable, int | None] = {}
         self._firsts = sorted((positions[0], name) for name, positions in self.lines.items())
         self._candidates: dict[str, tuple[Value, ...] | None] = {}
@@ -336,59 +340,73 @@ class Lookahead:
         model thread's unit; the unbound one whose first line comes next (within ``AHEAD_LINES``), of the unit of each
         model thread no log thread is bound to (one to one): it is blocked where each is, at the latest line any
         stops at."""
-        taken: set[Value] = set()
-        for label, name, thread in bound:
-            if label != "thread":
-                continue
-            taken.add(thread)
-            if name not in self.lines:
-                continue
-            positions = self.lines[name]
-            first = bisect_left(positions, matched)  # the thread's first line left
-            if first < len(positions):
-                answer = self._answer(thread, name, first, state, bound)
-                if answer is not None:
-                    return answer
-        unbound = self._next_unbound(matched, bound)
-        threads = None if unbound is None else self._threads_for(unbound)
-        if unbound is None or threads is None:
+        plan = self._plans.get((bound, matched))
+        if plan is None:
+            if len(self._plans) > AHEAD_KEPT:
+                self._plans.clear()
+            plan = self._plans[(bound, matched)] = self._plan(bound, matched)
+        for thread, name, first in plan[0]:
+            answer = self._answer(thread, name, first, state, bound)
+            if answer is not None:
+                return answer
+        unbound, free = plan[1], plan[2]
+        if unbound is None or free is None:
             return None
         latest = self.lines[unbound][0]  # no model thread left that it may be: not even its first line
-        for thread in threads:
-            if thread in taken:
-                continue
-            answer = self._answer(thread, unbound, 0, state, bound | {("thread", unbound, thread)})
+        for thread in free:
+            answer = self._answer(thread, unbound, 0, state, bound)
             if answer is None:
                 return None
             latest = max(latest, answer)
         return latest
 
+    def _plan(self, bound: Bindings, matched: int) -> tuple[tuple[tuple[Value, str, int], ...], str | None,
+                                                             tuple[Value, ...] | None]:
+        """What ``blocked`` asks with these names bound and this many observations matched: each bound log thread with
+        lines left (its model thread, its name, its first line left), the unbound log thread whose first line comes
+        next (within ``AHEAD_LINES``), and the model threads it may be that no log thread is bound to."""
+        threads = sorted((name, thread) for label, name, thread in bound if label == "thread")
+        asked = []
+        for name, thread in threads:
+            positions = self.lines.get(name, [])
+            first = bisect_left(positions, matched)  # the thread's first line left
+            if first < len(positions):
+                asked.append((thread, name, first))
+        named = {name for name, _ in threads}
+        unbound = None
+        for first, name in self._firsts[bisect_left(self._firsts, (matched, "")):]:
+            if first >= matched + AHEAD_LINES:
+                break
+            if name not in named:
+                unbound = name
+                break
+        candidates = None if unbound is None else self._threads_for(unbound)
+        taken = {thread for _, thread in threads}
+        free = None if candidates is None else tuple(t for t in candidates if t not in taken)
+        return tuple(asked), unbound, free
+
     def _answer(self, thread: Value, name: str, first: int, state: Packed, bound: Bindings) -> int | None:
-        """Whether the model thread's unit, from ``state`` with ``bound`` (``name`` bound to ``thread``), makes the log
-        thread's lines from its ``first`` left: the line it stops at, or None; kept."""
+        """Whether the model thread's unit, from ``state`` with ``bound`` and ``name`` bound to ``thread``, makes the
+        log thread's lines from its ``first`` left: the line it stops at, or None; kept."""
         unit = self._unit(thread)
         if unit is None:
             return None
-        compiled, masks = unit
-        named = self._names(name, first)
-        kept = frozenset(b for b in bound if (b[0], b[1]) in named)
-        key = (thread, name, first, tuple(state[word] & mask for word, mask in masks), kept)
-        if key not in self._answers:
+        compiled, words, masks = unit
+        kept = self._kept.get((bound, thread, name, first))
+        if kept is None:
+            if len(self._kept) > AHEAD_KEPT:
+                self._kept.clear()
+            named = self._names(name, first)
+            kept = frozenset(b for b in bound | {("thread", name, thread)} if (b[0], b[1]) in named)
+            self._kept[(bound, thread, name, first)] = kept
+        key = (thread, name, first, tuple(map(bits_and, map(state.__getitem__, words), masks)), kept)
+        try:
+            return self._answers[key]
+        except KeyError:
             if len(self._answers) > AHEAD_KEPT:
                 self._answers.clear()
-            self._answers[key] = self._ask(compiled, state, self.lines[name][first:first + AHEAD_LINES], kept)
-        return self._answers[key]
-
-    def _next_unbound(self, matched: int, bound: Bindings) -> str | None:
-        """The log thread no name binds whose first line is the earliest left, where it is within ``AHEAD_LINES``."""
-        named = {name for label, name, _ in bound if label == "thread"}
-        index = bisect_left(self._firsts, (matched, ""))
-        for first, name in self._firsts[index:]:
-            if first >= matched + AHEAD_LINES:
-                return None
-            if name not in named:
-                return name
-        return None
+            answer = self._answers[key] = self._ask(compiled, state, self.lines[name][first:first + AHEAD_LINES], kept)
+            return answer
 
     def _threads_for(self, name: str) -> tuple[Value, ...] | None:
         """The model threads with, for each of the log thread's lines, an action the line may be; None where an
@@ -420,9 +438,9 @@ class Lookahead:
             self._named[(name, first)] = frozenset(n for p in lines for n in self.observed[p].names)
         return self._named[(name, first)]
 
-    def _unit(self, thread: Value) -> tuple[CompiledSystem, tuple[tuple[int, int], ...]] | None:
-        """The model thread's unit, compiled, and the bits of the whole system's words that hold its variables no
-        havoc sets (None where the thread has no unit)."""
+    def _unit(self, thread: Value) -> tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]] | None:
+        """The model thread's unit, compiled, and the whole system's words that hold its variables no havoc sets,
+        with the bits of each that do (None where the thread has no unit)."""
         if thread not in self._units:
             unit = self.parts.of_thread(thread)
             if unit is None:
@@ -435,7 +453,7 @@ class Lookahead:
                     if name not in havocked:
                         where = self.layout.fields[name]
                         masks[where.word] = masks.get(where.word, 0) | (((1 << where.width) - 1) << where.offset)
-                self._units[thread] = (compiled, tuple(sorted(masks.items())))
+                self._units[thread] = (compiled, tuple(sorted(masks)), tuple(masks[w] for w in sorted(masks)))
         return self._units[thread]
 
 
