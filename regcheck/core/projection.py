@@ -22,9 +22,9 @@ from __future__ import annotations
 import functools
 import time
 from bisect import bisect_left
-from operator import and_ as bits_and
 from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
+from operator import and_ as bits_and
 
 from regcheck.core.compile import CompiledSystem, Layout, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Ite, Value, and_, eq, not_, var, variables
