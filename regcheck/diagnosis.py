@@ -570,19 +570,21 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     # The settings left open: first the searches with part of the state hidden, which decide many of them at a
     # fraction of the cost, then the deeper searches of the rest.
     # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
+    stages = _stages(events)
+    deepened: set[int] = set()  # the settings whose deeper search ran
     if pool is not None:
-        _staged(scenario, settings, events, deadline, progress, pool, outcomes)
-    for budget, hiding, what in STAGES if pool is None else ():
+        _staged(scenario, settings, events, deadline, progress, pool, outcomes, stages, deepened)
+    for stage in range(len(stages)) if pool is None else ():
+        budget, hiding, what = stages[stage]
         again = [i for i, o in enumerate(outcomes) if _open(o)]
         if again and time.monotonic() < deadline:
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
                            hiding=hiding)
             for i, outcome in zip(again, deeper, strict=True):
-                if hiding is None or not _open(outcome):
-                    outcomes[i] = outcome
-        elif hiding is None:  # the time, not the first search's limit, left these open
-            for i in again:
-                outcomes[i] = _unsearched(outcomes[i])
+                _staged_outcome(outcomes, i, outcome, hiding, deepened)
+    for i, outcome in enumerate(outcomes):
+        if _open(outcome) and i not in deepened:  # the time, not the first search's limit, left it open
+            outcomes[i] = _unsearched(outcome)
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
     unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
@@ -596,38 +598,65 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
 
 
 def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-            deadline: float, progress: Callable[[str], None] | None, pool: Executor, outcomes: list[Outcome]) -> None:
-    """The stages after the first pass (``STAGES``) of each setting it left open, on the pool, in place: a setting
+            deadline: float, progress: Callable[[str], None] | None, pool: Executor, outcomes: list[Outcome],
+            stages: Sequence[Stage], deepened: set[int]) -> None:
+    """The ``stages`` of each setting the first pass left open, on the pool, in place (``_staged_outcome``): a setting
     goes on to its next stage as soon as it is still open after one, behind the stages already queued, so the cheap
     stages of every setting still come first and no core waits for the slowest setting of a stage."""
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
     running: dict[Future[list[Outcome]], tuple[int, int]] = {}
-    queued, done = [0] * len(STAGES), [0] * len(STAGES)  # settings per stage so far
+    queued, done = [0] * len(stages), [0] * len(stages)  # settings per stage so far
 
     def submit(i: int, stage: int) -> None:
-        if time.monotonic() >= deadline:  # the time, not the first search's limit, left it open
-            outcomes[i] = _unsearched(outcomes[i])
-            return
-        budget, hiding, _ = STAGES[stage]
-        queued[stage] += 1
-        running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False, hiding)] = (i, stage)
+        if time.monotonic() < deadline:
+            budget, hiding, _ = stages[stage]
+            queued[stage] += 1
+            running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False,
+                                hiding)] = (i, stage)
 
-    again = [i for i, o in enumerate(outcomes) if _open(o)]
-    for i in again:
+    for i in [i for i, o in enumerate(outcomes) if _open(o)]:
         submit(i, 0)
     while running:
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in finished:
             i, stage = running.pop(future)
             outcome, = future.result()
-            _, hiding, what = STAGES[stage]
+            _, hiding, what = stages[stage]
             done[stage] += 1
             if progress:
                 progress(f"diagnose ({what}): {done[stage]} of {queued[stage]} settings")
-            if hiding is None or not _open(outcome):
-                outcomes[i] = outcome
-            elif stage + 1 < len(STAGES):
+            _staged_outcome(outcomes, i, outcome, hiding, deepened)
+            if _open(outcomes[i]) and stage + 1 < len(stages):
                 submit(i, stage + 1)
+
+
+Stage = tuple[int, "Hiding | None", str]
+"""A search of a setting the first pass left open: its state limit, what is hidden (None: nothing), and what the
+progress calls it."""
+
+
+def _staged_outcome(outcomes: list[Outcome], i: int, outcome: Outcome, hiding: Hiding | None,
+                    deepened: set[int]) -> None:
+    """Setting ``i``'s outcome after a stage: the stage's where it decides (or stops for the time); where it stops at
+    its limit, the deeper search's says more than the first pass's, and a stage with part of the state hidden says
+    nothing."""
+    if hiding is None:
+        deepened.add(i)
+    if hiding is None or not _open(outcome):
+        outcomes[i] = outcome
+
+
+def _stages(events: Sequence[Event]) -> tuple[Stage, ...]:
+    """The stages of a setting the first pass left open, in turn while it stays open: with each session's notification
+    state hidden, then with each worker's progress hidden, then the deeper search; where the deeper search has its
+    look-ahead (one log, no server log's rule), it comes before the search with the workers' progress hidden, which
+    can only rule out: it explains what that cannot, and on the seed with 4 workers at 600 events rules out what that
+    does at about its cost."""
+    notifications, workers = ((HIDDEN_NODES, hiding, f"{hiding.what} hidden") for hiding in HIDINGS)
+    deeper = (MAX_NODES, None, "deeper search")
+    if order_of(events) is None and not completeness.rules(events, None):
+        return notifications, deeper, workers
+    return notifications, workers, deeper
 
 
 def _unsearched(outcome: Outcome) -> Outcome:
@@ -963,10 +992,6 @@ HIDINGS = (
 """What the passes of the settings the first pass left open hide, in turn."""
 HIDDEN_NODES = 400_000
 """The most triples ``_hidden_search`` visits."""
-STAGES: tuple[tuple[int, Hiding | None, str], ...] = (
-    *((HIDDEN_NODES, hiding, f"{hiding.what} hidden") for hiding in HIDINGS), (MAX_NODES, None, "deeper search"))
-"""The searches of a setting the first pass left open, in turn, while it stays open: its state limit, what is hidden
-(None: nothing), and what the progress calls it."""
 
 
 def _hidden_search(system_of: TransitionSystem, scenario: Scenario, key: _Design, observed: Sequence[Observed],
