@@ -571,6 +571,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     # fraction of the cost, then the deeper searches of the rest.
     # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
     stages = _stages(events)
+    first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # what the first pass's searches found
     deepened: set[int] = set()  # the settings whose deeper search ran
     if pool is not None:
         _staged(scenario, settings, events, deadline, progress, pool, outcomes, stages, deepened)
@@ -579,7 +580,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
         again = [i for i, o in enumerate(outcomes) if _open(o)]
         if again and time.monotonic() < deadline:
             deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
-                           hiding=hiding)
+                           hiding=hiding, known=[first[i] for i in again])
             for i, outcome in zip(again, deeper, strict=True):
                 _staged_outcome(outcomes, i, outcome, hiding, deepened)
     for i, outcome in enumerate(outcomes):
@@ -611,10 +612,11 @@ def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
         if time.monotonic() < deadline:
             budget, hiding, _ = stages[stage]
             queued[stage] += 1
-            running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False,
-                                hiding)] = (i, stage)
+            running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False, hiding,
+                                [first[i]])] = (i, stage)
 
-    for i in [i for i, o in enumerate(outcomes) if _open(o)]:
+    first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # what the first pass's searches found
+    for i in first:
         submit(i, 0)
     while running:
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -674,21 +676,23 @@ def _open(outcome: Outcome) -> bool:
 
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str, prefix: bool = False, hiding: Hiding | None = None) -> list[Outcome]:
-    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``: see
-    ``_try``)."""
+          what: str, prefix: bool = False, hiding: Hiding | None = None,
+          known: Sequence[Found | None] = ()) -> list[Outcome]:
+    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``, ``known``,
+    one per setting: see ``_try``)."""
+    known = list(known) or [None] * len(settings)
     if pool is None:
         outcomes = []
         for number, values in enumerate(settings, start=1):
             if progress and number % 16 == 1:
                 progress(f"diagnose ({what}): setting {number} of {len(settings)}")
-            outcomes.append(_try(scenario, values, events, deadline, budget, prefix, hiding))
+            outcomes.append(_try(scenario, values, events, deadline, budget, prefix, hiding, known[number - 1]))
         return outcomes
     chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
-    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix, hiding): i
-               for i, part in enumerate(chunks)}
+    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix, hiding,
+                           known[i * chunk:(i + 1) * chunk]): i for i, part in enumerate(chunks)}
     for done, future in enumerate(as_completed(futures), start=1):
         results[futures[future]] = future.result()
         if progress:
@@ -697,18 +701,24 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None) -> list[Outcome]:
+             until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None,
+             known: Sequence[Found | None] = ()) -> list[Outcome]:
     """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
     deadline = time.monotonic() + (until - time.time())
-    return [_try(scenario, values, events, deadline, budget, prefix, hiding) for values in settings]
+    known = list(known) or [None] * len(settings)
+    return [_try(scenario, values, events, deadline, budget, prefix, hiding, found)
+            for values, found in zip(settings, known, strict=True)]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
-         budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None) -> Outcome:
+         budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None,
+         known: Found | None = None) -> Outcome:
     """The setting's outcome over the log's design family: explained by any member, ruled out only when
     every member is and no bound cut the family, else not decided. ``prefix``: where an event no action can be
     rules a member out, search the events before it, to tell whether it is the first the member cannot reach.
-    ``hiding``: only the short search, then the one with that part of the state hidden (``_hidden_search``)."""
+    ``hiding``: only the short search, then the one with that part of the state hidden (``_hidden_search``).
+    ``known``: the first pass's short search of the setting, which left it open; where the family is one design,
+    that search and the hidden ones of ``_loose_hidden`` are not made again (they would find the same)."""
     if time.monotonic() >= deadline:  # not searched at all: unknown, with the reason, never dropped
         return Outcome(Setting(values, scenario), Found(0, False, stopped=REASON),
                        reason=f"{REASON}: the search's time ran out before this setting was searched")
@@ -727,7 +737,8 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
         return Outcome(Setting(values, scenario), None, reason=str(exc))
     outcomes = []
     for concrete in family:
-        outcome = _search_one(concrete, values, events, deadline, budget, given, prefix, hiding)
+        outcome = _search_one(concrete, values, events, deadline, budget, given, prefix, hiding,
+                              known if len(family) == 1 else None)
         if outcome.explains:
             return outcome
         outcomes.append(outcome)
@@ -745,7 +756,8 @@ def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequen
 
 
 def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event],
-                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: Hiding | None = None) -> Outcome:
+                deadline: float, budget: int, given: Bindings, prefix: bool = False, hiding: Hiding | None = None,
+                known: Found | None = None) -> Outcome:
     """One design's outcome: the execution that explains the log, or the first event it cannot reach. A design
     whose system and observed fields are another's has its outcome (its explanation checked again)."""
     setting = Setting(values, concrete)
@@ -761,12 +773,12 @@ def _search_one(concrete: Scenario, values: tuple[tuple[str, str], ...], events:
     for key in ((design, None), (design, cut)):  # decided whatever the budget, else cut at this budget
         log, known_outcome = _OUTCOMES.get(key, ((), None))
         if known_outcome is not None and (log is events or log == tuple(events)):
-            known = replace(known_outcome, setting=setting)
-            if known.trace is not None:
-                _vet(concrete, known.trace, events, known.found)
-            return known
+            cached = replace(known_outcome, setting=setting)
+            if cached.trace is not None:
+                _vet(concrete, cached.trace, events, cached.found)
+            return cached
     outcome = _search_design(concrete, system_of, setting, events, observed, impossible, deadline, budget, design,
-                             given, hiding)
+                             given, hiding, known)
     if outcome.found is not None and (outcome.found.complete or outcome.explains or outcome.found.stopped == "state limit"):
         if len(_OUTCOMES) > MAX_SETTINGS:
             _OUTCOMES.clear()
@@ -829,13 +841,14 @@ def _first_impossible(system_of: TransitionSystem, observed: Sequence[Observed],
 
 def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Setting, events: Sequence[Event],
                    observed: Sequence[Observed], impossible: int | None, deadline: float, budget: int, key: _Design,
-                   given: Bindings, hiding: Hiding | None = None) -> Outcome:
+                   given: Bindings, hiding: Hiding | None = None, known: Found | None = None) -> Outcome:
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
     designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``; these two before the
     short search where the log is longer than ``CHEAP_FIRST_FROM``), then with the names the log binds as it goes free, about
-    one exploration of the design's states, and the whole system again, to ``budget``."""
+    one exploration of the design's states, and the whole system again, to ``budget``. ``known``: the first pass's
+    short search, which stands for this one, and ``_loose_hidden`` is not made again (see ``_try``)."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
@@ -856,11 +869,12 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     early = hiding is None and len(observed) > CHEAP_FIRST_FROM  # the short search of so long a log seldom ends
     if early:
         ruled = _ruled_cheaply(system_of, concrete, setting, events, observed, given, order, complete, budget,
-                               deadline, key, Found(0, True))
+                               deadline, key, Found(0, True), loose=known is None)
         if ruled is not None:
             return ruled
-    found = search(compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES),
-                   deadline=deadline, given=given, retire=retire, order=order, complete=complete)
+    found = known if known is not None else search(
+        compiled, observed, fields_of, one_to_one=ONE_TO_ONE, max_nodes=min(budget, QUICK_NODES), deadline=deadline,
+        given=given, retire=retire, order=order, complete=complete)
     if not found.complete and found.matched < len(observed) and hiding is not None:
         # The pass of the settings the first left open (thread by thread too): with part of the state hidden.
         hidden = _hidden_search(system_of, concrete, key, observed, given, order, complete, budget, deadline, hiding)
@@ -871,7 +885,7 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
         return Outcome(setting, found, reason=f"the search stopped ({found.stopped}) after {found.explored:,} states")
     if not found.complete and found.matched < len(observed):  # neither found nor refuted at once: thread by thread
         ruled = None if early else _ruled_cheaply(system_of, concrete, setting, events, observed, given, order,
-                                                  complete, budget, deadline, key, found)
+                                                  complete, budget, deadline, key, found, loose=known is None)
         if ruled is not None:
             return ruled
         deep = budget > QUICK_NODES
@@ -911,10 +925,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
 
 def _ruled_cheaply(system_of: TransitionSystem, concrete: Scenario, setting: Setting, events: Sequence[Event],
                    observed: Sequence[Observed], given: Bindings, order: Order | None, complete: Sequence[Complete],
-                   budget: int, deadline: float, key: _Design, found: Found) -> Outcome | None:
-    """Ruled out thread by thread (``refute``), else with the notification states hidden (``_loose_hidden``): the
-    searches that rule out most designs at a fraction of a search of the whole; ``found``, the short search's, if
-    any. None where neither rules the design out."""
+                   budget: int, deadline: float, key: _Design, found: Found, *, loose: bool = True) -> Outcome | None:
+    """Ruled out thread by thread (``refute``), else with the notification states hidden (``_loose_hidden``, where
+    ``loose``): the searches that rule out most designs at a fraction of a search of the whole; ``found``, the short
+    search's, if any. None where neither rules the design out."""
     refuted = refute(_units(system_of, concrete, key), observed, one_to_one=_stateless(key.renewed), given=given,
                      max_nodes=FIRST_UNIT_NODES if budget <= FIRST_NODES else min(budget, UNIT_NODES),
                      deadline=deadline, memo=_REFUTED, order=order)
@@ -924,7 +938,7 @@ def _ruled_cheaply(system_of: TransitionSystem, concrete: Scenario, setting: Set
         return Outcome(setting, replace(found, complete=True, steps=(), at=()),
                        reason=_why_thread(concrete, refuted, observed, events), unreached=refuted.event + 1,
                        first=False)
-    cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline)
+    cheap = _loose_hidden(system_of, concrete, key, observed, given, order, complete, deadline) if loose else None
     return None if cheap is None else _unreached(setting, cheap[0], events, _waiting(cheap[0]), cheap[1])
 
 
