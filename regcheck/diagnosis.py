@@ -567,14 +567,13 @@ def _search_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ..
 def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
             deadline: float, progress: Callable[[str], None] | None, pool: Executor | None) -> list[Outcome]:
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
-    # The settings left open: first the searches with part of the state hidden, which decide many of them at a
-    # fraction of the cost, then the deeper searches of the rest.
-    # A setting the passes with part of the state hidden leave open at their limits keeps the first pass's outcome.
+    # The settings left open go through the stages (``_stages``) while they stay open: the searches with part of the
+    # state hidden, which decide many of them at a fraction of the cost, and the deeper search.
     stages = _stages(events)
     first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # what the first pass's searches found
     deepened: set[int] = set()  # the settings whose deeper search ran
     if pool is not None:
-        _staged(scenario, settings, events, deadline, progress, pool, outcomes, stages, deepened)
+        _staged(scenario, settings, events, deadline, progress, pool, outcomes, stages, first, deepened)
     for stage in range(len(stages)) if pool is None else ():
         budget, hiding, what = stages[stage]
         again = [i for i, o in enumerate(outcomes) if _open(o)]
@@ -600,10 +599,11 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
 
 def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
             deadline: float, progress: Callable[[str], None] | None, pool: Executor, outcomes: list[Outcome],
-            stages: Sequence[Stage], deepened: set[int]) -> None:
-    """The ``stages`` of each setting the first pass left open, on the pool, in place (``_staged_outcome``): a setting
-    goes on to its next stage as soon as it is still open after one, behind the stages already queued, so the cheap
-    stages of every setting still come first and no core waits for the slowest setting of a stage."""
+            stages: Sequence[Stage], first: Mapping[int, Found | None], deepened: set[int]) -> None:
+    """The ``stages`` of each setting the first pass left open (``first``: its search there, by index), on the pool,
+    in place (``_staged_outcome``): a setting goes on to its next stage as soon as it is still open after one, behind
+    the stages already queued, so the cheap stages of every setting still come first and no core waits for the
+    slowest setting of a stage."""
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
     running: dict[Future[list[Outcome]], tuple[int, int]] = {}
     queued, done = [0] * len(stages), [0] * len(stages)  # settings per stage so far
@@ -615,7 +615,6 @@ def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
             running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False, hiding,
                                 [first[i]])] = (i, stage)
 
-    first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # what the first pass's searches found
     for i in first:
         submit(i, 0)
     while running:
@@ -845,10 +844,10 @@ def _search_design(concrete: Scenario, system_of: TransitionSystem, setting: Set
     """The search of one design (see ``_search_one``), ``given`` the log's identities bound: ``impossible``, the event
     no action can be (``_first_impossible``), cuts the log short; a short search of the whole system decides small
     logs exactly; then (``hiding``) with part of the state hidden alone; else thread by thread, which refutes most
-    designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``; these two before the
-    short search where the log is longer than ``CHEAP_FIRST_FROM``), then with the names the log binds as it goes free, about
-    one exploration of the design's states, and the whole system again, to ``budget``. ``known``: the first pass's
-    short search, which stands for this one, and ``_loose_hidden`` is not made again (see ``_try``)."""
+    designs at a fraction of the cost, then with the notification states hidden (``_loose_hidden``; these two before
+    the short search where the log is longer than ``CHEAP_FIRST_FROM``), then with the names the log binds as it goes
+    free, about one exploration of the design's states, and the whole system again, to ``budget``. ``known``: the
+    first pass's short search, which stands for this one, and ``_loose_hidden`` is not made again (see ``_try``)."""
     order = order_of(events)  # several logs: a partial order (SEMANTICS.md, "Observations"); one log: None
     # A GUID names one association until the association is replaced: then its names match nothing more.
     retire = Renewal(RENEWS, "association", frozenset(i for i, renewed in enumerate(key.renewed) if renewed))
