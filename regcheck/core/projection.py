@@ -187,6 +187,19 @@ class Refutation:
     found: tuple[tuple[Value, Found, CompiledSystem], ...]
 
 
+def _actions_of(system: TransitionSystem, environment: frozenset[Value]) -> dict[Value, set[str]] | None:
+    """Per model thread (not the environment's), the names of its actions; None where an action's thread is not a
+    constant (a thread named by an expression: which model threads a log thread may be is then not known)."""
+    actions_of: dict[Value, set[str]] = {}
+    for action in system.actions:
+        thread = thread_of(action)
+        if thread is None:
+            return None
+        if thread not in environment:
+            actions_of.setdefault(thread, set()).add(action.name)
+    return actions_of
+
+
 SHAPED_FROM = 2_000
 """States a unit's search may visit before its :func:`shape` is worth computing, to share the rest of the search with
 units of the same shape (in ``refute``'s memo)."""
@@ -205,6 +218,15 @@ class Units:
         self._compiled: dict[frozenset[int], CompiledSystem] = {}
         self._systems: dict[frozenset[int], TransitionSystem] = {}
         self._shapes: dict[tuple[frozenset[int], Value], Hashable | None] = {}
+        self.actions_of = _actions_of(system, environment)
+
+    def threads_for(self, lines: Sequence[Observed]) -> tuple[Value, ...] | None:
+        """The model threads a log thread with these lines may be, in order: each has, for each line, an action the
+        line may be; None where that is not known (``actions_of``)."""
+        if self.actions_of is None:
+            return None
+        return tuple(sorted((t for t, acts in self.actions_of.items() if all(line.actions & acts for line in lines)),
+                            key=str))
 
     def of_thread(self, thread: Value) -> frozenset[int] | None:
         """The unit that holds the model thread's actions."""
@@ -253,13 +275,8 @@ def refute(
     renames = not any(key in RENAMED for o in observed for key, _ in o.fields) and \
         not any(label in RENAMED for label, _, _ in given)
     threads = lines_by_thread(observed)
-    names_of: dict[Value, set[str]] = {}
-    for action in parts.system.actions:
-        thread = thread_of(action)
-        if thread is None:  # a thread named by an expression: which actions a log thread may be is not known
-            return None
-        if thread not in parts.environment:
-            names_of.setdefault(thread, set()).add(action.name)
+    if parts.actions_of is None:  # which model threads a log thread may be is not known
+        return None
     earliest: Refutation | None = None
     for name, positions in sorted(threads.items(), key=lambda item: item[1][0]):
         if earliest is not None and positions[0] >= earliest.event:
@@ -269,9 +286,7 @@ def refute(
         lines = [observed[p] for p in positions]
         found: list[tuple[Value, Found, CompiledSystem]] = []
         latest = -1
-        # A model thread the log thread may be has, for each of its lines, an action the line may be.
-        for thread in sorted((t for t, acts in names_of.items() if all(line.actions & acts for line in lines)),
-                             key=str):
+        for thread in parts.threads_for(lines) or ():
             unit = parts.of_thread(thread)
             if unit is None or (deadline is not None and time.monotonic() > deadline):
                 return earliest if unit is not None else None
@@ -332,7 +347,7 @@ class Lookahead:
         self._kept: dict[tuple[Bindings, Value, str, int], Bindings] = {}
         self._answers: dict[Hashable, int | None] = {}
         self._firsts = sorted((positions[0], name) for name, positions in self.lines.items())
-        self._candidates: dict[str, tuple[Value, ...] | None] = {}
+        self._candidates: dict[str, tuple[Value, ...] | None] = {}  # per log thread, the model threads it may be
 
     def blocked(self, state: Packed, matched: int, bound: Bindings) -> int | None:
         """The first line (an observation) some log thread's unit cannot make after its lines before, from ``state``;
@@ -380,7 +395,9 @@ class Lookahead:
             if name not in named:
                 unbound = name
                 break
-        candidates = None if unbound is None else self._threads_for(unbound)
+        if unbound is not None and unbound not in self._candidates:
+            self._candidates[unbound] = self.parts.threads_for([self.observed[p] for p in self.lines[unbound]])
+        candidates = None if unbound is None else self._candidates[unbound]
         taken = {thread for _, thread in threads}
         free = None if candidates is None else tuple(t for t in candidates if t not in taken)
         return tuple(asked), unbound, free
@@ -407,20 +424,6 @@ class Lookahead:
                 self._answers.clear()
             answer = self._answers[key] = self._ask(compiled, state, self.lines[name][first:first + AHEAD_LINES], kept)
             return answer
-
-    def _threads_for(self, name: str) -> tuple[Value, ...] | None:
-        """The model threads with, for each of the log thread's lines, an action the line may be; None where an
-        action's thread is not a constant (which model threads a log thread may be is then not known)."""
-        if name not in self._candidates:
-            actions_of: dict[Value, set[str]] = {}
-            threads = [thread_of(action) for action in self.parts.system.actions]
-            for action, thread in zip(self.parts.system.actions, threads, strict=True):
-                if thread is not None and thread not in self.parts.environment:
-                    actions_of.setdefault(thread, set()).add(action.name)
-            lines = [self.observed[p] for p in self.lines[name]]
-            self._candidates[name] = None if None in threads else tuple(sorted(
-                (t for t, acts in actions_of.items() if all(line.actions & acts for line in lines)), key=str))
-        return self._candidates[name]
 
     def _ask(self, compiled: CompiledSystem, state: Packed, positions: Sequence[int], kept: Bindings) -> int | None:
         """The line the unit's search of ``positions`` from ``state`` stopped at, where it is complete and short."""
