@@ -17,6 +17,7 @@ import itertools
 import math
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass, replace
@@ -569,22 +570,7 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
     outcomes = _pass(scenario, settings, events, deadline, progress, pool, FIRST_NODES, CHUNK, "first pass")
     # The settings left open go through the stages (``_stages``) while they stay open: the searches with part of the
     # state hidden, which decide many of them at a fraction of the cost, and the deeper search.
-    stages = _stages(events)
-    first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # what the first pass's searches found
-    deepened: set[int] = set()  # the settings whose deeper search ran
-    if pool is not None:
-        _staged(scenario, settings, events, deadline, progress, pool, outcomes, stages, first, deepened)
-    for stage in range(len(stages)) if pool is None else ():
-        budget, hiding, what = stages[stage]
-        again = [i for i, o in enumerate(outcomes) if _open(o)]
-        if again and time.monotonic() < deadline:
-            deeper = _pass(scenario, [settings[i] for i in again], events, deadline, progress, pool, budget, 1, what,
-                           hiding=hiding, known=[first[i] for i in again])
-            for i, outcome in zip(again, deeper, strict=True):
-                _staged_outcome(outcomes, i, outcome, hiding, deepened)
-    for i, outcome in enumerate(outcomes):
-        if _open(outcome) and i not in deepened:  # the time, not the first search's limit, left it open
-            outcomes[i] = _unsearched(outcome)
+    _staged(scenario, settings, events, deadline, progress, pool, outcomes)
     # Which prefix of the log some setting explains matters only where none explains it all: only then are the events
     # before an impossible one searched.
     unsearched = [i for i, o in enumerate(outcomes) if o.prefix_unsearched]
@@ -598,53 +584,56 @@ def _passes(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]],
 
 
 def _staged(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
-            deadline: float, progress: Callable[[str], None] | None, pool: Executor, outcomes: list[Outcome],
-            stages: Sequence[Stage], first: Mapping[int, Found | None], deepened: set[int]) -> None:
-    """The ``stages`` of each setting the first pass left open (``first``: its search there, by index), on the pool,
-    in place (``_staged_outcome``): a setting goes on to its next stage as soon as it is still open after one, behind
-    the stages already queued, so the cheap stages of every setting still come first and no core waits for the
-    slowest setting of a stage."""
-    until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
+            deadline: float, progress: Callable[[str], None] | None, pool: Executor | None,
+            outcomes: list[Outcome]) -> None:
+    """The stages (``_stages``) of each setting the first pass left open, in place: a setting goes on to its next
+    stage as soon as it is still open after one, behind the stages already queued, so the cheap stages of every
+    setting come first and, on a pool, no core waits for the slowest setting of a stage. A stage's outcome replaces
+    the setting's where it decides (or stops for the time); where it stops at its limit, the deeper search's says
+    more than the first pass's, and a stage with part of the state hidden says nothing. A setting whose deeper search
+    the time left no room for says so (``_unsearched``)."""
+    stages = _stages(events)
+    first = {i: o.found for i, o in enumerate(outcomes) if _open(o)}  # the first pass's searches, not made again
+    queue: deque[tuple[int, int]] = deque((i, 0) for i in first)  # (setting, stage), in the order they run
     running: dict[Future[list[Outcome]], tuple[int, int]] = {}
     queued, done = [0] * len(stages), [0] * len(stages)  # settings per stage so far
-
-    def submit(i: int, stage: int) -> None:
-        if time.monotonic() < deadline:
-            budget, hiding, _ = stages[stage]
+    deepened: set[int] = set()  # the settings whose deeper search ran
+    while queue or running:
+        if queue and time.monotonic() < deadline:
+            i, stage = queue.popleft()
             queued[stage] += 1
-            running[pool.submit(_try_all, scenario, [settings[i]], list(events), until, budget, False, hiding,
-                                [first[i]])] = (i, stage)
-
-    for i in first:
-        submit(i, 0)
-    while running:
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in finished:
-            i, stage = running.pop(future)
-            outcome, = future.result()
+            budget, hiding, _ = stages[stage]
+            until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
+            task = (scenario, [settings[i]], list(events), until, budget, False, hiding, [first[i]])
+            if pool is not None:
+                running[pool.submit(_try_all, *task)] = (i, stage)
+                continue
+            results = [((i, stage), _try_all(*task))]
+        else:
+            queue.clear()  # the time ran out: none of these is searched
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            results = [(running.pop(future), future.result()) for future in finished]
+        for (i, stage), (outcome,) in results:
             _, hiding, what = stages[stage]
             done[stage] += 1
             if progress:
                 progress(f"diagnose ({what}): {done[stage]} of {queued[stage]} settings")
-            _staged_outcome(outcomes, i, outcome, hiding, deepened)
+            if hiding is None:
+                deepened.add(i)
+            if hiding is None or not _open(outcome):
+                outcomes[i] = outcome
             if _open(outcomes[i]) and stage + 1 < len(stages):
-                submit(i, stage + 1)
+                queue.append((i, stage + 1))
+    for i, outcome in enumerate(outcomes):
+        if _open(outcome) and i not in deepened:  # the time, not the first search's limit, left it open
+            outcomes[i] = _unsearched(outcome)
 
 
 Stage = tuple[int, "Hiding | None", str]
 """A search of a setting the first pass left open: its state limit, what is hidden (None: nothing), and what the
 progress calls it."""
-
-
-def _staged_outcome(outcomes: list[Outcome], i: int, outcome: Outcome, hiding: Hiding | None,
-                    deepened: set[int]) -> None:
-    """Setting ``i``'s outcome after a stage: the stage's where it decides (or stops for the time); where it stops at
-    its limit, the deeper search's says more than the first pass's, and a stage with part of the state hidden says
-    nothing."""
-    if hiding is None:
-        deepened.add(i)
-    if hiding is None or not _open(outcome):
-        outcomes[i] = outcome
 
 
 def _stages(events: Sequence[Event]) -> tuple[Stage, ...]:
@@ -675,23 +664,21 @@ def _open(outcome: Outcome) -> bool:
 
 def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
           deadline: float, progress: Callable[[str], None] | None, pool: Executor | None, budget: int, chunk: int,
-          what: str, prefix: bool = False, hiding: Hiding | None = None,
-          known: Sequence[Found | None] = ()) -> list[Outcome]:
-    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``, ``known``,
-    one per setting: see ``_try``)."""
-    known = list(known) or [None] * len(settings)
+          what: str, prefix: bool = False, hiding: Hiding | None = None) -> list[Outcome]:
+    """The settings' outcomes with searches of at most ``budget`` states, in order (``prefix``, ``hiding``: see
+    ``_try``)."""
     if pool is None:
         outcomes = []
         for number, values in enumerate(settings, start=1):
             if progress and number % 16 == 1:
                 progress(f"diagnose ({what}): setting {number} of {len(settings)}")
-            outcomes.append(_try(scenario, values, events, deadline, budget, prefix, hiding, known[number - 1]))
+            outcomes.append(_try(scenario, values, events, deadline, budget, prefix, hiding))
         return outcomes
     chunks = [list(settings[i:i + chunk]) for i in range(0, len(settings), chunk)]
     results: list[list[Outcome]] = [[] for _ in chunks]
     until = time.time() + (deadline - time.monotonic())  # a worker's clock is its own: it gets the wall time
-    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix, hiding,
-                           known[i * chunk:(i + 1) * chunk]): i for i, part in enumerate(chunks)}
+    futures = {pool.submit(_try_all, scenario, part, list(events), until, budget, prefix, hiding): i
+               for i, part in enumerate(chunks)}
     for done, future in enumerate(as_completed(futures), start=1):
         results[futures[future]] = future.result()
         if progress:
@@ -701,12 +688,12 @@ def _pass(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], e
 
 def _try_all(scenario: Scenario, settings: Sequence[tuple[tuple[str, str], ...]], events: Sequence[Event],
              until: float, budget: int = MAX_NODES, prefix: bool = False, hiding: Hiding | None = None,
-             known: Sequence[Found | None] = ()) -> list[Outcome]:
-    """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``."""
+             known: Sequence[Found | None] | None = None) -> list[Outcome]:
+    """One task of a pool or a Dask worker: its settings' outcomes, in order, until the wall-clock time ``until``
+    (``known``, one per setting: see ``_try``)."""
     deadline = time.monotonic() + (until - time.time())
-    known = list(known) or [None] * len(settings)
     return [_try(scenario, values, events, deadline, budget, prefix, hiding, found)
-            for values, found in zip(settings, known, strict=True)]
+            for values, found in zip(settings, known or [None] * len(settings), strict=True)]
 
 
 def _try(scenario: Scenario, values: tuple[tuple[str, str], ...], events: Sequence[Event], deadline: float,
