@@ -10,12 +10,12 @@ import time
 import pytest
 
 from regcheck import diagnosis
-from regcheck.core.compile import compile_system
+from regcheck.core.compile import CompiledSystem, Packed, compile_system
 from regcheck.core.explore import random_run
 from regcheck.core.named_blocks import named_blocks
 from regcheck.core.projection import Lookahead, Units
 from regcheck.core.result import Trace
-from regcheck.core.subsequence import Found, Renewal, search
+from regcheck.core.subsequence import Bindings, Found, Renewal, search
 from regcheck.diagnosis import ASKED, NAMING, ONE_TO_ONE, RENEWS, model_names, observations_of, observed_system
 from regcheck.model.observations import Event, log_of
 from regcheck.model.observed import check as check_match
@@ -86,31 +86,37 @@ def test_an_explanation_found_among_orbits_is_an_execution_of_the_design_that_ma
     assert unsorted  # some executions pass through states their orbits' path did not
 
 
-def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_make() -> None:
-    # One worker with one request: after its first EcDoRpcExt2 it has none left, so its unit cannot make the second,
-    # and a triple there is dropped with that line named; from the start too, where T1 is no model thread yet and no
-    # worker can make its lines.
-    scenario = with_overrides(load_builtin("seed"), ["requests=1", "connect_flags=0x20"])
+def _one_request_each(workers: int, run: list[tuple[str, str]]) -> tuple[CompiledSystem, Lookahead, Bindings, Packed]:
+    """The seed with ``workers`` workers of one request each and no notifications, the look-ahead for the log ``run``
+    (call, thread; all as alice), the log's identities bound, and the state after worker 1's first call."""
+    scenario = with_overrides(load_builtin("seed"), [f"workers={workers}", "requests=1", "connect_flags=0x20"])
     system_of = build(scenario)
     labelled = observed_system(system_of, scenario)
     compiled = compile_system(labelled)
-    run = [("ImpersonateLoggedOnUser", "CONTOSO\\alice"), ("EcDoConnectEx", "CONTOSO\\alice"),
-           ("EcDoRpcExt2", "CONTOSO\\alice"), ("EcDoRpcExt2", "CONTOSO\\alice")]
-    events = [Event(i, i, call, "T1", who, "ok", None, None) for i, (call, who) in enumerate(run, start=1)]
+    events = [Event(i, i, call, thread, "CONTOSO\\alice", "ok", None, None) for i, (call, thread) in enumerate(run, 1)]
     given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
-    observed = observations_of(events, system_of)
     lookahead = Lookahead(Units(labelled, association_variables(scenario), frozenset({"server"})), compiled.layout,
-                          observed, one_to_one=ONE_TO_ONE, given=given)
+                          observations_of(events, system_of), one_to_one=ONE_TO_ONE, given=given)
     state = compiled.initial
     for name in ("Impersonate", "EcDoConnectEx", "EcDoRpcExt2"):
         index = next(i for i, _ in compiled.steps(state) if compiled.system.actions[i].name == name)
         state = dict(compiled.steps(state))[index]
-    bound = given | {("thread", "T1", "worker 1")}
+    return compiled, lookahead, given, state
+
+
+CALLS = ("ImpersonateLoggedOnUser", "EcDoConnectEx", "EcDoRpcExt2")
+
+
+def test_the_look_ahead_names_the_line_a_thread_that_spent_its_requests_cannot_make() -> None:
+    # One worker with one request: after its first EcDoRpcExt2 it has none left, so its unit cannot make the second,
+    # and a triple there is dropped with that line named; from the start too, where T1 is no model thread yet and no
+    # worker can make its lines.
+    compiled, lookahead, given, state = _one_request_each(1, [(call, "T1") for call in (*CALLS, "EcDoRpcExt2")])
     assert lookahead.blocked(compiled.initial, 0, given) == 3
-    assert lookahead.blocked(state, 3, bound) == 3
+    assert lookahead.blocked(state, 3, given | {("thread", "T1", "worker 1")}) == 3
     # The search with it ends short at that line, complete: no execution matches it in order.
-    found = search(compiled, observed, compiled.labels, one_to_one=ONE_TO_ONE, given=given, depth_first=True,
-                   lookahead=lookahead)
+    found = search(compiled, lookahead.observed, compiled.labels, one_to_one=ONE_TO_ONE, given=given,
+                   depth_first=True, lookahead=lookahead)
     assert found.complete and found.matched == 3
 
 
@@ -120,20 +126,8 @@ def test_the_look_ahead_names_the_line_no_free_model_thread_can_make_for_a_threa
     # T1 is worker 1, which has spent its one request; T2 is bound to no model thread yet and its first line comes
     # next. With two workers, worker 2 is the one T2 may be, and it cannot make T2's second EcDoRpcExt2 (line 6); with
     # one, no model thread is left that T2 may be, so not even its first line (3) is made.
-    scenario = with_overrides(load_builtin("seed"), [f"workers={workers}", "requests=1", "connect_flags=0x20"])
-    system_of = build(scenario)
-    labelled = observed_system(system_of, scenario)
-    compiled = compile_system(labelled)
-    calls = ("ImpersonateLoggedOnUser", "EcDoConnectEx", "EcDoRpcExt2")
-    run = [(call, "T1") for call in calls] + [(call, "T2") for call in (*calls, "EcDoRpcExt2")]
-    events = [Event(i, i, call, thread, "CONTOSO\\alice", "ok", None, None) for i, (call, thread) in enumerate(run, 1)]
-    given = frozenset(("context", name, model) for name, model in model_names(events, scenario).items())
-    lookahead = Lookahead(Units(labelled, association_variables(scenario), frozenset({"server"})), compiled.layout,
-                          observations_of(events, system_of), one_to_one=ONE_TO_ONE, given=given)
-    state = compiled.initial
-    for name in ("Impersonate", "EcDoConnectEx", "EcDoRpcExt2"):
-        index = next(i for i, _ in compiled.steps(state) if compiled.system.actions[i].name == name)
-        state = dict(compiled.steps(state))[index]
+    run = [(call, "T1") for call in CALLS] + [(call, "T2") for call in (*CALLS, "EcDoRpcExt2")]
+    compiled, lookahead, given, state = _one_request_each(workers, run)
     assert lookahead.blocked(compiled.initial, 0, given) is None
     assert lookahead.blocked(state, 3, given | {("thread", "T1", "worker 1")}) == blocked
 
