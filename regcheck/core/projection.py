@@ -340,7 +340,8 @@ class Lookahead:
         self.parts, self.layout, self.observed = parts, layout, observed
         self.one_to_one, self.given, self.deadline = one_to_one, given, deadline
         self.lines = lines_by_thread(observed)
-        self._named: dict[tuple[str, int], frozenset[tuple[str, str]]] = {}
+        self._asked: dict[tuple[str, int], tuple[int, frozenset[tuple[str, str]]]] = {}
+        self._contents: dict[tuple[Observed, ...], int] = {}
         self._units: dict[Value, tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]] | None] = {}
         self._plans: dict[tuple[Bindings, int], tuple[tuple[tuple[Value, str, int], ...], str | None,
                                                       tuple[Value, ...] | None]] = {}
@@ -404,42 +405,46 @@ class Lookahead:
 
     def _answer(self, thread: Value, name: str, first: int, state: Packed, bound: Bindings) -> int | None:
         """Whether the model thread's unit, from ``state`` with ``bound`` and ``name`` bound to ``thread``, makes the
-        log thread's lines from its ``first`` left: the line it stops at, or None; kept."""
+        log thread's lines from its ``first`` left: the line it stops at, or None. Kept by what the lines ask, not where
+        they stand, so that the lines a thread repeats (a notification thread's polls) are asked once."""
         unit = self._unit(thread)
         if unit is None:
             return None
         compiled, words, masks = unit
+        lines, named = self._lines(name, first)
         kept = self._kept.get((bound, thread, name, first))
         if kept is None:
             if len(self._kept) > AHEAD_KEPT:
                 self._kept.clear()
-            named = self._names(name, first)
             kept = frozenset(b for b in bound | {("thread", name, thread)} if (b[0], b[1]) in named)
             self._kept[(bound, thread, name, first)] = kept
-        key = (thread, name, first, tuple(map(bits_and, map(state.__getitem__, words), masks)), kept)
+        key = (thread, lines, tuple(map(bits_and, map(state.__getitem__, words), masks)), kept)
         try:
-            return self._answers[key]
+            stop = self._answers[key]
         except KeyError:
             if len(self._answers) > AHEAD_KEPT:
                 self._answers.clear()
-            answer = self._answers[key] = self._ask(compiled, state, self.lines[name][first:first + AHEAD_LINES], kept)
-            return answer
+            positions = self.lines[name][first:first + AHEAD_LINES]
+            stop = self._answers[key] = self._ask(compiled, state, [self.observed[p] for p in positions], kept)
+        return None if stop is None else self.lines[name][first + stop]
 
-    def _ask(self, compiled: CompiledSystem, state: Packed, positions: Sequence[int], kept: Bindings) -> int | None:
-        """The line the unit's search of ``positions`` from ``state`` stopped at, where it is complete and short."""
+    def _ask(self, compiled: CompiledSystem, state: Packed, lines: Sequence[Observed], kept: Bindings) -> int | None:
+        """How many of ``lines`` the unit's search from ``state`` matched, where it is complete and short."""
         values = self.layout.state(state)
         start = compiled.layout.pack({name: values[name] for name in compiled.names})
-        found = search(compiled, [self.observed[p] for p in positions], compiled.labels, one_to_one=self.one_to_one,
-                       given=self.given | kept, max_nodes=AHEAD_NODES, deadline=self.deadline, depth_first=True,
-                       start=start)
-        return positions[found.matched] if found.complete and found.matched < len(positions) else None
+        found = search(compiled, lines, compiled.labels, one_to_one=self.one_to_one, given=self.given | kept,
+                       max_nodes=AHEAD_NODES, deadline=self.deadline, depth_first=True, start=start)
+        return found.matched if found.complete and found.matched < len(lines) else None
 
-    def _names(self, name: str, first: int) -> frozenset[tuple[str, str]]:
-        """The names the thread's lines from its ``first`` left name."""
-        if (name, first) not in self._named:
-            lines = self.lines[name][first:first + AHEAD_LINES]
-            self._named[(name, first)] = frozenset(n for p in lines for n in self.observed[p].names)
-        return self._named[(name, first)]
+    def _lines(self, name: str, first: int) -> tuple[int, frozenset[tuple[str, str]]]:
+        """What the thread's lines from its ``first`` left ask (a number, the same for lines alike wherever they stand),
+        and the names they name."""
+        asked = self._asked.get((name, first))
+        if asked is None:
+            lines = tuple(self.observed[p] for p in self.lines[name][first:first + AHEAD_LINES])
+            asked = self._asked[(name, first)] = (self._contents.setdefault(lines, len(self._contents)),
+                                                  frozenset(n for line in lines for n in line.names))
+        return asked
 
     def _unit(self, thread: Value) -> tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]] | None:
         """The model thread's unit, compiled, and the whole system's words that hold its variables no havoc sets,
