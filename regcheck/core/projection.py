@@ -333,7 +333,7 @@ class Lookahead:
     state instead of the initial one), so where the unit's search of those lines is complete and ends short, no
     execution from the triple matches the line it stopped at in order. The names the lines bind are the triple's;
     names it has not bound are free in the unit (which only admits more). Answers are kept per unit state (its
-    variables no havoc sets), line and bindings."""
+    variables no havoc sets), what the lines ask and the bindings of the names they name."""
 
     def __init__(self, parts: Units, layout: Layout, observed: Sequence[Observed], *, one_to_one: frozenset[str],
                  given: Bindings, deadline: float | None = None) -> None:
