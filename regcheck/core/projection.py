@@ -326,6 +326,12 @@ AHEAD_KEPT = 200_000
 """Answers :class:`Lookahead` keeps before it forgets them all (and as many of what it asks per bindings)."""
 
 
+_Question = tuple[tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]], Hashable, Sequence[int], Bindings]
+"""What :class:`Lookahead` asks of one unit from a triple (``Lookahead._question``)."""
+_Plan = tuple[tuple[_Question, ...], tuple[_Question, ...] | None, int]
+"""What :class:`Lookahead` asks from a triple, per bindings and count matched (``Lookahead._plan``)."""
+
+
 class Lookahead:
     """The search's look-ahead by units: from a triple, each log thread bound to a model thread must still make its
     next lines (``AHEAD_LINES``) in its unit, from the unit's part of the triple's state. A unit admits, from any state
@@ -343,9 +349,7 @@ class Lookahead:
         self._asked: dict[tuple[str, int], tuple[int, frozenset[tuple[str, str]]]] = {}
         self._contents: dict[tuple[Observed, ...], int] = {}
         self._units: dict[Value, tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]] | None] = {}
-        self._plans: dict[tuple[Bindings, int], tuple[tuple[tuple[Value, str, int], ...], str | None,
-                                                      tuple[Value, ...] | None]] = {}
-        self._kept: dict[tuple[Bindings, Value, str, int], Bindings] = {}
+        self._plans: dict[tuple[Bindings, int], _Plan] = {}
         self._answers: dict[Hashable, int | None] = {}
         self._firsts = sorted((positions[0], name) for name, positions in self.lines.items())
         self._candidates: dict[str, tuple[Value, ...] | None] = {}  # per log thread, the model threads it may be
@@ -361,33 +365,32 @@ class Lookahead:
             if len(self._plans) > AHEAD_KEPT:
                 self._plans.clear()
             plan = self._plans[(bound, matched)] = self._plan(bound, matched)
-        for thread, name, first in plan[0]:
-            answer = self._answer(thread, name, first, state, bound)
+        bound_ones, free, latest = plan
+        for question in bound_ones:
+            answer = self._answer(question, state)
             if answer is not None:
                 return answer
-        unbound, free = plan[1], plan[2]
-        if unbound is None or free is None:
+        if free is None:
             return None
-        latest = self.lines[unbound][0]  # no model thread left that it may be: not even its first line
-        for thread in free:
-            answer = self._answer(thread, unbound, 0, state, bound)
+        for question in free:  # no model thread left that it may be: not even its first line
+            answer = self._answer(question, state)
             if answer is None:
                 return None
             latest = max(latest, answer)
         return latest
 
-    def _plan(self, bound: Bindings, matched: int) -> tuple[tuple[tuple[Value, str, int], ...], str | None,
-                                                             tuple[Value, ...] | None]:
-        """What ``blocked`` asks with these names bound and this many observations matched: each bound log thread with
-        lines left (its model thread, its name, its first line left), the unbound log thread whose first line comes
-        next (within ``AHEAD_LINES``), and the model threads it may be that no log thread is bound to."""
+    def _plan(self, bound: Bindings, matched: int) -> _Plan:
+        """What ``blocked`` asks with these names bound and this many observations matched: of each bound log thread
+        with lines left, its lines from the first left; of the unbound log thread whose first line comes next (within
+        ``AHEAD_LINES``), its first lines, of each model thread it may be that no log thread is bound to (None where
+        which those are is not known), and its first line."""
         threads = sorted((name, thread) for label, name, thread in bound if label == "thread")
         asked = []
         for name, thread in threads:
             positions = self.lines.get(name, [])
             first = bisect_left(positions, matched)  # the thread's first line left
             if first < len(positions):
-                asked.append((thread, name, first))
+                asked.append(self._question(thread, name, first, bound))
         named = {name for name, _ in threads}
         unbound = None
         for first, name in self._firsts[bisect_left(self._firsts, (matched, "")):]:
@@ -396,37 +399,42 @@ class Lookahead:
             if name not in named:
                 unbound = name
                 break
-        if unbound is not None and unbound not in self._candidates:
+        if unbound is None:
+            return tuple(q for q in asked if q is not None), None, 0
+        if unbound not in self._candidates:
             self._candidates[unbound] = self.parts.threads_for([self.observed[p] for p in self.lines[unbound]])
-        candidates = None if unbound is None else self._candidates[unbound]
+        candidates = self._candidates[unbound]
         taken = {thread for _, thread in threads}
-        free = None if candidates is None else tuple(t for t in candidates if t not in taken)
-        return tuple(asked), unbound, free
+        free = None if candidates is None else [self._question(t, unbound, 0, bound) for t in candidates
+                                                if t not in taken]
+        return (tuple(q for q in asked if q is not None),
+                None if free is None or None in free else tuple(q for q in free if q is not None),
+                self.lines[unbound][0])
 
-    def _answer(self, thread: Value, name: str, first: int, state: Packed, bound: Bindings) -> int | None:
-        """Whether the model thread's unit, from ``state`` with ``bound`` and ``name`` bound to ``thread``, makes the
-        log thread's lines from its ``first`` left: the line it stops at, or None. Kept by what the lines ask, not where
-        they stand, so that the lines a thread repeats (a notification thread's polls) are asked once."""
+    def _question(self, thread: Value, name: str, first: int, bound: Bindings) -> _Question | None:
+        """What asking the model thread's unit for the log thread's lines from its ``first`` left takes: the unit, its
+        words and masks, what the lines ask, the bindings of the names they name (with ``name`` bound to ``thread``),
+        and where they stand; None where the thread has no unit (it answers nothing)."""
         unit = self._unit(thread)
         if unit is None:
             return None
-        compiled, words, masks = unit
         lines, named = self._lines(name, first)
-        kept = self._kept.get((bound, thread, name, first))
-        if kept is None:
-            if len(self._kept) > AHEAD_KEPT:
-                self._kept.clear()
-            kept = frozenset(b for b in bound | {("thread", name, thread)} if (b[0], b[1]) in named)
-            self._kept[(bound, thread, name, first)] = kept
-        key = (thread, lines, tuple(map(bits_and, map(state.__getitem__, words), masks)), kept)
+        kept = frozenset(b for b in bound | {("thread", name, thread)} if (b[0], b[1]) in named)
+        return unit, (thread, lines, kept), self.lines[name][first:first + AHEAD_LINES], kept
+
+    def _answer(self, question: _Question, state: Packed) -> int | None:
+        """Whether the unit, from ``state``, makes the question's lines: the line it stops at, or None. Kept by the
+        unit's part of the state and what the lines ask, not where they stand, so that the lines a thread repeats (a
+        notification thread's polls) are asked once."""
+        (compiled, words, masks), asks, positions, kept = question
+        key = (asks, tuple(map(bits_and, map(state.__getitem__, words), masks)))
         try:
             stop = self._answers[key]
         except KeyError:
             if len(self._answers) > AHEAD_KEPT:
                 self._answers.clear()
-            positions = self.lines[name][first:first + AHEAD_LINES]
             stop = self._answers[key] = self._ask(compiled, state, [self.observed[p] for p in positions], kept)
-        return None if stop is None else self.lines[name][first + stop]
+        return None if stop is None else positions[stop]
 
     def _ask(self, compiled: CompiledSystem, state: Packed, lines: Sequence[Observed], kept: Bindings) -> int | None:
         """How many of ``lines`` the unit's search from ``state`` matched, where it is complete and short."""
