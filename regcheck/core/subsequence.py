@@ -9,7 +9,9 @@ step matching it could be swapped for this one); a step that would bind a new na
 ways. A triple is dropped when the same state and names were reached with at least as many
 observations matched: whatever completes the log from it completes it from that one too (the
 observations left there are a suffix of those left here). An observation marked ``shares`` may match the step of its neighbour when one of
-the two shares and the other does not (a server event and the client call it belongs to).
+the two shares and the other does not (a server event and the client call it belongs to). Depth first, a way
+that matched the next observations from a triple is tried first where the same state, names and next
+observations come again (:class:`Stretch`): only the order changes.
 
 Observations from several logs are a partial order (:class:`Order`): each log a chain, and some observations
 of one log that must be matched before some of another. Then the search's position is a vector, one count
@@ -169,7 +171,9 @@ def search(
     binds names to values one to one (else as a function: two names may share a value). ``given`` are
     bindings fixed before the first observation (no other name may take their values, one to one). Among pairs
     with as many observations matched, the oldest is taken first (an execution found has the fewest unobserved steps
-    between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown).
+    between observations), or with ``depth_first`` the newest (found much sooner where it need not be shown), and
+    a stretch that matched the same next observations from the same state and names before first (:class:`Stretch`;
+    but for ``bound_only`` with ``retire``).
     ``order``: the observations are that partial order, not a sequence; ``complete``: the chains that record every
     step of a kind within their span (a sequence is one chain, 0); ``retire``: the steps that renew a value;
     ``canonical``: each state reached is taken as its orbit's representative (under a symmetry that keeps every label
@@ -200,13 +204,19 @@ def search(
     root: Node = (initial, 0, given)
     parent: dict[Node, tuple[Node, int, int] | None] = {root: None}  # node -> (previous, action, matched before)
     most: dict[tuple[Packed, Bindings], int] = {(initial, given): 0}  # the most matched per pair
-    heap: list[tuple[int, int, Node]] = [(0, 0, root)]
+    heap: list[tuple[int, int, Node, Node]] = [(0, 0, root, root)]  # ..., the node, where its count was first matched
     best, stuck = 0, [root]
     explored = pushed = 0
     every = 16 if lookahead is not None else 256  # triples between looks at the clock: a look-ahead's cost more each
     fixed = _constant_renewals(compiled.system, retire)
     retirements: dict[tuple[Bindings, Value], Bindings] = {}  # a log's few bindings are renewed again and again
     deaths: dict[tuple[Bindings, int], int] = {}  # per retiring binding and count matched: the observation it kills
+    # Depth first, the way from where a count was first matched to a step matching the next observation, kept by that
+    # state, its names and what the next observations ask; where the same are met again (a log that repeats itself),
+    # that way is tried first (``Stretch``).
+    stretches: dict[tuple[Packed, Bindings, int], Stretch] | None = {} if depth_first and ahead is None else None
+    asks = _asks(observed) if stretches is not None else []
+    via: dict[Node, Stretch] = {}  # the stretch each node reached by one stands at the end of
 
     def retiring(binding: Bindings, value: Value) -> Bindings:
         """``binding`` after a step that renews ``value`` (the same object where nothing is retired)."""
@@ -217,14 +227,72 @@ def search(
             assert retire is not None
             known = retirements[(binding, value)] = _retire(binding, {(retire.names, value)})
         return binding if known == binding else known
+
+    def offer(node: Node, entry: Node, index: int, matched: int, binding: Bindings, reached: Packed,
+              stretch: Stretch | None = None) -> Found | None:
+        """Take the triple a step (or ``stretch``) from ``node`` reaches, unless dropped: the search's outcome where
+        it ends there."""
+        nonlocal best, stuck, beyond, pushed
+        if most.get((reached, binding), -1) >= matched:
+            return None
+        child = (reached, matched, binding)
+        if matched > best:
+            best, stuck = matched, []
+        if matched == best and len(stuck) < WHERE:
+            stuck.append(child)
+        state, pos, bound = node
+        if binding is not bound and index in renewing and matched < n:
+            dead = deaths.get((binding, matched))
+            if dead is None:
+                named = observed[matched].names if ahead is None else ahead[matched]
+                dead = deaths[(binding, matched)] = (
+                    -1 if not _dead(binding, named) else _first_naming(binding, observed, matched))
+            if dead >= 0:
+                # An observation left (the next, but for bound_only) names a retired name: none matches it here.
+                if ahead is not None:
+                    beyond = max(beyond, dead)
+                return None
+        most[(reached, binding)] = matched
+        if lookahead is not None and matched < n:
+            blocked = lookahead.blocked(reached, matched, binding)
+            if blocked is not None:  # no execution from here matches that observation in order
+                beyond = max(beyond, blocked)
+                return None
+        if stretch is None:
+            parent[child] = (node, index, pos)
+        else:
+            parent[child], via[child] = (node, REPLAYED, pos), stretch
+        if matched > pos and stretches is not None and stretch is None:
+            key = (entry[0], entry[2], asks[pos])
+            if key not in stretches:
+                stretches[key] = _stretch(parent, entry, child)
+        if matched == n:
+            if symmetric is None or bound_only:
+                return _found(parent, via, child, n)
+            return _found(parent, via, child, n, functools.partial(
+                _unfolded, compiled, symmetric, compiled.initial if start is None else start, given,
+                observed, fields_of, one_to_one, retire),
+                functools.partial(_shortened, compiled, symmetric, renewing) if depth_first else None)
+        if len(parent) > max_nodes:
+            return _short(best, stuck, explored, "state limit")
+        pushed += 1
+        heapq.heappush(heap, (-matched, -pushed if depth_first else pushed, child, child if matched > pos else entry))
+        return None
     while heap:
-        _, _, node = heapq.heappop(heap)
+        _, _, node, entry = heapq.heappop(heap)
         state, pos, bound = node
         if most[(state, bound)] > pos:
             continue  # reached since with more matched
         explored += 1
         if explored % every == 0 and deadline is not None and time.monotonic() > deadline:
             return _short(best, stuck, explored, "timeout")
+        if stretches is not None and node is entry and pos < n:
+            stretch = stretches.get((state, bound, asks[pos]))
+            if stretch is not None:  # tried first; the steps from here are taken all the same
+                index, after, binding = stretch.steps[-1]
+                outcome = offer(node, entry, index, pos + stretch.matches, binding, after, stretch)
+                if outcome is not None:
+                    return outcome
         unmatched: set[Packed] = set()  # the states reached by a step that matches nothing and renews nothing
         for index, successor in compiled.steps(state):
             if canonical is not None:
@@ -243,45 +311,49 @@ def search(
                 options = [(matched, retiring(binding, value)) for matched, binding in options]
             for matched, binding in options:
                 reached = _reached(symmetric, state, bound, binding, successor)
-                if reached is None or most.get((reached, binding), -1) >= matched:
-                    continue
-                child = (reached, matched, binding)
-                if matched > best:
-                    best, stuck = matched, []
-                if matched == best and len(stuck) < WHERE:
-                    stuck.append(child)
-                if binding is not bound and index in renewing and matched < n:
-                    dead = deaths.get((binding, matched))
-                    if dead is None:
-                        named = observed[matched].names if ahead is None else ahead[matched]
-                        dead = deaths[(binding, matched)] = (
-                            -1 if not _dead(binding, named) else _first_naming(binding, observed, matched))
-                    if dead >= 0:
-                        # An observation left (the next, but for bound_only) names a retired name: none matches it here.
-                        if ahead is not None:
-                            beyond = max(beyond, dead)
-                        continue
-                most[(reached, binding)] = matched
-                if lookahead is not None and matched < n:
-                    blocked = lookahead.blocked(reached, matched, binding)
-                    if blocked is not None:  # no execution from here matches that observation in order
-                        beyond = max(beyond, blocked)
-                        continue
-                parent[child] = (node, index, pos)
-                if matched == n:
-                    if symmetric is None or bound_only:
-                        return _found(parent, child, n)
-                    return _found(parent, child, n, functools.partial(
-                        _unfolded, compiled, symmetric, compiled.initial if start is None else start, given,
-                        observed, fields_of, one_to_one, retire),
-                        functools.partial(_shortened, compiled, symmetric, renewing) if depth_first else None)
-                if len(parent) > max_nodes:
-                    return _short(best, stuck, explored, "state limit")
-                pushed += 1
-                heapq.heappush(heap, (-matched, -pushed if depth_first else pushed, child))
+                if reached is not None:
+                    outcome = offer(node, entry, index, matched, binding, reached)
+                    if outcome is not None:
+                        return outcome
     if beyond > best:
         return Found(beyond, True, explored=explored)
     return Found(best, True, stuck=tuple((s, b) for s, _, b in stuck), explored=explored)
+
+
+REPLAYED = -1
+"""The action of a node's link in the search's tree where a replayed stretch (:class:`Stretch`) reached it."""
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """The steps (action, state and names after) from where the depth-first search first matched a count of
+    observations to the step that matched the next ``matches`` of them. Replayed from the same state and names where
+    the next observations ask the same, it reaches the same triple at that count: the steps are the model's, each
+    unmatched step's names follow from the names before it, and the matching step's from what the observations ask.
+    Replaying changes only the order in which the search takes its triples."""
+
+    steps: tuple[tuple[int, Packed, Bindings], ...]
+    matches: int
+
+
+def _stretch(parent: Mapping[Node, tuple[Node, int, int] | None], entry: Node, last: Node) -> Stretch:
+    """The steps from ``entry`` to ``last`` in the search's tree (none of them replayed)."""
+    steps: list[tuple[int, Packed, Bindings]] = []
+    node = last
+    while node is not entry:
+        link = parent[node]
+        assert link is not None, "the search's tree leads from each node back to where its count was first matched"
+        previous, index, _ = link
+        steps.append((index, node[0], node[2]))
+        node = previous
+    return Stretch(tuple(reversed(steps)), last[1] - entry[1])
+
+
+def _asks(observed: Sequence[Observed]) -> list[int]:
+    """For each count matched, what the next two observations ask (a step may match both), as a number: the same for
+    observations alike wherever they stand."""
+    kinds: dict[tuple[Observed, ...], int] = {}
+    return [kinds.setdefault(tuple(observed[i:i + 2]), len(kinds)) for i in range(len(observed))]
 
 
 class Ahead(Protocol):
@@ -464,16 +536,22 @@ def binds(o: Observed, bound: Bindings, labels: Mapping[str, Value],
 PathStep = tuple[int, Packed, Bindings, int, int]  # action, state after, names bound after, matched before and after
 
 
-def _found(parent: Mapping[Node, tuple[Node, int, int] | None], last: Node, n: int,
+def _found(parent: Mapping[Node, tuple[Node, int, int] | None], via: Mapping[Node, Stretch], last: Node, n: int,
            unfolded: Callable[[Sequence[PathStep]], Sequence[tuple[int, Packed]] | None] | None = None,
            shorten: Callable[[list[PathStep], Node], list[PathStep]] | None = None) -> Found:
-    """The path to ``last``: its steps, or (``unfolded``, a search among orbits) the execution they stand for;
-    ``shorten`` cuts the path's unmatched stretches first (``_shortened``)."""
+    """The path to ``last`` (through the stretches ``via`` says were replayed): its steps, or (``unfolded``, a search
+    among orbits) the execution they stand for; ``shorten`` cuts the path's unmatched stretches first
+    (``_shortened``)."""
     path: list[PathStep] = []
     node = last
     while (link := parent[node]) is not None:
         previous, index, before = link
-        path.append((index, node[0], node[2], before, node[1]))
+        if index == REPLAYED:
+            *unmatched, (index, _, _) = via[node].steps
+            path.append((index, node[0], node[2], before, node[1]))
+            path.extend((step, state, bound, before, before) for step, state, bound in reversed(unmatched))
+        else:
+            path.append((index, node[0], node[2], before, node[1]))
         node = previous
     path.reverse()
     if shorten is not None:
