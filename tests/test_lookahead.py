@@ -127,11 +127,21 @@ def test_the_look_ahead_names_the_line_no_free_model_thread_can_make_for_a_threa
         workers: int, blocked: int) -> None:
     # T1 is worker 1, which has spent its one request; T2 is bound to no model thread yet and its first line comes
     # next. With two workers, worker 2 is the one T2 may be, and it cannot make T2's second EcDoRpcExt2 (line 6); with
-    # one, no model thread is left that T2 may be, so not even its first line (3) is made.
+    # one, no model thread is left that T2 may be, so not even its first line (3) is made. From the start too, T2 is
+    # asked (its first line comes within 16 events): no worker has the two requests its lines need.
     run = [(call, "T1") for call in CALLS] + [(call, "T2") for call in (*CALLS, "EcDoRpcExt2")]
     compiled, lookahead, given, state = _without_notifications(workers, run)
-    assert lookahead.blocked(compiled.initial, 0, given) is None
+    assert lookahead.blocked(compiled.initial, 0, given) == 6
     assert lookahead.blocked(state, 3, given | {("thread", "T1", "worker 1")}) == blocked
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_look_ahead_needs_a_model_thread_of_its_own_for_each_log_thread_not_bound_yet(workers: int) -> None:
+    # T1 and T2 each make their lines as worker 1, but not both: the thread binding is one to one. With one worker,
+    # from the start, no execution makes T2's first line (3) after T1's; with two, each has one.
+    run = [(call, "T1") for call in CALLS] + [(call, "T2") for call in CALLS]
+    compiled, lookahead, given, _ = _without_notifications(workers, run)
+    assert lookahead.blocked(compiled.initial, 0, given) == (3 if workers == 1 else None)
 
 
 def test_the_look_ahead_asks_lines_alike_once_wherever_they_stand(monkeypatch: pytest.MonkeyPatch) -> None:

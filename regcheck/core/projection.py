@@ -26,6 +26,8 @@ from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 from operator import and_ as bits_and
 
+import networkx as nx
+
 from regcheck.core.compile import CompiledSystem, Layout, Packed, compile_system
 from regcheck.core.expr import Const, Expr, Ite, Value, and_, eq, not_, var, variables
 from regcheck.core.subsequence import Bindings, Found, Observed, Order, search
@@ -320,6 +322,9 @@ def refute(
 AHEAD_LINES = 4
 """How many of a thread's next lines :class:`Lookahead` asks of its unit: enough to see a thread that has spent what
 its next calls need, few enough that each question is small."""
+AHEAD_FIRSTS = 16
+"""How soon (in events) the first line of a log thread bound to no model thread yet must come for :class:`Lookahead`
+to ask whether some model thread left can make its lines: those starting soon each need one of their own."""
 AHEAD_NODES = 2_000
 """States one question of :class:`Lookahead` may visit before it answers nothing."""
 AHEAD_KEPT = 200_000
@@ -328,7 +333,10 @@ AHEAD_KEPT = 200_000
 
 _Question = tuple[tuple[CompiledSystem, tuple[int, ...], tuple[int, ...]], Hashable, Sequence[int], Bindings]
 """What :class:`Lookahead` asks of one unit from a triple (``Lookahead._question``)."""
-_Plan = tuple[tuple[_Question, ...], tuple[_Question, ...] | None, int]
+_Free = tuple[tuple[int, tuple[tuple[Value, _Question | None], ...]], ...]
+"""Of each log thread bound to no model thread that ``Lookahead.blocked`` asks: its first line, and each model thread
+it may be that no log thread is bound to, with what asking that thread's unit takes (None: it has no unit)."""
+_Plan = tuple[tuple[_Question, ...], _Free]
 """What :class:`Lookahead` asks from a triple, per bindings and count matched (``Lookahead._plan``)."""
 
 
@@ -353,37 +361,60 @@ class Lookahead:
         self._answers: dict[Hashable, int | None] = {}
         self._firsts = sorted((positions[0], name) for name, positions in self.lines.items())
         self._candidates: dict[str, tuple[Value, ...] | None] = {}  # per log thread, the model threads it may be
+        self._matchings: dict[tuple[frozenset[Value], ...], bool] = {}
 
     def blocked(self, state: Packed, matched: int, bound: Bindings) -> int | None:
         """The first line (an observation) some log thread's unit cannot make after its lines before, from ``state``;
         None where each can make its next lines (or a search stopped at its limit). A bound log thread is asked of its
-        model thread's unit; the unbound one whose first line comes next (within ``AHEAD_LINES``), of the unit of each
-        model thread no log thread is bound to (one to one): it is blocked where each is, at the latest line any
-        stops at."""
+        model thread's unit. Each unbound one whose first line comes within ``AHEAD_FIRSTS`` events is asked of the
+        unit of each model thread it may be that no log thread is bound to: the thread binding is one to one, so each
+        needs a model thread of its own that can make its lines (``_assigned``)."""
         plan = self._plans.get((bound, matched))
         if plan is None:
             if len(self._plans) > AHEAD_KEPT:
                 self._plans.clear()
             plan = self._plans[(bound, matched)] = self._plan(bound, matched)
-        bound_ones, free, latest = plan
+        bound_ones, free = plan
         for question in bound_ones:
             answer = self._answer(question, state)
             if answer is not None:
                 return answer
-        if free is None:
+        if not free:
             return None
-        for question in free:  # no model thread left that it may be: not even its first line
-            answer = self._answer(question, state)
-            if answer is None:
-                return None
-            latest = max(latest, answer)
-        return latest
+        able: list[frozenset[Value]] = []
+        latest = 0  # the latest line a thread stops at (its first, where no model thread is left that it may be)
+        for first, threads in free:
+            can: set[Value] = set()
+            last = first
+            for thread, asking in threads:
+                answer = None if asking is None else self._answer(asking, state)
+                if answer is None:
+                    can.add(thread)
+                else:
+                    last = max(last, answer)
+            if not can:
+                return last
+            able.append(frozenset(can))
+            latest = max(latest, last)
+        return None if self._assigned(tuple(able)) else latest
+
+    def _assigned(self, able: tuple[frozenset[Value], ...]) -> bool:
+        """Whether each unbound log thread asked can be a model thread of its own among those ``able`` says can make
+        its lines (a matching of the bipartite graph covers them all); kept."""
+        known = self._matchings.get(able)
+        if known is None:
+            graph: nx.Graph[object] = nx.Graph()
+            graph.add_nodes_from(range(len(able)))
+            graph.add_edges_from((i, ("model", t)) for i, threads in enumerate(able) for t in threads)
+            matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=range(len(able)))
+            known = self._matchings[able] = all(i in matching for i in range(len(able)))
+        return known
 
     def _plan(self, bound: Bindings, matched: int) -> _Plan:
         """What ``blocked`` asks with these names bound and this many observations matched: of each bound log thread
-        with lines left, its lines from the first left; of the unbound log thread whose first line comes next (within
-        ``AHEAD_LINES``), its first lines, of each model thread it may be that no log thread is bound to (None where
-        which those are is not known), and its first line."""
+        with lines left, its lines from the first left; of each unbound log thread whose first line comes within
+        ``AHEAD_FIRSTS`` events, its first lines, of each model thread it may be that no log thread is bound to (a log
+        thread for which those are not known is not asked)."""
         threads = sorted((name, thread) for label, name, thread in bound if label == "thread")
         asked = []
         for name, thread in threads:
@@ -392,24 +423,20 @@ class Lookahead:
             if first < len(positions):
                 asked.append(self._question(thread, name, first, bound))
         named = {name for name, _ in threads}
-        unbound = None
-        for first, name in self._firsts[bisect_left(self._firsts, (matched, "")):]:
-            if first >= matched + AHEAD_LINES:
-                break
-            if name not in named:
-                unbound = name
-                break
-        if unbound is None:
-            return tuple(q for q in asked if q is not None), None, 0
-        if unbound not in self._candidates:
-            self._candidates[unbound] = self.parts.threads_for([self.observed[p] for p in self.lines[unbound]])
-        candidates = self._candidates[unbound]
         taken = {thread for _, thread in threads}
-        free = None if candidates is None else [self._question(t, unbound, 0, bound) for t in candidates
-                                                if t not in taken]
-        return (tuple(q for q in asked if q is not None),
-                None if free is None or None in free else tuple(q for q in free if q is not None),
-                self.lines[unbound][0])
+        free = []
+        for first, name in self._firsts[bisect_left(self._firsts, (matched, "")):]:
+            if first >= matched + AHEAD_FIRSTS:
+                break
+            if name in named:
+                continue
+            if name not in self._candidates:
+                self._candidates[name] = self.parts.threads_for([self.observed[p] for p in self.lines[name]])
+            candidates = self._candidates[name]
+            if candidates is not None:
+                free.append((first, tuple((t, self._question(t, name, 0, bound)) for t in candidates
+                                          if t not in taken)))
+        return tuple(q for q in asked if q is not None), tuple(free)
 
     def _question(self, thread: Value, name: str, first: int, bound: Bindings) -> _Question | None:
         """What asking the model thread's unit for the log thread's lines from its ``first`` left takes: the unit, its
