@@ -382,10 +382,10 @@ class Lookahead:
         if not free:
             return None
         able: list[frozenset[Value]] = []
-        latest = 0  # the latest line a thread stops at (its first, where no model thread is left that it may be)
+        latest = 0  # the greatest of the threads' last lines
         for first, threads in free:
             can: set[Value] = set()
-            last = first
+            last = first  # the thread's first line, or the latest a unit stopped at for it
             for thread, asking in threads:
                 answer = None if asking is None else self._answer(asking, state)
                 if answer is None:
@@ -403,6 +403,8 @@ class Lookahead:
         its lines (a matching of the bipartite graph covers them all); kept."""
         known = self._matchings.get(able)
         if known is None:
+            if len(self._matchings) > AHEAD_KEPT:
+                self._matchings.clear()
             graph: nx.Graph[object] = nx.Graph()
             graph.add_nodes_from(range(len(able)))
             graph.add_edges_from((i, ("model", t)) for i, threads in enumerate(able) for t in threads)
