@@ -32,6 +32,7 @@ def guard(parent: int) -> None:
     died before the request was made leaves no one to wait for: the child ends at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a fork must not inherit the command's handler: it just dies
+    signal.set_wakeup_fd(-1)  # nor write its signals to the command's watcher (``smt.signals_cancel_queries``)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a parent may fork with it blocked
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -18,6 +18,7 @@ paths and engine settings, validated once for every command) and :mod:`.schema` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -35,6 +36,7 @@ from regcheck.cli.exits import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
 from regcheck.cli.export import export_command
 from regcheck.cli.listing import list_properties, list_scenarios
 from regcheck.cli.show import replay_command, show_command
+from regcheck.core import smt
 from regcheck.deadline import OutOfTime
 from regcheck.display import brief, printable_path
 from regcheck.errors import EngineDisagreement, RegcheckError
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()  # only it may handle a signal
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
-        code = _run(argv)
+        with smt.signals_cancel_queries() if main_thread else contextlib.nullcontext():
+            code = _run(argv)
         sys.stdout.flush()
     except (_OutputClosed, BrokenPipeError):
         _discard_stdout()

@@ -16,8 +16,12 @@ solving and for systems with unbounded counters.
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import z3
@@ -731,6 +735,44 @@ def _interrupted(reason: str, remaining: float | None) -> None:
 
 _CANCEL_MARGIN_S = 0.25
 """A query cancelled with less time than this left ran out of time; with more, it was interrupted."""
+
+
+@contextmanager
+def signals_cancel_queries() -> Iterator[None]:
+    """In a command's main thread: Ctrl-C and SIGTERM cancel the z3 query under way at once, and Python's own
+    handlers (KeyboardInterrupt, the command's SIGTERM handler) act as soon as it returns. z3's own Ctrl-C handler
+    is off: it would take SIGINT from Python and end the query "canceled", read as an interrupt only with time to
+    spare (``_interrupted``), and nothing cut a query short for SIGTERM. A thread reads the signals Python's C
+    handler writes to its wake-up descriptor as they come, and interrupts z3's context."""
+    z3.set_param("ctrl_c", False)  # type: ignore[attr-defined]  # z3.z3 defines it; the stubs miss it
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=_cancel_on_signals, args=(read,), name="regcheck-signals", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.write(write, bytes([_STOP]))
+        watcher.join()
+        os.close(read)
+        os.close(write)
+        z3.set_param("ctrl_c", True)  # type: ignore[attr-defined]
+
+
+_STOP = 0
+"""The byte that ends :func:`_cancel_on_signals` (no signal has number 0)."""
+
+
+def _cancel_on_signals(read: int) -> None:
+    """Interrupt z3's context at each SIGINT or SIGTERM written to ``read``, until :data:`_STOP`."""
+    while True:
+        numbers = os.read(read, 64)
+        if not numbers or _STOP in numbers:
+            return
+        if signal.SIGINT in numbers or signal.SIGTERM in numbers:
+            z3.main_ctx().interrupt()  # type: ignore[attr-defined]  # as above
 
 
 def ignore_interrupts() -> None:
