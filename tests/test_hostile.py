@@ -611,7 +611,7 @@ CASES: dict[str, Case] = {
     "check workers=any --timeout 2": Case(("check", "session-cache", "--set", "workers=any", "--timeout", "2"),
                                           code=3, within=2, check=_in_stdout("timeout")),
     "--counterexamples 20 --explain --timeout 2": Case(
-        ("check", "multi-user", "--counterexamples", "20", "--explain", "--depth", "30", "--timeout", "2"),
+        ("check", "multi-user", "--counterexamples", "20", "--explain", "--depth", "60", "--timeout", "2"),
         code=1, or_code=3, within=2, check=_in_stdout("timeout")),
     "diagnose a 129-event log --timeout 1": Case(("diagnose", "log.jsonl", "--timeout", "1"),
                                                  (_random_log("log.jsonl", 129),), code=3, or_code=1, within=1,
