@@ -744,7 +744,8 @@ def signals_cancel_queries() -> Iterator[None]:
     is off: it would take SIGINT from Python and end the query "canceled", read as an interrupt only with time to
     spare (``_interrupted``), and nothing cut a query short for SIGTERM. A thread reads the signals Python's C
     handler writes to its wake-up descriptor as they come, and interrupts z3's context."""
-    z3.set_param("ctrl_c", False)  # type: ignore[attr-defined]  # z3.z3 defines it; the stubs miss it
+    taking = z3.get_param("ctrl_c")  # type: ignore[attr-defined]  # z3.z3 defines these; the stubs miss them
+    z3.set_param("ctrl_c", False)  # type: ignore[attr-defined]
     read, write = os.pipe()
     os.set_blocking(write, False)
     previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
@@ -758,7 +759,7 @@ def signals_cancel_queries() -> Iterator[None]:
         watcher.join()
         os.close(read)
         os.close(write)
-        z3.set_param("ctrl_c", True)  # type: ignore[attr-defined]
+        z3.set_param("ctrl_c", taking)  # type: ignore[attr-defined]
 
 
 _STOP = 0
